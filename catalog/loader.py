@@ -1,0 +1,271 @@
+"""Load and validate the service manifests.
+
+Each manifest is checked field by field. A broken one is left out with one line that names the
+file, the field and what was expected; the rest of the catalog still loads, so the app starts.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from roost.catalog.model import (
+    ADOPT_KINDS,
+    ARCHES,
+    DIFFICULTY,
+    IDENTITY_KINDS,
+    UPSTREAM_STATUS,
+    Adopt,
+    Catalog,
+    Platform,
+    Requirements,
+    Service,
+    Upstream,
+)
+from roost.core.errors import RoostError
+
+_ID = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
+_PORT = re.compile(r"^\d{1,5}/(tcp|udp)$")
+_OS = re.compile(r"^[a-z]+-[0-9.]+$")
+
+
+class ManifestError(RoostError):
+    pass
+
+
+@dataclass
+class _Fields:
+    """Typed accessors over one TOML table that name the file and field on error."""
+
+    file: str
+    table: dict[str, Any]
+    prefix: str = ""
+    used: set[str] | None = None
+
+    def __post_init__(self) -> None:
+        self.used = set()
+
+    def _fail(self, key: str, expected: str) -> ManifestError:
+        return ManifestError(f"{self.file}: field '{self.prefix}{key}' {expected}")
+
+    def _get(self, key: str, default: Any, required: bool) -> Any:
+        assert self.used is not None
+        self.used.add(key)
+        if key not in self.table:
+            if required:
+                raise self._fail(key, "is missing")
+            return default
+        return self.table[key]
+
+    def str_(self, key: str, *, required: bool = True, default: str = "",
+             choices: Iterable[str] | None = None, pattern: re.Pattern[str] | None = None) -> str:
+        v = self._get(key, default, required)
+        if not isinstance(v, str):
+            raise self._fail(key, f"must be text, not {_tname(v)}")
+        if required and not v.strip():
+            raise self._fail(key, "must not be empty")
+        opts = tuple(choices) if choices is not None else None
+        if opts is not None and v not in opts:
+            raise self._fail(key, f"must be one of {', '.join(opts)}, not {v!r}")
+        if pattern is not None and v and not pattern.match(v):
+            raise self._fail(key, f"has the wrong form: {v!r}")
+        return v
+
+    def opt_str(self, key: str) -> str | None:
+        v = self._get(key, None, False)
+        if v is None:
+            return None
+        if not isinstance(v, str) or not v.strip():
+            raise self._fail(key, f"must be non-empty text, not {_tname(v)}")
+        return v
+
+    def int_(self, key: str, lo: int, hi: int) -> int:
+        v = self._get(key, None, True)
+        if not isinstance(v, int) or isinstance(v, bool):
+            raise self._fail(key, f"must be a whole number, not {_tname(v)}")
+        if not lo <= v <= hi:
+            raise self._fail(key, f"must be between {lo} and {hi}, not {v}")
+        return v
+
+    def bool_(self, key: str, *, required: bool = True, default: bool = False) -> bool:
+        v = self._get(key, default, required)
+        if not isinstance(v, bool):
+            raise self._fail(key, f"must be true or false, not {_tname(v)}")
+        return v
+
+    def strs(self, key: str, *, required: bool = True, choices: Iterable[str] | None = None,
+             pattern: re.Pattern[str] | None = None, nonempty: bool = False) -> tuple[str, ...]:
+        v = self._get(key, [], required)
+        if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+            raise self._fail(key, f"must be a list of text, not {_tname(v)}")
+        if nonempty and not v:
+            raise self._fail(key, "must list at least one entry")
+        opts = tuple(choices) if choices is not None else None
+        for x in v:
+            if opts is not None and x not in opts:
+                raise self._fail(key, f"has {x!r}; expected one of {', '.join(opts)}")
+            if pattern is not None and not pattern.match(x):
+                raise self._fail(key, f"has {x!r}, which has the wrong form")
+        if len(set(v)) != len(v):
+            raise self._fail(key, "lists the same entry twice")
+        return tuple(v)
+
+    def table_(self, key: str) -> _Fields:
+        v = self._get(key, None, True)
+        if not isinstance(v, dict):
+            raise self._fail(key, f"must be a table, not {_tname(v)}")
+        return _Fields(self.file, v, f"{self.prefix}{key}.")
+
+    def tables(self, key: str) -> list[_Fields]:
+        v = self._get(key, None, True)
+        if not isinstance(v, list) or not v or not all(isinstance(x, dict) for x in v):
+            raise self._fail(key, "must be a non-empty list of tables ([[" + key + "]])")
+        return [_Fields(self.file, x, f"{self.prefix}{key}[{i}].") for i, x in enumerate(v)]
+
+    def no_unknown(self) -> None:
+        assert self.used is not None
+        extra = sorted(set(self.table) - self.used)
+        if extra:
+            raise ManifestError(
+                f"{self.file}: unknown field '{self.prefix}{extra[0]}'"
+                " (check its spelling against catalog/README.md)"
+            )
+
+
+def _tname(v: object) -> str:
+    return {
+        str: "text", int: "a number", float: "a number", bool: "true/false",
+        list: "a list", dict: "a table",
+    }.get(type(v), type(v).__name__)
+
+
+def parse_platforms(text: str, file: str = "platforms.toml") -> tuple[Platform, ...]:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ManifestError(f"{file}: not valid TOML ({exc})") from None
+    out = []
+    for f in _Fields(file, data).tables("platform"):
+        out.append(Platform(f.str_("id", pattern=_ID), f.str_("name"), f.str_("category")))
+        f.no_unknown()
+    return tuple(out)
+
+
+def parse_manifest(text: str, file: str, platforms: Iterable[str]) -> Service:
+    """Parse one manifest. Raises ManifestError naming the file and field."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ManifestError(f"{file}: not valid TOML ({exc})") from None
+    f = _Fields(file, data)
+    sid = f.str_("id", pattern=_ID)
+    if file.endswith(".toml") and Path(file).stem != sid:
+        raise ManifestError(f"{file}: field 'id' must match the file name, not {sid!r}")
+    up = f.table_("upstream")
+    upstream = Upstream(
+        status=up.str_("status", choices=UPSTREAM_STATUS),
+        url=up.str_("url"),
+        note=up.str_("note", required=False),
+        replaced_by=up.opt_str("replaced_by"),
+    )
+    up.no_unknown()
+    adopt = []
+    for a in f.tables("adopt"):
+        kind = a.str_("kind", choices=ADOPT_KINDS)
+        adopt.append(Adopt(kind=kind, summary=a.str_("summary"),  # type: ignore[arg-type]
+                           where=a.str_("where", required=False)))
+        a.no_unknown()
+    kinds = [a.kind for a in adopt]
+    if len(set(kinds)) != len(kinds):
+        raise ManifestError(f"{file}: field 'adopt' lists the same way twice")
+    rq = f.table_("requirements")
+    req = Requirements(
+        ram_mb=rq.int_("ram_mb", 0, 1_000_000),
+        disk_mb=rq.int_("disk_mb", 0, 10_000_000),
+        arch=rq.strs("arch", choices=ARCHES),
+        needs_domain=rq.bool_("needs_domain"),
+        inbound_ports=rq.strs("inbound_ports", pattern=_PORT),
+        residential_ok=rq.bool_("residential_ok"),
+        lan_only=rq.bool_("lan_only", required=False),
+        os=rq.strs("os", required=False, pattern=_OS),
+    )
+    rq.no_unknown()
+    service = Service(
+        id=sid,
+        name=f.str_("name"),
+        category=f.str_("category"),
+        replaces=f.strs("replaces", choices=tuple(platforms)),
+        summary=f.str_("summary"),
+        why=f.str_("why"),
+        protocol=f.str_("protocol"),
+        upstream=upstream,
+        adopt=tuple(adopt),
+        requirements=req,
+        identities=f.strs("identities", choices=IDENTITY_KINDS),
+        difficulty=f.str_("difficulty", choices=DIFFICULTY),
+        time_minutes=f.int_("time_minutes", 1, 10_000),
+        sources=f.strs("sources", nonempty=True),
+        asks=f.strs("asks", required=False),
+        recipe=f.opt_str("recipe"),
+        next_steps=f.strs("next_steps", required=False),
+        file=file,
+    )
+    f.no_unknown()
+    if service.self_hostable and not req.arch:
+        raise ManifestError(
+            f"{file}: field 'requirements.arch' must list at least one architecture"
+        )
+    return service
+
+
+def _check_links(services: list[Service], problems: list[str]) -> list[Service]:
+    ids = {s.id for s in services}
+    kept = []
+    for s in services:
+        rb = s.upstream.replaced_by
+        if rb is not None and rb not in ids:
+            problems.append(f"{s.file}: field 'upstream.replaced_by' names {rb!r}, "
+                            "which is not in the catalog")
+            continue
+        kept.append(s)
+    return kept
+
+
+def load_from(folder: Path, platforms_file: Path) -> Catalog:
+    """Load every `*.toml` under `folder`; broken ones are reported, not fatal."""
+    platforms = parse_platforms(platforms_file.read_text("utf-8"), platforms_file.name)
+    pids = [p.id for p in platforms]
+    services: list[Service] = []
+    problems: list[str] = []
+    seen: set[str] = set()
+    for path in sorted(folder.glob("*.toml")):
+        try:
+            s = parse_manifest(path.read_text("utf-8"), path.name, pids)
+        except ManifestError as exc:
+            problems.append(exc.message)
+            continue
+        except UnicodeDecodeError:
+            problems.append(f"{path.name}: not UTF-8 text")
+            continue
+        if s.id in seen:
+            problems.append(f"{path.name}: field 'id' repeats {s.id!r}")
+            continue
+        seen.add(s.id)
+        services.append(s)
+    services = _check_links(services, problems)
+    return Catalog(tuple(services), platforms, tuple(problems))
+
+
+def builtin_dir() -> Path:
+    return Path(str(resources.files("roost.catalog")))
+
+
+def load() -> Catalog:
+    """The catalog shipped with roost."""
+    base = builtin_dir()
+    return load_from(base / "manifests", base / "platforms.toml")

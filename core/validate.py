@@ -1,0 +1,77 @@
+"""Validation of names a user types that may reach a shell, DNS or a config file.
+
+Each function returns the cleaned value or raises RoostError with one line saying what is
+accepted. Validation is a first wall; every value is still quoted when it reaches a shell.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from roost.core.errors import RoostError
+
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+
+
+def _show(value: str) -> str:
+    return repr(value[:60])
+
+
+def hostname(value: str, what: str = "host name") -> str:
+    """A DNS name or an IP address."""
+    v = value.strip().lower().rstrip(".")
+    try:
+        return str(ipaddress.ip_address(v.strip("[]")))
+    except ValueError:
+        pass
+    labels = v.split(".")
+    if not v or len(v) > 253 or not all(_LABEL.match(lbl) for lbl in labels):
+        raise RoostError(
+            f"{_show(value)} is not a valid {what}",
+            hint="use letters, digits, hyphens and dots, like pi.local or example.org",
+        )
+    return v
+
+
+def domain(value: str) -> str:
+    """A public domain name: a host name with at least one dot and a non-numeric top label."""
+    v = hostname(value, "domain name")
+    labels = v.split(".")
+    if len(labels) < 2 or labels[-1].isdigit():
+        raise RoostError(
+            f"{_show(value)} is not a domain name",
+            hint="use a name you own, like example.org",
+        )
+    return v
+
+
+def unix_user(value: str) -> str:
+    if not _USER.match(value):
+        raise RoostError(
+            f"{_show(value)} is not a valid user name",
+            hint="start with a lower-case letter; use lower-case letters, digits, - and _",
+        )
+    return value
+
+
+def short_name(value: str, what: str = "name") -> str:
+    """A roost-local name (host nickname, identity label)."""
+    if not _NAME.match(value):
+        raise RoostError(
+            f"{_show(value)} is not a valid {what}",
+            hint="start with a lower-case letter; use lower-case letters, digits, - and _",
+        )
+    return value
+
+
+def port(value: str | int) -> int:
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        n = -1
+    if not 1 <= n <= 65535:
+        raise RoostError(f"{_show(str(value))} is not a port number", hint="use 1 to 65535")
+    return n

@@ -1,0 +1,41 @@
+"""The layers depend only on those before them, and only the tui imports textual."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ORDER = ["core", "catalog", "plan", "keys", "deploy"]
+# tui and cli sit on top and may import any layer below; neither imports the other
+# except that the cli starts the tui.
+ALLOWED = {layer: set(ORDER[: i + 1]) for i, layer in enumerate(ORDER)}
+ALLOWED["tui"] = set(ORDER) | {"tui"}
+ALLOWED["cli"] = set(ORDER) | {"cli", "tui"}
+
+
+def imports_of(path: Path) -> list[tuple[int, str]]:
+    tree = ast.parse(path.read_text("utf-8"), str(path))
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out += [(node.lineno, a.name) for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            out.append((node.lineno, node.module))
+    return out
+
+
+@pytest.mark.parametrize("layer", sorted(ALLOWED))
+def test_layer_imports_only_layers_below(layer: str) -> None:
+    bad = []
+    for path in sorted((ROOT / layer).rglob("*.py")):
+        for line, name in imports_of(path):
+            parts = name.split(".")
+            if parts[0] == "textual" and layer != "tui":
+                bad.append(f"{path.relative_to(ROOT)}:{line} imports textual")
+            if (parts[0] == "roost" and len(parts) > 1 and parts[1] in ALLOWED
+                    and parts[1] not in ALLOWED[layer]):
+                bad.append(f"{path.relative_to(ROOT)}:{line} imports roost.{parts[1]}")
+    assert not bad, "\n".join(bad)
