@@ -2,10 +2,15 @@
 
 Each manifest is checked field by field. A broken one is left out with one line that names the
 file, the field and what was expected; the rest of the catalog still loads, so the app starts.
+
+`load()` reads the catalog shipped with roost, or the folder named by the environment variable
+`ROOST_CATALOG_DIR` (a folder holding `manifests/*.toml` and `platforms.toml`), which is how a
+person tries a manifest of their own and how tests feed the real CLI a broken catalog.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from collections.abc import Iterable
@@ -29,13 +34,31 @@ from roost.catalog.model import (
 )
 from roost.core.errors import RoostError
 
-_ID = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
-_PORT = re.compile(r"^\d{1,5}/(tcp|udp)$")
-_OS = re.compile(r"^[a-z]+-[0-9.]+$")
+# \Z, not $: `$` also matches before a trailing newline, which would let "prosody\n" through.
+_ID = re.compile(r"^[a-z][a-z0-9-]{1,40}\Z")
+_PORT = re.compile(r"^[1-9][0-9]{0,4}/(tcp|udp)\Z")
+_OS = re.compile(r"^[a-z]+-[0-9][0-9.]*\Z")
+_URL = re.compile(r"^https?://[^\s/]+\.[^\s]*\Z")
+
+ENV_CATALOG_DIR = "ROOST_CATALOG_DIR"
+
+
+def _one_line(text: str, limit: int = 400) -> str:
+    """Control characters escaped and length bounded, so a message is always one short line."""
+    out = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return out if len(out) <= limit else out[: limit - 3] + "..."
+
+
+def _show(value: object) -> str:
+    """A value quoted for a message: escaped and cut short."""
+    return _one_line(repr(value), 60)
 
 
 class ManifestError(RoostError):
-    pass
+    """A manifest (or platforms.toml) that cannot be used: one line naming the file and field."""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(_one_line(message), hint=hint)
 
 
 @dataclass
@@ -51,7 +74,7 @@ class _Fields:
         self.used = set()
 
     def _fail(self, key: str, expected: str) -> ManifestError:
-        return ManifestError(f"{self.file}: field '{self.prefix}{key}' {expected}")
+        return ManifestError(f"{self.file}: field '{self.prefix}{_one_line(key, 60)}' {expected}")
 
     def _get(self, key: str, default: Any, required: bool) -> Any:
         assert self.used is not None
@@ -71,17 +94,19 @@ class _Fields:
             raise self._fail(key, "must not be empty")
         opts = tuple(choices) if choices is not None else None
         if opts is not None and v not in opts:
-            raise self._fail(key, f"must be one of {', '.join(opts)}, not {v!r}")
+            raise self._fail(key, f"must be one of {', '.join(opts)}, not {_show(v)}")
         if pattern is not None and v and not pattern.match(v):
-            raise self._fail(key, f"has the wrong form: {v!r}")
+            raise self._fail(key, f"has the wrong form: {_show(v)}")
         return v
 
-    def opt_str(self, key: str) -> str | None:
+    def opt_str(self, key: str, *, pattern: re.Pattern[str] | None = None) -> str | None:
         v = self._get(key, None, False)
         if v is None:
             return None
         if not isinstance(v, str) or not v.strip():
             raise self._fail(key, f"must be non-empty text, not {_tname(v)}")
+        if pattern is not None and not pattern.match(v):
+            raise self._fail(key, f"has the wrong form: {_show(v)}")
         return v
 
     def int_(self, key: str, lo: int, hi: int) -> int:
@@ -108,9 +133,9 @@ class _Fields:
         opts = tuple(choices) if choices is not None else None
         for x in v:
             if opts is not None and x not in opts:
-                raise self._fail(key, f"has {x!r}; expected one of {', '.join(opts)}")
+                raise self._fail(key, f"has {_show(x)}; expected one of {', '.join(opts)}")
             if pattern is not None and not pattern.match(x):
-                raise self._fail(key, f"has {x!r}, which has the wrong form")
+                raise self._fail(key, f"has {_show(x)}, which has the wrong form")
         if len(set(v)) != len(v):
             raise self._fail(key, "lists the same entry twice")
         return tuple(v)
@@ -132,7 +157,7 @@ class _Fields:
         extra = sorted(set(self.table) - self.used)
         if extra:
             raise ManifestError(
-                f"{self.file}: unknown field '{self.prefix}{extra[0]}'"
+                f"{self.file}: unknown field '{self.prefix}{_one_line(extra[0], 60)}'"
                 " (check its spelling against catalog/README.md)"
             )
 
@@ -144,24 +169,32 @@ def _tname(v: object) -> str:
     }.get(type(v), type(v).__name__)
 
 
-def parse_platforms(text: str, file: str = "platforms.toml") -> tuple[Platform, ...]:
+def _parse_toml(text: str, file: str) -> dict[str, Any]:
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ManifestError(f"{file}: not valid TOML ({exc})") from None
-    out = []
-    for f in _Fields(file, data).tables("platform"):
-        out.append(Platform(f.str_("id", pattern=_ID), f.str_("name"), f.str_("category")))
+    except RecursionError:
+        raise ManifestError(f"{file}: not valid TOML (nested too deeply)") from None
+
+
+def parse_platforms(text: str, file: str = "platforms.toml") -> tuple[Platform, ...]:
+    data = _parse_toml(text, file)
+    out: list[Platform] = []
+    top = _Fields(file, data)
+    for f in top.tables("platform"):
+        platform = Platform(f.str_("id", pattern=_ID), f.str_("name"), f.str_("category"))
         f.no_unknown()
+        if any(p.id == platform.id for p in out):
+            raise ManifestError(f"{file}: field 'platform.id' repeats {platform.id!r}")
+        out.append(platform)
+    top.no_unknown()
     return tuple(out)
 
 
 def parse_manifest(text: str, file: str, platforms: Iterable[str]) -> Service:
-    """Parse one manifest. Raises ManifestError naming the file and field."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ManifestError(f"{file}: not valid TOML ({exc})") from None
+    """Parse one manifest. Raises ManifestError naming the file and field, and nothing else."""
+    data = _parse_toml(text, file)
     f = _Fields(file, data)
     sid = f.str_("id", pattern=_ID)
     if file.endswith(".toml") and Path(file).stem != sid:
@@ -169,9 +202,9 @@ def parse_manifest(text: str, file: str, platforms: Iterable[str]) -> Service:
     up = f.table_("upstream")
     upstream = Upstream(
         status=up.str_("status", choices=UPSTREAM_STATUS),
-        url=up.str_("url"),
+        url=up.str_("url", pattern=_URL),
         note=up.str_("note", required=False),
-        replaced_by=up.opt_str("replaced_by"),
+        replaced_by=up.opt_str("replaced_by", pattern=_ID),
     )
     up.no_unknown()
     adopt = []
@@ -209,48 +242,104 @@ def parse_manifest(text: str, file: str, platforms: Iterable[str]) -> Service:
         identities=f.strs("identities", choices=IDENTITY_KINDS),
         difficulty=f.str_("difficulty", choices=DIFFICULTY),
         time_minutes=f.int_("time_minutes", 1, 10_000),
-        sources=f.strs("sources", nonempty=True),
+        sources=f.strs("sources", nonempty=True, pattern=_URL),
         asks=f.strs("asks", required=False),
-        recipe=f.opt_str("recipe"),
+        recipe=f.opt_str("recipe", pattern=_ID),
         next_steps=f.strs("next_steps", required=False),
         file=file,
     )
     f.no_unknown()
-    if service.self_hostable and not req.arch:
-        raise ManifestError(
-            f"{file}: field 'requirements.arch' must list at least one architecture"
-        )
+    _check_consistency(service)
     return service
 
 
+def _check_consistency(s: Service) -> None:
+    """Rules that tie fields together, so the plan never offers something impossible."""
+    file, req = s.file, s.requirements
+
+    def fail(field_name: str, expected: str) -> ManifestError:
+        return ManifestError(f"{file}: field '{field_name}' {expected}")
+
+    for i, way in enumerate(s.adopt):
+        if way.kind == "public" and not _URL.match(way.where):
+            raise fail(f"adopt[{i}].where", "must give the web address of a list of public "
+                       "instances for the public way")
+        if way.kind != "public" and way.where:
+            raise fail(f"adopt[{i}].where", "belongs only to the public way")
+    if s.self_hostable and not req.arch:
+        raise fail("requirements.arch", "must list at least one architecture")
+    if not req.residential_ok and s.way("home") is not None:
+        raise fail("adopt", "offers a home way, but requirements.residential_ok is false")
+    if req.lan_only:
+        if req.needs_domain:
+            raise fail("requirements.needs_domain", "must be false when lan_only is true")
+        if s.way("vps") is not None:
+            raise fail("adopt", "offers a vps way, but requirements.lan_only is true")
+    if s.upstream.replaced_by is not None:
+        if s.upstream.status == "maintained":
+            raise fail("upstream.replaced_by", "is only for services whose upstream is "
+                       "slow or unmaintained")
+        if s.upstream.replaced_by == s.id:
+            raise fail("upstream.replaced_by", "names the service itself")
+    if s.recipe is not None and not s.self_hostable:
+        raise fail("recipe", "needs a home or vps way to deploy to")
+
+
 def _check_links(services: list[Service], problems: list[str]) -> list[Service]:
-    ids = {s.id for s in services}
+    by_id = {s.id: s for s in services}
     kept = []
     for s in services:
         rb = s.upstream.replaced_by
-        if rb is not None and rb not in ids:
-            problems.append(f"{s.file}: field 'upstream.replaced_by' names {rb!r}, "
-                            "which is not in the catalog")
-            continue
+        if rb is not None:
+            target = by_id.get(rb)
+            if target is None:
+                problems.append(f"{s.file}: field 'upstream.replaced_by' names {rb!r}, "
+                                "which is not in the catalog")
+                continue
+            if target.upstream.status != "maintained":
+                problems.append(f"{s.file}: field 'upstream.replaced_by' names {rb!r}, "
+                                "whose upstream is not maintained either")
+                continue
         kept.append(s)
     return kept
 
 
 def load_from(folder: Path, platforms_file: Path) -> Catalog:
-    """Load every `*.toml` under `folder`; broken ones are reported, not fatal."""
-    platforms = parse_platforms(platforms_file.read_text("utf-8"), platforms_file.name)
+    """Load every `*.toml` under `folder`; broken ones are reported, not fatal.
+
+    Only an unreadable `platforms_file` is fatal (ManifestError), since every manifest is
+    checked against it.
+    """
+    try:
+        platforms_text = platforms_file.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
+        raise ManifestError(
+            f"{platforms_file}: cannot read the platform list ({reason})",
+            hint=f"check the file, or unset {ENV_CATALOG_DIR} to use the built-in catalog",
+        ) from None
+    platforms = parse_platforms(platforms_text, platforms_file.name)
     pids = [p.id for p in platforms]
     services: list[Service] = []
     problems: list[str] = []
     seen: set[str] = set()
-    for path in sorted(folder.glob("*.toml")):
+    try:
+        paths = sorted(folder.glob("*.toml"))
+    except OSError as exc:
+        raise ManifestError(f"{folder}: cannot list the manifests ({exc.strerror})") from None
+    if not folder.is_dir():
+        problems.append(f"{folder}: no such folder of manifests")
+    for path in paths:
         try:
             s = parse_manifest(path.read_text("utf-8"), path.name, pids)
         except ManifestError as exc:
             problems.append(exc.message)
             continue
         except UnicodeDecodeError:
-            problems.append(f"{path.name}: not UTF-8 text")
+            problems.append(f"{_one_line(path.name)}: not UTF-8 text")
+            continue
+        except OSError as exc:
+            problems.append(f"{_one_line(path.name)}: cannot be read ({exc.strerror})")
             continue
         if s.id in seen:
             problems.append(f"{path.name}: field 'id' repeats {s.id!r}")
@@ -265,7 +354,16 @@ def builtin_dir() -> Path:
     return Path(str(resources.files("roost.catalog")))
 
 
+def catalog_dir() -> Path:
+    """`ROOST_CATALOG_DIR` when set, else the catalog shipped with roost."""
+    override = os.environ.get(ENV_CATALOG_DIR)
+    return Path(override).expanduser() if override else builtin_dir()
+
+
 def load() -> Catalog:
-    """The catalog shipped with roost."""
-    base = builtin_dir()
+    """The catalog: the built-in one, or the folder `ROOST_CATALOG_DIR` names.
+
+    That folder holds `manifests/*.toml` and `platforms.toml`, laid out like the built-in one.
+    """
+    base = catalog_dir()
     return load_from(base / "manifests", base / "platforms.toml")
