@@ -1,0 +1,302 @@
+"""The plan: one service at a time, in an order that suits the person. Pure: no I/O.
+
+Order: infrastructure identities first (they unlock self-hosting), then what replaces what the
+person uses, easy before hard, quick before long, then by id. Each step gets the way that fits
+their hardware (home, VPS or a public instance) and one sentence saying why; a self-hosted way
+the hardware cannot run is never chosen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from roost.catalog.model import Catalog, Service
+from roost.plan.answers import Answers
+from roost.plan.detect import format_mb
+from roost.plan.progress import Progress
+
+STATES = ("next", "waiting", "later", "done", "skipped", "failed", "started")
+WAYS = ("public", "home", "vps")
+PACE_DAYS = {"days": 3, "weekly": 7, "fast": 0}
+DIFFICULTY_RANK = {"easy": 0, "medium": 1, "hard": 2}
+INFRA_IDENTITIES = ("ssh", "wireguard", "tor")
+"""Identity kinds that give access to a host: set up before self-hosted steps."""
+MAIL_CATEGORIES = ("email", "mail")
+PC_RAM_MB = 2048
+"""Memory assumed for 'a spare computer' when it was not detected."""
+VPS_RAM_MB = 1024
+"""Memory assumed for a VPS whose size was not given (the common small plan)."""
+WAY_NAMES = {"public": "a public instance", "home": "at home", "vps": "on your VPS"}
+
+
+@dataclass(frozen=True)
+class Way:
+    """One way to adopt a step's service, and whether it fits this person."""
+
+    kind: str
+    summary: str
+    possible: bool
+    reason: str
+    """One sentence: why it fits or why not."""
+    where: str = ""
+
+
+@dataclass(frozen=True)
+class Step:
+    service_id: str
+    name: str
+    state: str
+    way: str
+    """public, home or vps: the suggested way."""
+    way_reason: str
+    """One sentence: why this way."""
+    replaces: tuple[str, ...]
+    """Display names of the platforms it replaces that the person uses (or all, if none)."""
+    why: str
+    time_minutes: int
+    asks: tuple[str, ...]
+    not_before: date | None
+    position: int
+    """1-based."""
+    identities: tuple[str, ...]
+    ways: tuple[Way, ...] = ()
+    """Every way, the public one always included."""
+    summary: str = ""
+    category: str = ""
+    difficulty: str = ""
+    relevant: bool = False
+    """It replaces something the person uses."""
+    reason: str | None = None
+    """The reason given when it was skipped or failed."""
+    next_steps: tuple[str, ...] = ()
+
+    def line(self, total: int) -> str:
+        """One sentence, read aloud: '1 of 14: Prosody (XMPP chat), next. Replaces WhatsApp.'"""
+        state = {"next": "next", "waiting": "waiting", "later": "later", "done": "done",
+                 "skipped": "skipped", "failed": "failed", "started": "started"}[self.state]
+        rep = f" Replaces {_join(self.replaces)}." if self.replaces and self.relevant else ""
+        when = ""
+        if self.not_before is not None:
+            when = f" Suggested from {self.not_before.isoformat()}, or go ahead now."
+        way = "" if self.state in ("done", "skipped") else f" Way: {WAY_NAMES[self.way]}."
+        return f"{self.position} of {total}: {self.name}, {state}.{rep}{way}{when}"
+
+
+@dataclass(frozen=True)
+class Plan:
+    steps: tuple[Step, ...]
+    next: Step | None
+    excluded: tuple[str, ...] = field(default=())
+    """Services left out, one sentence each (e.g. unmaintained ones with a replacement)."""
+
+    def get(self, service_id: str) -> Step | None:
+        return next((s for s in self.steps if s.service_id == service_id), None)
+
+    @property
+    def finished(self) -> bool:
+        return self.next is None
+
+    def counts(self) -> dict[str, int]:
+        out = dict.fromkeys(STATES, 0)
+        for s in self.steps:
+            out[s.state] += 1
+        return out
+
+
+def _join(names: tuple[str, ...] | list[str]) -> str:
+    names = list(names)
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def is_mail(s: Service) -> bool:
+    return s.category.lower() in MAIL_CATEGORIES or "gmail" in s.replaces
+
+
+def _home_host(a: Answers) -> tuple[str, int, tuple[str, ...]] | None:
+    """(what, ram_mb, possible arches) of the home machine, Pi preferred; None without one."""
+    if "pi" in a.hardware:
+        arches = (a.pi_arch,) if a.pi_arch else ("aarch64", "armv7l")
+        return ("your Pi", a.pi_ram_mb if a.pi_ram_mb else 1024, arches)
+    if "pc" in a.hardware:
+        return ("your spare computer", PC_RAM_MB, ("x86_64",))
+    return None
+
+
+def check_home(s: Service, a: Answers) -> tuple[bool, str]:
+    """Whether `s` can run at home for this person, and one sentence why (not)."""
+    r = s.requirements
+    host = _home_host(a)
+    if is_mail(s):
+        return False, ("mail is only offered on a VPS: home connections are treated as spam "
+                       "and port 25 is often blocked")
+    if s.way("home") is None:
+        return False, f"{s.name} is not offered to run at home"
+    if host is None:
+        return False, "you have no Pi or spare computer at home"
+    what, ram, arches = host
+    if not r.residential_ok:
+        return False, f"{s.name} needs a server address that is not a home connection"
+    if r.ram_mb > ram:
+        return False, f"it needs {format_mb(r.ram_mb)} of memory, {what} has {format_mb(ram)}"
+    bad = [x for x in arches if x not in r.arch]
+    if bad:
+        if len(arches) > 1:
+            return False, ("it needs a 64-bit system, and you were not sure your Pi runs one")
+        return False, f"it does not run on {what}'s {bad[0]} system"
+    if r.needs_domain and not a.has_domain:
+        return False, "it needs a domain name, and you have none yet"
+    return True, (f"it runs on {what}: it needs {format_mb(r.ram_mb)} of memory "
+                  f"and {what} has {format_mb(ram)}")
+
+
+def check_vps(s: Service, a: Answers) -> tuple[bool, str]:
+    r = s.requirements
+    if s.way("vps") is None:
+        return False, f"{s.name} is not offered on a VPS"
+    if "vps" not in a.hardware:
+        return False, "you have no rented server (VPS)"
+    if r.lan_only:
+        return False, f"{s.name} works only on a home network, never on the internet"
+    ram = a.vps_ram_mb or VPS_RAM_MB
+    if r.ram_mb > ram:
+        return False, f"it needs {format_mb(r.ram_mb)} of memory, your VPS has {format_mb(ram)}"
+    if "x86_64" not in r.arch and "aarch64" not in r.arch:
+        return False, "it does not run on a typical VPS processor"
+    if r.needs_domain and not a.has_domain:
+        return False, "it needs a domain name, and you have none yet"
+    note = " (mail needs a server address that is not a home connection)" if is_mail(s) else ""
+    return True, (f"it runs on your VPS: it needs {format_mb(r.ram_mb)} of memory "
+                  f"and your VPS has {format_mb(ram)}{note}")
+
+
+def ways_for(s: Service, a: Answers) -> tuple[Way, ...]:
+    """All ways for `s`, public first, each with whether it fits and why."""
+    out: list[Way] = []
+    pub = s.way("public")
+    if pub is not None:
+        out.append(Way("public", pub.summary, True,
+                       "a public instance needs no machine and no upkeep", pub.where))
+    else:
+        out.append(Way("public", f"Use {s.name} run by someone you trust, or keep what you have "
+                       "until you can host it.", True,
+                       "a public instance needs no machine and no upkeep"))
+    for kind, check in (("home", check_home), ("vps", check_vps)):
+        adopt = s.way(kind)
+        if adopt is None:
+            continue
+        ok, why = check(s, a)
+        out.append(Way(kind, adopt.summary, ok, why, adopt.where))
+    return tuple(out)
+
+
+def choose_way(s: Service, a: Answers, ways: tuple[Way, ...]) -> tuple[str, str]:
+    """The suggested way and one sentence why."""
+    fits = {w.kind: w for w in ways if w.possible}
+    home_why = check_home(s, a)[1]
+    vps_why = check_vps(s, a)[1]
+    gentle = a.skill == "beginner" and s.difficulty == "hard"
+    if gentle:
+        return "public", (f"{s.name} is hard to run, so a public instance is the gentle start; "
+                          "you can move to your own server later")
+    if "home" in fits and not (is_mail(s)):
+        return "home", _sentence(home_why)
+    if "vps" in fits:
+        lead = f"{_cap(home_why)}, so your VPS it is" if s.way("home") and _home_host(a) \
+            else _cap(vps_why)
+        if is_mail(s):
+            lead = "Mail is only offered on a VPS: home connections are treated as spam " \
+                   "and port 25 is often blocked"
+        return "vps", _sentence(lead)
+    if not s.self_hostable:
+        return "public", f"{s.name} is used through a public instance."
+    reasons = []
+    if s.way("home") is not None or is_mail(s):
+        reasons.append(home_why)
+    if s.way("vps") is not None and vps_why not in reasons:
+        reasons.append(vps_why)
+    why = "; ".join(reasons) if reasons else "a public instance needs no machine"
+    return "public", _sentence(f"{_cap(why)}, so a public instance it is for now")
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _sentence(text: str) -> str:
+    text = _cap(text.strip())
+    return text if text.endswith(".") else text + "."
+
+
+def _order_key(s: Service, a: Answers, infra_needed: bool) -> tuple[int, int, int, int, str]:
+    relevant = any(p in a.uses for p in s.replaces)
+    infra = infra_needed and any(i in INFRA_IDENTITIES for i in s.identities)
+    return (
+        0 if infra else 1,
+        0 if relevant else 1,
+        DIFFICULTY_RANK.get(s.difficulty, 1),
+        s.time_minutes,
+        s.id,
+    )
+
+
+def build_plan(catalog: Catalog, answers: Answers, progress: Progress, today: date) -> Plan:
+    """The ordered plan for this person. Same inputs, same plan."""
+    ids = set(catalog.ids)
+    excluded: list[str] = []
+    services: list[Service] = []
+    for s in catalog.services:
+        rb = s.upstream.replaced_by
+        if rb is not None and rb in ids and rb != s.id:
+            target = catalog.get(rb)
+            excluded.append(f"{s.name} is {s.upstream.status}; the plan offers "
+                            f"{target.name if target else rb} instead, which speaks the same "
+                            "protocol.")
+            continue
+        services.append(s)
+    chosen: dict[str, tuple[tuple[Way, ...], str, str]] = {}
+    for s in services:
+        ways = ways_for(s, answers)
+        way, why = choose_way(s, answers, ways)
+        chosen[s.id] = (ways, way, why)
+    infra_needed = any(chosen[s.id][1] in ("home", "vps") for s in services)
+    services.sort(key=lambda s: _order_key(s, answers, infra_needed))
+
+    states = progress.states()
+    pace = PACE_DAYS.get(answers.pace, 0)
+    last_done = progress.last_done()
+    not_before: date | None = None
+    if pace and last_done is not None:
+        due = last_done + timedelta(days=pace)
+        not_before = due if due > today else None
+
+    steps: list[Step] = []
+    next_given = False
+    for pos, s in enumerate(services, start=1):
+        ways, way, why = chosen[s.id]
+        relevant = any(p in answers.uses for p in s.replaces)
+        st = states.get(s.id)
+        nb: date | None = None
+        if st in ("done", "skipped", "started"):
+            state = st
+        elif not next_given:
+            state, next_given, nb = "next", True, not_before
+        elif st == "failed":
+            state = "failed"
+        else:
+            state = "waiting" if relevant else "later"
+        names = [p.name for pid in s.replaces if (p := catalog.platform(pid)) is not None
+                 and (pid in answers.uses or not relevant)]
+        steps.append(Step(
+            service_id=s.id, name=s.name, state=state, way=way, way_reason=why,
+            replaces=tuple(names), why=s.why, time_minutes=s.time_minutes, asks=s.asks,
+            not_before=nb, position=pos, identities=s.identities, ways=ways,
+            summary=s.summary, category=s.category, difficulty=s.difficulty,
+            relevant=relevant,
+            reason=progress.reason_of(s.id) if st in ("skipped", "failed") else None,
+            next_steps=s.next_steps,
+        ))
+    nxt = next((s for s in steps if s.state == "next"), None)
+    return Plan(tuple(steps), nxt, tuple(excluded))

@@ -1,0 +1,238 @@
+"""The person's progress: their answers and an append-only history of events.
+
+Everything else (each service's state, the current answers) is derived from the events, so
+`undo` is just another event and nothing is ever lost. The store is a versioned TOML file
+written atomically under a process lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from roost.core.errors import RoostError
+from roost.core.lock import FileLock
+from roost.core.versioned import read_versioned, write_versioned
+from roost.plan.answers import Answers
+
+SCHEMA = 1
+EVENT_KINDS = ("assessed", "planned", "started", "done", "skipped", "failed", "deployed",
+               "identity", "undone")
+STEP_EVENTS = ("started", "done", "skipped", "failed")
+"""Events that change a service's state."""
+UNDOABLE = ("assessed", "started", "done", "skipped", "failed", "deployed", "identity")
+SECRET_WORDS = ("secret", "password", "passphrase", "private", "token", "seed")
+"""Detail keys never exported (progress should hold none; this is a second wall)."""
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: str
+    at: datetime
+    """Aware, UTC."""
+    service_id: str | None = None
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"kind": self.kind, "at": self.at}
+        if self.service_id is not None:
+            d["service"] = self.service_id
+        if self.detail:
+            d["detail"] = dict(self.detail)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], n: int) -> Event:
+        def bad(why: str) -> RoostError:
+            return RoostError(f"event {n + 1} in the progress file {why}")
+
+        if not isinstance(d, Mapping):
+            raise bad("is not a table")
+        kind = d.get("kind")
+        if kind not in EVENT_KINDS:
+            raise bad(f"has an unknown kind {str(kind)[:30]!r}")
+        at = d.get("at")
+        if isinstance(at, str):
+            try:
+                at = datetime.fromisoformat(at)
+            except ValueError:
+                raise bad("has a time that cannot be read") from None
+        if not isinstance(at, datetime):
+            raise bad("has no time")
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=UTC)
+        sid = d.get("service")
+        if sid is not None and not isinstance(sid, str):
+            raise bad("has a service that is not text")
+        detail = d.get("detail", {})
+        if not isinstance(detail, Mapping):
+            raise bad("has a detail that is not a table")
+        return cls(str(kind), at.astimezone(UTC), sid, dict(detail))
+
+    def describe(self) -> str:
+        """One sentence for the history, read aloud."""
+        when = self.at.strftime("%Y-%m-%d %H:%M")
+        what = {
+            "assessed": "answered the questions",
+            "planned": "made a plan",
+            "started": f"started {self.service_id}",
+            "done": f"finished {self.service_id}",
+            "skipped": f"skipped {self.service_id}",
+            "failed": f"{self.service_id} failed",
+            "deployed": f"deployed {self.service_id} to {self.detail.get('host', 'a host')}",
+            "identity": f"created a {self.detail.get('kind', '')} identity".replace("  ", " "),
+            "undone": f"undid: {self.detail.get('what', 'a step')}",
+        }[self.kind]
+        reason = self.detail.get("reason")
+        tail = f" ({reason})" if reason and self.kind in ("skipped", "failed") else ""
+        return f"{when}: {what}{tail}."
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Answers plus the event history; per-service state is derived."""
+
+    events: tuple[Event, ...] = ()
+
+    def effective(self) -> tuple[Event, ...]:
+        """The events minus those undone (and the undo events themselves)."""
+        undone: set[int] = set()
+        for e in self.events:
+            if e.kind == "undone":
+                idx = e.detail.get("index")
+                if isinstance(idx, int):
+                    undone.add(idx)
+        return tuple(e for i, e in enumerate(self.events)
+                     if e.kind != "undone" and i not in undone)
+
+    @property
+    def answers(self) -> Answers | None:
+        for e in reversed(self.effective()):
+            if e.kind == "assessed":
+                return Answers.from_dict(e.detail.get("answers", {}), "saved answers")
+        return None
+
+    def states(self) -> dict[str, str]:
+        """service id -> started, done, skipped or failed (absent: never touched)."""
+        out: dict[str, str] = {}
+        for e in self.effective():
+            if e.kind in STEP_EVENTS and e.service_id is not None:
+                out[e.service_id] = e.kind
+        return out
+
+    def state_of(self, service_id: str) -> str | None:
+        return self.states().get(service_id)
+
+    def reason_of(self, service_id: str) -> str | None:
+        """The reason given for the latest skip or failure of this service."""
+        for e in reversed(self.effective()):
+            if e.service_id == service_id and e.kind in STEP_EVENTS:
+                r = e.detail.get("reason")
+                return r if isinstance(r, str) else None
+        return None
+
+    def last_done(self) -> date | None:
+        """The day (UTC) the latest step was finished, for the pace."""
+        for e in reversed(self.effective()):
+            if e.kind == "done":
+                return e.at.date()
+        return None
+
+    def deployments(self) -> tuple[Event, ...]:
+        return tuple(e for e in self.effective() if e.kind == "deployed")
+
+    def identities(self) -> tuple[Event, ...]:
+        return tuple(e for e in self.effective() if e.kind == "identity")
+
+    def with_event(self, event: Event) -> Progress:
+        if event.kind not in EVENT_KINDS:
+            raise ValueError(event.kind)
+        return Progress((*self.events, event))
+
+    def last_undoable(self) -> int | None:
+        """Index of the event `undo` would cancel, or None."""
+        undone = {e.detail.get("index") for e in self.events if e.kind == "undone"}
+        for i in range(len(self.events) - 1, -1, -1):
+            e = self.events[i]
+            if e.kind in UNDOABLE and i not in undone:
+                return i
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"event": [e.to_dict() for e in self.events]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Progress:
+        events = data.get("event", [])
+        if not isinstance(events, list):
+            raise RoostError("the progress file's events are not a list")
+        return cls(tuple(Event.from_dict(d, n) for n, d in enumerate(events)))
+
+
+def now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+class ProgressStore:
+    """The progress file: versioned TOML (schema 1), atomic writes, a lock for writers."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = FileLock(path, "your progress")
+        self._held = 0
+
+    def load(self) -> Progress:
+        """The saved progress (empty when there is none).
+
+        A corrupt file is moved aside and CorruptFileError raised; a newer one raises
+        NewerFormatError and stays untouched.
+        """
+        data = read_versioned(self.path, "progress", SCHEMA)
+        if data is None:
+            return Progress()
+        try:
+            return Progress.from_dict(data)
+        except RoostError as exc:
+            from roost.core.errors import CorruptFileError
+            from roost.core.versioned import keep_aside
+
+            aside = keep_aside(self.path)
+            raise CorruptFileError(
+                f"the progress file {self.path} could not be read ({exc.message}); "
+                f"it was kept as {aside}",
+                hint="roost starts fresh; restore a backup or import an export to get it back",
+            ) from None
+
+    def save(self, progress: Progress) -> None:
+        """Write atomically; takes the lock unless this process already holds it."""
+        with self.locked():
+            write_versioned(self.path, progress.to_dict(), SCHEMA)
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the writers' lock (re-entrant within this store object)."""
+        if self._held:
+            self._held += 1
+            try:
+                yield
+            finally:
+                self._held -= 1
+            return
+        self._lock.acquire()
+        self._held = 1
+        try:
+            yield
+        finally:
+            self._held = 0
+            self._lock.release()
+
+    def update(self, change: Any) -> Progress:
+        """Load, apply `change(progress) -> progress`, save: all under the lock."""
+        with self.locked():
+            new: Progress = change(self.load())
+            self.save(new)
+            return new

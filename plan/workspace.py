@@ -1,0 +1,226 @@
+"""The one facade the CLI and the TUI both use for the assessment, the plan and progress.
+
+Every change reloads the progress file under the writers' lock, applies one event and saves
+atomically, so two roost processes never lose each other's changes; a second process that
+tries to write while the first holds the lock gets a LockedError line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from roost.catalog import Catalog
+from roost.catalog import load as load_catalog
+from roost.core import paths
+from roost.core.errors import RoostError
+from roost.core.versioned import read_versioned, write_versioned
+from roost.plan.answers import Answers
+from roost.plan.detect import HostFacts, detect_local
+from roost.plan.planner import Plan, Step, build_plan
+from roost.plan.progress import (
+    SCHEMA,
+    SECRET_WORDS,
+    Event,
+    Progress,
+    ProgressStore,
+    now,
+)
+
+PROGRESS_FILE = "progress.toml"
+EXPORT_KIND = "roost-progress"
+
+
+class Workspace:
+    """Answers, plan and progress of one person, stored under `home`."""
+
+    def __init__(self, home: Path, catalog: Catalog, facts: HostFacts | None,
+                 store: ProgressStore) -> None:
+        self.home = home
+        self.catalog = catalog
+        self.facts = facts
+        self.store = store
+        self._progress = store.load()
+
+    @classmethod
+    def open(cls, home: Path | None = None, *, catalog: Catalog | None = None,
+             facts: HostFacts | None = None, detect: bool = True) -> Workspace:
+        """Open the workspace (default: the data dir). `facts` overrides detection."""
+        base = home if home is not None else paths.data_dir()
+        base.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if facts is None and detect:
+            with contextlib.suppress(OSError):
+                facts = detect_local()
+        return cls(base, catalog if catalog is not None else load_catalog(), facts,
+                   ProgressStore(base / PROGRESS_FILE))
+
+    # --- reading -------------------------------------------------------------------------
+
+    @property
+    def progress(self) -> Progress:
+        return self._progress
+
+    @property
+    def answers(self) -> Answers | None:
+        return self._progress.answers
+
+    def reload(self) -> None:
+        """Re-read the progress file (another roost may have changed it)."""
+        self._progress = self.store.load()
+
+    def _answers_or_fail(self) -> Answers:
+        a = self.answers
+        if a is None:
+            raise RoostError("roost does not know your situation yet",
+                             hint="run roost assess first")
+        return a
+
+    def plan(self, today: date | None = None) -> Plan:
+        return build_plan(self.catalog, self._answers_or_fail(), self._progress,
+                          today or datetime.now(UTC).date())
+
+    def next_step(self, today: date | None = None) -> Step | None:
+        return self.plan(today).next
+
+    def step(self, service_id: str, today: date | None = None) -> Step:
+        self._service(service_id)
+        found = self.plan(today).get(service_id)
+        if found is None:
+            raise RoostError(f"{service_id} is not in your plan",
+                             hint="its replacement is offered instead; run roost plan")
+        return found
+
+    def history(self) -> tuple[Event, ...]:
+        return self._progress.events
+
+    # --- changing --------------------------------------------------------------------------
+
+    def _append(self, event: Event) -> Progress:
+        def change(p: Progress) -> Progress:
+            return p.with_event(event)
+
+        self._progress = self.store.update(change)
+        return self._progress
+
+    def _service(self, service_id: str) -> str:
+        if not isinstance(service_id, str) or self.catalog.get(service_id) is None:
+            shown = str(service_id)[:40]
+            raise RoostError(f"no service called {shown!r}", hint="run roost plan to see the ids")
+        return service_id
+
+    def save_answers(self, answers: Answers) -> None:
+        pids = {p.id for p in self.catalog.platforms}
+        bad = [u for u in answers.uses if u not in pids]
+        if bad:
+            raise RoostError(f"{bad[0]!r} is not a platform roost knows",
+                             hint=f"use any of {', '.join(sorted(pids))}")
+        self._append(Event("assessed", now(), None, {"answers": answers.to_dict()}))
+
+    def start(self, service_id: str) -> None:
+        self._append(Event("started", now(), self._service(service_id)))
+
+    def done(self, service_id: str) -> None:
+        self._append(Event("done", now(), self._service(service_id)))
+
+    def skip(self, service_id: str, reason: str) -> None:
+        self._append(Event("skipped", now(), self._service(service_id),
+                           {"reason": _reason(reason)}))
+
+    def fail(self, service_id: str, reason: str) -> None:
+        self._append(Event("failed", now(), self._service(service_id),
+                           {"reason": _reason(reason)}))
+
+    def record_deployed(self, service_id: str, host: str, version: str) -> None:
+        self._append(Event("deployed", now(), self._service(service_id),
+                           {"host": str(host)[:200], "version": str(version)[:100]}))
+
+    def record_identity(self, kind: str, public_id: str) -> None:
+        """Remember that an identity exists: its kind and PUBLIC id only, never a secret."""
+        self._append(Event("identity", now(), None,
+                           {"kind": str(kind)[:40], "public_id": str(public_id)[:400]}))
+
+    def undo(self) -> str:
+        """Cancel the latest change; return one sentence saying what was undone."""
+        said: list[str] = []
+
+        def change(p: Progress) -> Progress:
+            idx = p.last_undoable()
+            if idx is None:
+                raise RoostError("there is nothing to undo")
+            target = p.events[idx]
+            what = _undo_words(target)
+            said.append(what)
+            return p.with_event(Event("undone", now(), target.service_id,
+                                      {"index": idx, "what": what}))
+
+        self._progress = self.store.update(change)
+        return f"Undone: {said[0]}."
+
+    def reset(self) -> None:
+        """Forget answers and progress (the old file is kept next to it)."""
+        with self.store.locked():
+            if self.store.path.exists():
+                stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+                self.store.path.replace(self.store.path.with_name(
+                    f"{self.store.path.name}.reset-{stamp}"))
+            self.store.save(Progress())
+        self._progress = Progress()
+
+    # --- moving between machines ---------------------------------------------------------
+
+    def export_to(self, path: Path) -> None:
+        """Write progress (answers and history, never secrets) to `path`."""
+        data = {"kind": EXPORT_KIND, "event": [_public(e.to_dict())
+                                               for e in self._progress.events]}
+        write_versioned(Path(path), data, SCHEMA)
+
+    def import_from(self, path: Path) -> None:
+        """Replace progress with an export; the current file is kept as a backup."""
+        path = Path(path)
+        if not path.is_file():
+            raise RoostError(f"there is no file {path}", hint="check the path")
+        data = read_versioned(path, "export", SCHEMA)
+        if data is None or data.get("kind") != EXPORT_KIND:
+            raise RoostError(f"{path} is not a roost progress export",
+                             hint="make one with roost export FILE")
+        incoming = Progress.from_dict({"event": data.get("event", [])})
+        _ = incoming.answers  # validates saved answers
+        with self.store.locked():
+            if self.store.path.exists():
+                backup = self.store.path.with_name(f"{self.store.path.name}.before-import")
+                backup.write_bytes(self.store.path.read_bytes())
+                backup.chmod(0o600)
+            self.store.save(incoming)
+        self._progress = incoming
+
+
+def _reason(reason: str) -> str:
+    text = " ".join(str(reason).split())
+    if not text:
+        raise RoostError("a reason is needed", hint="say in a few words why")
+    return text[:300]
+
+
+def _public(d: dict[str, Any]) -> dict[str, Any]:
+    detail = d.get("detail")
+    if isinstance(detail, dict):
+        d["detail"] = {k: v for k, v in detail.items()
+                       if not any(w in k.lower() for w in SECRET_WORDS)}
+        if not d["detail"]:
+            del d["detail"]
+    return d
+
+
+def _undo_words(e: Event) -> str:
+    sid = e.service_id or ""
+    return {
+        "assessed": "your latest answers",
+        "started": f"starting {sid}",
+        "done": f"marking {sid} done",
+        "skipped": f"skipping {sid}",
+        "failed": f"the failure of {sid}",
+        "deployed": f"the record of deploying {sid}",
+        "identity": f"the record of the {e.detail.get('kind', '')} identity",
+    }.get(e.kind, e.kind)
