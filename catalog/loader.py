@@ -266,6 +266,9 @@ def _check_consistency(s: Service) -> None:
                        "instances for the public way")
         if way.kind != "public" and way.where:
             raise fail(f"adopt[{i}].where", "belongs only to the public way")
+    for port in req.inbound_ports:
+        if int(port.split("/")[0]) > 65535:
+            raise fail("requirements.inbound_ports", f"has {port!r}; ports go up to 65535")
     if s.self_hostable and not req.arch:
         raise fail("requirements.arch", "must list at least one architecture")
     if not req.residential_ok and s.way("home") is not None:
