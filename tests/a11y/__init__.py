@@ -1,0 +1,1 @@
+"""Accessibility test harnesses: a pty + pyte screen, and the Fenrir screen reader headless."""
