@@ -1,0 +1,163 @@
+"""The identity record every kind shares, and small helpers for generating secrets.
+
+An `Identity` holds the public parts (safe to show, kept in the unencrypted index) and the
+secret parts (only ever inside the sealed vault, or in a file the person asked to export).
+Its `repr` never shows the secret parts, so an identity that ends up in a log or a traceback
+leaks nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from roost.core.errors import RoostError
+from roost.core.validate import short_name
+
+KINDS = ("ssb", "xmpp", "fediverse", "matrix", "ssh", "wireguard", "tor")
+"""Every kind of identity roost can create, in the order menus list them."""
+
+KIND_NAMES = {
+    "ssb": "Secure Scuttlebutt identity",
+    "xmpp": "XMPP chat account",
+    "fediverse": "fediverse account and server secrets",
+    "matrix": "Matrix server signing key and secrets",
+    "ssh": "SSH key",
+    "wireguard": "WireGuard key",
+    "tor": "Tor onion service key",
+}
+
+MAIN_PUBLIC = {
+    "ssb": "ssb_id",
+    "xmpp": "jid",
+    "fediverse": "webfinger",
+    "matrix": "verify_key_id",
+    "ssh": "fingerprint",
+    "wireguard": "public_key",
+    "tor": "hostname",
+}
+"""For each kind, the public field that names the identity to the outside world."""
+
+
+def check_kind(kind: str) -> str:
+    if kind not in KINDS:
+        raise RoostError(f"{str(kind)[:40]!r} is not a kind of identity roost knows",
+                         hint=f"use one of {', '.join(KINDS)}")
+    return kind
+
+
+def check_label(label: str) -> str:
+    return short_name(label, "identity name")
+
+
+def now_text() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+@dataclass(frozen=True)
+class IdentityInfo:
+    """The public parts of an identity: what `keys list` and `keys show` read from the index."""
+
+    id: str
+    kind: str
+    public: Mapping[str, str]
+    created: str
+
+    @property
+    def public_id(self) -> str:
+        """The one public value that names this identity (SSB id, JID, onion address...)."""
+        return self.public.get(MAIN_PUBLIC.get(self.kind, ""), "")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "kind": self.kind, "created": self.created,
+                "public": dict(self.public)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> IdentityInfo:
+        public = d.get("public", {})
+        if not isinstance(public, Mapping):
+            raise ValueError("public is not a table")
+        return cls(str(d["id"]), str(d["kind"]), {str(k): str(v) for k, v in public.items()},
+                   str(d.get("created", "")))
+
+
+@dataclass(frozen=True)
+class Identity:
+    """One identity with its secrets. Only the vault and the exporters read `secret`."""
+
+    id: str
+    """Short local label, like `ssb` or `home-ssh`."""
+    kind: str
+    public: Mapping[str, str]
+    secret: Mapping[str, str] = field(repr=False)
+    created: str = field(default_factory=now_text)
+
+    def info(self) -> IdentityInfo:
+        return IdentityInfo(self.id, self.kind, dict(self.public), self.created)
+
+    @property
+    def public_id(self) -> str:
+        return self.info().public_id
+
+    def secret_values(self) -> tuple[str, ...]:
+        """Every secret value, for tests that check none leaks."""
+        return tuple(self.secret.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "kind": self.kind, "created": self.created,
+                "public": dict(self.public), "secret": dict(self.secret)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Identity:
+        public = d.get("public", {})
+        secret = d.get("secret", {})
+        if not isinstance(public, Mapping) or not isinstance(secret, Mapping):
+            raise ValueError("public or secret is not a table")
+        return cls(str(d["id"]), str(d["kind"]),
+                   {str(k): str(v) for k, v in public.items()},
+                   {str(k): str(v) for k, v in secret.items()},
+                   str(d.get("created", "")))
+
+    def relabel(self, label: str) -> Identity:
+        return Identity(check_label(label), self.kind, self.public, self.secret, self.created)
+
+
+# --- generating secrets ----------------------------------------------------------------------
+
+_ALNUM = string.ascii_letters + string.digits
+
+
+def password(length: int = 32) -> str:
+    """A strong password of letters and digits (about 190 bits at 32): safe in any config."""
+    return "".join(secrets.choice(_ALNUM) for _ in range(length))
+
+
+def random_hex(nbytes: int) -> str:
+    return secrets.token_hex(nbytes)
+
+
+def random_alnum(length: int) -> str:
+    return "".join(secrets.choice(_ALNUM) for _ in range(length))
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def b64_unpadded(data: bytes) -> str:
+    return b64(data).rstrip("=")
+
+
+def unb64(text: str) -> bytes:
+    pad = "=" * (-len(text) % 4)
+    return base64.b64decode(text + pad, validate=True)
+
+
+def group(text: str, size: int = 4) -> str:
+    """`abcdefgh` -> `abcd efgh`: long values read aloud (and compared by eye) in chunks."""
+    return " ".join(text[i:i + size] for i in range(0, len(text), size))
