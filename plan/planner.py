@@ -198,9 +198,9 @@ def choose_way(s: Service, a: Answers, ways: tuple[Way, ...]) -> tuple[str, str]
     home_why = check_home(s, a)[1]
     vps_why = check_vps(s, a)[1]
     gentle = a.skill == "beginner" and s.difficulty == "hard"
-    if gentle:
+    if gentle and ("home" in fits or "vps" in fits):
         return "public", (f"{s.name} is hard to run, so a public instance is the gentle start; "
-                          "you can move to your own server later")
+                          "you can move to your own server later.")
     if "home" in fits and not (is_mail(s)):
         return "home", _sentence(home_why)
     if "vps" in fits:

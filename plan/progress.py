@@ -7,6 +7,7 @@ written atomically under a process lock.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -210,7 +211,14 @@ class ProgressStore:
     def save(self, progress: Progress) -> None:
         """Write atomically; takes the lock unless this process already holds it."""
         with self.locked():
+            self._clean_stale_temps()
             write_versioned(self.path, progress.to_dict(), SCHEMA)
+
+    def _clean_stale_temps(self) -> None:
+        """Remove temp files a killed writer left (only a lock holder writes, so any is stale)."""
+        for tmp in self.path.parent.glob(f".{self.path.name}.tmp-*"):
+            with contextlib.suppress(OSError):
+                tmp.unlink()
 
     @contextmanager
     def locked(self) -> Iterator[None]:
