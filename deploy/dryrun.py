@@ -1,0 +1,27 @@
+"""A dry run: every command and file a recipe would run or write, as text, touching nothing.
+
+No connection is opened: the plan comes from the steps' definitions alone, with secrets shown
+as `<secret: name field>` and never resolved.
+"""
+
+from __future__ import annotations
+
+from roost.deploy.recipe import Recipe
+
+
+def plan_lines(recipe: Recipe, host: str = "the host") -> list[str]:
+    total = len(recipe.steps)
+    out = [f"dry run: {recipe.title} on {host}, {total} steps; nothing is changed"]
+    for i, step in enumerate(recipe.steps, 1):
+        out.append(f"step {i} of {total}: {step.describe()}")
+        if step.has_check and step.changes_host:
+            out.append("  (skipped when already done)")
+        out += [f"  {line}" for line in step.commands()]
+    if recipe.health is not None:
+        out.append(f"then: {recipe.health.describe()}")
+        out += [f"  {line}" for line in recipe.health.commands()]
+    return out
+
+
+def removal_lines(recipe: Recipe, purge_data: bool, host: str = "the host") -> list[str]:
+    return plan_lines(recipe.removal(purge_data), host)

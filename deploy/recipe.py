@@ -1,0 +1,111 @@
+"""A recipe: an ordered list of typed steps that installs one service on one host.
+
+Recipes are built by a function from (host facts, options, identities) — see
+`roost.deploy.recipes.RECIPES` — so the same recipe adapts to the host it goes to.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from roost.core.errors import RoostError
+from roost.deploy.steps import Step, WaitHealth, step_key
+
+_ID = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    id: str
+    """Stable name, used for the journal and the host marker ("static-blog")."""
+    service_id: str
+    """The catalog service it installs."""
+    title: str
+    steps: tuple[Step, ...]
+    health: WaitHealth | None = None
+    """The final probe: the deploy is only called done when it passes."""
+    next_steps: tuple[str, ...] = ()
+    """Sentences told to the person when the deploy finished."""
+    uninstall: tuple[Step, ...] = ()
+    """Steps that remove the service and keep its data."""
+    purge: tuple[Step, ...] = ()
+    """Extra steps for `undeploy --purge-data`: remove the data too."""
+    sudo: bool = True
+    """Run commands with sudo when the connection's user is not root."""
+
+    def __post_init__(self) -> None:
+        if not _ID.match(self.id):
+            raise RoostError(f"{self.id!r} is not a recipe id",
+                             hint="use lower-case letters, digits and hyphens")
+        object.__setattr__(self, "steps", tuple(self.steps))
+        object.__setattr__(self, "uninstall", tuple(self.uninstall))
+        object.__setattr__(self, "purge", tuple(self.purge))
+        if isinstance(self.next_steps, str):
+            object.__setattr__(self, "next_steps", (self.next_steps,))
+        for s in (*self.steps, *self.uninstall, *self.purge):
+            if not isinstance(s, Step):
+                raise RoostError(f"recipe {self.id}: {s!r} is not a step")
+
+    def keys(self) -> list[str]:
+        return [step_key(i, s) for i, s in enumerate(self.steps)]
+
+    def fingerprint(self) -> str:
+        """A hash of every step's definition: changes when the recipe changes."""
+        return hashlib.sha256("\n".join(self.keys()).encode()).hexdigest()[:16]
+
+    def removal(self, purge_data: bool = False) -> Recipe:
+        """The recipe that undoes this one (its id ends in "-uninstall")."""
+        steps = self.uninstall + (self.purge if purge_data else ())
+        if not steps:
+            raise RoostError(f"{self.title} has no uninstall steps",
+                             hint="remove it by hand; roost does not know how")
+        return Recipe(id=f"{self.id}-uninstall"[:63], service_id=self.service_id,
+                      title=f"remove {self.title}", steps=steps, sudo=self.sudo)
+
+
+RecipeBuilder = Callable[[Any, Mapping[str, str], Mapping[str, Any]], Recipe]
+"""builder(host facts, options, identities) -> Recipe. Raises RoostError for a bad option."""
+
+
+def take_options(options: Mapping[str, str], allowed: Mapping[str, str | None],
+                 recipe: str) -> dict[str, str]:
+    """Check `options` against `allowed` (name -> default, None = required) and return them
+    with defaults filled in. Unknown or missing options raise RoostError."""
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise RoostError(f"{recipe} has no option {unknown[0]!r}",
+                         hint=f"its options are: {', '.join(sorted(allowed)) or 'none'}")
+    out: dict[str, str] = {}
+    for name, default in allowed.items():
+        if name in options:
+            out[name] = options[name]
+        elif default is None:
+            raise RoostError(f"{recipe} needs the option {name}",
+                             hint=f"add --option {name}=VALUE")
+        else:
+            out[name] = default
+    return out
+
+
+def parse_options(pairs: Sequence[str]) -> dict[str, str]:
+    """`["k=v", ...]` from the command line into a dict (values kept exactly as typed)."""
+    out: dict[str, str] = {}
+    for p in pairs:
+        k, sep, v = p.partition("=")
+        if not sep or not re.match(r"^[a-z][a-z0-9_-]*$", k):
+            raise RoostError(f"{p[:60]!r} is not an option", hint="write --option name=value")
+        out[k] = v
+    return out
+
+
+@dataclass
+class RecipeInput:
+    """What a builder may look at (for callers that prefer one object)."""
+
+    facts: Any = None
+    options: dict[str, str] = field(default_factory=dict)
+    identities: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,25 @@
+"""The registry of recipes: service id -> builder(host facts, options, identities) -> Recipe.
+
+Service recipes add themselves here (one module each under roost/deploy/recipes/).
+"""
+
+from __future__ import annotations
+
+from roost.core.errors import RoostError
+from roost.deploy.recipe import RecipeBuilder
+from roost.deploy.recipes.hello import build_hello
+from roost.deploy.recipes.static_blog import build_static_blog
+
+RECIPES: dict[str, RecipeBuilder] = {
+    "hello": build_hello,
+    "static-blog": build_static_blog,
+}
+
+
+def builder(service_id: str) -> RecipeBuilder:
+    try:
+        return RECIPES[service_id]
+    except KeyError:
+        known = ", ".join(sorted(RECIPES))
+        raise RoostError(f"roost has no deploy recipe for {service_id!r}",
+                         hint=f"recipes roost knows: {known}") from None

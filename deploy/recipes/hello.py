@@ -1,0 +1,39 @@
+"""`hello`: a demo recipe that only writes files and runs commands — no packages, no services.
+
+It proves the engine end to end anywhere (even in a temporary folder with `--option
+root=/tmp/x`): a folder, a rendered greeting, a command that runs once, and a health check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from roost.deploy.recipe import Recipe, take_options
+from roost.deploy.steps import EnsureDir, RemovePath, RenderTemplate, RunCommand, WaitHealth
+
+OPTIONS: dict[str, str | None] = {"root": "/srv/roost-hello", "name": "world"}
+
+
+def build_hello(facts: Any, options: Mapping[str, str], identities: Mapping[str, Any]) -> Recipe:
+    o = take_options(options, OPTIONS, "hello")
+    root = o["root"].rstrip("/") or "/"
+    greeting = f"{root}/greeting.txt"
+    return Recipe(
+        id="hello",
+        service_id="hello",
+        title="the hello demo",
+        steps=(
+            EnsureDir(root, mode=0o755),
+            RenderTemplate(greeting, template="hello.txt", values={"name": o["name"]},
+                           mode=0o644),
+            RunCommand(("cp", "--", greeting, f"{root}/greeting.copy"),
+                       creates=f"{root}/greeting.copy",
+                       description="copy the greeting once"),
+        ),
+        health=WaitHealth("check the greeting is there", argv=("test", "-s", greeting),
+                          timeout=5, interval=0.2),
+        next_steps=(f"Read {greeting} on the host.",),
+        uninstall=(RemovePath(f"{root}/greeting.copy"), RemovePath(greeting)),
+        purge=(RemovePath(root),),
+    )

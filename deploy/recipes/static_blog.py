@@ -1,0 +1,103 @@
+"""`static-blog`: nginx serving a folder of pages copied up from this computer.
+
+Options: `site` (the local folder with index.html; default: a one-page placeholder),
+`domain` (server name, default `_` = any), `port` (default 80), `address` (where the health
+check fetches the page from; default the host's address from its facts).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from roost.core import validate
+from roost.core.errors import RoostError
+from roost.deploy.recipe import Recipe, take_options
+from roost.deploy.steps import (
+    DisableService,
+    EnableService,
+    EnsureDir,
+    InstallPackages,
+    RemovePackages,
+    RemovePath,
+    RenderTemplate,
+    Restart,
+    RunCommand,
+    Step,
+    WaitHealth,
+    WriteFile,
+)
+
+OPTIONS: dict[str, str | None] = {"site": "", "domain": "_", "port": "80", "address": ""}
+WEB_ROOT = "/var/www/roost-blog"
+CONF = "/etc/nginx/sites-available/roost-blog.conf"
+ENABLED = "/etc/nginx/sites-enabled/roost-blog.conf"
+PLACEHOLDER = (b"<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+               b"<title>My blog</title></head>\n<body><h1>My blog</h1>"
+               b"<p>Served by roost.</p></body></html>\n")
+MAX_FILES = 2000
+
+
+def site_files(folder: str) -> list[tuple[str, bytes]]:
+    """(relative path, contents) of every regular file under `folder`, hidden ones left out."""
+    root = Path(folder).expanduser()
+    if not (root / "index.html").is_file():
+        raise RoostError(f"{root} has no index.html", hint="give the folder your site builds to")
+    out: list[tuple[str, bytes]] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if name.startswith("."):
+                continue
+            p = Path(dirpath) / name
+            if p.is_symlink() or not p.is_file():
+                continue
+            rel = p.relative_to(root).as_posix()
+            if "\n" in rel or "\0" in rel:
+                raise RoostError(f"{rel[:60]!r} in the site has a line break in its name")
+            out.append((rel, p.read_bytes()))
+            if len(out) > MAX_FILES:
+                raise RoostError(f"the site has more than {MAX_FILES} files",
+                                 hint="copy big sites with rsync instead")
+    return out
+
+
+def build_static_blog(facts: Any, options: Mapping[str, str],
+                      identities: Mapping[str, Any]) -> Recipe:
+    o = take_options(options, OPTIONS, "static-blog")
+    port = str(validate.port(o["port"]))
+    domain = "_" if o["domain"] == "_" else validate.hostname(o["domain"], "domain name")
+    address = o["address"] or str(getattr(facts, "address", "") or "127.0.0.1")
+    address = validate.hostname(address, "address")
+    files = site_files(o["site"]) if o["site"] else [("index.html", PLACEHOLDER)]
+    dirs = sorted({str(Path(rel).parent) for rel, _ in files} - {"."})
+    steps: list[Step] = [
+        InstallPackages(("nginx",)),
+        EnsureDir(WEB_ROOT, mode=0o755),
+        *(EnsureDir(f"{WEB_ROOT}/{d}", mode=0o755) for d in dirs),
+        *(WriteFile(f"{WEB_ROOT}/{rel}", data, mode=0o644) for rel, data in files),
+        RenderTemplate(CONF, template="nginx-static-site.conf",
+                       values={"port": port, "domain": domain, "root": WEB_ROOT}),
+        RunCommand(("ln", "-sfn", CONF, ENABLED), unless=("test", "-L", ENABLED),
+                   description="turn the site on in nginx"),
+        EnableService("nginx"),
+        Restart("nginx", watch=(CONF,), action="reload"),
+    ]
+    host = f"[{address}]" if ":" in address else address
+    return Recipe(
+        id="static-blog",
+        service_id="static-blog",
+        title="your static blog",
+        steps=tuple(steps),
+        health=WaitHealth("fetch the blog's front page", url=f"http://{host}:{port}/",
+                          timeout=30, interval=0.5),
+        next_steps=(
+            f"Open http://{host}:{port}/ to see your blog.",
+            "Deploy again after you rebuild the site: only changed pages are copied.",
+        ),
+        uninstall=(RemovePath(ENABLED), RemovePath(CONF),
+                   Restart("nginx", watch=(ENABLED,), action="reload")),
+        purge=(RemovePath(WEB_ROOT), DisableService("nginx"), RemovePackages(("nginx",))),
+    )
