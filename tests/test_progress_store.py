@@ -108,7 +108,8 @@ HOLDER = textwrap.dedent("""
 """)
 
 
-def test_a_second_process_gets_a_clear_locked_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_second_process_gets_a_clear_locked_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ROOST_HOME", str(tmp_path))
     ws = Workspace.open(tmp_path, detect=False)
     ws.save_answers(ANSWERS)
