@@ -11,11 +11,11 @@ from roost.deploy.recipe import Recipe
 
 def plan_lines(recipe: Recipe, host: str = "the host") -> list[str]:
     total = len(recipe.steps)
-    out = [f"dry run: {recipe.title} on {host}, {total} steps; nothing is changed"]
+    out = [f"dry run: {recipe.title} on {host}, {total} steps; nothing is changed.",
+           "Each step is checked first and skipped when it is already done."]
     for i, step in enumerate(recipe.steps, 1):
-        out.append(f"step {i} of {total}: {step.describe()}")
-        if step.has_check and step.changes_host:
-            out.append("  (skipped when already done)")
+        once = "" if step.has_check or not step.changes_host else " (runs once)"
+        out.append(f"step {i} of {total}: {step.describe()}{once}")
         out += [f"  {line}" for line in step.commands()]
     if recipe.health is not None:
         out.append(f"then: {recipe.health.describe()}")

@@ -39,10 +39,11 @@ from roost.deploy.transport import Transport
 HOST_STATE_DIR = "/var/lib/roost"
 
 MARK_APPEND = (
-    'm=$1; l=$2; shift 2; "$@"; rc=$?; '
+    'trap "" HUP; m=$1; l=$2; shift 2; "$@"; rc=$?; '
     'if [ "$rc" -eq 0 ]; then printf "%s\\n" "$l" >> "$m" || exit 97; fi; exit "$rc"'
 )
-"""Runs a step's command, then appends its key to the host marker only if it succeeded."""
+"""Runs a step's command, then appends its key to the host marker only if it succeeded.
+Hang-ups are ignored, so a dropped connection cannot split the command from its record."""
 MARK_ONLY = 'printf "%s\\n" "$2" >> "$1"'
 MARKER_HEADER = "roost-run"
 
@@ -123,7 +124,7 @@ def _run(
             on_event(e)
 
     steps = recipe.steps
-    total = len(steps)
+    total = len(steps) + (1 if recipe.health is not None else 0)
     keys = recipe.keys()
     mpath = marker_path(recipe.id, state_dir)
 
@@ -178,6 +179,8 @@ def _run(
         key = keys[i]
         description = step.describe()
         current["index"] = n
+        if hasattr(t, "current_step"):
+            t.current_step = f"{n} of {total}, {description}"  # named if the link drops
         ctx.tail_lines = []
         ctx.final_marked = False
         ctx.wrap_final = None
@@ -228,8 +231,9 @@ def _run(
 
     health: HealthResult | None = None
     if recipe.health is not None:
-        n = total + 1
+        n = total
         current["index"] = n
+        ctx.tail_lines = []
         emit(StepStarted(n, n, recipe.health.describe()))
         try:
             health = recipe.health.wait(t, ctx)

@@ -75,7 +75,7 @@ def as_text(e: Event) -> str:
     if isinstance(e, StepSkipped):
         return f"step {e.index} of {e.total}: {e.description}: {e.reason}"
     if isinstance(e, StepDone):
-        return f"step {e.index} of {e.total} done" + ("" if e.changed else ", nothing to change")
+        return f"step {e.index} of {e.total} done"
     if isinstance(e, StepFailed):
         lines = [f"step {e.index} of {e.total} failed: {e.description}: {e.message}"]
         if e.tail:
