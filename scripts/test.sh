@@ -11,9 +11,9 @@ echo "== system packages"
 # systemd-container, mmdebstrap: the Debian test host; fenrir: the real screen reader;
 # nodejs, npm: ssb-keys and ssb-server as the SSB reference.
 APT_PACKAGES=(
-  openssh-server openssh-client iproute2 procps
+  openssh-server openssh-client iproute2 procps sudo
   tor wireguard-tools
-  systemd-container mmdebstrap debian-archive-keyring
+  systemd-container mmdebstrap debian-archive-keyring nftables
   fenrir espeak-ng
   nodejs npm
   python3-venv

@@ -1,0 +1,312 @@
+"""The machine roost runs on, through `subprocess`: argument lists, never a shell.
+
+When roost does not run as root, commands that need it go through `sudo`, its password sent
+on stdin (never on a command line), exactly as over SSH.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import grp
+import os
+import pwd
+import selectors
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Sequence
+
+from roost.core.errors import RoostError
+from roost.deploy import _cmd
+from roost.deploy.transport import CommandResult, OutputSink, Transport
+
+TIMEOUT_EXIT = 124
+
+
+class SudoPasswordNeeded(RoostError):
+    """A command needs root and no sudo password was given."""
+
+
+def sudo_password_error(user: str, host: str) -> RoostError:
+    return RoostError(
+        f"the sudo password for {user} on {host} was not accepted",
+        hint="type it again; check it by logging in and running `sudo true`",
+    )
+
+
+class LocalTransport:
+    """This machine. `sudo_password` is needed only when not root and sudo asks for one."""
+
+    def __init__(self, name: str = "local", *, sudo_password: str | None = None) -> None:
+        self.name = name
+        self._sudo_password = sudo_password
+        self._sudo_mode: str | None = None
+        self.user = pwd.getpwuid(os.getuid()).pw_name
+
+    # -- Transport -------------------------------------------------------------------------
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        sudo: bool = False,
+        stdin: bytes | None = None,
+        timeout: float | None = None,
+        on_output: OutputSink | None = None,
+        env: dict[str, str] | None = None,
+    ) -> CommandResult:
+        args = _cmd.check_argv(argv)
+        code, out, err = self._exec(args, sudo=sudo, stdin=stdin, timeout=timeout,
+                                    on_output=on_output, env=env)
+        return CommandResult(args, code, out.decode("utf-8", "replace"),
+                             err.decode("utf-8", "replace"))
+
+    def put_file(
+        self, path: str, data: bytes, *, mode: int = 0o600, owner: str | None = None,
+        group: str | None = None,
+    ) -> None:
+        folder, name = _cmd.split_path(path)
+        if os.geteuid() == 0 or not self._foreign_owner(owner, group):
+            try:
+                self._put_direct(folder, name, data, mode, owner, group)
+                return
+            except PermissionError:
+                if os.geteuid() == 0:
+                    raise RoostError(f"cannot write {path} on {self.name}: permission denied",
+                                     hint="check the folder's permissions") from None
+        self._put_sudo(folder, name, data, mode, _cmd.owner_spec(owner, group))
+
+    def get_file(self, path: str) -> bytes | None:
+        try:
+            with open(path, "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
+        except IsADirectoryError:
+            raise RoostError(f"{path} on {self.name} is a folder, not a file") from None
+        except PermissionError:
+            if os.geteuid() == 0:
+                raise RoostError(f"cannot read {path} on {self.name}: permission denied") \
+                    from None
+        code, out, err = self._exec(("sh", "-c", _cmd.CAT_SCRIPT, "sh", path), sudo=True,
+                                    stdin=None, timeout=None, on_output=None, env=None)
+        if code == _cmd.CAT_MISSING:
+            return None
+        if code != 0:
+            raise RoostError(f"cannot read {path} on {self.name}: "
+                             f"{err.decode('utf-8', 'replace').strip()[:200]}")
+        return out
+
+    def close(self) -> None:
+        return None
+
+    def __enter__(self) -> Transport:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- internals -------------------------------------------------------------------------
+
+    def sudo_mode(self) -> str:
+        """"root", "nopasswd" or "password" (sudo asks, and the given password works)."""
+        if self._sudo_mode is None:
+            if os.geteuid() == 0:
+                self._sudo_mode = "root"
+            elif shutil.which("sudo") is None:
+                raise RoostError(f"this needs root on {self.name}, and sudo is not installed",
+                                 hint="install sudo, or run roost as root")
+            else:
+                probe = subprocess.run(_cmd.SUDO_PROBE, capture_output=True, check=False,
+                                       env=_plain_env(None))
+                if probe.returncode == 0:
+                    self._sudo_mode = "nopasswd"
+                else:
+                    if self._sudo_password is None:
+                        raise SudoPasswordNeeded(
+                            f"this needs root on {self.name}, and sudo asks for a password",
+                            hint="give roost the sudo password when it asks")
+                    check = subprocess.run(
+                        [*_cmd.SUDO_PREFIX, "true"], input=self._password_line(),
+                        capture_output=True, check=False, env=_plain_env(None))
+                    if check.returncode != 0:
+                        raise sudo_password_error(self.user, self.name)
+                    self._sudo_mode = "password"
+        return self._sudo_mode
+
+    def _password_line(self) -> bytes:
+        assert self._sudo_password is not None
+        return self._sudo_password.encode("utf-8") + b"\n"
+
+    def _exec(
+        self, args: tuple[str, ...], *, sudo: bool, stdin: bytes | None,
+        timeout: float | None, on_output: OutputSink | None, env: dict[str, str] | None,
+    ) -> tuple[int, bytes, bytes]:
+        use_sudo = sudo and self.sudo_mode() != "root"
+        feed = stdin or b""
+        if use_sudo and self.sudo_mode() == "password":
+            feed = self._password_line() + feed
+        full = _cmd.full_argv(args, sudo=use_sudo, env=env)
+        try:
+            proc = subprocess.Popen(full, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, env=_plain_env(None),
+                                    start_new_session=True)
+        except OSError as exc:
+            return 127, b"", f"{args[0]}: {exc.strerror}\n".encode()
+        return _pump(proc, feed, timeout, on_output)
+
+    def _foreign_owner(self, owner: str | None, group: str | None) -> bool:
+        if owner and owner != self.user:
+            return True
+        if group:
+            try:
+                return grp.getgrnam(group).gr_gid not in os.getgroups()
+            except KeyError:
+                return True
+        return False
+
+    def _put_direct(self, folder: str, name: str, data: bytes, mode: int,
+                    owner: str | None, group: str | None) -> None:
+        os.makedirs(folder, exist_ok=True)
+        tmp = os.path.join(folder, f".{name}.roost-{os.getpid()}-{time.monotonic_ns()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+                if owner or group:
+                    uid = _uid(owner, self.name) if owner else -1
+                    gid = _gid(group, self.name) if group else -1
+                    os.fchown(fd, uid, gid)
+                os.fchmod(fd, mode)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, os.path.join(folder, name))
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        with contextlib.suppress(OSError):
+            dfd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                os.fsync(dfd)
+            finally:
+                os.close(dfd)
+
+    def _put_sudo(self, folder: str, name: str, data: bytes, mode: int, owner: str) -> None:
+        private = tempfile.mkdtemp(prefix="roost-upload-")
+        try:
+            src = os.path.join(private, "data")
+            with open(src, "wb") as f:
+                f.write(data)
+            tmp = f"{folder.rstrip('/')}/.{name}.roost-{os.getpid()}"
+            target = f"{folder.rstrip('/')}/{name}"
+            code, _out, err = self._exec(
+                ("sh", "-c", _cmd.INSTALL_SCRIPT, "sh", folder, src, tmp, target,
+                 f"{mode:o}", owner),
+                sudo=True, stdin=None, timeout=None, on_output=None, env=None)
+            if code != 0:
+                raise RoostError(
+                    f"cannot write {target} on {self.name}: "
+                    f"{err.decode('utf-8', 'replace').strip()[:200]}")
+        finally:
+            shutil.rmtree(private, ignore_errors=True)
+
+
+def _uid(owner: str, host: str) -> int:
+    try:
+        return pwd.getpwnam(owner).pw_uid
+    except KeyError:
+        raise RoostError(f"there is no user {owner!r} on {host}") from None
+
+
+def _gid(group: str, host: str) -> int:
+    try:
+        return grp.getgrnam(group).gr_gid
+    except KeyError:
+        raise RoostError(f"there is no group {group!r} on {host}") from None
+
+
+def _plain_env(extra: dict[str, str] | None) -> dict[str, str]:
+    env = {"PATH": _cmd.SAFE_PATH, **_cmd.PLAIN_ENV}
+    home = os.environ.get("HOME")
+    if home:
+        env["HOME"] = home
+    env.update(extra or {})
+    return env
+
+
+def _pump(proc: subprocess.Popen[bytes], feed: bytes, timeout: float | None,
+          on_output: OutputSink | None) -> tuple[int, bytes, bytes]:
+    """Feed stdin, collect stdout and stderr, hand each complete line to on_output."""
+    assert proc.stdin and proc.stdout and proc.stderr
+    deadline = None if timeout is None else time.monotonic() + timeout
+    out = bytearray()
+    err = bytearray()
+    pending = {proc.stdout.fileno(): bytearray(), proc.stderr.fileno(): bytearray()}
+    sel = selectors.DefaultSelector()
+    sel.register(proc.stdout, selectors.EVENT_READ, out)
+    sel.register(proc.stderr, selectors.EVENT_READ, err)
+    view = memoryview(feed)
+    if view:
+        os.set_blocking(proc.stdin.fileno(), False)
+        sel.register(proc.stdin, selectors.EVENT_WRITE, None)
+    else:
+        proc.stdin.close()
+    timed_out = False
+    try:
+        while sel.get_map():
+            wait = None if deadline is None else deadline - time.monotonic()
+            if wait is not None and wait <= 0:
+                timed_out = True
+                break
+            for key, _ in sel.select(wait):
+                if key.data is None:
+                    try:
+                        view = view[os.write(key.fd, view[:65536]):]
+                    except BrokenPipeError:
+                        view = view[len(view):]
+                    if not view:
+                        sel.unregister(key.fileobj)
+                        proc.stdin.close()
+                    continue
+                chunk = os.read(key.fd, 65536)
+                if not chunk:
+                    sel.unregister(key.fileobj)
+                    continue
+                key.data.extend(chunk)
+                if on_output is not None:
+                    emit_lines(pending[key.fd], chunk, on_output)
+    finally:
+        sel.close()
+    if timed_out:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, 9)
+        proc.wait()
+        for f in (proc.stdin, proc.stdout, proc.stderr):
+            with contextlib.suppress(OSError):
+                f.close()
+        err.extend(f"\nroost: stopped after {timeout:g} s without finishing\n".encode())
+        return TIMEOUT_EXIT, bytes(out), bytes(err)
+    if on_output is not None:
+        for buf in pending.values():
+            if buf:
+                on_output(buf.decode("utf-8", "replace"))
+    code = proc.wait()
+    proc.stdout.close()
+    proc.stderr.close()
+    return code, bytes(out), bytes(err)
+
+
+def emit_lines(buf: bytearray, chunk: bytes, sink: OutputSink) -> None:
+    buf.extend(chunk)
+    while True:
+        i = buf.find(b"\n")
+        if i < 0:
+            return
+        line = bytes(buf[:i])
+        del buf[: i + 1]
+        sink(line.decode("utf-8", "replace").rstrip("\r"))
