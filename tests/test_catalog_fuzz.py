@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import tempfile
 import tomllib
+from pathlib import Path
 from typing import Any
 
 import tomli_w
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from roost.catalog import ManifestError, Service, parse_manifest
+from roost.catalog import ManifestError, Service, load_from, parse_manifest
 from roost.catalog.loader import builtin_dir, parse_platforms
 
 PLATFORMS = [p.id for p in parse_platforms((builtin_dir() / "platforms.toml").read_text())]
@@ -149,3 +151,19 @@ def test_the_shipped_manifests_survive_a_round_trip() -> None:
     for file, text in MANIFESTS.items():
         data = copy.deepcopy(tomllib.loads(text))
         assert isinstance(parse_manifest(tomli_w.dumps(data), file, PLATFORMS), Service)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(mutated(), damaged_text()), min_size=1, max_size=5))
+def test_load_from_a_folder_of_damaged_manifests_never_raises(
+        cases: list[tuple[str, str]]) -> None:
+    """The whole catalog: every manifest either loads or is named in exactly one problem."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        written = {file: text for text, file in cases}
+        for file, text in written.items():
+            (folder / file).write_text(text, "utf-8")
+        cat = load_from(folder, builtin_dir() / "platforms.toml")
+        named = [p.split(": ", 1)[0] for p in cat.problems]
+        assert sorted([s.file for s in cat.services] + named) == sorted(written)
+        assert all("\n" not in p for p in cat.problems)
