@@ -1,0 +1,279 @@
+"""The full-screen app, driven by Textual's Pilot: every flow by keyboard, and the cursor rule
+(the terminal cursor sits on the line that says what is focused) after every key."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable, Coroutine
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.widgets import Input
+
+from roost.plan.detect import HostFacts
+from roost.plan.workspace import Workspace
+from roost.tui.a11y import AccessibleList, cursor_line, screen_lines
+from roost.tui.app import RoostApp
+
+TODAY = date(2026, 11, 25)
+FACTS = HostFacts("x86_64", 4096, 50000, "debian", "12", "bookworm", None, "testbox")
+SIZE = (80, 24)
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("ROOST_HOME", str(tmp_path))
+    return tmp_path
+
+
+def sync(fn: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
+    """Run an async test with asyncio.run (no pytest-asyncio needed)."""
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        asyncio.run(fn(*args, **kwargs))
+    return wrapper
+
+
+def make_app(home: Path, screen_reader: bool = False) -> RoostApp:
+    return RoostApp(screen_reader=screen_reader, home=home, facts=FACTS, today=TODAY)
+
+
+def check_cursor(app: RoostApp) -> str:
+    """The cursor rule: the line under the terminal cursor names what has focus, and its state."""
+    line = cursor_line(app)
+    focused = app.focused
+    if isinstance(focused, AccessibleList):
+        row = focused.current
+        assert row is not None, "a focused list always has a highlighted row"
+        assert row.label[:40] in line, f"{row.label!r} not under the cursor: {line!r}"
+        if row.state:
+            assert row.state[:30] in line, f"state {row.state!r} not on the cursor line: {line!r}"
+    elif isinstance(focused, Input):
+        assert "Your answer" in line, line
+    else:
+        raise AssertionError(f"focus on {focused!r}: every screen focuses its list or input")
+    return line
+
+
+async def press(pilot, app: RoostApp, *keys: str) -> str:  # type: ignore[no-untyped-def]
+    line = ""
+    for k in keys:
+        await pilot.press(k)
+        await pilot.pause()
+        line = check_cursor(app)
+    return line
+
+
+async def answer_all(pilot, app: RoostApp) -> None:  # type: ignore[no-untyped-def]
+    """uses: Facebook + WhatsApp-ish first two; hardware: a Pi; Pi memory 4 GB; 64-bit;
+    no domain; beginner; one service a week."""
+    await press(pilot, app, "a")
+    assert type(app.screen).__name__ == "AssessmentScreen"
+    await press(pilot, app, "enter", "down", "enter", "n")       # uses: first two
+    await press(pilot, app, "enter", "n")                        # hardware: a Pi
+    assert "memory" in screen_lines(app)[0]
+    await press(pilot, app, "down", "down", "down", "enter")      # 4 GB
+    await press(pilot, app, "enter")                              # 64-bit
+    assert "domain" in screen_lines(app)[0]
+    await press(pilot, app, "down", "enter")                      # no domain
+    await press(pilot, app, "enter")                              # beginner
+    await press(pilot, app, "down", "enter")                      # weekly
+
+
+@pytest.mark.parametrize("screen_reader", [False, True])
+@sync
+async def test_assess_plan_open_done_restart(home: Path, screen_reader: bool) -> None:
+    app = make_app(home, screen_reader)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        check_cursor(app)
+        assert "Answer a few questions" in cursor_line(app)
+        await answer_all(pilot, app)
+        assert type(app.screen).__name__ == "PlanScreen"
+        line = check_cursor(app)
+        assert "next" in line, "the suggested next step is first and focused"
+        first = app.screen.query_one("#steps", AccessibleList).current
+        assert first is not None
+        service_id = first.key.split(":", 1)[1]
+        await press(pilot, app, "enter")
+        assert type(app.screen).__name__ == "ServiceScreen"
+        assert "State" in cursor_line(app) and "next" in cursor_line(app)
+        await press(pilot, app, "m")
+        status = "\n".join(screen_lines(app))
+        assert "done" in status and "Next:" in status
+        await press(pilot, app, "q")
+        assert type(app.screen).__name__ == "PlanScreen"
+        await press(pilot, app, "q")
+        assert type(app.screen).__name__ == "WelcomeScreen"
+        await press(pilot, app, "q")
+    assert app.return_value == 0
+
+    ws = Workspace.open(home, facts=FACTS)
+    assert ws.plan(TODAY).get(service_id).state == "done"  # type: ignore[union-attr]
+    nxt = ws.next_step(TODAY)
+    assert nxt is not None and nxt.service_id != service_id
+
+    again = make_app(home, screen_reader)
+    async with again.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        line = check_cursor(again)
+        assert "Continue where you left off" in line and nxt.name[:30] in line
+        text = "\n".join(screen_lines(again))
+        assert f"1 of {len(ws.plan(TODAY).steps)} done" in text
+        await press(pilot, again, "enter")
+        assert type(again.screen).__name__ == "ServiceScreen"
+        assert again.screen.service_id == nxt.service_id  # type: ignore[attr-defined]
+        await press(pilot, again, "q", "p")
+        plan_text = "\n".join(screen_lines(again))
+        assert "done" in plan_text
+        # weekly pace: the next step waits a week after the last one done
+        assert "waiting until" in check_cursor(again)
+
+
+@sync
+async def test_skip_with_reason_then_undo(home: Path) -> None:
+    app = make_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await answer_all(pilot, app)
+        first = app.screen.query_one("#steps", AccessibleList).current
+        assert first is not None
+        await press(pilot, app, "s")
+        assert type(app.screen).__name__ == "SkipScreen"
+        await press(pilot, app, "down", "enter")
+        assert type(app.screen).__name__ == "PlanScreen"
+        text = "\n".join(screen_lines(app))
+        assert "skipped: I do not need it" in text
+        await press(pilot, app, "u")
+        assert "Undone: skipping" in "\n".join(screen_lines(app))
+        assert "skipped" not in "\n".join(screen_lines(app))
+
+
+@sync
+async def test_every_screen_keeps_cursor_on_focused_row(home: Path) -> None:
+    app = make_app(home, screen_reader=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await answer_all(pilot, app)
+        await press(pilot, app, "q")
+        for key, name in (("i", "IdentitiesScreen"), ("h", "HostsScreen"),
+                          ("s", "SettingsScreen"), ("question_mark", "HelpScreen"),
+                          ("p", "PlanScreen")):
+            await press(pilot, app, "down")
+            if key in ("i", "h"):
+                target = "identities" if key == "i" else "hosts"
+                menu = app.screen.query_one("#welcome-menu", AccessibleList)
+                assert menu.highlight_key(target)
+                await pilot.pause()
+                await press(pilot, app, "enter")
+            else:
+                await press(pilot, app, key)
+            assert type(app.screen).__name__ == name
+            ys = []
+            for _ in range(3):
+                await press(pilot, app, "j")
+                ys.append(app.cursor_position.y)
+            await press(pilot, app, "k", "down", "up")
+            if name == "PlanScreen":
+                await press(pilot, app, "enter")
+                for _ in range(12):
+                    await press(pilot, app, "down")
+                await press(pilot, app, "escape")
+            await press(pilot, app, "backspace")
+            assert type(app.screen).__name__ == "WelcomeScreen"
+
+
+@sync
+async def test_q_on_welcome_quits_and_escape_alone_does_not(home: Path) -> None:
+    app = make_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await press(pilot, app, "s", "escape")
+        assert type(app.screen).__name__ == "WelcomeScreen"
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_value == 0
+
+
+@sync
+async def test_help_lists_every_key_of_every_screen(home: Path) -> None:
+    from roost.tui.screens.settings import all_screens
+
+    app = make_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await press(pilot, app, "question_mark")
+        rows = app.screen.query_one("#help", AccessibleList).rows
+        labels = {r.label for r in rows}
+        for cls in all_screens():
+            assert f"{cls.NAME} screen" in labels
+            for key, what in cls.key_help():
+                assert f"{key}: {what}" in labels
+        assert any(r.label.startswith("m: mark done") for r in rows)
+
+
+@sync
+async def test_settings_toggle_screen_reader_is_saved(home: Path) -> None:
+    app = make_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await press(pilot, app, "s")
+        line = await press(pilot, app, "enter")
+        assert "Screen-reader mode" in line and "on" in line
+        assert app.has_class("screen-reader")
+        assert ", 1 of 3" in line, "screen-reader rows read as one sentence with position"
+        await press(pilot, app, "down", "down", "enter")
+        assert "Colours" in cursor_line(app) and "off" in cursor_line(app)
+    again = make_app(home)
+    assert again.screen_reader and not again.settings.colours
+
+
+@sync
+async def test_text_question_uses_an_input_on_a_labelled_line(home: Path) -> None:
+    app = make_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await press(pilot, app, "a", "n", "down", "enter", "n")   # VPS, its memory
+        await press(pilot, app, "enter")                                # 512 MB
+        assert "domain" in screen_lines(app)[0]
+        await press(pilot, app, "enter")                                # yes
+        assert isinstance(app.focused, Input)
+        for ch in "example.org":
+            await pilot.press(ch)
+        await press(pilot, app, "enter")
+        assert "comfortable" in screen_lines(app)[0]
+        await press(pilot, app, "backspace")                            # previous question
+        assert isinstance(app.focused, Input) and app.focused.value == "example.org"
+
+
+@sync
+async def test_bad_domain_is_one_line_not_a_crash(home: Path) -> None:
+    app = make_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await press(pilot, app, "a", "n", "n", "enter")   # yes, a domain
+        for ch in "not a domain":
+            await pilot.press(ch)
+        await press(pilot, app, "enter", "enter", "enter")
+        assert type(app.screen).__name__ == "AssessmentScreen"
+        status = screen_lines(app)
+        assert any("domain" in line.lower() for line in status[-5:]), status
+
+
+@sync
+async def test_no_command_palette_and_no_loading_indicator(home: Path) -> None:
+    from textual.widgets import LoadingIndicator
+
+    app = make_app(home, screen_reader=True)
+    assert app.ENABLE_COMMAND_PALETTE is False
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "WelcomeScreen"
+        assert not app.screen.query(LoadingIndicator)
+        text = "\n".join(screen_lines(app))
+        assert text.isascii(), "screen-reader mode draws no border glyphs or emoji"

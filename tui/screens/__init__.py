@@ -1,0 +1,41 @@
+"""The screens of the app; `open_screen` pushes one by name so screens need not import
+each other (and the heavy ones load only when opened)."""
+
+from __future__ import annotations
+
+from textual.app import App
+
+
+def open_screen(app: App[int], name: str, arg: str | None = None) -> None:
+    if name == "plan":
+        from roost.tui.screens.plan import PlanScreen
+
+        app.push_screen(PlanScreen())
+    elif name == "detail" and arg is not None:
+        from roost.tui.screens.plan import ServiceScreen
+
+        app.push_screen(ServiceScreen(arg))
+    elif name == "assess":
+        from roost.tui.screens.assessment import AssessmentScreen
+
+        app.push_screen(AssessmentScreen())
+    elif name == "identities":
+        from roost.tui.screens.identities import IdentitiesScreen
+
+        app.push_screen(IdentitiesScreen())
+    elif name == "hosts":
+        from roost.tui.screens.hosts import HostsScreen
+
+        app.push_screen(HostsScreen())
+    elif name == "deploy" and arg is not None:
+        from roost.tui.screens.deploy import DeployScreen
+
+        app.push_screen(DeployScreen(arg))
+    elif name == "settings":
+        from roost.tui.screens.settings import SettingsScreen
+
+        app.push_screen(SettingsScreen())
+    elif name == "help":
+        from roost.tui.screens.settings import HelpScreen
+
+        app.push_screen(HelpScreen())

@@ -1,0 +1,212 @@
+"""The assessment: the planner's questions, one at a time; earlier answers are pre-filled,
+so running it again changes them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import ClassVar
+
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.widget import Widget
+from textual.widgets import Input, Label
+
+from roost.core.errors import RoostError
+from roost.plan.answers import Question, answers_from_responses, questions
+from roost.tui.a11y import Row
+from roost.tui.screens.base import RoostScreen
+
+NEXT = "next"
+
+
+def responses_from_answers(data: dict[str, object]) -> dict[str, object]:
+    """Saved answers (Answers.to_dict) as question responses."""
+    out: dict[str, object] = {}
+    for k, v in data.items():
+        if isinstance(v, bool):
+            out[k] = "yes" if v else "no"
+        elif isinstance(v, int):
+            out[k] = str(v)
+        else:
+            out[k] = v
+    return out
+
+
+class AssessmentScreen(RoostScreen):
+    LIST_ID = "choices"
+    ENTER = "choose"
+    NAME = "Questions"
+    BACK_WORD = "previous question"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("n", "next", "next question"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.questions: tuple[Question, ...] = ()
+        self.responses: dict[str, object] = {}
+        self.index = 0
+
+    def compose_extra(self) -> Iterable[Widget]:
+        row = Horizontal(Label("Your answer: ", id="answer-label"),
+                         Input(id="answer-input", select_on_focus=False),
+                         classes="form-row", id="answer-row")
+        yield row
+
+    def on_mount(self) -> None:
+        ws = self.ws
+        self.questions = questions(ws.catalog, ws.facts)
+        if ws.answers is not None:
+            self.responses = responses_from_answers(ws.answers.to_dict())
+        inp = self.query_one("#answer-input", Input)
+        inp.cursor_blink = False
+        super().on_mount()
+        self._show()
+
+    def on_screen_resume(self) -> None:
+        """Nothing changes behind the questions: keep the place."""
+
+    # --- which question ------------------------------------------------------------------
+
+    def asked(self) -> list[Question]:
+        return [q for q in self.questions if q.applies(self.responses)]
+
+    @property
+    def question(self) -> Question:
+        qs = self.asked()
+        self.index = max(0, min(self.index, len(qs) - 1))
+        return qs[self.index]
+
+    def title_text(self) -> str:
+        if not self.questions:
+            return "Questions"
+        return f"Question {self.index + 1} of {len(self.asked())}: {self.question.prompt}"
+
+    def intro(self) -> str:
+        return self.question.help if self.questions else ""
+
+    def rows(self) -> Sequence[Row]:
+        if not self.questions:
+            return ()
+        q = self.question
+        got = self.responses.get(q.id)
+        out: list[Row] = []
+        if q.kind == "many":
+            chosen = set(got) if isinstance(got, (list, tuple)) else set()
+            for value, label in q.choices:
+                mark = "[x] chosen" if value in chosen else "[ ] not chosen"
+                out.append(Row(f"choice:{value}", label, state=mark))
+            n = len(chosen)
+            out.append(Row(NEXT, "Done, next question",
+                           state=f"{n} chosen" if n else "none chosen"))
+        elif q.kind in ("one", "yesno"):
+            for value, label in q.choices:
+                mark = "(*) chosen" if got == value else "( ) not chosen"
+                out.append(Row(f"choice:{value}", label, state=mark))
+        else:
+            value = str(got) if got is not None else ""
+            out.append(Row(NEXT, "Done, next question",
+                           state=f"answer: {value}" if value else "no answer yet"))
+        return out
+
+    def _show(self, keep: str | None = None) -> None:
+        q = self.question
+        text_kind = q.kind in ("text", "number")
+        row = self.query_one("#answer-row")
+        row.display = text_kind
+        inp = self.query_one("#answer-input", Input)
+        if text_kind:
+            got = self.responses.get(q.id)
+            inp.value = str(got) if got is not None else ""
+            inp.placeholder = "type, then Enter" if q.kind == "text" else "a number, then Enter"
+        self.refresh_content(keep=keep)
+        if text_kind:
+            inp.focus()
+        else:
+            if keep is None:
+                self.menu.highlighted = 0
+                self._highlight_current()
+            self.menu.focus()
+            self.call_after_refresh(self.menu.park_cursor)
+
+    def _highlight_current(self) -> None:
+        got = self.responses.get(self.question.id)
+        if isinstance(got, str):
+            self.menu.highlight_key(f"choice:{got}")
+
+    # --- answering -----------------------------------------------------------------------
+
+    def activate(self, key: str) -> None:
+        q = self.question
+        if key == NEXT:
+            self.action_next()
+            return
+        if not key.startswith("choice:"):
+            return
+        value = key.split(":", 1)[1]
+        if q.kind == "many":
+            cur = self.responses.get(q.id)
+            chosen = list(cur) if isinstance(cur, (list, tuple)) else []
+            if value in chosen:
+                chosen.remove(value)
+                self.say(f"Not chosen: {dict(q.choices).get(value, value)}.")
+            else:
+                chosen.append(value)
+                self.say(f"Chosen: {dict(q.choices).get(value, value)}.")
+            self.responses[q.id] = [v for v, _ in q.choices if v in chosen]
+            self.refresh_content(keep=key)
+        else:
+            self.responses[q.id] = value
+            self.say(f"{q.prompt} {dict(q.choices).get(value, value)}.")
+            self._advance()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        q = self.question
+        text = event.value.strip()
+        if q.kind == "number" and text and not text.isdigit():
+            self.say("Please type a whole number, like 1024.")
+            return
+        self.responses[q.id] = text
+        self._advance()
+
+    def action_next(self) -> None:
+        q = self.question
+        if q.kind in ("text", "number"):
+            self.responses[q.id] = self.query_one("#answer-input", Input).value.strip()
+        got = self.responses.get(q.id)
+        if got in (None, "") and not q.optional:
+            self.say("Please choose an answer first.")
+            return
+        self._advance()
+
+    def _advance(self) -> None:
+        if self.index + 1 < len(self.asked()):
+            self.index += 1
+            self._show()
+            return
+        self._finish()
+
+    def _finish(self) -> None:
+        ws = self.ws
+        try:
+            answers = answers_from_responses(self.responses, ws.facts, ws.catalog)
+            ws.save_answers(answers)
+        except RoostError as exc:
+            self.say(exc.line())
+            return
+        self.app.pop_screen()
+        from roost.tui.screens import open_screen
+
+        open_screen(self.app, "plan")
+        screen = self.app.screen
+        if isinstance(screen, RoostScreen):
+            screen.say("Your answers are saved. Here is your plan.")
+
+    def action_back(self) -> None:
+        if self.index > 0:
+            self.index -= 1
+            self._show()
+            self.say("Previous question.")
+        else:
+            self.app.pop_screen()

@@ -1,0 +1,22 @@
+"""The key line at the bottom of every screen: every action there is, as plain text."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from textual.content import Content
+from textual.widgets import Static
+
+
+def key_name(key: str) -> str:
+    return {
+        "question_mark": "?", "backspace": "Backspace", "escape": "Esc", "enter": "Enter",
+        "tab": "Tab", "space": "Space", "ctrl+c": "Ctrl+C", "up": "Up", "down": "Down",
+    }.get(key, key)
+
+
+class KeyBar(Static):
+    """'Enter open | m mark done | q back | ? help', wrapped at the screen width."""
+
+    def set_keys(self, keys: Sequence[tuple[str, str]]) -> None:
+        self.update(Content("Keys: " + " | ".join(f"{k} {d}" for k, d in keys)))
