@@ -44,7 +44,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import pytest
 
@@ -247,6 +247,31 @@ class TestHost:
             )
         return result
 
+    def known_hosts_lines(self) -> str:
+        """OpenSSH known_hosts lines for this host's keys (read from its own files)."""
+        out = []
+        for pub in sorted((self.fs / "etc/ssh").glob("ssh_host_*_key.pub")):
+            kind, blob = pub.read_text().split()[:2]
+            out.append(f"{self.address} {kind} {blob}\n")
+        return "".join(out)
+
+    def transport(self, folder: Path) -> Any:
+        """roost's own SSHTransport to this host as root, trusting exactly its host keys
+        (a known_hosts file in `folder`). The caller closes it."""
+        from roost.deploy.ssh import SSHTransport
+        from roost.deploy.trust import KnownHosts
+
+        folder.mkdir(parents=True, exist_ok=True)
+        known = folder / "known_hosts"
+        known.write_text(self.known_hosts_lines())
+        known.chmod(0o600)
+        no_config = folder / "no-ssh-config"
+        t = SSHTransport(self.role, self.address, user="root", port=self.ssh_port,
+                         key_path=str(self.key_path), known_hosts=KnownHosts(known),
+                         ssh_config=no_config, allow_agent=False)
+        t.connect()
+        return t
+
     def console_tail(self, lines: int = 40) -> str:
         try:
             text = Path(f"{self.root}.console").read_text(errors="replace")
@@ -258,6 +283,12 @@ class TestHost:
     def fs(self) -> Path:
         """The host's root filesystem as seen from this machine."""
         return self.root / "merged" if self.mounted else self.root
+
+    @property
+    def changes(self) -> Path:
+        """Where every file written on the host since its reset lives (the overlay's upper
+        layer), or the whole root filesystem when no overlay is used."""
+        return self.root / "upper" if self.mounted else self.fs
 
     def _unmount(self) -> None:
         if self.mounted:
@@ -515,3 +546,72 @@ def vps_host(testhost_pool: TestHostPool) -> Iterator[TestHost]:
 def quote(*parts: str) -> str:
     """shlex-join helper for ssh command strings in tests."""
     return " ".join(shlex.quote(p) for p in parts)
+
+
+def record_time(name: str, seconds: float) -> None:
+    """Keep a measured duration (deploy times...) in the cache folder's times.json."""
+    path = cache_dir() / "times.json"
+    with _flock(cache_dir() / "times.lock"):
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            data = {}
+        data[name] = round(seconds, 2)
+        path.write_text(json.dumps(data, indent=1, sort_keys=True))
+
+
+class ProcScanner:
+    """Watch every process on this machine (the test hosts' processes included: they share the
+    kernel) for secret values in their command line or environment, while a deploy runs.
+
+    Use as a context manager; `hits` lists what was seen. `canary` is a harmless marker a test
+    puts in a command line to prove the scanner does see short-lived processes."""
+
+    __test__ = False
+
+    def __init__(self, secrets: list[str], canary: str | None = None) -> None:
+        self.needles = [s.encode() for s in secrets if s]
+        self.canary = canary.encode() if canary else None
+        self.hits: list[str] = []
+        self.canary_seen = False
+        self.scans = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self) -> None:
+        me = str(os.getpid())
+        while not self._stop.is_set():
+            for entry in os.scandir("/proc"):
+                if not entry.name.isdigit() or entry.name == me:
+                    continue
+                for part in ("cmdline", "environ"):
+                    try:
+                        with open(f"/proc/{entry.name}/{part}", "rb") as fh:
+                            blob = fh.read()
+                    except OSError:
+                        continue
+                    if self.canary and self.canary in blob:
+                        self.canary_seen = True
+                    for n in self.needles:
+                        if n in blob:
+                            cmd = blob.split(b"\0")[0][:60].decode(errors="replace")
+                            self.hits.append(f"pid {entry.name} {part} ({cmd})")
+            self.scans += 1
+
+    def __enter__(self) -> ProcScanner:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+
+def files_containing(root: Path, secrets: list[str]) -> list[str]:
+    """Files under `root` holding any of the secret values in plain text (grep -rlF)."""
+    found: list[str] = []
+    for s in secrets:
+        res = subprocess.run(["grep", "-rlF", "--", s, str(root)], capture_output=True,
+                             text=True)
+        found += res.stdout.split()
+    return found

@@ -1,0 +1,187 @@
+"""Prosody deployed over real SSH to a Debian host with systemd, proven with a real XMPP client.
+
+The proof is what a person would do: an XMPP app (PyPI slixmpp) logs in as the vault's account,
+trusting the server's certificate, and sends a message that a second account receives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets as rnd
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from roost.core.errors import RoostError
+from roost.deploy import engine
+from roost.deploy.dryrun import plan_lines, removal_lines
+from roost.deploy.events import Event, Output
+from roost.deploy.journal import Journal
+from roost.deploy.recipes import RECIPES
+from roost.deploy.recipes.prosody import build_prosody
+from roost.keys import xmpp
+from roost.keys.model import Identity
+
+if TYPE_CHECKING:
+    from testhost import TestHost
+
+pytest_plugins = ["testhost"]
+
+DOMAIN = "chat.roost.test"
+
+
+@pytest.fixture
+def people(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> tuple[Identity, Identity]:
+    monkeypatch.setenv("ROOST_HOME", str(tmp_path / "home"))
+    return (xmpp.create("alice", address=f"alice@{DOMAIN}"),
+            xmpp.create("bob", address=f"bob@{DOMAIN}"))
+
+
+def public(*ids: Identity) -> dict[str, object]:
+    return {i.id: i.info() for i in ids}
+
+
+def secret_values(*ids: Identity) -> dict[str, str]:
+    return {f"{i.id}#password": i.secret["password"] for i in ids}
+
+
+def test_registered_and_dry_run_prints_every_step_without_secrets(
+    people: tuple[Identity, Identity],
+) -> None:
+    alice, bob = people
+    assert RECIPES["prosody"] is build_prosody
+    recipe = build_prosody(None, {"address": "10.0.0.5"}, public(alice, bob))
+    text = "\n".join(plan_lines(recipe, "pi"))
+    assert f"step {len(recipe.steps)} of {len(recipe.steps)}" in text
+    for step in recipe.steps:
+        assert step.describe() in text
+    assert "apt-get install" in text and "prosody" in text
+    assert f"prosodyctl adduser alice@{DOMAIN}" in text
+    assert "<secret: alice password>" in text
+    assert f'VirtualHost "{DOMAIN}"' in text
+    assert alice.secret["password"] not in text and bob.secret["password"] not in text
+    removal = "\n".join(removal_lines(recipe, False, "pi"))
+    assert "systemctl disable --now prosody" in removal
+    assert "/var/lib/prosody" not in removal  # the accounts are kept unless asked
+    assert "/var/lib/prosody/chat%2eroost%2etest" in "\n".join(removal_lines(recipe, True))
+
+
+def test_needs_an_identity_and_one_domain(people: tuple[Identity, Identity]) -> None:
+    alice, _ = people
+    with pytest.raises(RoostError, match="needs an XMPP identity"):
+        build_prosody(None, {}, {})
+    with pytest.raises(RoostError, match="no XMPP identity 'carol'"):
+        build_prosody(None, {"accounts": "carol"}, public(alice))
+    other = xmpp.create("eve", address="eve@elsewhere.test")
+    with pytest.raises(RoostError, match="is not on"):
+        build_prosody(None, {"accounts": "alice,eve"}, public(alice, other))
+    with pytest.raises(RoostError):
+        build_prosody(None, {"address": "bad address;rm"}, public(alice))
+
+
+async def _exchange(address: str, cafile: Path, alice: Identity, bob: Identity,
+                    text: str) -> str:
+    import slixmpp
+
+    loop = asyncio.get_running_loop()
+    got: asyncio.Future[str] = loop.create_future()
+    online: dict[str, asyncio.Future[bool]] = {
+        "alice": loop.create_future(), "bob": loop.create_future()}
+
+    def client(who: Identity) -> slixmpp.ClientXMPP:
+        c = slixmpp.ClientXMPP(who.public["jid"], who.secret["password"])
+        c.ca_certs = cafile  # trust exactly the host's self-signed certificate
+        c.enable_plaintext = False
+
+        async def start(_: object) -> None:
+            c.send_presence()
+            online[who.id].set_result(True) if not online[who.id].done() else None
+
+        def failed(_: object) -> None:
+            if not online[who.id].done():
+                online[who.id].set_exception(AssertionError(f"{who.id} could not log in"))
+
+        c.add_event_handler("session_start", start)
+        c.add_event_handler("failed_auth", failed)
+        return c
+
+    a, b = client(alice), client(bob)
+
+    def on_message(msg: slixmpp.Message) -> None:
+        if msg["type"] in ("chat", "normal") and not got.done():
+            got.set_result(f"{msg['from'].bare}: {msg['body']}")
+
+    b.add_event_handler("message", on_message)
+    try:
+        b.connect(host=address, port=5222)
+        a.connect(host=address, port=5222)
+        await asyncio.wait_for(asyncio.gather(online["alice"], online["bob"]), 30)
+        a.send_message(mto=bob.public["jid"], mbody=text, mtype="chat")
+        return await asyncio.wait_for(got, 20)
+    finally:
+        a.disconnect()
+        b.disconnect()
+        await asyncio.sleep(0.2)
+
+
+@pytest.mark.slow
+@pytest.mark.container
+def test_prosody_deploys_and_a_real_client_logs_in_and_chats(
+    pi_host: TestHost, people: tuple[Identity, Identity], tmp_path: Path,
+) -> None:
+    from testhost import ProcScanner, files_containing, record_time
+
+    alice, bob = people
+    passwords = [alice.secret["password"], bob.secret["password"]]
+    recipe = build_prosody(None, {"address": pi_host.address}, public(alice, bob))
+    journal = Journal.for_host("pi", recipe.id)
+    events: list[Event] = []
+    canary = "roost-canary-" + rnd.token_hex(6)
+    t = pi_host.transport(tmp_path / "ssh")
+    try:
+        with ProcScanner(passwords, canary=canary) as scan:
+            pi_host.ssh(f"sh -c 'sleep 0.3' {canary}")
+            start = time.monotonic()
+            result = engine.run(recipe, t, journal=journal, secrets=secret_values(alice, bob),
+                                on_event=events.append)
+            record_time("deploy_prosody", time.monotonic() - start)
+        assert result.ok and result.health is not None and result.health.ok
+        assert scan.canary_seen, "the /proc scan did not see a short-lived command"
+        assert scan.hits == [], f"a password was visible in a process: {scan.hits}"
+        output = "\n".join(e.line for e in events if isinstance(e, Output))
+        assert not any(p in output for p in passwords)
+        # Nothing written on the host holds a password in plain text.
+        assert files_containing(pi_host.changes, passwords) == []
+        assert pi_host.ssh("systemctl is-active prosody").stdout.strip() == "active"
+        assert pi_host.ssh("systemctl is-enabled prosody").stdout.strip() == "enabled"
+        key_mode = pi_host.ssh(f"stat -c '%a %U %G' /etc/prosody/certs/{DOMAIN}.key").stdout
+        assert key_mode.split() == ["640", "root", "prosody"]
+
+        # The proof: a real XMPP client logs in as alice and bob gets her message.
+        cafile = tmp_path / "server.crt"
+        cafile.write_bytes(pi_host.ssh(f"cat /etc/prosody/certs/{DOMAIN}.crt").stdout.encode())
+        text = "hello from roost " + rnd.token_hex(4)
+        got = asyncio.run(_exchange(pi_host.address, cafile, alice, bob, text))
+        assert got == f"alice@{DOMAIN}: {text}"
+
+        # A wrong password is refused (the proof above is not a server that lets anyone in).
+        wrong = Identity("alice", "xmpp", alice.public, {"password": "not-the-password"})
+        with pytest.raises(AssertionError, match="could not log in"):
+            asyncio.run(_exchange(pi_host.address, cafile, wrong, bob, "x"))
+
+        # Deploying again changes nothing.
+        start = time.monotonic()
+        again = engine.run(recipe, t, journal=journal, secrets=secret_values(alice, bob))
+        record_time("redeploy_prosody", time.monotonic() - start)
+        assert again.ok and again.applied == 0 and again.skipped == len(recipe.steps)
+
+        # Uninstall stops it and removes its configuration, keeps the accounts.
+        engine.undeploy(recipe, t, journal=journal)
+        assert pi_host.ssh("systemctl is-active prosody", check=False).stdout.strip() != "active"
+        assert pi_host.ssh(f"test -e /etc/prosody/conf.d/roost-{DOMAIN}.cfg.lua",
+                           check=False).returncode == 1
+        pi_host.ssh("test -e /var/lib/prosody/chat%2eroost%2etest/accounts/alice.dat")
+    finally:
+        t.close()
