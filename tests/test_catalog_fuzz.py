@@ -25,7 +25,7 @@ MANIFESTS = {p.name: p.read_text("utf-8")
              for p in sorted((builtin_dir() / "manifests").glob("*.toml"))}
 FILES = st.sampled_from(sorted(MANIFESTS))
 
-SETTINGS = settings(max_examples=400, deadline=None,
+SETTINGS = settings(max_examples=250, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
 # Any value TOML can hold, nested a few levels.
