@@ -11,6 +11,8 @@ from roost.plan.planner import WAY_NAMES
 from roost.tui.a11y import Row
 from roost.tui.screens.base import RoostScreen
 
+PROGRESS_KINDS = ("started", "done", "skipped", "failed", "deployed")
+"""Events that mean the person has moved on their plan."""
 ABOUT = ("Roost helps you leave the big platforms one service at a time. "
          "It asks a few questions about what you use and what you have, then suggests a plan: "
          "which service to set up next, and how. "
@@ -41,7 +43,7 @@ class WelcomeScreen(RoostScreen):
             plan = ws.plan(self.roost.today)
             counts = plan.counts()
             total = len(plan.steps)
-            moved = any(e.kind != "assessed" for e in ws.history())
+            moved = any(e.kind in PROGRESS_KINDS for e in ws.history())
             nxt = plan.next
             if nxt is not None:
                 lead = "Continue where you left off" if moved else "Start with"

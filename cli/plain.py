@@ -1,0 +1,300 @@
+"""`roost --plain`: the app as lines of text with numbered choices, for braille displays,
+screen readers that prefer a scrolling log, and logs. No full screen, no escape sequences:
+every line is plain text, and a choice is a number typed and Enter.
+
+It calls the same Workspace facade as the full-screen app; nothing here decides anything.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import TextIO
+
+from roost.core.errors import RoostError
+from roost.plan.answers import PACE, PACE_LABELS, Question, answers_from_responses, questions
+from roost.plan.detect import HostFacts
+from roost.plan.planner import WAY_NAMES, Step
+from roost.plan.workspace import Workspace
+
+PROGRESS_KINDS = ("started", "done", "skipped", "failed", "deployed")
+"""Events that mean the person has moved on their plan."""
+ABOUT = ("Roost helps you leave the big platforms one service at a time. "
+         "It asks a few questions about what you use and what you have, then suggests a plan: "
+         "which service to set up next, and how. "
+         "It remembers your progress, so you can stop at any time and continue later.")
+SKIP_REASONS = ("Not now, maybe later", "I do not need it",
+                "I already use something else for this", "It looks too hard for me")
+
+
+class _Quit(Exception):
+    """End of input or the person chose to quit."""
+
+
+class Plain:
+    def __init__(self, ws: Workspace, out: TextIO, inp: TextIO, today: date | None,
+                 screen_reader: bool) -> None:
+        self.ws = ws
+        self.out = out
+        self.inp = inp
+        self.today = today
+        self.screen_reader = screen_reader
+
+    # --- lines in, lines out -----------------------------------------------------------
+
+    def say(self, text: str = "") -> None:
+        self.out.write(_clean(text) + "\n")
+        self.out.flush()
+
+    def ask(self, prompt: str) -> str:
+        self.out.write(_clean(prompt) + " ")
+        self.out.flush()
+        line = self.inp.readline()
+        if not line:
+            self.say()
+            raise _Quit
+        if not line.endswith("\n"):
+            self.say()  # keep the log one answer per line
+        return line.strip()
+
+    def choose(self, title: str, options: Sequence[str], back: str = "Back") -> int | None:
+        """Numbered options; returns the 0-based index, or None for 0 (back)."""
+        while True:
+            self.say()
+            self.say(title)
+            for i, text in enumerate(options, start=1):
+                self.say(f"  {i}. {text}")
+            self.say(f"  0. {back}")
+            raw = self.ask(f"Type a number from 0 to {len(options)}, then Enter:")
+            if raw.lower() in ("q", "quit"):
+                raise _Quit
+            if raw.isdigit() and 0 <= int(raw) <= len(options):
+                return None if int(raw) == 0 else int(raw) - 1
+            self.say(f"{raw[:20]!r} is not one of the numbers.")
+
+    def run(self) -> int:
+        self.say("roost: leave the big platforms one service at a time.")
+        self.say(ABOUT)
+        with contextlib.suppress(_Quit):
+            self.main_menu()
+        self.say("Bye. Your progress is saved.")
+        return 0
+
+    # --- screens -----------------------------------------------------------------------
+
+    def main_menu(self) -> None:
+        while True:
+            items: list[tuple[str, Callable[[], None]]] = []
+            if self.ws.answers is not None:
+                plan = self.ws.plan(self.today)
+                nxt = plan.next
+                if nxt is not None:
+                    moved = any(e.kind in PROGRESS_KINDS for e in self.ws.history())
+                    lead = "Continue where you left off" if moved else "Start with"
+                    items.append((f"{lead}: {nxt.name}, {WAY_NAMES[nxt.way]}",
+                                  lambda n=nxt.service_id: self.step(n)))  # type: ignore[misc]
+                c = plan.counts()
+                items.append((f"See your plan: {c['done']} of {len(plan.steps)} done",
+                              self.plan))
+                items.append(("Change your answers", self.assess))
+                items.append(("Change the pace", self.pace))
+            else:
+                items.append(("Answer a few questions to get your plan", self.assess))
+            items.append(("Help", self.help))
+            picked = self.choose("What would you like to do?", [t for t, _ in items], "Quit")
+            if picked is None:
+                return
+            items[picked][1]()
+
+    def help(self) -> None:
+        self.say()
+        self.say("Help: every choice is a number. Type it and press Enter. 0 goes back; "
+                 "on the first menu 0 quits. q quits from anywhere. Your progress is saved "
+                 "after every change. Ctrl+D (end of input) quits too.")
+
+    def plan(self) -> None:
+        while True:
+            plan = self.ws.plan(self.today)
+            steps = list(plan.steps)
+            if plan.next is not None:
+                steps.remove(plan.next)
+                steps.insert(0, plan.next)
+            picked = self.choose("Your plan, the suggested next step first. "
+                                 "Type a step's number to open it.",
+                                 [_step_line(s) for s in steps])
+            if picked is None:
+                return
+            self.step(steps[picked].service_id)
+
+    def step(self, service_id: str) -> None:
+        while True:
+            s = self.ws.step(service_id, self.today)
+            svc = self.ws.catalog.get(service_id)
+            self.say()
+            self.say(f"{s.name}: {_state(s)}.")
+            if svc is not None:
+                self.say(svc.summary)
+            self.say(f"Why: {s.why}")
+            if s.replaces:
+                self.say(f"Replaces: {', '.join(s.replaces)}.")
+            self.say(f"Suggested way: {WAY_NAMES[s.way]}. {s.way_reason}")
+            for w in s.ways:
+                fits = "fits" if w.possible else "does not fit"
+                self.say(f"{_cap(WAY_NAMES[w.kind])}: {fits}. {w.summary} {_cap(w.reason)}.")
+            self.say(f"Takes about {s.time_minutes} minutes; difficulty {s.difficulty}.")
+            picked = self.choose(f"What would you like to do with {s.name}?",
+                                 ["Mark it done", "Skip it", "Undo the last change"])
+            if picked is None:
+                return
+            try:
+                if picked == 0:
+                    self.ws.done(service_id)
+                    nxt = self.ws.next_step(self.today)
+                    self.say(f"Marked {s.name} done."
+                             + (f" Next: {nxt.name}." if nxt else " Every step is done."))
+                    return
+                if picked == 1:
+                    r = self.choose(f"Why skip {s.name}?", list(SKIP_REASONS))
+                    if r is not None:
+                        self.ws.skip(service_id, SKIP_REASONS[r])
+                        self.say(f"Skipped {s.name}.")
+                        return
+                if picked == 2:
+                    self.say(self.ws.undo())
+            except RoostError as exc:
+                self.say(exc.line())
+
+    def pace(self) -> None:
+        answers = self.ws.answers
+        if answers is None:
+            return
+        picked = self.choose(f"Pace now: {PACE_LABELS[answers.pace]}. Choose a pace.",
+                             [PACE_LABELS[p] for p in PACE])
+        if picked is not None:
+            try:
+                self.ws.save_answers(dataclasses.replace(answers, pace=PACE[picked]))
+                self.say(f"Pace: {PACE_LABELS[PACE[picked]]}.")
+            except RoostError as exc:
+                self.say(exc.line())
+
+    def assess(self) -> None:
+        qs = questions(self.ws.catalog, self.ws.facts)
+        responses: dict[str, object] = {}
+        if self.ws.answers is not None:
+            for k, v in self.ws.answers.to_dict().items():
+                responses[k] = ("yes" if v else "no") if isinstance(v, bool) else (
+                    str(v) if isinstance(v, int) else v)
+        asked = [q for q in qs if q.applies(responses)]
+        i = 0
+        while i < len(asked):
+            q = asked[i]
+            self.say()
+            self.say(f"Question {i + 1} of {len(asked)}: {q.prompt}")
+            if q.help:
+                self.say(q.help)
+            value = self.one_question(q, responses.get(q.id))
+            if value is _BACK:
+                if i == 0:
+                    self.say("Your answers were not changed.")
+                    return
+                i -= 1
+                continue
+            responses[q.id] = value
+            asked = [x for x in qs if x.applies(responses)]
+            i = asked.index(q) + 1
+        try:
+            self.ws.save_answers(answers_from_responses(responses, self.ws.facts,
+                                                        self.ws.catalog))
+        except RoostError as exc:
+            self.say(exc.line())
+            return
+        nxt = self.ws.next_step(self.today)
+        self.say("Your answers are saved."
+                 + (f" Your first step: {nxt.name}, {WAY_NAMES[nxt.way]}." if nxt else ""))
+
+    def one_question(self, q: Question, current: object) -> object:
+        labels = dict(q.choices)
+        while True:
+            if q.kind == "many":
+                now = current if isinstance(current, (list, tuple)) else []
+                for n, (v, label) in enumerate(q.choices, start=1):
+                    self.say(f"  {n}. [{'x' if v in now else ' '}] {label}")
+                raw = self.ask("Type the numbers of all that apply, separated by spaces; "
+                               "Enter alone keeps the [x] ones; 0 goes back:")
+                if raw == "0":
+                    return _BACK
+                if raw == "":
+                    return list(now)
+                if raw.lower() == "none":
+                    return []
+                nums = raw.replace(",", " ").split()
+                if all(x.isdigit() and 1 <= int(x) <= len(q.choices) for x in nums):
+                    return [q.choices[int(x) - 1][0] for x in dict.fromkeys(nums)]
+                self.say("Please type only numbers from the list, like 1 3.")
+            elif q.kind in ("one", "yesno"):
+                for n, (v, label) in enumerate(q.choices, start=1):
+                    self.say(f"  {n}. ({'*' if v == current else ' '}) {label}")
+                keep = f"; Enter alone keeps {labels[str(current)]}" if (
+                    isinstance(current, str) and current in labels) else ""
+                raw = self.ask(f"Type a number{keep}; 0 goes back:")
+                if raw == "0":
+                    return _BACK
+                if raw == "" and keep:
+                    return current
+                if raw.isdigit() and 1 <= int(raw) <= len(q.choices):
+                    return q.choices[int(raw) - 1][0]
+                self.say(f"Please type a number from 1 to {len(q.choices)}.")
+            else:
+                shown = f" (now: {current}; Enter alone keeps it)" if current else ""
+                raw = self.ask(f"Type your answer{shown}, or 0 to go back:")
+                if raw == "0":
+                    return _BACK
+                if raw == "" and current:
+                    return current
+                if q.kind == "number" and raw and not raw.isdigit():
+                    self.say("Please type a whole number, like 1024.")
+                    continue
+                return raw
+
+
+_BACK = object()
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _state(s: Step) -> str:
+    if s.state == "next" and s.not_before is not None:
+        return f"next, waiting until {s.not_before.isoformat()}"
+    if s.state in ("skipped", "failed") and s.reason:
+        return f"{s.state}: {s.reason}"
+    return s.state
+
+
+def _step_line(s: Step) -> str:
+    rep = f" Replaces {', '.join(s.replaces)}." if s.replaces and s.relevant else ""
+    return f"{s.name}: {_state(s)}.{rep}"
+
+
+_ASCII = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"',
+                        "\u2013": "-", "\u2014": "-", "\u2026": "...", "\u00a0": " "})
+
+
+def _clean(text: str) -> str:
+    """Typographic punctuation to ASCII and no control characters, ever."""
+    text = text.translate(_ASCII)
+    return "".join(c for c in text
+                   if c in "\n\t" or (c >= " " and not "\x7f" <= c <= "\x9f"))
+
+
+def run_plain(screen_reader: bool = False, *, home: Path | None = None,
+              facts: HostFacts | None = None, today: date | None = None,
+              stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
+    """Run the line mode until the person quits or input ends. Returns the exit code."""
+    ws = Workspace.open(home, facts=facts, detect=facts is None)
+    return Plain(ws, stdout or sys.stdout, stdin or sys.stdin, today, screen_reader).run()

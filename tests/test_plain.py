@@ -1,0 +1,88 @@
+"""`roost --plain`: numbered choices, line by line, no escape sequences, progress kept."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from roost.cli.plain import run_plain
+from roost.plan.detect import HostFacts
+from roost.plan.workspace import Workspace
+
+FACTS = HostFacts("x86_64", 4096, 50000, "debian", "12", "bookworm", None, "testbox")
+TODAY = date(2026, 11, 25)
+# uses: 1 and 2; hardware: a Pi; 4 GB; 64-bit; no domain; beginner; weekly
+ASSESS = ["1", "1 2", "1", "4", "1", "2", "1", "2"]
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("ROOST_HOME", str(tmp_path))
+    return tmp_path
+
+
+def run(home: Path, lines: list[str]) -> str:
+    out = io.StringIO()
+    code = run_plain(False, home=home, facts=FACTS, today=TODAY,
+                     stdin=io.StringIO("".join(x + "\n" for x in lines)), stdout=out)
+    assert code == 0
+    return out.getvalue()
+
+
+def test_assess_then_mark_done_then_come_back(home: Path) -> None:
+    text = run(home, [*ASSESS, "1", "1", "0"])
+    assert "Question 1 of" in text and "Your answers are saved" in text
+    assert "  1. Start with: " in text
+    assert "Marked " in text and " done. Next: " in text
+    assert text.rstrip().endswith("Bye. Your progress is saved.")
+    ws = Workspace.open(home, facts=FACTS)
+    done = [s for s in ws.plan(TODAY).steps if s.state == "done"]
+    assert len(done) == 1
+    again = run(home, ["2", "0", "0"])
+    nxt = ws.next_step(TODAY)
+    assert nxt is not None
+    assert f"1. Continue where you left off: {nxt.name}" in again
+    assert f"See your plan: 1 of {len(ws.plan(TODAY).steps)} done" in again
+    assert f"{done[0].name}: done." in again
+    assert "waiting until 2026-12-02" in again, "weekly pace: next one a week after the last"
+
+
+def test_wrong_input_is_answered_in_words_and_asked_again(home: Path) -> None:
+    text = run(home, ["7", "banana", "1", "x y", "1", "0"])
+    assert "'7' is not one of the numbers." in text
+    assert "'banana' is not one of the numbers." in text
+    assert "Please type only numbers from the list" in text
+    assert Workspace.open(home, facts=FACTS).answers is None
+
+
+def test_end_of_input_quits_cleanly_and_saves_nothing_half_done(home: Path) -> None:
+    text = run(home, ["1", "1"])
+    assert text.rstrip().endswith("Bye. Your progress is saved.")
+    assert Workspace.open(home, facts=FACTS).answers is None
+
+
+def test_skip_with_reason_and_undo(home: Path) -> None:
+    text = run(home, [*ASSESS, "1", "2", "2", "2", "0", "1", "3", "0", "0"])
+    assert "Why skip" in text and "Skipped " in text
+    assert "skipped: I do not need it" in text
+    assert "Undone: skipping" in text
+
+
+def test_subprocess_writes_no_escape_sequences(home: Path) -> None:
+    env = {**os.environ, "TERM": "dumb", "NO_COLOR": "1", "ROOST_HOME": str(home)}
+    feed = "".join(x + "\n" for x in [*ASSESS, "2", "1", "0", "0", "0"])
+    proc = subprocess.run([sys.executable, "-m", "roost", "--plain"], input=feed.encode(),
+                          env=env, capture_output=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == b""
+    out = proc.stdout
+    assert b"Your plan, the suggested next step first" in out
+    bad = [b for b in out if b < 0x20 and b not in (0x0A, 0x09)]
+    assert not bad, f"control bytes in plain output: {set(bad)}"
+    assert b"\x1b" not in out
