@@ -34,7 +34,7 @@ NO_PUBLIC = {"airsonic", "navidrome", "minidlna", "wordpress", "mail-in-a-box", 
 
 # Summaries are read aloud: plain words and light punctuation, no symbols, no emoji, and none
 # of the abbreviations a speech synthesizer spells out or mangles.
-SPEAKABLE = re.compile(r"^[A-Za-z0-9 ,.;:'()*-]+$")
+SPEAKABLE = re.compile(r"^[A-Za-z0-9 ,.;:'()-]+$")
 MANGLED = re.compile(r"\b(MB|GB|KB|TB|VPS|RAM|e\.g|i\.e|etc|approx|w/|vs)\b", re.IGNORECASE)
 
 
@@ -153,6 +153,7 @@ def test_categories_match_the_platforms_they_replace(catalog: Catalog) -> None:
 
 def test_summaries_read_well_aloud(catalog: Catalog) -> None:
     for s in catalog.services:
+        assert SPEAKABLE.match(s.name) and not MANGLED.search(s.name), s.name
         for text in (s.summary, *(a.summary for a in s.adopt)):
             assert SPEAKABLE.match(text), f"{s.id}: {text!r}"
             assert not MANGLED.search(text), f"{s.id}: {text!r}"
