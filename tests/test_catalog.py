@@ -43,6 +43,13 @@ def catalog() -> Catalog:
     return load()
 
 
+@pytest.fixture(autouse=True)
+def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never touch the real data folder, and start from the built-in catalog."""
+    monkeypatch.setenv("ROOST_HOME", str(tmp_path / "roost-home"))
+    monkeypatch.delenv(ENV_CATALOG_DIR, raising=False)
+
+
 # ---------------------------------------------------------------- the shipped catalog
 
 
@@ -173,8 +180,6 @@ def test_deployable_services_say_what_they_ask_and_what_comes_next(catalog: Cata
 
 def _roost(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, **(env or {})}
-    if env is None:
-        full_env.pop(ENV_CATALOG_DIR, None)
     return subprocess.run([str(ROOST), *args], capture_output=True, text=True, env=full_env,
                           timeout=60, check=False)
 
@@ -206,9 +211,7 @@ def test_roost_catalog_json(catalog: Catalog) -> None:
     assert by_id["airsonic"]["upstream"]["replaced_by"] == "navidrome"
 
 
-def test_roost_catalog_one_service_in_full(capsys: pytest.CaptureFixture[str],
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(ENV_CATALOG_DIR, raising=False)
+def test_roost_catalog_one_service_in_full(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["catalog", "mail-in-a-box"]) == 0
     text = capsys.readouterr().out
     assert "Fine on a home connection: no." in text
