@@ -6,10 +6,11 @@
 Resumability: every applied step is recorded twice, in the controller's journal and in a
 marker file on the host (`<state_dir>/<recipe>.done-steps`, one line per step key, appended
 by the same command that applies the step, and only when it succeeded). A resumed run skips a
-step when both records agree; when only one has it, the step is re-checked with `check()`,
-and a step that cannot be checked (a plain command) trusts the host's record, which is
-written together with the step itself. Files are written atomically (temp + rename), so a
-cut-off deploy never leaves a half-written file.
+step when both records agree. When only the host's record has it, the step finished and only
+the answer was lost, so it is skipped too (re-checking would re-run a restart or a plain
+command). When only the journal has it (the host was reset, its record lost), the step is
+re-checked with `check()` and applied again if needed. Files are written atomically (temp +
+rename), so a cut-off deploy never leaves a half-written file.
 """
 
 from __future__ import annotations
@@ -70,21 +71,43 @@ def marker_path(recipe_id: str, state_dir: str = HOST_STATE_DIR) -> str:
     return f"{state_dir.rstrip('/')}/{recipe_id}.done-steps"
 
 
-def parse_marker(data: bytes | None, run_id: str) -> set[str]:
-    """The step keys the host marker records for `run_id` (torn or foreign lines ignored)."""
+@dataclass(frozen=True)
+class Marker:
+    """The host's record. Lines before the header are plain-command steps applied in earlier
+    runs (kept so a command without a check runs once, not once per deploy); the header
+    `roost-run RUN_ID` starts this run's records, one step key per line."""
+
+    run_id: str | None
+    carried: frozenset[str]
+    keys: frozenset[str]
+
+    def has(self, key: str) -> bool:
+        return key in self.keys or key in self.carried
+
+
+def parse_marker(data: bytes | None) -> Marker:
+    """Read a marker file; a torn last line (cut off mid-write) is not a record."""
     if not data:
-        return set()
+        return Marker(None, frozenset(), frozenset())
     text = data.decode("utf-8", "replace")
     if not text.endswith("\n"):
-        text = text[: text.rfind("\n") + 1]  # a torn last line is not a record
-    lines = text.splitlines()
-    if not lines or lines[0].split() != [MARKER_HEADER, run_id]:
-        return set()
-    return {ln.strip() for ln in lines[1:] if ln.strip()}
+        text = text[: text.rfind("\n") + 1]
+    carried: set[str] = set()
+    keys: set[str] = set()
+    run_id: str | None = None
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0] == MARKER_HEADER:
+            if run_id is not None:
+                carried |= keys
+            run_id, keys = parts[1], set()
+        elif len(parts) == 1:
+            (keys if run_id is not None else carried).add(parts[0])
+    return Marker(run_id, frozenset(carried), frozenset(keys))
 
 
-def read_marker(t: Transport, path: str, run_id: str) -> set[str]:
-    return parse_marker(t.get_file(path), run_id)
+def read_marker(t: Transport, path: str) -> Marker:
+    return parse_marker(t.get_file(path))
 
 
 def new_run_id() -> str:
@@ -129,16 +152,27 @@ def _run(
     mpath = marker_path(recipe.id, state_dir)
 
     prev = journal.load() if journal is not None else None
+    marker = read_marker(t, mpath)
     resuming = bool(resume and prev is not None and prev.unfinished)
     if resuming:
         assert prev is not None
         run_id = prev.run_id
         j_done = prev.done_keys()
-        m_done = read_marker(t, mpath, run_id)
+        m_done = set(marker.keys) if marker.run_id == run_id else set()
     else:
         run_id = new_run_id()
         j_done, m_done = set(), set()
-        t.put_file(mpath, f"{MARKER_HEADER} {run_id}\n".encode(), mode=0o644)
+    # After a cut-off run, a step found already done that the run did not get to record
+    # may have been applied by it just before the cut: count its files as changed, so a
+    # Restart watching them still happens (a spare restart is harmless, a missed one is not).
+    suspect = prev is not None and prev.unfinished
+    prev_seen = prev.seen_keys() if prev is not None else set()
+    # Plain commands the host says were applied in an earlier run: they run once.
+    once = {k for k, s in zip(keys, steps, strict=True)
+            if s.changes_host and not s.has_check and marker.has(k)}
+    if not resuming:
+        carried = "".join(f"{k}\n" for k in sorted(once))
+        t.put_file(mpath, f"{carried}{MARKER_HEADER} {run_id}\n".encode(), mode=0o644)
     if journal is not None:
         journal.begin(run_id, recipe.fingerprint(), total, resume=resuming)
 
@@ -154,9 +188,9 @@ def _run(
 
     applied = skipped = 0
 
-    def record(key: str, description: str) -> None:
+    def record(key: str, description: str, applied: bool = True) -> None:
         if journal is not None:
-            journal.record(key, description)
+            journal.record(key, description, applied)
 
     def fail(n: int, description: str, exc: RoostError) -> DeployFailed:
         lost = not isinstance(exc, StepError)
@@ -195,16 +229,22 @@ def _run(
                 skipped += 1
                 emit(StepSkipped(n, total, description, "done in the earlier run"))
                 continue
-            if in_m and not step.has_check:
-                # Applied on the host (its marker is written by the same command) but the
-                # journal missed it: the connection dropped before the answer came back.
-                record(key, description)
+            if in_m or (not step.has_check and key in once):
+                # The host's record is written by the same command that applied the step,
+                # only when it succeeded, so it never claims a step that did not finish: the
+                # journal missed it because the answer was lost on the way back. A plain
+                # command found in an earlier run's record ran once and is not run again.
+                if in_m:
+                    record(key, description)
                 skipped += 1
                 emit(StepSkipped(n, total, description,
-                                 "done in the earlier run (the host's record says so)"))
+                                 "done in the earlier run" if in_m else "already done"))
                 continue
             if step.check(t, ctx):
                 skipped += 1
+                record(key, description, applied=False)
+                if suspect and key not in prev_seen:
+                    ctx.changed_paths.update(step.touches())
                 emit(StepSkipped(n, total, description, "already done"))
                 continue
             emit(StepStarted(n, total, description))

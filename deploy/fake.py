@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from roost.core.errors import RoostError
 from roost.deploy import engine, steps
+from roost.deploy.recipes import counter
 from roost.deploy.transport import CommandResult, OutputSink, Transport
 
 Handler = Callable[[list[str], bytes | None], tuple[int, str, str]]
@@ -53,7 +54,11 @@ class FakeTransport:
         self.stdins: list[bytes | None] = []
         self.handlers: dict[str, Handler] = {}
         self.lose_connection_at: int | None = None
-        """Raise 'connection lost' on this call number (1-based, counting run and put_file)."""
+        """Raise 'connection lost' on this call number (1-based, counting run, put_file and
+        get_file), before the call does anything."""
+        self.lose_reply_at: int | None = None
+        """Like lose_connection_at, but the call is carried out on the host first and only
+        its answer is lost (the hardest case for resuming)."""
         self.calls = 0
         self.closed = False
 
@@ -73,10 +78,16 @@ class FakeTransport:
         self.log.append(tuple(cmd))
         self.stdins.append(stdin)
         rc, out, err = self._exec(cmd, stdin)
+        self._reply()
         if on_output is not None:
             for line in (out + err).splitlines():
                 on_output(line)
         return CommandResult(tuple(cmd), rc, out, err)
+
+    def _reply(self) -> None:
+        if self.lose_reply_at is not None and self.calls >= self.lose_reply_at:
+            raise RoostError(f"the connection to {self.name} was lost",
+                             hint="check the host is on and reachable")
 
     def put_file(self, path: str, data: bytes, *, mode: int = 0o600, owner: str | None = None,
                  group: str | None = None) -> None:
@@ -85,6 +96,7 @@ class FakeTransport:
         if owner is not None and owner not in self.host.users and owner != "root":
             raise RoostError(f"the user {owner} does not exist on {self.name}")
         self.host.files[path] = FakeFile(bytes(data), mode, owner or "root", group or "root")
+        self._reply()
 
     def get_file(self, path: str) -> bytes | None:
         self._tick()
@@ -254,6 +266,9 @@ class FakeTransport:
             extra = args[4].split(",") if len(args) > 4 else []
             h.users[name] = set(extra)
             h.groups.add(name)
+            return 0, "", ""
+        if text in (counter.APPEND, counter.APPEND_SLOW):
+            self._append(args[1], args[0])
             return 0, "", ""
         if text == steps.RESTART:
             return self._exec(["systemctl", args[0], args[1]], stdin)

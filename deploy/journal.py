@@ -34,6 +34,8 @@ class JournalEntry:
     description: str
     at: float
     run_id: str
+    applied: bool = True
+    """False: the step was found already done (checked, not applied)."""
 
 
 @dataclass
@@ -54,6 +56,11 @@ class JournalState:
         return self.status not in ("finished",)
 
     def done_keys(self) -> set[str]:
+        """Steps applied in the current run."""
+        return {e.key for e in self.steps if e.run_id == self.run_id and e.applied}
+
+    def seen_keys(self) -> set[str]:
+        """Steps the current run got to (applied, or found already done)."""
         return {e.key for e in self.steps if e.run_id == self.run_id}
 
     def to_toml(self) -> dict[str, Any]:
@@ -62,7 +69,7 @@ class JournalState:
             "status": self.status, "fingerprint": self.fingerprint, "started": self.started,
             "updated": self.updated, "total": self.total,
             "steps": [{"key": e.key, "description": e.description, "at": e.at,
-                       "run_id": e.run_id} for e in self.steps],
+                       "run_id": e.run_id, "applied": e.applied} for e in self.steps],
         }
 
     @classmethod
@@ -74,7 +81,8 @@ class JournalState:
                 started=float(d.get("started", 0)), updated=float(d.get("updated", 0)),
                 total=int(d.get("total", 0)),
                 steps=[JournalEntry(str(s["key"]), str(s.get("description", "")),
-                                    float(s.get("at", 0)), str(s["run_id"]))
+                                    float(s.get("at", 0)), str(s["run_id"]),
+                                    bool(s.get("applied", True)))
                        for s in d.get("steps", [])],
             )
         except (KeyError, TypeError, ValueError):
@@ -137,10 +145,11 @@ class Journal:
         assert self.state is not None
         return self.state
 
-    def record(self, key: str, description: str) -> None:
+    def record(self, key: str, description: str, applied: bool = True) -> None:
         assert self.state is not None
         now = time.time()
-        self.state.steps.append(JournalEntry(key, description, now, self.state.run_id))
+        self.state.steps.append(JournalEntry(key, description, now, self.state.run_id,
+                                             applied))
         self.state.updated = now
         self._dirty()
 
@@ -157,7 +166,7 @@ class Journal:
         out: dict[str, int] = {}
         if self.state is not None:
             for e in self.state.steps:
-                if e.run_id == self.state.run_id:
+                if e.run_id == self.state.run_id and e.applied:
                     out[e.key] = out.get(e.key, 0) + 1
         return out
 

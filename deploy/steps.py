@@ -159,7 +159,7 @@ class StepContext:
         res = self.run(argv, stdin=stdin, timeout=timeout, final=final)
         if not res.ok:
             prog = program_name(argv)
-            name = what if prog == SH else prog
+            name = "the command" if prog == SH else prog
             raise StepError(f"{name} ended with exit code {res.exit_code}", hint=hint,
                             tail=self.redact(res.tail()))
         return res
