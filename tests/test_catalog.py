@@ -40,7 +40,7 @@ MANGLED = re.compile(r"\b(MB|GB|KB|TB|VPS|RAM|e\.g|i\.e|etc|approx|w/|vs)\b", re
 
 @pytest.fixture(scope="module")
 def catalog() -> Catalog:
-    return load()
+    return load_from(builtin_dir() / "manifests", builtin_dir() / "platforms.toml")
 
 
 @pytest.fixture(autouse=True)
@@ -55,6 +55,7 @@ def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_builtin_catalog_loads_without_problems(catalog: Catalog) -> None:
     assert catalog.problems == ()
+    assert load() == catalog  # load() is the built-in catalog when ROOST_CATALOG_DIR is unset
     files = sorted(p.name for p in (builtin_dir() / "manifests").glob("*.toml"))
     assert len(catalog.services) == len(files)
 
