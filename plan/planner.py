@@ -27,6 +27,8 @@ PC_RAM_MB = 2048
 """Memory assumed for 'a spare computer' when it was not detected."""
 VPS_RAM_MB = 1024
 """Memory assumed for a VPS whose size was not given (the common small plan)."""
+HOME_OS = ("debian", "raspbian")
+"""Systems a home Pi or spare computer is assumed to run (Raspberry Pi OS is Debian)."""
 WAY_NAMES = {"public": "a public instance", "home": "at home", "vps": "on your VPS"}
 
 
@@ -67,6 +69,9 @@ class Step:
     difficulty: str = ""
     relevant: bool = False
     """It replaces something the person uses."""
+    alternative: bool = False
+    """It replaces something they use, but another step is suggested first for the same
+    platforms (one Mastodon-like server is enough to leave X); it waits as 'later'."""
     reason: str | None = None
     """The reason given when it was skipped or failed."""
     next_steps: tuple[str, ...] = ()
@@ -75,7 +80,9 @@ class Step:
         """One sentence, read aloud: '1 of 14: Prosody (XMPP chat), next. Replaces WhatsApp.'"""
         state = {"next": "next", "waiting": "waiting", "later": "later", "done": "done",
                  "skipped": "skipped", "failed": "failed", "started": "started"}[self.state]
-        rep = f" Replaces {_join(self.replaces)}." if self.replaces and self.relevant else ""
+        rep = ""
+        if self.replaces and self.relevant:
+            rep = f" {'Also replaces' if self.alternative else 'Replaces'} {_join(self.replaces)}."
         when = ""
         if self.not_before is not None:
             when = f" Suggested from {self.not_before.isoformat()}, or go ahead now."
@@ -139,13 +146,16 @@ def check_home(s: Service, a: Answers) -> tuple[bool, str]:
     what, ram, arches = host
     if not r.residential_ok:
         return False, f"{s.name} needs a server address that is not a home connection"
+    if r.os and not any(o.split("-")[0] in HOME_OS for o in r.os):
+        return False, f"it runs only on {_join([_os_name(o) for o in r.os])}"
     if r.ram_mb > ram:
         return False, f"it needs {format_mb(r.ram_mb)} of memory, {what} has {format_mb(ram)}"
     bad = [x for x in arches if x not in r.arch]
     if bad:
         if len(arches) > 1:
             return False, ("it needs a 64-bit system, and you were not sure your Pi runs one")
-        return False, f"it does not run on {what}'s {bad[0]} system"
+        system = {"armv7l": "32-bit", "aarch64": "64-bit"}.get(bad[0], bad[0])
+        return False, f"it does not run on {what}'s {system} system"
     if r.needs_domain and not a.has_domain:
         return False, "it needs a domain name, and you have none yet"
     return True, (f"it runs on {what}: it needs {format_mb(r.ram_mb)} of memory "
@@ -168,6 +178,8 @@ def check_vps(s: Service, a: Answers) -> tuple[bool, str]:
     if r.needs_domain and not a.has_domain:
         return False, "it needs a domain name, and you have none yet"
     note = " (mail needs a server address that is not a home connection)" if is_mail(s) else ""
+    if r.os:
+        note += f"; it needs a fresh {_join([_os_name(o) for o in r.os])} server"
     return True, (f"it runs on your VPS: it needs {format_mb(r.ram_mb)} of memory "
                   f"and your VPS has {format_mb(ram)}{note}")
 
@@ -199,6 +211,9 @@ def choose_way(s: Service, a: Answers, ways: tuple[Way, ...]) -> tuple[str, str]
     vps_why = check_vps(s, a)[1]
     gentle = a.skill == "beginner" and s.difficulty == "hard"
     if gentle and ("home" in fits or "vps" in fits):
+        if is_mail(s):
+            return "public", (f"Mail is only offered on a VPS, and {s.name} is hard to run, so "
+                              "a mail provider you trust is the gentle start for now.")
         return "public", (f"{s.name} is hard to run, so a public instance is the gentle start; "
                           "you can move to your own server later.")
     if "home" in fits and not (is_mail(s)):
@@ -221,6 +236,12 @@ def choose_way(s: Service, a: Answers, ways: tuple[Way, ...]) -> tuple[str, str]
     return "public", _sentence(f"{_cap(why)}, so a public instance it is for now")
 
 
+def _os_name(os_id: str) -> str:
+    """'ubuntu-22.04' -> 'Ubuntu 22.04'."""
+    name, _, version = os_id.partition("-")
+    return f"{name.capitalize()} {version}".strip()
+
+
 def _cap(text: str) -> str:
     return text[:1].upper() + text[1:]
 
@@ -230,15 +251,28 @@ def _sentence(text: str) -> str:
     return text if text.endswith(".") else text + "."
 
 
-def _order_key(s: Service, a: Answers, infra_needed: bool) -> tuple[int, int, int, int, str]:
+def _ease(s: Service) -> tuple[int, int, str]:
+    return (DIFFICULTY_RANK.get(s.difficulty, 1), s.time_minutes, s.id)
+
+
+def primaries(services: list[Service], a: Answers) -> set[str]:
+    """For each platform the person uses, the easiest service that replaces it."""
+    out: set[str] = set()
+    for pid in a.uses:
+        candidates = [s for s in services if pid in s.replaces]
+        if candidates:
+            out.add(min(candidates, key=_ease).id)
+    return out
+
+
+def _order_key(s: Service, a: Answers, infra_needed: bool,
+               primary: set[str]) -> tuple[int, int, int, int, str]:
     relevant = any(p in a.uses for p in s.replaces)
     infra = infra_needed and any(i in INFRA_IDENTITIES for i in s.identities)
     return (
         0 if infra else 1,
-        0 if relevant else 1,
-        DIFFICULTY_RANK.get(s.difficulty, 1),
-        s.time_minutes,
-        s.id,
+        0 if s.id in primary else 1 if relevant else 2,
+        *_ease(s),
     )
 
 
@@ -262,7 +296,8 @@ def build_plan(catalog: Catalog, answers: Answers, progress: Progress, today: da
         way, why = choose_way(s, answers, ways)
         chosen[s.id] = (ways, way, why)
     infra_needed = any(chosen[s.id][1] in ("home", "vps") for s in services)
-    services.sort(key=lambda s: _order_key(s, answers, infra_needed))
+    primary = primaries(services, answers)
+    services.sort(key=lambda s: _order_key(s, answers, infra_needed, primary))
 
     states = progress.states()
     pace = PACE_DAYS.get(answers.pace, 0)
@@ -286,7 +321,7 @@ def build_plan(catalog: Catalog, answers: Answers, progress: Progress, today: da
         elif st == "failed":
             state = "failed"
         else:
-            state = "waiting" if relevant else "later"
+            state = "waiting" if s.id in primary else "later"
         names = [p.name for pid in s.replaces if (p := catalog.platform(pid)) is not None
                  and (pid in answers.uses or not relevant)]
         steps.append(Step(
@@ -294,7 +329,7 @@ def build_plan(catalog: Catalog, answers: Answers, progress: Progress, today: da
             replaces=tuple(names), why=s.why, time_minutes=s.time_minutes, asks=s.asks,
             not_before=nb, position=pos, identities=s.identities, ways=ways,
             summary=s.summary, category=s.category, difficulty=s.difficulty,
-            relevant=relevant,
+            relevant=relevant, alternative=relevant and s.id not in primary,
             reason=progress.reason_of(s.id) if st in ("skipped", "failed") else None,
             next_steps=s.next_steps,
         ))

@@ -8,6 +8,7 @@ tries to write while the first holds the lock gets a LockedError line.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,9 @@ class Workspace:
         self.catalog = catalog
         self.facts = facts
         self.store = store
-        self._progress = store.load()
+        self._stamp: tuple[int, int, int] | None = None
+        self._progress = Progress()
+        self.reload()
 
     @classmethod
     def open(cls, home: Path | None = None, *, catalog: Catalog | None = None,
@@ -58,17 +61,29 @@ class Workspace:
 
     # --- reading -------------------------------------------------------------------------
 
+    def _file_stamp(self) -> tuple[int, int, int] | None:
+        try:
+            st = self.store.path.stat()
+        except OSError:
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
     @property
     def progress(self) -> Progress:
+        """The progress, re-read when another roost (say the CLI beside the TUI) changed it."""
+        if self._file_stamp() != self._stamp:
+            self.reload()
         return self._progress
 
     @property
     def answers(self) -> Answers | None:
-        return self._progress.answers
+        return self.progress.answers
 
     def reload(self) -> None:
         """Re-read the progress file (another roost may have changed it)."""
+        stamp = self._file_stamp()
         self._progress = self.store.load()
+        self._stamp = stamp
 
     def _answers_or_fail(self) -> Answers:
         a = self.answers
@@ -78,7 +93,7 @@ class Workspace:
         return a
 
     def plan(self, today: date | None = None) -> Plan:
-        return build_plan(self.catalog, self._answers_or_fail(), self._progress,
+        return build_plan(self.catalog, self._answers_or_fail(), self.progress,
                           today or datetime.now(UTC).date())
 
     def next_step(self, today: date | None = None) -> Step | None:
@@ -93,7 +108,7 @@ class Workspace:
         return found
 
     def history(self) -> tuple[Event, ...]:
-        return self._progress.events
+        return self.progress.events
 
     # --- changing --------------------------------------------------------------------------
 
@@ -101,7 +116,11 @@ class Workspace:
         def change(p: Progress) -> Progress:
             return p.with_event(event)
 
+        return self._update(change)
+
+    def _update(self, change: Callable[[Progress], Progress]) -> Progress:
         self._progress = self.store.update(change)
+        self._stamp = self._file_stamp()
         return self._progress
 
     def _service(self, service_id: str) -> str:
@@ -116,7 +135,14 @@ class Workspace:
         if bad:
             raise RoostError(f"{bad[0]!r} is not a platform roost knows",
                              hint=f"use any of {', '.join(sorted(pids))}")
-        self._append(Event("assessed", now(), None, {"answers": answers.to_dict()}))
+        at = now()
+
+        def change(p: Progress) -> Progress:
+            p = p.with_event(Event("assessed", at, None, {"answers": answers.to_dict()}))
+            order = [s.service_id for s in build_plan(self.catalog, answers, p, at.date()).steps]
+            return p.with_event(Event("planned", at, None, {"order": order}))
+
+        self._update(change)
 
     def start(self, service_id: str) -> None:
         self._append(Event("started", now(), self._service(service_id)))
@@ -155,7 +181,7 @@ class Workspace:
             return p.with_event(Event("undone", now(), target.service_id,
                                       {"index": idx, "what": what}))
 
-        self._progress = self.store.update(change)
+        self._update(change)
         return f"Undone: {said[0]}."
 
     def reset(self) -> None:
@@ -167,13 +193,14 @@ class Workspace:
                     f"{self.store.path.name}.reset-{stamp}"))
             self.store.save(Progress())
         self._progress = Progress()
+        self._stamp = self._file_stamp()
 
     # --- moving between machines ---------------------------------------------------------
 
     def export_to(self, path: Path) -> None:
         """Write progress (answers and history, never secrets) to `path`."""
         data = {"kind": EXPORT_KIND, "event": [_public(e.to_dict())
-                                               for e in self._progress.events]}
+                                               for e in self.progress.events]}
         write_versioned(Path(path), data, SCHEMA)
 
     def import_from(self, path: Path) -> None:
@@ -194,6 +221,7 @@ class Workspace:
                 backup.chmod(0o600)
             self.store.save(incoming)
         self._progress = incoming
+        self._stamp = self._file_stamp()
 
 
 def _reason(reason: str) -> str:

@@ -253,8 +253,10 @@ def test_workspace_api(home: Path) -> None:
     assert ws.plan().get("prosody").state == "done"  # type: ignore[union-attr]
     assert ws.undo() == "Undone: your latest answers."
     assert ws.answers == a
-    assert [e.kind for e in ws.history()] == ["assessed", "started", "failed", "done",
-                                             "assessed", "undone"]
+    assert [e.kind for e in ws.history()] == ["assessed", "planned", "started", "failed",
+                                             "done", "assessed", "planned", "undone"]
+    planned = ws.history()[1]
+    assert planned.detail["order"] == [s.service_id for s in ws.plan().steps]
     with pytest.raises(RoostError, match="platform roost knows"):
         ws.save_answers(Answers(("myspace",), (), False, None, "some", "fast"))
 
@@ -266,3 +268,16 @@ def test_roost_command_runs_as_a_process(home: Path) -> None:
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert r.stderr.lower() == "roost: roost does not know your situation yet. " \
                                "run roost assess first.\n"
+
+
+def test_a_long_lived_workspace_sees_changes_made_by_another_roost(
+        home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assessed(home, capsys)
+    tui = Workspace.open(home, detect=False)  # like the TUI, open for the whole session
+    first = tui.next_step()
+    assert first is not None
+    rc, _, _ = run(capsys, "done", first.service_id)  # the CLI, beside it
+    assert rc == 0
+    assert tui.plan().get(first.service_id).state == "done"  # type: ignore[union-attr]
+    rc, _, _ = run(capsys, "reset", "--yes")
+    assert tui.answers is None

@@ -89,7 +89,11 @@ def test_what_replaces_what_they_use_comes_first_then_easy_before_hard() -> None
     plan = build_plan(c, ans(("whatsapp", "twitter")), Progress(), TODAY)
     assert order(plan) == ["quickused", "easyused", "medused", "hardused", "aa"]
     assert [s.position for s in plan.steps] == [1, 2, 3, 4, 5]
-    assert [s.state for s in plan.steps] == ["next", "waiting", "waiting", "waiting", "later"]
+    # One replacement per platform is suggested; the other candidates wait as alternatives.
+    assert [s.state for s in plan.steps] == ["next", "waiting", "later", "later", "later"]
+    assert [s.alternative for s in plan.steps] == [False, False, True, True, False]
+    assert plan.steps[2].line(5) == "3 of 5: Medused, later. Also replaces X (Twitter). " \
+                                    "Way: at home."
     assert plan.next is not None and plan.next.service_id == "quickused"
     assert plan.get("aa") is not None and plan.get("zz") is None
 
@@ -355,9 +359,16 @@ def test_property_relevant_steps_before_the_rest_and_easy_before_hard(
     plan = build_plan(c, a, p, TODAY)
     steps = [s for s in plan.steps if not any(i in ("ssh", "wireguard", "tor")
                                                for i in s.identities)]
-    keys = [(0 if s.relevant else 1, {"easy": 0, "medium": 1, "hard": 2}[s.difficulty])
-            for s in steps]
+    keys = [(0 if s.relevant and not s.alternative else 1 if s.relevant else 2,
+             {"easy": 0, "medium": 1, "hard": 2}[s.difficulty]) for s in steps]
     assert keys == sorted(keys)
+    # Every platform they use that something replaces has a first suggestion.
+    for pid in a.uses:
+        firsts = [s for s in steps if s.relevant and not s.alternative
+                  and pid in (c.get(s.service_id).replaces)]  # type: ignore[union-attr]
+        replacing = [s for s in plan.steps if pid in c.get(s.service_id).replaces]  # type: ignore[union-attr]
+        if replacing and steps == list(plan.steps):
+            assert firsts
 
 
 # --- the real catalog ----------------------------------------------------------------------
