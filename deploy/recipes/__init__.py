@@ -8,11 +8,13 @@ from __future__ import annotations
 from roost.core.errors import RoostError
 from roost.deploy.recipe import RecipeBuilder
 from roost.deploy.recipes.hello import build_hello
+from roost.deploy.recipes.minidlna import build_minidlna
 from roost.deploy.recipes.prosody import build_prosody
 from roost.deploy.recipes.static_blog import build_static_blog
 
 RECIPES: dict[str, RecipeBuilder] = {
     "hello": build_hello,
+    "minidlna": build_minidlna,
     "prosody": build_prosody,
     "static-blog": build_static_blog,
 }
