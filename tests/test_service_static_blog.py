@@ -70,8 +70,11 @@ def test_static_blog_pages_are_served(
         assert "Notes, second edition" in httpx.get(base, timeout=5).text
 
         engine.undeploy(recipe2, t, journal=journal)
-        gone = httpx.get(base + "posts/first.html", timeout=5)
-        assert "My first post" not in gone.text
+        try:
+            gone = httpx.get(base + "posts/first.html", timeout=5).text
+        except httpx.ConnectError:
+            gone = ""  # nginx has no site left to serve: also not serving the blog
+        assert "My first post" not in gone
         pi_host.ssh("test -f /var/www/roost-blog/posts/first.html")  # the pages are kept
     finally:
         t.close()
