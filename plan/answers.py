@@ -68,6 +68,12 @@ class Answers:
     pi_ram_mb: int | None = None
     pi_arch: str | None = None
     vps_ram_mb: int | None = None
+    pc_ram_mb: int | None = None
+    """Only when detected (roost ran on the spare computer); otherwise 2 GB is assumed."""
+    this_machine: str | None = None
+    """Which of HARDWARE the machine roost ran the assessment on is, when it is one of them."""
+    disk_free_mb: int | None = None
+    """Free disk of `this_machine`, detected."""
 
     def __post_init__(self) -> None:
         _check(self)
@@ -81,7 +87,8 @@ class Answers:
             "skill": self.skill,
             "pace": self.pace,
         }
-        for key in ("domain", "pi_ram_mb", "pi_arch", "vps_ram_mb"):
+        for key in ("domain", "pi_ram_mb", "pi_arch", "vps_ram_mb", "pc_ram_mb", "this_machine",
+                    "disk_free_mb"):
             value = getattr(self, key)
             if value is not None:
                 d[key] = value
@@ -93,7 +100,8 @@ class Answers:
         if not isinstance(data, Mapping):
             raise RoostError(f"the {what} are not a table", hint="run roost assess again")
         known = {"uses", "hardware", "has_domain", "domain", "skill", "pace",
-                 "pi_ram_mb", "pi_arch", "vps_ram_mb"}
+                 "pi_ram_mb", "pi_arch", "vps_ram_mb", "pc_ram_mb", "this_machine",
+                 "disk_free_mb"}
         extra = sorted(set(data) - known)
         if extra:
             raise RoostError(f"the {what} have an unknown field {extra[0]!r}",
@@ -112,6 +120,9 @@ class Answers:
             pi_ram_mb=_opt_int(data.get("pi_ram_mb"), "pi_ram_mb", what),
             pi_arch=_opt_str(data.get("pi_arch"), "pi_arch", what),
             vps_ram_mb=_opt_int(data.get("vps_ram_mb"), "vps_ram_mb", what),
+            pc_ram_mb=_opt_int(data.get("pc_ram_mb"), "pc_ram_mb", what),
+            this_machine=_opt_str(data.get("this_machine"), "this_machine", what),
+            disk_free_mb=_opt_int(data.get("disk_free_mb"), "disk_free_mb", what),
         )
 
 
@@ -145,7 +156,14 @@ def _check(a: Answers) -> None:
             raise RoostError("answer 'domain' is set but 'has_domain' is false",
                              hint="set has_domain = true or leave the domain out")
         object.__setattr__(a, "domain", validate.domain(a.domain))
-    for name in ("pi_ram_mb", "vps_ram_mb"):
+    if a.this_machine is not None and a.this_machine not in a.hardware:
+        raise RoostError(f"answer 'this_machine' is {str(a.this_machine)[:40]!r}",
+                         hint="it must be one of the machines under 'hardware'")
+    if a.disk_free_mb is not None and (not isinstance(a.disk_free_mb, int)
+                                       or isinstance(a.disk_free_mb, bool)
+                                       or a.disk_free_mb < 0):
+        raise RoostError("answer 'disk_free_mb' must be a whole number of MB")
+    for name in ("pi_ram_mb", "vps_ram_mb", "pc_ram_mb"):
         v = getattr(a, name)
         if v is not None and (not isinstance(v, int) or isinstance(v, bool)
                               or not 64 <= v <= 4_194_304):
@@ -206,23 +224,29 @@ class Question:
     """Ask only when the answer to question only_if[0] is (or includes) only_if[1]."""
     optional: bool = False
     """An empty answer is fine (a text or many question)."""
+    unless: tuple[str, str] | None = None
+    """Do not ask when the answer to unless[0] is (or includes) unless[1]."""
 
     def applies(self, responses: Mapping[str, object]) -> bool:
         """Whether to ask this question, given the responses so far."""
-        if self.only_if is None:
-            return True
-        qid, value = self.only_if
-        got = responses.get(qid)
-        if isinstance(got, (list, tuple)):
-            return value in got
-        if isinstance(got, bool):
-            return (value == "yes") == got
-        return got == value
+        if self.unless is not None and _matches(responses, *self.unless):
+            return False
+        return self.only_if is None or _matches(responses, *self.only_if)
+
+
+def _matches(responses: Mapping[str, object], qid: str, value: str) -> bool:
+    got = responses.get(qid)
+    if isinstance(got, (list, tuple)):
+        return value in got
+    if isinstance(got, bool):
+        return (value == "yes") == got
+    return got == value
 
 
 def questions(catalog: Catalog, facts: HostFacts | None) -> tuple[Question, ...]:
     """The assessment questions in the order to ask them, minus what detection knows."""
     on_pi = facts is not None and facts.pi_model is not None
+    here = facts is not None and not on_pi
     qs: list[Question] = [
         Question(
             "uses", "Which of these do you use now?", "many",
@@ -230,6 +254,17 @@ def questions(catalog: Catalog, facts: HostFacts | None) -> tuple[Question, ...]
             help="Pick all that apply. Roost suggests first what replaces these.",
             optional=True,
         ),
+    ]
+    if here and facts is not None:
+        qs.append(Question(
+            "this_machine", "Will your services run on this computer?", "one",
+            (("vps", "yes, this is my rented server (VPS)"),
+             ("pc", "yes, this is my spare computer at home"),
+             ("", "no, they will run on another machine")),
+            help=f"{facts.describe()} If it is the server, roost measures it instead of asking.",
+            optional=True,
+        ))
+    qs += [
         Question(
             "hardware", "Which of these machines do you have?", "many",
             tuple((h, HARDWARE_LABELS[h]) for h in HARDWARE),
@@ -248,12 +283,12 @@ def questions(catalog: Catalog, facts: HostFacts | None) -> tuple[Question, ...]
                       ("", "I am not sure")),
                      help="Raspberry Pi OS says 64-bit in its download name; "
                      "if unsure, roost picks only what runs on both.",
-                     only_if=("hardware", "pi")),
+                     only_if=("hardware", "pi"), optional=True),
         ]
     qs += [
         Question("vps_ram_mb", "How much memory does your rented server have?", "one",
                  VPS_RAM_CHOICES, help="Your provider's control panel shows it.",
-                 only_if=("hardware", "vps")),
+                 only_if=("hardware", "vps"), unless=("this_machine", "vps")),
         Question("has_domain", "Do you own a domain name, like example.org?", "yesno",
                  (("yes", "yes"), ("no", "no")),
                  help="Chat and social servers that talk to others need one."),
@@ -303,8 +338,8 @@ def answers_from_responses(
     """
     if not isinstance(responses, Mapping):
         raise RoostError("the answers are not a table of question ids and values")
-    known = {"uses", "hardware", "pi_ram_mb", "pi_arch", "vps_ram_mb", "has_domain",
-             "domain", "skill", "pace"}
+    known = {"uses", "hardware", "this_machine", "pi_ram_mb", "pi_arch", "vps_ram_mb",
+             "has_domain", "domain", "skill", "pace"}
     extra = sorted(str(k) for k in responses if k not in known)
     if extra:
         raise RoostError(f"there is no question called {extra[0][:40]!r}",
@@ -323,8 +358,16 @@ def answers_from_responses(
     if "none" in hardware and len(hardware) == 1:
         hardware = ()
     on_pi = facts is not None and facts.pi_model is not None
-    if on_pi and "pi" not in hardware:
-        hardware = (*hardware, "pi")
+    here = _opt_str(responses.get("this_machine"), "this_machine", "answers")
+    if here is not None and here not in ("vps", "pc"):
+        raise RoostError(f"answer 'this_machine' is {here[:40]!r}",
+                         hint="use vps, pc, or leave it empty for another machine")
+    if facts is None:
+        here = None  # nothing was measured, so nothing to take from this machine
+    if on_pi:
+        here = "pi"
+    if here is not None and here not in hardware:
+        hardware = (*hardware, here)
     pi_ram = _opt_int(responses.get("pi_ram_mb"), "pi_ram_mb", "answers")
     arch_raw = responses.get("pi_arch")
     pi_arch = _opt_str(arch_raw, "pi_arch", "answers")
@@ -332,6 +375,14 @@ def answers_from_responses(
         pi_ram = facts.ram_mb
         pi_arch = facts.arch if facts.arch in PI_ARCHES else None
     vps_ram = _opt_int(responses.get("vps_ram_mb"), "vps_ram_mb", "answers")
+    pc_ram: int | None = None
+    disk: int | None = None
+    if here is not None and facts is not None:
+        disk = facts.disk_free_mb
+        if here == "vps":
+            vps_ram = facts.ram_mb
+        elif here == "pc":
+            pc_ram = facts.ram_mb
     has_domain = _yes(responses["has_domain"], "has_domain")
     domain = _opt_str(responses.get("domain"), "domain", "answers") if has_domain else None
     skill = _str(responses["skill"], "skill", "answers").strip()
@@ -351,4 +402,7 @@ def answers_from_responses(
         pi_ram_mb=pi_ram,
         pi_arch=pi_arch,
         vps_ram_mb=vps_ram,
+        pc_ram_mb=pc_ram,
+        this_machine=here if here in hardware else None,
+        disk_free_mb=disk if here in hardware else None,
     )

@@ -128,7 +128,21 @@ def _home_host(a: Answers) -> tuple[str, int, tuple[str, ...]] | None:
         arches = (a.pi_arch,) if a.pi_arch else ("aarch64", "armv7l")
         return ("your Pi", a.pi_ram_mb if a.pi_ram_mb else 1024, arches)
     if "pc" in a.hardware:
-        return ("your spare computer", PC_RAM_MB, ("x86_64",))
+        return ("your spare computer", a.pc_ram_mb or PC_RAM_MB, ("x86_64",))
+    return None
+
+
+def _home_kind(a: Answers) -> str | None:
+    return "pi" if "pi" in a.hardware else "pc" if "pc" in a.hardware else None
+
+
+def _disk_short(s: Service, a: Answers, kind: str | None, what: str) -> str | None:
+    """The reason a detected machine lacks disk space for `s`, or None."""
+    if kind is None or a.this_machine != kind or a.disk_free_mb is None:
+        return None
+    if s.requirements.disk_mb > a.disk_free_mb:
+        return (f"it needs {format_mb(s.requirements.disk_mb)} of disk space, "
+                f"{what} has {format_mb(a.disk_free_mb)} free")
     return None
 
 
@@ -158,6 +172,9 @@ def check_home(s: Service, a: Answers) -> tuple[bool, str]:
         return False, f"it does not run on {what}'s {system} system"
     if r.needs_domain and not a.has_domain:
         return False, "it needs a domain name, and you have none yet"
+    disk = _disk_short(s, a, _home_kind(a), what)
+    if disk:
+        return False, disk
     return True, (f"it runs on {what}: it needs {format_mb(r.ram_mb)} of memory "
                   f"and {what} has {format_mb(ram)}")
 
@@ -177,6 +194,9 @@ def check_vps(s: Service, a: Answers) -> tuple[bool, str]:
         return False, "it does not run on a typical VPS processor"
     if r.needs_domain and not a.has_domain:
         return False, "it needs a domain name, and you have none yet"
+    disk = _disk_short(s, a, "vps", "your VPS")
+    if disk:
+        return False, disk
     note = " (mail needs a server address that is not a home connection)" if is_mail(s) else ""
     if r.os:
         note += f"; it needs a fresh {_join([_os_name(o) for o in r.os])} server"

@@ -40,10 +40,11 @@ BASE = {"uses": ["whatsapp"], "hardware": ["pi"], "pi_ram_mb": "1024", "pi_arch"
 
 def test_questions_skip_what_detection_knows() -> None:
     c = load()
-    ids = [q.id for q in questions(c, LAPTOP)]
+    ids = [q.id for q in questions(c, None)]
     assert ids == ["uses", "hardware", "pi_ram_mb", "pi_arch", "vps_ram_mb", "has_domain",
                    "domain", "skill", "pace"]
-    assert [q.id for q in questions(c, None)] == ids
+    # On a computer that is not a Pi, roost asks whether this is the server.
+    assert [q.id for q in questions(c, LAPTOP)] == ["uses", "this_machine", *ids[1:]]
     on_pi = [q.id for q in questions(c, PI)]
     assert "pi_ram_mb" not in on_pi and "pi_arch" not in on_pi
     for q in questions(c, None):
@@ -55,7 +56,9 @@ def test_questions_skip_what_detection_knows() -> None:
 
 
 def test_conditional_questions() -> None:
-    qs = {q.id: q for q in questions(load(), None)}
+    qs = {q.id: q for q in questions(load(), LAPTOP)}
+    assert qs["vps_ram_mb"].applies({"hardware": ["vps"], "this_machine": "pc"})
+    assert not qs["vps_ram_mb"].applies({"hardware": ["vps"], "this_machine": "vps"})
     assert qs["pi_ram_mb"].applies({"hardware": ["pi", "vps"]})
     assert not qs["pi_ram_mb"].applies({"hardware": ["vps"]})
     assert qs["domain"].applies({"has_domain": True})
@@ -74,6 +77,17 @@ def test_answers_from_responses_validates_and_normalises() -> None:
     # Without the Pi, Pi details are dropped; without a domain, the domain is dropped.
     none = answers_from_responses({**BASE, "hardware": [], "has_domain": False}, None)
     assert (none.hardware, none.pi_ram_mb, none.domain) == ((), None, None)
+    # Run on the VPS itself: its memory and free disk are measured, not asked.
+    vps = answers_from_responses({**BASE, "hardware": [], "this_machine": "vps",
+                                  "vps_ram_mb": 512}, LAPTOP)
+    assert (vps.hardware, vps.vps_ram_mb, vps.this_machine, vps.disk_free_mb) == \
+        (("vps",), 16_000, "vps", 100_000)
+    pc = answers_from_responses({**BASE, "this_machine": "pc"}, LAPTOP)
+    assert (pc.hardware, pc.pc_ram_mb, pc.this_machine) == (("pi", "pc"), 16_000, "pc")
+    elsewhere = answers_from_responses({**BASE, "this_machine": ""}, LAPTOP)
+    assert (elsewhere.this_machine, elsewhere.disk_free_mb) == (None, None)
+    # Without facts, a claim about this machine adds nothing measured.
+    assert answers_from_responses({**BASE, "this_machine": "vps"}, None).this_machine is None
     # "I am not sure" of the arch stays unknown.
     assert answers_from_responses({**BASE, "pi_arch": ""}, None).pi_arch is None
 
@@ -89,6 +103,7 @@ def test_answers_from_responses_validates_and_normalises() -> None:
     ({"pi_ram_mb": 3}, "memory size"),
     ({"pi_arch": "sparc"}, "pi_arch"),
     ({"colour": "blue"}, "no question called 'colour'"),
+    ({"this_machine": "toaster"}, "answer 'this_machine'"),
 ])
 def test_bad_responses_give_one_clear_line(change: dict[str, object], words: str) -> None:
     with pytest.raises(RoostError) as err:
@@ -103,14 +118,17 @@ def test_missing_required_answer() -> None:
 
 
 answers_st = st.builds(
-    lambda uses, hw, dom, skill, pace, pr, pa, vr: Answers(
+    lambda uses, hw, dom, skill, pace, pr, pa, vr, cr, here, disk: Answers(
         tuple(uses), tuple(hw), dom, "example.org" if dom else None, skill, pace,
-        pr, pa, vr),
+        pr, pa, vr, cr, here if here in hw else None, disk if here in hw else None),
     st.lists(st.sampled_from(("facebook", "gmail", "whatsapp", "google-drive")), unique=True),
     st.lists(st.sampled_from(HARDWARE), unique=True),
     st.booleans(), st.sampled_from(SKILL), st.sampled_from(PACE),
     st.none() | st.integers(64, 65536), st.sampled_from((None, "aarch64", "armv7l")),
     st.none() | st.integers(64, 65536),
+    st.none() | st.integers(64, 65536),
+    st.sampled_from((None, *HARDWARE)),
+    st.none() | st.integers(0, 10**7),
 )
 
 

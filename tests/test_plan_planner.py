@@ -33,7 +33,8 @@ PLATFORMS = (
 
 
 def svc(sid: str, *, replaces: tuple[str, ...] = (), difficulty: str = "easy",
-        minutes: int = 30, ram: int = 64, arch: tuple[str, ...] = ("x86_64", "aarch64", "armv7l"),
+        minutes: int = 30, ram: int = 64, disk: int = 10, os: tuple[str, ...] = (),
+        arch: tuple[str, ...] = ("x86_64", "aarch64", "armv7l"),
         domain: bool = False, residential: bool = True, lan_only: bool = False,
         ways: tuple[str, ...] = ("public", "home", "vps"), identities: tuple[str, ...] = (),
         category: str = "chat", replaced_by: str | None = None) -> Service:
@@ -43,7 +44,7 @@ def svc(sid: str, *, replaces: tuple[str, ...] = (), difficulty: str = "easy",
         upstream=Upstream("unmaintained" if replaced_by else "maintained", "https://x.example",
                           replaced_by=replaced_by),
         adopt=tuple(Adopt(k, f"{sid} {k}.") for k in ways),  # type: ignore[arg-type]
-        requirements=Requirements(ram, 10, arch, domain, (), residential, lan_only),
+        requirements=Requirements(ram, disk, arch, domain, (), residential, lan_only, os),
         identities=identities, difficulty=difficulty, time_minutes=minutes,
         sources=("https://x.example",), asks=("a name",),
     )
@@ -56,11 +57,15 @@ def cat(*services: Service) -> Catalog:
 def ans(uses: tuple[str, ...] = (), hardware: tuple[str, ...] = ("pi",), *,
         has_domain: bool = True, skill: str = "some", pace: str = "days",
         pi_ram_mb: int | None = 1024, pi_arch: str | None = "aarch64",
-        vps_ram_mb: int | None = None) -> Answers:
+        vps_ram_mb: int | None = None, pc_ram_mb: int | None = None,
+        this_machine: str | None = None, disk_free_mb: int | None = None) -> Answers:
+    here = this_machine if this_machine in hardware else None
     return Answers(uses, hardware, has_domain, "example.org" if has_domain else None, skill, pace,
                    pi_ram_mb if "pi" in hardware else None,
                    pi_arch if "pi" in hardware else None,
-                   vps_ram_mb if "vps" in hardware else None)
+                   vps_ram_mb if "vps" in hardware else None,
+                   pc_ram_mb if "pc" in hardware else None,
+                   here, disk_free_mb if here else None)
 
 
 def at(day: date) -> datetime:
@@ -184,6 +189,39 @@ def test_a_beginner_gets_a_public_instance_for_a_hard_service() -> None:
         == "home"
 
 
+def test_a_service_for_one_os_never_goes_on_a_home_machine() -> None:
+    ubuntu = svc("ubuntuonly", os=("ubuntu-22.04",))
+    step = build_plan(cat(ubuntu), ans(hardware=("pi", "vps")), Progress(), TODAY).steps[0]
+    assert step.way == "vps"
+    assert "It runs only on Ubuntu 22.04" in step.way_reason
+    vps_way = next(w for w in step.ways if w.kind == "vps")
+    assert "needs a fresh Ubuntu 22.04 server" in vps_way.reason
+    assert build_plan(cat(ubuntu), ans(), Progress(), TODAY).steps[0].way == "public"
+    debian = svc("debianok", os=("debian-12", "ubuntu-22.04"))
+    assert build_plan(cat(debian), ans(), Progress(), TODAY).steps[0].way == "home"
+
+
+def test_detected_disk_space_is_respected() -> None:
+    big = svc("bigdisk", disk=5000)
+    step = build_plan(cat(big), ans(this_machine="pi", disk_free_mb=2048), Progress(),
+                      TODAY).steps[0]
+    assert step.way == "public"
+    assert "needs 4.9 GB of disk space, your Pi has 2 GB free" in step.way_reason
+    # Disk measured on the VPS says nothing about the Pi.
+    both = ans(hardware=("pi", "vps"), this_machine="vps", disk_free_mb=2048)
+    assert build_plan(cat(big), both, Progress(), TODAY).steps[0].way == "home"
+    assert build_plan(cat(big), ans(), Progress(), TODAY).steps[0].way == "home"
+
+
+def test_detected_pc_memory_replaces_the_assumption() -> None:
+    mid = svc("mid", ram=3000, arch=("x86_64",))
+    assert build_plan(cat(mid), ans(hardware=("pc",)), Progress(), TODAY).steps[0].way \
+        == "public"
+    step = build_plan(cat(mid), ans(hardware=("pc",), pc_ram_mb=16000, this_machine="pc"),
+                      Progress(), TODAY).steps[0]
+    assert step.way == "home" and "your spare computer has 15.6 GB" in step.way_reason
+
+
 def test_spare_pc_counts_as_home_x86() -> None:
     only_x86 = svc("x86", arch=("x86_64",))
     step = build_plan(cat(only_x86), ans(hardware=("pc",)), Progress(), TODAY).steps[0]
@@ -243,8 +281,9 @@ PIDS = tuple(p.id for p in PLATFORMS)
 
 services_st = st.lists(
     st.builds(
-        lambda i, rep, diff, mins, ram, arch, dom, res, lan, ways, ident, cat_: svc(
+        lambda i, rep, diff, mins, ram, arch, dom, res, lan, ways, ident, cat_, disk, os_: svc(
             f"svc{i}", replaces=tuple(rep), difficulty=diff, minutes=mins, ram=ram,
+            disk=disk, os=os_,
             arch=tuple(a for a in ARCHES if a in arch) or ("x86_64",), domain=dom,
             residential=res, lan_only=lan,
             ways=tuple(w for w in ("public", "home", "vps") if w in ways) or ("public",),
@@ -259,14 +298,17 @@ services_st = st.lists(
         st.sets(st.sampled_from(("public", "home", "vps")), min_size=1),
         st.sets(st.sampled_from(("ssh", "xmpp", "fediverse", "tor")), max_size=2),
         st.sampled_from(("chat", "email", "social", "music")),
+        st.sampled_from((10, 1000, 20_000)),
+        st.sampled_from(((), ("ubuntu-22.04",), ("debian-12",))),
     ),
     min_size=1, max_size=12, unique_by=lambda s: s.id,
 )
 
 answers_st = st.builds(
-    lambda uses, hw, dom, skill, pace, pram, parch, vram: ans(
+    lambda uses, hw, dom, skill, pace, pram, parch, vram, cram, here, disk: ans(
         tuple(sorted(uses)), tuple(h for h in HARDWARE if h in hw), has_domain=dom, skill=skill,
-        pace=pace, pi_ram_mb=pram, pi_arch=parch, vps_ram_mb=vram),
+        pace=pace, pi_ram_mb=pram, pi_arch=parch, vps_ram_mb=vram, pc_ram_mb=cram,
+        this_machine=here, disk_free_mb=disk),
     st.sets(st.sampled_from(PIDS)),
     st.sets(st.sampled_from(HARDWARE)),
     st.booleans(),
@@ -274,6 +316,9 @@ answers_st = st.builds(
     st.sampled_from((None, 512, 1024, 2048, 4096, 8192)),
     st.sampled_from((None, "aarch64", "armv7l")),
     st.sampled_from((None, 512, 1024, 2048, 8192)),
+    st.sampled_from((None, 1024, 16000)),
+    st.sampled_from((None, *HARDWARE)),
+    st.sampled_from((None, 500, 5000, 50_000)),
 )
 
 
@@ -337,16 +382,23 @@ def test_property_never_a_self_hosted_way_that_breaks_requirements(
             assert s.way("home") is not None and not is_mail(s)
             assert r.residential_ok
             assert not r.needs_domain or a.has_domain
+            assert not r.os or any(o.startswith(("debian-", "raspbian-")) for o in r.os)
+            home_kind = "pi" if "pi" in a.hardware else "pc"
+            if a.this_machine == home_kind and a.disk_free_mb is not None:
+                assert r.disk_mb <= a.disk_free_mb
             if "pi" in a.hardware:
                 assert r.ram_mb <= (a.pi_ram_mb or 1024)
                 arches = [a.pi_arch] if a.pi_arch else ["aarch64", "armv7l"]
                 assert all(x in r.arch for x in arches)
             else:
                 assert "pc" in a.hardware and "x86_64" in r.arch
+                assert r.ram_mb <= (a.pc_ram_mb or 2048)
         if step.way == "vps":
             assert "vps" in a.hardware and s.way("vps") is not None and not r.lan_only
             assert r.ram_mb <= (a.vps_ram_mb or 1024)
             assert not r.needs_domain or a.has_domain
+            if a.this_machine == "vps" and a.disk_free_mb is not None:
+                assert r.disk_mb <= a.disk_free_mb
         if is_mail(s):
             assert step.way in ("vps", "public")
 
