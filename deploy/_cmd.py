@@ -89,6 +89,17 @@ def shell_line(argv: Sequence[str]) -> str:
     return " ".join(shlex.quote(a) for a in argv)
 
 
+def remote_line(argv: Sequence[str], *, sudo: bool, env: dict[str, str] | None) -> str:
+    """The line a remote (POSIX) login shell runs. Without sudo the shell exports the plain
+    environment and execs the command (no extra process: `env` would cost a fork and exec
+    per command); sudo resets the environment, so there `env` sets it after sudo."""
+    if sudo:
+        return shell_line(full_argv(argv, sudo=True, env=env))
+    args = check_argv(argv)
+    assigns = " ".join(shlex.quote(a) for a in env_args(env))
+    return f"export {assigns}; exec {shell_line(args)}"
+
+
 def split_path(path: str) -> tuple[str, str]:
     """(folder, file name) of an absolute path; refuses relative paths and folders."""
     if not path.startswith("/") or path.endswith("/") or "\x00" in path:

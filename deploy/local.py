@@ -147,10 +147,15 @@ class LocalTransport:
         feed = stdin or b""
         if use_sudo and self.sudo_mode() == "password":
             feed = self._password_line() + feed
-        full = _cmd.full_argv(args, sudo=use_sudo, env=env)
+        if use_sudo:
+            full = _cmd.full_argv(args, sudo=True, env=env)
+            environ = _plain_env(None)
+        else:
+            full = list(args)
+            environ = _plain_env(dict(e.split("=", 1) for e in _cmd.env_args(env)))
         try:
             proc = subprocess.Popen(full, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, env=_plain_env(None),
+                                    stderr=subprocess.PIPE, env=environ,
                                     start_new_session=True)
         except OSError as exc:
             return 127, b"", f"{args[0]}: {exc.strerror}\n".encode()

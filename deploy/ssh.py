@@ -346,15 +346,16 @@ class SSHTransport:
         feed = stdin or b""
         if use_sudo and self.sudo_mode() == "password":
             feed = self._password_line() + feed
-        full = _cmd.full_argv(args, sudo=use_sudo, env=env)
-        return self._raw(full, feed, timeout, on_output, f"running `{_short(args)}`")
+        line = _cmd.remote_line(args, sudo=use_sudo, env=env)
+        return self._raw(line, feed, timeout, on_output, f"running `{_short(args)}`")
 
-    def _raw(self, full: Sequence[str], feed: bytes, timeout: float | None,
+    def _raw(self, cmd: Sequence[str] | str, feed: bytes, timeout: float | None,
              on_output: OutputSink | None, what: str) -> tuple[int, bytes, bytes]:
+        """Run a command line (a str, already quoted) or an argument list (quoted here)."""
         import paramiko
 
         t = self._transport()
-        line = _cmd.shell_line(full)
+        line = cmd if isinstance(cmd, str) else _cmd.shell_line(cmd)
         deadline = None if timeout is None else time.monotonic() + timeout
         try:
             chan = t.open_session(timeout=self._timeout)

@@ -26,8 +26,10 @@ from pathlib import Path
 import pytest
 
 SSHD = "/usr/sbin/sshd"
-TEST_USER = "roosttest"
-ROOT_ALIAS = "roostroot"
+# Unique per test session: several test runs may share the machine at once.
+_TAG = secrets.token_hex(3)
+TEST_USER = f"rtu{_TAG}"
+ROOT_ALIAS = f"rtr{_TAG}"
 
 
 @dataclass

@@ -141,8 +141,8 @@ def test_sudo_as_a_plain_user(sudo_user: Any, tmp_path: Path) -> None:
         return me, root, back, none, piped
 
     try:
-        me, root, back, none, piped = _as_user("roosttest", work)
-        assert (me, root, back, none) == ("roosttest", "0", b"k=v\n", None)
+        me, root, back, none, piped = _as_user(sudo_user.user, work)
+        assert (me, root, back, none) == (sudo_user.user, "0", b"k=v\n", None)
         assert piped == "after the password\n"
         st = target.stat()
         assert (st.st_uid, st.st_mode & 0o777) == (0, 0o600)
@@ -158,7 +158,7 @@ def test_sudo_as_a_plain_user(sudo_user: Any, tmp_path: Path) -> None:
             return str(exc)
         return "no error"
 
-    assert "sudo asks for a password" in _as_user("roosttest", no_password)
+    assert "sudo asks for a password" in _as_user(sudo_user.user, no_password)
 
     def wrong_password() -> str:
         try:
@@ -167,4 +167,4 @@ def test_sudo_as_a_plain_user(sudo_user: Any, tmp_path: Path) -> None:
             return str(exc)
         return "no error"
 
-    assert "was not accepted" in _as_user("roosttest", wrong_password)
+    assert "was not accepted" in _as_user(sudo_user.user, wrong_password)
