@@ -18,7 +18,7 @@ from typing import Any, TextIO
 from roost.core.errors import RoostError
 from roost.plan.answers import Answers, Question, answers_from_responses, questions
 from roost.plan.detect import format_mb
-from roost.plan.planner import WAY_NAMES, Plan, Step
+from roost.plan.planner import IDENTITY_WORDS, WAY_NAMES, Plan, Step
 from roost.plan.workspace import Workspace
 
 
@@ -206,11 +206,21 @@ def next_lines(step: Step, total: int) -> list[str]:
         lines.append(step.summary)
     lines.append(f"Why: {step.why}")
     lines.append(f"Suggested way: {WAY_NAMES[step.way]}. {step.way_reason}")
+    titles = {"public": "On a public instance", "home": "At home", "vps": "On your VPS"}
     for w in step.ways:
-        fit = "fits" if w.possible else "does not fit"
+        if w.kind == step.way:
+            fit = "suggested"
+        elif w.possible:
+            fit = "also possible"
+        else:
+            fit = f"not possible because {w.reason}"
         where = f" Find one at {w.where}." if w.where else ""
-        lines.append(f"Way {WAY_NAMES[w.kind]}, {fit}: {w.summary}{where}")
+        lines.append(f"{titles[w.kind]}, {fit}: {w.summary}{where}")
     lines.append(f"It takes about {step.time_minutes} minutes.")
+    if step.needs_first and step.state not in ("done", "skipped"):
+        words = [IDENTITY_WORDS.get(k, k) for k in step.needs_first]
+        made = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+        lines.append(f"First, roost creates {made}.")
     if step.asks:
         lines.append(f"Roost will ask for: {'; '.join(step.asks)}.")
     if step.reason:

@@ -29,6 +29,15 @@ VPS_RAM_MB = 1024
 """Memory assumed for a VPS whose size was not given (the common small plan)."""
 HOME_OS = ("debian", "raspbian")
 """Systems a home Pi or spare computer is assumed to run (Raspberry Pi OS is Debian)."""
+IDENTITY_WORDS = {
+    "ssh": "an SSH key to reach your server",
+    "wireguard": "a WireGuard key",
+    "tor": "an onion address",
+    "xmpp": "your chat address (XMPP)",
+    "fediverse": "your fediverse account",
+    "matrix": "your Matrix server's signing key",
+    "ssb": "your Scuttlebutt identity",
+}
 WAY_NAMES = {"public": "a public instance", "home": "at home", "vps": "on your VPS"}
 
 
@@ -75,6 +84,9 @@ class Step:
     reason: str | None = None
     """The reason given when it was skipped or failed."""
     next_steps: tuple[str, ...] = ()
+    needs_first: tuple[str, ...] = ()
+    """Identity kinds roost creates at the start of this step because none exists yet: 'ssh'
+    to reach a home or VPS server, then the service's own (e.g. 'xmpp')."""
 
     def line(self, total: int) -> str:
         """One sentence, read aloud: '1 of 14: Prosody (XMPP chat), next. Replaces WhatsApp.'"""
@@ -327,6 +339,7 @@ def build_plan(catalog: Catalog, answers: Answers, progress: Progress, today: da
         due = last_done + timedelta(days=pace)
         not_before = due if due > today else None
 
+    have = {str(e.detail.get("kind")) for e in progress.identities()}
     steps: list[Step] = []
     next_given = False
     for pos, s in enumerate(services, start=1):
@@ -342,6 +355,10 @@ def build_plan(catalog: Catalog, answers: Answers, progress: Progress, today: da
             state = "failed"
         else:
             state = "waiting" if s.id in primary else "later"
+        needs = []
+        if way in ("home", "vps") and "ssh" not in have and "ssh" not in s.identities:
+            needs.append("ssh")
+        needs += [k for k in s.identities if k not in have]
         names = [p.name for pid in s.replaces if (p := catalog.platform(pid)) is not None
                  and (pid in answers.uses or not relevant)]
         steps.append(Step(
@@ -351,7 +368,7 @@ def build_plan(catalog: Catalog, answers: Answers, progress: Progress, today: da
             summary=s.summary, category=s.category, difficulty=s.difficulty,
             relevant=relevant, alternative=relevant and s.id not in primary,
             reason=progress.reason_of(s.id) if st in ("skipped", "failed") else None,
-            next_steps=s.next_steps,
+            next_steps=s.next_steps, needs_first=tuple(needs),
         ))
     nxt = next((s for s in steps if s.state == "next"), None)
     return Plan(tuple(steps), nxt, tuple(excluded))

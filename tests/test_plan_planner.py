@@ -113,6 +113,20 @@ def test_host_access_identity_comes_before_self_hosted_steps() -> None:
     assert order(plan) == ["chat", "keys"]
 
 
+def test_identities_needed_first_until_they_exist() -> None:
+    c = cat(svc("chat", identities=("xmpp",)), svc("web", minutes=40))
+    plan = build_plan(c, ans(), Progress(), TODAY)
+    assert plan.get("chat").needs_first == ("ssh", "xmpp")  # type: ignore[union-attr]
+    assert plan.get("web").needs_first == ("ssh",)  # type: ignore[union-attr]
+    p = Progress((Event("identity", at(TODAY), None, {"kind": "ssh", "public_id": "SHA256:x"}),))
+    plan = build_plan(c, ans(), p, TODAY)
+    assert plan.get("chat").needs_first == ("xmpp",)  # type: ignore[union-attr]
+    assert plan.get("web").needs_first == ()  # type: ignore[union-attr]
+    # A public instance needs no key to a server.
+    plan = build_plan(c, ans(hardware=()), Progress(), TODAY)
+    assert plan.get("web").needs_first == ()  # type: ignore[union-attr]
+
+
 def test_unmaintained_service_with_a_replacement_is_left_out_with_a_sentence() -> None:
     c = cat(svc("navidrome", replaces=("spotify",)),
             svc("airsonic", replaces=("spotify",), replaced_by="navidrome"))
