@@ -11,14 +11,42 @@ from pathlib import Path
 
 import pytest
 
+from roost.catalog import load as load_catalog
 from roost.cli.plain import run_plain
+from roost.plan.answers import questions
 from roost.plan.detect import HostFacts
 from roost.plan.workspace import Workspace
 
 FACTS = HostFacts("x86_64", 4096, 50000, "debian", "12", "bookworm", None, "testbox")
 TODAY = date(2026, 11, 25)
-# uses: 1 and 2; hardware: a Pi; 4 GB; 64-bit; no domain; beginner; weekly
-ASSESS = ["1", "1 2", "1", "4", "1", "2", "1", "2"]
+SCRIPT: dict[str, object] = {
+    "uses": ["facebook", "whatsapp"], "this_machine": "", "hardware": ["pi"],
+    "pi_ram_mb": "4096", "pi_arch": "aarch64", "vps_ram_mb": "1024", "has_domain": "no",
+    "domain": "", "skill": "beginner", "pace": "weekly",
+}
+
+
+def assess_lines(script: dict[str, object]) -> list[str]:
+    """What a person types to answer the planner's questions with `script` (by question id)."""
+    responses: dict[str, object] = {}
+    lines: list[str] = []
+    for q in questions(load_catalog(), FACTS):
+        if not q.applies(responses):
+            continue
+        value = script[q.id]
+        responses[q.id] = value
+        values = [v for v, _ in q.choices]
+        if q.kind == "many":
+            assert isinstance(value, list)
+            lines.append(" ".join(str(values.index(v) + 1) for v in value) or "none")
+        elif q.kind in ("one", "yesno"):
+            lines.append(str(values.index(str(value)) + 1))
+        else:
+            lines.append(str(value))
+    return ["1", *lines]
+
+
+ASSESS = assess_lines(SCRIPT)
 
 
 @pytest.fixture

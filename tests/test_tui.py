@@ -67,20 +67,58 @@ async def press(pilot, app: RoostApp, *keys: str) -> str:  # type: ignore[no-unt
     return line
 
 
+SCRIPT: dict[str, object] = {
+    "uses": ["facebook", "whatsapp"], "this_machine": "", "hardware": ["pi"],
+    "pi_ram_mb": "4096", "pi_arch": "aarch64", "vps_ram_mb": "1024", "has_domain": "no",
+    "domain": "", "skill": "beginner", "pace": "weekly",
+}
+
+
+async def move_to(pilot, app: RoostApp, key: str) -> None:  # type: ignore[no-untyped-def]
+    menu = app.screen.query_one("#choices", AccessibleList)
+    target = [r.key for r in menu.rows].index(key)
+    while menu.highlighted != target:
+        assert menu.highlighted is not None
+        await press(pilot, app, "j" if menu.highlighted < target else "up")
+
+
+async def answer_until(pilot, app: RoostApp, script: dict[str, object],  # type: ignore[no-untyped-def]
+                       stop: str | None = None) -> None:
+    """Answer by question id, with the keys a person would press, until question `stop`."""
+    from roost.tui.screens.assessment import AssessmentScreen
+
+    if type(app.screen).__name__ != "AssessmentScreen":
+        await press(pilot, app, "a")
+    for _ in range(15):  # more than there are questions: a stuck flow stops here
+        if not isinstance(app.screen, AssessmentScreen):
+            return
+        q = app.screen.question
+        if q.id == stop:
+            return
+        value = script[q.id]
+        if q.kind == "many":
+            assert isinstance(value, list)
+            menu = app.screen.query_one("#choices", AccessibleList)
+            for v, _label in q.choices:
+                row = next(r for r in menu.rows if r.key == f"choice:{v}")
+                if (v in value) != row.state.startswith("[x]"):
+                    await move_to(pilot, app, f"choice:{v}")
+                    line = await press(pilot, app, "enter")
+                    assert ("[x] chosen" if v in value else "[ ] not chosen") in line
+            await press(pilot, app, "n")
+        elif q.kind in ("one", "yesno"):
+            await move_to(pilot, app, f"choice:{value}")
+            await press(pilot, app, "enter")
+        else:
+            assert isinstance(app.focused, Input)
+            app.focused.value = ""
+            for ch in str(value):
+                await pilot.press(ch)
+            await press(pilot, app, "enter")
+
+
 async def answer_all(pilot, app: RoostApp) -> None:  # type: ignore[no-untyped-def]
-    """uses: Facebook + WhatsApp-ish first two; hardware: a Pi; Pi memory 4 GB; 64-bit;
-    no domain; beginner; one service a week."""
-    await press(pilot, app, "a")
-    assert type(app.screen).__name__ == "AssessmentScreen"
-    await press(pilot, app, "enter", "down", "enter", "n")       # uses: first two
-    await press(pilot, app, "enter", "n")                        # hardware: a Pi
-    assert "memory" in screen_lines(app)[0]
-    await press(pilot, app, "down", "down", "down", "enter")      # 4 GB
-    await press(pilot, app, "enter")                              # 64-bit
-    assert "domain" in screen_lines(app)[0]
-    await press(pilot, app, "down", "enter")                      # no domain
-    await press(pilot, app, "enter")                              # beginner
-    await press(pilot, app, "down", "enter")                      # weekly
+    await answer_until(pilot, app, SCRIPT)
 
 
 @pytest.mark.parametrize("screen_reader", [False, True])
@@ -236,17 +274,20 @@ async def test_text_question_uses_an_input_on_a_labelled_line(home: Path) -> Non
     app = make_app(home)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        await press(pilot, app, "a", "n", "down", "enter", "n")   # VPS, its memory
-        await press(pilot, app, "enter")                                # 512 MB
-        assert "domain" in screen_lines(app)[0]
-        await press(pilot, app, "enter")                                # yes
+        await answer_until(pilot, app, {**SCRIPT, "has_domain": "yes"}, stop="domain")
         assert isinstance(app.focused, Input)
+        check_cursor(app)
         for ch in "example.org":
             await pilot.press(ch)
         await press(pilot, app, "enter")
         assert "comfortable" in screen_lines(app)[0]
         await press(pilot, app, "backspace")                            # previous question
         assert isinstance(app.focused, Input) and app.focused.value == "example.org"
+        await press(pilot, app, "enter")
+        await answer_all(pilot, app)
+        assert type(app.screen).__name__ == "PlanScreen"
+    ws = Workspace.open(home, facts=FACTS)
+    assert ws.answers is not None and ws.answers.domain == "example.org"
 
 
 @sync
@@ -254,11 +295,11 @@ async def test_bad_domain_is_one_line_not_a_crash(home: Path) -> None:
     app = make_app(home)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        await press(pilot, app, "a", "n", "n", "enter")   # yes, a domain
-        for ch in "not a domain":
-            await pilot.press(ch)
-        await press(pilot, app, "enter", "enter", "enter")
-        assert type(app.screen).__name__ == "AssessmentScreen"
+        await answer_all(pilot, app)
+        await press(pilot, app, "a")
+        await answer_until(pilot, app, {**SCRIPT, "has_domain": "yes",
+                                        "domain": "not a domain"})
+        assert type(app.screen).__name__ == "AssessmentScreen", "the bad answer is not saved"
         status = screen_lines(app)
         assert any("domain" in line.lower() for line in status[-5:]), status
 

@@ -66,8 +66,8 @@ def to_ascii(text: str) -> str:
 class AccessibleList(OptionList):
     """An OptionList of `Row`s that keeps the terminal cursor on the highlighted row.
 
-    In screen-reader mode every row is the plain sentence; otherwise the label is bold and
-    the state is in brackets, with the same words.
+    In screen-reader mode every row is the plain sentence with its position; otherwise the
+    label is bold and the state is in brackets, with the same words.
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -103,14 +103,14 @@ class AccessibleList(OptionList):
     def render_row(self, row: Row, index: int, total: int) -> Content:
         if self.screen_reader:
             return Content(sentence(row, index, total))
+        # Sighted layout: the same words, without the position (the highlight shows it).
         parts: list[str | tuple[str, str]] = [(to_ascii(row.label), "bold")]
         if row.state:
             parts.append(("  [" + to_ascii(row.state) + "]", "italic"))
         if row.detail:
             parts.append("  " + to_ascii(row.detail))
-        parts.append(f"  {index + 1} of {total}")
         if row.extra:
-            parts.append(". " + to_ascii(row.extra))
+            parts.append(": " + to_ascii(row.extra))
         return Content.assemble(*parts)
 
     def set_rows(self, rows: Iterable[Row], keep: str | None = None) -> None:

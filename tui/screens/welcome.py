@@ -29,6 +29,8 @@ class WelcomeScreen(RoostScreen):
         Binding("c", "go('continue')", "continue"),
         Binding("p", "go('plan')", "plan"),
         Binding("a", "go('assess')", "questions"),
+        Binding("i", "go('identities')", "identities"),
+        Binding("h", "go('hosts')", "hosts"),
         Binding("s", "go('settings')", "settings"),
     ]
 

@@ -1,0 +1,26 @@
+"""Snapshot tests of every screen, in default and screen-reader mode, at 80x24.
+
+Regenerate after an intended change with `pytest tests/test_tui_snapshots.py --snapshot-update`
+and look at the SVGs in tests/__snapshots__/ before committing them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from roost.tui.app import RoostApp
+from roost.tui.scenes import FACTS, SCENES, TODAY, Scene, prepare, run_before
+
+
+@pytest.mark.parametrize("mode", ["default", "screen-reader"])
+@pytest.mark.parametrize("scene", SCENES, ids=[s.name for s in SCENES])
+def test_screen(scene: Scene, mode: str, snap_compare: Any, tmp_path: Path,
+                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ROOST_HOME", str(tmp_path))
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    prepare(tmp_path, scene.state)
+    app = RoostApp(screen_reader=mode == "screen-reader", home=tmp_path, facts=FACTS,
+                   today=TODAY)
+    assert snap_compare(app, run_before=run_before(scene), terminal_size=(80, 24))

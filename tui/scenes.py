@@ -1,0 +1,91 @@
+"""Fixed, repeatable states of the app: one per screen, for the snapshot tests and for
+`scripts/screenshots.py`. Same machine facts, same day, same answers, every time."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from roost.plan.answers import Answers
+from roost.plan.detect import HostFacts
+from roost.plan.progress import Event, Progress
+from roost.plan.workspace import Workspace
+
+TODAY = date(2026, 11, 25)
+FACTS = HostFacts("aarch64", 4096, 50_000, "debian", "12", "bookworm",
+                  "Raspberry Pi 4 Model B Rev 1.4", "pi")
+ANSWERS = Answers(uses=("facebook", "twitter", "whatsapp"), hardware=("pi",),
+                  has_domain=False, domain=None, skill="beginner", pace="weekly",
+                  pi_ram_mb=4096, pi_arch="aarch64")
+AT = datetime(2026, 11, 24, 18, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Scene:
+    name: str
+    state: str
+    """fresh (nothing saved) or progress (answers saved, the first step done yesterday)."""
+    keys: tuple[str, ...] = ()
+    open: str | None = None
+    """A screen to push directly (for screens reached only after a long flow)."""
+
+
+SCENES = (
+    Scene("welcome-new", "fresh"),
+    Scene("welcome", "progress"),
+    Scene("assessment", "fresh", ("a",)),
+    Scene("plan", "progress", ("p",)),
+    Scene("service", "progress", ("c",)),
+    Scene("skip", "progress", ("c", "s")),
+    Scene("identities", "progress", ("i",)),
+    Scene("hosts", "progress", ("h",)),
+    Scene("deploy", "progress", (), open="deploy"),
+    Scene("settings", "progress", ("s",)),
+    Scene("help", "progress", ("question_mark",)),
+)
+
+
+def prepare(home: Path, state: str) -> None:
+    """Write the scene's saved state under `home`."""
+    home.mkdir(parents=True, exist_ok=True)
+    if state == "fresh":
+        return
+    ws = Workspace.open(home, facts=FACTS)
+    first = None
+    if ws.answers is None:
+        ws.save_answers(ANSWERS)
+        nxt = ws.next_step(TODAY)
+        assert nxt is not None
+        first = nxt.service_id
+    if first is not None:
+        done = Event("done", AT, first)
+
+        def change(p: Progress) -> Progress:
+            return p.with_event(done)
+
+        ws.store.update(change)
+
+
+def run_before(scene: Scene) -> Callable[[object], Awaitable[None]]:
+    """A Pilot callback that opens the scene's screen."""
+
+    async def go(pilot: object) -> None:
+        from textual.pilot import Pilot
+
+        assert isinstance(pilot, Pilot)
+        await pilot.pause()
+        if scene.open == "deploy":
+            from roost.tui.app import RoostApp
+            from roost.tui.screens import open_screen
+
+            app = pilot.app
+            assert isinstance(app, RoostApp)
+            nxt = app.ws.next_step(app.today)
+            open_screen(app, "deploy", nxt.service_id if nxt else "static-blog")
+        for key in scene.keys:
+            await pilot.press(key)
+        await pilot.pause()
+
+    return go
