@@ -171,7 +171,15 @@ class Progress:
         events = data.get("event", [])
         if not isinstance(events, list):
             raise RoostError("the progress file's events are not a list")
-        return cls(tuple(Event.from_dict(d, n) for n, d in enumerate(events)))
+        out = cls(tuple(Event.from_dict(d, n) for n, d in enumerate(events)))
+        for n, e in enumerate(out.events):
+            if e.kind == "assessed":
+                try:
+                    Answers.from_dict(e.detail.get("answers", {}), "saved answers")
+                except RoostError as exc:
+                    raise RoostError(f"event {n + 1} in the progress file: {exc.message}") \
+                        from None
+        return out
 
 
 def now() -> datetime:

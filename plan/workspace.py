@@ -8,6 +8,7 @@ tries to write while the first holds the lock gets a LockedError line.
 from __future__ import annotations
 
 import contextlib
+import tomllib
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -16,8 +17,8 @@ from typing import Any
 from roost.catalog import Catalog
 from roost.catalog import load as load_catalog
 from roost.core import paths
-from roost.core.errors import RoostError
-from roost.core.versioned import read_versioned, write_versioned
+from roost.core.errors import NewerFormatError, RoostError
+from roost.core.versioned import write_versioned
 from roost.plan.answers import Answers
 from roost.plan.detect import HostFacts, detect_local
 from roost.plan.planner import Plan, Step, build_plan
@@ -208,12 +209,24 @@ class Workspace:
         path = Path(path)
         if not path.is_file():
             raise RoostError(f"there is no file {path}", hint="check the path")
-        data = read_versioned(path, "export", SCHEMA)
-        if data is None or data.get("kind") != EXPORT_KIND:
-            raise RoostError(f"{path} is not a roost progress export",
-                             hint="make one with roost export FILE")
-        incoming = Progress.from_dict({"event": data.get("event", [])})
-        _ = incoming.answers  # validates saved answers
+        not_export = RoostError(f"{path} is not a roost progress export",
+                                hint="make one with roost export FILE")
+        try:
+            data = tomllib.loads(path.read_text("utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            raise not_export from None
+        schema = data.get("schema")
+        if data.get("kind") != EXPORT_KIND or not isinstance(schema, int):
+            raise not_export
+        if schema > SCHEMA:
+            raise NewerFormatError(
+                f"{path} was exported by a newer roost (format {schema}, this roost reads up "
+                f"to {SCHEMA})", hint="update roost, then import it again")
+        try:
+            incoming = Progress.from_dict({"event": data.get("event", [])})
+        except RoostError as exc:
+            raise RoostError(f"{path} cannot be imported: {exc.message}",
+                             hint="nothing was changed") from None
         with self.store.locked():
             if self.store.path.exists():
                 backup = self.store.path.with_name(f"{self.store.path.name}.before-import")

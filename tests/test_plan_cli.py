@@ -219,6 +219,20 @@ def test_export_import_moves_progress_never_secrets(tmp_path: Path,
     not_export.write_text(f"schema = 1\n{ANSWERS_TOML}")
     rc, _, err = run(capsys, "import", str(not_export))
     assert rc == 2 and "is not a roost progress export" in err
+    # A broken or newer export is refused and left exactly where it was.
+    before = (b_home / "progress.toml").read_bytes()
+    for body, words in (("garbage [[[", "is not a roost progress export"),
+                        ('schema = 9\nkind = "roost-progress"\n', "newer roost"),
+                        ('schema = 1\nkind = "roost-progress"\n[[event]]\nkind = "assessed"\n'
+                         'at = 2026-01-01T00:00:00Z\n[event.detail.answers]\nskill = "x"\n',
+                         "cannot be imported")):
+        bad = tmp_path / "bad-export.toml"
+        bad.write_text(body)
+        rc, _, err = run(capsys, "import", str(bad))
+        assert rc == 2 and words in err and err.count("\n") == 1
+        assert bad.read_text() == body
+        assert (b_home / "progress.toml").read_bytes() == before
+    assert not list(tmp_path.glob("bad-export.toml.corrupt-*"))
 
 
 def test_corrupt_and_newer_progress_through_the_cli(home: Path,

@@ -177,6 +177,17 @@ def test_valid_toml_with_bad_events_is_kept_aside_too(tmp_path: Path) -> None:
     assert [p.read_bytes() for p in aside] == [body]
 
 
+def test_saved_answers_that_no_longer_validate_count_as_damage(tmp_path: Path) -> None:
+    path = tmp_path / "progress.toml"
+    body = (b'schema = 1\n[[event]]\nkind = "assessed"\nat = 2026-01-01T00:00:00Z\n'
+            b'[event.detail.answers]\nuses = []\nhardware = []\nhas_domain = false\n'
+            b'skill = "wizard"\npace = "days"\n')
+    path.write_bytes(body)
+    with pytest.raises(CorruptFileError, match="event 1 in the progress file: answer 'skill'"):
+        ProgressStore(path).load()
+    assert [p.read_bytes() for p in tmp_path.glob("progress.toml.corrupt-*")] == [body]
+
+
 def test_newer_file_is_left_untouched_and_never_overwritten(tmp_path: Path) -> None:
     path = tmp_path / "progress.toml"
     body = b"schema = 99\nsomething = 'from the future'\n"
