@@ -96,13 +96,17 @@ def resolve(address: str, *, user: str | None = None, port: int | None = None,
     return Endpoint(host, the_port, the_user, keys, bool(key_path))
 
 
-def open_socket(host: str, port: int, timeout: float) -> socket.socket:
-    """A connected TCP socket with TCP_NODELAY and keep-alives, so a dead link is noticed."""
+def open_socket(host: str, port: int, timeout: float,
+                dead_after: float = 60.0) -> socket.socket:
+    """A connected TCP socket with TCP_NODELAY, and keep-alives so that a link that went
+    silent (cable pulled, Wi-Fi gone) counts as lost after about `dead_after` seconds."""
     sock = socket.create_connection((host, port), timeout=timeout)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-    for opt, value in (("TCP_KEEPIDLE", 20), ("TCP_KEEPINTVL", 5), ("TCP_KEEPCNT", 4),
-                       ("TCP_USER_TIMEOUT", 60_000)):
+    idle = max(1, int(dead_after / 3))
+    interval = max(1, int(dead_after / 6))
+    for opt, value in (("TCP_KEEPIDLE", idle), ("TCP_KEEPINTVL", interval), ("TCP_KEEPCNT", 4),
+                       ("TCP_USER_TIMEOUT", int(dead_after * 1000))):
         if hasattr(socket, opt):
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, opt), value)
@@ -126,6 +130,7 @@ class SSHTransport:
         connect_timeout: float = 15.0,
         ssh_config: Path | None = None,
         allow_agent: bool = True,
+        dead_after: float = 60.0,
     ) -> None:
         self.name = name
         self.address = address
@@ -139,6 +144,7 @@ class SSHTransport:
         self._trust = trust
         self._timeout = connect_timeout
         self._allow_agent = allow_agent
+        self._dead_after = dead_after
         self._client: paramiko.SSHClient | None = None
         self._sftp_client: paramiko.SFTPClient | None = None
         self._sudo_mode: str | None = None
@@ -159,7 +165,7 @@ class SSHTransport:
         known = self._known_hosts if self._known_hosts is not None else KnownHosts()
         where = f"{ep.host} port {ep.port}"
         try:
-            sock = open_socket(ep.host, ep.port, self._timeout)
+            sock = open_socket(ep.host, ep.port, self._timeout, self._dead_after)
         except socket.gaierror:
             raise RoostError(f"cannot find the host {ep.host!r} for {self.name}",
                              hint="check the name, or use its IP address") from None
@@ -206,7 +212,7 @@ class SSHTransport:
                              hint="check that the host is on and sshd runs there") from None
         t = client.get_transport()
         if t is not None:
-            t.set_keepalive(15)
+            t.set_keepalive(max(1, int(self._dead_after / 4)))
         self._client = client
 
     def _transport(self) -> paramiko.Transport:

@@ -13,12 +13,15 @@ import base64
 import contextlib
 import hashlib
 import os
+import threading
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from roost.core.atomic import fsync_dir
-from roost.core.errors import RoostError
+from roost.core.errors import LockedError, RoostError
 from roost.core.lock import FileLock
 from roost.core.paths import data_dir
 
@@ -26,6 +29,7 @@ if TYPE_CHECKING:
     import paramiko
 
 KNOWN_HOSTS = "known_hosts"
+_THREAD_LOCK = threading.Lock()
 
 _TYPE_NAMES = {
     "ssh-ed25519": "ED25519",
@@ -196,8 +200,27 @@ class KnownHosts:
             raise FingerprintMismatch(name, given, fp, key_type)
         self.add(host, port, key)
 
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Short writes: wait for another thread or roost (up to 5 s) instead of failing."""
+        with _THREAD_LOCK:
+            lock = FileLock(self.path, "the known hosts file")
+            deadline = time.monotonic() + 5
+            while True:
+                try:
+                    lock.acquire()
+                    break
+                except LockedError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+            try:
+                yield
+            finally:
+                lock.release()
+
     def add(self, host: str, port: int, key: paramiko.PKey) -> None:
-        with FileLock(self.path, "the known hosts file"):
+        with self._locked():
             keys = self._load()
             keys.add(host_id(host, port), key.get_name(), key)
             self._save(keys)
@@ -205,7 +228,7 @@ class KnownHosts:
     def forget(self, host: str, port: int) -> int:
         """Drop every key kept for host:port; the number dropped."""
         hid = host_id(host, port)
-        with FileLock(self.path, "the known hosts file"):
+        with self._locked():
             keys = self._load()
             found = keys.lookup(hid)
             if not found:

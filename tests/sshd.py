@@ -286,6 +286,7 @@ def netns_hosts(tmp_path_factory: pytest.TempPathFactory, ssh_client_key: Path,
                                       host=f"10.{subnet}.0.2", port=22, netns=ns,
                                       users=("root", ROOT_ALIAS)))
             servers[-1].user = ROOT_ALIAS
+            servers[-1].extra["veth"] = outer
         yield servers
     finally:
         for server in servers:
