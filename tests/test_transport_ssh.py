@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pwd
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -213,9 +214,15 @@ def test_hostile_values_through_sudo_never_run(user_t: SSHTransport, tmp_path: P
         for pattern in HOSTILE:
             value = pattern.format(c=canary)
             assert user_t.run(["echo", value], sudo=True).stdout == value + "\n"
+            # through the private upload folder and `sudo sh -c INSTALL_SCRIPT`
+            path = f"/etc/roost-hostile-{os.getpid()}/" + value.replace("/", "_")
+            user_t.put_file(path, value.encode(), mode=0o644, owner="root", group="root")
+            assert Path(path).read_bytes() == value.encode()
+            assert user_t.get_file(path) == value.encode()
         assert not canary.exists()
     finally:
         canary.unlink(missing_ok=True)
+        subprocess.run(["rm", "-rf", f"/etc/roost-hostile-{os.getpid()}"])
 
 
 def test_killed_connection_mid_command_is_a_clean_error(sshd: Sshd, tmp_path: Path) -> None:
@@ -310,8 +317,20 @@ def test_real_root_login(sshd: Sshd, tmp_path: Path) -> None:
 
 def test_one_connection_for_many_commands(root_t: SSHTransport, sshd: Sshd) -> None:
     before = set(sshd.session_pids())
-    for _ in range(20):
+    root_t.run(["true"])
+    fds = len(os.listdir("/proc/self/fd"))
+    for _ in range(50):
         root_t.run(["true"])
+    assert len(os.listdir("/proc/self/fd")) <= fds  # no descriptor kept per command
     root_t.put_file("/tmp/roost-one-conn", b"1")
     root_t.get_file("/tmp/roost-one-conn")
     assert set(sshd.session_pids()) - before == set()  # no new connection was opened
+
+
+def test_paramiko_is_not_imported_at_start() -> None:
+    code = ("import sys, roost.cli.main, roost.cli.host_cmd, roost.deploy.hosts, "
+            "roost.deploy.facts, roost.deploy.ssh, roost.deploy.trust, roost.deploy.local\n"
+            "roost.cli.main.build_parser()\n"
+            "assert 'paramiko' not in sys.modules, 'paramiko imported at start'")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
