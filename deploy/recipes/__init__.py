@@ -8,12 +8,14 @@ from __future__ import annotations
 from roost.core.errors import RoostError
 from roost.deploy.recipe import RecipeBuilder
 from roost.deploy.recipes.hello import build_hello
+from roost.deploy.recipes.matrix_synapse import build_matrix_synapse
 from roost.deploy.recipes.minidlna import build_minidlna
 from roost.deploy.recipes.prosody import build_prosody
 from roost.deploy.recipes.static_blog import build_static_blog
 
 RECIPES: dict[str, RecipeBuilder] = {
     "hello": build_hello,
+    "matrix-synapse": build_matrix_synapse,
     "minidlna": build_minidlna,
     "prosody": build_prosody,
     "static-blog": build_static_blog,

@@ -1,0 +1,177 @@
+"""`matrix-synapse`: a Matrix homeserver (Synapse from PyPI in a venv) run by systemd.
+
+The server's identity comes from the key vault's Matrix identity: its server name, its signing
+key (the file `signing_key_path` points at, mode 0600 for the synapse user) and its random
+secrets. The first account, an admin, is registered with the shared secret: its password goes
+to `register_new_matrix_user --password-file /dev/stdin`, never on a command line. SQLite holds
+the data (right for a household; PostgreSQL is for big servers).
+
+Options: `identity` (the Matrix identity id; default the only one), `admin` (the admin's user
+name; default "admin"), `version` (Synapse's version on PyPI), `bind` (the address it listens
+on; default 0.0.0.0, the home network), `address` (where the health check reaches it from this
+computer; default the host's address from its facts, else the check runs on the host).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from roost.core import validate
+from roost.core.errors import RoostError
+from roost.deploy.recipe import Recipe, take_options
+from roost.deploy.steps import (
+    CreateAccount,
+    DisableService,
+    EnableService,
+    EnsureDir,
+    EnsureUser,
+    InstallPackages,
+    RemovePath,
+    RenderTemplate,
+    Restart,
+    RunCommand,
+    Secret,
+    Step,
+    WaitHealth,
+)
+
+SYNAPSE_VERSION = "1.163.2"
+OPTIONS: dict[str, str | None] = {"identity": "", "admin": "admin", "version": SYNAPSE_VERSION,
+                                  "bind": "0.0.0.0", "address": ""}  # noqa: S104 (home LAN)
+VENV = "/opt/synapse/venv"
+CONF_DIR = "/etc/synapse"
+DATA = "/var/lib/synapse"
+CONF = f"{CONF_DIR}/homeserver.yaml"
+LOG_CONF = f"{CONF_DIR}/log.yaml"
+SIGNING_KEY = f"{CONF_DIR}/signing.key"
+UNIT = "/etc/systemd/system/matrix-synapse.service"
+PORT = 8008
+
+# Exit 0 when the user ($2) is in the database ($1): the admin is registered.
+USER_EXISTS = (
+    "import sqlite3, sys\n"
+    "db = sqlite3.connect('file:' + sys.argv[1] + '?mode=ro', uri=True)\n"
+    "row = db.execute('select 1 from users where name = ?', (sys.argv[2],)).fetchone()\n"
+    "sys.exit(0 if row else 1)\n"
+)
+VERSION_IS = (
+    "import sys, importlib.metadata as m\n"
+    "sys.exit(0 if m.version('matrix-synapse') == sys.argv[1] else 1)\n"
+)
+HEALTH_ON_HOST = (
+    "import urllib.request\n"
+    "urllib.request.urlopen('http://127.0.0.1:8008/health', timeout=3).read()\n"
+)
+_VERSION = re.compile(r"^[0-9]+(\.[0-9]+){1,3}$")
+_LOCALPART = re.compile(r"^[a-z0-9._=/-]{1,64}$")
+
+
+def matrix_identity(options: Mapping[str, str], identities: Mapping[str, Any]) -> tuple[str, Any]:
+    found = {str(k): v for k, v in identities.items() if getattr(v, "kind", None) == "matrix"}
+    if options["identity"]:
+        if options["identity"] not in found:
+            raise RoostError(f"the key vault has no Matrix identity {options['identity']!r}",
+                             hint="list them with `roost keys list`")
+        return options["identity"], found[options["identity"]]
+    if not found:
+        raise RoostError("matrix-synapse needs a Matrix identity (the server's name and keys)",
+                         hint="create one with `roost keys` (kind matrix, with the server name), "
+                              "then deploy again")
+    if len(found) > 1:
+        raise RoostError("there are several Matrix identities",
+                         hint=f"choose one with --option identity=ID ({', '.join(sorted(found))})")
+    ident_id = next(iter(found))
+    return ident_id, found[ident_id]
+
+
+def build_matrix_synapse(facts: Any, options: Mapping[str, str],
+                         identities: Mapping[str, Any]) -> Recipe:
+    o = take_options(options, OPTIONS, "matrix-synapse")
+    ident_id, ident = matrix_identity(o, identities)
+    public = getattr(ident, "public", {})
+    server_name = validate.hostname(str(public.get("server_name", "")), "Matrix server name")
+    key_version = str(public.get("key_version", ""))
+    if not re.match(r"^a_[A-Za-z0-9]{1,16}$", key_version):
+        raise RoostError(f"the Matrix identity {ident_id} has no usable key version",
+                         hint="make a new Matrix identity with `roost keys`")
+    if not _VERSION.match(o["version"]):
+        raise RoostError(f"{o['version']!r} is not a Synapse version", hint="like 1.163.2")
+    admin = o["admin"].lower()
+    if not _LOCALPART.match(admin):
+        raise RoostError(f"{admin!r} is not a Matrix user name",
+                         hint="use lower-case letters, digits, . _ = - /")
+    bind = validate.hostname(o["bind"], "listen address")
+    address = o["address"] or str(getattr(facts, "address", "") or "")
+    if address:
+        address = validate.hostname(address, "address")
+    host = f"[{address}]" if ":" in address else address
+    base = f"http://{host}:{PORT}/" if address else f"http://{server_name}:{PORT}/"
+    secret = {f: Secret(ident_id, f) for f in
+              ("registration_shared_secret", "macaroon_secret_key", "form_secret")}
+    python = f"{VENV}/bin/python"
+    steps: list[Step] = [
+        InstallPackages(("python3", "python3-venv", "sqlite3")),
+        EnsureUser("synapse", home=DATA),
+        EnsureDir("/opt/synapse", mode=0o755),
+        EnsureDir(CONF_DIR, mode=0o750, owner="root", group="synapse"),
+        EnsureDir(DATA, mode=0o750, owner="synapse", group="synapse"),
+        RunCommand(("python3", "-m", "venv", VENV), creates=python,
+                   description="make a Python environment for Synapse"),
+        RunCommand((f"{VENV}/bin/pip", "install", "-q", "--disable-pip-version-check",
+                    f"matrix-synapse=={o['version']}"),
+                   unless=(python, "-c", VERSION_IS, o["version"]), timeout=1800,
+                   description=f"install Synapse {o['version']} from PyPI",
+                   on_failure="check that the host reaches pypi.org and has 500 MB free"),
+        RenderTemplate(SIGNING_KEY, text="ed25519 ${version} ${seed}\n", mode=0o600,
+                       owner="synapse", group="synapse",
+                       values={"version": key_version,
+                               "seed": Secret(ident_id, "signing_key_seed")}),
+        RenderTemplate(LOG_CONF, template="synapse-log.yaml", mode=0o644),
+        RenderTemplate(CONF, template="synapse-homeserver.yaml", mode=0o600, owner="synapse",
+                       group="synapse",
+                       values={"server_name": server_name, "public_baseurl": base,
+                               "bind": bind, **secret}),
+        RenderTemplate(UNIT, template="matrix-synapse.service", mode=0o644,
+                       values={"venv": VENV}),
+        # Restart first: it starts a stopped unit, so a first deploy starts Synapse once.
+        Restart("matrix-synapse", watch=(SIGNING_KEY, LOG_CONF, CONF, UNIT)),
+        EnableService("matrix-synapse"),
+        WaitHealth("wait for Synapse to answer on the host",
+                   argv=(python, "-c", HEALTH_ON_HOST), timeout=120, interval=1),
+        CreateAccount(
+            (f"{VENV}/bin/register_new_matrix_user", "-c", CONF, "-u", admin, "-a",
+             "--password-file", "/dev/stdin", f"http://127.0.0.1:{PORT}"),
+            Secret(ident_id, "admin_password"),
+            exists=(python, "-c", USER_EXISTS, f"{DATA}/homeserver.db",
+                    f"@{admin}:{server_name}"),
+            description=f"register the admin @{admin}:{server_name}",
+        ),
+    ]
+    if address:
+        health = WaitHealth("check that Synapse answers Matrix clients",
+                            url=f"{base}_matrix/client/versions", expect_text="versions",
+                            timeout=60, interval=1)
+    else:
+        health = WaitHealth("check that Synapse answers", argv=(python, "-c", HEALTH_ON_HOST),
+                            timeout=60, interval=1)
+    return Recipe(
+        id="matrix-synapse",
+        service_id="matrix-synapse",
+        title=f"the Matrix server {server_name}",
+        steps=tuple(steps),
+        health=health,
+        next_steps=(
+            f"Your admin account is @{admin}:{server_name}; its password is in roost's key "
+            "vault.",
+            "Apps: Element (phone, desktop and web), FluffyChat (phone), Nheko (desktop). "
+            f"Sign in with the homeserver {base}.",
+            "Before you use it from outside your home: put it behind HTTPS (nginx or Caddy with "
+            f"Let's Encrypt for {server_name}) and open port 443, and 8448 for federation.",
+            f"Accounts for family and friends: `register_new_matrix_user -c {CONF}` on the "
+            "host, or turn on registration with a token in homeserver.yaml.",
+        ),
+        uninstall=(DisableService("matrix-synapse"), RemovePath(UNIT)),
+        purge=(RemovePath(DATA), RemovePath(CONF_DIR), RemovePath("/opt/synapse")),
+    )
