@@ -8,6 +8,7 @@ written atomically under a process lock.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from roost.core.errors import RoostError
+from roost.core.errors import LockedError, RoostError
 from roost.core.lock import FileLock
 from roost.core.versioned import read_versioned, write_versioned
 from roost.plan.answers import Answers
@@ -189,8 +190,10 @@ def now() -> datetime:
 class ProgressStore:
     """The progress file: versioned TOML (schema 1), atomic writes, a lock for writers."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, wait_s: float = 2.0) -> None:
         self.path = path
+        self.wait_s = wait_s
+        """How long a writer waits for another one's save (milliseconds) before giving up."""
         self._lock = FileLock(path, "your progress")
         self._held = 0
 
@@ -238,7 +241,15 @@ class ProgressStore:
             finally:
                 self._held -= 1
             return
-        self._lock.acquire()
+        deadline = time.monotonic() + self.wait_s
+        while True:
+            try:
+                self._lock.acquire()
+                break
+            except LockedError:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.001)  # short: another writer's gap between saves is brief
         self._held = 1
         try:
             yield

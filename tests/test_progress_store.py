@@ -119,8 +119,11 @@ def test_a_second_process_gets_a_clear_locked_error(
     try:
         assert holder.stdout is not None and holder.stdin is not None
         assert holder.stdout.readline() == "locked\n"
+        t0 = time.monotonic()
         with pytest.raises(LockedError) as err:
             ws.done("prosody")
+        waited = time.monotonic() - t0
+        assert 1.9 <= waited < 6, "a writer waits about two seconds for the other's save"
         assert "another roost is using your progress right now" in str(err.value)
         # Through the command line: one line, exit code 2, file unchanged.
         cli = subprocess.run([sys.executable, "-m", "roost", "done", "prosody"],
@@ -141,6 +144,29 @@ def test_a_second_process_gets_a_clear_locked_error(
             holder.stdout.close()
     ws.done("prosody")  # free again
     assert ws.progress.state_of("prosody") == "done"
+
+
+CONCURRENT = textwrap.dedent("""
+    import sys
+    from pathlib import Path
+    from roost.plan.workspace import Workspace
+    ws = Workspace.open(Path(sys.argv[1]), detect=False)
+    for i in range(int(sys.argv[2])):
+        ws.record_deployed("prosody", sys.argv[3], str(i))
+""")
+
+
+def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
+    Workspace.open(tmp_path, detect=False).save_answers(ANSWERS)
+    n = 40
+    procs = [subprocess.Popen([sys.executable, "-c", CONCURRENT, str(tmp_path), str(n), host])
+             for host in ("a.example", "b.example")]
+    for proc in procs:
+        assert proc.wait(120) == 0
+    deployed = Workspace.open(tmp_path, detect=False).progress.deployments()
+    for host in ("a.example", "b.example"):
+        versions = [e.detail["version"] for e in deployed if e.detail["host"] == host]
+        assert versions == [str(i) for i in range(n)]
 
 
 def test_two_workspaces_in_turn_do_not_lose_each_others_changes(tmp_path: Path) -> None:
