@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from roost.core.errors import RoostError
 from roost.keys import fediverse, matrix, ssb, ssh, tor, wireguard, xmpp
-from roost.keys.model import Identity, check_kind, check_label
+from roost.keys.model import Identity, a_short, check_kind, check_label
+from roost.keys.vault import Vault
 
 OPTIONS: dict[str, dict[str, tuple[str, bool]]] = {
     # kind -> option name -> (what it is, required)
@@ -33,12 +34,12 @@ def create(kind: str, label: str | None = None, **options: str | None) -> Identi
     extra = sorted(set(given) - set(allowed))
     if extra:
         opt = extra[0].replace("_", "-")
-        raise RoostError(f"--{opt} does not apply to a {kind} identity",
+        raise RoostError(f"--{opt} does not apply to {a_short(kind)}",
                          hint=_usage(kind))
     missing = [k for k, (_, required) in allowed.items() if required and k not in given]
     if missing:
         opt = missing[0].replace("_", "-")
-        raise RoostError(f"a {kind} identity needs --{opt} ({allowed[missing[0]][0]})",
+        raise RoostError(f"{a_short(kind)} needs --{opt} ({allowed[missing[0]][0]})",
                          hint=_usage(kind))
     g = {k: str(v) for k, v in given.items()}
     if kind == "ssb":
@@ -60,7 +61,24 @@ def create(kind: str, label: str | None = None, **options: str | None) -> Identi
 def _usage(kind: str) -> str:
     opts = OPTIONS[kind]
     if not opts:
-        return f"a {kind} identity takes no options besides --name"
+        return f"{a_short(kind)} takes no options besides --name"
     parts = [f"--{k.replace('_', '-')}" + ("" if req else " (optional)")
              for k, (_, req) in opts.items()]
-    return f"a {kind} identity takes {', '.join(parts)}"
+    return f"{a_short(kind)} takes {', '.join(parts)}"
+
+
+def add_and_record(vault: Vault, identity: Identity) -> str | None:
+    """Keep `identity` in the vault and note it (kind and public id only) in the progress.
+
+    Returns a one-line warning when the progress could not be updated (the identity is
+    saved either way), else None.
+    """
+    vault.add(identity)
+    try:
+        from roost.plan.workspace import Workspace
+
+        Workspace.open(vault.home, detect=False).record_identity(identity.kind,
+                                                                 identity.public_id)
+    except RoostError as exc:
+        return f"the identity was saved, but your progress was not updated: {exc.line()}"
+    return None

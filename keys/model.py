@@ -32,6 +32,21 @@ KIND_NAMES = {
     "tor": "Tor onion service key",
 }
 
+KIND_ARTICLE = {"ssb": "an", "xmpp": "an", "fediverse": "a", "matrix": "a", "ssh": "an",
+                "wireguard": "a", "tor": "a"}
+"""How the kind's short name is read aloud: "an SSH key", "an XMPP account"."""
+
+
+def a_kind(kind: str) -> str:
+    """`an SSH key`, `a Tor onion service key`: the kind's name with its article."""
+    return f"{KIND_ARTICLE.get(kind, 'a')} {KIND_NAMES.get(kind, kind)}"
+
+
+def a_short(kind: str) -> str:
+    """`an xmpp identity`, `a matrix identity`."""
+    return f"{KIND_ARTICLE.get(kind, 'a')} {kind} identity"
+
+
 MAIN_PUBLIC = {
     "ssb": "ssb_id",
     "xmpp": "jid",

@@ -145,9 +145,9 @@ class _Sealed:
             kind = data["kind"]
             if kind not in (KIND_VAULT, KIND_BACKUP):
                 raise ValueError("unknown kind")
-            found = cls(kind, base64.b64decode(data["salt"], validate=True),
+            found = cls(kind, _canonical_b64(data["salt"]),
                         KdfLimits(int(data["opslimit"]), int(data["memlimit"])).check(),
-                        base64.b64decode(data["sealed"], validate=True))
+                        _canonical_b64(data["sealed"]))
             expected = data["checksum"]
         except (KeyError, TypeError, ValueError, binascii.Error):
             raise _damaged(path, "a part of it is missing or unreadable") from None
@@ -157,6 +157,18 @@ class _Sealed:
             raise RoostError(f"{path} is not a {what}",
                              hint="give the file made by 'roost keys backup'")
         return found
+
+
+def _canonical_b64(text: object) -> bytes:
+    """Decode base64 that is exactly what encoding gives back (no ignored bits or padding)."""
+    import base64
+
+    if not isinstance(text, str):
+        raise ValueError("not text")
+    raw = base64.b64decode(text, validate=True)
+    if base64.b64encode(raw).decode("ascii") != text:
+        raise ValueError("not canonical base64")
+    return raw
 
 
 def _derive(passphrase: str, salt: bytes, limits: KdfLimits) -> bytes:

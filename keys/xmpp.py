@@ -56,9 +56,9 @@ def create(label: str, *, address: str) -> Identity:
     local, dom = split(full)
     pw = password(32)
     creds = scram_sha1(pw)
-    public = {"jid": full, "localpart": local, "domain": dom}
+    public = {"jid": full, "localpart": local, "domain": dom,
+              "scram_iterations": str(creds.iterations)}
     secret = {"password": pw, "scram_salt": b64(creds.salt),
-              "scram_iterations": str(creds.iterations),
               "scram_stored_key": creds.stored_key.hex(),
               "scram_server_key": creds.server_key.hex()}
     return Identity(label, KIND, public, secret, now_text())
@@ -91,7 +91,8 @@ def credentials(identity: Identity) -> ScramCredentials:
     import base64
 
     s = identity.secret
-    return ScramCredentials(base64.b64decode(s["scram_salt"]), int(s["scram_iterations"]),
+    return ScramCredentials(base64.b64decode(s["scram_salt"]),
+                            int(identity.public["scram_iterations"]),
                             bytes.fromhex(s["scram_stored_key"]),
                             bytes.fromhex(s["scram_server_key"]))
 

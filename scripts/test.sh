@@ -8,11 +8,12 @@ export DEBIAN_FRONTEND=noninteractive
 
 echo "== system packages"
 # openssh: real sshd for transport tests; tor, wireguard-tools: reference tools for keys;
+# strace: the keys security test records the argv of every process roost spawns;
 # systemd-container, mmdebstrap: the Debian test host; fenrir: the real screen reader;
 # nodejs, npm: ssb-keys and ssb-server as the SSB reference.
 APT_PACKAGES=(
   openssh-server openssh-client iproute2 procps sudo
-  tor wireguard-tools
+  tor wireguard-tools strace
   systemd-container mmdebstrap debian-archive-keyring nftables
   fenrir espeak-ng
   nodejs npm

@@ -1,0 +1,256 @@
+"""`roost keys`: make identities and keep them in the encrypted vault.
+
+`new`, `export`, `passwd`, `backup` and `restore` need the vault passphrase (typed without
+echo, or read from the file named by ROOST_PASSPHRASE_FILE); `list` and `show` read only the
+public index and never ask for it. No command prints a secret: export writes it to a file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from roost.core import paths
+from roost.core.errors import RoostError
+from roost.keys import KINDS, LOSS_WARNING, Identity, IdentityInfo, Vault
+from roost.keys.export import WHAT, export_identity
+from roost.keys.factory import add_and_record, create
+from roost.keys.model import a_kind, group
+from roost.keys.vault import (
+    ENV_PASSPHRASE_FILE,
+    passphrase_from_env_or_prompt,
+    passphrase_from_file,
+)
+
+ENV_NEW_PASSPHRASE_FILE = "ROOST_NEW_PASSPHRASE_FILE"  # noqa: S105 - a variable name
+
+# The public fields `show` reads out, in order, with a spoken label; `True` = also read the
+# value in groups of four characters (for comparing fingerprints and keys by ear or by eye).
+SHOWN: dict[str, list[tuple[str, str, bool]]] = {
+    "ssb": [("ssb_id", "SSB id", True), ("profile_name", "Profile name", False),
+            ("about_message_id", "Profile message id", False)],
+    "xmpp": [("jid", "Address", False)],
+    "fediverse": [("address", "Address", False), ("webfinger", "WebFinger", False),
+                  ("software", "Server software", False), ("email", "Admin e-mail", False),
+                  ("vapid_public_key", "Web push public key", False)],
+    "matrix": [("server_name", "Server name", False), ("verify_key_id", "Signing key id", False),
+               ("verify_key", "Verify key", True)],
+    "ssh": [("fingerprint", "Fingerprint", True), ("public_key", "Public key", False)],
+    "wireguard": [("public_key", "Public key", True)],
+    "tor": [("hostname", "Onion address", True)],
+}
+
+
+def register(sub: argparse._SubParsersAction[Any]) -> None:
+    p = sub.add_parser(
+        "keys", help="make identities and keys, kept in an encrypted vault",
+        description="Make the identities your services need and keep their secrets in an "
+        f"encrypted vault. {LOSS_WARNING} Scripts can set {ENV_PASSPHRASE_FILE} to a file "
+        "holding the passphrase.")
+    ks = p.add_subparsers(dest="keys_command", metavar="ACTION", parser_class=type(p))
+    p.set_defaults(handler=lambda args: _help(p))
+
+    n = ks.add_parser("new", help="make a new identity",
+                      description=f"Make a new identity. Kinds: {', '.join(KINDS)}.")
+    n.add_argument("kind", help=f"one of {', '.join(KINDS)}")
+    n.add_argument("--name", help="a short name for it in roost (default: the kind)")
+    n.add_argument("--profile-name", help="ssb: the name others see on your posts")
+    n.add_argument("--jid", help="xmpp: the address, like alice@example.org")
+    n.add_argument("--handle", help="fediverse: the user name")
+    n.add_argument("--domain", help="fediverse: the server's domain")
+    n.add_argument("--email", help="fediverse: the admin e-mail address")
+    n.add_argument("--software", help="fediverse: mastodon (default), gotosocial or akkoma")
+    n.add_argument("--server-name", help="matrix: the server name, like example.org")
+    n.add_argument("--comment", help="ssh: a comment at the end of the public key")
+    n.set_defaults(handler=run_new)
+
+    s = ks.add_parser("list", help="your identities, one a line (no passphrase needed)")
+    s.add_argument("--json", action="store_true", help="print JSON instead")
+    s.set_defaults(handler=run_list)
+
+    s = ks.add_parser("show", help="the public parts of one identity (no passphrase needed)")
+    s.add_argument("id", help="its name, as roost keys list shows it")
+    s.add_argument("--json", action="store_true", help="print JSON instead")
+    s.set_defaults(handler=run_show)
+
+    s = ks.add_parser("export", help="write an identity's secret files where you say")
+    s.add_argument("id", help="its name, as roost keys list shows it")
+    s.add_argument("--to", required=True, type=Path, metavar="PATH",
+                   help="where to write (never overwritten)")
+    s.set_defaults(handler=run_export)
+
+    s = ks.add_parser("passwd", help="change the vault passphrase",
+                      description="Change the vault passphrase. Scripts can put the new one in "
+                      f"the file named by {ENV_NEW_PASSPHRASE_FILE}.")
+    s.set_defaults(handler=run_passwd)
+
+    s = ks.add_parser("backup", help="save an encrypted copy of the vault to a file")
+    s.add_argument("path", type=Path)
+    s.set_defaults(handler=run_backup)
+
+    s = ks.add_parser("restore", help="bring back identities from a backup file")
+    s.add_argument("path", type=Path)
+    s.set_defaults(handler=run_restore)
+
+
+def _help(p: argparse.ArgumentParser) -> int:
+    p.print_help()
+    return 0
+
+
+def _home() -> Path:
+    return paths.data_dir()
+
+
+def _err(line: str) -> None:
+    sys.stderr.write(f"roost: {line}\n")
+
+
+def _open_or_create(home: Path) -> Vault:
+    if Vault.exists(home):
+        return Vault.open(home, passphrase_from_env_or_prompt())
+    _err(f"there is no key vault yet, so roost makes one in {Vault.path(home)}.")
+    _err(LOSS_WARNING)
+    passphrase = passphrase_from_env_or_prompt(new=True)
+    return Vault.create(home, passphrase)
+
+
+def _first_line(info: IdentityInfo) -> str:
+    return f"{info.id}: {a_kind(info.kind)}, {info.public_id}."
+
+
+def _detail(info: IdentityInfo) -> list[str]:
+    lines = [f"{info.id}, {a_kind(info.kind)}, made {_when(info.created)}."]
+    for key, label, grouped in SHOWN.get(info.kind, []):
+        value = info.public.get(key)
+        if not value:
+            continue
+        lines.append(f"{label}: {value}")
+        if grouped:
+            core = value.removeprefix("SHA256:").removeprefix("@").removesuffix(".ed25519")
+            core = core.removesuffix(".onion")
+            lines.append(f"{label} in groups of four: {group(core)}")
+    return lines
+
+
+def _when(created: str) -> str:
+    return created.replace("T", " at ").replace("+00:00", " UTC") if created else "at some time"
+
+
+def run_new(args: argparse.Namespace) -> int:
+    options = {"profile_name": args.profile_name, "jid": args.jid, "handle": args.handle,
+               "domain": args.domain, "email": args.email, "software": args.software,
+               "server_name": args.server_name, "comment": args.comment}
+    # Check everything the person typed before asking for the passphrase.
+    probe = create(args.kind, args.name, **options)
+    home = _home()
+    vault = _open_or_create(home)
+    ident: Identity = probe
+    if args.name is None and probe.id in vault:
+        ident = probe.relabel(vault.free_label(probe.id))
+    warning = add_and_record(vault, ident)
+    info = ident.info()
+    print(f"Made {info.id}, {a_kind(info.kind)}. Its secrets are in the vault.")
+    for line in _detail(info)[1:]:
+        print(line)
+    print(f"To write its files, run: roost keys export {info.id} --to PATH ({WHAT[info.kind]}).")
+    if warning:
+        _err(warning)
+    return 0
+
+
+def run_list(args: argparse.Namespace) -> int:
+    infos = Vault.public_index(_home())
+    if args.json:
+        json.dump([i.to_dict() for i in infos], sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return 0
+    if not infos:
+        print(f"No identities yet. Make one with: roost keys new KIND (kinds: {', '.join(KINDS)}).")
+        return 0
+    for info in infos:
+        print(_first_line(info))
+    return 0
+
+
+def _find(identity_id: str) -> IdentityInfo:
+    for info in Vault.public_index(_home()):
+        if info.id == identity_id:
+            return info
+    raise RoostError(f"there is no identity called {identity_id[:40]!r}",
+                     hint="run 'roost keys list' to see them")
+
+
+def run_show(args: argparse.Namespace) -> int:
+    info = _find(args.id)
+    if args.json:
+        json.dump(info.to_dict(), sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return 0
+    print("\n".join(_detail(info)))
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    _find(args.id)
+    target = Path(args.to).expanduser()
+    if target.exists():
+        raise RoostError(f"{target} already exists",
+                         hint="roost never overwrites a key file; choose a new name")
+    vault = Vault.open(_home(), passphrase_from_env_or_prompt())
+    written = export_identity(vault.get(args.id), target)
+    for path in written:
+        mode = oct(path.stat().st_mode & 0o777)[2:]
+        print(f"Wrote {path} (mode {mode}).")
+    return 0
+
+
+def run_passwd(args: argparse.Namespace) -> int:
+    vault = Vault.open(_home(), passphrase_from_env_or_prompt(prompt="Current passphrase: "))
+    new_file = os.environ.get(ENV_NEW_PASSPHRASE_FILE)
+    if new_file:
+        new = passphrase_from_file(new_file)
+    else:
+        new = passphrase_from_env_or_prompt(new=True, env=False)
+    vault.change_passphrase(new)
+    print("The vault passphrase is changed. Backups made before keep the old passphrase.")
+    return 0
+
+
+def run_backup(args: argparse.Namespace) -> int:
+    vault = Vault.open(_home(), passphrase_from_env_or_prompt())
+    vault.export_backup(args.path)
+    print(f"Saved an encrypted backup of {len(vault.list())} identities to {args.path}. "
+          "It opens with the current vault passphrase.")
+    return 0
+
+
+def run_restore(args: argparse.Namespace) -> int:
+    home = _home()
+    if not Path(args.path).is_file():
+        raise RoostError(f"there is no file {args.path}", hint="check the path")
+    if not Vault.exists(home):
+        vault = Vault.restore(home, args.path,
+                              passphrase_from_env_or_prompt(prompt="Backup passphrase: "))
+        print(f"Restored the vault with {len(vault.list())} identities. "
+              "It opens with the backup's passphrase.")
+        return 0
+    passphrase = passphrase_from_env_or_prompt()
+    vault = Vault.open(home, passphrase)
+    try:
+        added, skipped = vault.import_backup(args.path, passphrase)
+    except RoostError as exc:
+        if "passphrase is wrong" not in exc.message or not sys.stdin.isatty():
+            raise
+        added, skipped = vault.import_backup(
+            args.path, passphrase_from_env_or_prompt(prompt="Backup passphrase: ", env=False))
+    print(f"Added {len(added)} identities from the backup"
+          + (f": {', '.join(added)}." if added else "."))
+    if skipped:
+        print(f"Kept your current {', '.join(skipped)}: the backup has identities with the "
+              "same names.")
+    return 0

@@ -1,0 +1,104 @@
+"""Write an identity's secret files where a person asks, in the format its software reads.
+
+Files are created with the right mode from the start (0400 for the SSB secret, 0600 for the
+other secrets, 0644 for an SSH public key), never replace an existing file, and appear
+atomically (written to a temporary name, then linked into place, which fails if the name
+was taken meanwhile).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+from roost.core.atomic import atomic_write_bytes, fsync_dir
+from roost.core.errors import RoostError
+from roost.keys import fediverse, matrix, ssb, ssh, tor, wireguard
+from roost.keys.model import Identity
+
+WHAT = {
+    "ssb": "the ~/.ssb/secret file Oasis and ssb-server read",
+    "xmpp": "the address and password, as a small text file",
+    "fediverse": "the server secrets (Mastodon .env lines or Akkoma prod.secret.exs)",
+    "matrix": "the Synapse signing key file",
+    "ssh": "the OpenSSH private key, and the public key next to it (.pub)",
+    "wireguard": "the WireGuard private key",
+    "tor": "a HiddenServiceDir folder with Tor's key files and hostname",
+}
+
+
+def _files(identity: Identity, target: Path) -> list[tuple[Path, bytes, int]]:
+    kind = identity.kind
+    if kind == "ssb":
+        return [(target, ssb.ssb_secret_file_text(identity).encode(), 0o400)]
+    if kind == "ssh":
+        return [(target, ssh.private_key_file_text(identity).encode(), 0o600),
+                (target.with_name(target.name + ".pub"),
+                 ssh.public_key_file_text(identity).encode(), 0o644)]
+    if kind == "wireguard":
+        return [(target, wireguard.private_key_file_text(identity).encode(), 0o600)]
+    if kind == "matrix":
+        return [(target, matrix.signing_key_file_text(identity).encode(), 0o600)]
+    if kind == "tor":
+        return [(target / "hs_ed25519_secret_key", tor.secret_key_file(identity), 0o600),
+                (target / "hs_ed25519_public_key", tor.public_key_file(identity), 0o600),
+                (target / "hostname", tor.hostname_file_text(identity).encode(), 0o600)]
+    if kind == "xmpp":
+        text = (f"# XMPP account made by roost. Keep this file private.\n"
+                f"jid = {identity.public['jid']}\npassword = {identity.secret['password']}\n")
+        return [(target, text.encode(), 0o600)]
+    if kind == "fediverse":
+        sw = identity.public.get("software", "mastodon")
+        body = (fediverse.akkoma_secrets(identity) if sw == "akkoma"
+                else fediverse.mastodon_env(identity))
+        head = (f"# {sw} secrets for {identity.public['address']}, made by roost. "
+                "Keep this file private.\n")
+        if sw != "akkoma":
+            body += f"# admin password for {identity.public['email']}\n" \
+                    f"ADMIN_PASSWORD={identity.secret['password']}\n"
+        return [(target, (head + body).encode(), 0o600)]
+    raise RoostError(f"roost cannot export a {kind} identity")
+
+
+def _link_new(path: Path, data: bytes, mode: int) -> None:
+    tmp = path.with_name(f".{path.name}.new-{os.getpid()}")
+    atomic_write_bytes(tmp, data, mode)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise RoostError(f"{path} already exists",
+                         hint="roost never overwrites a key file; choose a new name") from None
+    except OSError as exc:
+        raise RoostError(f"could not write {path}: {exc.strerror}",
+                         hint="check the folder's permissions") from None
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+    fsync_dir(path.parent)
+
+
+def export_identity(identity: Identity, to: Path) -> list[Path]:
+    """Write the identity's files at `to`; returns the files written. Never overwrites."""
+    target = Path(to).expanduser()
+    files = _files(identity, target)
+    for path, _, _ in files:
+        if path.exists() or path.is_symlink():
+            raise RoostError(f"{path} already exists",
+                             hint="roost never overwrites a key file; choose a new name")
+    if identity.kind == "tor":
+        if target.exists():
+            raise RoostError(f"{target} already exists",
+                             hint="give a new folder name; Tor wants a folder of its own")
+        try:
+            target.mkdir(mode=0o700, parents=False)
+        except FileNotFoundError:
+            raise RoostError(f"the folder {target.parent} does not exist",
+                             hint="create it first") from None
+    elif not target.parent.is_dir():
+        raise RoostError(f"the folder {target.parent} does not exist", hint="create it first")
+    written: list[Path] = []
+    for path, data, mode in files:
+        _link_new(path, data, mode)
+        written.append(path)
+    return written

@@ -1,0 +1,278 @@
+"""`roost keys` as a person and a script use it, in real subprocesses.
+
+The security test runs every keys flow under strace, then looks for every secret the flows
+created (and both passphrases) in everything that could leak one: captured stdout and
+stderr, the vault, the index, the progress file, the backup, and the argv and environment
+of every process spawned.
+"""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import shutil
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from roost.keys import KINDS, Vault
+from roost.keys.vault import FAST_LIMITS_FOR_TESTS, LOSS_WARNING
+
+PASS = "tests only: plum orbit canyon"
+NEW_PASS = "tests only: second, longer passphrase"
+
+
+def _env(home: Path, passfile: Path | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ROOST_")}
+    env["ROOST_HOME"] = str(home)
+    if passfile is not None:
+        env["ROOST_PASSPHRASE_FILE"] = str(passfile)
+    return env
+
+
+class Runner:
+    """Runs `roost` in a subprocess (optionally under strace) and keeps everything it said."""
+
+    def __init__(self, home: Path, passfile: Path, trace_dir: Path | None = None) -> None:
+        self.home = home
+        self.passfile = passfile
+        self.trace_dir = trace_dir
+        self.said: list[str] = []
+        self.n = 0
+
+    def __call__(self, *args: str, extra_env: dict[str, str] | None = None,
+                 expect: int = 0) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-m", "roost", *args]
+        if self.trace_dir is not None:
+            self.n += 1
+            cmd = ["strace", "-f", "-qq", "-v", "-e", "trace=execve", "-s", "65536",
+                   "-o", str(self.trace_dir / f"trace-{self.n}.txt"), *cmd]
+        env = _env(self.home, self.passfile) | (extra_env or {})
+        result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120,
+                                stdin=subprocess.DEVNULL, check=False)
+        self.said += [result.stdout, result.stderr]
+        assert result.returncode == expect, (args, result.stdout, result.stderr)
+        return result
+
+
+@pytest.fixture
+def fast_home(tmp_path: Path) -> tuple[Path, Path]:
+    """A home with an empty vault made with the fast test cost (the CLI keeps the file's)."""
+    home = tmp_path / "home"
+    Vault.create(home, PASS, limits=FAST_LIMITS_FOR_TESTS)
+    passfile = tmp_path / "pass"
+    passfile.write_text(PASS + "\n")
+    return home, passfile
+
+
+KIND_ARGS = {
+    "ssb": ["--profile-name", "Robin at home"],
+    "xmpp": ["--jid", "robin@chat.example.org"],
+    "fediverse": ["--handle", "robin", "--domain", "social.example.org", "--email",
+                  "robin@example.org"],
+    "matrix": ["--server-name", "example.org"],
+    "ssh": ["--comment", "robin@laptop"],
+    "wireguard": [],
+    "tor": [],
+}
+
+
+@pytest.mark.slow
+def test_no_secret_leaks_anywhere(fast_home: tuple[Path, Path], tmp_path: Path) -> None:
+    if shutil.which("strace") is None:
+        pytest.fail("strace is not installed: run scripts/test.sh, which installs it")
+    home, passfile = fast_home
+    traces = tmp_path / "traces"
+    traces.mkdir()
+    out = tmp_path / "out"
+    out.mkdir()
+    roost = Runner(home, passfile, traces)
+
+    for kind in KINDS:
+        roost("keys", "new", kind, *KIND_ARGS[kind])
+    roost("keys", "new", "ssh", "--name", "second-ssh")
+    roost("keys", "list")
+    roost("keys", "list", "--json")
+    for kind in KINDS:
+        roost("keys", "show", kind)
+    for kind in KINDS:
+        roost("keys", "export", kind, "--to", str(out / f"{kind}-export"))
+    roost("keys", "export", "ssh", "--to", str(out / "ssh-export"), expect=2)
+    roost("keys", "backup", str(tmp_path / "keys.backup"))
+    wrong = tmp_path / "wrong"
+    wrong.write_text("not the passphrase\n")
+    roost("keys", "list", extra_env={"ROOST_PASSPHRASE_FILE": str(wrong)})
+    roost("keys", "export", "tor", "--to", str(out / "nope"),
+          extra_env={"ROOST_PASSPHRASE_FILE": str(wrong)}, expect=2)
+    newfile = tmp_path / "newpass"
+    newfile.write_text(NEW_PASS + "\n")
+    roost("keys", "passwd", extra_env={"ROOST_NEW_PASSPHRASE_FILE": str(newfile)})
+    roost("keys", "restore", str(tmp_path / "keys.backup"),
+          extra_env={"ROOST_PASSPHRASE_FILE": str(newfile)}, expect=2)  # backup: old pass
+
+    vault = Vault.open(home, NEW_PASS)
+    idents = [vault.get(i.id) for i in vault.list()]
+    assert sorted({i.kind for i in idents}) == sorted(KINDS)
+    secrets = {PASS, NEW_PASS}
+    for ident in idents:
+        for value in ident.secret_values():
+            secrets.add(value)
+            # A multi-line secret (a PEM key) must not leak even one of its lines.
+            secrets.update(line for line in value.splitlines() if len(line) >= 16)
+    assert all(len(s) >= 8 for s in secrets)
+
+    places: dict[str, str] = {f"output {n}": text for n, text in enumerate(roost.said)}
+    for path in [Vault.path(home), Vault.index_path(home), home / "progress.toml",
+                 tmp_path / "keys.backup", *sorted(traces.iterdir())]:
+        places[path.name] = path.read_bytes().decode("latin-1")
+    assert "identity" in places["progress.toml"]
+    assert len(list(traces.iterdir())) == roost.n
+    assert all("execve(" in places[p.name] for p in traces.iterdir())
+    leaks = [(secret[:6] + "...", where) for secret in secrets
+             for where, text in places.items() if secret in text]
+    assert not leaks, f"secrets found in: {leaks}"
+
+    # The files roost writes hold secrets only where asked, with the right modes.
+    for path in (Vault.path(home), Vault.index_path(home), home / "progress.toml",
+                 tmp_path / "keys.backup"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    modes = {p.relative_to(out).as_posix(): stat.S_IMODE(p.stat().st_mode)
+             for p in out.rglob("*")}
+    assert modes["ssb-export"] == 0o400
+    assert modes["ssh-export"] == 0o600 and modes["ssh-export.pub"] == 0o644
+    assert modes["tor-export"] == 0o700
+    assert modes["tor-export/hs_ed25519_secret_key"] == 0o600
+    for kind in ("xmpp", "fediverse", "matrix", "wireguard"):
+        assert modes[f"{kind}-export"] == 0o600
+    assert "nope" not in modes
+
+
+def test_list_and_show_need_no_passphrase(fast_home: tuple[Path, Path]) -> None:
+    home, passfile = fast_home
+    roost = Runner(home, passfile)
+    made = roost("keys", "new", "ssh", "--name", "laptop").stdout
+    fingerprint = next(line for line in made.splitlines() if line.startswith("Fingerprint: "))
+    nobody = Runner(home, home / "no-such-file")
+    listed = nobody("keys", "list").stdout
+    assert listed.startswith("laptop: an SSH key, SHA256:")
+    shown = nobody("keys", "show", "laptop").stdout.splitlines()
+    assert shown[0].startswith("laptop, an SSH key, made ")
+    assert fingerprint in shown
+    grouped = next(line for line in shown if "in groups of four" in line)
+    groups = grouped.split(": ", 1)[1].split(" ")
+    assert all(len(g) == 4 for g in groups[:-1]) and "".join(groups) in fingerprint
+    bad = nobody("keys", "export", "laptop", "--to", str(home.parent / "x"), expect=2)
+    assert bad.stderr.count("\n") == 1 and "passphrase file" in bad.stderr
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["keys", "new", "pgp"], "'pgp' is not a kind of identity roost knows"),
+    (["keys", "new", "ssh", "--name", "Bad Name"], "is not a valid identity name"),
+    (["keys", "new", "ssh", "--name", "x;rm -rf /"], "is not a valid identity name"),
+    (["keys", "new", "xmpp"], "an xmpp identity needs --jid"),
+    (["keys", "new", "xmpp", "--jid", "a b@example.org"], "is not a valid XMPP user name"),
+    (["keys", "new", "ssh", "--jid", "a@example.org"], "--jid does not apply"),
+    (["keys", "new", "fediverse", "--handle", "x", "--domain=bad_.org", "--email", "a@b.org"],
+     "is not a valid domain"),
+    (["keys", "show", "nothing"], "there is no identity called 'nothing'"),
+    (["keys", "export", "nothing", "--to", "/tmp/never"], "there is no identity called"),
+    (["keys", "bogus"], "invalid choice"),
+])
+def test_bad_input_is_one_line_and_exit_2(fast_home: tuple[Path, Path], args: list[str],
+                                          says: str) -> None:
+    home, passfile = fast_home
+    before = Vault.path(home).read_bytes()
+    result = Runner(home, passfile)(*args, expect=2)
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1 and says in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert Vault.path(home).read_bytes() == before
+
+
+def test_wrong_passphrase_from_the_cli_changes_nothing(fast_home: tuple[Path, Path],
+                                                      tmp_path: Path) -> None:
+    home, passfile = fast_home
+    Runner(home, passfile)("keys", "new", "wireguard")
+    before = {p.name: p.read_bytes() for p in home.iterdir() if p.is_file()}
+    wrong = tmp_path / "wrong"
+    wrong.write_text("definitely not it\n")
+    result = Runner(home, wrong)("keys", "new", "tor", expect=2)
+    assert result.stderr.startswith("roost: the passphrase is wrong.")
+    assert {p.name: p.read_bytes() for p in home.iterdir() if p.is_file()} == before
+
+
+def test_backup_and_restore_on_a_new_machine(fast_home: tuple[Path, Path],
+                                             tmp_path: Path) -> None:
+    home, passfile = fast_home
+    roost = Runner(home, passfile)
+    roost("keys", "new", "wireguard")
+    roost("keys", "new", "tor")
+    roost("keys", "backup", str(tmp_path / "b"))
+    roost("keys", "backup", str(tmp_path / "b"), expect=2)
+    other = Runner(tmp_path / "other", passfile)
+    said = other("keys", "restore", str(tmp_path / "b")).stdout
+    assert "2 identities" in said
+    assert other("keys", "list").stdout == roost("keys", "list").stdout
+    said = other("keys", "restore", str(tmp_path / "b")).stdout
+    assert "Added 0 identities" in said and "Kept your current" in said
+
+
+def _pty_run(argv: list[str], env: dict[str, str], replies: list[tuple[bytes, bytes]],
+             timeout: float = 60) -> tuple[int, bytes]:
+    """Run argv on a real terminal, answering each prompt; returns (exit code, all output)."""
+    pid, fd = pty.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.execve(argv[0], argv, env)
+    seen = b""
+    pending = list(replies)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(fd, 4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                seen += chunk
+            if pending and pending[0][0] in seen:
+                os.write(fd, pending.pop(0)[1])
+                seen += b"<<answered>>"
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    return os.waitstatus_to_exitcode(status), seen
+
+
+@pytest.mark.slow
+def test_prompt_warns_about_loss_and_never_echoes(tmp_path: Path) -> None:
+    """A person at a terminal: the first `keys new` makes the vault (default cost)."""
+    home = tmp_path / "home"
+    env = _env(home, None)
+    typed = b"my long typed passphrase"
+    code, seen = _pty_run(
+        [sys.executable, "-m", "roost", "keys", "new", "wireguard"], env,
+        [(b"New vault passphrase: ", typed + b"\r"), (b"Type it again: ", typed + b"\r")])
+    text = seen.decode("utf-8", "replace")
+    assert code == 0, text
+    assert typed not in seen
+    flat = " ".join(text.split())
+    assert LOSS_WARNING in flat
+    assert "Made wireguard" in text
+    code, seen = _pty_run(
+        [sys.executable, "-m", "roost", "keys", "export", "wireguard", "--to",
+         str(tmp_path / "wg.key")], env, [(b"Vault passphrase: ", typed + b"\r")])
+    assert code == 0, seen
+    assert typed not in seen
+    assert stat.S_IMODE((tmp_path / "wg.key").stat().st_mode) == 0o600
+    code, seen = _pty_run(
+        [sys.executable, "-m", "roost", "keys", "new", "tor"], env,
+        [(b"Vault passphrase: ", b"wrong one\r")])
+    assert code == 2 and b"the passphrase is wrong" in seen and b"wrong one" not in seen
