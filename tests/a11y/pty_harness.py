@@ -125,6 +125,7 @@ class PtySession:
         self.stream = pyte.ByteStream(self.screen)
         self._lock = threading.Lock()
         self._raw = bytearray()
+        self._expect_pos = 0
         self._last_output = time.monotonic()
         self._eof = threading.Event()
         self._stop = threading.Event()
@@ -292,15 +293,45 @@ class PtySession:
             raise AssertionError(f"{text!r} never appeared in output within {timeout}s; "
                                  f"got {self.raw[-800:]!r}")
 
+    def expect(self, pattern: bytes | re.Pattern[bytes], timeout: float = 10.0) -> re.Match[bytes]:
+        """Like pexpect: wait for `pattern` in the raw output after the previous match.
+
+        For line-mode programs. Returns the match; AssertionError on timeout or exit."""
+        rx = re.compile(pattern) if isinstance(pattern, bytes) else pattern
+        found: list[re.Match[bytes]] = []
+
+        def hit(s: PtySession) -> bool:
+            m = rx.search(s.raw, self._expect_pos)
+            if m:
+                found.append(m)
+            return m is not None
+
+        if not self.wait_until(hit, timeout):
+            raise AssertionError(f"{rx.pattern!r} not seen within {timeout}s "
+                                 f"(exit={self.exit_status}); output since last match:\n"
+                                 f"{self.raw[self._expect_pos:][-1500:].decode(errors='replace')}")
+        self._expect_pos = found[-1].end()
+        return found[-1]
+
     # ------------------------------------------------------------------ input
     def write(self, data: bytes) -> None:
         os.write(self.fd, data)
 
-    def press(self, key: bytes, quiet: float = 0.25, timeout: float = 10.0) -> KeyResult:
-        """Send one key as one write, wait for the output to settle, report what it did."""
+    def press(self, key: bytes, quiet: float = 0.25, timeout: float = 10.0,
+              expect: str | None = None,
+              until: Callable[[PtySession], bool] | None = None) -> KeyResult:
+        """Send one key as one write, wait for the output to settle, report what it did.
+
+        With `expect` (text on the cursor line) or `until` (any condition), first wait up
+        to `timeout` for it, so a slow response (a screen loading) is not cut in two."""
         n0 = self.nbytes
         t0 = time.monotonic()
         self.write(key)
+        if expect is not None:
+            want = " ".join(expect.lower().split())
+            self.wait_until(lambda s: want in " ".join(s.cursor_line.lower().split()), timeout)
+        if until is not None:
+            self.wait_until(until, timeout)
         # Wait for the first byte of the response (or `quiet` of nothing), then for quiet.
         ok = self.settle(quiet=quiet, timeout=timeout, minimum=0.02)
         with self._lock:

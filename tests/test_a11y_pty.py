@@ -1,0 +1,194 @@
+"""roost in a real pseudo-terminal, read the way a console screen reader reads it.
+
+The real `roost` runs under a pty (80x24, TERM=linux for screen-reader mode as on the Linux
+console, xterm-256color for the default mode) and its output goes into a pyte terminal
+emulator. Every screen is walked with the keyboard: welcome, assessment, plan, service detail,
+deploy, identities, hosts, settings, help. After EVERY key:
+* the line under the terminal cursor names the focused item and its state or position;
+* that line has no border glyphs (screen-reader mode) and no emoji;
+* the key cost at most a byte budget (one key = one redraw, not a burst);
+and on every screen the app writes nothing at all during 2 s of idling.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from a11y.checks import has_state, words
+from a11y.pty_harness import PtySession, escape_sequences, keys
+from a11y.roost_walk import Walker, roost_argv, roost_env
+
+pytestmark = pytest.mark.slow
+
+NEXT_RE = re.compile(r"Next: (.+?)\.?$")
+
+
+def start(home: Path, *args: str, term: str, cols: int = 80, rows: int = 24,
+          **env: str) -> PtySession:
+    s = PtySession(roost_argv(*args), cols=cols, rows=rows, term=term,
+                   env=roost_env(home, **env), log_path=home / "screen.tty")
+    s.start()
+    s.wait_for("Identities", timeout=20)
+    return s
+
+
+def walk_every_screen(w: Walker) -> None:
+    s = w.s
+    # --- welcome
+    w.check_line("Answer a few questions", where="welcome")
+    w.idle("welcome")
+    w.key(keys.DOWN, "Identities", name="Down")
+    w.key(keys.UP, "Answer a few questions", name="Up")
+    # --- assessment
+    w.key(keys.ENTER, "Facebook", opens=True, name="Enter")
+    assert w.title().startswith("Question 1 of"), s.dump()
+    w.idle("assessment")
+    asked = w.answer_assessment()
+    assert len(asked) >= 3, asked
+    # --- plan
+    title = w.title()
+    assert title.startswith("Your plan"), s.dump()
+    m = NEXT_RE.search(title)
+    assert m, f"the plan title should name the next step: {title!r}"
+    suggested = m.group(1)
+    w.check_line(suggested, where="plan: suggested step first")
+    assert re.search(r"\bnext\b", words(s.cursor_line)), s.dump()
+    w.idle("plan")
+    w.key(keys.DOWN, name="Down")
+    assert suggested not in words(s.cursor_line) and has_state(s.cursor_line), s.dump()
+    w.key(keys.UP, suggested, name="Up")
+    # --- service detail of the suggested step; mark it done
+    w.key(keys.ENTER, "State", opens=True, name="Enter")
+    assert suggested in w.title(), s.dump()
+    w.idle("service detail")
+    w.move_to("Mark done")
+    w.key(keys.ENTER, "already done", name="Enter")
+    assert f"Marked {suggested} done" in words(s.text), s.dump()
+    # --- deploy screen for this service (key d)
+    w.key(b"d", opens=True, name="d", title="Deploy")
+    assert "Deploy" in w.title(), s.dump()
+    w.idle("deploy")
+    w.key(b"q", "Mark done", opens=True, name="q")
+    w.key(b"q", suggested, opens=True, name="q")
+    assert re.search(r"\bdone\b", words(s.cursor_line)), s.dump()
+    w.key(b"q", opens=True, name="q", title="roost: ")  # back on the welcome screen
+    assert "Continue where you left off" in words(s.text), s.dump()
+    # --- identities, hosts
+    w.move_to("Identities")
+    w.key(keys.ENTER, opens=True, name="Enter", title="Identities")
+    assert w.title() == "Identities", s.dump()
+    w.idle("identities")
+    w.key(keys.BACKSPACE, "Identities", opens=True, name="Backspace")
+    w.move_to("Hosts")
+    w.key(keys.ENTER, opens=True, name="Enter", title="Hosts")
+    assert w.title() == "Hosts", s.dump()
+    w.idle("hosts")
+    w.key(b"q", "Hosts", opens=True, name="q")
+    # --- settings: toggle screen-reader mode and back
+    w.move_to("Settings")
+    w.key(keys.ENTER, "Screen-reader mode", opens=True, name="Enter")
+    on, off = ("on", "off") if w.screen_reader else ("off", "on")
+    assert re.search(rf"\b{on}\b", words(s.cursor_line)), s.dump()
+    w.idle("settings")
+    w.screen_reader = not w.screen_reader
+    w.key(keys.ENTER, "Screen-reader mode", opens=True, name="Enter")
+    assert re.search(rf"\b{off}\b", words(s.cursor_line)), s.dump()
+    w.screen_reader = not w.screen_reader
+    w.key(keys.ENTER, "Screen-reader mode", opens=True, name="Enter")
+    assert re.search(rf"\b{on}\b", words(s.cursor_line)), s.dump()
+    w.key(b"q", "Settings", opens=True, name="q")
+    # --- help
+    w.key(b"?", "Welcome screen", opens=True, name="?")
+    w.idle("help")
+    w.key(keys.DOWN, "move", name="Down")
+    w.key(b"q", opens=True, name="q", title="roost: ")
+    # --- quit from the welcome screen
+    s.write(b"q")
+    assert s.wait_exit(10), f"q on the welcome screen did not quit:\n{s.dump()}"
+    assert s.exit_status == 0
+
+
+def report(w: Walker) -> str:
+    return ("\n\n".join(w.problems[:8]) + f"\n\n({len(w.problems)} problems)\nkey log:\n"
+            + "\n".join(w.log))
+
+
+@pytest.mark.parametrize(("mode", "term"), [("screen-reader", "linux"),
+                                            ("default", "xterm-256color")])
+def test_walk_every_screen(tmp_path: Path, mode: str, term: str) -> None:
+    sr = mode == "screen-reader"
+    args = ("--screen-reader",) if sr else ()
+    with start(tmp_path, *args, term=term) as s:
+        w = Walker(s, screen_reader=sr)
+        walk_every_screen(w)
+    print(f"{mode}: max bytes per move {w.max_move}, per screen change {w.max_screen} "
+          f"(budgets {w.budget}); idle bytes {w.idle_bytes}")
+    assert not w.problems, report(w)
+    assert len(w.idle_bytes) == 9 and not any(w.idle_bytes.values())
+
+
+def test_env_var_turns_on_screen_reader_mode(tmp_path: Path) -> None:
+    with start(tmp_path, term="linux", ROOST_SCREEN_READER="1") as s:
+        line = words(s.cursor_line)
+        # screen-reader rows are one sentence: label, state, position, comma separated
+        assert line.startswith("Answer a few questions to get your plan, start here, 1 of"), \
+            s.dump()
+        assert not re.search("[\u2500-\u259f]", s.text), "no borders or scrollbars:\n" + s.dump()
+
+
+def test_larger_terminal_keeps_cursor_on_focused_row(tmp_path: Path) -> None:
+    with start(tmp_path, "--screen-reader", term="xterm-256color", cols=120, rows=40) as s:
+        w = Walker(s, screen_reader=True)
+        w.check_line("Answer a few questions", where="120x40 welcome")
+        w.key(keys.DOWN, "Identities", name="Down")
+        w.key(b"j", "Hosts", name="j")
+        w.key(b"k", "Identities", name="k")
+        assert not w.problems, report(w)
+
+
+# Greys of the xterm 256-colour palette: the 16 basic greys, the cube's diagonal, the ramp.
+GREYS_256 = {0, 7, 8, 15, 16, 59, 102, 145, 188, 231, *range(232, 256)}
+
+
+def hues(raw: bytes) -> set[str]:
+    """Colours with a hue (not black, white or grey) in the SGR sequences of `raw`."""
+    out = set()
+    for seq in escape_sequences(raw):
+        if not (seq.startswith(b"\x1b[") and seq.endswith(b"m")):
+            continue
+        p = [int(x) if x.isdigit() else -1 for x in seq[2:-1].decode().split(";")]
+        i = 0
+        while i < len(p):
+            if p[i] in (38, 48) and i + 2 < len(p) and p[i + 1] == 5:
+                if p[i + 2] not in GREYS_256:
+                    out.add(f"256:{p[i + 2]}")
+                i += 3
+            elif p[i] in (38, 48) and i + 4 < len(p) and p[i + 1] == 2:
+                r, g, b = p[i + 2:i + 5]
+                if max(r, g, b) - min(r, g, b) > 8:
+                    out.add(f"rgb:{r},{g},{b}")
+                i += 5
+            else:
+                if p[i] in (*range(31, 37), *range(41, 47), *range(91, 97), *range(101, 107)):
+                    out.add(f"basic:{p[i]}")
+                i += 1
+    return out
+
+
+def test_hue_check_sees_colours() -> None:
+    assert hues(b"\x1b[1;38;5;253;48;5;233mx\x1b[38;2;40;40;40m\x1b[0m") == set()
+    assert hues(b"\x1b[31mred\x1b[38;5;33m\x1b[48;2;200;10;10m") == {
+        "basic:31", "256:33", "rgb:200,10,10"}
+
+
+def test_no_color_means_no_hues(tmp_path: Path) -> None:
+    """Textual answers NO_COLOR with shades of grey: no hue may carry meaning."""
+    with start(tmp_path, term="xterm-256color") as s:
+        s.press(keys.DOWN)
+        assert hues(s.raw), "without NO_COLOR the default look has colours (check can fail)"
+    with start(tmp_path, term="xterm-256color", NO_COLOR="1") as s:
+        s.press(keys.ENTER, until=lambda s: "Question 1" in s.line(0))
+        assert "Question 1" in s.line(0), s.dump()
+        assert not hues(s.raw), f"NO_COLOR set but colours were written: {sorted(hues(s.raw))}"
