@@ -14,6 +14,8 @@ atomically with a fresh nonce, so two roost processes never lose each other's ch
 
 from __future__ import annotations
 
+import base64
+import binascii
 import getpass
 import hashlib
 import json
@@ -107,8 +109,6 @@ class _Sealed:
         return h.hexdigest()
 
     def to_text(self) -> str:
-        import base64
-
         return tomli_w.dumps({
             "schema": SCHEMA, "kind": self.kind, "kdf": KDF,
             "salt": base64.b64encode(self.salt).decode("ascii"),
@@ -119,8 +119,6 @@ class _Sealed:
 
     @classmethod
     def read(cls, path: Path, kinds: tuple[str, ...], what: str = "key vault") -> _Sealed:
-        import base64
-        import binascii
 
         try:
             raw = path.read_bytes()
@@ -161,8 +159,6 @@ class _Sealed:
 
 def _canonical_b64(text: object) -> bytes:
     """Decode base64 that is exactly what encoding gives back (no ignored bits or padding)."""
-    import base64
-
     if not isinstance(text, str):
         raise ValueError("not text")
     raw = base64.b64decode(text, validate=True)
