@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import Input
+from textual.widgets import Input, Label
 
 from roost.plan.detect import HostFacts
 from roost.plan.workspace import Workspace
@@ -52,7 +52,10 @@ def check_cursor(app: RoostApp) -> str:
         if row.state:
             assert row.state[:30] in line, f"state {row.state!r} not on the cursor line: {line!r}"
     elif isinstance(focused, Input):
-        assert "Your answer" in line, line
+        label = focused.parent.query_one(Label) if focused.parent else None
+        assert label is not None
+        text = str(label.render()).strip()
+        assert text and text in line, f"the field's label {text!r} is not on {line!r}"
     else:
         raise AssertionError(f"focus on {focused!r}: every screen focuses its list or input")
     return line
@@ -318,3 +321,74 @@ async def test_no_command_palette_and_no_loading_indicator(home: Path) -> None:
         assert not app.screen.query(LoadingIndicator)
         text = "\n".join(screen_lines(app))
         assert text.isascii(), "screen-reader mode draws no border glyphs or emoji"
+
+
+async def type_text(pilot, text: str) -> None:  # type: ignore[no-untyped-def]
+    for ch in text:
+        await pilot.press("space" if ch == " " else ch)
+
+
+async def settle(pilot, app: RoostApp) -> None:  # type: ignore[no-untyped-def]
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.pause()
+
+
+@sync
+async def test_make_an_identity_then_export_a_backup(home: Path) -> None:
+    from roost.keys import Vault
+    from roost.keys.vault import FAST_LIMITS_FOR_TESTS
+
+    secret = "correct horse battery staple"
+    app = make_app(home, screen_reader=True)
+    app.kdf_limits = FAST_LIMITS_FOR_TESTS
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await press(pilot, app, "i")
+        assert "No identities yet" in cursor_line(app)
+        await press(pilot, app, "n")
+        assert type(app.screen).__name__ == "KindScreen"
+        menu = app.screen.query_one("#identity-kinds", AccessibleList)
+        while menu.current is not None and menu.current.key != "kind:ssh":
+            await press(pilot, app, "down")
+        await press(pilot, app, "enter")
+        assert type(app.screen).__name__ == "IdentityFormScreen"
+        assert "Name (for you)" in check_cursor(app)
+        await press(pilot, app, "enter", "enter")          # name ssh, no comment
+        assert "Vault passphrase" in check_cursor(app)
+        await type_text(pilot, secret)
+        await press(pilot, app, "enter")
+        assert "again" in check_cursor(app)
+        await type_text(pilot, secret[:-1] + "X")
+        await press(pilot, app, "enter")
+        await settle(pilot, app)
+        assert "the two passphrases differ" in "\n".join(screen_lines(app))
+        assert not Vault.exists(home)
+        app.screen.query_one("#field-again", Input).value = secret
+        await press(pilot, app, "enter")
+        await settle(pilot, app)
+        assert type(app.screen).__name__ == "IdentitiesScreen"
+        infos = Vault.public_index(home)
+        assert [i.kind for i in infos] == ["ssh"]
+        text = "\n".join(screen_lines(app))
+        assert "Made ssh" in text and secret not in text
+        line = check_cursor(app)
+        assert "SSH key" in line and "in the vault" in line
+
+        await press(pilot, app, "e")
+        assert type(app.screen).__name__ == "BackupScreen"
+        await press(pilot, app, "tab")
+        assert "Vault passphrase" in check_cursor(app)
+        await type_text(pilot, "wrong passphrase here")
+        await press(pilot, app, "enter")
+        await settle(pilot, app)
+        assert type(app.screen).__name__ == "BackupScreen"
+        app.screen.query_one("#field-passphrase", Input).value = secret
+        await press(pilot, app, "enter")
+        await settle(pilot, app)
+        assert type(app.screen).__name__ == "IdentitiesScreen"
+        assert "The backup is written to" in "\n".join(screen_lines(app))
+    backups = list(home.glob("roost-keys-*.backup"))
+    assert len(backups) == 1 and secret.encode() not in backups[0].read_bytes()
+    ws = Workspace.open(home, facts=FACTS)
+    assert any(e.kind == "identity" for e in ws.history())

@@ -50,6 +50,8 @@ class RoostApp(App[int]):
         self._facts = facts
         self._ws = workspace
         self.today = today
+        self.kdf_limits: object | None = None
+        """Vault key-derivation limits for new vaults; None means roost.keys' default."""
         self.startup_message = ""
         self.settings = Settings.load(self.ws.home)
         self.screen_reader = bool(screen_reader or self.settings.screen_reader)

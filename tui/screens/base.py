@@ -73,6 +73,7 @@ class RoostScreen(Screen[None]):
         yield Static(Content(to_ascii(self.title_text())), id="title")
         with Vertical(id="body"):
             yield Static(Content(""), id="intro")
+            yield from self.compose_form()
             yield AccessibleList(id=self.LIST_ID, screen_reader=self.screen_reader,
                                  classes="main-list")
             yield from self.compose_extra()
@@ -81,6 +82,13 @@ class RoostScreen(Screen[None]):
 
     def compose_extra(self) -> Iterable[Widget]:
         return ()
+
+    def compose_form(self) -> Iterable[Widget]:
+        """Widgets read before the list (a form's fields)."""
+        return ()
+
+    def first_focus(self) -> Widget:
+        return self.menu
 
     def title_text(self) -> str:
         return self.TITLE
@@ -100,7 +108,7 @@ class RoostScreen(Screen[None]):
         self.query_one("#keys", KeyBar).set_keys(self.key_help())
         if self._pending_status:
             self.say(self._pending_status)
-        self.menu.focus()
+        self.first_focus().focus()
 
     def on_screen_resume(self) -> None:
         # Coming back from another screen: the data may have changed there.

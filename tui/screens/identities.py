@@ -1,11 +1,27 @@
-"""Identities: the person's keys and ids (public parts only), readable aloud."""
+"""Identities: list (public parts only, no passphrase needed), create, export a backup.
+
+roost.keys is imported only when this screen is opened: it pulls in nacl.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any, ClassVar
 
+from textual.binding import Binding, BindingType
+
+from roost.core.errors import RoostError
 from roost.tui.a11y import Row
 from roost.tui.screens.base import RoostScreen
+from roost.tui.screens.forms import Field, FormScreen
+
+
+def spoken(value: str) -> str:
+    """Long ids in groups of four, so they can be read aloud and compared by ear."""
+    from roost.keys.model import group
+
+    return group(value) if len(value) > 24 else value
 
 
 class IdentitiesScreen(RoostScreen):
@@ -13,20 +29,179 @@ class IdentitiesScreen(RoostScreen):
     LIST_ID = "identities"
     ENTER = "open"
     NAME = "Identities"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("n", "new", "new identity"),
+        Binding("e", "export", "export a backup"),
+    ]
 
     def intro(self) -> str:
-        return ("An identity is a key pair: the public part is your id that others see; "
-                "the secret part stays in roost's locked vault.")
+        return ("An identity is a key pair: its public id is what others see; the secret "
+                "part stays in roost's vault, locked with your passphrase.")
 
     def rows(self) -> Sequence[Row]:
+        from roost.keys import KIND_NAMES, Vault
+
         out: list[Row] = []
-        for e in self.ws.history():
-            if e.kind == "identity":
-                kind = str(e.detail.get("kind", ""))
-                pid = str(e.detail.get("public_id", ""))
-                out.append(Row(f"identity:{len(out)}", f"{kind} identity", state="recorded",
-                               extra=f"Id: {pid}"))
+        for info in Vault.public_index(self.ws.home):
+            pid = info.public_id
+            out.append(Row(f"identity:{info.id}", f"{KIND_NAMES.get(info.kind, info.kind)}",
+                           state="in the vault", detail=f"named {info.id}",
+                           extra=f"Public id: {pid}." + (
+                               f" In groups: {spoken(pid)}." if spoken(pid) != pid else "")))
         if not out:
             out.append(Row("none", "No identities yet", state="empty",
-                           extra="They are made when a step of your plan needs one."))
+                           extra="Make one here, or when a step of your plan needs one."))
+        out.append(Row("new", "Make a new identity", state="action, key n"))
+        out.append(Row("export", "Export a backup of the vault", state="action, key e"))
         return out
+
+    def activate(self, key: str) -> None:
+        if key == "new":
+            self.action_new()
+        elif key == "export":
+            self.action_export()
+
+    def action_new(self) -> None:
+        self.app.push_screen(KindScreen())
+
+    def action_export(self) -> None:
+        from roost.keys import Vault
+
+        if not Vault.exists(self.ws.home):
+            self.say("There is no vault yet: make an identity first.")
+            return
+        self.app.push_screen(BackupScreen())
+
+
+class KindScreen(RoostScreen):
+    TITLE = "Make a new identity: which kind?"
+    LIST_ID = "identity-kinds"
+    ENTER = "choose"
+    NAME = "New identity"
+
+    def rows(self) -> Sequence[Row]:
+        from roost.keys import KIND_NAMES, KINDS, OPTIONS
+
+        out = []
+        for kind in KINDS:
+            need = [what for what, required in OPTIONS[kind].values() if required]
+            out.append(Row(f"kind:{kind}", KIND_NAMES[kind],
+                           state="asks for " + " and ".join(need) if need else "no questions"))
+        return out
+
+    def activate(self, key: str) -> None:
+        if key.startswith("kind:"):
+            self.app.switch_screen(IdentityFormScreen(key.split(":", 1)[1]))
+
+
+class IdentityFormScreen(FormScreen):
+    NAME = "Identity form"
+    SUBMIT = "Make it and keep it in the vault"
+    BUSY = "Making the identity and sealing the vault; this takes a few seconds."
+    LIST_ID = "identity-form"
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        super().__init__()
+
+    def title_text(self) -> str:
+        from roost.keys import KIND_NAMES
+
+        return f"Make a new {KIND_NAMES.get(self.kind, self.kind)}"
+
+    def _new_vault(self) -> bool:
+        from roost.keys import Vault
+
+        return not Vault.exists(self.ws.home)
+
+    def intro(self) -> str:
+        from roost.keys import LOSS_WARNING
+
+        if self._new_vault():
+            return "This is your first identity: choose the vault's passphrase. " + LOSS_WARNING
+        return "Type the vault's passphrase to add the new identity to it."
+
+    def fields(self) -> Sequence[Field]:
+        from roost.keys import OPTIONS
+
+        out = [Field("label", "Name (for you)", value=self.kind)]
+        for key, (what, required) in OPTIONS[self.kind].items():
+            out.append(Field(key, what[:1].upper() + what[1:] + ("" if required
+                                                                   else " (optional)")))
+        out.append(Field("passphrase", "Vault passphrase", password=True))
+        if self._new_vault():
+            out.append(Field("again", "The passphrase again", password=True))
+        return out
+
+    def work(self, values: dict[str, str]) -> Callable[[], Any]:
+        home = self.ws.home
+        kind = self.kind
+        new_vault = self._new_vault()
+        limits = getattr(self.roost, "kdf_limits", None)
+
+        def make() -> str:
+            from roost.keys import Vault, create
+            from roost.keys.factory import add_and_record
+
+            passphrase = values.pop("passphrase", "")
+            again = values.pop("again", None)
+            label = values.pop("label", "").strip() or kind
+            options: dict[str, str | None] = {k: (v.strip() or None) for k, v in values.items()}
+            if new_vault and again != passphrase:
+                raise RoostError("the two passphrases differ", hint="type the same one twice")
+            identity = create(kind, label, **options)
+            if new_vault:
+                vault = (Vault.create(home, passphrase, limits=limits) if limits
+                         else Vault.create(home, passphrase))
+            else:
+                vault = Vault.open(home, passphrase)
+            warning = add_and_record(vault, identity)
+            text = f"Made {identity.id}. Public id: {identity.public_id}."
+            return text + (f" {warning}" if warning else "")
+
+        return make
+
+    def done(self, result: Any) -> None:
+        self.ws.reload()
+        self.app.pop_screen()
+        screen = self.app.screen
+        if isinstance(screen, RoostScreen):
+            screen.say(str(result))
+
+
+class BackupScreen(FormScreen):
+    NAME = "Vault backup"
+    TITLE = "Export a backup of the vault"
+    SUBMIT = "Write the backup"
+    BUSY = "Opening the vault and writing the backup; this takes a few seconds."
+    LIST_ID = "backup-form"
+
+    def intro(self) -> str:
+        return ("The backup is sealed with the same passphrase. Keep it on another device: "
+                "a USB stick, another computer.")
+
+    def fields(self) -> Sequence[Field]:
+        stamp = datetime.now(UTC).strftime("%Y%m%d")
+        default = str(self.ws.home / f"roost-keys-{stamp}.backup")
+        return [Field("path", "Write it to", value=default),
+                Field("passphrase", "Vault passphrase", password=True)]
+
+    def work(self, values: dict[str, str]) -> Callable[[], Any]:
+        home = self.ws.home
+
+        def export() -> str:
+            from pathlib import Path
+
+            from roost.keys import Vault
+
+            path = Path(values["path"].strip()).expanduser()
+            Vault.open(home, values["passphrase"]).export_backup(path)
+            return f"The backup is written to {path}."
+
+        return export
+
+    def done(self, result: Any) -> None:
+        self.app.pop_screen()
+        screen = self.app.screen
+        if isinstance(screen, RoostScreen):
+            screen.say(str(result))

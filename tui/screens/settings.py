@@ -73,12 +73,18 @@ def all_screens() -> list[type[RoostScreen]]:
     from roost.tui.screens.assessment import AssessmentScreen
     from roost.tui.screens.deploy import DeployScreen
     from roost.tui.screens.hosts import HostsScreen
-    from roost.tui.screens.identities import IdentitiesScreen
+    from roost.tui.screens.identities import (
+        BackupScreen,
+        IdentitiesScreen,
+        IdentityFormScreen,
+        KindScreen,
+    )
     from roost.tui.screens.plan import PlanScreen, ServiceScreen, SkipScreen
     from roost.tui.screens.welcome import WelcomeScreen
 
     return [WelcomeScreen, AssessmentScreen, PlanScreen, ServiceScreen, SkipScreen,
-            IdentitiesScreen, HostsScreen, DeployScreen, SettingsScreen, HelpScreen]
+            IdentitiesScreen, KindScreen, IdentityFormScreen, BackupScreen, HostsScreen,
+            DeployScreen, SettingsScreen, HelpScreen]
 
 
 class HelpScreen(RoostScreen):

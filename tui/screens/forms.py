@@ -1,0 +1,93 @@
+"""A form: labelled one-line fields, then the actions as a list. Each field sits on one line
+with its label, so the line under the cursor says what is being typed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from textual.containers import Horizontal
+from textual.widget import Widget
+from textual.widgets import Input, Label
+from textual.worker import Worker, WorkerState
+
+from roost.core.errors import RoostError
+from roost.tui.a11y import Row
+from roost.tui.screens.base import RoostScreen
+
+
+@dataclass(frozen=True)
+class Field:
+    key: str
+    label: str
+    password: bool = False
+    value: str = ""
+    placeholder: str = ""
+
+
+class FormScreen(RoostScreen):
+    """Fill the fields, Enter on the last one (or on 'submit' in the list) does the work in a
+    worker thread, so the screen never freezes; the result is said on the status line."""
+
+    LIST_ID = "form-actions"
+    ENTER = "do it"
+    SUBMIT: ClassVar[str] = "Save"
+    BUSY: ClassVar[str] = "Working, this takes a few seconds."
+
+    def fields(self) -> Sequence[Field]:
+        return ()
+
+    def compose_form(self) -> Iterable[Widget]:
+        for f in self.fields():
+            inp = Input(value=f.value, placeholder=f.placeholder, password=f.password,
+                        id=f"field-{f.key}", select_on_focus=False)
+            inp.cursor_blink = False
+            yield Horizontal(Label(f"{f.label}: "), inp, classes="form-row")
+
+    def first_focus(self) -> Widget:
+        inputs = list(self.query(Input))
+        return inputs[0] if inputs else self.menu
+
+    def rows(self) -> Sequence[Row]:
+        return [Row("submit", self.SUBMIT, state="action, Enter"),
+                Row("cancel", "Cancel", state="action, q")]
+
+    def values(self) -> dict[str, str]:
+        return {i.id.removeprefix("field-"): i.value for i in self.query(Input) if i.id}
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        inputs = list(self.query(Input))
+        if event.input is inputs[-1]:
+            self.activate("submit")
+        else:
+            inputs[inputs.index(event.input) + 1].focus()
+
+    def activate(self, key: str) -> None:
+        if key == "cancel":
+            self.app.pop_screen()
+        elif key == "submit":
+            self.say(self.BUSY)
+            work = self.work(self.values())
+            self.run_worker(work, thread=True, exclusive=True, exit_on_error=False,
+                            name="form")
+
+    def work(self, values: dict[str, str]) -> Callable[[], Any]:
+        """The blocking call to run in a thread; its result goes to `done`."""
+        raise NotImplementedError
+
+    def done(self, result: Any) -> None:
+        """Back on the screen with the worker's result."""
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.name != "form":
+            return
+        if event.state == WorkerState.SUCCESS:
+            self.done(event.worker.result)
+        elif event.state == WorkerState.ERROR:
+            err = event.worker.error
+            if isinstance(err, RoostError):
+                self.say(err.line())
+            else:
+                self.say(f"That did not work: {type(err).__name__}.")
