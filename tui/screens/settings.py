@@ -72,7 +72,7 @@ class SettingsScreen(RoostScreen):
 def all_screens() -> list[type[RoostScreen]]:
     from roost.tui.screens.assessment import AssessmentScreen
     from roost.tui.screens.deploy import DeployScreen
-    from roost.tui.screens.hosts import HostsScreen
+    from roost.tui.screens.hosts import AddHostScreen, HostScreen, HostsScreen, TrustScreen
     from roost.tui.screens.identities import (
         BackupScreen,
         IdentitiesScreen,
@@ -84,7 +84,7 @@ def all_screens() -> list[type[RoostScreen]]:
 
     return [WelcomeScreen, AssessmentScreen, PlanScreen, ServiceScreen, SkipScreen,
             IdentitiesScreen, KindScreen, IdentityFormScreen, BackupScreen, HostsScreen,
-            DeployScreen, SettingsScreen, HelpScreen]
+            HostScreen, AddHostScreen, TrustScreen, DeployScreen, SettingsScreen, HelpScreen]
 
 
 class HelpScreen(RoostScreen):

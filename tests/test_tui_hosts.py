@@ -1,0 +1,95 @@
+"""The Hosts screens against real things: this computer's facts, and a real sshd on
+loopback whose host key fingerprint must be confirmed before it is added."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from test_tui import SIZE, check_cursor, make_app, press, screen_lines, settle, sync
+from textual.widgets import Input
+
+from roost.deploy.hosts import HOSTS_FILE, HostStore
+from roost.tui.a11y import AccessibleList, cursor_line
+
+if TYPE_CHECKING:
+    from sshd import Sshd
+
+pytest_plugins = ["sshd"]
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "roost-home"
+    home.mkdir()
+    monkeypatch.setenv("ROOST_HOME", str(home))
+    monkeypatch.setenv("HOME", str(tmp_path / "user-home"))  # no ~/.ssh/config, no keys
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+    return home
+
+
+@sync
+async def test_read_the_facts_of_this_computer(home: Path) -> None:
+    app = make_app(home, screen_reader=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await press(pilot, app, "h")
+        line = check_cursor(app)
+        assert "local" in line and "facts not read yet" in line
+        await press(pilot, app, "enter")
+        assert type(app.screen).__name__ == "HostScreen"
+        await press(pilot, app, "r")
+        await settle(pilot, app)
+        text = "\n".join(screen_lines(app))
+        assert "Read the facts of local." in text
+        assert "Memory:" in text and "Ports in use" in text
+        check_cursor(app)
+        await press(pilot, app, "q")
+        assert "facts read" in cursor_line(app)
+    host = HostStore(home / HOSTS_FILE).get("local")
+    assert host.facts is not None and host.facts_read_at
+
+
+async def fill(pilot, app, values: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    for key, value in values.items():
+        app.screen.query_one(f"#field-{key}", Input).value = value
+    await pilot.pause()
+
+
+@sync
+async def test_add_a_host_only_after_its_fingerprint_is_confirmed(home: Path,
+                                                                  sshd: Sshd) -> None:
+    app = make_app(home, screen_reader=True)
+    target = f"{sshd.user}@{sshd.host}:{sshd.port}"
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await press(pilot, app, "h", "a")
+        assert type(app.screen).__name__ == "AddHostScreen"
+        assert "Short name" in check_cursor(app)
+        await fill(pilot, app, {"name": "box", "target": target, "key": str(sshd.key)})
+        await press(pilot, app, "tab", "tab", "enter")      # Enter on the last field submits
+        await settle(pilot, app)
+        assert type(app.screen).__name__ == "TrustScreen"
+        text = " ".join(x.strip() for x in screen_lines(app))
+        assert sshd.fingerprint() in text
+        assert "No, do not trust it" in check_cursor(app), "the safe answer comes first"
+        await press(pilot, app, "enter")                     # no
+        await settle(pilot, app)
+        assert type(app.screen).__name__ == "AddHostScreen"
+        assert "Not trusted; nothing was added" in "\n".join(screen_lines(app))
+        assert [h.name for h in HostStore(home / HOSTS_FILE).all()] == ["local"]
+
+        menu = app.screen.query_one("#add-host-form", AccessibleList)
+        menu.focus()
+        await press(pilot, app, "enter")                     # submit again
+        await settle(pilot, app)
+        assert type(app.screen).__name__ == "TrustScreen"
+        await press(pilot, app, "down", "enter")             # yes
+        await settle(pilot, app)
+        assert type(app.screen).__name__ == "HostsScreen"
+        text = "\n".join(screen_lines(app))
+        assert "Added box." in text
+        assert "box" in check_cursor(app)
+    host = HostStore(home / HOSTS_FILE).get("box")
+    assert host.facts is not None and sshd.port in host.facts["tcp_ports"]
