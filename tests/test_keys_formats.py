@@ -71,6 +71,40 @@ def test_ssb_secret_file_loads_in_ssb_keys_and_messages_validate(tmp_path: Path)
     assert out["created"] == [about, post]
 
 
+def test_ssb_chain_of_awkward_texts_matches_ssb_validate_byte_for_byte(tmp_path: Path) -> None:
+    """JSON.stringify and the latin1 id hash are easy to get subtly wrong: 60 messages of
+    random text from every Unicode plane (and JSON's special characters) must all match."""
+    import random
+
+    rng = random.Random(5)
+    specials = ["\u2028", "\u2029", "\x7f", "\x00", "\u00e9", "\ufeff", "\U0001f600", "\\",
+                '"', "/", "\b", "\f", "\r", "\u0301", "\uffff", "\U0010ffff"]
+
+    def text() -> str:
+        out = []
+        for _ in range(rng.randint(0, 40)):
+            if rng.random() < 0.3:
+                out.append(rng.choice(specials))
+            else:
+                cp = rng.choice([rng.randint(0x20, 0x7e), rng.randint(0xa0, 0xd7ff),
+                                 rng.randint(0xe000, 0xfffd), rng.randint(0x10000, 0x10ffff)])
+                out.append(chr(cp))
+        return "".join(out)
+
+    ident = create("ssb", "me")
+    secret = tmp_path / "secret"
+    ssb.write_ssb_secret(secret, ident)
+    msgs = [json.loads(ident.public["about_message"])]
+    for n in range(2, 62):
+        content = {"type": "post", "text": text(), "n": n, "nested": {"k": [text(), None, True]}}
+        msgs.append(ssb.sign_message(ident, ssb.message_id(msgs[-1]), n, content,
+                                     msgs[-1]["timestamp"] + 1))
+    out = _ssb_check({"secret_file": str(secret), "messages": msgs})
+    assert out["valid"] is True, out.get("error")
+    assert out["ids"] == [ssb.message_id(m) for m in msgs]
+    assert out["created"] == msgs
+
+
 def test_ssb_validate_rejects_a_tampered_message(tmp_path: Path) -> None:
     ident = create("ssb", "me")
     about = json.loads(ident.public["about_message"])

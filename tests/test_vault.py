@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import os
 import stat
+import tempfile
 import tomllib
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from roost.core.errors import LockedError, NewerFormatError, RoostError
 from roost.core.lock import FileLock
@@ -248,3 +251,23 @@ def test_no_terminal_and_no_file_is_a_clear_error(monkeypatch: pytest.MonkeyPatc
         monkeypatch.setattr("sys.stdin", stdin)
         with pytest.raises(RoostError, match="cannot ask for it here"):
             passphrase_from_env_or_prompt()
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(passphrase=st.text(min_size=8, max_size=64).filter(lambda s: "\x00" not in s),
+       other=st.text(max_size=64))
+def test_any_passphrase_opens_only_its_vault(tmp_path: Path, passphrase: str,
+                                             other: str) -> None:
+    assume(other != passphrase)
+    try:
+        passphrase.encode("utf-8")
+        other.encode("utf-8")
+    except UnicodeEncodeError:
+        assume(False)
+    home = Path(tempfile.mkdtemp(dir=tmp_path))
+    v = Vault.create(home, passphrase, limits=FAST)
+    v.add(create("wireguard"))
+    assert Vault.open(home, passphrase).list() == v.list()
+    with pytest.raises(RoostError, match="passphrase is wrong"):
+        Vault.open(home, other)
