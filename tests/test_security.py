@@ -9,13 +9,14 @@ create it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -179,7 +180,6 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def run_in_process(argv: list[str], capsys: pytest.CaptureFixture[str] | None = None
                    ) -> tuple[int, str, str]:
-    import contextlib
     import io
 
     out, err = io.StringIO(), io.StringIO()
@@ -302,10 +302,8 @@ class CmdlineWatcher:
         while not self._stop.is_set():
             for d in os.listdir("/proc"):
                 if d.isdigit():
-                    try:
+                    with contextlib.suppress(OSError):
                         self.seen.add(Path(f"/proc/{d}/cmdline").read_bytes())
-                    except OSError:
-                        pass
             time.sleep(0.005)
 
     def __enter__(self) -> CmdlineWatcher:
