@@ -87,11 +87,14 @@ def export_identity(identity: Identity, to: Path) -> list[Path]:
             raise RoostError(f"{path} already exists",
                              hint="roost never overwrites a key file; choose a new name")
     if identity.kind == "tor":
-        if target.exists():
-            raise RoostError(f"{target} already exists",
-                             hint="give a new folder name; Tor wants a folder of its own")
+        taken = RoostError(f"{target} already exists",
+                           hint="give a new folder name; Tor wants a folder of its own")
+        if target.exists() or target.is_symlink():
+            raise taken
         try:
             target.mkdir(mode=0o700, parents=False)
+        except FileExistsError:
+            raise taken from None
         except FileNotFoundError:
             raise RoostError(f"the folder {target.parent} does not exist",
                              hint="create it first") from None

@@ -179,3 +179,22 @@ def follows_csv(follows: Iterable[Follow]) -> str:
         w.writerow([f.address.lstrip("@"), "true" if f.show_boosts else "false",
                     "true" if f.notify else "false", ",".join(f.languages)])
     return out.getvalue()
+
+
+def read_follows_csv(text: str) -> list[Follow]:
+    """Follows from a CSV in Mastodon's export format (what the old instance gives you)."""
+    rows = list(csv.reader(io.StringIO(text)))
+    if not rows or tuple(c.strip() for c in rows[0][:1]) != FOLLOWS_HEADER[:1]:
+        raise RoostError("this file is not a follows export",
+                         hint="download it on the old instance: Preferences, Import and "
+                              "export, Data export, Follows")
+    out: list[Follow] = []
+    for row in rows[1:]:
+        if not row or not row[0].strip():
+            continue
+        cells = [*row, "", "", ""][:4]
+        out.append(Follow(cells[0].strip().lstrip("@"),
+                          cells[1].strip().lower() != "false",
+                          cells[2].strip().lower() == "true",
+                          tuple(x for x in cells[3].split(",") if x)))
+    return out

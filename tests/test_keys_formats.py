@@ -396,3 +396,77 @@ def test_unknown_kind_and_options() -> None:
     with pytest.raises(RoostError, match="not a valid identity name"):
         create("ssh", "Bad Name")
     assert os.sep not in create("ssh").id
+
+
+# --- Export ----------------------------------------------------------------------------------
+
+EXPORT_OPTS: dict[str, dict[str, str]] = {
+    "xmpp": {"jid": "a@example.org"}, "matrix": {"server_name": "example.org"},
+    "fediverse": {"handle": "a", "domain": "example.org", "email": "a@example.org"},
+}
+
+
+@pytest.mark.parametrize("kind", ["ssb", "xmpp", "fediverse", "matrix", "ssh", "wireguard",
+                                  "tor"])
+def test_export_writes_new_files_with_right_modes_and_never_overwrites(
+        kind: str, tmp_path: Path) -> None:
+    from roost.keys.export import export_identity
+
+    ident = create(kind, kind, **EXPORT_OPTS.get(kind, {}))
+    target = tmp_path / "out"
+    written = export_identity(ident, target)
+    assert written and all(p.exists() for p in written)
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in written}
+    expected_secret_mode = 0o400 if kind == "ssb" else 0o600
+    assert modes[written[0].name] == expected_secret_mode
+    if kind == "ssh":
+        assert modes["out.pub"] == 0o644
+    if kind == "tor":
+        assert stat.S_IMODE(target.stat().st_mode) == 0o700
+    before = {p: p.read_bytes() for p in written}
+    with pytest.raises(RoostError, match="already exists"):
+        export_identity(ident, target)
+    assert {p: p.read_bytes() for p in written} == before
+    assert not [p for p in tmp_path.rglob(".*") if p.is_file()], "temp files left behind"
+    # A dangling symlink at the target is not followed.
+    link = tmp_path / "link"
+    link.symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(RoostError, match="already exists"):
+        export_identity(ident, link)
+    assert not (tmp_path / "elsewhere").exists()
+
+
+def test_exported_files_are_read_by_the_reference_tools(tmp_path: Path) -> None:
+    from signedjson.key import read_signing_keys
+
+    from roost.keys.export import export_identity
+
+    ssh_id = create("ssh", "s")
+    export_identity(ssh_id, tmp_path / "id")
+    derived = subprocess.run(["ssh-keygen", "-y", "-f", str(tmp_path / "id")],
+                             capture_output=True, text=True, check=True).stdout.split()
+    assert derived[:2] == ssh_id.public["public_key"].split()[:2]
+    wg_id = create("wireguard", "w")
+    export_identity(wg_id, tmp_path / "wg")
+    with (tmp_path / "wg").open() as f:
+        out = subprocess.run(["wg", "pubkey"], stdin=f, capture_output=True, text=True,
+                             check=True).stdout.strip()
+    assert out == wg_id.public["public_key"]
+    mx = create("matrix", "m", server_name="example.org")
+    export_identity(mx, tmp_path / "signing.key")
+    with (tmp_path / "signing.key").open() as f:
+        (key,) = read_signing_keys(f)
+    assert key.version == mx.public["key_version"]
+    sb = create("ssb", "b")
+    export_identity(sb, tmp_path / "secret")
+    assert _ssb_check({"secret_file": str(tmp_path / "secret")})["loaded_id"] == \
+        sb.public["ssb_id"]
+
+
+def test_follows_csv_reads_what_it_writes() -> None:
+    follows = [fediverse.Follow("bob@example.org"),
+               fediverse.Follow("eve@x.social", show_boosts=False, notify=True,
+                                languages=("en", "de"))]
+    assert fediverse.read_follows_csv(fediverse.follows_csv(follows)) == follows
+    with pytest.raises(RoostError, match="not a follows export"):
+        fediverse.read_follows_csv("a,b\n1,2\n")
