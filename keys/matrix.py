@@ -34,6 +34,8 @@ def create(label: str, *, server_name: str) -> Identity:
               "registration_shared_secret": password(48),
               "macaroon_secret_key": password(48),
               "form_secret": password(48),
+              # the first account's (the admin's), registered with the shared secret
+              "admin_password": password(32),
               "db_password": password(32)}
     return Identity(label, KIND, public, secret, now_text())
 

@@ -162,6 +162,8 @@ def test_matrix_signing_key_file_is_read_by_signedjson(tmp_path: Path) -> None:
     secrets_ = {ident.secret[k] for k in ("registration_shared_secret", "macaroon_secret_key",
                                           "form_secret")}
     assert len(secrets_) == 3 and all(len(s) >= 32 for s in secrets_)
+    # What the deploy recipe for Synapse reads from the vault.
+    assert {"signing_key_seed", "admin_password"} <= set(ident.secret)
 
 
 # --- SSH -------------------------------------------------------------------------------------
