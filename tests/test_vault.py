@@ -271,3 +271,18 @@ def test_any_passphrase_opens_only_its_vault(tmp_path: Path, passphrase: str,
     assert Vault.open(home, passphrase).list() == v.list()
     with pytest.raises(RoostError, match="passphrase is wrong"):
         Vault.open(home, other)
+
+
+def test_a_lost_or_damaged_index_is_rebuilt_when_the_vault_opens(home: Path) -> None:
+    v = _filled(home)
+    index = Vault.index_path(home)
+    index.unlink()
+    assert Vault.public_index(home) == ()
+    Vault.open(home, PASS)
+    assert Vault.public_index(home) == v.list()
+    index.write_text("this is [ not toml")
+    with pytest.raises(RoostError, match="could not be read"):
+        Vault.public_index(home)
+    Vault.open(home, PASS)
+    assert Vault.public_index(home) == v.list()
+    assert stat.S_IMODE(index.stat().st_mode) == 0o600
