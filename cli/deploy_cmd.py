@@ -8,7 +8,6 @@ lines of output and what to try; running the same command again continues where 
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 from collections.abc import Callable, Mapping
@@ -16,11 +15,13 @@ from typing import Any
 
 from roost.core.errors import RoostError
 from roost.core.validate import short_name
-from roost.deploy import engine
+from roost.deploy import engine, hosts
+from roost.deploy import facts as facts_mod
 from roost.deploy.dryrun import plan_lines, removal_lines
 from roost.deploy.events import Event, Output, as_text
+from roost.deploy.hosts import Host, HostStore
 from roost.deploy.journal import Journal
-from roost.deploy.recipe import Recipe, parse_options
+from roost.deploy.recipe import Recipe, TargetHost, parse_options
 from roost.deploy.recipes import builder
 from roost.deploy.steps import Secret
 from roost.deploy.transport import Transport
@@ -39,6 +40,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
                    help="a recipe option; repeat for several")
     p.add_argument("--quiet", action="store_true", help="print steps, not command output")
+    p.add_argument("--trust", metavar="SHA256:…",
+                   help="on first contact, trust the host key with this fingerprint")
     p.set_defaults(handler=run_deploy)
 
     u = sub.add_parser("undeploy", help="remove a service from one of your hosts")
@@ -48,44 +51,60 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
                    help="also delete the service's data (cannot be undone)")
     u.add_argument("--dry-run", action="store_true")
     u.add_argument("--option", action="append", default=[], metavar="NAME=VALUE")
+    u.add_argument("--trust", metavar="SHA256:…")
     u.set_defaults(handler=run_undeploy)
 
 
 # -- hosts, facts, identities, secrets: from the layers that own them ------------------------
 
-def open_transport(host: str) -> Transport:
-    """The transport for a host name: `local` is this machine, others come from roost's hosts
-    list (roost host add)."""
-    short_name(host, "host name")
-    hosts = _optional("roost.deploy.hosts")
-    opener = getattr(hosts, "open_transport", None) if hosts is not None else None
-    if opener is not None:
-        t: Transport = opener(host)
-        return t
-    if host == "local":
-        from roost.deploy.local import LocalTransport
-
-        return LocalTransport("local")
-    raise RoostError(f"roost does not know a host called {host}",
-                     hint="add it with `roost host add NAME user@address`")
+def target_host(name: str) -> Host:
+    return HostStore().get(short_name(name, "host name"))
 
 
-def host_facts(host: str, t: Transport | None) -> Any:
-    """The host's facts (cached when there is no connection), or None when unknown."""
-    facts = _optional("roost.deploy.facts")
-    if facts is None:
-        return None
-    for name in ("cached_or_gather", "get_facts", "gather"):
-        fn = getattr(facts, name, None)
-        if fn is None:
-            continue
-        try:
-            if name == "gather":
-                return fn(t) if t is not None else None
-            return fn(host, t)
-        except TypeError:
-            continue
-    return None
+def open_transport(host: Host, trust: str | None = None) -> Transport:
+    """Connect to the host: `local` is this machine; others over SSH, asking to trust the
+    host key on first contact (or --trust). Asks for the sudo password when the host's
+    facts say sudo needs one."""
+    from roost.cli.host_cmd import connect_trusting
+
+    password: str | None = None
+    if host.facts and host.facts.get("sudo") == "password":
+        password = ask_sudo_password(host)
+    if password is None:
+        return connect_trusting(host, trust)
+    if not host.is_local:
+        connect_trusting(host, trust).close()  # trust is settled before the password is used
+    t = hosts.open_transport(host, sudo_password=password)
+    connect = getattr(t, "connect", None)
+    if connect is not None:
+        connect()
+    return t
+
+
+def ask_sudo_password(host: Host) -> str:
+    if not sys.stdin.isatty():
+        raise RoostError(f"sudo on {host.name} asks for a password and roost cannot ask here",
+                         hint="run roost in a terminal, or allow sudo without a password "
+                              "for this user")
+    import getpass
+
+    try:
+        return getpass.getpass(f"sudo password for {host.user or 'you'} on {host.name}: ")
+    except EOFError:
+        raise RoostError("no password was given", hint="nothing was changed") from None
+
+
+def host_info(host: Host, t: Transport | None) -> TargetHost:
+    """The host as a builder sees it: name, address and facts (read now when never read
+    before and connected; the cached ones otherwise)."""
+    found: Any = None
+    if host.facts:
+        found = facts_mod.Facts.from_dict({**host.facts, "read_at": host.facts_read_at or ""})
+    elif t is not None:
+        found = facts_mod.gather(t)
+        HostStore().save_facts(host.name, found.to_dict(), found.read_at)
+    address = "127.0.0.1" if host.is_local else host.address
+    return TargetHost(host.name, address, found)
 
 
 def identities() -> Mapping[str, Any]:
@@ -120,20 +139,12 @@ def vault_secrets() -> Callable[[Secret], str]:
     return resolve
 
 
-def _optional(module: str) -> Any:
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name == module:
-            return None
-        raise
-
-
 # -- commands --------------------------------------------------------------------------------
 
-def build(service: str, host: str, options: list[str], t: Transport | None) -> Recipe:
+def build(service: str, host: Host, options: list[str], t: Transport | None) -> Recipe:
     opts = parse_options(options)
-    return builder(service)(host_facts(host, t), opts, identities())
+    make = builder(service)
+    return make(host_info(host, t), opts, identities())
 
 
 def printer(quiet: bool = False) -> Callable[[Event], None]:
@@ -146,14 +157,15 @@ def printer(quiet: bool = False) -> Callable[[Event], None]:
 
 
 def run_deploy(args: argparse.Namespace) -> int:
-    host = short_name(args.host, "host name")
+    host = target_host(args.host)
+    builder(args.service)
     if args.dry_run:
         recipe = build(args.service, host, args.option, None)
-        print("\n".join(plan_lines(recipe, host)))
+        print("\n".join(plan_lines(recipe, host.name)))
         return 0
-    with open_transport(host) as t:
+    with open_transport(host, args.trust) as t:
         recipe = build(args.service, host, args.option, t)
-        journal = Journal.for_host(host, recipe.id)
+        journal = Journal.for_host(host.name, recipe.id)
         previous = journal.load()
         resume = previous is not None and previous.unfinished and not args.restart
         if resume:
@@ -179,16 +191,17 @@ def state_dir() -> str:
 
 
 def run_undeploy(args: argparse.Namespace) -> int:
-    host = short_name(args.host, "host name")
+    host = target_host(args.host)
+    builder(args.service)
     if args.dry_run:
         recipe = build(args.service, host, args.option, None)
-        print("\n".join(removal_lines(recipe, args.purge_data, host)))
+        print("\n".join(removal_lines(recipe, args.purge_data, host.name)))
         return 0
-    with open_transport(host) as t:
+    with open_transport(host, args.trust) as t:
         recipe = build(args.service, host, args.option, t)
         try:
             engine.undeploy(recipe, t, purge_data=args.purge_data,
-                            journal=Journal.for_host(host, recipe.id),
+                            journal=Journal.for_host(host.name, recipe.id),
                             secrets=vault_secrets(), on_event=printer(),
                             state_dir=state_dir())
         except engine.DeployFailed as exc:

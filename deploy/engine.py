@@ -40,13 +40,21 @@ from roost.deploy.transport import Transport
 HOST_STATE_DIR = "/var/lib/roost"
 
 MARK_APPEND = (
-    'trap "" HUP; m=$1; l=$2; shift 2; "$@"; rc=$?; '
+    'trap "" HUP; m=$1; l=$2; shift 2; printf "start %s %s\\n" "$l" "$$" >> "$m"; "$@"; rc=$?; '
     'if [ "$rc" -eq 0 ]; then printf "%s\\n" "$l" >> "$m" || exit 97; fi; exit "$rc"'
 )
 """Runs a step's command, then appends its key to the host marker only if it succeeded.
 Hang-ups are ignored, so a dropped connection cannot split the command from its record."""
 MARK_ONLY = 'printf "%s\\n" "$2" >> "$1"'
+WAIT_STEPS = (
+    'while [ $# -gt 0 ]; do p=$1; k=$2; shift 2; '
+    'while [ -r "/proc/$p/cmdline" ] && tr "\\0" " " < "/proc/$p/cmdline" | grep -qF -- "$k"; '
+    'do sleep 0.05; done; done'
+)
+"""Waits until step commands of a cut-off run that are still running on the host finish (a
+dropped connection does not stop them), so a resumed run never overlaps them."""
 MARKER_HEADER = "roost-run"
+CRASH_GRACE = 1.5
 
 
 class DeployFailed(RoostError):
@@ -80,6 +88,8 @@ class Marker:
     run_id: str | None
     carried: frozenset[str]
     keys: frozenset[str]
+    started: tuple[tuple[str, str], ...] = ()
+    """(key, pid) of step commands this run started and did not record as finished."""
 
     def has(self, key: str) -> bool:
         return key in self.keys or key in self.carried
@@ -94,16 +104,20 @@ def parse_marker(data: bytes | None) -> Marker:
         text = text[: text.rfind("\n") + 1]
     carried: set[str] = set()
     keys: set[str] = set()
+    started: dict[str, str] = {}
     run_id: str | None = None
     for line in text.splitlines():
         parts = line.split()
         if len(parts) == 2 and parts[0] == MARKER_HEADER:
             if run_id is not None:
                 carried |= keys
-            run_id, keys = parts[1], set()
+            run_id, keys, started = parts[1], set(), {}
+        elif len(parts) == 3 and parts[0] == "start" and parts[2].isdigit():
+            started[parts[1]] = parts[2]
         elif len(parts) == 1:
             (keys if run_id is not None else carried).add(parts[0])
-    return Marker(run_id, frozenset(carried), frozenset(keys))
+    pending = tuple((k, pid) for k, pid in started.items() if k not in keys)
+    return Marker(run_id, frozenset(carried), frozenset(keys), pending)
 
 
 def read_marker(t: Transport, path: str) -> Marker:
@@ -152,7 +166,17 @@ def _run(
     mpath = marker_path(recipe.id, state_dir)
 
     prev = journal.load() if journal is not None else None
+    if prev is not None and prev.status == "running":
+        # The last run died without a word (killed, power cut) moments ago: give a step
+        # command it had just started on the host time to show up in the host's record.
+        time.sleep(max(0.0, min(CRASH_GRACE, prev.updated + CRASH_GRACE - time.time())))
     marker = read_marker(t, mpath)
+    if marker.started:
+        # A step of a cut-off run may still be running on the host: wait for it, then
+        # read its record again.
+        args = [x for pair in marker.started for x in (pair[1], pair[0])]
+        t.run(script(WAIT_STEPS, *args), sudo=recipe.sudo, timeout=3600)
+        marker = read_marker(t, mpath)
     resuming = bool(resume and prev is not None and prev.unfinished)
     if resuming:
         assert prev is not None

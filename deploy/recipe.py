@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from roost.core.errors import RoostError
@@ -102,10 +102,18 @@ def parse_options(pairs: Sequence[str]) -> dict[str, str]:
     return out
 
 
-@dataclass
-class RecipeInput:
-    """What a builder may look at (for callers that prefer one object)."""
+@dataclass(frozen=True)
+class TargetHost:
+    """What `roost deploy` passes a builder as "facts": the host's name and address, and its
+    facts (roost.deploy.facts.Facts, or None when they were never read). Attributes of the
+    facts read through: `target.arch`, `target.ram_mb`; `getattr(target, "address", "")`."""
 
+    name: str
+    address: str
     facts: Any = None
-    options: dict[str, str] = field(default_factory=dict)
-    identities: dict[str, Any] = field(default_factory=dict)
+
+    def __getattr__(self, item: str) -> Any:
+        facts = object.__getattribute__(self, "facts")
+        if facts is None or item.startswith("__"):
+            raise AttributeError(item)
+        return getattr(facts, item)

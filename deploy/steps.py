@@ -236,7 +236,7 @@ ADD_USER = (
     'if getent group "$u" >/dev/null; then g="-g $u"; else g="-U"; fi; '
     'useradd --system $g --home-dir "$h" --no-create-home --shell "$s" "$@" "$u"'
 )
-PATH_EXISTS = '[ -e "$1" ]'
+PATH_EXISTS = '[ -e "$1" ] || [ -L "$1" ]'
 RESTART = 'systemctl daemon-reload && systemctl "$1" "$2"'
 
 

@@ -34,10 +34,13 @@ OPTIONS: dict[str, str | None] = {"site": "", "domain": "_", "port": "80", "addr
 WEB_ROOT = "/var/www/roost-blog"
 CONF = "/etc/nginx/sites-available/roost-blog.conf"
 ENABLED = "/etc/nginx/sites-enabled/roost-blog.conf"
+DEBIAN_DEFAULT = "/etc/nginx/sites-enabled/default"
+"""Debian's welcome site: also a default_server on port 80, it would answer instead."""
 PLACEHOLDER = (b"<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                b"<title>My blog</title></head>\n<body><h1>My blog</h1>"
                b"<p>Served by roost.</p></body></html>\n")
 MAX_FILES = 2000
+
 
 
 def site_files(folder: str) -> list[tuple[str, bytes]]:
@@ -82,9 +85,12 @@ def build_static_blog(facts: Any, options: Mapping[str, str],
                        values={"port": port, "domain": domain, "root": WEB_ROOT}),
         RunCommand(("ln", "-sfn", CONF, ENABLED), unless=("test", "-L", ENABLED),
                    description="turn the site on in nginx"),
+        RemovePath(DEBIAN_DEFAULT),
         EnableService("nginx"),
-        Restart("nginx", watch=(CONF,), action="reload"),
+        Restart("nginx", watch=(CONF, ENABLED, DEBIAN_DEFAULT), action="reload"),
     ]
+    index = next(data for rel, data in files if rel == "index.html")
+    expect = index.decode("utf-8", "replace").strip()[:200] or None
     host = f"[{address}]" if ":" in address else address
     return Recipe(
         id="static-blog",
@@ -92,7 +98,7 @@ def build_static_blog(facts: Any, options: Mapping[str, str],
         title="your static blog",
         steps=tuple(steps),
         health=WaitHealth("fetch the blog's front page", url=f"http://{host}:{port}/",
-                          timeout=30, interval=0.5),
+                          expect_text=expect, timeout=30, interval=0.5),
         next_steps=(
             f"Open http://{host}:{port}/ to see your blog.",
             "Deploy again after you rebuild the site: only changed pages are copied.",

@@ -1,0 +1,361 @@
+"""The engine on real transports: this machine (LocalTransport, in temp folders) and a real
+OpenSSH sshd on loopback (SSHTransport). Fault injection: the runner process is SIGKILLed,
+or its SSH connection is killed, in the middle of a 50-step recipe; the resumed deploy
+completes, applies no step twice, and leaves the same files as a run never cut off."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from roost.cli.main import main
+from roost.core.errors import RoostError
+from roost.deploy import engine
+from roost.deploy.events import Event, StepSkipped
+from roost.deploy.journal import Journal
+from roost.deploy.local import LocalTransport
+from roost.deploy.recipes import RECIPES
+from roost.deploy.recipes.counter import counter_recipe
+from roost.deploy.transport import Transport
+
+if TYPE_CHECKING:
+    from sshd import Sshd
+
+pytest_plugins = ["sshd"]
+
+N = 50
+TEMP = re.compile(r"^\..*\.roost-")  # a transport's temp file (left only if killed mid-write)
+
+
+@pytest.fixture(autouse=True)
+def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "home"
+    monkeypatch.setenv("ROOST_HOME", str(home))
+    monkeypatch.setenv("ROOST_HOST_STATE_DIR", str(tmp_path / "state"))
+    return home
+
+
+def tree(root: Path) -> dict[str, tuple[int, bytes]]:
+    """Every file under root: relative path -> (mode, contents); temp files left out."""
+    out = {}
+    for p in sorted(root.rglob("*")):
+        if p.is_file() and not TEMP.match(p.name):
+            out[p.relative_to(root).as_posix()] = (p.stat().st_mode & 0o7777, p.read_bytes())
+    return out
+
+
+def expected_log() -> list[str]:
+    return [f"step{i}" for i in range(1, N) if i % 10 != 5]
+
+
+def reference_tree(tmp_path: Path) -> dict[str, tuple[int, bytes]]:
+    root = tmp_path / "reference"
+    engine.run(counter_recipe(str(root), N), LocalTransport(),
+               journal=Journal(tmp_path / "ref-journal.toml", "counter", "ref"),
+               state_dir=str(tmp_path / "ref-state"))
+    return tree(root)
+
+
+def check_complete(root: Path, journal: Journal, want: dict[str, tuple[int, bytes]]) -> None:
+    log = (root / "applied.log").read_text().split()
+    assert log == expected_log(), "a step was applied twice or skipped"
+    assert tree(root) == want
+    st = journal.load()
+    assert st is not None and st.status == "finished"
+    assert set(journal.applied_counts().values()) == {1}
+    assert len(journal.applied_counts()) == N
+
+
+def test_local_run_twice_changes_nothing(tmp_path: Path) -> None:
+    root = tmp_path / "site"
+    j = Journal.for_host("local", "counter")
+    state = str(tmp_path / "state")
+    first = engine.run(counter_recipe(str(root), N), LocalTransport(), journal=j,
+                       state_dir=state)
+    assert first.applied == N
+    before = {p: (s, p_stat) for p, s, p_stat in
+              ((p, v, (root / p).stat().st_mtime_ns) for p, v in tree(root).items())}
+    events: list[Event] = []
+    second = engine.run(counter_recipe(str(root), N), LocalTransport(), journal=j,
+                        state_dir=state, on_event=events.append)
+    assert second.applied == 0 and second.skipped == N
+    assert all(e.reason == "already done" for e in events if isinstance(e, StepSkipped))
+    after = {p: (s, (root / p).stat().st_mtime_ns) for p, s in tree(root).items()}
+    assert after == before  # not even rewritten
+
+
+RUNNER = """
+import json, sys
+from pathlib import Path
+from roost.deploy import engine
+from roost.deploy.events import as_text
+from roost.deploy.journal import Journal
+from roost.deploy.recipes.counter import counter_recipe
+cfg = json.loads(sys.argv[1])
+if cfg["ssh"]:
+    from roost.deploy.ssh import SSHTransport
+    from roost.deploy.trust import KnownHosts
+    s = cfg["ssh"]
+    t = SSHTransport("testhost", s["host"], user=s["user"], port=s["port"], key_path=s["key"],
+                     known_hosts=KnownHosts(Path(s["known"])), trust=s["fp"], allow_agent=False,
+                     ssh_config=Path(s["no_config"]))
+else:
+    from roost.deploy.local import LocalTransport
+    t = LocalTransport()
+recipe = counter_recipe(cfg["root"], cfg["n"], delay=cfg["delay"])
+j = Journal.for_host(cfg["host"], recipe.id)
+try:
+    engine.run(recipe, t, journal=j, resume=True, state_dir=cfg["state"],
+               on_event=lambda e: print(as_text(e), flush=True))
+except engine.DeployFailed:
+    sys.exit(3)
+"""
+
+
+def runner(tmp_path: Path, root: Path, host: str, ssh: dict[str, Any] | None = None,
+           delay: float = 0.01) -> subprocess.Popen[str]:
+    script = tmp_path / "runner.py"
+    script.write_text(RUNNER)
+    cfg = {"root": str(root), "n": N, "delay": delay, "host": host, "ssh": ssh,
+           "state": str(tmp_path / "state")}
+    return subprocess.Popen([sys.executable, str(script), json.dumps(cfg)],
+                            stdout=subprocess.PIPE, text=True, env=os.environ.copy())
+
+
+def wait_for_line(proc: subprocess.Popen[str], pattern: str) -> None:
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith(pattern):
+            return
+    raise AssertionError(f"the runner ended before {pattern!r}")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kill_at", [2, 7, 16, 33, 49])
+def test_sigkill_mid_recipe_then_resume_locally(tmp_path: Path, kill_at: int) -> None:
+    want = reference_tree(tmp_path)
+    root = tmp_path / "site"
+    proc = runner(tmp_path, root, "local")
+    wait_for_line(proc, f"step {kill_at} of {N}:")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    cut = (root / "applied.log").read_text().split() if (root / "applied.log").exists() else []
+    assert len(cut) < len(expected_log()), "the runner finished before it was killed"
+    # resume in this process (the CLI would say "continuing the deploy ... that stopped")
+    j = Journal.for_host("local", "counter")
+    st = j.load()
+    assert st is not None and st.unfinished
+    res = engine.run(counter_recipe(str(root), N, delay=0.01), LocalTransport(), journal=j,
+                     resume=True, state_dir=str(tmp_path / "state"))
+    assert res.resumed and res.applied < N
+    check_complete(root, j, want)
+
+
+def ssh_args(server: Sshd, tmp_path: Path) -> dict[str, Any]:
+    return {"host": server.host, "port": server.port, "user": server.user,
+            "key": str(server.key), "known": str(tmp_path / "known_hosts"),
+            "fp": server.fingerprint(), "no_config": str(tmp_path / "no-ssh-config")}
+
+
+def ssh_transport(server: Sshd, tmp_path: Path) -> Transport:
+    from roost.deploy.ssh import SSHTransport
+    from roost.deploy.trust import KnownHosts
+
+    a = ssh_args(server, tmp_path)
+    t = SSHTransport("testhost", a["host"], user=a["user"], port=a["port"], key_path=a["key"],
+                     known_hosts=KnownHosts(Path(a["known"])), trust=a["fp"],
+                     allow_agent=False, ssh_config=Path(a["no_config"]),
+                     sudo_password=server.password)
+    t.connect()  # type: ignore[attr-defined]
+    return t
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kill_at", [5, 26, 40])
+def test_ssh_connection_killed_mid_recipe_then_resume(sshd: Sshd, tmp_path: Path,
+                                                      kill_at: int) -> None:
+    want = reference_tree(tmp_path)
+    root = tmp_path / "site"
+    before = set(sshd.session_pids())
+    t = ssh_transport(sshd, tmp_path)
+    ours = [p for p in sshd.session_pids() if p not in before]
+    assert ours, "no sshd session for this connection"
+    log = root / "applied.log"
+
+    def killer() -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if log.exists() and len(log.read_text().split()) >= kill_at:
+                for pid in ours:
+                    os.kill(pid, signal.SIGKILL)
+                return
+            time.sleep(0.002)
+
+    th = threading.Thread(target=killer)
+    th.start()
+    j = Journal.for_host("testhost", "counter")
+    events: list[Event] = []
+    with pytest.raises(engine.DeployFailed) as err:
+        engine.run(counter_recipe(str(root), N, delay=0.01), t, journal=j,
+                   state_dir=str(tmp_path / "state"), on_event=events.append)
+    th.join()
+    t.close()
+    assert "run the same deploy again" in str(err.value)
+    st = j.load()
+    assert st is not None and st.status == "stopped"
+    t2 = ssh_transport(sshd, tmp_path)
+    try:
+        res = engine.run(counter_recipe(str(root), N, delay=0.01), t2, journal=j, resume=True,
+                         state_dir=str(tmp_path / "state"))
+    finally:
+        t2.close()
+    assert res.resumed and 0 < res.applied < N
+    check_complete(root, j, want)
+
+
+@pytest.mark.slow
+def test_sigkill_runner_over_ssh_then_resume(sshd: Sshd, tmp_path: Path) -> None:
+    want = reference_tree(tmp_path)
+    root = tmp_path / "site"
+    proc = runner(tmp_path, root, "testhost", ssh_args(sshd, tmp_path))
+    wait_for_line(proc, f"step 21 of {N}:")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    j = Journal.for_host("testhost", "counter")
+    t = ssh_transport(sshd, tmp_path)
+    try:
+        res = engine.run(counter_recipe(str(root), N, delay=0.01), t, journal=j, resume=True,
+                         state_dir=str(tmp_path / "state"))
+    finally:
+        t.close()
+    assert res.resumed
+    check_complete(root, j, want)
+
+
+# -- the CLI on this machine ----------------------------------------------------------------
+
+def snapshot(*roots: Path) -> dict[str, tuple[int, bytes, int]]:
+    out = {}
+    for r in roots:
+        if r.exists():
+            for p in sorted(r.rglob("*")):
+                st = p.lstat()
+                out[str(p)] = (st.st_mode, p.read_bytes() if p.is_file() else b"",
+                               st.st_mtime_ns)
+    return out
+
+
+def test_cli_dry_run_touches_nothing(tmp_path: Path, _home: Path,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    site = tmp_path / "site"
+    main(["deploy", "hello", "--host", "local", "--option", f"root={site}"])
+    (site / "greeting.txt").write_text("edited by hand\n")
+    capsys.readouterr()
+    before = snapshot(tmp_path)
+    assert main(["deploy", "hello", "--dry-run", "--option", f"root={site}",
+                 "--option", "name=dry"]) == 0
+    assert main(["undeploy", "hello", "--dry-run", "--purge-data",
+                 "--option", f"root={site}"]) == 0
+    out = capsys.readouterr().out
+    assert snapshot(tmp_path) == before
+    assert f"write file {site}/greeting.txt" in out and "Hello, dry!" in out
+    assert f"rm -rf -- {site}" in out
+
+
+def test_cli_deploy_twice_then_undeploy(tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    site = tmp_path / "site"
+    assert main(["deploy", "hello", "--option", f"root={site}"]) == 0
+    first = capsys.readouterr().out
+    assert "step 1 of 4: create the folder" in first and "hello: done, 3 steps applied" in first
+    assert main(["deploy", "hello", "--option", f"root={site}"]) == 0
+    second = capsys.readouterr().out
+    assert "hello: already done, nothing changed" in second
+    assert main(["undeploy", "hello", "--option", f"root={site}", "--purge-data"]) == 0
+    assert not site.exists()
+    assert not (tmp_path / "state" / "hello.done-steps").exists()
+
+
+def test_cli_failure_is_short_and_resumable(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the folder should be\n")
+    site = blocker / "site"
+    assert main(["deploy", "hello", "--option", f"root={site}"]) == 2
+    cap = capsys.readouterr()
+    assert "step 1 of 4 failed: create the folder" in cap.out
+    assert "what to try:" in cap.out and "Traceback" not in cap.out + cap.err
+    assert "Run the same command again to continue" in cap.err
+    blocker.unlink()
+    assert main(["deploy", "hello", "--option", f"root={site}"]) == 0
+    assert "continuing the deploy of hello" in capsys.readouterr().out
+
+
+HOSTILE = ["a;touch {c}", "$(touch {c})", "`touch {c}`", "x' ; touch {c}; '", 'x" ; touch {c}',
+           "a b\ttab", "--help", "-rf", "x&&touch {c}", "x|touch {c}"]
+
+
+def test_hostile_option_values_never_reach_a_shell_locally(tmp_path: Path) -> None:
+    canary = tmp_path / "canary"
+    for i, raw in enumerate(HOSTILE):
+        value = raw.format(c=canary)
+        root = tmp_path / f"site{i}" / value.replace("/", "_")
+        code = main(["deploy", "hello", "--option", f"root={root}", "--option",
+                     f"name={value}"])
+        assert code == 0, value
+        assert (root / "greeting.txt").read_text().startswith(f"Hello, {value}!")
+        assert (root / "greeting.copy").exists()
+    assert not canary.exists()
+    # a line break could add lines to a config file: refused before anything runs
+    assert main(["deploy", "hello", "--option", f"root={tmp_path}/nl",
+                 "--option", "name=x\nadmin = true"]) == 2
+    assert not (tmp_path / "nl").exists()
+
+
+@pytest.mark.slow
+def test_hostile_values_over_ssh_with_sudo(sudo_user: Sshd, tmp_path: Path) -> None:
+    """As a non-root user whose sudo asks for its password, over real SSH."""
+    canary = tmp_path / "canary"
+    t = ssh_transport(sudo_user, tmp_path)
+    try:
+        for i, raw in enumerate(HOSTILE):
+            value = raw.format(c=canary)
+            root = f"{tmp_path}/ssh{i}/{value.replace('/', '_')}"
+            recipe = RECIPES["hello"](None, {"root": root, "name": value}, {})
+            res = engine.run(recipe, t, journal=Journal.for_host("testhost", f"hello{i}"),
+                             state_dir=str(tmp_path / "state"))
+            assert res.ok and res.applied == 3
+            assert Path(root, "greeting.txt").read_text().startswith(f"Hello, {value}!")
+            assert Path(root, "greeting.txt").stat().st_uid == 0  # written through sudo
+            again = engine.run(recipe, t, journal=Journal.for_host("testhost", f"hello{i}"),
+                               state_dir=str(tmp_path / "state"))
+            assert again.applied == 0
+    finally:
+        t.close()
+    assert not canary.exists()
+
+
+def test_connection_failure_before_any_step_is_one_line(tmp_path: Path) -> None:
+    from sshd import free_port
+
+    from roost.deploy.ssh import SSHTransport
+    from roost.deploy.trust import KnownHosts
+
+    t = SSHTransport("nowhere", "127.0.0.1", user="root", port=free_port(),
+                     known_hosts=KnownHosts(tmp_path / "kh"), allow_agent=False,
+                     ssh_config=tmp_path / "none", connect_timeout=2)
+    with pytest.raises(RoostError) as err:
+        engine.run(counter_recipe(str(tmp_path / "x"), 3), t,
+                   journal=Journal.for_host("nowhere", "counter"),
+                   state_dir=str(tmp_path / "state"))
+    assert "refused" in str(err.value)
