@@ -93,3 +93,63 @@ async def test_add_a_host_only_after_its_fingerprint_is_confirmed(home: Path,
         assert "box" in check_cursor(app)
     host = HostStore(home / HOSTS_FILE).get("box")
     assert host.facts is not None and sshd.port in host.facts["tcp_ports"]
+
+
+@sync
+async def test_deploy_shows_progress_lines_then_health_and_can_run_again(
+        home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from roost.tui.screens import open_screen
+
+    monkeypatch.setenv("ROOST_HOST_STATE_DIR", str(tmp_path / "state"))
+    root = tmp_path / "hello"
+    app = make_app(home, screen_reader=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        open_screen(app, "deploy", "hello")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "DeployScreen"
+        line = check_cursor(app)
+        assert "Deploy to local" in line
+        await fill(pilot, app, {"options": f"root={root}"})
+        await press(pilot, app, "enter")
+        await settle(pilot, app)
+        text = "\n".join(x.strip() for x in screen_lines(app))
+        assert "step 1 of 4" in text or "step 1 of" in text, text
+        assert "Finished. It is healthy." in text
+        assert "Health check, healthy" in text
+        check_cursor(app)
+        assert (root / "greeting.copy").exists()
+        await press(pilot, app, "r")                 # again: everything is already done
+        await settle(pilot, app)
+        text = "\n".join(x.strip() for x in screen_lines(app))
+        assert "already done, nothing changed" in text
+        check_cursor(app)
+
+
+def test_cancel_stops_before_the_next_step_and_resume_finishes(
+        home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from roost.core.errors import RoostError
+    from roost.tui.screens.deploy import deploy_job
+
+    monkeypatch.setenv("ROOST_HOST_STATE_DIR", str(tmp_path / "state"))
+    root = tmp_path / "hello"
+    local = HostStore(home / HOSTS_FILE).get("local")
+    events: list[object] = []
+    cancel = threading.Event()
+
+    def emit(e: object) -> None:
+        events.append(e)
+        if len(events) == 2:       # after step 1 started and finished: press c
+            cancel.set()
+
+    with pytest.raises(RoostError, match="cancelled"):
+        deploy_job("hello", local, home, {"root": str(root)}, "", "", True, emit, cancel)
+    assert root.is_dir() and not (root / "greeting.txt").exists(), "stopped after step 1"
+    cancel.clear()
+    events.clear()
+    result = deploy_job("hello", local, home, {"root": str(root)}, "", "", True,
+                        events.append, cancel)
+    assert result.ok and result.resumed
+    assert (root / "greeting.copy").exists()

@@ -1,25 +1,285 @@
-"""Deploy: live progress as lines of text, cancel, resume, then health and what next."""
+"""Deploy: pick a host, then live progress as lines of text ("step 3 of 7: ..."), cancel
+between steps, resume what stopped; at the end, the health check and what to do next.
+
+The recipe engine runs in a worker thread; its events come back to the screen as lines.
+Ctrl+C quits the app at any time: the engine's journal and the host's step record let the
+next run continue where this one stopped.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import ClassVar
+import os
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.widget import Widget
+from textual.widgets import Input, Label
+from textual.worker import Worker, WorkerState
+
+from roost.core.errors import RoostError
 from roost.tui.a11y import Row
 from roost.tui.screens.base import RoostScreen
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from roost.deploy.hosts import Host
+
+
+class Cancelled(RoostError):
+    """The person cancelled; the deploy stopped before its next step."""
+
+
+def deploy_job(service_id: str, host: Host, home: Path, options: dict[str, str],
+               passphrase: str, sudo_password: str, resume: bool,
+               emit: Callable[[Any], None], cancel: threading.Event) -> Any:
+    """Blocking: build the recipe for this host and run it. Returns the engine's result."""
+    from roost.deploy import engine
+    from roost.deploy import facts as facts_mod
+    from roost.deploy.events import StepStarted
+    from roost.deploy.hosts import HOSTS_FILE, HostStore, open_transport
+    from roost.deploy.journal import Journal
+    from roost.deploy.recipe import TargetHost
+    from roost.deploy.recipes import builder
+    from roost.deploy.steps import Secret
+    from roost.deploy.trust import TrustNeeded
+
+    make = builder(service_id)
+    opened: dict[str, Any] = {}
+
+    def secret(s: Secret) -> str:
+        from roost.keys.vault import Vault
+
+        if not passphrase:
+            raise RoostError(f"this service needs the key {s.name} from your vault",
+                             hint="type the vault passphrase and start again")
+        if "v" not in opened:
+            opened["v"] = Vault.open(home, passphrase)
+        value = opened["v"].get(s.name).secret.get(s.field)
+        if value is None:
+            raise RoostError(f"the identity {s.name} has no {s.field}")
+        return str(value)
+
+    def identities() -> dict[str, Any]:
+        try:
+            from roost.keys.vault import Vault
+
+            return {i.id: i for i in Vault.public_index(home)}
+        except RoostError:
+            return {}
+
+    def on_event(e: Any) -> None:
+        if isinstance(e, StepStarted) and cancel.is_set():
+            raise Cancelled("the deploy was cancelled before this step",
+                            hint="resume it with r, or start it again later")
+        emit(e)
+
+    t = open_transport(host, sudo_password=sudo_password or None)
+    try:
+        connect = getattr(t, "connect", None)
+        if connect is not None:
+            try:
+                connect()
+            except TrustNeeded:
+                raise RoostError(f"roost has not confirmed {host.name}'s host key yet",
+                                 hint="open Hosts, choose the host and read its facts "
+                                      "to confirm it") from None
+        found: Any = None
+        if host.facts:
+            found = facts_mod.Facts.from_dict({**host.facts,
+                                               "read_at": host.facts_read_at or ""})
+        else:
+            found = facts_mod.gather(t)
+            HostStore(home / HOSTS_FILE).save_facts(host.name, found.to_dict(), found.read_at)
+        address = "127.0.0.1" if host.is_local else host.address
+        recipe = make(TargetHost(host.name, address, found), options, identities())
+        journal = Journal.for_host(host.name, recipe.id)
+        previous = journal.load()
+        resuming = resume and previous is not None and previous.unfinished
+        state_dir = os.environ.get("ROOST_HOST_STATE_DIR") or engine.HOST_STATE_DIR
+        return engine.run(recipe, t, journal=journal, secrets=secret, on_event=on_event,
+                          resume=resuming, state_dir=state_dir)
+    finally:
+        t.close()
 
 
 class DeployScreen(RoostScreen):
     TITLE = "Deploy"
     LIST_ID = "deploy-log"
-    ENTER = "nothing (reading only)"
+    ENTER = "start on the host / act on the line"
     NAME = "Deploy"
-    BINDINGS: ClassVar[list] = []  # type: ignore[type-arg]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("c", "cancel", "cancel after this step"),
+        Binding("r", "resume", "resume what stopped"),
+        Binding("m", "done", "mark the step done"),
+    ]
 
     def __init__(self, service_id: str = "") -> None:
         super().__init__()
         self.service_id = service_id
-        self.lines: list[Row] = []
+        self.lines: list[str] = []
+        self.phase = "choose"
+        """choose, running, finished or stopped."""
+        self.host_name = ""
+        self.cancel = threading.Event()
+        self.finish_rows: list[Row] = []
+
+    def title_text(self) -> str:
+        svc = self.ws.catalog.get(self.service_id)
+        name = svc.name if svc else self.service_id
+        where = f" to {self.host_name}" if self.host_name else ""
+        return f"Deploy {name}{where}: {self.phase_words()}"
+
+    def phase_words(self) -> str:
+        return {"choose": "choose a host", "running": "running",
+                "finished": "finished", "stopped": "stopped"}[self.phase]
+
+    def intro(self) -> str:
+        if self.phase == "choose":
+            return ("Fill in what applies, then choose the host and press Enter. Progress "
+                    "is shown line by line; you can leave at any time and resume later.")
+        return ""
+
+    def compose_form(self) -> Iterable[Widget]:
+        for key, label in (("options", "Options (name=value ...)"),
+                           ("passphrase", "Vault passphrase (if it needs keys)"),
+                           ("sudo", "sudo password (if the host asks)")):
+            inp = Input(id=f"field-{key}", password=key != "options", select_on_focus=False)
+            inp.cursor_blink = False
+            yield Horizontal(Label(f"{label}: "), inp, classes="form-row")
 
     def rows(self) -> Sequence[Row]:
-        return self.lines or [Row("idle", "Nothing is being deployed", state="idle")]
+        if self.phase == "choose":
+            from roost.tui.screens.hosts import store
+
+            out = []
+            for h in store(self.ws.home).all():
+                state = "facts read" if h.facts_read_at else "facts not read yet"
+                out.append(Row(f"host:{h.name}", f"Deploy to {h.name}", state=state,
+                               detail=h.target()))
+            return out
+        n = len(self.lines)
+        out = [Row(f"log:{i}", line) for i, line in enumerate(self.lines)]
+        if self.phase == "running":
+            out.append(Row("running", "Working", state=f"{n} lines so far, c cancels"))
+        return out + self.finish_rows
+
+    def _follow(self) -> None:
+        """Keep the highlight (and the cursor) on the newest line while it runs."""
+        self.refresh_content(keep="running" if self.phase == "running" else None)
+        if self.phase != "choose" and self.menu.rows:
+            self.menu.highlighted = len(self.menu.rows) - 1 - len(self.finish_rows)
+
+    # --- running ---------------------------------------------------------------------------
+
+    def activate(self, key: str) -> None:
+        if key.startswith("host:") and self.phase == "choose":
+            self.host_name = key.split(":", 1)[1]
+            self.start(resume=True)
+        elif key == "done":
+            self.action_done()
+
+    def _values(self) -> dict[str, str]:
+        return {i.id.removeprefix("field-"): i.value for i in self.query(Input) if i.id}
+
+    def start(self, resume: bool) -> None:
+        from roost.deploy.recipe import parse_options
+        from roost.tui.screens.hosts import store
+
+        v = self._values()
+        try:
+            options = parse_options(v.get("options", "").split())
+            host = store(self.ws.home).get(self.host_name)
+        except RoostError as exc:
+            self.say(exc.line())
+            return
+        self.cancel.clear()
+        self.phase = "running"
+        self.lines.append(f"starting on {host.name}")
+        self.finish_rows = []
+        for row in self.query(".form-row"):
+            row.display = False
+        self._follow()
+        self.menu.focus()
+        self.say("Deploying; each step is shown as a line.")
+        home = self.ws.home
+
+        def emit(e: Any) -> None:
+            self.app.call_from_thread(self.on_engine_event, e)
+
+        def job() -> Any:
+            return deploy_job(self.service_id, host, home, options, v.get("passphrase", ""),
+                              v.get("sudo", ""), resume, emit, self.cancel)
+
+        self.run_worker(job, thread=True, exclusive=True, exit_on_error=False, name="deploy")
+
+    def on_engine_event(self, e: Any) -> None:
+        from roost.deploy.events import as_text
+
+        self.lines += as_text(e).splitlines()
+        self._follow()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.name != "deploy":
+            return
+        if event.state == WorkerState.SUCCESS:
+            self.finished(event.worker.result)
+        elif event.state in (WorkerState.ERROR, WorkerState.CANCELLED):
+            err = event.worker.error
+            self.phase = "stopped"
+            msg = err.line() if isinstance(err, RoostError) else (
+                f"the deploy stopped: {type(err).__name__}" if err else "the deploy stopped")
+            self.lines.append(msg)
+            self.lines.append("Press r to resume: finished steps are not done again.")
+            self._follow()
+            self.say(msg)
+
+    def finished(self, result: Any) -> None:
+        self.phase = "finished"
+        svc = self.ws.catalog.get(self.service_id)
+        health = getattr(result, "health", None)
+        if svc is not None:
+            self.act(self.ws.record_deployed, self.service_id, self.host_name,
+                     str(getattr(result, "version", "") or ""))
+        rows: list[Row] = []
+        if health is not None:
+            rows.append(Row("health", "Health check", state="healthy" if health.ok
+                            else "not healthy", extra=health.detail))
+        steps = tuple(getattr(result, "next_steps", ()) or ())
+        if not steps and svc is not None:
+            steps = svc.next_steps
+        for i, text in enumerate(steps):
+            rows.append(Row(f"next:{i}", "What next", extra=text))
+        if svc is not None:
+            rows.append(Row("done", f"Mark {svc.name} done in your plan", state="action, key m"))
+        self.finish_rows = rows
+        self.refresh_content()
+        if rows:
+            self.menu.highlighted = len(self.menu.rows) - len(rows)
+        ok = health is None or health.ok
+        self.say("Finished. " + ("It is healthy." if ok else "The health check failed."))
+
+    def action_cancel(self) -> None:
+        if self.phase != "running":
+            self.say("Nothing is running.")
+            return
+        self.cancel.set()
+        self.say("Cancelling: the deploy stops before its next step.")
+
+    def action_resume(self) -> None:
+        if self.phase in ("stopped", "finished") and self.host_name:
+            self.start(resume=True)
+        else:
+            self.say("There is nothing to resume." if self.phase != "running"
+                     else "It is running.")
+
+    def action_done(self) -> None:
+        if self.ws.catalog.get(self.service_id) is None:
+            self.say("This is not a step of your plan.")
+            return
+        if self.act(self.ws.done, self.service_id):
+            nxt = self.ws.next_step(self.roost.today) if self.ws.answers else None
+            self.say("Marked done." + (f" Next: {nxt.name}." if nxt else ""))
