@@ -41,7 +41,7 @@ import sys
 import termios
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -180,8 +180,12 @@ class FenrirSession:
             opts += ";" + self.extra_opts
         return ["fenrir", "-e", "-s", str(SETTINGS), "-o", opts]
 
-    def start(self, settle: float = 1.0, minimum: float = 1.5, maximum: float = 20.0) -> None:
-        """Start Fenrir with the program; wait until start-up speech goes quiet."""
+    def start(self, settle: float = 1.0, minimum: float = 1.5, maximum: float = 20.0,
+              ready: str | None = None) -> None:
+        """Start Fenrir with the program; wait until start-up speech goes quiet.
+
+        With `ready`, first wait (up to `maximum`) until that text is on the program's
+        screen: keys sent before the program reads the terminal are echoed, not acted on."""
         if self.speech.path.exists():
             self.speech.path.unlink()
         env = dict(os.environ)
@@ -200,6 +204,9 @@ class FenrirSession:
                 os._exit(127)
         self.pid, self.fd = pid, fd
         threading.Thread(target=self._drain, daemon=True).start()
+        if ready is not None and not self.wait_screen(ready, maximum):
+            raise AssertionError(f"{ready!r} never appeared under Fenrir within {maximum}s:\n"
+                                 f"{self.screen_text}\nspoken: {self.speech.texts()}")
         self.speech.wait_quiet(quiet=settle, minimum=minimum, maximum=maximum)
         self.startup = self.speech.texts()
 
@@ -262,6 +269,15 @@ class FenrirSession:
         with self._lock:
             return "\n".join(ln.rstrip() for ln in self.screen.display)
 
+    @property
+    def cursor_line(self) -> str:
+        with self._lock:
+            return self.screen.display[self.screen.cursor.y].rstrip()
+
+    def line(self, y: int) -> str:
+        with self._lock:
+            return self.screen.display[y].rstrip()
+
     def wait_screen(self, text: str, timeout: float = 10.0) -> bool:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -272,8 +288,14 @@ class FenrirSession:
 
     # -------------------------------------------------------------- keys
     def press(self, key: bytes, name: str | None = None, gap: float | None = None,
-              maximum: float = 10.0) -> Step:
-        """Write one key, wait for `gap` s of speech silence, return what was spoken."""
+              maximum: float = 10.0, screen: str | None = None,
+              cursor: str | None = None,
+              until: Callable[[FenrirSession], bool] | None = None) -> Step:
+        """Write one key, wait for `gap` s of speech silence, return what was spoken.
+
+        A key that opens a screen can take longer than `gap` to draw (more so beside
+        Fenrir on 2 cores): `screen` (text anywhere on screen) or `cursor` (text on the
+        cursor line) or `until` makes it first wait, up to `maximum`, for the key's effect."""
         gap = self.gap if gap is None else gap
         if self.wait_exit(0):
             raise AssertionError(f"Fenrir (and the program) already exited ({self.exit_status}) "
@@ -282,6 +304,13 @@ class FenrirSession:
         n0 = len(self.speech.records())
         t0 = time.time()
         os.write(self.fd, key)
+        if screen is not None or cursor is not None or until is not None:
+            deadline = time.monotonic() + maximum
+            while time.monotonic() < deadline and not (
+                    (screen is None or screen in self.screen_text)
+                    and (cursor is None or cursor in self.cursor_line)
+                    and (until is None or until(self))):
+                time.sleep(0.03)
         self.speech.wait_quiet(quiet=gap, minimum=gap, maximum=maximum)
         new = [r for r in self.speech.records()[n0:] if "text" in r]
         first_t = new[0].get("t") if new else None
@@ -308,3 +337,38 @@ class FenrirSession:
         out = [f"<start> {self.startup}"]
         out += [f"{s.name:>12}: {s.spoken}  ({s.latency}s)" for s in self.steps]
         return "\n".join(out)
+
+
+def norm(text: str) -> str:
+    """Text as Fenrir's punctuation rules say it, reduced to lowercase words, so an
+    expected label can be compared with an utterance: 'X (Twitter), [x] chosen' and
+    ' X  Twitter ,  x  chosen' both become 'x twitter x chosen'."""
+    t = text.lower().replace("-", " dash ").replace("/", " slash ")
+    return " ".join("".join(c if c.isalnum() else " " for c in t).split())
+
+
+# Utterances Fenrir makes about the screen itself, not its text.
+NOISE = ("has attribute", "blank", "pp")
+
+
+def content(step: Step) -> list[str]:
+    """The step's utterances without Fenrir's own noise."""
+    return [u for u in step.spoken if norm(u) not in NOISE and norm(u)]
+
+
+def said(step: Step, *expected: str) -> bool:
+    """True if the step's speech, joined, contains every expected text, in that order."""
+    heard = norm(" ".join(content(step)))
+    pos = 0
+    for e in expected:
+        i = heard.find(norm(e), pos)
+        if i < 0:
+            return False
+        pos = i + len(norm(e))
+    return True
+
+
+def last_said(step: Step, expected: str) -> bool:
+    """True if the LAST utterance of the step contains `expected`: where the reader is."""
+    spoken = content(step)
+    return bool(spoken) and norm(expected) in norm(spoken[-1])
