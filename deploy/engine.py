@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import secrets as _random
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from roost.core.errors import RoostError
@@ -45,7 +45,18 @@ MARK_APPEND = (
 )
 """Runs a step's command, then appends its key to the host marker only if it succeeded.
 Hang-ups are ignored, so a dropped connection cannot split the command from its record."""
+MARK_EVAL = (
+    'trap "" HUP; m=$1; l=$2; s=$3; shift 3; printf "start %s %s\\n" "$l" "$$" >> "$m"; '
+    '(eval "$s"); rc=$?; '
+    'if [ "$rc" -eq 0 ]; then printf "%s\\n" "$l" >> "$m" || exit 97; fi; exit "$rc"'
+)
+"""The same for a step whose command is itself `sh -c SCRIPT sh ARG...`: the script runs in a
+subshell of the wrapper (a fork, no second shell to start), with the same arguments."""
 MARK_ONLY = 'printf "%s\\n" "$2" >> "$1"'
+READ_MARKER = '[ -f "$1" ] || exit 3; cat -- "$1"'
+WRITE_MARKER = (
+    'm=$1; umask 022; mkdir -p -- "${m%/*}" && cat > "$m.roost-tmp" && mv -f -- "$m.roost-tmp" "$m"'
+)
 WAIT_STEPS = (
     'while [ $# -gt 0 ]; do p=$1; k=$2; shift 2; '
     'while [ -r "/proc/$p/cmdline" ] && tr "\\0" " " < "/proc/$p/cmdline" | grep -qF -- "$k"; '
@@ -120,8 +131,38 @@ def parse_marker(data: bytes | None) -> Marker:
     return Marker(run_id, frozenset(carried), frozenset(keys), pending)
 
 
-def read_marker(t: Transport, path: str) -> Marker:
-    return parse_marker(t.get_file(path))
+def read_marker(t: Transport, path: str, sudo: bool = True) -> Marker:
+    """One command (no SFTP session needed when the recipe writes no files)."""
+    res = t.run(script(READ_MARKER, path), sudo=sudo)
+    if res.exit_code not in (0, 3):
+        raise RoostError(f"could not read roost's record on {t.name}: {res.tail(2)}",
+                         hint="check that the login user can use sudo")
+    return parse_marker(res.stdout.encode("utf-8"))
+
+
+def write_marker(t: Transport, path: str, text: str, sudo: bool = True) -> None:
+    """Replace the marker atomically (temp file, then rename)."""
+    res = t.run(script(WRITE_MARKER, path), sudo=sudo, stdin=text.encode("utf-8"))
+    if not res.ok:
+        raise RoostError(f"could not write roost's record {path} on {t.name}: {res.tail(2)}",
+                         hint="check that the folder can be created and the disk has space")
+
+
+def wrap_step(marker: str, key: str, argv: list[str]) -> list[str]:
+    """A step's last command, wrapped so the host marker records it when it succeeds."""
+    if len(argv) >= 4 and argv[0] == "sh" and argv[1] == "-c":
+        return script(MARK_EVAL, marker, key, argv[2], *argv[4:])
+    return script(MARK_APPEND, marker, key, *argv)
+
+
+def unwrap_step(argv: Sequence[str]) -> tuple[str, ...] | None:
+    """The step's own command inside a wrapped one (None when `argv` is not wrapped)."""
+    a = tuple(argv)
+    if len(a) > 6 and a[:2] == ("sh", "-c") and a[2] == MARK_APPEND:
+        return a[6:]
+    if len(a) > 6 and a[:2] == ("sh", "-c") and a[2] == MARK_EVAL:
+        return ("sh", "-c", a[6], "sh", *a[7:])
+    return None
 
 
 def new_run_id() -> str:
@@ -170,13 +211,13 @@ def _run(
         # The last run died without a word (killed, power cut) moments ago: give a step
         # command it had just started on the host time to show up in the host's record.
         time.sleep(max(0.0, min(CRASH_GRACE, prev.updated + CRASH_GRACE - time.time())))
-    marker = read_marker(t, mpath)
+    marker = read_marker(t, mpath, recipe.sudo)
     if marker.started:
         # A step of a cut-off run may still be running on the host: wait for it, then
         # read its record again.
         args = [x for pair in marker.started for x in (pair[1], pair[0])]
         t.run(script(WAIT_STEPS, *args), sudo=recipe.sudo, timeout=3600)
-        marker = read_marker(t, mpath)
+        marker = read_marker(t, mpath, recipe.sudo)
     resuming = bool(resume and prev is not None and prev.unfinished)
     if resuming:
         assert prev is not None
@@ -196,7 +237,7 @@ def _run(
             if s.changes_host and not s.has_check and marker.has(k)}
     if not resuming:
         carried = "".join(f"{k}\n" for k in sorted(once))
-        t.put_file(mpath, f"{carried}{MARKER_HEADER} {run_id}\n".encode(), mode=0o644)
+        write_marker(t, mpath, f"{carried}{MARKER_HEADER} {run_id}\n", recipe.sudo)
     if journal is not None:
         journal.begin(run_id, recipe.fingerprint(), total, resume=resuming)
 
@@ -273,7 +314,7 @@ def _run(
                 continue
             emit(StepStarted(n, total, description))
             line = key
-            ctx.wrap_final = lambda argv, _l=line: script(MARK_APPEND, mpath, _l, *argv)
+            ctx.wrap_final = lambda argv, _l=line: wrap_step(mpath, _l, argv)
             step.apply(t, ctx)
             if not ctx.final_marked:
                 res = t.run(script(MARK_ONLY, mpath, line), sudo=recipe.sudo)

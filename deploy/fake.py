@@ -118,9 +118,11 @@ class FakeTransport:
         """The log with the engine's marker wrapper removed (the step's own commands)."""
         out = []
         for c in self.log:
-            if len(c) > 2 and c[:2] == ("sh", "-c") and c[2] == engine.MARK_APPEND:
-                out.append(tuple(c[6:]))
-            elif not (len(c) > 2 and c[2] == engine.MARK_ONLY):
+            inner = engine.unwrap_step(c)
+            if inner is not None:
+                out.append(inner)
+            elif not (len(c) > 2 and c[2] in (engine.MARK_ONLY, engine.READ_MARKER,
+                                               engine.WRITE_MARKER)):
                 out.append(c)
         return out
 
@@ -240,6 +242,17 @@ class FakeTransport:
             if rc == 0:
                 self._append(args[0], args[1])
             return rc, out, err
+        if text == engine.MARK_EVAL:
+            rc, out, err = self._script(args[2], args[3:], stdin)
+            if rc == 0:
+                self._append(args[0], args[1])
+            return rc, out, err
+        if text == engine.READ_MARKER:
+            f = h.files.get(args[0])
+            return (3, "", "") if f is None else (0, f.data.decode(), "")
+        if text == engine.WRITE_MARKER:
+            h.files[args[0]] = FakeFile(stdin or b"")
+            return 0, "", ""
         if text == engine.MARK_ONLY:
             self._append(args[0], args[1])
             return 0, "", ""

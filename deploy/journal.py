@@ -5,9 +5,11 @@ the current run's id and status and one entry per applied step, by stable step k
 hash of the step's definition). The host keeps its own record (a marker file, see engine.py);
 a resumed deploy skips a step only when both agree, and re-checks it otherwise.
 
-Writes happen on a background thread (write-behind) so a deploy never waits for the disk
-between steps; `flush()` waits for the last write. The host marker is written in the same
-command as each step, so a journal that lags by one step is reconciled on resume.
+Writes happen on a background thread (write-behind, at most every WRITE_EVERY seconds) so a
+deploy never waits for the disk between steps; `flush()` waits for the last write, and the
+engine flushes when a run ends, fails or is interrupted. The host marker is written in the
+same command as each step, so a journal that lags (power loss, SIGKILL) is reconciled on
+resume: a step in the host's record only is known to have finished.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from roost.core.validate import short_name
 from roost.core.versioned import read_versioned, write_versioned
 
 SCHEMA = 1
+WRITE_EVERY = 0.25
 
 
 @dataclass
@@ -108,6 +111,8 @@ class Journal:
         self._version = 0
         self._written = 0
         self._error: RoostError | None = None
+        self._flushing = False
+        self._last = 0.0
         self._thread: threading.Thread | None = None
         self._lock = FileLock(path, f"the deploy of {recipe_id} to {host}")
 
@@ -188,6 +193,12 @@ class Journal:
                     if not self._cond.wait(timeout=2.0) and self._written >= self._version:
                         self._thread = None  # idle: the next change starts a new writer
                         return
+                # coalesce: let more records arrive, unless someone waits for the disk
+                while not self._flushing:
+                    left = self._last + WRITE_EVERY - time.monotonic()
+                    if left <= 0:
+                        break
+                    self._cond.wait(timeout=left)
                 version = self._version
                 assert self.state is not None
                 snapshot = self.state.to_toml()
@@ -203,17 +214,21 @@ class Journal:
                 return
             with self._cond:
                 self._written = max(self._written, version)
+                self._last = time.monotonic()
                 self._cond.notify_all()
 
     def flush(self) -> None:
         """Wait until everything recorded is on disk; raise the writer's error if any."""
         with self._cond:
+            self._flushing = True
+            self._cond.notify_all()
             while self._written < self._version and self._error is None:
                 if self._thread is None:
                     self._thread = threading.Thread(target=self._writer, name="roost-journal",
                                                     daemon=True)
                     self._thread.start()
                 self._cond.wait(timeout=1.0)
+            self._flushing = False
             if self._error is not None:
                 err, self._error = self._error, None
                 raise err

@@ -102,9 +102,10 @@ def applied_commands(t: FakeTransport) -> list[tuple[str, ...]]:
     """Commands that change the host (not checks), as the step sent them."""
     out = []
     for c in t.log:
-        if len(c) > 2 and c[:2] == ("sh", "-c") and c[2] == engine.MARK_APPEND:
-            out.append(tuple(c[6:]))
-        elif c[:1] == ("put_file",) and not c[1].endswith(".done-steps"):
+        inner = engine.unwrap_step(c)
+        if inner is not None:
+            out.append(inner)
+        elif c[:1] == ("put_file",):
             out.append(c)
     return out
 

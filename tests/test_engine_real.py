@@ -322,6 +322,26 @@ def test_hostile_option_values_never_reach_a_shell_locally(tmp_path: Path) -> No
     assert not (tmp_path / "nl").exists()
 
 
+def test_hostile_values_as_script_arguments_stay_data(tmp_path: Path) -> None:
+    """A step that is itself `sh -c SCRIPT sh ARG...` runs inside the marker wrapper with the
+    same arguments: values are data there too."""
+    from roost.deploy.recipe import Recipe
+    from roost.deploy.steps import RunCommand
+
+    canary = tmp_path / "canary"
+    values = [raw.format(c=canary) for raw in HOSTILE] + ["multi\nline", "*", "$1 $@ $0"]
+    steps = tuple(
+        RunCommand(("sh", "-c", 'printf "%s" "$1" > "$2"; [ "$#" -eq 2 ]', "sh", v,
+                    str(tmp_path / f"out{i}")), description=f"value {i}")
+        for i, v in enumerate(values))
+    recipe = Recipe("hostile", "hostile", "hostile", steps, sudo=False)
+    res = engine.run(recipe, LocalTransport(), state_dir=str(tmp_path / "state"))
+    assert res.applied == len(values)
+    for i, v in enumerate(values):
+        assert (tmp_path / f"out{i}").read_text() == v
+    assert not canary.exists()
+
+
 @pytest.mark.slow
 def test_hostile_values_over_ssh_with_sudo(sudo_user: Sshd, tmp_path: Path) -> None:
     """As a non-root user whose sudo asks for its password, over real SSH."""

@@ -1,0 +1,288 @@
+"""The same 50-step recipe on a loopback sshd, run five ways, side by side in one run:
+
+  roost     roost's engine (check + apply + journal + host marker), one paramiko connection
+  paramiko  raw paramiko, one connection (TCP_NODELAY), one exec per command
+  openssh   `ssh` with ControlMaster (one master connection, a client process per command)
+  ansible   ansible-playbook, 50 `command` tasks, pipelining on     (if pip can install it)
+  pyinfra   pyinfra, 50 `server.shell` operations                   (if pip can install it)
+
+Every way runs the same commands: create the folder, then 49 times `sh -c 'echo "$1" >> "$2"'`.
+Times are medians of --repeat runs; connection set-up is outside the timed part for roost,
+paramiko and openssh (one connection per deploy), and inside it for ansible and pyinfra
+(their command starts, connects and runs; that is what a user waits for).
+
+Run as root on a machine with openssh-server:  .venv/bin/python bench/deploy_overhead.py
+Ansible and pyinfra are installed into a throwaway venv inside the bench's temp folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from sshd import free_port, keygen, start_sshd  # noqa: E402
+
+from roost.deploy import engine  # noqa: E402
+from roost.deploy.journal import Journal  # noqa: E402
+from roost.deploy.recipes.counter import counter_recipe  # noqa: E402
+from roost.deploy.steps import EnsureDir, RunCommand  # noqa: E402
+
+N = 50
+BENCH_USER = "roostbench"
+
+
+def commands(root: str) -> list[list[str]]:
+    """The argv of every step of counter_recipe(root, N, files=False), in order."""
+    out: list[list[str]] = []
+    for step in counter_recipe(root, N, files=False).steps:
+        if isinstance(step, EnsureDir):
+            out.append(step._argv())
+        elif isinstance(step, RunCommand):
+            out.append(list(step.argv))
+    assert len(out) == N
+    return out
+
+
+def check_result(root: str) -> None:
+    lines = Path(root, "applied.log").read_text().split()
+    assert lines == [f"step{i}" for i in range(1, N)], f"wrong result in {root}"
+
+
+class Bench:
+    def __init__(self, tmp: Path, repeat: int) -> None:
+        self.tmp = tmp
+        self.repeat = repeat
+        self.key = keygen(tmp / "id_ed25519")
+        # uid 0 with a plain /bin/sh: no heavy shell start-up files in any measurement
+        subprocess.run(["userdel", "-f", BENCH_USER], capture_output=True)
+        subprocess.run(["useradd", "-o", "-u", "0", "-g", "0", "-M", "-p", "*", "-d",
+                        str(tmp), "-s", "/bin/sh", BENCH_USER], check=True)
+        self.server = start_sshd(tmp / "sshd", self.key, port=free_port(),
+                                 users=(BENCH_USER,))
+        self.port = self.server.port
+        self.runs = 0
+
+    def close(self) -> None:
+        self.server.stop()
+        subprocess.run(["userdel", "-f", BENCH_USER], capture_output=True)
+
+    def fresh_root(self) -> str:
+        self.runs += 1
+        return str(self.tmp / f"run{self.runs}")
+
+    def time(self, name: str, fn: Callable[[str], None]) -> float | None:
+        times = []
+        for _ in range(self.repeat):
+            root = self.fresh_root()
+            try:
+                took = _timed(fn, root)
+            except Exception as exc:
+                print(f"  {name}: failed: {exc}", file=sys.stderr)
+                return None
+            check_result(root)
+            times.append(took)
+        med = statistics.median(times)
+        print(f"  {name:9s} {med:7.3f} s   (runs: {', '.join(f'{t:.3f}' for t in times)})",
+              flush=True)
+        return med
+
+    # -- the five ways ----------------------------------------------------------------------
+
+    def roost(self) -> Callable[[str], float]:
+        from roost.deploy.ssh import SSHTransport
+        from roost.deploy.trust import KnownHosts
+
+        def run(root: str) -> float:
+            t = SSHTransport("bench", "127.0.0.1", user=BENCH_USER, port=self.port,
+                             key_path=str(self.key), known_hosts=KnownHosts(self.tmp / "kh"),
+                             trust=self.server.fingerprint(), allow_agent=False,
+                             ssh_config=self.tmp / "no-config")
+            t.connect()
+            try:
+                start = time.perf_counter()
+                res = engine.run(counter_recipe(root, N, files=False), t,
+                                 journal=Journal(Path(root + ".journal.toml"), "counter",
+                                                 "bench"),
+                                 state_dir=root + ".state")
+                took = time.perf_counter() - start
+                assert res.applied == N
+                return took
+            finally:
+                t.close()
+        return run
+
+    def paramiko(self) -> Callable[[str], float]:
+        import paramiko
+
+        def run(root: str) -> float:
+            sock = socket.create_connection(("127.0.0.1", self.port))
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            client = paramiko.SSHClient()
+            client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+            client.connect("127.0.0.1", port=self.port, username=BENCH_USER, sock=sock,
+                           key_filename=str(self.key), allow_agent=False, look_for_keys=False)
+            try:
+                start = time.perf_counter()
+                for argv in commands(root):
+                    _, out, err = client.exec_command(shlex.join(argv))
+                    out.read()
+                    err.read()
+                    if out.channel.recv_exit_status() != 0:
+                        raise RuntimeError(f"{argv[0]} failed")
+                return time.perf_counter() - start
+            finally:
+                client.close()
+        return run
+
+    def openssh(self) -> Callable[[str], float]:
+        control = self.tmp / "cm-%C"
+        base = ["ssh", "-q", "-p", str(self.port), "-i", str(self.key),
+                "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+                "-o", f"UserKnownHostsFile={self.tmp / 'ssh_known'}",
+                "-o", "ControlMaster=auto", "-o", f"ControlPath={control}",
+                "-o", "ControlPersist=120", f"{BENCH_USER}@127.0.0.1"]
+
+        def run(root: str) -> float:
+            subprocess.run([*base, "true"], check=True)  # the master connection
+            start = time.perf_counter()
+            for argv in commands(root):
+                subprocess.run([*base, shlex.join(argv)], check=True)
+            took = time.perf_counter() - start
+            subprocess.run([*base[:-1], "-O", "exit", base[-1]], capture_output=True)
+            return took
+        return run
+
+    def venv_tool(self, package: str, exe: str) -> Path | None:
+        venv = self.tmp / f"venv-{exe}"
+        if not venv.exists():
+            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+            r = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", package],
+                               capture_output=True, text=True, timeout=600)
+            if r.returncode != 0:
+                print(f"  {exe}: not measured, pip could not install {package}: "
+                      f"{r.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
+                return None
+        return venv / "bin" / exe
+
+    def ansible(self) -> Callable[[str], float] | None:
+        exe = self.venv_tool("ansible-core", "ansible-playbook")
+        if exe is None:
+            return None
+        inv = self.tmp / "inventory.ini"
+        inv.write_text(
+            f"bench ansible_host=127.0.0.1 ansible_port={self.port} ansible_user={BENCH_USER} "
+            f"ansible_ssh_private_key_file={self.key} "
+            f"ansible_python_interpreter=/usr/bin/python3\n")
+        cfg = self.tmp / "ansible.cfg"
+        cfg.write_text("[defaults]\nhost_key_checking = False\ngathering = explicit\n"
+                       f"local_tmp = {self.tmp}/ansible-tmp\n"
+                       "[ssh_connection]\npipelining = True\n"
+                       f"control_path_dir = {self.tmp}/ansible-cp\n")
+
+        def run(root: str) -> float:
+            book = Path(root + ".yml")
+            tasks = "".join(
+                f"    - command:\n        argv: {_yaml_list(argv)}\n"
+                for argv in commands(root))
+            book.write_text(f"- hosts: bench\n  gather_facts: false\n  tasks:\n{tasks}")
+            env = {**os.environ, "ANSIBLE_CONFIG": str(cfg)}
+            start = time.perf_counter()
+            subprocess.run([str(exe), "-i", str(inv), str(book)], check=True, env=env,
+                           capture_output=True)
+            return time.perf_counter() - start
+        return run
+
+    def pyinfra(self) -> Callable[[str], float] | None:
+        exe = self.venv_tool("pyinfra", "pyinfra")
+        if exe is None:
+            return None
+
+        def run(root: str) -> float:
+            deploy = Path(root + "_deploy.py")
+            lines = ["from pyinfra.operations import server"]
+            for i, argv in enumerate(commands(root)):
+                lines.append(f"server.shell(name='step {i}', commands=[{shlex.join(argv)!r}])")
+            deploy.write_text("\n".join(lines) + "\n")
+            start = time.perf_counter()
+            subprocess.run([str(exe), "-y", "--quiet", "127.0.0.1", str(deploy),
+                            "--user", BENCH_USER, "--port", str(self.port), "--key",
+                            str(self.key), "--data", "ssh_known_hosts_file=/dev/null",
+                            "--data", "ssh_strict_host_key_checking=no"],
+                           check=True, capture_output=True, cwd=self.tmp)
+            return time.perf_counter() - start
+        return run
+
+
+def _yaml_list(argv: list[str]) -> str:
+    import json
+
+    return json.dumps(argv)  # JSON is YAML
+
+
+def _timed(fn: Callable[[str], float | None], root: str) -> float:
+    took = fn(root)
+    assert took is not None
+    return took
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--no-tools", action="store_true", help="skip ansible and pyinfra")
+    args = p.parse_args()
+    if os.geteuid() != 0 or not shutil.which("/usr/sbin/sshd"):
+        print("run as root, with openssh-server installed", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="roost-bench-") as tmp:
+        os.chmod(tmp, 0o755)
+        os.environ["ROOST_HOME"] = str(Path(tmp) / "home")
+        b = Bench(Path(tmp), args.repeat)
+        try:
+            print(f"{N} steps on a loopback sshd, median of {args.repeat} runs:", flush=True)
+            results: dict[str, float | None] = {}
+            results["paramiko"] = b.time("paramiko", b.paramiko())
+            results["roost"] = b.time("roost", b.roost())
+            results["openssh"] = b.time("openssh", b.openssh())
+            if not args.no_tools:
+                for name, make in (("pyinfra", b.pyinfra), ("ansible", b.ansible)):
+                    fn = make()
+                    results[name] = b.time(name, fn) if fn is not None else None
+        finally:
+            b.close()
+    base = results.get("paramiko")
+    roost = results.get("roost")
+    print("\n| how | time for 50 steps | per step | vs raw paramiko | roost is faster by |")
+    print("|---|---|---|---|---|")
+    for name in ("roost", "paramiko", "openssh", "pyinfra", "ansible"):
+        t = results.get(name)
+        if t is None:
+            print(f"| {name} | not measured | | | |")
+            continue
+        ratio = f"{t / base:.2f}x" if base else "-"
+        faster = f"{t / roost:.1f}x" if roost and name != "roost" else "-"
+        print(f"| {name} | {t:.3f} s | {t / N * 1000:.1f} ms | {ratio} | {faster} |")
+    if base and roost:
+        verdict = "met" if roost <= 1.2 * base else "NOT met"
+        print(f"\ntarget roost <= 1.2x raw paramiko: {roost / base:.2f}x, {verdict}")
+        ans = results.get("ansible")
+        if ans:
+            verdict = "met" if ans >= 5 * roost else "NOT met"
+            print(f"target ansible >= 5x roost: {ans / roost:.1f}x, {verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
