@@ -192,3 +192,92 @@ def test_no_color_means_no_hues(tmp_path: Path) -> None:
         s.press(keys.ENTER, until=lambda s: "Question 1" in s.line(0))
         assert "Question 1" in s.line(0), s.dump()
         assert not hues(s.raw), f"NO_COLOR set but colours were written: {sorted(hues(s.raw))}"
+
+
+HELLO_ANSWERS = '''uses = ["hosted-blog"]
+hardware = ["pi"]
+pi_ram_mb = 1024
+pi_arch = "aarch64"
+has_domain = false
+skill = "some"
+pace = "fast"
+'''
+
+
+def catalog_with_hello(dest: Path) -> Path:
+    """The shipped catalog plus a 'hello' service whose recipe only writes files: a deploy
+    that is safe to run for real on this machine."""
+    import shutil
+
+    import roost.catalog
+
+    src = Path(roost.catalog.__file__).parent
+    shutil.copytree(src / "manifests", dest / "manifests")
+    shutil.copy(src / "platforms.toml", dest / "platforms.toml")
+    blog = (dest / "manifests" / "static-blog.toml").read_text()
+    hello = (blog.replace('id = "static-blog"', 'id = "hello"')
+             .replace('recipe = "static-blog"', 'recipe = "hello"')
+             .replace('needs_domain = true', 'needs_domain = false')
+             .replace('inbound_ports = ["80/tcp", "443/tcp"]', 'inbound_ports = []'))
+    hello = re.sub(r'(?m)^name = ".*"$', 'name = "Hello demo (a greeting file)"', hello)
+    assert 'id = "hello"' in hello and 'recipe = "hello"' in hello
+    (dest / "manifests" / "hello.toml").write_text(hello)
+    return dest
+
+
+def test_deploy_to_this_computer_is_read_line_by_line(tmp_path: Path) -> None:
+    """A real deploy (the 'hello' recipe, files only) on the local host, from the service
+    detail: progress is lines of text, the cursor ends on the health check, then silence."""
+
+    import shutil
+    import tempfile
+
+    home = tmp_path / "home"
+    home.mkdir()
+    # A short target: a log line longer than the screen wraps, and the cursor line then
+    # holds only its start ("- Read"), a known limit written up in docs/accessibility.md.
+    short = Path(tempfile.mkdtemp(prefix="rh", dir="/tmp"))
+    target = short / "hello"
+    try:
+        _deploy_walk(tmp_path, home, target)
+    finally:
+        shutil.rmtree(short, ignore_errors=True)
+
+
+def _deploy_walk(tmp_path: Path, home: Path, target: Path) -> None:
+    import subprocess
+    import sys
+
+    env = roost_env(home, ROOST_CATALOG_DIR=str(catalog_with_hello(tmp_path / "catalog")),
+                    ROOST_HOST_STATE_DIR=str(tmp_path / "state"), HOME=str(tmp_path / "user"))
+    answers = tmp_path / "answers.toml"
+    answers.write_text(HELLO_ANSWERS)
+    subprocess.run([sys.executable, "-m", "roost", "assess", "--answers", str(answers)],
+                   env={**__import__("os").environ, **env}, check=True, capture_output=True)
+    with PtySession(roost_argv("--screen-reader"), term="linux", env=env) as s:
+        s.wait_for("Identities", timeout=20)
+        w = Walker(s, screen_reader=True)
+        w.key(b"p", "Hello demo", opens=True, name="p", title="Your plan")
+        w.key(keys.ENTER, "State, next", opens=True, name="Enter")
+        w.key(b"d", "Deploy to local", opens=True, name="d", title="Deploy")
+        w.idle("deploy: choose a host")
+        w.key(keys.TAB, "Options", name="Tab", field=True, opens=True)
+        s.write(f"root={target}".encode())
+        s.wait_until(lambda s: str(target) in s.cursor_line)
+        w.key(keys.SHIFT_TAB, "Deploy to local", name="Shift+Tab", opens=True)
+        # Enter starts the deploy: progress lines keep coming, so no per-key budget here.
+        n0 = s.nbytes
+        s.write(keys.ENTER)
+        assert s.wait_until(lambda s: "finished" in s.line(0), timeout=60), s.dump()
+        s.settle(0.5)
+        w.check_line("Health check, healthy", where="deploy finished")
+        text = words(s.text)
+        for i in range(1, 5):
+            assert f"step {i} of 4" in text, s.dump()
+        assert "Finished. It is healthy." in text
+        print(f"deploy of hello: {s.nbytes - n0} bytes of progress output")
+        w.idle("deploy: finished")
+        assert (target / "greeting.copy").exists()
+        w.key(keys.UP, "greeting.txt on the host", name="Up")
+        w.key(keys.UP, "next steps", name="Up")
+    assert not w.problems, report(w)

@@ -83,7 +83,8 @@ class Walker:
         return said
 
     def key(self, key: bytes, expect: str | None = None, *, opens: bool = False,
-            name: str = "", title: str | None = None, new_title: bool = False) -> KeyResult:
+            name: str = "", title: str | None = None, new_title: bool = False,
+            field: bool = False) -> KeyResult:
         """Press `key`; `opens` means it opens/closes a screen (bigger byte budget).
 
         Waits for `expect` on the cursor line, `title` in the first line, or (`new_title`)
@@ -95,7 +96,9 @@ class Walker:
             top = words(s.line(0))
             return ((title is None or title in top) and (not new_title or top != before))
 
-        r = self.s.press(key, quiet=0.25, expect=expect,
+        # Opening a screen writes 3-5 chunks over 0.2-0.35 s (measured): wait for a longer
+        # quiet so the tail of that frame is not counted against the next key.
+        r = self.s.press(key, quiet=0.45 if opens else 0.25, expect=expect,
                          until=ready if (title is not None or new_title) else None)
         budget = self.budget[1 if opens else 0]
         if opens:
@@ -107,7 +110,8 @@ class Walker:
         if r.timed_out:
             self._problem(f"{name}: output never settled")
         # A text field has no position; the app labels it "Your answer".
-        said = self.check_line(expect, where=name, field="Your answer" in self.s.cursor_line)
+        said = self.check_line(expect, where=name,
+                               field=field or "Your answer" in self.s.cursor_line)
         self.log.append(f"{name:>10} {r.nbytes:6d} B {r.seconds:5.2f} s  {said}")
         return r
 
