@@ -83,21 +83,15 @@ class Bench:
         self.runs += 1
         return str(self.tmp / f"run{self.runs}")
 
-    def time(self, name: str, fn: Callable[[str], None]) -> float | None:
-        times = []
-        for _ in range(self.repeat):
-            root = self.fresh_root()
-            try:
-                took = _timed(fn, root)
-            except Exception as exc:
-                print(f"  {name}: failed: {exc}", file=sys.stderr)
-                return None
+    def once(self, name: str, fn: Callable[[str], float]) -> float | None:
+        root = self.fresh_root()
+        try:
+            took = fn(root)
             check_result(root)
-            times.append(took)
-        med = statistics.median(times)
-        print(f"  {name:9s} {med:7.3f} s   (runs: {', '.join(f'{t:.3f}' for t in times)})",
-              flush=True)
-        return med
+        except Exception as exc:
+            print(f"  {name}: failed: {exc}", file=sys.stderr)
+            return None
+        return took
 
     # -- the five ways ----------------------------------------------------------------------
 
@@ -148,20 +142,21 @@ class Bench:
         return run
 
     def openssh(self) -> Callable[[str], float]:
-        control = self.tmp / "cm-%C"
         base = ["ssh", "-q", "-p", str(self.port), "-i", str(self.key),
                 "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
                 "-o", f"UserKnownHostsFile={self.tmp / 'ssh_known'}",
-                "-o", "ControlMaster=auto", "-o", f"ControlPath={control}",
-                "-o", "ControlPersist=120", f"{BENCH_USER}@127.0.0.1"]
+                "-o", "ControlMaster=auto", "-o", "ControlPersist=120",
+                f"{BENCH_USER}@127.0.0.1"]
 
         def run(root: str) -> float:
-            subprocess.run([*base, "true"], check=True)  # the master connection
+            path = ["-o", f"ControlPath={self.tmp}/cm-{Path(root).name}-%C"]
+            argv0 = [*base[:-1], *path, base[-1]]
+            subprocess.run([*argv0, "true"], check=True)  # the master connection
             start = time.perf_counter()
             for argv in commands(root):
-                subprocess.run([*base, shlex.join(argv)], check=True)
+                subprocess.run([*argv0, shlex.join(argv)], check=True)
             took = time.perf_counter() - start
-            subprocess.run([*base[:-1], "-O", "exit", base[-1]], capture_output=True)
+            subprocess.run([*argv0[:-1], "-O", "exit", argv0[-1]], capture_output=True)
             return took
         return run
 
@@ -232,12 +227,6 @@ def _yaml_list(argv: list[str]) -> str:
     return json.dumps(argv)  # JSON is YAML
 
 
-def _timed(fn: Callable[[str], float | None], root: str) -> float:
-    took = fn(root)
-    assert took is not None
-    return took
-
-
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--repeat", type=int, default=5)
@@ -251,15 +240,33 @@ def main() -> int:
         os.environ["ROOST_HOME"] = str(Path(tmp) / "home")
         b = Bench(Path(tmp), args.repeat)
         try:
-            print(f"{N} steps on a loopback sshd, median of {args.repeat} runs:", flush=True)
-            results: dict[str, float | None] = {}
-            results["paramiko"] = b.time("paramiko", b.paramiko())
-            results["roost"] = b.time("roost", b.roost())
-            results["openssh"] = b.time("openssh", b.openssh())
+            print(f"{N} steps on a loopback sshd; rounds interleave the ways, so load on the "
+                  f"machine hits them alike. Median of {args.repeat} rounds "
+                  f"({min(args.repeat, 3)} for pyinfra and Ansible).", flush=True)
+            ways: dict[str, Callable[[str], float]] = {
+                "paramiko": b.paramiko(), "roost": b.roost(), "openssh": b.openssh()}
             if not args.no_tools:
                 for name, make in (("pyinfra", b.pyinfra), ("ansible", b.ansible)):
                     fn = make()
-                    results[name] = b.time(name, fn) if fn is not None else None
+                    if fn is not None:
+                        ways[name] = fn
+            times: dict[str, list[float]] = {name: [] for name in ways}
+            failed: set[str] = set()
+            for r in range(args.repeat):
+                for name, fn in ways.items():
+                    if name in failed or (name in ("pyinfra", "ansible") and r >= 3):
+                        continue
+                    took = b.once(name, fn)
+                    if took is None:
+                        failed.add(name)
+                    else:
+                        times[name].append(took)
+                print(f"  round {r + 1}: " + ", ".join(
+                    f"{n} {v[-1]:.3f} s" for n, v in times.items() if len(v) == r + 1),
+                    flush=True)
+            results: dict[str, float | None] = {
+                n: (statistics.median(v) if v and n not in failed else None)
+                for n, v in times.items()}
         finally:
             b.close()
     base = results.get("paramiko")

@@ -16,6 +16,7 @@ rename), so a cut-off deploy never leaves a half-written file.
 from __future__ import annotations
 
 import contextlib
+import re
 import secrets as _random
 import time
 from collections.abc import Mapping, Sequence
@@ -57,6 +58,14 @@ READ_MARKER = '[ -f "$1" ] || exit 3; cat -- "$1"'
 WRITE_MARKER = (
     'm=$1; umask 022; mkdir -p -- "${m%/*}" && cat > "$m.roost-tmp" && mv -f -- "$m.roost-tmp" "$m"'
 )
+RESET_MARKER = (
+    'm=$1; umask 022; mkdir -p -- "${m%/*}" || exit 1; t="$m.roost-tmp"; '
+    'if [ -f "$m" ]; then cat -- "$m"; '
+    'grep -v -e "^start " -e "^$3 " -- "$m" | sort -u > "$t" || exit 1; else : > "$t"; fi; '
+    'printf "%s %s\\n" "$3" "$2" >> "$t" && mv -f -- "$t" "$m"'
+)
+"""Prints the old marker and replaces it, in one command, with a new run's header; the old
+run's step keys are kept above it (a plain command runs once, not once per deploy)."""
 WAIT_STEPS = (
     'while [ $# -gt 0 ]; do p=$1; k=$2; shift 2; '
     'while [ -r "/proc/$p/cmdline" ] && tr "\\0" " " < "/proc/$p/cmdline" | grep -qF -- "$k"; '
@@ -65,6 +74,7 @@ WAIT_STEPS = (
 """Waits until step commands of a cut-off run that are still running on the host finish (a
 dropped connection does not stop them), so a resumed run never overlaps them."""
 MARKER_HEADER = "roost-run"
+_KEY = re.compile(r"^[0-9]{3,}-[0-9a-f]{16}$")
 CRASH_GRACE = 1.5
 
 
@@ -125,7 +135,7 @@ def parse_marker(data: bytes | None) -> Marker:
             run_id, keys, started = parts[1], set(), {}
         elif len(parts) == 3 and parts[0] == "start" and parts[2].isdigit():
             started[parts[1]] = parts[2]
-        elif len(parts) == 1:
+        elif len(parts) == 1 and _KEY.match(parts[0]):
             (keys if run_id is not None else carried).add(parts[0])
     pending = tuple((k, pid) for k, pid in started.items() if k not in keys)
     return Marker(run_id, frozenset(carried), frozenset(keys), pending)
@@ -137,6 +147,15 @@ def read_marker(t: Transport, path: str, sudo: bool = True) -> Marker:
     if res.exit_code not in (0, 3):
         raise RoostError(f"could not read roost's record on {t.name}: {res.tail(2)}",
                          hint="check that the login user can use sudo")
+    return parse_marker(res.stdout.encode("utf-8"))
+
+
+def reset_marker(t: Transport, path: str, run_id: str, sudo: bool = True) -> Marker:
+    """Start a new run's record on the host; returns what the old record said."""
+    res = t.run(script(RESET_MARKER, path, run_id, MARKER_HEADER), sudo=sudo)
+    if not res.ok:
+        raise RoostError(f"could not write roost's record {path} on {t.name}: {res.tail(2)}",
+                         hint="check that the folder can be created and the disk has space")
     return parse_marker(res.stdout.encode("utf-8"))
 
 
@@ -211,21 +230,25 @@ def _run(
         # The last run died without a word (killed, power cut) moments ago: give a step
         # command it had just started on the host time to show up in the host's record.
         time.sleep(max(0.0, min(CRASH_GRACE, prev.updated + CRASH_GRACE - time.time())))
-    marker = read_marker(t, mpath, recipe.sudo)
+    resuming = bool(resume and prev is not None and prev.unfinished)
+    run_id = prev.run_id if resuming and prev is not None else new_run_id()
+    if resuming:
+        marker = read_marker(t, mpath, recipe.sudo)
+    else:
+        marker = reset_marker(t, mpath, run_id, recipe.sudo)
     if marker.started:
         # A step of a cut-off run may still be running on the host: wait for it, then
-        # read its record again.
+        # read its record again (or start the new record again, after it).
         args = [x for pair in marker.started for x in (pair[1], pair[0])]
         t.run(script(WAIT_STEPS, *args), sudo=recipe.sudo, timeout=3600)
-        marker = read_marker(t, mpath, recipe.sudo)
-    resuming = bool(resume and prev is not None and prev.unfinished)
+        marker = (read_marker(t, mpath, recipe.sudo) if resuming
+                  else reset_marker(t, mpath, run_id, recipe.sudo))
     if resuming:
         assert prev is not None
         run_id = prev.run_id
         j_done = prev.done_keys()
         m_done = set(marker.keys) if marker.run_id == run_id else set()
     else:
-        run_id = new_run_id()
         j_done, m_done = set(), set()
     # After a cut-off run, a step found already done that the run did not get to record
     # may have been applied by it just before the cut: count its files as changed, so a
@@ -235,9 +258,6 @@ def _run(
     # Plain commands the host says were applied in an earlier run: they run once.
     once = {k for k, s in zip(keys, steps, strict=True)
             if s.changes_host and not s.has_check and marker.has(k)}
-    if not resuming:
-        carried = "".join(f"{k}\n" for k in sorted(once))
-        write_marker(t, mpath, f"{carried}{MARKER_HEADER} {run_id}\n", recipe.sudo)
     if journal is not None:
         journal.begin(run_id, recipe.fingerprint(), total, resume=resuming)
 

@@ -122,7 +122,7 @@ class FakeTransport:
             if inner is not None:
                 out.append(inner)
             elif not (len(c) > 2 and c[2] in (engine.MARK_ONLY, engine.READ_MARKER,
-                                               engine.WRITE_MARKER)):
+                                               engine.WRITE_MARKER, engine.RESET_MARKER)):
                 out.append(c)
         return out
 
@@ -250,6 +250,14 @@ class FakeTransport:
         if text == engine.READ_MARKER:
             f = h.files.get(args[0])
             return (3, "", "") if f is None else (0, f.data.decode(), "")
+        if text == engine.RESET_MARKER:
+            f = h.files.get(args[0])
+            old = f.data.decode() if f is not None else ""
+            kept = sorted({ln for ln in old.splitlines()
+                           if ln and not ln.startswith(("start ", args[2] + " "))})
+            h.files[args[0]] = FakeFile("".join(k + "\n" for k in kept).encode()
+                                        + f"{args[2]} {args[1]}\n".encode())
+            return 0, old, ""
         if text == engine.WRITE_MARKER:
             h.files[args[0]] = FakeFile(stdin or b"")
             return 0, "", ""

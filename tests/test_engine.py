@@ -242,7 +242,7 @@ def test_marker_and_journal_reconciliation() -> None:
 def test_plain_command_in_host_marker_only_is_not_run_again() -> None:
     recipe = counter_recipe("/srv/c", n=4, files=False)
     t = FakeTransport("h")
-    t.lose_reply_at = 7  # get+reset marker (1, 2), dir check + apply (3, 4), step 1 (5)...
+    t.lose_reply_at = 5  # marker reset (1), dir check + apply (2, 3), step 1 (4), step 2 (5)
     with pytest.raises(RoostError):
         run(recipe, t)
     t.lose_reply_at = None
