@@ -392,3 +392,18 @@ async def test_make_an_identity_then_export_a_backup(home: Path) -> None:
     assert len(backups) == 1 and secret.encode() not in backups[0].read_bytes()
     ws = Workspace.open(home, facts=FACTS)
     assert any(e.kind == "identity" for e in ws.history())
+
+
+@sync
+async def test_ctrl_c_quits_from_any_screen_and_stops_long_work(home: Path) -> None:
+    import threading
+
+    app = make_app(home)
+    running = threading.Event()
+    app.cancel_events.append(running)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await press(pilot, app, "s")
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+    assert app.return_value == 0 and running.is_set()

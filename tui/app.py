@@ -13,6 +13,7 @@ Stable widget ids (tests and the pty/Fenrir harness rely on them): every screen 
 from __future__ import annotations
 
 import os
+import threading
 from datetime import date
 from pathlib import Path
 from typing import ClassVar
@@ -50,6 +51,8 @@ class RoostApp(App[int]):
         self._facts = facts
         self._ws = workspace
         self.today = today
+        self.cancel_events: list[threading.Event] = []
+        """Set on quit: long work in worker threads stops before its next step."""
         self.kdf_limits: object | None = None
         """Vault key-derivation limits for new vaults; None means roost.keys' default."""
         self.startup_message = ""
@@ -98,6 +101,13 @@ class RoostApp(App[int]):
         from roost.tui.screens.welcome import WelcomeScreen
 
         self.push_screen(WelcomeScreen())
+
+    async def action_quit(self) -> None:
+        """Quit at once; a running deploy stops before its next step (its journal lets it
+        resume), and every change so far is already saved."""
+        for event in self.cancel_events:
+            event.set()
+        self.exit(0)
 
     def apply_modes(self) -> None:
         self.set_class(self.screen_reader, "screen-reader")

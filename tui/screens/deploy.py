@@ -207,8 +207,16 @@ class DeployScreen(RoostScreen):
         self.say("Deploying; each step is shown as a line.")
         home = self.ws.home
 
+        if self.cancel not in self.roost.cancel_events:
+            self.roost.cancel_events.append(self.cancel)
+
         def emit(e: Any) -> None:
-            self.app.call_from_thread(self.on_engine_event, e)
+            try:
+                self.app.call_from_thread(self.on_engine_event, e)
+            except RuntimeError:  # the app has quit: stop here, the journal is saved
+                self.cancel.set()
+                raise Cancelled("roost was closed during the deploy",
+                                hint="start it again to resume") from None
 
         def job() -> Any:
             return deploy_job(self.service_id, host, home, options, v.get("passphrase", ""),
