@@ -15,14 +15,19 @@ from collections.abc import Sequence
 from roost import __version__
 from roost.core.errors import RoostError
 
-# Modules under roost.cli that add subcommands, in the order `roost --help` lists them.
-COMMAND_MODULES = (
-    "catalog_cmd",
-    "plan_cmd",
-    "keys_cmd",
-    "host_cmd",
-    "deploy_cmd",
-)
+# Modules under roost.cli that add subcommands, in the order `roost --help` lists them, with
+# the commands each registers. Only the module of the command being run is imported, so a
+# command (or the TUI) never pays for paramiko, cryptography or the vault unless it needs them;
+# tests/test_cli_main.py keeps this table equal to what each module registers.
+COMMAND_MODULES: dict[str, tuple[str, ...]] = {
+    "catalog_cmd": ("catalog",),
+    "plan_cmd": ("assess", "plan", "next", "status", "done", "skip", "undo", "reset",
+                 "history", "export", "import"),
+    "keys_cmd": ("keys",),
+    "host_cmd": ("host",),
+    "deploy_cmd": ("deploy", "undeploy"),
+}
+_TOP_FLAGS = {"--screen-reader", "--plain"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -31,7 +36,24 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def modules_for(argv: Sequence[str]) -> tuple[str, ...]:
+    """The command modules needed to parse `argv`: none for the TUI, one for a known command,
+    all of them for --help or an unknown word (so argparse can list the choices)."""
+    for word in argv:
+        if word in _TOP_FLAGS:
+            continue
+        if word == "--version":
+            return ()
+        if word.startswith("-"):
+            return tuple(COMMAND_MODULES)
+        for module, commands in COMMAND_MODULES.items():
+            if word in commands:
+                return (module,)
+        return tuple(COMMAND_MODULES)
+    return ()
+
+
+def build_parser(modules: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser = _Parser(
         prog="roost",
         description="Leave the big platforms one service at a time. "
@@ -43,20 +65,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--plain", action="store_true",
                         help="line-by-line mode with numbered choices, for braille displays")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"roost.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"roost.cli.{name}":
-                continue
-            raise
-        module.register(sub)
+    for name in COMMAND_MODULES if modules is None else modules:
+        importlib.import_module(f"roost.cli.{name}").register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(modules_for(words))
+    args = parser.parse_args(words)
     try:
         handler = getattr(args, "handler", None)
         if handler is None:
