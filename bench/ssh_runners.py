@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -27,7 +28,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from sshd import keygen, start_sshd  # noqa: E402
 
-USER = "roostbench"
+USER = f"rtb{os.getpid() % 100000}"
 
 
 def timed(fn: Callable[[], None]) -> float:
@@ -51,8 +52,10 @@ def main() -> int:
     from roost.deploy.ssh import SSHTransport
     from roost.deploy.trust import KnownHosts
 
-    work = Path(tempfile.mkdtemp(prefix="roost-bench-"))
-    subprocess.run(["userdel", "-r", USER], capture_output=True)
+    # a plain `kill` or timeout(1) still removes the temporary user
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    work = Path(tempfile.mkdtemp(prefix="roost-ssh-runners-"))
+    subprocess.run(["userdel", "-f", "-r", USER], capture_output=True)
     subprocess.run(["useradd", "-m", "-s", "/bin/sh", "-p", "*", USER], check=True)
     server = None
     master: subprocess.Popen[bytes] | None = None
@@ -66,8 +69,6 @@ def main() -> int:
         ssh_base = ["ssh", "-q", "-o", "BatchMode=yes", "-o", f"UserKnownHostsFile={kh}",
                     "-o", "StrictHostKeyChecking=yes", "-i", str(key), "-p", str(port),
                     "-F", "/dev/null", f"{USER}@{host}"]
-
-        results: dict[str, float] = {}
 
         # roost
         def roost_run() -> float:
@@ -130,14 +131,19 @@ def main() -> int:
             ("OpenSSH with ControlMaster", control_master),
             (f"OpenSSH, new connection each ({args.new_each} runs, scaled)", new_each),
         ]
-        for name, fn in runners:
-            times = [fn() for _ in range(args.repeat)]
-            results[name] = statistics.median(times)
+        # Round-robin, so a busy moment on the machine hits every runner alike.
+        times: dict[str, list[float]] = {name: [] for name, _ in runners}
+        for _ in range(args.repeat):
+            for name, fn in runners:
+                times[name].append(fn())
+        results = {name: statistics.median(v) for name, v in times.items()}
+        load = os.getloadavg()[0]
 
         base = results["raw paramiko, TCP_NODELAY socket"]
         width = max(len(k) for k in results)
         print(f"\n{n} x `true` over SSH to 127.0.0.1 (median of {args.repeat} runs; "
-              f"connection set-up not counted except for 'new connection each')\n")
+              f"connection set-up not counted except for 'new connection each'; "
+              f"load average {load:.1f} on {os.cpu_count()} CPUs)\n")
         print(f"| {'how'.ljust(width)} | {'total':>8} | {'per command':>11} | "
               f"{'vs raw paramiko+NODELAY':>23} |")
         print(f"|{'-' * (width + 2)}|{'-' * 10}|{'-' * 13}|{'-' * 25}|")
@@ -151,7 +157,7 @@ def main() -> int:
         if server is not None:
             server.stop()
         subprocess.run(["pkill", "-u", USER], capture_output=True)
-        subprocess.run(["userdel", "-r", USER], capture_output=True)
+        subprocess.run(["userdel", "-f", "-r", USER], capture_output=True)
         shutil.rmtree(work, ignore_errors=True)
 
 

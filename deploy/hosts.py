@@ -17,6 +17,7 @@ from roost.core.errors import RoostError
 from roost.core.lock import FileLock
 from roost.core.paths import data_dir
 from roost.core.versioned import read_versioned, write_versioned
+from roost.deploy.local import SudoPassword
 from roost.deploy.transport import Transport
 from roost.deploy.trust import KnownHosts
 
@@ -201,7 +202,7 @@ def _from_toml(name: str, d: dict[str, Any]) -> Host:
 
 
 def open_transport(
-    host: Host, *, trust: str | None = None, sudo_password: str | None = None,
+    host: Host, *, trust: str | None = None, sudo_password: SudoPassword = None,
     known_hosts: KnownHosts | None = None, ssh_config: Path | None = None,
 ) -> Transport:
     """A transport for `host`: LocalTransport for `local`, else SSHTransport (connects on

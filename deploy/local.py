@@ -15,13 +15,17 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from roost.core.errors import RoostError
 from roost.deploy import _cmd
 from roost.deploy.transport import CommandResult, OutputSink, Transport
 
 TIMEOUT_EXIT = 124
+
+SudoPassword = str | Callable[[], str | None] | None
+"""The sudo password, or a function that asks for it (called at most once, and only when
+sudo turns out to need a password), or None."""
 
 
 class SudoPasswordNeeded(RoostError):
@@ -38,9 +42,13 @@ def sudo_password_error(user: str, host: str) -> RoostError:
 class LocalTransport:
     """This machine. `sudo_password` is needed only when not root and sudo asks for one."""
 
-    def __init__(self, name: str = "local", *, sudo_password: str | None = None) -> None:
+    def __init__(self, name: str = "local", *, sudo_password: SudoPassword = None) -> None:
         self.name = name
-        self._sudo_password = sudo_password
+        self._ask_password: Callable[[], str | None] | None = None
+        if callable(sudo_password):
+            self._ask_password, self._sudo_password = sudo_password, None
+        else:
+            self._sudo_password = sudo_password
         self._sudo_mode: str | None = None
         self.user = pwd.getpwuid(os.getuid()).pw_name
 
@@ -123,6 +131,8 @@ class LocalTransport:
                 if probe.returncode == 0:
                     self._sudo_mode = "nopasswd"
                 else:
+                    if self._sudo_password is None and self._ask_password is not None:
+                        self._sudo_password = self._ask_password()
                     if self._sudo_password is None:
                         raise SudoPasswordNeeded(
                             f"this needs root on {self.name}, and sudo asks for a password",

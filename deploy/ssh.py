@@ -18,7 +18,7 @@ import select
 import socket
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +27,7 @@ from roost.core.errors import RoostError
 from roost.deploy import _cmd
 from roost.deploy.local import (
     TIMEOUT_EXIT,
+    SudoPassword,
     SudoPasswordNeeded,
     emit_lines,
     sudo_password_error,
@@ -124,7 +125,7 @@ class SSHTransport:
         user: str | None = None,
         port: int | None = None,
         key_path: str | None = None,
-        sudo_password: str | None = None,
+        sudo_password: SudoPassword = None,
         known_hosts: KnownHosts | None = None,
         trust: str | None = None,
         connect_timeout: float = 15.0,
@@ -139,7 +140,11 @@ class SSHTransport:
         self.user = self.endpoint.user
         self.current_step: str | None = None
         """The engine may set this; a lost connection then names the step."""
-        self._sudo_password = sudo_password
+        self._ask_password: Callable[[], str | None] | None = None
+        if callable(sudo_password):
+            self._ask_password, self._sudo_password = sudo_password, None
+        else:
+            self._sudo_password = sudo_password
         self._known_hosts = known_hosts
         self._trust = trust
         self._timeout = connect_timeout
@@ -329,6 +334,8 @@ class SSHTransport:
                                      f"installed there", hint="install sudo on the host, or "
                                      "connect as root")
                 else:
+                    if self._sudo_password is None and self._ask_password is not None:
+                        self._sudo_password = self._ask_password()
                     if self._sudo_password is None:
                         raise SudoPasswordNeeded(
                             f"this needs root on {self.name}, and sudo asks {self.user} "

@@ -334,3 +334,25 @@ def test_paramiko_is_not_imported_at_start() -> None:
             "assert 'paramiko' not in sys.modules, 'paramiko imported at start'")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+def test_sudo_password_asked_once_and_only_when_needed(sudo_user: Sshd, sshd: Sshd,
+                                                       tmp_path: Path) -> None:
+    asked: list[int] = []
+
+    def ask() -> str | None:
+        asked.append(1)
+        return sudo_user.password
+
+    known = KnownHosts(tmp_path / "kh")
+    for server, expected in ((sshd, 0), (sudo_user, 1)):
+        t = SSHTransport("testhost", server.host, user=server.user, port=server.port,
+                         key_path=str(server.key), known_hosts=known,
+                         trust=server.fingerprint(), sudo_password=ask,
+                         ssh_config=tmp_path / "none", allow_agent=False)
+        with t:
+            t.run(["true"])
+            assert asked == []  # nothing asked before sudo is needed
+            for _ in range(3):
+                assert t.run(["id", "-u"], sudo=True).stdout == "0\n"
+        assert len(asked) == expected
