@@ -1,6 +1,7 @@
-"""The same 50-step recipe on a loopback sshd, run five ways, side by side in one run:
+"""The same 50-step recipe on a loopback sshd, run six ways, side by side in one run:
 
   roost     roost's engine (check + apply + journal + host marker), one paramiko connection
+  transport roost's SSHTransport alone, one run() per command (no engine)
   paramiko  raw paramiko, one connection (TCP_NODELAY), one exec per command
   openssh   `ssh` with ControlMaster (one master connection, a client process per command)
   ansible   ansible-playbook, 50 `command` tasks, pipelining on     (if pip can install it)
@@ -114,6 +115,28 @@ class Bench:
                 took = time.perf_counter() - start
                 assert res.applied == N
                 return took
+            finally:
+                t.close()
+        return run
+
+    def transport(self) -> Callable[[str], float]:
+        """roost's SSHTransport alone, one run() per command: what the engine adds is the
+        difference between this and `roost`."""
+        from roost.deploy.ssh import SSHTransport
+        from roost.deploy.trust import KnownHosts
+
+        def run(root: str) -> float:
+            t = SSHTransport("bench", "127.0.0.1", user=BENCH_USER, port=self.port,
+                             key_path=str(self.key), known_hosts=KnownHosts(self.tmp / "kh"),
+                             trust=self.server.fingerprint(), allow_agent=False,
+                             ssh_config=self.tmp / "no-config")
+            t.connect()
+            try:
+                start = time.perf_counter()
+                for argv in commands(root):
+                    if not t.run(argv).ok:
+                        raise RuntimeError(f"{argv[0]} failed")
+                return time.perf_counter() - start
             finally:
                 t.close()
         return run
@@ -244,7 +267,8 @@ def main() -> int:
                   f"machine hits them alike. Median of {args.repeat} rounds "
                   f"({min(args.repeat, 3)} for pyinfra and Ansible).", flush=True)
             ways: dict[str, Callable[[str], float]] = {
-                "paramiko": b.paramiko(), "roost": b.roost(), "openssh": b.openssh()}
+                "paramiko": b.paramiko(), "roost": b.roost(), "transport": b.transport(),
+                "openssh": b.openssh()}
             if not args.no_tools:
                 for name, make in (("pyinfra", b.pyinfra), ("ansible", b.ansible)):
                     fn = make()
@@ -273,7 +297,7 @@ def main() -> int:
     roost = results.get("roost")
     print("\n| how | time for 50 steps | per step | vs raw paramiko | roost is faster by |")
     print("|---|---|---|---|---|")
-    for name in ("roost", "paramiko", "openssh", "pyinfra", "ansible"):
+    for name in ("roost", "transport", "paramiko", "openssh", "pyinfra", "ansible"):
         t = results.get(name)
         if t is None:
             print(f"| {name} | not measured | | | |")
@@ -281,6 +305,10 @@ def main() -> int:
         ratio = f"{t / base:.2f}x" if base else "-"
         faster = f"{t / roost:.1f}x" if roost and name != "roost" else "-"
         print(f"| {name} | {t:.3f} s | {t / N * 1000:.1f} ms | {ratio} | {faster} |")
+    tr = results.get("transport")
+    if tr and roost:
+        print(f"\nthe engine's own cost (checks, journal, host record) over its transport: "
+              f"{roost / tr:.2f}x")
     if base and roost:
         verdict = "met" if roost <= 1.2 * base else "NOT met"
         print(f"\ntarget roost <= 1.2x raw paramiko: {roost / base:.2f}x, {verdict}")

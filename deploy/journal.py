@@ -122,7 +122,12 @@ class Journal:
 
     @contextlib.contextmanager
     def locked(self) -> Any:
-        self._lock.acquire()
+        try:
+            self._lock.acquire()
+        except OSError as exc:
+            raise RoostError(f"cannot use the deploy journal folder {self.path.parent}: "
+                             f"{exc.strerror or exc}",
+                             hint="check that roost's data folder can be written") from None
         try:
             yield self
         finally:
