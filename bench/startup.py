@@ -7,9 +7,9 @@
    interleaved run by run so machine load hits both alike.
 2. `roost --version` and `roost catalog`: wall time, against `python -c pass` and
    `python -c "import argparse"` (the floor of any Python CLI).
-3. `python -X importtime -m roost --version`: what the CLI imports at start (every command
-   module, eagerly), the cost per roost module, and which roost modules pull in paramiko,
-   httpx or nacl at start.
+3. What the CLI imports at start: which command modules `roost --version` and `roost catalog`
+   load, the import cost of each command module alone, and which roost modules pull in
+   paramiko, httpx, nacl or cryptography at start (`python -X importtime`).
 
     .venv/bin/python bench/startup.py [--runs 5]
 """
@@ -133,6 +133,16 @@ def cmd_module_cost(module: str, home: str) -> tuple[float, list[str]]:
     return float(parts[0]), parts[1:]
 
 
+def cli_modules_loaded(args: list[str], home: str) -> list[str]:
+    code = ("import sys, atexit; atexit.register(lambda: print(*sorted(m for m in sys.modules "
+            "if m.startswith('roost.cli.') or m in " + repr(HEAVY) + "), file=sys.stderr)); "
+            f"sys.argv=['roost', *{args!r}]; from roost.cli.main import main; "
+            "raise SystemExit(main())")
+    r = subprocess.run([PY, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                       env={**os.environ, "ROOST_HOME": home})
+    return r.stderr.split()[-20:]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=5)
@@ -173,6 +183,9 @@ def main() -> int:
     print()
     print(f"`roost --version` imports {len(rows)} modules, {total:.3f} s of import time "
           "(-X importtime, which itself slows imports)")
+    for args in (["--version"], ["catalog"]):
+        print(f"  `roost {' '.join(args)}` loads: "
+              f"{', '.join(cli_modules_loaded(args, home)) or '-'}")
     print("  each command module imported alone in a fresh process (time, heavy modules):")
     for name, (s, heavy_in) in sorted(top.items(), key=lambda kv: -kv[1][0]):
         print(f"  {name:32s}{s:8.3f} s   {', '.join(heavy_in) or '-'}")
