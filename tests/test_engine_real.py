@@ -161,6 +161,23 @@ def test_sigkill_mid_recipe_then_resume_locally(tmp_path: Path, kill_at: int) ->
     check_complete(root, j, want)
 
 
+@pytest.mark.slow
+def test_ctrl_c_mid_recipe_saves_progress_then_resume(tmp_path: Path) -> None:
+    want = reference_tree(tmp_path)
+    root = tmp_path / "site"
+    proc = runner(tmp_path, root, "local")
+    wait_for_line(proc, f"step 20 of {N}:")
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(10) != 0
+    j = Journal.for_host("local", "counter")
+    st = j.load()
+    assert st is not None and st.status == "stopped"  # written on the way out
+    res = engine.run(counter_recipe(str(root), N, delay=0.01), LocalTransport(), journal=j,
+                     resume=True, state_dir=str(tmp_path / "state"))
+    assert res.resumed
+    check_complete(root, j, want)
+
+
 def ssh_args(server: Sshd, tmp_path: Path) -> dict[str, Any]:
     return {"host": server.host, "port": server.port, "user": server.user,
             "key": str(server.key), "known": str(tmp_path / "known_hosts"),

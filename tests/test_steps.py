@@ -5,6 +5,7 @@ are exercised in test_engine.py."""
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
@@ -300,3 +301,32 @@ def test_recipe_options() -> None:
     assert r.removal().id == "demo-uninstall"
     with pytest.raises(RoostError, match="no uninstall steps"):
         dataclasses.replace(r, uninstall=()).removal()
+
+
+def test_wait_health_fetches_a_real_page_over_http(tmp_path: Path) -> None:
+    import functools
+    import http.server
+    import threading
+
+    (tmp_path / "index.html").write_text("<h1>my blog</h1>\n")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    th = threading.Thread(target=server.serve_forever, daemon=True)
+    th.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/"
+        t = FakeTransport()
+        ok = WaitHealth("fetch", url=url, expect_text="<h1>my blog</h1>", timeout=5,
+                        interval=0.05).wait(t, ctx_for(t))
+        assert ok.ok
+        wrong = WaitHealth("fetch", url=url, expect_text="nginx welcome", timeout=0.3,
+                           interval=0.05).wait(t, ctx_for(t))
+        assert not wrong.ok and "without the expected text" in wrong.detail
+        missing = WaitHealth("fetch", url=url + "nope", timeout=0.2, interval=0.05).wait(
+            t, ctx_for(t))
+        assert not missing.ok and "answered 404" in missing.detail
+    finally:
+        server.shutdown()
+        server.server_close()
+    gone = WaitHealth("fetch", url=url, timeout=0.2, interval=0.05).wait(t, ctx_for(t))
+    assert not gone.ok and "did not answer" in gone.detail
