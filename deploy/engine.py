@@ -348,7 +348,11 @@ def _run(
             emit(StepDone(n, total, description))
         except RoostError as exc:
             raise fail(n, description, exc) from None
-        except KeyboardInterrupt:
+        except OSError as exc:  # a local file or pipe problem the transport did not wrap
+            raise fail(n, description, RoostError(
+                f"{exc.strerror or type(exc).__name__}",
+                hint="check the disk and permissions on this computer")) from None
+        except BaseException:  # Ctrl+C, or a bug: the journal still says where it stopped
             if journal is not None:
                 with contextlib.suppress(RoostError):
                     journal.finish("stopped")
