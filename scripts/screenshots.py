@@ -86,6 +86,10 @@ def main() -> int:
             svg = asyncio.run(shoot(name, mode, args.out))
             to_png(svg, svg.with_suffix(".png"))
             print(f"{svg.relative_to(ROOT) if svg.is_relative_to(ROOT) else svg} (+ .png)")
+    from roost.tui.scenes import HELLO_ROOT
+
+    for path in (HELLO_ROOT, HELLO_ROOT + "-state"):  # the demo deploy's scratch folders
+        shutil.rmtree(path, ignore_errors=True)
     return 0
 
 

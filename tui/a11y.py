@@ -34,6 +34,8 @@ class Row:
     """Short, read after the label."""
     extra: str = ""
     """Longer text read after the position (may wrap to further lines)."""
+    numbered: bool = True
+    """Say 'i of n' (False for lines of a log, which carry their own 'step i of n')."""
 
 
 def sentence(row: Row, index: int, total: int) -> str:
@@ -45,8 +47,10 @@ def sentence(row: Row, index: int, total: int) -> str:
         parts.append(row.state)
     if row.detail:
         parts.append(row.detail)
-    parts.append(f"{index + 1} of {total}")
-    text = ", ".join(p.strip().rstrip(".,") for p in parts if p.strip())
+    if row.numbered:
+        parts.append(f"{index + 1} of {total}")
+    parts = [p.strip() for p in parts if p.strip()]
+    text = parts[0] if len(parts) == 1 else ", ".join(p.rstrip(".,") for p in parts)
     if row.extra:
         text += ". " + row.extra.strip()
     return to_ascii(text)

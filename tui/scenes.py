@@ -30,6 +30,8 @@ class Scene:
     keys: tuple[str, ...] = ()
     open: str | None = None
     """A screen to push directly (for screens reached only after a long flow)."""
+    snapshot: bool = True
+    """False: screenshots only (it runs real work whose output is not byte-stable)."""
 
 
 SCENES = (
@@ -42,6 +44,7 @@ SCENES = (
     Scene("identities", "progress", ("i",)),
     Scene("hosts", "progress", ("h",)),
     Scene("deploy", "progress", (), open="deploy"),
+    Scene("deploy-finished", "progress", (), open="deploy-hello", snapshot=False),
     Scene("settings", "progress", ("s",)),
     Scene("help", "progress", ("question_mark",)),
 )
@@ -84,8 +87,36 @@ def run_before(scene: Scene) -> Callable[[object], Awaitable[None]]:
             assert isinstance(app, RoostApp)
             nxt = app.ws.next_step(app.today)
             open_screen(app, "deploy", nxt.service_id if nxt else "static-blog")
+        if scene.open == "deploy-hello":
+            await deploy_hello(pilot)
         for key in scene.keys:
             await pilot.press(key)
         await pilot.pause()
 
     return go
+
+
+HELLO_ROOT = "/tmp/roost-screenshot-hello"
+
+
+async def deploy_hello(pilot: object) -> None:
+    """Run the demo recipe into a scratch folder on this machine, as a person would."""
+    import os
+    import shutil
+
+    from textual.pilot import Pilot
+    from textual.widgets import Input
+
+    from roost.tui.screens import open_screen
+
+    assert isinstance(pilot, Pilot)
+    for path in (HELLO_ROOT, HELLO_ROOT + "-state"):
+        shutil.rmtree(path, ignore_errors=True)
+    os.environ["ROOST_HOST_STATE_DIR"] = HELLO_ROOT + "-state"
+    open_screen(pilot.app, "deploy", "hello")
+    await pilot.pause()
+    pilot.app.screen.query_one("#field-options", Input).value = f"root={HELLO_ROOT}"
+    await pilot.press("enter")
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.pause()

@@ -151,7 +151,8 @@ class RoostScreen(Screen[None]):
     @classmethod
     def key_help(cls) -> list[tuple[str, str]]:
         """(key, what it does) for every key on this screen, in the order shown."""
-        out: list[tuple[str, str]] = [("Up/Down or j/k", "move"), ("Enter", cls.ENTER)]
+        out: list[tuple[str, str]] = [("Up/Down or j/k", "move"),
+                                      ("PgUp/PgDn Home/End", "jump"), ("Enter", cls.ENTER)]
         seen: set[str] = set()
         for klass in reversed(cls.__mro__):
             for b in getattr(klass, "BINDINGS", ()) if "BINDINGS" in vars(klass) else ():

@@ -162,7 +162,7 @@ class DeployScreen(RoostScreen):
                                detail=h.target()))
             return out
         n = len(self.lines)
-        out = [Row(f"log:{i}", line) for i, line in enumerate(self.lines)]
+        out = [Row(f"log:{i}", line, numbered=False) for i, line in enumerate(self.lines)]
         if self.phase == "running":
             out.append(Row("running", "Working", state=f"{n} lines so far, c cancels"))
         return out + self.finish_rows
