@@ -104,6 +104,8 @@ class Plain:
                 items.append(("Change the pace", self.pace))
             else:
                 items.append(("Answer a few questions to get your plan", self.assess))
+            items.append(("Identities: your keys and ids", self.identities))
+            items.append(("Hosts: the machines roost sets up", self.hosts))
             items.append(("Help", self.help))
             picked = self.choose("What would you like to do?", [t for t, _ in items], "Quit")
             if picked is None:
@@ -115,6 +117,28 @@ class Plain:
         self.say("Help: every choice is a number. Type it and press Enter. 0 goes back; "
                  "on the first menu 0 quits. q quits from anywhere. Your progress is saved "
                  "after every change. Ctrl+D (end of input) quits too.")
+
+    def identities(self) -> None:
+        from roost.keys import KIND_NAMES, Vault
+        from roost.keys.model import group
+
+        self.say()
+        infos = Vault.public_index(self.ws.home)
+        if not infos:
+            self.say("No identities yet. Make one with: roost keys new KIND.")
+        for n, info in enumerate(infos, start=1):
+            pid = info.public_id
+            spoken = f" In groups: {group(pid)}." if len(pid) > 24 else ""
+            self.say(f"{n}. {KIND_NAMES.get(info.kind, info.kind)} named {info.id}. "
+                     f"Public id: {pid}.{spoken}")
+
+    def hosts(self) -> None:
+        from roost.deploy.hosts import HOSTS_FILE, HostStore
+
+        self.say()
+        for n, h in enumerate(HostStore(self.ws.home / HOSTS_FILE).all(), start=1):
+            self.say(f"{n}. {h.describe()}")
+        self.say("Add one with: roost host add NAME user@address.")
 
     def plan(self) -> None:
         while True:

@@ -114,3 +114,14 @@ def test_subprocess_writes_no_escape_sequences(home: Path) -> None:
     bad = [b for b in out if b < 0x20 and b not in (0x0A, 0x09)]
     assert not bad, f"control bytes in plain output: {set(bad)}"
     assert b"\x1b" not in out
+
+
+def test_identities_and_hosts_are_listed(home: Path) -> None:
+    from roost.keys import Vault, create
+    from roost.keys.vault import FAST_LIMITS_FOR_TESTS
+
+    Vault.create(home, "correct horse battery staple",
+                 limits=FAST_LIMITS_FOR_TESTS).add(create("ssh", "laptop"))
+    text = run(home, ["2", "3", "0"])
+    assert "1. SSH key named laptop. Public id: SHA256:" in text
+    assert "1. local: this computer, no SSH needed." in text

@@ -407,3 +407,19 @@ async def test_ctrl_c_quits_from_any_screen_and_stops_long_work(home: Path) -> N
         await pilot.press("ctrl+c")
         await pilot.pause()
     assert app.return_value == 0 and running.is_set()
+
+
+def test_first_screens_do_not_import_ssh_http_or_crypto() -> None:
+    """paramiko, httpx and nacl load only when a screen that needs them opens."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "import roost.tui.app, roost.tui.screens.welcome, roost.tui.screens.plan\n"
+            "import roost.tui.screens.assessment, roost.tui.screens.settings\n"
+            "import roost.tui.screens.identities, roost.tui.screens.hosts\n"
+            "import roost.tui.screens.deploy\n"
+            "print(' '.join(m for m in ('paramiko', 'httpx', 'nacl') if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=60).stdout
+    assert out.strip() == ""
