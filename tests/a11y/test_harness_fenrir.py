@@ -22,9 +22,8 @@ pytestmark = pytest.mark.slow
 def session(mode: str, tmp_path: Path) -> FenrirSession:
     require_fenrir()
     s = FenrirSession([sys.executable, APP, mode], workdir=tmp_path / mode, gap=0.5)
-    s.start()
     # A silent case could pass because the app never started: prove it drew and was read.
-    assert s.wait_screen(f"Pick a letter ({mode})"), f"app did not draw:\n{s.screen_text}"
+    s.start(ready=f"Pick a letter ({mode})", maximum=30)
     assert any("Pick a letter" in t for t in s.startup), f"first screen not spoken: {s.startup}"
     return s
 
