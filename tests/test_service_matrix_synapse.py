@@ -69,6 +69,7 @@ def login(base: str, user: str, password: str) -> httpx.Response:
 
 @pytest.mark.slow
 @pytest.mark.container
+@pytest.mark.timeout(1500)  # pip installs Synapse and its ~90 dependencies on the host
 def test_synapse_deploys_and_the_admin_chats(
     vps_host: TestHost, server_identity: Identity, tmp_path: Path,
 ) -> None:

@@ -597,6 +597,9 @@ class ProcScanner:
                             cmd = blob.split(b"\0")[0][:60].decode(errors="replace")
                             self.hits.append(f"pid {entry.name} {part} ({cmd})")
             self.scans += 1
+            # A short pause keeps the scan from starving the deploy it watches (2 cores here);
+            # a command lives far longer than this (prosodyctl: ~300 ms).
+            self._stop.wait(0.01)
 
     def __enter__(self) -> ProcScanner:
         self._thread.start()
