@@ -235,7 +235,7 @@ class Bench:
                 lines.append(f"server.shell(name='step {i}', commands=[{shlex.join(argv)!r}])")
             deploy.write_text("\n".join(lines) + "\n")
             start = time.perf_counter()
-            subprocess.run([str(exe), "-y", "--quiet", "127.0.0.1", str(deploy),
+            subprocess.run([str(exe), "-y", "127.0.0.1", str(deploy),
                             "--user", BENCH_USER, "--port", str(self.port), "--key",
                             str(self.key), "--data", "ssh_known_hosts_file=/dev/null",
                             "--data", "ssh_strict_host_key_checking=no"],
@@ -254,6 +254,8 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--no-tools", action="store_true", help="skip ansible and pyinfra")
+    p.add_argument("--tool-repeat", type=int, default=3,
+                   help="rounds for pyinfra and Ansible (slow), default 3")
     args = p.parse_args()
     if os.geteuid() != 0 or not shutil.which("/usr/sbin/sshd"):
         print("run as root, with openssh-server installed", file=sys.stderr)
@@ -265,7 +267,7 @@ def main() -> int:
         try:
             print(f"{N} steps on a loopback sshd; rounds interleave the ways, so load on the "
                   f"machine hits them alike. Median of {args.repeat} rounds "
-                  f"({min(args.repeat, 3)} for pyinfra and Ansible).", flush=True)
+                  f"({min(args.repeat, args.tool_repeat)} for pyinfra and Ansible).", flush=True)
             ways: dict[str, Callable[[str], float]] = {
                 "paramiko": b.paramiko(), "roost": b.roost(), "transport": b.transport(),
                 "openssh": b.openssh()}
@@ -278,7 +280,7 @@ def main() -> int:
             failed: set[str] = set()
             for r in range(args.repeat):
                 for name, fn in ways.items():
-                    if name in failed or (name in ("pyinfra", "ansible") and r >= 3):
+                    if name in failed or (name in ("pyinfra", "ansible") and r >= args.tool_repeat):
                         continue
                     took = b.once(name, fn)
                     if took is None:
