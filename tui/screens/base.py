@@ -48,6 +48,7 @@ class RoostScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self._pending_status = ""
+        self._resumed = False
 
     # --- access to the app -------------------------------------------------------------
 
@@ -111,7 +112,11 @@ class RoostScreen(Screen[None]):
         self.first_focus().focus()
 
     def on_screen_resume(self) -> None:
-        # Coming back from another screen: the data may have changed there.
+        # Coming back from another screen: the data may have changed there. (The first
+        # resume follows on_mount, which has just drawn everything.)
+        if not self._resumed:
+            self._resumed = True
+            return
         if self.is_mounted:
             self.refresh_content()
             self.menu.set_screen_reader(self.screen_reader)
