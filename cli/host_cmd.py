@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from roost.core import validate
 from roost.core.errors import RoostError
 from roost.deploy.hosts import Host, HostStore, open_transport, parse_target
+from roost.deploy.local import SudoPassword
 from roost.deploy.transport import Transport
 from roost.deploy.trust import KnownHosts, TrustNeeded
 
@@ -56,11 +58,13 @@ def _interactive() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
 
 
-def connect_trusting(host: Host, trust: str | None) -> Transport:
-    """Connect; on first contact ask to confirm the fingerprint (or use --trust)."""
+def connect_trusting(host: Host, trust: str | None,
+                     sudo_password: SudoPassword = None) -> Transport:
+    """Connect; on first contact ask to confirm the fingerprint (or use --trust).
+    `sudo_password` may be a function: it is called only when sudo asks for a password."""
     from roost.deploy.ssh import SSHTransport
 
-    t = open_transport(host, trust=trust)
+    t = open_transport(host, trust=trust, sudo_password=sudo_password)
     if not isinstance(t, SSHTransport):
         return t
     try:
@@ -73,7 +77,7 @@ def connect_trusting(host: Host, trust: str | None) -> Transport:
         if not _ask(need.question()):
             raise RoostError(f"{host.name} was not trusted; nothing was changed",
                              hint="check the fingerprint on the host, then try again") from None
-        t = open_transport(host, trust=need.fingerprint)
+        t = open_transport(host, trust=need.fingerprint, sudo_password=sudo_password)
         assert isinstance(t, SSHTransport)
         t.connect()
         return t
@@ -84,6 +88,9 @@ def run_add(args: argparse.Namespace) -> int:
 
     name = validate.short_name(args.name, "host name")
     user, address, port = parse_target(args.target)
+    if args.key and not Path(args.key).expanduser().is_file():
+        raise RoostError(f"there is no key file {args.key[:80]!r}",
+                         hint="give the path of your private key, like ~/.ssh/id_ed25519")
     host = Host(name=name, address=address, user=user, port=port,
                 key_path=args.key or None)
     store = HostStore()

@@ -174,23 +174,31 @@ def parse_ports(text: str, udp: bool = False) -> tuple[int, ...]:
     return tuple(sorted(p for p in ports if p))
 
 
+def printable(text: str, limit: int = 120) -> str:
+    """What a host reports is shown in a terminal and read aloud: no control characters
+    (escape sequences could clear the screen or retitle the window), and not too long."""
+    return "".join(c for c in text if c.isprintable()).strip()[:limit]
+
+
 def parse_facts(text: str, read_at: str = "") -> Facts:
-    parts = split_report(text)
+    parts = {k: "\n".join(printable(line, 400) for line in v.splitlines())
+             for k, v in split_report(text).items()}
     if "end" not in parts:
         raise ValueError("the facts report is incomplete")
-    osr = parse_os_release(parts.get("os", ""))
+    osr = {k: printable(v) for k, v in parse_os_release(parts.get("os", "")).items()}
+    model = parse_pi_model(parts.get("model", ""))
     return Facts(
-        hostname=parts.get("hostname", "").strip(),
+        hostname=printable(parts.get("hostname", "")),
         os_id=osr.get("ID", ""),
         os_version=osr.get("VERSION_ID", ""),
         os_codename=osr.get("VERSION_CODENAME", ""),
-        arch=normalise_arch(parts.get("arch", "")),
+        arch=printable(normalise_arch(parts.get("arch", ""))),
         ram_mb=parse_meminfo(parts.get("mem", "")),
         root_free_mb=parse_df(parts.get("dfroot", "")),
         var_free_mb=parse_df(parts.get("dfvar", "")),
-        pi_model=parse_pi_model(parts.get("model", "")),
-        init=parts.get("init", "").strip(),
-        sudo=parts.get("sudo", "").strip(),
+        pi_model=printable(model) if model else None,
+        init=printable(parts.get("init", "")),
+        sudo=printable(parts.get("sudo", "")),
         tcp_ports=parse_ports(parts.get("tcp", "")),
         udp_ports=parse_ports(parts.get("udp", ""), udp=True),
         read_at=read_at,

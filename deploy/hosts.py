@@ -54,7 +54,7 @@ class Host:
         return f"{user}{addr}{port}"
 
     def describe(self) -> str:
-        """One line, read aloud well."""
+        """One line, read aloud well (control characters from a hand-edited file dropped)."""
         if self.is_local:
             text = f"{self.name}: this computer, no SSH needed"
         else:
@@ -62,7 +62,7 @@ class Host:
             text = f"{self.name}: {self.target()}{key}"
         if self.facts_read_at:
             text += f"; facts read {self.facts_read_at}"
-        return text + "."
+        return "".join(c for c in text if c.isprintable()) + "."
 
 
 def parse_target(text: str) -> tuple[str | None, str, int | None]:

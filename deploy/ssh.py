@@ -167,6 +167,10 @@ class SSHTransport:
         import paramiko
 
         ep = self.endpoint
+        for key_file in ep.key_files if ep.explicit_key else ():
+            if not Path(key_file).is_file():
+                raise RoostError(f"there is no key file {key_file[:80]!r}",
+                                 hint="give the path of your private key")
         known = self._known_hosts if self._known_hosts is not None else KnownHosts()
         where = f"{ep.host} port {ep.port}"
         try:

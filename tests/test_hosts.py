@@ -242,3 +242,16 @@ def test_cli_hostile_names_never_reach_a_shell(tmp_path: Path,
                  "--trust", "SHA256:x"]) == 2
     capsys.readouterr()
     assert not canary.exists()
+
+
+def test_facts_from_a_hostile_host_are_printable() -> None:
+    evil = REPORT.replace("\npi\n@@roost end", "\n\x1b]0;pwned\x07pi\x1b[2J\n@@roost end")
+    evil = evil.replace("ID=debian", "ID=deb\x1b[31mian")
+    f = parse_facts(evil)
+    assert f.hostname == "]0;pwnedpi[2J" and f.os_id == "deb[31mian"
+    assert not any(c for line in f.lines() for c in line if not c.isprintable())
+
+
+def test_missing_key_file_is_named(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["host", "add", "box", "root@127.0.0.1", "--key", "/nonexistent/key"]) == 2
+    assert "there is no key file '/nonexistent/key'" in capsys.readouterr().err
