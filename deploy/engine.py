@@ -53,6 +53,15 @@ MARK_EVAL = (
 )
 """The same for a step whose command is itself `sh -c SCRIPT sh ARG...`: the script runs in a
 subshell of the wrapper (a fork, no second shell to start), with the same arguments."""
+MARK_TRAP = (
+    'trap "" HUP; __roost_m=$1; __roost_l=$2; __roost_s=$3; shift 3; '
+    'printf "start %s %s\\n" "$__roost_l" "$$" >> "$__roost_m"; '
+    'trap \'__roost_rc=$?; trap - EXIT; if [ "$__roost_rc" -eq 0 ]; then '
+    'printf "%s\\n" "$__roost_l" >> "$__roost_m" || exit 97; fi; exit "$__roost_rc"\' EXIT; '
+    'eval "$__roost_s"'
+)
+"""The cheapest form, for scripts that neither `exec` nor set traps: the script runs in the
+wrapper shell itself, and the exit trap records it (also when it calls `exit 0`)."""
 MARK_ONLY = 'printf "%s\\n" "$2" >> "$1"'
 READ_MARKER = '[ -f "$1" ] || exit 3; cat -- "$1"'
 WRITE_MARKER = (
@@ -170,7 +179,9 @@ def write_marker(t: Transport, path: str, text: str, sudo: bool = True) -> None:
 def wrap_step(marker: str, key: str, argv: list[str]) -> list[str]:
     """A step's last command, wrapped so the host marker records it when it succeeds."""
     if len(argv) >= 4 and argv[0] == "sh" and argv[1] == "-c":
-        return script(MARK_EVAL, marker, key, argv[2], *argv[4:])
+        body = argv[2]
+        plain = "exec" not in body and "trap" not in body and "__roost_" not in body
+        return script(MARK_TRAP if plain else MARK_EVAL, marker, key, body, *argv[4:])
     return script(MARK_APPEND, marker, key, *argv)
 
 
@@ -179,7 +190,7 @@ def unwrap_step(argv: Sequence[str]) -> tuple[str, ...] | None:
     a = tuple(argv)
     if len(a) > 6 and a[:2] == ("sh", "-c") and a[2] == MARK_APPEND:
         return a[6:]
-    if len(a) > 6 and a[:2] == ("sh", "-c") and a[2] == MARK_EVAL:
+    if len(a) > 6 and a[:2] == ("sh", "-c") and a[2] in (MARK_EVAL, MARK_TRAP):
         return ("sh", "-c", a[6], "sh", *a[7:])
     return None
 

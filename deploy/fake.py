@@ -242,7 +242,7 @@ class FakeTransport:
             if rc == 0:
                 self._append(args[0], args[1])
             return rc, out, err
-        if text == engine.MARK_EVAL:
+        if text in (engine.MARK_EVAL, engine.MARK_TRAP):
             rc, out, err = self._script(args[2], args[3:], stdin)
             if rc == 0:
                 self._append(args[0], args[1])

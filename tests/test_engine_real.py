@@ -359,6 +359,36 @@ def test_hostile_values_as_script_arguments_stay_data(tmp_path: Path) -> None:
     assert not canary.exists()
 
 
+def test_wrapped_scripts_keep_exit_codes_and_record_only_success(tmp_path: Path) -> None:
+    """Each form of the marker wrapper: a script that exits early, one that execs, one with
+    its own trap, a plain command; the host's record lists exactly the ones that succeeded."""
+    from roost.deploy.recipe import Recipe
+    from roost.deploy.steps import RunCommand
+
+    out = tmp_path / "out"
+    scripts = [
+        ('echo a >> "$1"; exit 0; echo never >> "$1"', True),
+        ('trap "echo trapped >> $1" EXIT; echo b >> "$1"', True),
+        ('echo c >> "$1"; exec true', True),
+        ('echo d >> "$1"; exit 3', False),
+    ]
+    state = str(tmp_path / "state")
+    for i, (body, ok) in enumerate(scripts):
+        recipe = Recipe(f"wrap{i}", "x", "x", (
+            RunCommand(("sh", "-c", body, "sh", str(out))),
+            RunCommand(("touch", str(tmp_path / f"after{i}"))),
+        ), sudo=False)
+        if ok:
+            engine.run(recipe, LocalTransport(), state_dir=state)
+        else:
+            with pytest.raises(engine.DeployFailed, match="exit code 3"):
+                engine.run(recipe, LocalTransport(), state_dir=state)
+        marker = engine.parse_marker(Path(state, f"wrap{i}.done-steps").read_bytes())
+        assert (recipe.keys()[0] in marker.keys) is ok
+        assert (recipe.keys()[1] in marker.keys) is ok
+    assert out.read_text().split() == ["a", "b", "trapped", "c", "d"]
+
+
 @pytest.mark.slow
 def test_hostile_values_over_ssh_with_sudo(sudo_user: Sshd, tmp_path: Path) -> None:
     """As a non-root user whose sudo asks for its password, over real SSH."""
