@@ -19,7 +19,7 @@ from roost.core.errors import RoostError
 from roost.plan.answers import Answers, Question, answers_from_responses, questions
 from roost.plan.detect import format_mb
 from roost.plan.planner import IDENTITY_WORDS, WAY_NAMES, Plan, Step
-from roost.plan.workspace import Workspace
+from roost.plan.workspace import Workspace, shown
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
@@ -85,16 +85,20 @@ def run_assess(args: argparse.Namespace) -> int:
 
 
 def answers_from_file(path: Path, ws: Workspace) -> Answers:
+    name = shown(path)
     try:
         text = path.read_text("utf-8")
     except FileNotFoundError:
-        raise RoostError(f"there is no file {path}", hint="check the path") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RoostError(f"cannot read {path}: {exc}") from None
+        raise RoostError(f"there is no file {name}", hint="check the path") from None
+    except OSError as exc:
+        raise RoostError(f"cannot read {name}: {exc.strerror or 'error'}",
+                         hint="check the path") from None
+    except UnicodeDecodeError:
+        raise RoostError(f"{name} is not UTF-8 text", hint="save it as UTF-8") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise RoostError(f"{path} is not valid TOML ({exc})",
+        raise RoostError(f"{name} is not valid TOML ({shown(str(exc))})",
                          hint="see roost assess --help") from None
     data.pop("schema", None)
     return answers_from_responses(data, ws.facts, ws.catalog)
@@ -347,14 +351,15 @@ def run_history(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     ws = Workspace.open(detect=False)
     ws.export_to(args.file)
-    print(f"Saved your progress to {args.file}. It holds no secrets.")
+    print(f"Saved your progress to {shown(args.file)}. It holds no secrets.")
     return 0
 
 
 def run_import(args: argparse.Namespace) -> int:
     ws = Workspace.open(detect=False)
     ws.import_from(args.file)
-    print(f"Loaded your progress from {args.file}; the previous one was kept as a backup.")
+    print(f"Loaded your progress from {shown(args.file)}; "
+          "the previous one was kept as a backup.")
     return 0
 
 

@@ -31,6 +31,12 @@ SECRET_WORDS = ("secret", "password", "passphrase", "private", "token", "seed")
 """Detail keys never exported (progress should hold none; this is a second wall)."""
 
 
+def printable(text: object, limit: int = 200) -> str:
+    """Text safe to print on one line: control characters escaped, long text cut."""
+    out = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in str(text))
+    return out if len(out) <= limit else out[: limit - 1] + "…"
+
+
 @dataclass(frozen=True)
 class Event:
     kind: str
@@ -78,19 +84,23 @@ class Event:
     def describe(self) -> str:
         """One sentence for the history, read aloud."""
         when = self.at.strftime("%Y-%m-%d %H:%M")
+        sid = printable(self.service_id, 60)
+        host = printable(self.detail.get("host", "a host"), 120)
+        kind = printable(self.detail.get("kind", ""), 40)
         what = {
             "assessed": "answered the questions",
             "planned": "made a plan",
-            "started": f"started {self.service_id}",
-            "done": f"finished {self.service_id}",
-            "skipped": f"skipped {self.service_id}",
-            "failed": f"{self.service_id} failed",
-            "deployed": f"deployed {self.service_id} to {self.detail.get('host', 'a host')}",
-            "identity": f"created a {self.detail.get('kind', '')} identity".replace("  ", " "),
-            "undone": f"undid: {self.detail.get('what', 'a step')}",
+            "started": f"started {sid}",
+            "done": f"finished {sid}",
+            "skipped": f"skipped {sid}",
+            "failed": f"{sid} failed",
+            "deployed": f"deployed {sid} to {host}",
+            "identity": f"created a {kind} identity".replace("  ", " "),
+            "undone": f"undid: {printable(self.detail.get('what', 'a step'), 200)}",
         }[self.kind]
         reason = self.detail.get("reason")
-        tail = f" ({reason})" if reason and self.kind in ("skipped", "failed") else ""
+        tail = (f" ({printable(reason, 300)})"
+                if reason and self.kind in ("skipped", "failed") else "")
         return f"{when}: {what}{tail}."
 
 

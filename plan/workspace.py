@@ -29,9 +29,16 @@ from roost.plan.progress import (
     Progress,
     ProgressStore,
     now,
+    printable,
 )
 
 PROGRESS_FILE = "progress.toml"
+
+
+def shown(path: Path | str, limit: int = 120) -> str:
+    """A path (or any text a person typed) safe inside a one-line message: control
+    characters escaped, long values cut."""
+    return printable(path, limit)
 EXPORT_KIND = "roost-progress"
 
 
@@ -202,30 +209,41 @@ class Workspace:
         """Write progress (answers and history, never secrets) to `path`."""
         data = {"kind": EXPORT_KIND, "event": [_public(e.to_dict())
                                                for e in self.progress.events]}
-        write_versioned(Path(path), data, SCHEMA)
+        try:
+            write_versioned(Path(path), data, SCHEMA)
+        except RoostError as exc:  # core names the full path: keep the message one safe line
+            raise RoostError(exc.message.replace(str(path), shown(path)),
+                             hint=exc.hint) from None
+        except OSError as exc:
+            raise RoostError(f"cannot write {shown(path)}: {exc.strerror or 'error'}",
+                             hint="choose another file name or folder") from None
 
     def import_from(self, path: Path) -> None:
         """Replace progress with an export; the current file is kept as a backup."""
         path = Path(path)
-        if not path.is_file():
-            raise RoostError(f"there is no file {path}", hint="check the path")
-        not_export = RoostError(f"{path} is not a roost progress export",
+        name = shown(path)
+        not_export = RoostError(f"{name} is not a roost progress export",
                                 hint="make one with roost export FILE")
         try:
             data = tomllib.loads(path.read_text("utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        except FileNotFoundError:
+            raise RoostError(f"there is no file {name}", hint="check the path") from None
+        except OSError as exc:
+            raise RoostError(f"cannot read {name}: {exc.strerror or 'error'}",
+                             hint="check the path") from None
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError):
             raise not_export from None
         schema = data.get("schema")
         if data.get("kind") != EXPORT_KIND or not isinstance(schema, int):
             raise not_export
         if schema > SCHEMA:
             raise NewerFormatError(
-                f"{path} was exported by a newer roost (format {schema}, this roost reads up "
+                f"{name} was exported by a newer roost (format {schema}, this roost reads up "
                 f"to {SCHEMA})", hint="update roost, then import it again")
         try:
             incoming = Progress.from_dict({"event": data.get("event", [])})
         except RoostError as exc:
-            raise RoostError(f"{path} cannot be imported: {exc.message}",
+            raise RoostError(f"{name} cannot be imported: {exc.message}",
                              hint="nothing was changed") from None
         with self.store.locked():
             if self.store.path.exists():
@@ -238,7 +256,7 @@ class Workspace:
 
 
 def _reason(reason: str) -> str:
-    text = " ".join(str(reason).split())
+    text = " ".join("".join(ch if ch.isprintable() else " " for ch in str(reason)).split())
     if not text:
         raise RoostError("a reason is needed", hint="say in a few words why")
     return text[:300]

@@ -300,3 +300,21 @@ def test_a_long_lived_workspace_sees_changes_made_by_another_roost(
     assert tui.plan().get(first.service_id).state == "done"  # type: ignore[union-attr]
     rc, _, _ = run(capsys, "reset", "--yes")
     assert tui.answers is None
+
+
+def test_hostile_text_never_reaches_the_terminal_raw(home: Path, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    assessed(home, capsys)
+    rc, _, _ = run(capsys, "skip", "prosody", "--reason", "\x1b[2J\x1b]0;pwned\x07 busy\nnow")
+    assert rc == 0
+    Workspace.open(home, detect=False).record_deployed("prosody", "pi\x1b[31m.local", "1")
+    rc, out, _ = run(capsys, "history")
+    assert "\x1b" not in out and "\x07" not in out
+    assert "skipped prosody ([2J ]0;pwned busy now)." in out
+    assert "pi\\x1b[31m.local" in out
+    for argv in (("import", "A" * 5000), ("export", str(tmp_path / ("B" * 5000))),
+                 ("import", "x\ntouch y"), ("assess", "--answers", "x\rtouch y"),
+                 ("assess", "--answers", "C" * 5000)):
+        rc, out, err = run(capsys, *argv)
+        assert rc == 2 and out == "" and err.count("\n") == 1, argv
+        assert "\r" not in err and len(err) < 400
