@@ -216,8 +216,9 @@ class SSHTransport:
                 f"~{ep.user}/.ssh/authorized_keys on the host") from None
         except (paramiko.SSHException, OSError, EOFError) as exc:
             client.close()
+            why = "".join(c for c in str(exc) if c.isprintable())[:160]
             raise RoostError(f"the SSH connection to {self.name} ({where}) failed: "
-                             f"{str(exc)[:160] or type(exc).__name__}",
+                             f"{why or type(exc).__name__}",
                              hint="check that the host is on and sshd runs there") from None
         t = client.get_transport()
         if t is not None:
@@ -260,12 +261,13 @@ class SSHTransport:
             raise
 
     def _sftp(self) -> paramiko.SFTPClient:
-        if self._sftp_client is None:
-            self.connect()
-            assert self._client is not None
-            with self._guard("opening SFTP"):
-                self._sftp_client = self._client.open_sftp()
-        return self._sftp_client
+        with self._lock:
+            if self._sftp_client is None:
+                self.connect()
+                assert self._client is not None
+                with self._guard("opening SFTP"):
+                    self._sftp_client = self._client.open_sftp()
+            return self._sftp_client
 
     def close(self) -> None:
         self._closed = True
@@ -590,6 +592,7 @@ def _short(args: Sequence[str]) -> str:
 
 def _first(err: bytes) -> str:
     lines = err.decode("utf-8", "replace").strip().splitlines()
-    return lines[-1][:200] if lines else "unknown error"
+    last = "".join(c for c in lines[-1] if c.isprintable())[:200] if lines else ""
+    return last or "unknown error"
 
 
