@@ -817,7 +817,9 @@ def _argv_tuple(step: Step, name: str) -> None:
 @dataclass(frozen=True)
 class RunCommand(Step):
     """Run a command (an argument list). Done when `unless` exits 0, or `creates` exists.
-    Without either, only the journal and host marker keep it from running twice."""
+    Without either it runs once per host: the host's record of applied steps remembers it
+    (changing the command, or `roost undeploy`, lets it run again). To run something on every
+    change instead, use `Restart` with `watch=`."""
 
     argv: tuple[str, ...]
     unless: tuple[str, ...] | None = None
