@@ -4,7 +4,8 @@ One scripted walk through `roost --screen-reader` asserts what Fenrir SAID after
 order: the first screen; each list item as the arrow keys reach it, with its state
 ("not chosen", "x chosen", "next", "done"); the assessment answered; the plan with the
 suggested step first; that service opened and marked done; an identity made in the vault;
-errors spoken (a backup with no vault, two passphrases that differ); quit. A second, short
+errors spoken (a backup with no vault, two passphrases that differ); hosts, left with Esc
+(through Fenrir's bypass); settings toggled and read back; help; quit. A second, short
 case checks the default look is spoken item by item too.
 
 Fenrir missing: the tests skip and print why; with CI=true they fail instead.
@@ -42,8 +43,9 @@ def home(tmp_path: Path) -> Path:
 
 def fenrir(home: Path, *args: str, gap: float = 0.4) -> FenrirSession:
     require_fenrir()
-    s = FenrirSession(roost_argv(*args), workdir=home.parent / "fenrir",
-                      env=roost_env(home), gap=gap)
+    env = roost_env(home, ROOST_HOST_STATE_DIR=str(home.parent / "state"),
+                    HOME=str(home.parent / "user"))  # no ~/.ssh of the machine's user
+    s = FenrirSession(roost_argv(*args), workdir=home.parent / "fenrir", env=env, gap=gap)
     s.start(ready="Identities", maximum=40)
     return s
 
@@ -153,8 +155,25 @@ def test_full_walk_is_spoken(walk: Script, home: Path) -> None:
     assert any(p.name == "vault" or "vault" in p.name for p in home.iterdir()), \
         sorted(p.name for p in home.iterdir())
     assert PASSPHRASE.encode() not in (home.parent / "fenrir" / "speech.jsonl").read_bytes()
-    # --- back, and quit: Fenrir exits when roost does
     w.key(b"q", "q", screen="Continue where you left off")
+    # --- hosts; back with Esc, which reaches roost only after Fenrir's bypass key
+    w.key(b"h", "h", screen="Add a host",
+          heard=("Hosts", "local, facts not read yet, this computer, 1 of 2"))
+    w.key(keys.DOWN, "Down", last="Add a host, action, key a, 2 of 2")
+    w.key(keys.UP, "Up", last="local, facts not read yet, this computer, 1 of 2")
+    st = s.press_escape()
+    assert said(st, "Continue where you left off"), s.transcript()
+    # --- settings: the state is spoken as it changes
+    w.key(b"s", "s", screen="Screen-reader mode", heard=("Screen-reader mode, on, 1 of 3",))
+    w.key(keys.ENTER, "Enter", screen="[off]", heard=("Screen-reader mode", "off"))
+    w.key(keys.ENTER, "Enter", screen="mode, on", heard=("Screen-reader mode, on, 1 of 3",))
+    w.key(keys.DOWN, "Down", last="Pace, ")
+    w.key(b"q", "q", screen="Continue where you left off")
+    # --- help: every key, read line by line
+    w.key(b"?", "?", screen="Help: every key", heard=("Help: every key on every screen",))
+    w.key(keys.DOWN, "Down", last="Up/Down or j/k: move, Welcome, 2 of")
+    w.key(b"q", "q", screen="Continue where you left off")
+    # --- quit: Fenrir exits when roost does
     assert s.quit(b"q", timeout=15), f"q did not quit roost:\n{s.transcript()}"
 
 

@@ -117,10 +117,12 @@ class SpeechLog:
 
     def records(self) -> list[dict[str, object]]:
         try:
-            with self.path.open(encoding="utf-8") as f:
-                return [json.loads(line) for line in f if line.strip()]
+            data = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return []
+        # Only whole lines: Fenrir may be half-way through writing the last one.
+        lines = data.split("\n")[:-1]
+        return [json.loads(line) for line in lines if line.strip()]
 
     def texts(self, start: int = 0) -> list[str]:
         return [str(r["text"]) for r in self.records()[start:] if "text" in r]
