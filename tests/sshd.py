@@ -180,6 +180,28 @@ def ssh_client_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return keygen(folder / "id_ed25519")
 
 
+ACCOUNT_MARK = "roost test account of pid"
+
+
+def _remove_stale_accounts() -> None:
+    """Accounts left by a test session that was killed (its pid, kept in the comment field,
+    is gone). Accounts of sessions still running are left alone."""
+    import pwd
+
+    for entry in pwd.getpwall():
+        if not entry.pw_gecos.startswith(ACCOUNT_MARK):
+            continue
+        pid = entry.pw_gecos[len(ACCOUNT_MARK):].strip()
+        if pid.isdigit() and Path(f"/proc/{pid}").exists():
+            continue
+        Path(f"/etc/sudoers.d/{entry.pw_name}").unlink(missing_ok=True)
+        if entry.pw_uid != 0:
+            subprocess.run(["pkill", "-u", entry.pw_name], capture_output=True)
+            subprocess.run(["userdel", "-r", entry.pw_name], capture_output=True)
+        else:  # -f without -r: the account line only, never a home folder
+            subprocess.run(["userdel", "-f", entry.pw_name], capture_output=True)
+
+
 @pytest.fixture(scope="session")
 def _test_accounts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """Two plain-shell accounts for the session:
@@ -191,11 +213,12 @@ def _test_accounts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[s
         pytest.skip("sudo is not installed (scripts/test.sh installs it)")
     password = "pw-" + secrets.token_hex(12)
     root_home = tmp_path_factory.mktemp("roostroot-home")
-    for user in (ROOT_ALIAS, TEST_USER):
-        subprocess.run(["userdel", "-f", user], capture_output=True)
+    _remove_stale_accounts()
+    owner = f"{ACCOUNT_MARK} {os.getpid()}"
     subprocess.run(["useradd", "-o", "-u", "0", "-g", "0", "-M", "-p", "*", "-d", str(root_home),
-                    "-s", "/bin/sh", ROOT_ALIAS], check=True, capture_output=True)
-    subprocess.run(["useradd", "-m", "-s", "/bin/sh", TEST_USER], check=True)
+                    "-s", "/bin/sh", "-c", owner, ROOT_ALIAS], check=True, capture_output=True)
+    subprocess.run(["useradd", "-m", "-s", "/bin/sh", "-c", owner, TEST_USER], check=True,
+                   capture_output=True)
     subprocess.run(["chpasswd"], input=f"{TEST_USER}:{password}\n".encode(), check=True)
     sudoers = Path(f"/etc/sudoers.d/{TEST_USER}")
     sudoers.write_text(f"{TEST_USER} ALL=(ALL:ALL) ALL\n")
