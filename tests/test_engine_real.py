@@ -426,3 +426,34 @@ def test_connection_failure_before_any_step_is_one_line(tmp_path: Path) -> None:
                    journal=Journal.for_host("nowhere", "counter"),
                    state_dir=str(tmp_path / "state"))
     assert "refused" in str(err.value)
+
+
+def test_cli_resolves_secrets_from_the_key_vault(tmp_path: Path, _home: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A recipe's Secret(identity, field) is read from the real vault, opened with the
+    passphrase file, and reaches the host only as file contents."""
+    from roost.cli.deploy_cmd import vault_secrets
+    from roost.deploy.recipe import Recipe
+    from roost.deploy.steps import Secret, WriteFile
+    from roost.keys.model import Identity
+    from roost.keys.vault import FAST_LIMITS_FOR_TESTS, Vault
+
+    value = "pw-" + "x7" * 12
+    v = Vault.create(None, "a long passphrase", limits=FAST_LIMITS_FOR_TESTS)
+    v.add(Identity("alice", "xmpp", {"jid": "alice@example.org"}, {"password": value}))
+    pf = tmp_path / "passphrase"
+    pf.write_text("a long passphrase\n")
+    pf.chmod(0o600)
+    monkeypatch.setenv("ROOST_PASSPHRASE_FILE", str(pf))
+    target = tmp_path / "host" / "pw"
+    recipe = Recipe("secret-demo", "x", "x", (
+        WriteFile(str(target), Secret("alice", "password"), mode=0o600),), sudo=False)
+    events: list[Event] = []
+    engine.run(recipe, LocalTransport(), journal=Journal.for_host("local", recipe.id),
+               secrets=vault_secrets(), on_event=events.append,
+               state_dir=str(tmp_path / "state"))
+    assert target.read_text() == value and target.stat().st_mode & 0o777 == 0o600
+    journal = (_home / "deploys" / "local" / "secret-demo.toml").read_text()
+    assert value not in journal and value not in repr(events)
+    with pytest.raises(RoostError, match="no identity bob"):
+        vault_secrets()(Secret("bob", "password"))
