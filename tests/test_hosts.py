@@ -255,3 +255,54 @@ def test_facts_from_a_hostile_host_are_printable() -> None:
 def test_missing_key_file_is_named(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["host", "add", "box", "root@127.0.0.1", "--key", "/nonexistent/key"]) == 2
     assert "there is no key file '/nonexistent/key'" in capsys.readouterr().err
+
+
+def test_cli_add_in_a_real_terminal(sshd: Sshd, tmp_path: Path, _home: Path) -> None:
+    """`roost host add` in a pty shows the fingerprint, asks, and trusts only after "yes"."""
+    import os
+    import pty
+    import select
+    import subprocess
+    import sys
+    import time
+
+    def session(answer: str) -> tuple[int, str]:
+        main_fd, sub_fd = pty.openpty()
+        env = {**os.environ, "ROOST_HOME": str(_home), "HOME": str(tmp_path / "user-home"),
+               "TERM": "dumb"}
+        env.pop("SSH_AUTH_SOCK", None)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "roost", "host", "add", "box",
+             f"{sshd.user}@{sshd.host}:{sshd.port}", "--key", str(sshd.key)],
+            stdin=sub_fd, stdout=sub_fd, stderr=sub_fd, env=env, close_fds=True)
+        os.close(sub_fd)
+        out = b""
+        answered = False
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([main_fd], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(main_fd, 4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                out += chunk
+            if not answered and b"Type yes or no:" in out:
+                os.write(main_fd, answer.encode() + b"\n")
+                answered = True
+            if proc.poll() is not None and not ready:
+                break
+        os.close(main_fd)
+        return proc.wait(10), out.decode(errors="replace")
+
+    code, out = session("no")
+    assert code == 2, out
+    assert sshd.fingerprint() in out and "Trust this key?" in out
+    assert "was not trusted" in out
+    assert [h.name for h in HostStore().all()] == ["local"]
+    code, out = session("yes")
+    assert code == 0, out
+    assert "Added box" in out
+    assert HostStore().get("box").facts
