@@ -143,3 +143,28 @@ def test_damaged_known_hosts_is_an_error_not_a_trust(sshd: Sshd, tmp_path: Path)
     path.write_text(f"[{sshd.host}]:{sshd.port} ssh-ed25519 !!!notbase64\n")
     with pytest.raises(RoostError):
         transport(sshd, KnownHosts(path), trust=sshd.fingerprint()).connect()
+
+
+def test_ipv6_host_through_the_cli(sshd: Sshd, tmp_path: Path, ssh_client_key: Path,
+                                   monkeypatch: pytest.MonkeyPatch,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """An IPv6 address goes through parsing, connecting and known_hosts as [::1]:port."""
+    from sshd import ROOT_ALIAS, start_sshd
+
+    from roost.cli.main import main
+
+    server = start_sshd(tmp_path / "v6", ssh_client_key, host="::1", users=(ROOT_ALIAS,))
+    try:
+        monkeypatch.setenv("ROOST_HOME", str(tmp_path / "home"))
+        monkeypatch.setenv("HOME", str(tmp_path / "user-home"))
+        monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+        args = ["host", "add", "six", f"{ROOT_ALIAS}@[::1]:{server.port}", "--key",
+                str(ssh_client_key)]
+        assert main(args) == 2
+        assert server.fingerprint() in capsys.readouterr().err
+        assert main([*args, "--trust", server.fingerprint()]) == 0
+        assert f"Added six: {ROOT_ALIAS}@[::1]:{server.port}." in capsys.readouterr().out
+        text = (tmp_path / "home" / "known_hosts").read_text()
+        assert text.startswith(f"[::1]:{server.port} ssh-ed25519 ")
+    finally:
+        server.stop()
