@@ -7,6 +7,7 @@ on stdin (never on a command line), exactly as over SSH.
 from __future__ import annotations
 
 import contextlib
+import errno
 import grp
 import os
 import pwd
@@ -83,6 +84,8 @@ class LocalTransport:
                 if os.geteuid() == 0:
                     raise RoostError(f"cannot write {path} on {self.name}: permission denied",
                                      hint="check the folder's permissions") from None
+            except OSError as exc:
+                raise write_error(self.name, path, exc) from None
         self._put_sudo(folder, name, data, mode, _cmd.owner_spec(owner, group))
 
     def get_file(self, path: str) -> bytes | None:
@@ -97,6 +100,9 @@ class LocalTransport:
             if os.geteuid() == 0:
                 raise RoostError(f"cannot read {path} on {self.name}: permission denied") \
                     from None
+        except OSError as exc:
+            raise RoostError(f"cannot read {path} on {self.name}: "
+                             f"{exc.strerror or 'failed'}") from None
         code, out, err = self._exec(("sh", "-c", _cmd.CAT_SCRIPT, "sh", path), sudo=True,
                                     stdin=None, timeout=None, on_output=None, env=None)
         if code == _cmd.CAT_MISSING:
@@ -229,6 +235,16 @@ class LocalTransport:
                     f"{err.decode('utf-8', 'replace').strip()[:200]}")
         finally:
             shutil.rmtree(private, ignore_errors=True)
+
+
+def write_error(host: str, path: str, exc: OSError) -> RoostError:
+    """A failed file write as one line; the old file is always left as it was."""
+    if exc.errno == errno.ENOSPC:
+        return RoostError(f"the disk of {host} is full: {path} was not written (the old file "
+                          f"is intact)", hint="free some space and run the same command again")
+    why = "".join(c for c in (exc.strerror or str(exc)) if c.isprintable())[:120]
+    return RoostError(f"cannot write {path} on {host}: {why or 'failed'}",
+                      hint="check that the folder exists and is a folder, and has free space")
 
 
 def _uid(owner: str, host: str) -> int:

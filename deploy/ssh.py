@@ -31,6 +31,7 @@ from roost.deploy.local import (
     SudoPasswordNeeded,
     emit_lines,
     sudo_password_error,
+    write_error,
 )
 from roost.deploy.transport import CommandResult, OutputSink, Transport
 from roost.deploy.trust import KnownHosts
@@ -470,6 +471,8 @@ class SSHTransport:
                 if root:
                     raise RoostError(f"cannot write {path} on {self.name}: permission "
                                      f"denied", hint="check the folder's permissions") from None
+            except OSError as exc:
+                raise write_error(self.name, path, exc) from None
         self._put_sudo(folder, name, data, mode, _cmd.owner_spec(owner, group))
 
     def _put_direct(self, folder: str, name: str, data: bytes, mode: int, owner: str) -> None:

@@ -356,3 +356,13 @@ def test_sudo_password_asked_once_and_only_when_needed(sudo_user: Sshd, sshd: Ss
             for _ in range(3):
                 assert t.run(["id", "-u"], sudo=True).stdout == "0\n"
         assert len(asked) == expected
+
+
+def test_write_under_a_file_is_one_clear_error(root_t: SSHTransport, tmp_path: Path) -> None:
+    (tmp_path / "plain").write_text("x")
+    with pytest.raises(RoostError, match=f"cannot write {tmp_path}/plain/sub/f on testhost"):
+        root_t.put_file(str(tmp_path / "plain" / "sub" / "f"), b"1")
+    from roost.deploy.local import LocalTransport
+
+    with pytest.raises(RoostError, match="cannot write"):
+        LocalTransport().put_file(str(tmp_path / "plain" / "f"), b"1")
