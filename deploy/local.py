@@ -221,7 +221,9 @@ class LocalTransport:
         private = tempfile.mkdtemp(prefix="roost-upload-")
         try:
             src = os.path.join(private, "data")
-            with open(src, "wb") as f:
+            # 0600: cp copies this mode to the temp file next to the target, so the content
+            # is never readable by others before chmod
+            with open(os.open(src, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
                 f.write(data)
             tmp = f"{folder.rstrip('/')}/.{name}.roost-{os.getpid()}"
             target = f"{folder.rstrip('/')}/{name}"
