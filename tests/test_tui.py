@@ -234,6 +234,9 @@ async def test_q_on_welcome_quits_and_escape_alone_does_not(home: Path) -> None:
         await pilot.pause()
         await press(pilot, app, "s", "escape")
         assert type(app.screen).__name__ == "WelcomeScreen"
+        await press(pilot, app, "escape", "backspace")
+        assert type(app.screen).__name__ == "WelcomeScreen", "only q quits from the first screen"
+        assert "press q to quit" in "\n".join(screen_lines(app))
         await pilot.press("q")
         await pilot.pause()
     assert app.return_value == 0

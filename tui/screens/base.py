@@ -156,20 +156,20 @@ class RoostScreen(Screen[None]):
     @classmethod
     def key_help(cls) -> list[tuple[str, str]]:
         """(key, what it does) for every key on this screen, in the order shown."""
+        final: dict[str, Binding] = {}
+        for klass in reversed(cls.__mro__):
+            for b in vars(klass).get("BINDINGS", ()):
+                if isinstance(b, Binding):
+                    final.pop(b.key, None)
+                    final[b.key] = b
+        back = [key_name(k) for k, b in final.items() if b.action == "back"]
         out: list[tuple[str, str]] = [("Up/Down or j/k", "move"),
                                       ("PgUp/PgDn Home/End", "jump"), ("Enter", cls.ENTER)]
-        seen: set[str] = set()
-        for klass in reversed(cls.__mro__):
-            for b in getattr(klass, "BINDINGS", ()) if "BINDINGS" in vars(klass) else ():
-                if not isinstance(b, Binding) or not b.show:
-                    continue
-                desc = cls.BACK_WORD if b.action == "back" else b.description
-                if b.key in seen:
-                    out = [(k, d) for k, d in out if k != key_name(b.key)]
-                seen.add(b.key)
-                out.append((key_name(b.key), desc))
-        # q/Backspace/Esc are one action: show them together.
-        return [("q/Backspace/Esc" if k == "q" else k, d) for k, d in out] + [("Tab", "next area")]
+        if back:
+            out.append(("/".join(back), cls.BACK_WORD))
+        out += [(key_name(k), b.description) for k, b in final.items()
+                if b.show and b.action != "back"]
+        return [*out, ("Tab", "next area")]
 
     def on_option_list_option_selected(self, event: AccessibleList.OptionSelected) -> None:
         event.stop()

@@ -26,6 +26,9 @@ class WelcomeScreen(RoostScreen):
     NAME = "Welcome"
     BACK_WORD = "quit"
     BINDINGS: ClassVar[list[BindingType]] = [
+        # Only q quits from here: a stray Backspace or Esc must not end the session.
+        Binding("backspace", "stay", "stay", show=False),
+        Binding("escape", "stay", "stay", show=False),
         Binding("c", "go('continue')", "continue"),
         Binding("p", "go('plan')", "plan"),
         Binding("a", "go('assess')", "questions"),
@@ -70,6 +73,9 @@ class WelcomeScreen(RoostScreen):
             Row("quit", "Quit", detail="your progress is saved"),
         ]
         return out
+
+    def action_stay(self) -> None:
+        self.say("This is the first screen: press q to quit.")
 
     def action_go(self, key: str) -> None:
         self.activate(key)
