@@ -153,3 +153,23 @@ def test_cancel_stops_before_the_next_step_and_resume_finishes(
                         events.append, cancel)
     assert result.ok and result.resumed
     assert (root / "greeting.copy").exists()
+
+
+@sync
+async def test_deploy_without_a_recipe_says_so_in_one_line(home: Path) -> None:
+    from roost.deploy.recipes import RECIPES
+    from roost.tui.screens import open_screen
+
+    missing = next(s.id for s in make_app(home).ws.catalog.services
+                   if s.recipe and s.recipe not in RECIPES)
+    app = make_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        open_screen(app, "deploy", missing)
+        await pilot.pause()
+        await press(pilot, app, "enter")
+        await settle(pilot, app)
+        text = "\n".join(screen_lines(app))
+        assert "roost has no deploy recipe for" in text
+        assert "Press r to resume" not in text
+        check_cursor(app)

@@ -33,7 +33,7 @@ class Cancelled(RoostError):
     """The person cancelled; the deploy stopped before its next step."""
 
 
-def deploy_job(service_id: str, host: Host, home: Path, options: dict[str, str],
+def deploy_job(recipe_id: str, host: Host, home: Path, options: dict[str, str],
                passphrase: str, sudo_password: str, resume: bool,
                emit: Callable[[Any], None], cancel: threading.Event) -> Any:
     """Blocking: build the recipe for this host and run it. Returns the engine's result."""
@@ -47,7 +47,7 @@ def deploy_job(service_id: str, host: Host, home: Path, options: dict[str, str],
     from roost.deploy.steps import Secret
     from roost.deploy.trust import TrustNeeded
 
-    make = builder(service_id)
+    make = builder(recipe_id)
     opened: dict[str, Any] = {}
 
     def secret(s: Secret) -> str:
@@ -218,8 +218,11 @@ class DeployScreen(RoostScreen):
                 raise Cancelled("roost was closed during the deploy",
                                 hint="start it again to resume") from None
 
+        svc = self.ws.catalog.get(self.service_id)
+        recipe_id = svc.recipe if svc is not None and svc.recipe else self.service_id
+
         def job() -> Any:
-            return deploy_job(self.service_id, host, home, options, v.get("passphrase", ""),
+            return deploy_job(recipe_id, host, home, options, v.get("passphrase", ""),
                               v.get("sudo", ""), resume, emit, self.cancel)
 
         self.run_worker(job, thread=True, exclusive=True, exit_on_error=False, name="deploy")
@@ -241,7 +244,8 @@ class DeployScreen(RoostScreen):
             msg = err.line() if isinstance(err, RoostError) else (
                 f"the deploy stopped: {type(err).__name__}" if err else "the deploy stopped")
             self.lines.append(msg)
-            self.lines.append("Press r to resume: finished steps are not done again.")
+            if type(err).__name__ in ("DeployFailed", "Cancelled", "ConnectionLost"):
+                self.lines.append("Press r to resume: finished steps are not done again.")
             self._follow()
             self.say(msg)
 
