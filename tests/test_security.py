@@ -360,6 +360,7 @@ def test_no_secret_in_output_files_logs_or_command_lines(tmp_path: Path) -> None
         ["keys", "backup", str(tmp_path / "backup.roostkeys")],
         ["deploy", "prosody", "--dry-run", "--option", "domain=example.org"],
         ["deploy", "static-blog", "--dry-run"],
+        ["deploy", "hello", "--option", f"root={tmp_path / 'hello-site'}"],
         ["status"], ["history"], ["export", str(tmp_path / "progress-export.toml")],
         ["plan", "--json"],
     ]
@@ -385,7 +386,9 @@ def test_no_secret_in_output_files_logs_or_command_lines(tmp_path: Path) -> None
 
     # every file roost wrote, except the exported key files (they are the secrets, by request)
     haystack: dict[str, str] = {f"output {n}": text for n, text in enumerate(captured)}
-    for f in [*home.rglob("*"), tmp_path / "backup.roostkeys",
+    assert list(home.glob("deploys/*/hello.toml")), "the deploy left no journal to scan"
+    for f in [*home.rglob("*"), *(tmp_path / "hoststate").rglob("*"),
+              *(tmp_path / "hello-site").rglob("*"), tmp_path / "backup.roostkeys",
               tmp_path / "progress-export.toml"]:
         if f.is_file():
             haystack[str(f)] = f.read_bytes().decode("utf-8", "replace")
