@@ -16,9 +16,11 @@ APT_PACKAGES=(
   tor wireguard-tools strace
   systemd-container mmdebstrap debian-archive-keyring nftables
   fenrir espeak-ng
-  nodejs npm
   python3-venv
 )
+# Node.js with npm: Debian's packages, unless a node with npm is already there (Debian's npm
+# conflicts with the nodejs builds that bundle npm).
+command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(nodejs npm)
 $sudo_ apt-get update -qq
 $sudo_ apt-get install -y -qq --no-install-recommends "${APT_PACKAGES[@]}" >/dev/null
 
