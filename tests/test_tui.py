@@ -360,6 +360,9 @@ async def test_make_an_identity_then_export_a_backup(home: Path) -> None:
         await press(pilot, app, "enter", "enter")          # name ssh, no comment
         assert "Vault passphrase" in check_cursor(app)
         await type_text(pilot, secret)
+        shown = "\n".join(screen_lines(app))
+        assert "*" * len(secret) in shown and secret not in shown
+        assert shown.isascii(), "a password field reads as stars, not 'bullet'"
         await press(pilot, app, "enter")
         assert "again" in check_cursor(app)
         await type_text(pilot, secret[:-1] + "X")

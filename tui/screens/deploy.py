@@ -22,6 +22,7 @@ from textual.worker import Worker, WorkerState
 from roost.core.errors import RoostError
 from roost.tui.a11y import Row
 from roost.tui.screens.base import RoostScreen
+from roost.tui.widgets.secret import SecretInput
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -147,7 +148,8 @@ class DeployScreen(RoostScreen):
         for key, label in (("options", "Options (name=value ...)"),
                            ("passphrase", "Vault passphrase (if it needs keys)"),
                            ("sudo", "sudo password (if the host asks)")):
-            inp = Input(id=f"field-{key}", password=key != "options", select_on_focus=False)
+            cls = Input if key == "options" else SecretInput
+            inp = cls(id=f"field-{key}", select_on_focus=False)
             inp.cursor_blink = False
             yield Horizontal(Label(f"{label}: "), inp, classes="form-row")
 

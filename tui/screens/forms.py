@@ -15,6 +15,7 @@ from textual.worker import Worker, WorkerState
 from roost.core.errors import RoostError
 from roost.tui.a11y import Row
 from roost.tui.screens.base import RoostScreen
+from roost.tui.widgets.secret import SecretInput
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,9 @@ class FormScreen(RoostScreen):
 
     def compose_form(self) -> Iterable[Widget]:
         for f in self.fields():
-            inp = Input(value=f.value, placeholder=f.placeholder, password=f.password,
-                        id=f"field-{f.key}", select_on_focus=False)
+            cls = SecretInput if f.password else Input
+            inp = cls(value=f.value, placeholder=f.placeholder, id=f"field-{f.key}",
+                      select_on_focus=False)
             inp.cursor_blink = False
             yield Horizontal(Label(f"{f.label}: "), inp, classes="form-row")
 
