@@ -25,3 +25,26 @@ def test_screen(scene: Scene, mode: str, snap_compare: Any, tmp_path: Path,
     app = RoostApp(screen_reader=mode == "screen-reader", home=tmp_path, facts=FACTS,
                    today=TODAY)
     assert snap_compare(app, run_before=run_before(scene), terminal_size=(80, 24))
+
+
+@pytest.mark.parametrize("scene", [s for s in SCENES if s.snapshot],
+                         ids=[s.name for s in SCENES if s.snapshot])
+def test_screen_reader_mode_draws_only_ascii(scene: Scene, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """No border glyphs, bullets or emoji: a console screen reader reads each as a word."""
+    import asyncio
+
+    from roost.tui.a11y import screen_lines
+
+    monkeypatch.setenv("ROOST_HOME", str(tmp_path))
+    prepare(tmp_path, scene.state)
+    app = RoostApp(screen_reader=True, home=tmp_path, facts=FACTS, today=TODAY)
+
+    async def go() -> list[str]:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await run_before(scene)(pilot)
+            return screen_lines(app)
+
+    lines = asyncio.run(go())
+    bad = sorted({c for line in lines for c in line if not c.isascii()})
+    assert not bad, f"non-ASCII on the {scene.name} screen: {bad}"
