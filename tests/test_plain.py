@@ -125,3 +125,13 @@ def test_identities_and_hosts_are_listed(home: Path) -> None:
     text = run(home, ["2", "3", "0"])
     assert "1. SSH key named laptop. Public id: SHA256:" in text
     assert "1. local: this computer, no SSH needed." in text
+
+
+def test_full_screen_app_on_a_dumb_terminal_points_to_plain(home: Path) -> None:
+    env = {**os.environ, "TERM": "dumb", "ROOST_HOME": str(home)}
+    proc = subprocess.run([sys.executable, "-m", "roost"], input=b"", env=env,
+                          capture_output=True, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stdout == b""
+    assert proc.stderr.decode().strip() == ("roost: this terminal cannot show the full-screen "
+                                            "app. run roost --plain for the line-by-line mode.")

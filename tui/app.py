@@ -13,6 +13,7 @@ Stable widget ids (tests and the pty/Fenrir harness rely on them): every screen 
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from datetime import date
 from pathlib import Path
@@ -135,7 +136,13 @@ class RoostApp(App[int]):
 
 
 def run(screen_reader: bool = False) -> int:
-    """Start the app; returns the exit code. Ctrl+C quits; progress is saved on every change."""
+    """Start the app; returns the exit code. Ctrl+C quits; progress is saved on every change.
+
+    On a terminal that cannot show it (TERM=dumb, or input/output not a terminal) it says
+    so in one line and points to --plain, instead of writing escape sequences."""
+    if os.environ.get("TERM", "") == "dumb" or not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise RoostError("this terminal cannot show the full-screen app",
+                         hint="run roost --plain for the line-by-line mode")
     if screen_reader or os.environ.get(SCREEN_READER_ENV, "").strip().lower() in (
             "1", "yes", "true", "on"):
         screen_reader = True
