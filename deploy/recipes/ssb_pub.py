@@ -1,0 +1,187 @@
+"""`ssb-pub`: a Secure Scuttlebutt pub (npm `ssb-server`) run by systemd for a dedicated user.
+
+The pub's identity is the key vault's SSB identity: its `~/.ssb/secret` (mode 0400, the user
+`ssb`) is rendered on the host from the vault, the private key reaching it only as file
+contents. Its friendly name is published as an `about` message: the vault's own signed message
+when the feed is new, so the name others see is the one made with the key.
+
+ssb-server 16 is installed from its npm package as the top-level project, so npm honours the
+package's own lock file (installed as a dependency, npm 9 ignores it and pulls an ssb-friends
+that cannot start).
+
+Options: `identity` (the SSB identity id; default the only one), `version` (ssb-server's npm
+version), `address` (the address or name friends reach the pub at, written into invites;
+default the host's address from its facts), `port` (default 8008; Synapse uses 8008 too, so
+choose another when both run on one host).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from roost.core import validate
+from roost.core.errors import RoostError
+from roost.deploy.recipe import Recipe, take_options
+from roost.deploy.steps import (
+    DisableService,
+    EnableService,
+    EnsureDir,
+    EnsureUser,
+    InstallPackages,
+    RemovePath,
+    RenderTemplate,
+    Restart,
+    RunCommand,
+    Secret,
+    Step,
+    WaitHealth,
+    WriteFile,
+    load_template,
+    script,
+)
+from roost.keys.model import Identity
+from roost.keys.ssb import ssb_secret_file_text
+
+SSB_SERVER_VERSION = "16.0.1"
+OPTIONS: dict[str, str | None] = {"identity": "", "version": SSB_SERVER_VERSION, "address": "",
+                                  "port": "8008"}
+HOME = "/var/lib/ssb"
+SSB_DIR = f"{HOME}/.ssb"
+SECRET_FILE = f"{SSB_DIR}/secret"
+CONFIG = f"{SSB_DIR}/config"
+OPT = "/opt/ssb-server"
+APP = f"{OPT}/app"
+ABOUT_JS = f"{APP}/roost-about.js"
+UNIT = "/etc/systemd/system/ssb-server.service"
+_VERSION = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+$")
+
+# $1 version. Download the package, install its dependencies as the top-level project (npm then
+# follows the package's lock file), and swap it in only when complete.
+NPM_INSTALL = (
+    'set -e; v=$1; cd /opt/ssb-server; rm -rf app.new; mkdir app.new; '
+    'tgz=$(npm pack --silent "ssb-server@$v"); tar -xzf "$tgz" -C app.new --strip-components=1; '
+    'rm -f -- "$tgz"; cd app.new; '
+    'npm install --omit=dev --no-audit --no-fund --loglevel=error; '
+    'touch .roost-installed; cd ..; rm -rf app.old; if [ -d app ]; then mv app app.old; fi; '
+    'mv app.new app; rm -rf app.old'
+)
+INSTALLED = (
+    '[ -f /opt/ssb-server/app/.roost-installed ] && '
+    '[ "$(node -p "require(\'/opt/ssb-server/app/package.json\').version" 2>/dev/null)" = "$1" ]'
+)
+# $1 the expected id: `whoami` through the running server answers with it.
+WHOAMI = (
+    'out=$(env HOME=/var/lib/ssb node /opt/ssb-server/app/bin.js whoami 2>/dev/null) '
+    '|| exit 1; case "$out" in *"\\"$1\\""*) exit 0 ;; esac; '
+    'echo "the pub answers as another id"; exit 1'
+)
+
+
+def ssb_identity(options: Mapping[str, str], identities: Mapping[str, Any]) -> tuple[str, Any]:
+    found = {str(k): v for k, v in identities.items() if getattr(v, "kind", None) == "ssb"}
+    if options["identity"]:
+        if options["identity"] not in found:
+            raise RoostError(f"the key vault has no SSB identity {options['identity']!r}",
+                             hint="list them with `roost keys list`")
+        return options["identity"], found[options["identity"]]
+    if not found:
+        raise RoostError("ssb-pub needs a Secure Scuttlebutt identity",
+                         hint="create one with `roost keys` (kind ssb), then deploy again")
+    if len(found) > 1:
+        raise RoostError("there are several SSB identities",
+                         hint=f"choose one with --option identity=ID ({', '.join(sorted(found))})")
+    ident_id = next(iter(found))
+    return ident_id, found[ident_id]
+
+
+def secret_file_template(ident_id: str, public: Mapping[str, str]) -> str:
+    """The `~/.ssb/secret` text with `${private}` where the private key goes (the same text
+    roost.keys.ssb writes locally, so both places hold the identical file)."""
+    stand_in = Identity(ident_id, "ssb", dict(public), {"private": "${private}"})
+    return ssb_secret_file_text(stand_in)
+
+
+def config_json(address: str, port: int) -> bytes:
+    net: dict[str, Any] = {"scope": ["public", "local", "device"], "host": "0.0.0.0",  # noqa: S104
+                           "port": port, "transform": "shs"}
+    conf: dict[str, Any] = {"port": port}
+    if address:
+        net["external"] = address
+        try:
+            ip = ipaddress.ip_address(address)
+            conf["allowPrivate"] = ip.is_private  # invites for a home-network address
+        except ValueError:
+            pass
+    conf["connections"] = {"incoming": {"net": [net]}, "outgoing": {"net": [{"transform": "shs"}]}}
+    return (json.dumps(conf, indent=2) + "\n").encode()
+
+
+def build_ssb_pub(facts: Any, options: Mapping[str, str],
+                  identities: Mapping[str, Any]) -> Recipe:
+    o = take_options(options, OPTIONS, "ssb-pub")
+    ident_id, ident = ssb_identity(o, identities)
+    public = dict(getattr(ident, "public", {}) or {})
+    ssb_id = public.get("ssb_id", "")
+    if not re.match(r"^@[A-Za-z0-9+/]{43}=\.ed25519$", ssb_id):
+        raise RoostError(f"the SSB identity {ident_id} has no usable id",
+                         hint="make a new SSB identity with `roost keys`")
+    name = public.get("profile_name", "")
+    about = public.get("about_message", "")
+    if not _VERSION.match(o["version"]):
+        raise RoostError(f"{o['version']!r} is not an ssb-server version", hint="like 16.0.1")
+    port = validate.port(o["port"])
+    address = o["address"] or str(getattr(facts, "address", "") or "")
+    if address:
+        address = validate.hostname(address, "address")
+    run_node = ("env", f"HOME={HOME}", "node")
+    steps: list[Step] = [
+        InstallPackages(("nodejs", "npm")),
+        EnsureUser("ssb", home=HOME),
+        EnsureDir(HOME, mode=0o750, owner="ssb", group="ssb"),
+        EnsureDir(SSB_DIR, mode=0o700, owner="ssb", group="ssb"),
+        EnsureDir(OPT, mode=0o755),
+        RunCommand(tuple(script(NPM_INSTALL, o["version"])),
+                   unless=tuple(script(INSTALLED, o["version"])), timeout=1800,
+                   description=f"install ssb-server {o['version']} from npm",
+                   on_failure="check that the host reaches registry.npmjs.org and has 300 MB "
+                              "free"),
+        RenderTemplate(SECRET_FILE, text=secret_file_template(ident_id, public), mode=0o400,
+                       owner="ssb", group="ssb",
+                       values={"private": Secret(ident_id, "private")}),
+        WriteFile(CONFIG, config_json(address, port), mode=0o644, owner="ssb", group="ssb"),
+        WriteFile(ABOUT_JS, load_template("ssb-about.js"), mode=0o644),
+        RenderTemplate(UNIT, template="ssb-server.service", mode=0o644),
+        Restart("ssb-server", watch=(SECRET_FILE, CONFIG, UNIT)),
+        EnableService("ssb-server"),
+        WaitHealth("wait for the pub to answer as your id",
+                   argv=tuple(script(WHOAMI, ssb_id)), timeout=90, interval=1),
+    ]
+    if about and name:
+        steps.append(RunCommand(
+            (*run_node, ABOUT_JS, "publish", about, name),
+            unless=(*run_node, ABOUT_JS, "check", about, name), as_user="ssb", cwd=HOME,
+            description=f"publish the profile name {name!r}"))
+    shown = f"{address}:{port}" if address else f"port {port} of the host"
+    return Recipe(
+        id="ssb-pub",
+        service_id="ssb-pub",
+        title="your Scuttlebutt pub",
+        steps=tuple(steps),
+        health=WaitHealth("check that the pub answers as your id",
+                          argv=tuple(script(WHOAMI, ssb_id)), timeout=60, interval=1),
+        next_steps=(
+            f"Your pub runs as {ssb_id}" + (f" ({name})" if name else "") + f" at {shown}.",
+            "Invite friends: `sudo -u ssb env HOME=/var/lib/ssb node /opt/ssb-server/app/bin.js "
+            "invite.create 1` on the host prints a code; they paste it into Manyverse (phone) "
+            "or Patchwork/Oasis (desktop) under \"join a pub\".",
+            "For friends outside your home, the pub needs a public address and the port "
+            f"{port} open on your router.",
+            "Never run the same identity in two places at once: your feed would fork.",
+        ),
+        uninstall=(DisableService("ssb-server"), RemovePath(UNIT)),
+        purge=(RemovePath(OPT), RemovePath(HOME)),
+    )

@@ -1,0 +1,160 @@
+"""`wordpress`: WordPress from Debian with MariaDB, PHP-FPM and nginx, installed without a
+browser.
+
+The database is reached over MariaDB's socket as `www-data` (unix_socket authentication), so
+there is no database password at all. WordPress's secret keys are made once on the host (mode
+0640, group www-data). The admin account's password comes from the key vault and reaches the
+host only on the standard input of the PHP that finishes the install (`wp_install`, as the web
+installer does), never in a command line.
+
+Options: `identity` (the vault identity whose `password` is the admin's; default "wordpress"),
+`admin` (the admin's user name; default "admin"), `email` (the admin's e-mail; default
+admin@<domain>), `title` (the site's title; default "My blog"), `domain` (the name or address
+people open; default the host's address from its facts), `port` (default 80).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from roost.core import validate
+from roost.core.errors import RoostError
+from roost.deploy.recipe import Recipe, take_options
+from roost.deploy.steps import (
+    CreateAccount,
+    EnableService,
+    InstallPackages,
+    RemovePackages,
+    RemovePath,
+    RenderTemplate,
+    Restart,
+    RunCommand,
+    Secret,
+    Step,
+    WaitHealth,
+)
+
+OPTIONS: dict[str, str | None] = {"identity": "wordpress", "admin": "admin", "email": "",
+                                  "title": "My blog", "domain": "", "port": "80"}
+# The theme is only recommended by the package: without it the front page is blank.
+PACKAGES = ("wordpress", "wordpress-theme-twentytwentythree", "mariadb-server", "nginx",
+            "php-fpm", "php-mysql", "php-mbstring", "php-xml")
+CONFIG = "/etc/wordpress/config-default.php"
+SALTS = "/etc/wordpress/roost-salts.php"
+SITE = "/etc/nginx/sites-available/roost-wordpress.conf"
+SITE_ON = "/etc/nginx/sites-enabled/roost-wordpress.conf"
+DEFAULT_SITE = "/etc/nginx/sites-enabled/default"
+_USER = re.compile(r"^[A-Za-z0-9._@-]{1,60}$")
+_EMAIL = re.compile(r"^[^@\s'\"\\]{1,64}@[A-Za-z0-9.-]{1,190}$")
+
+DATABASE_SQL = (
+    b"CREATE DATABASE IF NOT EXISTS wordpress DEFAULT CHARACTER SET utf8mb4;\n"
+    b"CREATE USER IF NOT EXISTS 'www-data'@'localhost' IDENTIFIED VIA unix_socket;\n"
+    b"GRANT ALL PRIVILEGES ON wordpress.* TO 'www-data'@'localhost';\n"
+    b"FLUSH PRIVILEGES;\n"
+)
+
+# $argv[1]: the file. WordPress's eight secret keys, random, written once (temp + rename).
+SALTS_PHP = (
+    "$f = $argv[1];"
+    "$t = \"<?php\\n// Made once by roost: WordPress's secret keys. Keep this file private.\\n\";"
+    "foreach (['AUTH_KEY', 'SECURE_AUTH_KEY', 'LOGGED_IN_KEY', 'NONCE_KEY', 'AUTH_SALT',"
+    " 'SECURE_AUTH_SALT', 'LOGGED_IN_SALT', 'NONCE_SALT'] as $k) {"
+    " $t .= \"define('$k', '\" . bin2hex(random_bytes(32)) . \"');\\n\"; }"
+    "$tmp = $f . '.roost-tmp'; umask(027);"
+    "if (file_put_contents($tmp, $t) === false) exit(1);"
+    "chgrp($tmp, 'www-data'); chmod($tmp, 0640); exit(rename($tmp, $f) ? 0 : 1);"
+)
+
+_BOOT_PHP = (
+    "$_SERVER['HTTP_HOST'] = $argv[1]; $_SERVER['REQUEST_URI'] = '/';"
+    "define('WP_INSTALLING', true);"
+    "require '/usr/share/wordpress/wp-load.php';"
+    "require_once ABSPATH . 'wp-admin/includes/upgrade.php';"
+)
+# $argv: host, title, admin, e-mail; the password is the first line of standard input.
+INSTALL_PHP = _BOOT_PHP + (
+    "if (is_blog_installed()) { echo \"already installed\\n\"; exit(0); }"
+    "$pw = rtrim((string) fgets(STDIN), \"\\r\\n\");"
+    "if (strlen($pw) < 8) { fwrite(STDERR, \"the admin password is too short\\n\"); exit(1); }"
+    "$r = wp_install($argv[2], $argv[3], $argv[4], true, '', wp_slash($pw));"
+    "if (is_wp_error($r)) { fwrite(STDERR, $r->get_error_message() . \"\\n\"); exit(1); }"
+    "echo \"WordPress is installed\\n\";"
+)
+INSTALLED_PHP = _BOOT_PHP + "exit(is_blog_installed() ? 0 : 1);"
+
+
+def build_wordpress(facts: Any, options: Mapping[str, str],
+                    identities: Mapping[str, Any]) -> Recipe:
+    o = take_options(options, OPTIONS, "wordpress")
+    ident = o["identity"]
+    if not re.match(r"^[a-z0-9][a-z0-9_-]{0,40}$", ident):
+        raise RoostError(f"{ident!r} is not an identity id", hint="like wordpress")
+    port = validate.port(o["port"])
+    domain = o["domain"] or str(getattr(facts, "address", "") or "")
+    if not domain:
+        raise RoostError("wordpress needs the name or address people will open",
+                         hint="add --option domain=blog.example.org (or the host's address)")
+    domain = validate.hostname(domain, "domain")
+    if not _USER.match(o["admin"]):
+        raise RoostError(f"{o['admin'][:40]!r} is not a WordPress user name",
+                         hint="use letters, digits and . _ @ -")
+    email = o["email"] or f"admin@{domain if '.' in domain and ':' not in domain else 'localhost'}"
+    if not _EMAIL.match(email):
+        raise RoostError(f"{email[:60]!r} is not an e-mail address")
+    title = o["title"].strip()
+    if not title or len(title) > 100 or any(ord(c) < 32 for c in title):
+        raise RoostError("the title must be one line of up to 100 characters")
+    host = f"[{domain}]" if ":" in domain else domain
+    url = f"http://{host}" + ("" if port == 80 else f":{port}")
+    php_boot_args = (f"{host}",)
+    steps: list[Step] = [
+        InstallPackages(PACKAGES),
+        EnableService("mariadb"),
+        RunCommand(("mysql",), stdin=DATABASE_SQL,
+                   unless=("runuser", "-u", "www-data", "--", "mysql", "wordpress", "-e",
+                           "SELECT 1"),
+                   description="make the database, reached by www-data over the socket"),
+        RunCommand(("php", "-r", SALTS_PHP, "--", SALTS), creates=SALTS,
+                   description="make WordPress's secret keys"),
+        RenderTemplate(CONFIG, template="wordpress-config.php", mode=0o640, owner="root",
+                       group="www-data", values={"url": url}),
+        RenderTemplate(SITE, template="wordpress-nginx.conf", mode=0o644,
+                       values={"port": str(port)}),
+        RunCommand(("ln", "-sfn", SITE, SITE_ON), unless=("test", "-L", SITE_ON),
+                   description="turn the site on in nginx"),
+        RemovePath(DEFAULT_SITE),
+        EnableService("nginx"),
+        Restart("nginx", watch=(SITE, SITE_ON, DEFAULT_SITE), action="reload"),
+        CreateAccount(
+            ("php", "-r", INSTALL_PHP, "--", *php_boot_args, title, o["admin"], email),
+            Secret(ident, "password"),
+            exists=("php", "-r", INSTALLED_PHP, "--", *php_boot_args),
+            as_user="www-data",
+            description=f"finish the install and make the admin {o['admin']}"),
+    ]
+    return Recipe(
+        id="wordpress",
+        service_id="wordpress",
+        title="WordPress",
+        steps=tuple(steps),
+        health=WaitHealth("check that WordPress serves its front page", url=f"{url}/",
+                          expect_text='<meta name="generator" content="WordPress',
+                          timeout=60, interval=1),
+        next_steps=(
+            f"Open {url}/wp-admin/ and log in as {o['admin']} with the password from roost's "
+            "key vault.",
+            "Write your first post, pick a theme under Appearance, and remove the sample post.",
+            "Before others read it from the internet: a domain pointing at this host and HTTPS "
+            "(Let's Encrypt with certbot's nginx plugin).",
+            "Updates come with Debian's security updates: keep `unattended-upgrades` on.",
+        ),
+        uninstall=(RemovePath(SITE_ON), Restart("nginx", watch=(SITE_ON,), action="reload")),
+        purge=(RunCommand(("mysql", "-e", "DROP DATABASE IF EXISTS wordpress"),
+                          description="delete the WordPress database"),
+               RemovePath(CONFIG), RemovePath(SALTS), RemovePath(SITE),
+               RemovePath("/var/lib/wordpress/wp-content/uploads"),
+               RemovePackages(("wordpress",), purge=True)),
+    )
