@@ -76,9 +76,11 @@ def run_assess(args: argparse.Namespace) -> int:
         if ws.facts is not None and ws.facts.is_pi:
             print(f"{ws.facts.describe()} Roost will not ask what it found out.")
         answers = ask(ws, sys.stdin, sys.stdout)
+    again = ws.answers is not None
     ws.save_answers(answers)
     plan = ws.plan()
-    print(f"Saved your answers. Your plan has {len(plan.steps)} steps.")
+    kept = " Your progress is kept; roost undo brings the old answers back." if again else ""
+    print(f"Saved your answers. Your plan has {len(plan.steps)} steps.{kept}")
     if plan.next is not None:
         print(f"Next: {plan.next.name}. Run roost next for the details.")
     return 0
@@ -288,6 +290,14 @@ def run_status(args: argparse.Namespace) -> int:
         return 0
     print(status_summary(plan, answers))
     print(answers_line(answers))
+    for e in ws.progress.deployments():
+        step = plan.get(e.service_id or "")
+        name = step.name if step else shown(e.service_id or "", 60)
+        print(f"Running: {name} on {shown(e.detail.get('host', 'a host'), 80)}, "
+              f"version {shown(e.detail.get('version', 'unknown'), 40)}.")
+    kinds = sorted({shown(e.detail.get("kind", ""), 40) for e in ws.progress.identities()})
+    if kinds:
+        print(f"Identities roost keeps for you: {', '.join(kinds)}.")
     return 0
 
 

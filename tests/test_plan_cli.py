@@ -149,6 +149,16 @@ def test_plan_next_status_done_skip_undo(home: Path, capsys: pytest.CaptureFixtu
     assert out.startswith(f"1 of {total} done, 1 skipped.")
     assert "You have a Pi with 1 GB and the domain example.org" in out
 
+    ws = Workspace.open(home, detect=False)
+    ws.record_deployed(nxt.service_id, "pi.local", "0.12.3")
+    ws.record_identity("ssh", "SHA256:abc")
+    rc, out, _ = run(capsys, "status")
+    assert f"Running: {nxt.name} on pi.local, version 0.12.3." in out
+    assert "Identities roost keeps for you: ssh." in out
+    rc, out, _ = run(capsys, "undo")
+    assert out == "Undone: the record of the ssh identity.\n"
+    rc, out, _ = run(capsys, "undo")
+    assert out == f"Undone: the record of deploying {nxt.service_id}.\n"
     rc, out, _ = run(capsys, "undo")
     assert out == f"Undone: skipping {second.service_id}.\n"
     rc, out, _ = run(capsys, "plan", "--json")
@@ -157,6 +167,11 @@ def test_plan_next_status_done_skip_undo(home: Path, capsys: pytest.CaptureFixtu
 
     rc, out, _ = run(capsys, "history")
     assert "answered the questions" in out and f"finished {nxt.service_id}" in out
+
+    f = home.parent / "answers.toml"
+    rc, out, _ = run(capsys, "assess", "--answers", str(f))
+    assert "Your progress is kept" in out
+    assert Workspace.open(home, detect=False).progress.state_of(nxt.service_id) == "done"
 
 
 def test_unknown_ids_one_line_exit_2(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
