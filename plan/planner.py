@@ -144,6 +144,13 @@ def _home_host(a: Answers) -> tuple[str, int, tuple[str, ...]] | None:
     return None
 
 
+def _assumed(a: Answers, way: str) -> str:
+    """' (assumed: ...)' when the memory in a reason is a guess, not an answer."""
+    kind = _home_kind(a) if way == "home" else "vps"
+    known = {"pi": a.pi_ram_mb, "pc": a.pc_ram_mb, "vps": a.vps_ram_mb}.get(kind or "")
+    return "" if known else " (a guess: tell roost the real size in your answers)"
+
+
 def _home_kind(a: Answers) -> str | None:
     return "pi" if "pi" in a.hardware else "pc" if "pc" in a.hardware else None
 
@@ -175,7 +182,8 @@ def check_home(s: Service, a: Answers) -> tuple[bool, str]:
     if r.os and not any(o.split("-")[0] in HOME_OS for o in r.os):
         return False, f"it runs only on {_join([_os_name(o) for o in r.os])}"
     if r.ram_mb > ram:
-        return False, f"it needs {format_mb(r.ram_mb)} of memory, {what} has {format_mb(ram)}"
+        return False, (f"it needs {format_mb(r.ram_mb)} of memory, {what} has "
+                       f"{format_mb(ram)}{_assumed(a, 'home')}")
     bad = [x for x in arches if x not in r.arch]
     if bad:
         if len(arches) > 1:
@@ -188,7 +196,7 @@ def check_home(s: Service, a: Answers) -> tuple[bool, str]:
     if disk:
         return False, disk
     return True, (f"it runs on {what}: it needs {format_mb(r.ram_mb)} of memory "
-                  f"and {what} has {format_mb(ram)}")
+                  f"and {what} has {format_mb(ram)}{_assumed(a, 'home')}")
 
 
 def check_vps(s: Service, a: Answers) -> tuple[bool, str]:
@@ -201,7 +209,8 @@ def check_vps(s: Service, a: Answers) -> tuple[bool, str]:
         return False, f"{s.name} works only on a home network, never on the internet"
     ram = a.vps_ram_mb or VPS_RAM_MB
     if r.ram_mb > ram:
-        return False, f"it needs {format_mb(r.ram_mb)} of memory, your VPS has {format_mb(ram)}"
+        return False, (f"it needs {format_mb(r.ram_mb)} of memory, your VPS has "
+                       f"{format_mb(ram)}{_assumed(a, 'vps')}")
     if "x86_64" not in r.arch and "aarch64" not in r.arch:
         return False, "it does not run on a typical VPS processor"
     if r.needs_domain and not a.has_domain:
@@ -213,7 +222,7 @@ def check_vps(s: Service, a: Answers) -> tuple[bool, str]:
     if r.os:
         note += f"; it needs a fresh {_join([_os_name(o) for o in r.os])} server"
     return True, (f"it runs on your VPS: it needs {format_mb(r.ram_mb)} of memory "
-                  f"and your VPS has {format_mb(ram)}{note}")
+                  f"and your VPS has {format_mb(ram)}{_assumed(a, 'vps')}{note}")
 
 
 def ways_for(s: Service, a: Answers) -> tuple[Way, ...]:

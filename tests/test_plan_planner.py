@@ -236,6 +236,17 @@ def test_detected_pc_memory_replaces_the_assumption() -> None:
     assert step.way == "home" and "your spare computer has 15.6 GB" in step.way_reason
 
 
+def test_a_guessed_memory_size_is_said_to_be_a_guess() -> None:
+    mid = svc("mid", ram=1500, arch=("x86_64",))
+    step = build_plan(cat(mid), ans(hardware=("pc",)), Progress(), TODAY).steps[0]
+    assert step.way == "home"
+    assert step.way_reason == ("It runs on your spare computer: it needs 1.5 GB of memory and "
+                               "your spare computer has 2 GB (a guess: tell roost the real size "
+                               "in your answers).")
+    step = build_plan(cat(mid), ans(hardware=("vps",)), Progress(), TODAY).steps[0]
+    assert step.way == "public" and "your VPS has 1 GB (a guess" in step.way_reason
+
+
 def test_spare_pc_counts_as_home_x86() -> None:
     only_x86 = svc("x86", arch=("x86_64",))
     step = build_plan(cat(only_x86), ans(hardware=("pc",)), Progress(), TODAY).steps[0]
