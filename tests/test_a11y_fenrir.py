@@ -14,6 +14,7 @@ Fenrir missing: the tests skip and print why; with CI=true they fail instead.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -50,6 +51,12 @@ def fenrir(home: Path, *args: str, gap: float = 0.4) -> FenrirSession:
     return s
 
 
+def masked(line: str) -> int:
+    """How many password mask characters end the line (Textual draws * or a bullet)."""
+    tail = line.rstrip()
+    return len(tail) - len(tail.rstrip("*\u2022"))
+
+
 class Script:
     """Press keys and assert on the speech; failures show the whole transcript."""
 
@@ -61,7 +68,10 @@ class Script:
 
     def key(self, key: bytes, name: str, *, last: str | None = None,
             heard: tuple[str, ...] = (), silent: bool = False, **wait: object) -> Step:
+        t0 = time.monotonic()
         st = self.s.press(key, name=name, **wait)  # type: ignore[arg-type]
+        if time.monotonic() - t0 > 4:
+            print(f"slow key {name}: {time.monotonic() - t0:.1f} s, cursor {self.s.cursor_line!r}")
         ctx = f"after {name}: spoken {st.spoken}\n\n{self.s.transcript()}\n\nscreen:\n" \
               f"{self.s.screen_text}"
         if silent:
@@ -76,9 +86,14 @@ class Script:
         before = self.top()
         return lambda s: s.line(0).strip() not in ("", before)
 
-    def type_text(self, text: str) -> None:
-        """Typed text goes in one write: Fenrir passes a chunk that is no shortcut as is."""
-        self.s.press(text.encode(), name="<typed>", gap=0.3)
+    def type_password(self, text: str) -> None:
+        """Typed text goes in one write: Fenrir passes a chunk that is no shortcut as is.
+        Waits until the field shows one mask character per character typed."""
+        t0 = time.monotonic()
+        self.s.press(text.encode(), name="<typed>", gap=0.3,
+                     until=lambda s: masked(s.cursor_line) == len(text))
+        if time.monotonic() - t0 > 4:
+            print(f"slow typing: {time.monotonic() - t0:.1f} s, cursor {self.s.cursor_line!r}")
 
 
 @pytest.fixture
@@ -130,7 +145,7 @@ def test_full_walk_is_spoken(walk: Script, home: Path) -> None:
         s.transcript()
     # --- open the suggested service, mark it done
     w.key(keys.ENTER, "Enter", screen="State, next", heard=(suggested, "State, next, step 1 of"))
-    w.key(b"m", "m", screen="already done", heard=("State, done",
+    w.key(b"m", "m", screen="State, done", heard=("State, done",
                                                    f"Marked {suggested} done."))
     w.key(b"q", "q", screen="Your plan: 1 of", heard=("Your plan: 1 of", f"{suggested}, done"))
     w.key(b"q", "q", screen="Continue where you left off",
@@ -143,12 +158,13 @@ def test_full_walk_is_spoken(walk: Script, home: Path) -> None:
     while "Vault passphrase" not in s.cursor_line:
         w.key(keys.ENTER, "Enter", until=lambda s, before=s.cursor_line: s.cursor_line != before)
     assert last_said(s.steps[-1], "Vault passphrase"), s.transcript()
-    w.type_text(PASSPHRASE)
-    w.key(keys.ENTER, "Enter", last="The passphrase again")
-    w.type_text(PASSPHRASE + "x")
+    w.type_password(PASSPHRASE)
+    w.key(keys.ENTER, "Enter", cursor="The passphrase again", last="The passphrase again")
+    w.type_password(PASSPHRASE + "x")
     w.key(keys.ENTER, "Enter", screen="differ", heard=("the two passphrases differ",))
     # fix the second passphrase: delete the extra x, submit again
-    w.key(keys.BACKSPACE, "Backspace")
+    w.key(keys.BACKSPACE, "Backspace",
+          until=lambda s: masked(s.cursor_line) == len(PASSPHRASE))
     w.key(keys.ENTER, "Enter", screen="Public id", maximum=30,
           heard=("Made ssb. Public id",))
     assert "Secure Scuttlebutt" in s.screen_text and "in the vault" in s.screen_text
