@@ -185,3 +185,52 @@ def test_prosody_deploys_and_a_real_client_logs_in_and_chats(
         pi_host.ssh("test -e /var/lib/prosody/chat%2eroost%2etest/accounts/alice.dat")
     finally:
         t.close()
+
+
+class _Cut(Exception):
+    """Stands for the person pressing Ctrl+C in the middle of a deploy."""
+
+
+@pytest.mark.slow
+@pytest.mark.container
+def test_interrupted_deploy_resumes_and_survives_a_reboot(
+    pi_host: TestHost, people: tuple[Identity, Identity], tmp_path: Path,
+) -> None:
+    from roost.deploy.events import StepSkipped, StepStarted
+
+    alice, bob = people
+    recipe = build_prosody(None, {"address": pi_host.address}, public(alice, bob))
+    journal = Journal.for_host("pi", recipe.id)
+    secrets = secret_values(alice, bob)
+    cut_at = 3  # after the packages and the certificate, before the configuration
+
+    def interrupt(e: Event) -> None:
+        if isinstance(e, StepStarted) and e.index == cut_at:
+            raise _Cut
+
+    t = pi_host.transport(tmp_path / "ssh")
+    try:
+        with pytest.raises(_Cut):
+            engine.run(recipe, t, journal=journal, secrets=secrets, on_event=interrupt)
+        state = journal.load()
+        assert state is not None and state.unfinished
+        assert len(state.done_keys()) == cut_at - 1
+        seen: list[Event] = []
+        resumed = engine.run(recipe, t, journal=journal, secrets=secrets, resume=True,
+                             on_event=seen.append)
+        assert resumed.ok and resumed.resumed
+        earlier = [e.index for e in seen
+                   if isinstance(e, StepSkipped) and "earlier run" in e.reason]
+        assert earlier == list(range(1, cut_at))  # finished steps are not redone
+        assert resumed.applied + resumed.skipped == len(recipe.steps)
+        assert resumed.applied >= len(recipe.steps) - cut_at
+    finally:
+        t.close()
+
+    # After a reboot the server comes back by itself and still knows the accounts.
+    pi_host.reboot()
+    assert pi_host.ssh("systemctl is-active prosody").stdout.strip() == "active"
+    cafile = tmp_path / "server.crt"
+    cafile.write_bytes(pi_host.ssh(f"cat /etc/prosody/certs/{DOMAIN}.crt").stdout.encode())
+    got = asyncio.run(_exchange(pi_host.address, cafile, bob, alice, "after the reboot"))
+    assert got == f"bob@{DOMAIN}: after the reboot"

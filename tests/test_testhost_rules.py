@@ -1,0 +1,38 @@
+"""The test host's skip-or-fail rule and its cache folder (fast, no container)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import testhost
+
+
+def test_missing_container_support_skips_locally(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="test host unavailable: no nspawn"):
+        testhost.unavailable("no nspawn")
+
+
+def test_missing_container_support_fails_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="unavailable in CI: no nspawn"):
+        testhost.unavailable("no nspawn")
+
+
+def test_cache_folder_follows_the_environment(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ROOST_TESTHOST_CACHE", str(tmp_path / "c"))
+    assert testhost.cache_dir() == tmp_path / "c" and (tmp_path / "c").is_dir()
+    monkeypatch.delenv("ROOST_TESTHOST_CACHE")
+    assert testhost.cache_dir() == Path(testhost.__file__).parent / ".cache" / "testhost"
+
+
+def test_build_script_is_the_cache_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A changed build script means a new tar name, so a stale rootfs is never reused."""
+    import hashlib
+
+    digest = hashlib.sha256(testhost.BUILD_SCRIPT.read_bytes()).hexdigest()[:12]
+    monkeypatch.setenv("ROOST_TESTHOST_CACHE", str(tmp_path))
+    (tmp_path / f"rootfs-bookworm-{digest}.tar").write_bytes(b"")  # present: no build
+    assert testhost.rootfs_tar().name == f"rootfs-bookworm-{digest}.tar"
