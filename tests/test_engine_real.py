@@ -457,3 +457,24 @@ def test_cli_resolves_secrets_from_the_key_vault(tmp_path: Path, _home: Path,
     assert value not in journal and value not in repr(events)
     with pytest.raises(RoostError, match="no identity bob"):
         vault_secrets()(Secret("bob", "password"))
+
+
+@pytest.mark.slow
+def test_cli_deploys_to_a_host_from_the_hosts_list_over_ssh(
+        sshd: Sshd, tmp_path: Path, _home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from roost.deploy.hosts import Host, HostStore
+
+    HostStore().add(Host("testhost", address=sshd.host, user=sshd.user, port=sshd.port,
+                         key_path=str(sshd.key)))
+    site = tmp_path / "remote-site"
+    args = ["deploy", "hello", "--host", "testhost", "--option", f"root={site}"]
+    assert main([*args, "--trust", sshd.fingerprint()]) == 0
+    out = capsys.readouterr().out
+    assert "hello: done, 3 steps applied" in out
+    assert (site / "greeting.txt").read_text().startswith("Hello, world!")
+    host = HostStore().get("testhost")
+    assert host.facts is not None and host.facts.get("sudo") == "root"  # read on first use
+    assert main(args) == 0  # the key is trusted now; nothing to change
+    assert "hello: already done, nothing changed" in capsys.readouterr().out
+    assert main(["undeploy", "hello", "--host", "testhost", "--option", f"root={site}"]) == 0
+    assert not (site / "greeting.txt").exists() and site.is_dir()  # data kept without --purge
