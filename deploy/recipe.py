@@ -68,7 +68,15 @@ class Recipe:
 
 
 RecipeBuilder = Callable[[Any, Mapping[str, str], Mapping[str, Any]], Recipe]
-"""builder(host facts, options, identities) -> Recipe. Raises RoostError for a bad option."""
+"""builder(host, options, identities) -> Recipe. Raises RoostError for a bad option.
+
+- host: a `TargetHost` from `roost deploy` (name, address, and the facts' attributes read
+  through: `host.arch`, `host.ram_mb`), or None in tests and dry runs without facts: read it
+  with `getattr(host, "address", "")`.
+- options: `--option name=value` pairs, exactly as typed; check them with `take_options`.
+- identities: identity id -> the public part of a key-vault identity (`IdentityInfo`); the
+  secrets themselves are referenced with `Secret(identity_id, field)` and resolved at apply
+  time, never at build time."""
 
 
 def take_options(options: Mapping[str, str], allowed: Mapping[str, str | None],
