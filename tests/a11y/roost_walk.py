@@ -98,7 +98,7 @@ class Walker:
 
         # Opening a screen writes 3-5 chunks over 0.2-0.35 s (measured): wait for a longer
         # quiet so the tail of that frame is not counted against the next key.
-        r = self.s.press(key, quiet=0.45 if opens else 0.25, expect=expect,
+        r = self.s.press(key, quiet=0.45 if opens else 0.3, expect=expect,
                          until=ready if (title is not None or new_title) else None)
         budget = self.budget[1 if opens else 0]
         if opens:
@@ -125,6 +125,8 @@ class Walker:
         raise AssertionError("\n\n".join(self.problems))
 
     def idle(self, screen: str) -> None:
+        # The last key's response has ended (0.5 s of quiet); from now on nobody types.
+        self.s.settle(0.5)
         n = self.s.idle(IDLE_SECONDS)
         self.idle_bytes[screen] = n
         if n:
