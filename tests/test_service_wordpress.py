@@ -98,10 +98,15 @@ def test_wordpress_installs_and_the_admin_logs_in(
         assert again.ok and again.applied == 0
 
         engine.undeploy(recipe, t, journal=journal)
-        try:
-            gone = httpx.get(f"{base}/", timeout=10).text
-        except httpx.ConnectError:
-            gone = ""
+        deadline = time.monotonic() + 15  # nginx's reload is graceful: poll
+        while True:
+            try:
+                gone = httpx.get(f"{base}/", timeout=10).text
+            except httpx.ConnectError:
+                gone = ""
+            if "Roost &amp; notes" not in gone or time.monotonic() > deadline:
+                break
+            time.sleep(0.3)
         assert "Roost &amp; notes" not in gone and "Roost &#038; notes" not in gone
         # The posts stay in the database.
         vps_host.ssh("runuser -u www-data -- mysql wordpress -e 'SELECT 1 FROM wp_posts LIMIT 1'")
