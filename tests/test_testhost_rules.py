@@ -36,3 +36,22 @@ def test_build_script_is_the_cache_key(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setenv("ROOST_TESTHOST_CACHE", str(tmp_path))
     (tmp_path / f"rootfs-bookworm-{digest}.tar").write_bytes(b"")  # present: no build
     assert testhost.rootfs_tar().name == f"rootfs-bookworm-{digest}.tar"
+
+
+def test_sweep_cleans_a_crashed_sessions_slot(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    if os.geteuid() != 0 or testhost.missing_requirements():
+        testhost.unavailable("needs root and the container tools")
+    monkeypatch.setenv("ROOST_TESTHOST_CACHE", str(tmp_path))
+    n = testhost.MAX_SLOTS  # the last slot: no real session reaches it here
+    left = tmp_path / "hosts" / f"slot{n}-pi" / "upper" / "etc"
+    left.mkdir(parents=True)
+    (left / "leftover").write_text("from a session that was killed")
+    testhost.RUN_DIR.mkdir(parents=True, exist_ok=True)
+    state = testhost.RUN_DIR / f"slot{n}.json"
+    state.write_text('{"pid": 0, "machine": "rt40-pi"}')
+    assert testhost.sweep_stale_slots() >= 1
+    assert not (tmp_path / "hosts" / f"slot{n}-pi").exists()
+    assert not state.exists()

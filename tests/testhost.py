@@ -171,11 +171,13 @@ class _Slot:
             self._fh = None
 
 
-def _cleanup_stale(slot: _Slot, machine: str, tag: str) -> None:
-    """Undo what a crashed session left in this slot: container, veth link, NAT table."""
-    if slot.state.exists():
+def _cleanup_slot(n: int) -> None:
+    """Undo what a crashed session left in slot `n`: container, veth link, NAT table, overlay
+    mount and host folders. Only called while holding the slot's lock."""
+    state = RUN_DIR / f"slot{n}.json"
+    if state.exists():
         try:
-            pid = int(json.loads(slot.state.read_text()).get("pid", 0))
+            pid = int(json.loads(state.read_text()).get("pid", 0))
         except (ValueError, OSError):
             pid = 0
         if pid > 1:
@@ -190,10 +192,36 @@ def _cleanup_stale(slot: _Slot, machine: str, tag: str) -> None:
                     if not Path(f"/proc/{pid}").exists():
                         break
                     time.sleep(0.1)
-    subprocess.run(["ip", "link", "del", f"ve-{machine}"], capture_output=True)
-    subprocess.run([str(NAT_SCRIPT), "down", tag], capture_output=True)
-    for merged in (cache_dir() / "hosts").glob(f"slot{slot.number}-*/merged"):
-        subprocess.run(["umount", str(merged)], capture_output=True)
+        with contextlib.suppress(OSError):
+            state.unlink()
+    for link in Path("/sys/class/net").glob(f"ve-rt{n}-*"):
+        subprocess.run(["ip", "link", "del", link.name], capture_output=True)
+    subprocess.run([str(NAT_SCRIPT), "down", f"t{n}"], capture_output=True)
+    for folder in (cache_dir() / "hosts").glob(f"slot{n}-*"):
+        if (folder / "merged").is_dir():
+            subprocess.run(["umount", str(folder / "merged")], capture_output=True)
+        if not (folder / "merged").is_mount():
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def sweep_stale_slots() -> int:
+    """Clean every slot no running session holds but that has leftovers; how many were."""
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    cleaned = 0
+    for n in range(1, MAX_SLOTS + 1):
+        lock = RUN_DIR / f"slot{n}.lock"
+        leftovers = (RUN_DIR / f"slot{n}.json").exists() or any(
+            (cache_dir() / "hosts").glob(f"slot{n}-*"))
+        if not leftovers:
+            continue
+        with open(lock, "a+") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                continue  # a running session holds it
+            _cleanup_slot(n)
+            cleaned += 1
+    return cleaned
 
 
 SSH_OPTS = [
@@ -456,6 +484,7 @@ class TestHostPool:
         self._slots: list[_Slot] = []
         self._tags: list[str] = []
         self._lock = threading.Lock()
+        sweep_stale_slots()
         self.tar = rootfs_tar(self.timings)
         self.base = rootfs_base(self.tar, self.timings)
         self.key = _session_key()
@@ -471,7 +500,7 @@ class TestHostPool:
             n = slot.number
             machine = f"rt{n}-{role}"[:11]
             tag = f"t{n}"
-            _cleanup_stale(slot, machine, tag)
+            _cleanup_slot(n)
             subnet = f"{SUBNET_BASE}.{n}.0/24"
             subprocess.run([str(NAT_SCRIPT), "up", subnet, tag], check=True, capture_output=True)
             self._tags.append(tag)
