@@ -16,6 +16,7 @@ from typing import Any
 
 from roost.core import paths
 from roost.core.errors import RoostError
+from roost.core.text import printable
 from roost.keys import KINDS, LOSS_WARNING, Identity, IdentityInfo, Vault
 from roost.keys.export import WHAT, export_identity
 from roost.keys.factory import add_and_record, create
@@ -27,6 +28,14 @@ from roost.keys.vault import (
 )
 
 ENV_NEW_PASSPHRASE_FILE = "ROOST_NEW_PASSPHRASE_FILE"  # noqa: S105 - a variable name
+
+
+def _say(text: str) -> None:
+    """Print line by line with control characters escaped: labels, profile names and paths
+    come from the user and must not drive the terminal or a screen reader."""
+    for line in text.split("\n"):
+        print(printable(line, 2000))
+
 
 # The public fields `show` reads out, in order, with a spoken label; `True` = also read the
 # value in groups of four characters (for comparing fingerprints and keys by ear or by eye).
@@ -154,10 +163,10 @@ def run_new(args: argparse.Namespace) -> int:
         ident = probe.relabel(vault.free_label(probe.id))
     warning = add_and_record(vault, ident)
     info = ident.info()
-    print(f"Made {info.id}, {a_kind(info.kind)}. Its secrets are in the vault.")
+    _say(f"Made {info.id}, {a_kind(info.kind)}. Its secrets are in the vault.")
     for line in _detail(info)[1:]:
-        print(line)
-    print(f"To write its files, run: roost keys export {info.id} --to PATH ({WHAT[info.kind]}).")
+        _say(line)
+    _say(f"To write its files, run: roost keys export {info.id} --to PATH ({WHAT[info.kind]}).")
     if warning:
         _err(warning)
     return 0
@@ -170,10 +179,10 @@ def run_list(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
         return 0
     if not infos:
-        print(f"No identities yet. Make one with: roost keys new KIND (kinds: {', '.join(KINDS)}).")
+        _say(f"No identities yet. Make one with: roost keys new KIND (kinds: {', '.join(KINDS)}).")
         return 0
     for info in infos:
-        print(_first_line(info))
+        _say(_first_line(info))
     return 0
 
 
@@ -191,7 +200,7 @@ def run_show(args: argparse.Namespace) -> int:
         json.dump(info.to_dict(), sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
         return 0
-    print("\n".join(_detail(info)))
+    _say("\n".join(_detail(info)))
     return 0
 
 
@@ -205,7 +214,7 @@ def run_export(args: argparse.Namespace) -> int:
     written = export_identity(vault.get(args.id), target)
     for path in written:
         mode = oct(path.stat().st_mode & 0o777)[2:]
-        print(f"Wrote {path} (mode {mode}).")
+        _say(f"Wrote {path} (mode {mode}).")
     return 0
 
 
@@ -217,14 +226,14 @@ def run_passwd(args: argparse.Namespace) -> int:
     else:
         new = passphrase_from_env_or_prompt(new=True, env=False)
     vault.change_passphrase(new)
-    print("The vault passphrase is changed. Backups made before keep the old passphrase.")
+    _say("The vault passphrase is changed. Backups made before keep the old passphrase.")
     return 0
 
 
 def run_backup(args: argparse.Namespace) -> int:
     vault = Vault.open(_home(), passphrase_from_env_or_prompt())
     vault.export_backup(args.path)
-    print(f"Saved an encrypted backup of {len(vault.list())} identities to {args.path}. "
+    _say(f"Saved an encrypted backup of {len(vault.list())} identities to {args.path}. "
           "It opens with the current vault passphrase.")
     return 0
 
@@ -236,7 +245,7 @@ def run_restore(args: argparse.Namespace) -> int:
     if not Vault.exists(home):
         vault = Vault.restore(home, args.path,
                               passphrase_from_env_or_prompt(prompt="Backup passphrase: "))
-        print(f"Restored the vault with {len(vault.list())} identities. "
+        _say(f"Restored the vault with {len(vault.list())} identities. "
               "It opens with the backup's passphrase.")
         return 0
     passphrase = passphrase_from_env_or_prompt()
@@ -248,9 +257,9 @@ def run_restore(args: argparse.Namespace) -> int:
             raise
         added, skipped = vault.import_backup(
             args.path, passphrase_from_env_or_prompt(prompt="Backup passphrase: ", env=False))
-    print(f"Added {len(added)} identities from the backup"
+    _say(f"Added {len(added)} identities from the backup"
           + (f": {', '.join(added)}." if added else "."))
     if skipped:
-        print(f"Kept your current {', '.join(skipped)}: the backup has identities with the "
+        _say(f"Kept your current {', '.join(skipped)}: the backup has identities with the "
               "same names.")
     return 0

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from roost import __version__
 from roost.core.errors import RoostError
+from roost.core.text import printable
 
 # Modules under roost.cli that add subcommands, in the order `roost --help` lists them, with
 # the commands each registers. Only the module of the command being run is imported, so a
@@ -32,7 +33,7 @@ _TOP_FLAGS = {"--screen-reader", "--plain"}
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
-        sys.stderr.write(f"roost: {message}. Try 'roost --help'.\n")
+        sys.stderr.write(f"roost: {printable(message, 400)}. Try 'roost --help'.\n")
         raise SystemExit(2)
 
 
@@ -83,8 +84,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         result: int = handler(args)
         return result
     except RoostError as exc:
-        sys.stderr.write(f"roost: {exc.line()}\n")
+        sys.stderr.write(f"roost: {printable(exc.line(), 600)}\n")
         return exc.exit_code
+    except OSError as exc:
+        # A path the user gave that the system refuses (too long, not a folder, no
+        # permission...) and that no layer turned into a RoostError yet: still one line.
+        what = f" ({printable(exc.filename, 80)})" if exc.filename else ""
+        sys.stderr.write(f"roost: {printable(exc.strerror or exc, 200)}{what}. "
+                         "Check the path and try again.\n")
+        return 2
     except KeyboardInterrupt:
         sys.stderr.write("roost: stopped. Your progress is saved.\n")
         return 130

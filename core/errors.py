@@ -19,7 +19,8 @@ class RoostError(Exception):
 
     def line(self) -> str:
         if self.hint:
-            return f"{self.message}. {self.hint.rstrip('.')}."
+            hint = self.hint.rstrip(".")
+            return f"{self.message}. {hint[:1].upper()}{hint[1:]}."
         return f"{self.message}."
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from roost.core import validate
-from roost.core.errors import RoostError
+from roost.core.errors import CorruptFileError, RoostError
 from roost.core.lock import FileLock
 from roost.core.paths import data_dir
 from roost.core.versioned import read_versioned, write_versioned
@@ -109,6 +109,11 @@ class HostStore:
     def _read(self) -> dict[str, dict[str, Any]]:
         data = read_versioned(self.path, "hosts", SCHEMA) or {}
         hosts = data.get("hosts", {})
+        if not isinstance(hosts, dict):
+            raise CorruptFileError(
+                f"the hosts file {self.path} is damaged: 'hosts' is not a table",
+                hint="fix it by hand or move it away; roost left it untouched",
+            )
         return {k: v for k, v in hosts.items() if isinstance(v, dict)}
 
     def _write(self, hosts: dict[str, dict[str, Any]]) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 from roost.core.errors import LockedError, RoostError
 from roost.core.lock import FileLock
+from roost.core.text import printable
 from roost.core.versioned import read_versioned, write_versioned
 from roost.plan.answers import Answers
 
@@ -29,12 +30,6 @@ STEP_EVENTS = ("started", "done", "skipped", "failed")
 UNDOABLE = ("assessed", "started", "done", "skipped", "failed", "deployed", "identity")
 SECRET_WORDS = ("secret", "password", "passphrase", "private", "token", "seed")
 """Detail keys never exported (progress should hold none; this is a second wall)."""
-
-
-def printable(text: object, limit: int = 200) -> str:
-    """Text safe to print on one line: control characters escaped, long text cut."""
-    out = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in str(text))
-    return out if len(out) <= limit else out[: limit - 1] + "…"
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from roost.catalog import Catalog
 from roost.catalog import load as load_catalog
 from roost.core import paths
 from roost.core.errors import NewerFormatError, RoostError
+from roost.core.text import printable
 from roost.core.versioned import write_versioned
 from roost.plan.answers import Answers
 from roost.plan.detect import HostFacts, detect_local
@@ -29,7 +30,6 @@ from roost.plan.progress import (
     Progress,
     ProgressStore,
     now,
-    printable,
 )
 
 PROGRESS_FILE = "progress.toml"
