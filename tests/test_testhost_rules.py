@@ -2,25 +2,38 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
+from types import ModuleType
 
 import pytest
-import testhost
+
+pytest_plugins = ["testhost"]
 
 
-def test_missing_container_support_skips_locally(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def testhost() -> ModuleType:
+    """The module, imported only after pytest registered it as a plugin (assertion rewriting)."""
+    return importlib.import_module("testhost")
+
+
+def test_missing_container_support_skips_locally(
+    testhost: ModuleType, monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.delenv("CI", raising=False)
     with pytest.raises(pytest.skip.Exception, match="test host unavailable: no nspawn"):
         testhost.unavailable("no nspawn")
 
 
-def test_missing_container_support_fails_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_container_support_fails_in_ci(
+    testhost: ModuleType, monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="unavailable in CI: no nspawn"):
         testhost.unavailable("no nspawn")
 
 
-def test_cache_folder_follows_the_environment(tmp_path: Path,
+def test_cache_folder_follows_the_environment(testhost: ModuleType, tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ROOST_TESTHOST_CACHE", str(tmp_path / "c"))
     assert testhost.cache_dir() == tmp_path / "c" and (tmp_path / "c").is_dir()
@@ -28,7 +41,9 @@ def test_cache_folder_follows_the_environment(tmp_path: Path,
     assert testhost.cache_dir() == Path(testhost.__file__).parent / ".cache" / "testhost"
 
 
-def test_build_script_is_the_cache_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_build_script_is_the_cache_key(
+    testhost: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """A changed build script means a new tar name, so a stale rootfs is never reused."""
     import hashlib
 
@@ -38,7 +53,7 @@ def test_build_script_is_the_cache_key(tmp_path: Path, monkeypatch: pytest.Monke
     assert testhost.rootfs_tar().name == f"rootfs-bookworm-{digest}.tar"
 
 
-def test_sweep_cleans_a_crashed_sessions_slot(tmp_path: Path,
+def test_sweep_cleans_a_crashed_sessions_slot(testhost: ModuleType, tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 
