@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +108,12 @@ class Progress:
 
     def effective(self) -> tuple[Event, ...]:
         """The events minus those undone (and the undo events themselves)."""
+        return self._effective
+
+    @cached_property
+    def _effective(self) -> tuple[Event, ...]:
+        # Computed once per Progress (it is immutable): the planner asks for the state and
+        # reason of every service, which was O(services x events) before.
         undone: set[int] = set()
         for e in self.events:
             if e.kind == "undone":
@@ -125,6 +132,10 @@ class Progress:
 
     def states(self) -> dict[str, str]:
         """service id -> started, done, skipped or failed (absent: never touched)."""
+        return dict(self._states)
+
+    @cached_property
+    def _states(self) -> dict[str, str]:
         out: dict[str, str] = {}
         for e in self.effective():
             if e.kind in STEP_EVENTS and e.service_id is not None:
@@ -132,15 +143,20 @@ class Progress:
         return out
 
     def state_of(self, service_id: str) -> str | None:
-        return self.states().get(service_id)
+        return self._states.get(service_id)
 
     def reason_of(self, service_id: str) -> str | None:
         """The reason given for the latest skip or failure of this service."""
-        for e in reversed(self.effective()):
-            if e.service_id == service_id and e.kind in STEP_EVENTS:
+        return self._reasons.get(service_id)
+
+    @cached_property
+    def _reasons(self) -> dict[str, str | None]:
+        out: dict[str, str | None] = {}
+        for e in self.effective():
+            if e.kind in STEP_EVENTS and e.service_id is not None:
                 r = e.detail.get("reason")
-                return r if isinstance(r, str) else None
-        return None
+                out[e.service_id] = r if isinstance(r, str) else None
+        return out
 
     def last_done(self) -> date | None:
         """The day (UTC) the latest step was finished, for the pace."""
