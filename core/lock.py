@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 from pathlib import Path
 from types import TracebackType
 
@@ -17,17 +18,28 @@ class FileLock:
     stale lock behind.
     """
 
-    def __init__(self, path: Path, what: str = "this data") -> None:
+    def __init__(self, path: Path, what: str = "this data", wait_s: float = 0.0) -> None:
         self.path = path.with_name(path.name + ".lock")
         self.what = what
+        # How long to keep trying before saying the lock is taken. A process killed just
+        # after forking a child leaves that child holding the lock until it execs (the lock's
+        # descriptor is close-on-exec), so a lock taken right after a crash can be busy for a
+        # moment.
+        self.wait_s = wait_s
         self._fd: int | None = None
 
     def acquire(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        deadline = time.monotonic() + self.wait_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() < deadline:
+                    time.sleep(0.01)
+                    continue
             os.close(fd)
             raise LockedError(
                 f"another roost is using {self.what} right now",

@@ -114,7 +114,9 @@ class Journal:
         self._flushing = False
         self._last = 0.0
         self._thread: threading.Thread | None = None
-        self._lock = FileLock(path, f"the deploy of {recipe_id} to {host}")
+        # Wait a little: a deploy resumed right after a crash can find the lock still held by
+        # a child the dead run had just forked (see FileLock.wait_s).
+        self._lock = FileLock(path, f"the deploy of {recipe_id} to {host}", wait_s=2.0)
 
     @classmethod
     def for_host(cls, host: str, recipe_id: str, base: Path | None = None) -> Journal:

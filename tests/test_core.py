@@ -97,3 +97,19 @@ def test_hostname_accepts_names_and_addresses() -> None:
     assert validate.port("22") == 22
     with pytest.raises(RoostError):
         validate.port("70000")
+
+
+def test_lock_waits_for_a_holder_that_lets_go(tmp_path: Path) -> None:
+    ctx = multiprocessing.get_context("fork")
+    ready, done = ctx.Event(), ctx.Event()
+    p = ctx.Process(target=_hold, args=(str(tmp_path / "f"), ready, done))
+    p.start()
+    try:
+        assert ready.wait(10)
+        timer = __import__("threading").Timer(0.3, done.set)
+        timer.start()
+        with FileLock(tmp_path / "f", wait_s=5.0):  # taken once the holder exits
+            pass
+    finally:
+        done.set()
+        p.join(10)
