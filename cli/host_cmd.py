@@ -11,7 +11,7 @@ from typing import Any
 from roost.core import validate
 from roost.core.errors import RoostError
 from roost.deploy.hosts import Host, HostStore, open_transport, parse_target
-from roost.deploy.local import SudoPassword
+from roost.deploy.sudo import SudoPassword
 from roost.deploy.transport import Transport
 from roost.deploy.trust import KnownHosts, TrustNeeded
 

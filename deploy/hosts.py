@@ -17,7 +17,7 @@ from roost.core.errors import CorruptFileError, RoostError
 from roost.core.lock import FileLock
 from roost.core.paths import data_dir
 from roost.core.versioned import read_versioned, write_versioned
-from roost.deploy.local import SudoPassword
+from roost.deploy.sudo import SudoPassword
 from roost.deploy.transport import Transport
 from roost.deploy.trust import KnownHosts
 

@@ -16,28 +16,15 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from roost.core.errors import RoostError
 from roost.deploy import _cmd
+from roost.deploy.sudo import Sudo, SudoPassword
 from roost.deploy.transport import CommandResult, OutputSink, Transport
 
 TIMEOUT_EXIT = 124
 
-SudoPassword = str | Callable[[], str | None] | None
-"""The sudo password, or a function that asks for it (called at most once, and only when
-sudo turns out to need a password), or None."""
-
-
-class SudoPasswordNeeded(RoostError):
-    """A command needs root and no sudo password was given."""
-
-
-def sudo_password_error(user: str, host: str) -> RoostError:
-    return RoostError(
-        f"the sudo password for {user} on {host} was not accepted",
-        hint="type it again; check it by logging in and running `sudo true`",
-    )
 
 
 class LocalTransport:
@@ -45,12 +32,7 @@ class LocalTransport:
 
     def __init__(self, name: str = "local", *, sudo_password: SudoPassword = None) -> None:
         self.name = name
-        self._ask_password: Callable[[], str | None] | None = None
-        if callable(sudo_password):
-            self._ask_password, self._sudo_password = sudo_password, None
-        else:
-            self._sudo_password = sudo_password
-        self._sudo_mode: str | None = None
+        self._sudo = Sudo(sudo_password)
         self.user = pwd.getpwuid(os.getuid()).pw_name
 
     # -- Transport -------------------------------------------------------------------------
@@ -125,35 +107,15 @@ class LocalTransport:
 
     def sudo_mode(self) -> str:
         """"root", "nopasswd" or "password" (sudo asks, and the given password works)."""
-        if self._sudo_mode is None:
-            if os.geteuid() == 0:
-                self._sudo_mode = "root"
-            elif shutil.which("sudo") is None:
-                raise RoostError(f"this needs root on {self.name}, and sudo is not installed",
-                                 hint="install sudo, or run roost as root")
-            else:
-                probe = subprocess.run(_cmd.SUDO_PROBE, capture_output=True, check=False,
-                                       env=_plain_env(None))
-                if probe.returncode == 0:
-                    self._sudo_mode = "nopasswd"
-                else:
-                    if self._sudo_password is None and self._ask_password is not None:
-                        self._sudo_password = self._ask_password()
-                    if self._sudo_password is None:
-                        raise SudoPasswordNeeded(
-                            f"this needs root on {self.name}, and sudo asks for a password",
-                            hint="give roost the sudo password when it asks")
-                    check = subprocess.run(
-                        [*_cmd.SUDO_PREFIX, "true"], input=self._password_line(),
-                        capture_output=True, check=False, env=_plain_env(None))
-                    if check.returncode != 0:
-                        raise sudo_password_error(self.user, self.name)
-                    self._sudo_mode = "password"
-        return self._sudo_mode
+        if self._sudo.mode is None and os.geteuid() == 0:
+            self._sudo.mode = "root"
+        return self._sudo.settle(self.name, self.user, self._probe)
 
-    def _password_line(self) -> bytes:
-        assert self._sudo_password is not None
-        return self._sudo_password.encode("utf-8") + b"\n"
+    def _probe(self, argv: Sequence[str], stdin: bytes) -> int:
+        if shutil.which(argv[0]) is None:
+            return 127
+        return subprocess.run(list(argv), input=stdin, capture_output=True, check=False,
+                              env=_plain_env(None)).returncode
 
     def _exec(
         self, args: tuple[str, ...], *, sudo: bool, stdin: bytes | None,
@@ -162,7 +124,7 @@ class LocalTransport:
         use_sudo = sudo and self.sudo_mode() != "root"
         feed = stdin or b""
         if use_sudo and self.sudo_mode() == "password":
-            feed = self._password_line() + feed
+            feed = self._sudo.password_line() + feed
         if use_sudo:
             full = _cmd.full_argv(args, sudo=True, env=env)
             environ = _plain_env(None)

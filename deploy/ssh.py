@@ -18,21 +18,15 @@ import select
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from roost.core.errors import RoostError
 from roost.deploy import _cmd
-from roost.deploy.local import (
-    TIMEOUT_EXIT,
-    SudoPassword,
-    SudoPasswordNeeded,
-    emit_lines,
-    sudo_password_error,
-    write_error,
-)
+from roost.deploy.local import TIMEOUT_EXIT, emit_lines, write_error
+from roost.deploy.sudo import Sudo, SudoPassword
 from roost.deploy.transport import CommandResult, OutputSink, Transport
 from roost.deploy.trust import KnownHosts
 
@@ -141,11 +135,7 @@ class SSHTransport:
         self.user = self.endpoint.user
         self.current_step: str | None = None
         """The engine may set this; a lost connection then names the step."""
-        self._ask_password: Callable[[], str | None] | None = None
-        if callable(sudo_password):
-            self._ask_password, self._sudo_password = sudo_password, None
-        else:
-            self._sudo_password = sudo_password
+        self._sudo = Sudo(sudo_password)
         self._known_hosts = known_hosts
         self._trust = trust
         self._timeout = connect_timeout
@@ -153,7 +143,6 @@ class SSHTransport:
         self._dead_after = dead_after
         self._client: paramiko.SSHClient | None = None
         self._sftp_client: paramiko.SFTPClient | None = None
-        self._sudo_mode: str | None = None
         self._uid: int | None = None
         self._closed = False
         self._lock = threading.Lock()
@@ -329,34 +318,12 @@ class SSHTransport:
 
     def sudo_mode(self) -> str:
         """"root", "nopasswd" or "password" (sudo asks, and the given password works)."""
-        if self._sudo_mode is None:
-            if self.is_root():
-                self._sudo_mode = "root"
-            else:
-                code, _, _ = self._raw(list(_cmd.SUDO_PROBE), b"", None, None, "checking sudo")
-                if code == 0:
-                    self._sudo_mode = "nopasswd"
-                elif code == 127:
-                    raise RoostError(f"this needs root on {self.name}, and sudo is not "
-                                     f"installed there", hint="install sudo on the host, or "
-                                     "connect as root")
-                else:
-                    if self._sudo_password is None and self._ask_password is not None:
-                        self._sudo_password = self._ask_password()
-                    if self._sudo_password is None:
-                        raise SudoPasswordNeeded(
-                            f"this needs root on {self.name}, and sudo asks {self.user} "
-                            f"for a password", hint="give roost the sudo password when it asks")
-                    code, _, _ = self._raw([*_cmd.SUDO_PREFIX, "true"], self._password_line(),
-                                           None, None, "checking sudo")
-                    if code != 0:
-                        raise sudo_password_error(self.user, self.name)
-                    self._sudo_mode = "password"
-        return self._sudo_mode
+        if self._sudo.mode is None and self.is_root():
+            self._sudo.mode = "root"
+        return self._sudo.settle(self.name, self.user, self._probe)
 
-    def _password_line(self) -> bytes:
-        assert self._sudo_password is not None
-        return self._sudo_password.encode("utf-8") + b"\n"
+    def _probe(self, argv: Sequence[str], stdin: bytes) -> int:
+        return self._raw(list(argv), stdin, None, None, "checking sudo")[0]
 
     def _exec(
         self, args: tuple[str, ...], *, sudo: bool, stdin: bytes | None,
@@ -365,7 +332,7 @@ class SSHTransport:
         use_sudo = sudo and self.sudo_mode() != "root"
         feed = stdin or b""
         if use_sudo and self.sudo_mode() == "password":
-            feed = self._password_line() + feed
+            feed = self._sudo.password_line() + feed
         line = _cmd.remote_line(args, sudo=use_sudo, env=env)
         return self._raw(line, feed, timeout, on_output, f"running `{_short(args)}`")
 

@@ -158,7 +158,8 @@ def test_sudo_as_a_plain_user(sudo_user: Any, tmp_path: Path) -> None:
             return str(exc)
         return "no error"
 
-    assert "sudo asks for a password" in _as_user(sudo_user.user, no_password)
+    said = _as_user(sudo_user.user, no_password)
+    assert f"this needs root on local, and sudo asks {sudo_user.user} for a password" in said
 
     def wrong_password() -> str:
         try:
