@@ -10,6 +10,7 @@ from roost.deploy.recipe import RecipeBuilder
 from roost.deploy.recipes.hello import build_hello
 from roost.deploy.recipes.matrix_synapse import build_matrix_synapse
 from roost.deploy.recipes.minidlna import build_minidlna
+from roost.deploy.recipes.navidrome import build_navidrome
 from roost.deploy.recipes.prosody import build_prosody
 from roost.deploy.recipes.ssb_pub import build_ssb_pub
 from roost.deploy.recipes.static_blog import build_static_blog
@@ -19,6 +20,7 @@ RECIPES: dict[str, RecipeBuilder] = {
     "hello": build_hello,
     "matrix-synapse": build_matrix_synapse,
     "minidlna": build_minidlna,
+    "navidrome": build_navidrome,
     "prosody": build_prosody,
     "ssb-pub": build_ssb_pub,
     "static-blog": build_static_blog,

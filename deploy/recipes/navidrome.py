@@ -1,0 +1,105 @@
+"""`navidrome`: a music streaming server (Subsonic API + web player) from upstream's release.
+
+Debian does not package Navidrome, so roost installs upstream's pinned release file (see
+`upstream.py` / `upstream.toml`), verified by sha256, runs it as the system user `navidrome`
+on 127.0.0.1 and puts nginx in front of it.
+
+Options: `music` (the music folder on the host, default /srv/music), `port` (Navidrome's own
+port on 127.0.0.1, default 4533), `listen` (nginx's port, default 80), `domain` (default "_":
+any name), `address` (where the health check connects from this computer; default the host's
+address), `artifact` and `sha256` (a release file you supply, and/or its hash).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from roost.core import validate
+from roost.core.errors import RoostError
+from roost.deploy.recipe import Recipe, take_options
+from roost.deploy.recipes.upstream import UPSTREAM_OPTIONS, InstallArtifact, choose, proxy_site
+from roost.deploy.steps import (
+    DisableService,
+    EnableService,
+    EnsureDir,
+    EnsureUser,
+    RemovePath,
+    RenderTemplate,
+    Restart,
+    RunCommand,
+    Step,
+    WaitHealth,
+)
+
+OPTIONS: dict[str, str | None] = {"music": "/srv/music", "port": "4533", "listen": "80",
+                                  "domain": "_", "address": "", **UPSTREAM_OPTIONS}
+USER = "navidrome"
+ROOT = "/opt/navidrome"
+DATA = "/var/lib/navidrome"
+CONF = "/etc/navidrome/navidrome.toml"
+UNIT = "/etc/systemd/system/navidrome.service"
+_SAFE_PATH = re.compile(r"^/[A-Za-z0-9._/ -]*$")
+
+
+def music_folder(value: str) -> str:
+    v = value.rstrip("/") or "/"
+    if not _SAFE_PATH.match(v) or "/../" in v + "/" or v.count("/") < 2:
+        raise RoostError(f"{value[:80]!r} is not a usable music folder",
+                         hint="give an absolute folder like /srv/music (letters, digits, "
+                              "spaces, . _ -)")
+    return v
+
+
+def build_navidrome(host: Any, options: Mapping[str, str],
+                    identities: Mapping[str, Any]) -> Recipe:
+    o = take_options(options, OPTIONS, "navidrome")
+    music = music_folder(o["music"])
+    port = validate.port(o["port"])
+    listen = validate.port(o["listen"])
+    domain = "_" if o["domain"] == "_" else validate.hostname(o["domain"], "domain name")
+    address = o["address"] or str(getattr(host, "address", "") or "127.0.0.1")
+    address = validate.hostname(address, "address")
+    art, local = choose("navidrome", host, o)
+    install = InstallArtifact.of(art, ROOT, local)
+    binary = f"{install.current}/{art.binary}"
+    proxy, unproxy = proxy_site("navidrome", port, listen, domain, max_body="64m")
+    steps: list[Step] = [
+        EnsureUser(USER, home=DATA),
+        EnsureDir(DATA, mode=0o750, owner=USER, group=USER),
+        RunCommand(("mkdir", "-p", "--", music), creates=music,
+                   description=f"create the music folder {music}"),
+        EnsureDir(ROOT, mode=0o755),
+        EnsureDir(f"{ROOT}/releases", mode=0o755),
+        install,
+        RenderTemplate(CONF, template="navidrome.toml", mode=0o640, owner="root", group=USER,
+                       values={"music": music, "data": DATA, "port": str(port)}),
+        RenderTemplate(UNIT, template="navidrome.service", mode=0o644,
+                       values={"data": DATA, "binary": binary, "config": CONF}),
+        EnableService("navidrome"),
+        Restart("navidrome", watch=(CONF, UNIT, install.current)),
+        *proxy,
+    ]
+    host_part = f"[{address}]" if ":" in address else address
+    url = f"http://{host_part}:{listen}/"
+    return Recipe(
+        id="navidrome",
+        service_id="navidrome",
+        title="Navidrome, your music server",
+        steps=tuple(steps),
+        health=WaitHealth("check that Navidrome answers through nginx",
+                          url=f"http://{host_part}:{listen}/ping", timeout=60, interval=0.5),
+        next_steps=(
+            f"Open {url} now and create the admin account: the first person to open it "
+            "becomes the admin, so do it before you share the address.",
+            f"Copy your music into {music} on the host (for example with rsync); Navidrome "
+            "scans the folder every minute.",
+            "Phone apps that speak Subsonic work with it: Substreamer or Tempo (Android), "
+            "play:Sub or Amperfy (iPhone). Use the address above with your user name.",
+            "Before you use it from outside your home, give it a domain name and HTTPS "
+            "(for example certbot --nginx).",
+        ),
+        uninstall=(DisableService("navidrome"), RemovePath(UNIT), *unproxy),
+        purge=(RemovePath(DATA), RemovePath(ROOT), RemovePath("/etc/navidrome")),
+    )

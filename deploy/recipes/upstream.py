@@ -1,0 +1,310 @@
+"""Upstream release artifacts (a tar.gz with a binary) for recipes Debian does not package.
+
+The pinned versions, file names, URLs and sha256 hashes are data: `upstream.toml` next to this
+module. An empty sha256 means "not pinned": roost then refuses to download and asks for the
+hash. On the controller the file is downloaded (httpx) into `<data dir>/cache/upstream/`, or
+taken from `--option artifact=PATH`; either way its sha256 is checked before it goes anywhere.
+The `InstallArtifact` step uploads it over the transport (SFTP with SSH), unpacks it into
+`/opt/<service>/releases/<sha256 prefix>/` and points `/opt/<service>/current` at it.
+
+Options every upstream recipe takes: `artifact` (a release file you downloaded yourself) and
+`sha256` (its hash; when given it replaces the pinned one).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.resources
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from roost.core.errors import RoostError
+from roost.core.paths import data_dir
+from roost.deploy.steps import Step, StepContext, script
+from roost.deploy.transport import Transport
+
+UPSTREAM_OPTIONS: dict[str, str | None] = {"artifact": "", "sha256": ""}
+ARCHES = {
+    "x86_64": "x86_64", "amd64": "x86_64",
+    "aarch64": "aarch64", "arm64": "aarch64",
+    "armv7l": "armv7l", "armv7": "armv7l", "armhf": "armv7l",
+}
+_SHA = re.compile(r"^[0-9a-f]{64}$")
+_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+MAX_BYTES = 512 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Artifact:
+    service: str
+    version: str
+    arch: str
+    file: str
+    url: str
+    sha256: str
+    """Empty when not pinned."""
+    binary: str
+
+
+def load_pins() -> dict[str, Any]:
+    text = (importlib.resources.files("roost.deploy.recipes") / "upstream.toml").read_text(
+        "utf-8")
+    return tomllib.loads(text)
+
+
+def upstream_arch(arch: str) -> str:
+    """Host architecture (uname -m or its aliases) -> the key used in upstream.toml."""
+    a = ARCHES.get((arch or "").strip().lower())
+    if a is None:
+        raise RoostError(f"no upstream release for the {arch or 'unknown'} architecture",
+                         hint="roost has releases for x86_64, aarch64 and armv7l hosts")
+    return a
+
+
+def check_sha256(value: str) -> str:
+    v = value.strip().lower()
+    if not _SHA.match(v):
+        raise RoostError("the sha256 option is not a sha256 hash",
+                         hint="give the 64 hexadecimal characters of the file's sha256")
+    return v
+
+
+def pinned(service: str, arch: str, pins: Mapping[str, Any] | None = None) -> Artifact:
+    table = (pins if pins is not None else load_pins()).get(service)
+    if not isinstance(table, Mapping):
+        raise RoostError(f"roost has no pinned release for {service}")
+    a = upstream_arch(arch)
+    entry = table.get("arch", {}).get(a)
+    if not isinstance(entry, Mapping):
+        raise RoostError(f"{service} has no release for {a}",
+                         hint="give one with --option artifact=PATH --option sha256=HASH")
+    version = str(table["version"])
+    file = str(entry["file"]).format(version=version)
+    sha = str(entry.get("sha256", "")).lower()
+    if sha and not _SHA.match(sha):
+        raise RoostError(f"the pinned sha256 for {file} is malformed", hint="reinstall roost")
+    return Artifact(service=service, version=version, arch=a, file=file,
+                    url=str(table["url"]).format(version=version, file=file), sha256=sha,
+                    binary=str(table.get("binary", service)))
+
+
+def choose(service: str, host: Any, options: Mapping[str, str]) -> tuple[Artifact, str]:
+    """The artifact for this host and options, and the user's local file ("" for none).
+    Host arch defaults to x86_64 when the host's facts are unknown (dry runs)."""
+    arch = str(getattr(host, "arch", "") or "x86_64")
+    art = pinned(service, arch)
+    sha = check_sha256(options["sha256"]) if options.get("sha256") else art.sha256
+    local = options.get("artifact", "")
+    if local:
+        p = Path(local).expanduser()
+        if not p.is_file():
+            raise RoostError(f"{p} is not a file", hint="give the release file you downloaded")
+        local = str(p.resolve())
+        name = p.name if _FILE.match(p.name) else art.file
+        art = Artifact(art.service, art.version, art.arch, name, art.url, sha, art.binary)
+    else:
+        art = Artifact(art.service, art.version, art.arch, art.file, art.url, sha, art.binary)
+    return art, local
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _not_pinned(art: Artifact) -> RoostError:
+    return RoostError(f"{art.file} has no pinned sha256, so roost will not download it",
+                      hint="check the hash upstream publishes and pass --option sha256=HASH")
+
+
+def download(art: Artifact, cache: Path | None = None, timeout: float = 60.0) -> Path:
+    """Download `art` into the cache (or reuse a verified copy) and return its path. A file
+    whose sha256 differs is deleted and RoostError raised. No request is made unless the
+    artifact has a sha256."""
+    if not art.sha256:
+        raise _not_pinned(art)
+    if not _FILE.match(art.file):
+        raise RoostError(f"{art.file[:60]!r} is not a usable file name")
+    folder = cache or data_dir() / "cache" / "upstream"
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    dest = folder / art.file
+    if dest.is_file() and file_sha256(dest) == art.sha256:
+        return dest
+    import httpx
+
+    part = folder / (art.file + ".part")
+    try:
+        with httpx.stream("GET", art.url, timeout=timeout, follow_redirects=True) as r:
+            if r.status_code != 200:
+                raise RoostError(f"downloading {art.file} failed: the server answered "
+                                 f"{r.status_code}", hint="try again later, or download it "
+                                 "yourself and pass --option artifact=PATH")
+            size = 0
+            with part.open("wb") as f:
+                for chunk in r.iter_bytes():
+                    size += len(chunk)
+                    if size > MAX_BYTES:
+                        raise RoostError(f"{art.file} is larger than expected")
+                    f.write(chunk)
+    except httpx.HTTPError as exc:
+        part.unlink(missing_ok=True)
+        raise RoostError(f"downloading {art.file} failed ({type(exc).__name__})",
+                         hint="check the connection, or pass --option artifact=PATH") from None
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    got = file_sha256(part)
+    if got != art.sha256:
+        part.unlink(missing_ok=True)
+        raise RoostError(f"{art.file} does not have the expected sha256; it was deleted",
+                         hint="the download was damaged or replaced: do not use it")
+    part.replace(dest)
+    return dest
+
+
+def obtain(art: Artifact, local: str = "", cache: Path | None = None) -> Path:
+    """The verified file on this computer: the user's own (`local`) or a download."""
+    if not local:
+        return download(art, cache)
+    if not art.sha256:
+        raise _not_pinned(art)
+    p = Path(local)
+    if not p.is_file():
+        raise RoostError(f"{p} is not a file", hint="give the release file you downloaded")
+    if file_sha256(p) != art.sha256:
+        raise RoostError(f"{p.name} does not have the expected sha256",
+                         hint="download the release again, or pass its hash with "
+                              "--option sha256=HASH")
+    return p
+
+
+# Unpack $1 (the uploaded tar.gz, checked against $2 = sha256) into $3 (a release folder),
+# check that it holds $5 (the binary), then point $4 (the "current" link) at it.
+UNPACK = (
+    't=$1; s=$2; d=$3; c=$4; b=$5; '
+    'echo "$s  $t" | sha256sum -c --status || { echo "uploaded file is damaged" >&2; exit 4; }; '
+    'rm -rf "$d.roost-tmp" && mkdir -p "$d.roost-tmp" '
+    '&& tar -xzf "$t" -C "$d.roost-tmp" --no-same-owner --no-same-permissions '
+    '&& [ -f "$d.roost-tmp/$b" ] || { echo "the release has no $b" >&2; rm -rf "$d.roost-tmp"; '
+    'exit 5; }; chmod 0755 "$d.roost-tmp/$b" && chmod -R go-w "$d.roost-tmp" '
+    '&& rm -rf "$d" && mv "$d.roost-tmp" "$d" && rm -f "$t" '
+    '&& ln -sfn "$d" "$c.roost-tmp" && mv -T "$c.roost-tmp" "$c"'
+)
+INSTALLED = '[ "$(readlink "$1")" = "$2" ] && [ -x "$2/$3" ]'
+
+
+@dataclass(frozen=True)
+class InstallArtifact(Step):
+    """Upload a verified release file and unpack it under `root`/releases, then switch
+    `root`/current to it. Done when `current` already points at this release."""
+
+    service: str
+    version: str
+    file: str
+    url: str
+    sha256: str
+    binary: str
+    root: str
+    local: str = ""
+
+    @classmethod
+    def of(cls, art: Artifact, root: str, local: str = "") -> InstallArtifact:
+        return cls(service=art.service, version=art.version, file=art.file, url=art.url,
+                   sha256=art.sha256, binary=art.binary, root=root, local=local)
+
+    def __post_init__(self) -> None:
+        if not self.root.startswith("/opt/") or ".." in self.root:
+            raise RoostError(f"{self.root!r} is not a folder under /opt")
+        if not _FILE.match(self.file) or not _FILE.match(self.binary):
+            raise RoostError("the release file or binary name is not usable")
+
+    @property
+    def release(self) -> str:
+        return f"{self.root}/releases/{(self.sha256 or 'unpinned')[:16]}"
+
+    @property
+    def current(self) -> str:
+        return f"{self.root}/current"
+
+    def artifact(self) -> Artifact:
+        return Artifact(self.service, self.version, "", self.file, self.url, self.sha256,
+                        self.binary)
+
+    def describe(self) -> str:
+        return f"install {self.service} {self.version} from its upstream release"
+
+    def commands(self) -> list[str]:
+        src = self.local or f"{self.url} (downloaded here, cached)"
+        pin = f"sha256 {self.sha256}" if self.sha256 else \
+            "sha256 NOT PINNED: refused unless you pass --option sha256=HASH"
+        return [f"check {src}: {pin}",
+                f"upload it to {self.root}/releases/{self.file} (SFTP)",
+                f"unpack it into {self.release}, check it holds {self.binary}",
+                f"ln -sfn {self.release} {self.current}"]
+
+    def check(self, t: Transport, ctx: StepContext) -> bool:
+        if not self.sha256:
+            return False
+        return ctx.run(script(INSTALLED, self.current, self.release, self.binary),
+                       quiet=True).ok
+
+    def apply(self, t: Transport, ctx: StepContext) -> None:
+        path = obtain(self.artifact(), self.local)
+        tarball = f"{self.root}/releases/{self.file}"
+        t.put_file(tarball, path.read_bytes(), mode=0o600)
+        ctx.must(script(UNPACK, tarball, self.sha256, self.release, self.current, self.binary),
+                 f"unpacking {self.file}", self.hint(), final=True)
+
+    def touches(self) -> tuple[str, ...]:
+        return (self.current,)
+
+    def hint(self) -> str:
+        return "the release file may be damaged or not for this host: check it and deploy again"
+
+
+# --------------------------------------------------------------------------------------------
+# nginx in front of a service that listens on 127.0.0.1
+
+DEBIAN_DEFAULT = "/etc/nginx/sites-enabled/default"
+
+
+def proxy_site(service: str, port: int, listen: int, domain: str, max_body: str = "16m"
+               ) -> tuple[list[Step], list[Step]]:
+    """(steps, uninstall steps) for an nginx site `roost-<service>` proxying to
+    127.0.0.1:port. With domain "_" the site is the default one on `listen` (Debian's welcome
+    site is removed so it does not answer instead)."""
+    from roost.deploy.steps import (
+        EnableService,
+        InstallPackages,
+        RemovePath,
+        RenderTemplate,
+        Restart,
+        RunCommand,
+    )
+
+    conf = f"/etc/nginx/sites-available/roost-{service}.conf"
+    enabled = f"/etc/nginx/sites-enabled/roost-{service}.conf"
+    default = domain == "_"
+    steps: list[Step] = [
+        InstallPackages(("nginx",)),
+        RenderTemplate(conf, template="upstream-nginx-proxy.conf", mode=0o644, values={
+            "service": service, "port": str(port), "domain": domain, "max_body": max_body,
+            "listen": f"{listen} default_server" if default else str(listen)}),
+        RunCommand(("ln", "-sfn", conf, enabled), unless=("test", "-L", enabled),
+                   description=f"turn the {service} site on in nginx"),
+    ]
+    watch = [conf, enabled]
+    if default:
+        steps.append(RemovePath(DEBIAN_DEFAULT))
+        watch.append(DEBIAN_DEFAULT)
+    steps += [EnableService("nginx"), Restart("nginx", watch=tuple(watch), action="reload")]
+    uninstall: list[Step] = [RemovePath(enabled), RemovePath(conf),
+                             Restart("nginx", watch=(enabled,), action="reload")]
+    return steps, uninstall
