@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from roost.core.errors import RoostError
 from roost.deploy.recipe import RecipeBuilder
+from roost.deploy.recipes.gotosocial import build_gotosocial
 from roost.deploy.recipes.hello import build_hello
 from roost.deploy.recipes.matrix_synapse import build_matrix_synapse
 from roost.deploy.recipes.minidlna import build_minidlna
@@ -17,6 +18,7 @@ from roost.deploy.recipes.static_blog import build_static_blog
 from roost.deploy.recipes.wordpress import build_wordpress
 
 RECIPES: dict[str, RecipeBuilder] = {
+    "gotosocial": build_gotosocial,
     "hello": build_hello,
     "matrix-synapse": build_matrix_synapse,
     "minidlna": build_minidlna,
