@@ -281,3 +281,46 @@ def _deploy_walk(tmp_path: Path, home: Path, target: Path) -> None:
         w.key(keys.UP, "greeting.txt on the host", name="Up")
         w.key(keys.UP, "next steps", name="Up")
     assert not w.problems, report(w)
+
+
+def _open_and_split(s: PtySession, key: bytes, focused: str) -> tuple[list[tuple[int, bytes]],
+                                                                        int]:
+    """Press `key` (which opens a screen); return the separate writes it caused and the
+    index of the last write that changed the text on screen (the screen body)."""
+    n0 = s.nbytes
+    s.press(key, quiet=0.6, expect=focused)
+    writes = s.writes_since(n0)
+    body = -1
+    before = s.screen_at(n0).display
+    for i, (off, _data) in enumerate(writes):
+        shown = s.screen_at(off).display
+        if shown != before:
+            body = i
+        before = shown
+    return writes, body
+
+
+@pytest.mark.parametrize(("args", "term"), [(("--screen-reader",), "linux"),
+                                            ((), "xterm-256color")])
+def test_opening_a_screen_moves_the_cursor_in_a_later_write(
+        tmp_path: Path, args: tuple[str, ...], term: str) -> None:
+    """The frame that draws a new screen leaves the cursor on its title; a separate, later
+    write moves it onto the focused row (Fenrir reads the screen, then the focused line)."""
+    s = start(tmp_path, *args, term=term)
+    try:
+        s.press(keys.DOWN, quiet=0.4)
+        for key, focused, title in [(keys.ENTER, "No identities yet", "Identities"),
+                                    (b"q", "Identities", "roost: "),
+                                    (b"?", "Welcome screen", "Help")]:
+            writes, body = _open_and_split(s, key, focused)
+            assert focused in s.cursor_line, s.dump()
+            assert body >= 0, s.dump()
+            after_body = s.screen_at(writes[body][0])
+            y = after_body.cursor.y
+            assert after_body.display[y].strip().startswith(title), (
+                f"the write that draws the screen should leave the cursor on the title, "
+                f"not {after_body.display[y]!r}")
+            assert body < len(writes) - 1, "the cursor moved in the same write as the body"
+            s.settle(0.3)
+    finally:
+        s.close()

@@ -61,11 +61,22 @@ def check_cursor(app: RoostApp) -> str:
     return line
 
 
+async def drawn(pilot, app: RoostApp) -> None:  # type: ignore[no-untyped-def]
+    """Wait until a screen that was just drawn has moved the cursor onto its focused row
+    (that happens in a later frame than the screen itself: RoostScreen.hold_cursor)."""
+    for _ in range(50):
+        if not getattr(app.screen, "cursor_held", False):
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("the cursor stayed on the title of a screen")
+
+
 async def press(pilot, app: RoostApp, *keys: str) -> str:  # type: ignore[no-untyped-def]
     line = ""
     for k in keys:
         await pilot.press(k)
         await pilot.pause()
+        await drawn(pilot, app)
         line = check_cursor(app)
     return line
 
@@ -130,6 +141,7 @@ async def test_assess_plan_open_done_restart(home: Path, screen_reader: bool) ->
     app = make_app(home, screen_reader)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
+        await drawn(pilot, app)
         check_cursor(app)
         assert "Answer a few questions" in cursor_line(app)
         await answer_all(pilot, app)
@@ -160,6 +172,7 @@ async def test_assess_plan_open_done_restart(home: Path, screen_reader: bool) ->
     again = make_app(home, screen_reader)
     async with again.run_test(size=SIZE) as pilot:
         await pilot.pause()
+        await drawn(pilot, again)
         line = check_cursor(again)
         assert "Continue where you left off" in line and nxt.name[:30] in line
         text = "\n".join(screen_lines(again))
@@ -335,6 +348,7 @@ async def settle(pilot, app: RoostApp) -> None:  # type: ignore[no-untyped-def]
     await app.workers.wait_for_complete()
     await pilot.pause()
     await pilot.pause()
+    await drawn(pilot, app)
 
 
 @sync

@@ -106,7 +106,7 @@ async def test_deploy_shows_progress_lines_then_health_and_can_run_again(
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         open_screen(app, "deploy", "hello")
-        await pilot.pause()
+        await settle(pilot, app)
         assert type(app.screen).__name__ == "DeployScreen"
         line = check_cursor(app)
         assert "Deploy to local" in line

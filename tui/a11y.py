@@ -82,14 +82,14 @@ class AccessibleList(OptionList):
     def __init__(self, rows: Sequence[Row] = (), *, id: str | None = None,
                  screen_reader: bool = False, classes: str | None = None) -> None:
         self.screen_reader = screen_reader
-        self._rows: list[Row] = []
-        super().__init__(id=id, classes=classes)
-        self._pending = list(rows)
-
-    def on_mount(self) -> None:
-        if self._pending:
-            self.set_rows(self._pending)
-            self._pending = []
+        self._rows: list[Row] = list(rows)
+        self._rendered_for: bool | None = screen_reader if self._rows else None
+        """The screen-reader mode the current options were rendered in (None: none yet)."""
+        # The rows are options from the start, so the first frame already shows them
+        # (no second layout pass after mount).
+        total = len(self._rows)
+        super().__init__(*(Option(self.render_row(r, i, total), id=r.key)
+                           for i, r in enumerate(self._rows)), id=id, classes=classes)
 
     # --- content -----------------------------------------------------------------------
 
@@ -119,11 +119,19 @@ class AccessibleList(OptionList):
 
     def set_rows(self, rows: Iterable[Row], keep: str | None = None) -> None:
         """Replace the rows; keep the highlight on the row with key `keep` (or the same
-        index) so a refresh after an action does not move the reader."""
+        index) so a refresh after an action does not move the reader. Rows equal to the
+        ones shown change nothing (no relayout, no extra frame)."""
+        new_rows = list(rows)
+        if new_rows == self._rows and self._rendered_for == self.screen_reader:
+            if keep is not None:
+                self.highlight_key(keep)
+            self.park_cursor()
+            return
         old = self.highlighted
         if keep is None and self.current is not None:
             keep = self.current.key
-        self._rows = list(rows)
+        self._rows = new_rows
+        self._rendered_for = self.screen_reader
         total = len(self._rows)
         self.clear_options()
         self.add_options([Option(self.render_row(r, i, total), id=r.key)
@@ -189,6 +197,8 @@ class AccessibleList(OptionList):
                 return
         except Exception:  # not attached to a screen yet
             return
+        if getattr(self.screen, "cursor_held", False):
+            return  # the screen moves the cursor here in its own frame once drawn
         offset = self.cursor_offset()
         if offset is None:
             return

@@ -65,13 +65,21 @@ class RoostApp(App[int]):
 
     # The terminal cursor goes where the focused accessible list's highlighted row is drawn
     # in the frame being written (computed at write time, so a layout change in the same
-    # frame cannot leave it behind); otherwise where a widget (an Input) put it.
+    # frame cannot leave it behind); otherwise where a widget (an Input) put it. Right
+    # after a screen is drawn it waits on the title line (RoostScreen.hold_cursor).
     @property
     def cursor_position(self) -> Offset:
+        from roost.tui.screens.base import RoostScreen
+
         try:
             focused = self.focused
+            screen = self.screen
         except Exception:  # no screen yet
-            focused = None
+            focused = screen = None
+        if isinstance(screen, RoostScreen):
+            held = screen.held_cursor()
+            if held is not None:
+                return held
         if isinstance(focused, AccessibleList):
             offset = focused.cursor_offset()
             if offset is not None:

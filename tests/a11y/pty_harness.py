@@ -125,6 +125,8 @@ class PtySession:
         self.stream = pyte.ByteStream(self.screen)
         self._lock = threading.Lock()
         self._raw = bytearray()
+        self._chunks: list[tuple[float, int, int, float]] = []
+        """(seconds the reader waited for it, start, end, time.monotonic()) of every read."""
         self._expect_pos = 0
         self._last_output = time.monotonic()
         self._eof = threading.Event()
@@ -158,20 +160,25 @@ class PtySession:
         self.close()
 
     def _reader(self) -> None:
+        waited_since = time.monotonic()
         while not self._stop.is_set():
             try:
                 r, _, _ = select.select([self.fd], [], [], 0.05)
                 if not r:
                     continue
                 data = os.read(self.fd, 65536)
+                waited = time.monotonic() - waited_since
             except OSError:  # EIO: the child closed the pty
                 break
             if not data:
                 break
             with self._lock:
+                self._chunks.append((waited, len(self._raw), len(self._raw) + len(data),
+                                     time.monotonic()))
                 self._raw += data
                 self._last_output = time.monotonic()
                 self.stream.feed(data)
+            waited_since = time.monotonic()
         self._eof.set()
 
     def close(self, timeout: float = 3.0) -> int | None:
@@ -224,6 +231,35 @@ class PtySession:
     def nbytes(self) -> int:
         with self._lock:
             return len(self._raw)
+
+    def writes_since(self, start: int, gap: float = 0.005) -> list[tuple[int, bytes]]:
+        """The output after byte `start`, split into the separate writes (frames) the
+        program made, each as (offset just past its last byte, its bytes). A read that
+        was already waiting (the reader waited less than `gap` s for it: the pty buffer
+        holds only 4 KB) continues the previous write."""
+        with self._lock:
+            chunks = [c for c in self._chunks if c[2] > start]
+            raw = bytes(self._raw)
+        out: list[tuple[int, bytes]] = []
+        for waited, a, b, _t in chunks:
+            piece = raw[max(a, start):b]
+            if out and waited < gap:
+                out[-1] = (b, out[-1][1] + piece)
+            else:
+                out.append((b, piece))
+        return out
+
+    def output_span(self, start: int) -> float:
+        """Seconds from the first to the last read of the output after byte `start`."""
+        with self._lock:
+            times = [c[3] for c in self._chunks if c[2] > start]
+        return times[-1] - times[0] if times else 0.0
+
+    def screen_at(self, offset: int) -> pyte.Screen:
+        """The screen as it was when the output had reached byte `offset` (a replay)."""
+        screen = pyte.Screen(self.cols, self.rows)
+        pyte.ByteStream(screen).feed(self.raw[:offset])
+        return screen
 
     @property
     def cursor(self) -> tuple[int, int]:

@@ -195,13 +195,13 @@ class AssessmentScreen(RoostScreen):
         except RoostError as exc:
             self.say(exc.line())
             return
-        self.app.pop_screen()
-        from roost.tui.screens import open_screen
+        from roost.tui.screens.plan import PlanScreen
 
-        open_screen(self.app, "plan")
-        screen = self.app.screen
-        if isinstance(screen, RoostScreen):
-            screen.say("Your answers are saved. Here is your plan.")
+        # Replace the questions by the plan in one step: popping first would draw the
+        # welcome screen in between (more writes, and a screen reader reads it).
+        plan = PlanScreen()
+        plan.say("Your answers are saved. Here is your plan.")  # shown once it is up
+        self.app.switch_screen(plan)
 
     def action_back(self) -> None:
         if self.index > 0:

@@ -14,6 +14,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
+from textual.geometry import Offset
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Static
@@ -37,6 +38,10 @@ class RoostScreen(Screen[None]):
     NAME: ClassVar[str] = "Screen"
     """The screen's name in Help."""
     BACK_WORD: ClassVar[str] = "back"
+    CURSOR_DELAY: ClassVar[float] = 0.08
+    """Seconds between a screen's first frame (cursor on the title) and the frame that
+    moves the cursor onto the focused row: a screen reader reads the new screen, then,
+    as a separate event, the focused line."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "back", "back"),
@@ -49,6 +54,10 @@ class RoostScreen(Screen[None]):
         super().__init__()
         self._pending_status = ""
         self._resumed = False
+        self._shown: dict[str, str] = {}
+        self.cursor_held = False
+        """True while the screen has just been drawn: the terminal cursor waits on the
+        title line (see `hold_cursor`)."""
 
     # --- access to the app -------------------------------------------------------------
 
@@ -71,15 +80,32 @@ class RoostScreen(Screen[None]):
     # --- layout ------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Static(Content(to_ascii(self.title_text())), id="title")
+        # Everything the first frame shows is known here, so that frame is the whole screen
+        # (no text, rows or key line filled in after mount, which would be more writes).
+        title, text, rows = self._content()
+        self._shown = {"title": title, "intro": text}
+        yield Static(Content(title), id="title")
         with Vertical(id="body"):
-            yield Static(Content(""), id="intro")
+            intro = Static(Content(text), id="intro")
+            intro.display = bool(text)
+            yield intro
             yield from self.compose_form()
-            yield AccessibleList(id=self.LIST_ID, screen_reader=self.screen_reader,
+            yield AccessibleList(rows, id=self.LIST_ID, screen_reader=self.screen_reader,
                                  classes="main-list")
             yield from self.compose_extra()
         yield Static(Content(""), id="status")
-        yield KeyBar(id="keys")
+        keybar = KeyBar(id="keys")
+        keybar.set_keys(self.key_help())
+        yield keybar
+
+    def _content(self) -> tuple[str, str, list[Row]]:
+        """(title, intro, rows) as shown; an error becomes the intro and one row."""
+        try:
+            text = self.intro()
+            rows = list(self.rows())
+        except RoostError as exc:
+            text, rows = exc.line(), [Row("error", "Something went wrong", "see above")]
+        return to_ascii(self.title_text()), to_ascii(text), rows
 
     def compose_extra(self) -> Iterable[Widget]:
         return ()
@@ -104,9 +130,35 @@ class RoostScreen(Screen[None]):
     def menu(self) -> AccessibleList:
         return self.query_one(f"#{self.LIST_ID}", AccessibleList)
 
+    # --- the cursor after a screen is drawn -------------------------------------------------
+
+    def hold_cursor(self) -> None:
+        """Keep the terminal cursor on the title line for the frame that draws this screen,
+        then move it onto the focused row in a separate, later frame.
+
+        If the frame that changes the whole screen also moved the cursor, a screen reader
+        may read the screen and never the focused line (it depends on timing)."""
+        self.cursor_held = True
+        self.call_after_refresh(self.set_timer, self.CURSOR_DELAY, self.release_cursor)
+
+    def release_cursor(self) -> None:
+        if not self.cursor_held:
+            return
+        self.cursor_held = False
+        # Any frame carries the cursor (see RoostApp.cursor_position); the title line is
+        # the smallest one.
+        self.query_one("#title", Static).refresh()
+
+    def held_cursor(self) -> Offset | None:
+        """Where the cursor waits while held (the title's first line), else None."""
+        if not self.cursor_held or not self.is_mounted:
+            return None
+        region = self.query_one("#title", Static).content_region
+        return region.offset if region else Offset(0, 0)
+
     def on_mount(self) -> None:
+        self.hold_cursor()
         self.refresh_content()
-        self.query_one("#keys", KeyBar).set_keys(self.key_help())
         if self._pending_status:
             self.say(self._pending_status)
         self.first_focus().focus()
@@ -118,20 +170,21 @@ class RoostScreen(Screen[None]):
             self._resumed = True
             return
         if self.is_mounted:
+            self.hold_cursor()
             self.refresh_content()
             self.menu.set_screen_reader(self.screen_reader)
             self.call_after_refresh(self.menu.park_cursor)
 
     def refresh_content(self, keep: str | None = None) -> None:
-        try:
-            text = self.intro()
-            rows = list(self.rows())
-        except RoostError as exc:
-            text, rows = exc.line(), [Row("error", "Something went wrong", "see above")]
-        self.query_one("#title", Static).update(Content(to_ascii(self.title_text())))
-        intro = self.query_one("#intro", Static)
-        intro.update(Content(to_ascii(text)))
-        intro.display = bool(text)
+        """Show the current title, intro and rows; what has not changed is left alone."""
+        title, text, rows = self._content()
+        if self._shown.get("title") != title:
+            self.query_one("#title", Static).update(Content(title))
+        if self._shown.get("intro") != text:
+            intro = self.query_one("#intro", Static)
+            intro.update(Content(text))
+            intro.display = bool(text)
+        self._shown = {"title": title, "intro": text}
         self.menu.set_rows(rows, keep=keep)
 
     def say(self, message: str) -> None:
