@@ -9,6 +9,7 @@ from roost.core.errors import RoostError
 from roost.deploy.recipe import RecipeBuilder
 from roost.deploy.recipes.gotosocial import build_gotosocial
 from roost.deploy.recipes.hello import build_hello
+from roost.deploy.recipes.mail_in_a_box import build_mail_in_a_box
 from roost.deploy.recipes.matrix_synapse import build_matrix_synapse
 from roost.deploy.recipes.minidlna import build_minidlna
 from roost.deploy.recipes.navidrome import build_navidrome
@@ -20,6 +21,7 @@ from roost.deploy.recipes.wordpress import build_wordpress
 RECIPES: dict[str, RecipeBuilder] = {
     "gotosocial": build_gotosocial,
     "hello": build_hello,
+    "mail-in-a-box": build_mail_in_a_box,
     "matrix-synapse": build_matrix_synapse,
     "minidlna": build_minidlna,
     "navidrome": build_navidrome,
