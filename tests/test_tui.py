@@ -15,7 +15,7 @@ from textual.widgets import Input, Label
 
 from roost.plan.detect import HostFacts
 from roost.plan.workspace import Workspace
-from roost.tui.a11y import AccessibleList, cursor_line, screen_lines
+from roost.tui.a11y import AccessibleList, Row, cursor_line, screen_lines
 from roost.tui.app import RoostApp
 
 TODAY = date(2026, 11, 25)
@@ -443,3 +443,35 @@ def test_first_screens_do_not_import_ssh_http_or_crypto() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=60).stdout
     assert out.strip() == ""
+
+
+@pytest.mark.parametrize("screen_reader", [True, False])
+@sync
+async def test_cursor_sits_on_the_first_line_of_a_wrapped_row(screen_reader: bool) -> None:
+    """A row longer than the screen wraps; the cursor goes on its first line, which starts
+    with the label and (in screen-reader mode) says the state before anything long."""
+    from textual.app import App, ComposeResult
+
+    long = Row("log:1", "Read the admin guide", state="failed",
+               extra="https://example.org/docs/a/very/long/path/to/the/admin/guide/for/"
+                     "this/service.html and then the rest of a long sentence")
+
+    class One(App[None]):
+        def compose(self) -> ComposeResult:
+            yield AccessibleList([Row("a", "short"), long, Row("c", "after")],
+                                 screen_reader=screen_reader, id="l")
+
+    app = One()
+    async with app.run_test(size=(60, 12)) as pilot:
+        menu = app.query_one("#l", AccessibleList)
+        menu.focus()
+        await pilot.press("down")
+        await pilot.pause()
+        offset = menu.cursor_offset()
+        assert offset is not None
+        lines = screen_lines(app)
+        first, second = lines[offset.y], lines[offset.y + 1]
+        assert "Read the admin guide" in first and "failed" in first, lines
+        if screen_reader:
+            assert "2 of 3" in first, "the position is on the first line too"
+        assert "short" in lines[offset.y - 1] and "after" not in second, lines
