@@ -30,6 +30,8 @@ from roost.deploy.journal import Journal
 from roost.deploy.recipes import RECIPES
 from roost.deploy.recipes.gotosocial import build_gotosocial
 from roost.deploy.recipes.upstream import InstallArtifact
+from roost.keys import fediverse
+from roost.keys.model import Identity
 
 if TYPE_CHECKING:
     from testhost import TestHost
@@ -38,15 +40,26 @@ pytest_plugins = ["testhost"]
 
 DOMAIN = "social.roost.test"
 FAKE_GOTOSOCIAL = b'''#!/usr/bin/python3
-# A stand-in for the gotosocial binary (tests only).
-import http.server, json, sys
+# A stand-in for the gotosocial binary (tests only). Like the real one it reads every setting,
+# the admin command's username/email/password included, from the --config-path file.
+import hashlib, http.server, json, sys
 args = sys.argv[1:]
-assert args[0] == "--config-path" and args[2:] == ["server", "start"], args
+assert args[0] == "--config-path", args
 cfg = {}
 for line in open(args[1]):
     if ":" in line and not line.startswith((" ", "#")):
         k, _, v = line.partition(":")
-        cfg[k.strip()] = v.strip().strip('"')
+        cfg[k.strip()] = v.strip().strip(chr(34) + chr(39))
+if args[2:5] == ["admin", "account", "create"]:
+    with open(cfg["db-address"] + ".accounts", "a") as f:
+        f.write("create %s %s %s\\n" % (cfg["username"], cfg["email"],
+                hashlib.sha256(cfg["password"].encode()).hexdigest()))
+    sys.exit(0)
+if args[2:5] == ["admin", "account", "promote"]:
+    with open(cfg["db-address"] + ".accounts", "a") as f:
+        f.write("promote %s\\n" % args[args.index("--username") + 1])
+    sys.exit(0)
+assert args[2:] == ["server", "start"], args
 
 class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
@@ -84,7 +97,13 @@ def home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     return tmp_path / "home"
 
 
-def test_registered_dry_run_and_options(home: Path) -> None:
+@pytest.fixture
+def alice(home: Path) -> Identity:
+    return fediverse.create("social", user="alice", domain=DOMAIN,
+                            admin_email="alice@example.org", server="gotosocial")
+
+
+def test_registered_dry_run_and_options(home: Path, alice: Identity) -> None:
     assert RECIPES["gotosocial"] is build_gotosocial
     with pytest.raises(RoostError, match="needs the option domain"):
         build_gotosocial(None, {}, {})
@@ -99,28 +118,43 @@ def test_registered_dry_run_and_options(home: Path) -> None:
     assert f"server_name {DOMAIN};" in text and "default_server" not in text
     assert "server start" in text and "--password" not in text
     assert "systemctl disable --now gotosocial" in "\n".join(removal_lines(recipe, False))
-    assert any("promote" in s for s in recipe.next_steps)
+    assert any("no account was made" in s for s in recipe.next_steps)
+    with_account = build_gotosocial(None, {"domain": DOMAIN}, {alice.id: alice.info()})
+    text = "\n".join(plan_lines(with_account, "vps"))
+    assert "create the admin account @alice@social.roost.test" in text
+    assert f"(stdin: <secret: {alice.id} password>)" in text
+    assert alice.secret["password"] not in text
+    with pytest.raises(RoostError, match="no fediverse identity 'bob'"):
+        build_gotosocial(None, {"domain": DOMAIN, "account": "bob"}, {alice.id: alice.info()})
 
 
 @pytest.mark.slow
 @pytest.mark.container
 def test_gotosocial_release_deploys_behind_nginx(
-    pi_host: TestHost, home: Path, tmp_path: Path,
+    pi_host: TestHost, alice: Identity, tmp_path: Path,
 ) -> None:
-    from testhost import record_time
+    from testhost import ProcScanner, files_containing, record_time
+
+    password = alice.secret["password"]
+    secrets = {f"{alice.id}#password": password}
+    people = {alice.id: alice.info()}
 
     art = tmp_path / "gotosocial_0.17.4_linux_amd64.tar.gz"
     sha = release_tarball(art)
     recipe = build_gotosocial(None, {"domain": DOMAIN, "artifact": str(art), "sha256": sha,
-                                     "address": pi_host.address}, {})
+                                     "address": pi_host.address}, people)
     install = next(s for s in recipe.steps if isinstance(s, InstallArtifact))
     journal = Journal.for_host("pi", recipe.id)
     t = pi_host.transport(tmp_path / "ssh")
     try:
         events: list[Event] = []
-        start = time.monotonic()
-        result = engine.run(recipe, t, journal=journal, on_event=events.append)
-        record_time("deploy_gotosocial_fake_release", time.monotonic() - start)
+        with ProcScanner([password]) as scan:
+            start = time.monotonic()
+            result = engine.run(recipe, t, journal=journal, secrets=secrets,
+                                on_event=events.append)
+            record_time("deploy_gotosocial_fake_release", time.monotonic() - start)
+        assert scan.hits == [], "the password was visible in a process's arguments"
+        assert files_containing(pi_host.changes, [password]) == []
         assert result.ok and result.health is not None and result.health.ok
         skipped = [recipe.steps[e.index - 1].describe() for e in events
                    if isinstance(e, StepSkipped)]
@@ -145,7 +179,18 @@ def test_gotosocial_release_deploys_behind_nginx(
         assert r.json() == {"uri": DOMAIN, "title": "fake gotosocial",
                             "db": "/var/lib/gotosocial/sqlite.db"}
 
-        again = engine.run(recipe, t, journal=journal)
+        # The admin command got the account, password included, through its config "file".
+        digest = hashlib.sha256(password.encode()).hexdigest()
+        assert sh("cat /var/lib/gotosocial/sqlite.db.accounts").splitlines() == [
+            f"create alice alice@example.org {digest}", "promote alice"]
+        assert pi_host.ssh("test -e /run/roost-gotosocial-admin.yaml",
+                           check=False).returncode == 1
+        # Started by `enable --now`, restarted for the new configuration, then once more
+        # after the promotion (as upstream asks).
+        starts = sh("journalctl -u gotosocial --no-pager -o cat | grep -c '^Started'")
+        assert starts == "3"
+
+        again = engine.run(recipe, t, journal=journal, secrets=secrets)
         assert again.ok and again.applied == 0 and again.skipped == len(recipe.steps)
         assert sh("systemctl show -p MainPID --value gotosocial") == pid
 
@@ -160,8 +205,8 @@ def test_gotosocial_release_deploys_behind_nginx(
         art2.write_bytes(buf.getvalue())
         sha2 = hashlib.sha256(buf.getvalue()).hexdigest()
         newer = build_gotosocial(None, {"domain": DOMAIN, "artifact": str(art2),
-                                        "sha256": sha2, "address": pi_host.address}, {})
-        assert engine.run(newer, t, journal=journal).ok
+                                        "sha256": sha2, "address": pi_host.address}, people)
+        assert engine.run(newer, t, journal=journal, secrets=secrets).ok
         r = httpx.get(f"http://{pi_host.address}/api/v1/instance",
                       headers={"Host": DOMAIN}, timeout=10)
         assert r.json()["title"] == "fake gotosocial 2"

@@ -1,17 +1,20 @@
 """`gotosocial`: a small fediverse (ActivityPub, Mastodon-compatible) server from upstream's
 release, with SQLite, running as the system user `gotosocial` behind nginx.
 
-The first account is NOT created by roost, on purpose: GoToSocial's only way to create one,
-`gotosocial admin account create --username U --email E --password P`, takes the password as
-a command-line argument (upstream's "Creating users" documentation), where every user of the
-host can read it in /proc while the command runs; roost never puts a secret in a process's
-arguments. The sign-up API (POST /api/v1/accounts) would keep it off the command line but
-needs open registrations, an OAuth app and an approval, and is left for later. The next
-steps tell the person how to make the account and promote it (`admin account promote`
-takes no password).
+The first account comes from a fediverse identity in the key vault (`roost keys`, software
+gotosocial): its handle, e-mail and password. GoToSocial's documented way,
+`gotosocial admin account create --username U --email E --password P`, would put the password
+in the command's arguments, where every user of the host can read it in /proc. But the admin
+command reads the same values from its configuration file (the fields `username`, `email` and
+`password` of GoToSocial's Configuration struct; `--config-path` loads any of them), so roost
+gives it a configuration "file" that is a link to its standard input: the password travels
+only over the SSH channel and a pipe, never in argv or on disk. The account is then promoted
+to admin (`admin account promote` takes no password) and the server restarted, as upstream
+asks after a promotion.
 
 Options: `domain` (required: the name the server is known by on the fediverse; it cannot
-change later), `port` (GoToSocial's port on 127.0.0.1, default 8080), `listen` (nginx's port,
+change later), `account` (the identity id; default the fediverse identity on the domain, if
+any), `port` (GoToSocial's port on 127.0.0.1, default 8080), `listen` (nginx's port,
 default 80), `address` (where the health check connects from this computer), `artifact` and
 `sha256` (a release file you supply, and/or its hash).
 """
@@ -22,9 +25,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from roost.core import validate
+from roost.core.errors import RoostError
 from roost.deploy.recipe import Recipe, take_options
 from roost.deploy.recipes.upstream import UPSTREAM_OPTIONS, InstallArtifact, choose, proxy_site
 from roost.deploy.steps import (
+    CreateAccount,
     DisableService,
     EnableService,
     EnsureDir,
@@ -32,17 +37,57 @@ from roost.deploy.steps import (
     RemovePath,
     RenderTemplate,
     Restart,
+    Secret,
     Step,
     WaitHealth,
+    script,
 )
+from roost.keys import fediverse
 
-OPTIONS: dict[str, str | None] = {"domain": None, "port": "8080", "listen": "80",
-                                  "address": "", **UPSTREAM_OPTIONS}
+OPTIONS: dict[str, str | None] = {"domain": None, "account": "", "port": "8080",
+                                  "listen": "80", "address": "", **UPSTREAM_OPTIONS}
 USER = "gotosocial"
 ROOT = "/opt/gotosocial"
 DATA = "/var/lib/gotosocial"
 CONF = "/etc/gotosocial/config.yaml"
 UNIT = "/etc/systemd/system/gotosocial.service"
+# $1 config, $2 binary, $3 user name, $4 e-mail, $5 marker written when done; the password is
+# the first line of standard input. The configuration plus the account's fields reach the
+# admin command through a pipe made by the gotosocial user itself (so it may reopen it via the
+# /dev/stdin link); printf is a shell builtin, so the password is in no process's arguments.
+ADMIN_CREATE = r"""c=$1; b=$2; u=$3; e=$4; m=$5
+IFS= read -r pw || exit 3
+case $pw in *"'"*) echo "the password has a ' in it" >&2; exit 6;; esac
+l=/run/roost-gotosocial-admin.yaml; rm -f "$l"; ln -s /dev/stdin "$l" || exit 7
+{ cat "$c"; printf "username: '%s'\nemail: '%s'\npassword: '%s'\n" "$u" "$e" "$pw"; } \
+  | runuser -u gotosocial -- \
+    sh -c 'cat | exec "$0" --config-path "$1" admin account create' "$b" "$l"
+r=$?; rm -f "$l"; [ "$r" = 0 ] || exit "$r"
+runuser -u gotosocial -- "$b" --config-path "$c" admin account promote --username "$u" \
+  && systemctl restart gotosocial && touch "$m"
+"""
+
+
+def fediverse_account(options: Mapping[str, str], identities: Mapping[str, Any],
+                      domain: str) -> tuple[str, str, str] | None:
+    """(identity id, handle, e-mail) of the account to create, or None when there is none."""
+    found: dict[str, Any] = {}
+    for ident_id, ident in identities.items():
+        public = getattr(ident, "public", {}) or {}
+        if getattr(ident, "kind", None) == "fediverse" and public.get("domain") == domain:
+            found[str(ident_id)] = public
+    wanted = options["account"]
+    if wanted:
+        if wanted not in found:
+            raise RoostError(f"the key vault has no fediverse identity {wanted!r} on {domain}",
+                             hint="create it with `roost keys`, or list them with "
+                                  "`roost keys list`")
+    elif found:
+        wanted = sorted(found)[0]
+    else:
+        return None
+    public = found[wanted]
+    return wanted, fediverse.handle(str(public["handle"])), fediverse.email(str(public["email"]))
 
 
 def instance_probe(base: str, domain: str) -> Callable[[], bool | str]:
@@ -95,6 +140,14 @@ def build_gotosocial(host: Any, options: Mapping[str, str],
         Restart("gotosocial", watch=(CONF, UNIT, install.current)),
         *proxy,
     ]
+    account = fediverse_account(o, identities, domain)
+    if account is not None:
+        ident_id, user, mail = account
+        marker = f"{DATA}/.roost-admin-{user}"
+        steps.append(CreateAccount(
+            tuple(script(ADMIN_CREATE, CONF, binary, user, mail, marker)),
+            Secret(ident_id, "password"), exists=("test", "-e", marker),
+            description=f"create the admin account @{user}@{domain}"))
     host_part = f"[{address}]" if ":" in address else address
     admin = f"sudo -u {USER} {binary} --config-path {CONF} admin account"
     return Recipe(
@@ -105,19 +158,23 @@ def build_gotosocial(host: Any, options: Mapping[str, str],
         health=WaitHealth(f"check that GoToSocial answers for {domain} through nginx",
                           probe=instance_probe(f"http://{host_part}:{listen}", domain),
                           timeout=90, interval=1.0),
-        next_steps=(
+        next_steps=(*(_account_steps(account, domain, admin)),
             f"Point {domain} at this host (DNS A/AAAA record) and give it HTTPS before you "
             "use it: other servers only talk to https://" + domain + " (for example "
             "certbot --nginx).",
-            "Make your account on the host (roost does not, because GoToSocial only takes the "
-            "password as a command argument other users of the host could read): "
-            f"`{admin} create --username YOU --email YOU@EXAMPLE --password '...'` while "
-            "nobody else is logged in, then clear your shell history.",
-            f"Make it the admin with `{admin} promote --username YOU`, then "
-            "`sudo systemctl restart gotosocial`.",
             "Apps: Tusky (Android), Ice Cubes or Feditext (iPhone), Phanpy or Elk in a browser."
             f" Log in with the server name {domain}.",
         ),
         uninstall=(DisableService("gotosocial"), RemovePath(UNIT), *unproxy),
         purge=(RemovePath(DATA), RemovePath(ROOT), RemovePath("/etc/gotosocial")),
     )
+
+
+def _account_steps(account: tuple[str, str, str] | None, domain: str, admin: str
+                   ) -> tuple[str, ...]:
+    if account is not None:
+        return (f"Your account is @{account[1]}@{domain} (an admin); its password is in "
+                "roost's key vault.",)
+    return ("No fediverse identity for this domain was in the key vault, so no account was "
+            f"made: create one with `roost keys` and deploy again, or promote an account "
+            f"with `{admin} promote --username NAME`.",)
