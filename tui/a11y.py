@@ -17,6 +17,7 @@ from typing import ClassVar
 from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.geometry import Offset
+from textual.visual import Visual
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
@@ -67,6 +68,32 @@ def to_ascii(text: str) -> str:
     return text.translate(_ASCII)
 
 
+def fill_lines(text: str, width: int) -> list[str]:
+    """Wrap `text` at spaces to `width`, but split a long word (a path, an address) to fill
+    the rest of the line instead of moving it whole to the next one: the first line (the
+    one a screen reader reads at the cursor) then says as much as fits, not just "- Read"."""
+    if width < 4 or len(text) <= width:
+        return [text]
+    long_word = max(12, width // 3)
+    lines: list[str] = []
+    cur = ""
+    for word in text.split(" "):
+        while word:
+            sep = " " if cur else ""
+            if len(cur) + len(sep) + len(word) <= width:
+                cur, word = cur + sep + word, ""
+                continue
+            if len(word) >= long_word or not cur:
+                room = width - len(cur) - len(sep)
+                if room >= 4 or not cur:
+                    cur, word = cur + sep + word[:room], word[room:]
+            lines.append(cur)
+            cur = ""
+    if cur:
+        lines.append(cur)
+    return lines
+
+
 class AccessibleList(OptionList):
     """An OptionList of `Row`s that keeps the terminal cursor on the highlighted row.
 
@@ -83,6 +110,7 @@ class AccessibleList(OptionList):
                  screen_reader: bool = False, classes: str | None = None) -> None:
         self.screen_reader = screen_reader
         self._rows: list[Row] = list(rows)
+        self._filled: dict[tuple[str, int], Content] = {}
         self._rendered_for: bool | None = screen_reader if self._rows else None
         """The screen-reader mode the current options were rendered in (None: none yet)."""
         # The rows are options from the start, so the first frame already shows them
@@ -132,6 +160,7 @@ class AccessibleList(OptionList):
             keep = self.current.key
         self._rows = new_rows
         self._rendered_for = self.screen_reader
+        self._filled.clear()
         total = len(self._rows)
         self.clear_options()
         self.add_options([Option(self.render_row(r, i, total), id=r.key)
@@ -142,6 +171,23 @@ class AccessibleList(OptionList):
         if index is not None:
             self.highlighted = index
         self.park_cursor()
+
+    def _get_visual(self, option: Option) -> Visual:
+        """In screen-reader mode a row longer than the list is wrapped by `fill_lines`."""
+        visual = super()._get_visual(option)
+        if not self.screen_reader or not isinstance(visual, Content):
+            return visual
+        padding = self.get_component_styles("option-list--option").padding
+        width = (self.scrollable_content_region.width - self._get_left_gutter_width()
+                 - padding.width)
+        text = visual.plain
+        if width < 4 or len(text) <= width or "\n" in text:
+            return visual
+        key = (text, width)
+        filled = self._filled.get(key)
+        if filled is None:
+            filled = self._filled[key] = Content("\n".join(fill_lines(text, width)))
+        return filled
 
     def set_screen_reader(self, on: bool) -> None:
         if on != self.screen_reader:
