@@ -134,4 +134,4 @@ def test_full_screen_app_on_a_dumb_terminal_points_to_plain(home: Path) -> None:
     assert proc.returncode == 2
     assert proc.stdout == b""
     assert proc.stderr.decode().strip() == ("roost: this terminal cannot show the full-screen "
-                                            "app. run roost --plain for the line-by-line mode.")
+                                            "app. Run roost --plain for the line-by-line mode.")
