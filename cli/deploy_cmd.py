@@ -8,20 +8,18 @@ lines of output and what to try; running the same command again continues where 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from roost.core.errors import RoostError
 from roost.core.validate import short_name
-from roost.deploy import engine, hosts
-from roost.deploy import facts as facts_mod
+from roost.deploy import engine, hosts, session
 from roost.deploy.dryrun import plan_lines, removal_lines
 from roost.deploy.events import Event, Output, as_text
 from roost.deploy.hosts import Host, HostStore
 from roost.deploy.journal import Journal
-from roost.deploy.recipe import Recipe, TargetHost, parse_options
+from roost.deploy.recipe import Recipe, parse_options
 from roost.deploy.recipes import builder
 from roost.deploy.steps import Secret
 from roost.deploy.transport import Transport
@@ -94,57 +92,18 @@ def ask_sudo_password(host: Host) -> str:
         raise RoostError("no password was given", hint="nothing was changed") from None
 
 
-def host_info(host: Host, t: Transport | None) -> TargetHost:
-    """The host as a builder sees it: name, address and facts (read now when never read
-    before and connected; the cached ones otherwise)."""
-    found: Any = None
-    if host.facts:
-        found = facts_mod.Facts.from_dict({**host.facts, "read_at": host.facts_read_at or ""})
-    elif t is not None:
-        found = facts_mod.gather(t)
-        HostStore().save_facts(host.name, found.to_dict(), found.read_at)
-    address = "127.0.0.1" if host.is_local else host.address
-    return TargetHost(host.name, address, found)
-
-
-def identities() -> Mapping[str, Any]:
-    """Public parts of the identities in the key vault (no passphrase needed)."""
-    try:
-        from roost.keys.vault import Vault
-
-        return {i.id: i for i in Vault.public_index()}
-    except (ImportError, RoostError):
-        return {}
-
-
 def vault_secrets() -> Callable[[Secret], str]:
-    """Resolve Secret(identity id, field) from the vault, opening it only when first needed."""
-    opened: dict[str, Any] = {}
+    """Secrets from the vault; the passphrase is asked (or read from ROOST_PASSPHRASE_FILE)
+    only when a step first needs one."""
+    from roost.keys.vault import passphrase_from_env_or_prompt
 
-    def resolve(s: Secret) -> str:
-        from roost.keys.vault import Vault, passphrase_from_env_or_prompt
-
-        if "v" not in opened:
-            opened["v"] = Vault.open(None, passphrase_from_env_or_prompt())
-        try:
-            ident = opened["v"].get(s.name)
-        except RoostError:
-            raise RoostError(f"the key vault has no identity {s.name}",
-                             hint="create it with `roost keys`") from None
-        value = ident.secret.get(s.field)
-        if value is None:
-            raise RoostError(f"the identity {s.name} has no {s.field}")
-        return str(value)
-
-    return resolve
+    return session.vault_secrets(passphrase_from_env_or_prompt)
 
 
 # -- commands --------------------------------------------------------------------------------
 
 def build(service: str, host: Host, options: list[str], t: Transport | None) -> Recipe:
-    opts = parse_options(options)
-    make = builder(service)
-    return make(host_info(host, t), opts, identities())
+    return session.build_recipe(service, host, parse_options(options), t)
 
 
 def printer(quiet: bool = False) -> Callable[[Event], None]:
@@ -175,7 +134,8 @@ def run_deploy(args: argparse.Namespace) -> int:
             print(f"nothing to continue for {args.service} on {host}; starting the deploy")
         try:
             engine.run(recipe, t, journal=journal, secrets=vault_secrets(),
-                       on_event=printer(args.quiet), resume=resume, state_dir=state_dir())
+                       on_event=printer(args.quiet), resume=resume,
+                       state_dir=session.host_state_dir())
         except engine.DeployFailed as exc:
             if exc.event is None:
                 raise
@@ -183,11 +143,6 @@ def run_deploy(args: argparse.Namespace) -> int:
                              "Run the same command again to continue.\n")
             return 2
     return 0
-
-
-def state_dir() -> str:
-    """Where the host keeps roost's step markers (tests point it at a temp folder)."""
-    return os.environ.get("ROOST_HOST_STATE_DIR") or engine.HOST_STATE_DIR
 
 
 def run_undeploy(args: argparse.Namespace) -> int:
@@ -203,7 +158,7 @@ def run_undeploy(args: argparse.Namespace) -> int:
             engine.undeploy(recipe, t, purge_data=args.purge_data,
                             journal=Journal.for_host(host.name, recipe.id),
                             secrets=vault_secrets(), on_event=printer(),
-                            state_dir=state_dir())
+                            state_dir=session.host_state_dir())
         except engine.DeployFailed as exc:
             if exc.event is None:
                 raise

@@ -8,7 +8,6 @@ next run continue where this one stopped.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -38,39 +37,20 @@ def deploy_job(recipe_id: str, host: Host, home: Path, options: dict[str, str],
                passphrase: str, sudo_password: str, resume: bool,
                emit: Callable[[Any], None], cancel: threading.Event) -> Any:
     """Blocking: build the recipe for this host and run it. Returns the engine's result."""
-    from roost.deploy import engine
-    from roost.deploy import facts as facts_mod
+    from roost.deploy import engine, session
     from roost.deploy.events import StepStarted
-    from roost.deploy.hosts import HOSTS_FILE, HostStore, open_transport
+    from roost.deploy.hosts import open_transport
     from roost.deploy.journal import Journal
-    from roost.deploy.recipe import TargetHost
     from roost.deploy.recipes import builder
-    from roost.deploy.steps import Secret
     from roost.deploy.trust import TrustNeeded
 
-    make = builder(recipe_id)
-    opened: dict[str, Any] = {}
+    builder(recipe_id)  # an unknown service is refused before connecting
 
-    def secret(s: Secret) -> str:
-        from roost.keys.vault import Vault
-
+    def passphrase_given() -> str:
         if not passphrase:
-            raise RoostError(f"this service needs the key {s.name} from your vault",
+            raise RoostError("this service needs a key from your vault",
                              hint="type the vault passphrase and start again")
-        if "v" not in opened:
-            opened["v"] = Vault.open(home, passphrase)
-        value = opened["v"].get(s.name).secret.get(s.field)
-        if value is None:
-            raise RoostError(f"the identity {s.name} has no {s.field}")
-        return str(value)
-
-    def identities() -> dict[str, Any]:
-        try:
-            from roost.keys.vault import Vault
-
-            return {i.id: i for i in Vault.public_index(home)}
-        except RoostError:
-            return {}
+        return passphrase
 
     def on_event(e: Any) -> None:
         if isinstance(e, StepStarted) and cancel.is_set():
@@ -88,21 +68,14 @@ def deploy_job(recipe_id: str, host: Host, home: Path, options: dict[str, str],
                 raise RoostError(f"roost has not confirmed {host.name}'s host key yet",
                                  hint="open Hosts, choose the host and read its facts "
                                       "to confirm it") from None
-        found: Any = None
-        if host.facts:
-            found = facts_mod.Facts.from_dict({**host.facts,
-                                               "read_at": host.facts_read_at or ""})
-        else:
-            found = facts_mod.gather(t)
-            HostStore(home / HOSTS_FILE).save_facts(host.name, found.to_dict(), found.read_at)
-        address = "127.0.0.1" if host.is_local else host.address
-        recipe = make(TargetHost(host.name, address, found), options, identities())
+        recipe = session.build_recipe(recipe_id, host, options, t, home)
         journal = Journal.for_host(host.name, recipe.id)
         previous = journal.load()
         resuming = resume and previous is not None and previous.unfinished
-        state_dir = os.environ.get("ROOST_HOST_STATE_DIR") or engine.HOST_STATE_DIR
-        return engine.run(recipe, t, journal=journal, secrets=secret, on_event=on_event,
-                          resume=resuming, state_dir=state_dir)
+        return engine.run(recipe, t, journal=journal,
+                          secrets=session.vault_secrets(passphrase_given, home),
+                          on_event=on_event, resume=resuming,
+                          state_dir=session.host_state_dir())
     finally:
         t.close()
 
