@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import subprocess
 from collections.abc import Callable, Coroutine
 from datetime import date
 from pathlib import Path
@@ -408,6 +409,22 @@ async def test_make_an_identity_then_export_a_backup(home: Path) -> None:
         await settle(pilot, app)
         assert type(app.screen).__name__ == "IdentitiesScreen"
         assert "The backup is written to" in "\n".join(screen_lines(app))
+
+        await press(pilot, app, "home", "enter")  # Enter on the identity: export its files
+        assert type(app.screen).__name__ == "ExportIdentityScreen"
+        assert "OpenSSH private key" in "\n".join(screen_lines(app))
+        await press(pilot, app, "tab")
+        assert "Vault passphrase" in check_cursor(app)
+        app.screen.query_one("#field-passphrase", Input).value = secret
+        await press(pilot, app, "enter")
+        await settle(pilot, app)
+        assert type(app.screen).__name__ == "IdentitiesScreen"
+        assert "Wrote" in "\n".join(screen_lines(app))
+    exported = home / "export" / "ssh"
+    assert oct(exported.stat().st_mode & 0o777) == oct(0o600)
+    fp = subprocess.run(["ssh-keygen", "-lf", str(exported)], capture_output=True, text=True,
+                        check=True).stdout.split()[1]
+    assert fp == Vault.public_index(home)[0].public["fingerprint"]
     backups = list(home.glob("roost-keys-*.backup"))
     assert len(backups) == 1 and secret.encode() not in backups[0].read_bytes()
     ws = Workspace.open(home, facts=FACTS)

@@ -1,4 +1,5 @@
-"""Identities: list (public parts only, no passphrase needed), create, export a backup.
+"""Identities: list (public parts only, no passphrase needed), create, export one identity's
+files, export a backup of the whole vault.
 
 roost.keys is imported only when this screen is opened: it pulls in nacl.
 """
@@ -45,7 +46,8 @@ class IdentitiesScreen(RoostScreen):
         for info in Vault.public_index(self.ws.home):
             pid = info.public_id
             out.append(Row(f"identity:{info.id}", f"{KIND_NAMES.get(info.kind, info.kind)}",
-                           state="in the vault", detail=f"named {info.id}",
+                           state="in the vault, Enter exports its files",
+                           detail=f"named {info.id}",
                            extra=f"Public id: {pid}." + (
                                f" In groups: {spoken(pid)}." if spoken(pid) != pid else "")))
         if not out:
@@ -60,6 +62,8 @@ class IdentitiesScreen(RoostScreen):
             self.action_new()
         elif key == "export":
             self.action_export()
+        elif key.startswith("identity:"):
+            self.app.push_screen(ExportIdentityScreen(key.removeprefix("identity:")))
 
     def action_new(self) -> None:
         self.app.push_screen(KindScreen())
@@ -197,6 +201,61 @@ class BackupScreen(FormScreen):
             path = Path(values["path"].strip()).expanduser()
             Vault.open(home, values["passphrase"]).export_backup(path)
             return f"The backup is written to {path}."
+
+        return export
+
+    def done(self, result: Any) -> None:
+        self.app.pop_screen()
+        screen = self.app.screen
+        if isinstance(screen, RoostScreen):
+            screen.say(str(result))
+
+
+class ExportIdentityScreen(FormScreen):
+    """Write one identity's files (an SSH key pair, ~/.ssb/secret, a Tor folder...) where the
+    person says, with the right modes; roost never overwrites an existing key file."""
+
+    NAME = "Export an identity"
+    SUBMIT = "Write the files"
+    BUSY = "Opening the vault and writing the files; this takes a few seconds."
+    LIST_ID = "export-form"
+
+    def __init__(self, identity_id: str) -> None:
+        self.identity_id = identity_id
+        super().__init__()
+
+    def title_text(self) -> str:
+        return f"Export the identity {self.identity_id}"
+
+    def intro(self) -> str:
+        from roost.keys import Vault
+        from roost.keys.export import WHAT
+
+        kind = next((i.kind for i in Vault.public_index(self.ws.home)
+                     if i.id == self.identity_id), "")
+        what = WHAT.get(kind, "its files")
+        return (f"This writes {what}. The files hold the secret key: keep them private; "
+                "roost writes them readable by you alone.")
+
+    def fields(self) -> Sequence[Field]:
+        default = str(self.ws.home / "export" / self.identity_id)
+        return [Field("path", "Write it to", value=default),
+                Field("passphrase", "Vault passphrase", password=True)]
+
+    def work(self, values: dict[str, str]) -> Callable[[], Any]:
+        home, ident = self.ws.home, self.identity_id
+
+        def export() -> str:
+            from pathlib import Path
+
+            from roost.keys import Vault
+            from roost.keys.export import export_identity
+
+            target = Path(values["path"].strip()).expanduser()
+            target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            written = export_identity(Vault.open(home, values["passphrase"]).get(ident),
+                                      target)
+            return f"Wrote {', '.join(str(p) for p in written)}."
 
         return export
 
