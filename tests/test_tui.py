@@ -311,6 +311,19 @@ async def test_text_question_uses_an_input_on_a_labelled_line(home: Path) -> Non
 
 
 @sync
+async def test_space_ticks_a_box_like_enter(home: Path) -> None:
+    app = make_app(home, screen_reader=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await press(pilot, app, "a")
+        assert "not chosen" in check_cursor(app)
+        line = await press(pilot, app, "space")
+        assert "[x] chosen" in check_cursor(app), line
+        await press(pilot, app, "space")
+        assert "not chosen" in check_cursor(app)
+
+
+@sync
 async def test_bad_domain_is_one_line_not_a_crash(home: Path) -> None:
     app = make_app(home)
     async with app.run_test(size=SIZE) as pilot:

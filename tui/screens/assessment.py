@@ -13,7 +13,7 @@ from textual.widgets import Input, Label
 
 from roost.core.errors import RoostError
 from roost.plan.answers import Question, answers_from_responses, questions
-from roost.tui.a11y import Row
+from roost.tui.a11y import AccessibleList, Row
 from roost.tui.screens.base import RoostScreen
 
 NEXT = "next"
@@ -39,6 +39,8 @@ class AssessmentScreen(RoostScreen):
     BACK_WORD = "previous question"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "next", "next question"),
+        # Space ticks a box as in every other checklist a person has used; Enter does too.
+        Binding("space", "choose_current", "choose", show=False),
     ]
 
     def __init__(self) -> None:
@@ -169,6 +171,11 @@ class AssessmentScreen(RoostScreen):
             return
         self.responses[q.id] = text
         self._advance()
+
+    def action_choose_current(self) -> None:
+        current = self.query_one(f"#{self.LIST_ID}", AccessibleList).current
+        if current is not None:
+            self.activate(current.key)
 
     def action_next(self) -> None:
         q = self.question
