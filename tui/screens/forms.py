@@ -80,7 +80,12 @@ class FormScreen(RoostScreen):
         raise NotImplementedError
 
     def done(self, result: Any) -> None:
-        """Back on the screen with the worker's result."""
+        """Back on the screen with the worker's result: by default, close the form and say
+        the result on the screen it was opened from."""
+        self.app.pop_screen()
+        screen = self.app.screen
+        if isinstance(screen, RoostScreen):
+            screen.say(str(result))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.name != "form":

@@ -167,10 +167,7 @@ class IdentityFormScreen(FormScreen):
 
     def done(self, result: Any) -> None:
         self.ws.reload()
-        self.app.pop_screen()
-        screen = self.app.screen
-        if isinstance(screen, RoostScreen):
-            screen.say(str(result))
+        super().done(result)
 
 
 class BackupScreen(FormScreen):
@@ -203,12 +200,6 @@ class BackupScreen(FormScreen):
             return f"The backup is written to {path}."
 
         return export
-
-    def done(self, result: Any) -> None:
-        self.app.pop_screen()
-        screen = self.app.screen
-        if isinstance(screen, RoostScreen):
-            screen.say(str(result))
 
 
 class ExportIdentityScreen(FormScreen):
@@ -258,9 +249,3 @@ class ExportIdentityScreen(FormScreen):
             return f"Wrote {', '.join(str(p) for p in written)}."
 
         return export
-
-    def done(self, result: Any) -> None:
-        self.app.pop_screen()
-        screen = self.app.screen
-        if isinstance(screen, RoostScreen):
-            screen.say(str(result))
