@@ -27,6 +27,7 @@ from roost.catalog.model import (
     UPSTREAM_STATUS,
     Adopt,
     Catalog,
+    Install,
     Platform,
     Requirements,
     Service,
@@ -146,6 +147,14 @@ class _Fields:
             raise self._fail(key, f"must be a table, not {_tname(v)}")
         return _Fields(self.file, v, f"{self.prefix}{key}.")
 
+    def opt_table(self, key: str) -> _Fields | None:
+        v = self._get(key, None, False)
+        if v is None:
+            return None
+        if not isinstance(v, dict):
+            raise self._fail(key, f"must be a table, not {_tname(v)}")
+        return _Fields(self.file, v, f"{self.prefix}{key}.")
+
     def tables(self, key: str) -> list[_Fields]:
         v = self._get(key, None, True)
         if not isinstance(v, list) or not v or not all(isinstance(x, dict) for x in v):
@@ -228,6 +237,17 @@ def parse_manifest(text: str, file: str, platforms: Iterable[str]) -> Service:
         os=rq.strs("os", required=False, pattern=_OS),
     )
     rq.no_unknown()
+    install = None
+    it = f.opt_table("install")
+    if it is not None:
+        install = Install(
+            by_roost=it.bool_("by_roost"),
+            why=it.str_("why"),
+            instead=it.strs("instead", required=False, pattern=_ID),
+            guide=it.str_("guide", required=False, pattern=_URL),
+            unattended=it.bool_("unattended", required=False),
+        )
+        it.no_unknown()
     service = Service(
         id=sid,
         name=f.str_("name"),
@@ -246,6 +266,7 @@ def parse_manifest(text: str, file: str, platforms: Iterable[str]) -> Service:
         asks=f.strs("asks", required=False),
         recipe=f.opt_str("recipe", pattern=_ID),
         next_steps=f.strs("next_steps", required=False),
+        install=install,
         file=file,
     )
     f.no_unknown()
@@ -286,6 +307,31 @@ def _check_consistency(s: Service) -> None:
             raise fail("upstream.replaced_by", "names the service itself")
     if s.recipe is not None and not s.self_hostable:
         raise fail("recipe", "needs a home or vps way to deploy to")
+    if s.install is not None:
+        if s.install.by_roost and s.recipe is None:
+            raise fail("install.by_roost", "is true, but the service names no recipe")
+        if not s.install.by_roost and s.recipe is not None:
+            raise fail("install.by_roost", f"is false, but the service names recipe {s.recipe!r}")
+        if s.id in s.install.instead:
+            raise fail("install.instead", "names the service itself")
+
+
+def _link_problem(s: Service, by_id: dict[str, Service]) -> str | None:
+    """Why `install.instead` cannot be offered, as one line; None when every id is fine."""
+    if s.install is None:
+        return None
+    for other in s.install.instead:
+        target = by_id.get(other)
+        if target is None:
+            return (f"{s.file}: field 'install.instead' names {_show(other)}, "
+                    "which is not in the catalog")
+        if target.upstream.status != "maintained":
+            return (f"{s.file}: field 'install.instead' names {other!r}, "
+                    "whose upstream is not maintained")
+        if not target.self_hostable:
+            return (f"{s.file}: field 'install.instead' names {other!r}, "
+                    "which cannot be hosted by the person")
+    return None
 
 
 def _check_links(services: list[Service], problems: list[str]) -> list[Service]:
@@ -303,6 +349,10 @@ def _check_links(services: list[Service], problems: list[str]) -> list[Service]:
                 problems.append(f"{s.file}: field 'upstream.replaced_by' names {rb!r}, "
                                 "whose upstream is not maintained either")
                 continue
+        problem = _link_problem(s, by_id)
+        if problem is not None:
+            problems.append(problem)
+            continue
         kept.append(s)
     return kept
 

@@ -51,6 +51,25 @@ class Requirements:
 
 
 @dataclass(frozen=True)
+class Install:
+    """Why roost does not install a service itself, and what the person can do instead.
+
+    Kept as data so the deploy command, the app and the catalog all say the same thing.
+    """
+
+    by_roost: bool
+    """False: roost does not install it (no recipe). True only alongside a `recipe`."""
+    why: str
+    """One sentence, read aloud: why roost does not install it."""
+    instead: tuple[str, ...] = ()
+    """Catalog ids of lighter services to run instead, best first."""
+    guide: str = ""
+    """Upstream's own installation guide, for someone who runs it by hand."""
+    unattended: bool = False
+    """Upstream ships an installer that runs without questions (a recipe could drive it)."""
+
+
+@dataclass(frozen=True)
 class Service:
     id: str
     name: str
@@ -73,6 +92,8 @@ class Service:
     """Deploy recipe id, when roost can deploy it."""
     next_steps: tuple[str, ...] = ()
     """What to do once it runs (connect a client, move followers...)."""
+    install: Install | None = None
+    """Why roost does not install it and what to do instead; None for services it deploys."""
     file: str = field(default="", compare=False)
 
     def way(self, kind: str) -> Adopt | None:

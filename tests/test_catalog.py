@@ -169,6 +169,57 @@ def test_summaries_read_well_aloud(catalog: Catalog) -> None:
             assert len(text) <= 200, s.id
 
 
+def test_install_tables_read_aloud_and_offer_real_services(catalog: Catalog) -> None:
+    """Every [install] reason is spoken as it stands; the lighter servers it offers exist."""
+    with_install = {s.id for s in catalog.services if s.install is not None}
+    assert with_install >= {"mastodon", "peertube", "funkwhale", "diaspora", "friendica",
+                            "gnu-social", "airsonic"}
+    for s in catalog.services:
+        if s.install is None:
+            continue
+        why = s.install.why
+        assert SPEAKABLE.match(why) and not MANGLED.search(why), f"{s.id}: {why!r}"
+        assert why.endswith(".") and why.count(". ") == 0 and len(why) <= 200, s.id
+        assert s.install.by_roost is (s.recipe is not None), s.id
+        for other in s.install.instead:
+            target = catalog.get(other)
+            assert target is not None and target.self_hostable, (s.id, other)
+        assert not s.install.guide or s.install.guide.startswith("https://"), s.id
+    # Unmaintained services point at their replacement first.
+    for sid in ("airsonic", "gnu-social"):
+        svc = catalog.get(sid)
+        assert svc is not None and svc.install is not None
+        assert svc.install.instead[0] == svc.upstream.replaced_by
+    # Heavy fediverse servers offer the light one that roost deploys today.
+    for sid in ("mastodon", "friendica", "gnu-social", "diaspora"):
+        svc = catalog.get(sid)
+        assert svc is not None and svc.install is not None and "gotosocial" in svc.install.instead
+    # What the research found: only Friendica and GNU social ship an unattended installer.
+    assert {s.id for s in catalog.services if s.install and s.install.unattended} == {
+        "friendica", "gnu-social"}
+
+
+def test_install_instead_naming_an_unmaintained_service_is_left_out(tmp_path: Path) -> None:
+    src = builtin_dir() / "manifests"
+    for name in ("mastodon.toml", "gotosocial.toml", "akkoma.toml", "pleroma.toml"):
+        shutil.copy(src / name, tmp_path)
+    gts = (tmp_path / "gotosocial.toml").read_text("utf-8")
+    (tmp_path / "gotosocial.toml").write_text(
+        _edit(gts, 'status = "maintained"', 'status = "slow"'), "utf-8")
+    cat = load_from(tmp_path, builtin_dir() / "platforms.toml")
+    assert "mastodon" not in cat.ids and "gotosocial" in cat.ids
+    assert cat.problems == ("mastodon.toml: field 'install.instead' names 'gotosocial', "
+                            "whose upstream is not maintained",)
+
+
+def test_roost_catalog_json_carries_the_install_table() -> None:
+    out = _roost("catalog", "mastodon", "--json")
+    assert out.returncode == 0, out.stderr
+    install = json.loads(out.stdout)["install"]
+    assert install["by_roost"] is False and "gotosocial" in install["instead"]
+    assert install["guide"] == "https://docs.joinmastodon.org/admin/install/"
+
+
 def test_deployable_services_say_what_they_ask_and_what_comes_next(catalog: Catalog) -> None:
     for s in catalog.services:
         if s.recipe is not None:
@@ -239,6 +290,15 @@ def _edit(text: str, old: str, new: str) -> str:
     return text.replace(old, new, 1)
 
 
+_NO_RECIPE = _edit(GOOD, 'recipe = "prosody"\n', "")
+_INSTALL = """
+[install]
+by_roost = false
+why = "It is a test."
+instead = {instead}
+guide = "https://prosody.im/doc/install"
+"""
+
 # (what is broken, the manifest text, the field the one-line message must name)
 BROKEN = [
     ("bad TOML", _edit(GOOD, 'name = "Prosody (XMPP chat)"', 'name = "Prosody'), "not valid TOML"),
@@ -270,6 +330,25 @@ BROKEN = [
      "field 'id' has the wrong form"),
     ("field name with a newline", '"two\\nlines" = 1\n' + GOOD,
      "unknown field 'two\\nlines'"),
+    ("install instead names a missing service", _NO_RECIPE + _INSTALL.format(
+        instead='["ejabberd"]'), "field 'install.instead' names 'ejabberd', which is not in"),
+    ("install instead names an id of the wrong form", _NO_RECIPE + _INSTALL.format(
+        instead='["Ejabberd!"]'), "field 'install.instead' has 'Ejabberd!'"),
+    ("install instead names itself", _NO_RECIPE + _INSTALL.format(instead='["prosody"]'),
+     "field 'install.instead' names the service itself"),
+    ("install by_roost false beside a recipe", GOOD + _INSTALL.format(instead="[]"),
+     "field 'install.by_roost' is false, but the service names recipe 'prosody'"),
+    ("install by_roost true without a recipe",
+     _NO_RECIPE + _INSTALL.format(instead="[]").replace("by_roost = false", "by_roost = true"),
+     "field 'install.by_roost' is true, but the service names no recipe"),
+    ("install without why", _NO_RECIPE + _INSTALL.format(instead="[]").replace(
+        'why = "It is a test."\n', ""), "field 'install.why' is missing"),
+    ("install unknown field", _NO_RECIPE + _INSTALL.format(instead="[]") + "colour = 1\n",
+     "unknown field 'install.colour'"),
+    ("install guide not a web address", _NO_RECIPE + _INSTALL.format(instead="[]").replace(
+        "https://prosody.im/doc/install", "ftp://x"), "field 'install.guide' has the wrong"),
+    ("install is not a table", 'install = "no"\n' + _NO_RECIPE,
+     "field 'install' must be a table"),
 ]
 
 
