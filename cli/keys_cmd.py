@@ -1,13 +1,17 @@
 """`roost keys`: make identities and keep them in the encrypted vault.
 
-`new`, `export`, `passwd`, `backup` and `restore` need the vault passphrase (typed without
-echo, or read from the file named by ROOST_PASSPHRASE_FILE); `list` and `show` read only the
-public index and never ask for it. No command prints a secret: export writes it to a file.
+`new`, `export`, `remove`, `passwd`, `backup` and `restore` need the vault passphrase (typed
+without echo, or read from the file named by ROOST_PASSPHRASE_FILE); `list` and `show` read
+only the public index and never ask for it. Only `show --secret` prints a secret (a login's
+password, to log in with): it asks for the passphrase, and prints to a terminal only unless
+`--to-pipe` says a script wants it. A password a person chooses is typed without echo or read
+from standard input, never taken from the command line.
 """
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import os
 import sys
@@ -51,6 +55,8 @@ SHOWN: dict[str, list[tuple[str, str, bool]]] = {
     "ssh": [("fingerprint", "Fingerprint", True), ("public_key", "Public key", False)],
     "wireguard": [("public_key", "Public key", True)],
     "tor": [("hostname", "Onion address", True)],
+    "login": [("user", "User name", False), ("email", "E-mail", False),
+              ("password_made", "Password made", False)],
 }
 
 
@@ -63,15 +69,21 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     ks = p.add_subparsers(dest="keys_command", metavar="ACTION", parser_class=type(p))
     p.set_defaults(handler=lambda args: _help(p))
 
-    n = ks.add_parser("new", help="make a new identity",
-                      description=f"Make a new identity. Kinds: {', '.join(KINDS)}.")
+    n = ks.add_parser("new", aliases=["create"], help="make a new identity",
+                      description=f"Make a new identity. Kinds: {', '.join(KINDS)}. A login "
+                      "named wordpress (or mail) is the admin's (or the mailbox's) password "
+                      "that roost deploy wordpress (or mail-in-a-box) uses.")
     n.add_argument("kind", help=f"one of {', '.join(KINDS)}")
     n.add_argument("--name", help="a short name for it in roost (default: the kind)")
     n.add_argument("--profile-name", help="ssb: the name others see on your posts")
     n.add_argument("--jid", help="xmpp: the address, like alice@example.org")
     n.add_argument("--handle", help="fediverse: the user name")
     n.add_argument("--domain", help="fediverse: the server's domain")
-    n.add_argument("--email", help="fediverse: the admin e-mail address")
+    n.add_argument("--email", help="fediverse: the admin e-mail address; login: the e-mail")
+    n.add_argument("--user", help="login: the user name (default: the e-mail, else admin)")
+    n.add_argument("--type-password", action="store_true",
+                   help="login: type your own password (asked without echo, or read from "
+                   "standard input) instead of letting roost make one")
     n.add_argument("--software", help="fediverse: mastodon (default), gotosocial or akkoma")
     n.add_argument("--server-name", help="matrix: the server name, like example.org")
     n.add_argument("--comment", help="ssh: a comment at the end of the public key")
@@ -84,7 +96,19 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     s = ks.add_parser("show", help="the public parts of one identity (no passphrase needed)")
     s.add_argument("id", help="its name, as roost keys list shows it")
     s.add_argument("--json", action="store_true", help="print JSON instead")
+    s.add_argument("--secret", action="store_true",
+                   help="also show its password, to log in with (asks for the passphrase; "
+                   "only to a terminal)")
+    s.add_argument("--to-pipe", action="store_true",
+                   help="with --secret: print only the password, even to a pipe or a file")
     s.set_defaults(handler=run_show)
+
+    s = ks.add_parser("remove", help="delete an identity and its secrets from the vault",
+                      description="Delete an identity and its secrets from the vault. roost "
+                      "asks first; only a backup made before can bring it back.")
+    s.add_argument("id", help="its name, as roost keys list shows it")
+    s.add_argument("--yes", action="store_true", help="do not ask first")
+    s.set_defaults(handler=run_remove)
 
     s = ks.add_parser("export", help="write an identity's secret files where you say")
     s.add_argument("id", help="its name, as roost keys list shows it")
@@ -153,9 +177,15 @@ def _when(created: str) -> str:
 def run_new(args: argparse.Namespace) -> int:
     options = {"profile_name": args.profile_name, "jid": args.jid, "handle": args.handle,
                "domain": args.domain, "email": args.email, "software": args.software,
-               "server_name": args.server_name, "comment": args.comment}
+               "server_name": args.server_name, "comment": args.comment,
+               "user": args.user}
     # Check everything the person typed before asking for the passphrase.
-    probe = create(args.kind, args.name, **options)
+    options = {k: v for k, v in options.items() if v is not None}
+    own = None
+    if args.type_password:
+        create(args.kind, args.name, password="x" * 8, **options)  # the options first
+        own = _read_own_password()
+    probe = create(args.kind, args.name, password=own, **options)
     home = _home()
     vault = _open_or_create(home)
     ident: Identity = probe
@@ -196,11 +226,79 @@ def _find(identity_id: str) -> IdentityInfo:
 
 def run_show(args: argparse.Namespace) -> int:
     info = _find(args.id)
+    if args.secret:
+        return _show_secret(args, info)
+    if args.to_pipe:
+        raise RoostError("--to-pipe goes with --secret", hint="roost keys show ID --secret")
     if args.json:
         json.dump(info.to_dict(), sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
         return 0
     _say("\n".join(_detail(info)))
+    return 0
+
+
+def _read_own_password() -> str:
+    """The person's own password: asked twice without echo on a terminal, else the first
+    line of standard input. Never an argument: argv is visible to every user of the host."""
+    from roost.keys.login import check_password
+
+    try:
+        if sys.stdin.isatty():
+            first = check_password(getpass.getpass("Your password (not shown): "))
+            if getpass.getpass("Type it again: ") != first:
+                raise RoostError("the two passwords differ", hint="nothing was made; try again")
+            return first
+        line = sys.stdin.readline()
+    except EOFError:
+        line = ""
+    except KeyboardInterrupt:
+        raise RoostError("no password was typed", hint="nothing was made") from None
+    if not line:
+        raise RoostError("no password was given on standard input",
+                         hint="type it on a terminal, or send it as one line on stdin")
+    return check_password(line.removesuffix("\n").removesuffix("\r"))
+
+
+def _show_secret(args: argparse.Namespace, info: IdentityInfo) -> int:
+    if args.json:
+        raise RoostError("--secret and --json do not go together",
+                         hint="use --secret --to-pipe to print only the password")
+    if not args.to_pipe and not sys.stdout.isatty():
+        raise RoostError("roost prints a password only to a terminal",
+                         hint="add --to-pipe to send it to a pipe or a file on purpose")
+    vault = Vault.open(_home(), passphrase_from_env_or_prompt())
+    value = vault.get(info.id).secret.get("password")
+    if not value:
+        raise RoostError(f"{info.id} has no password to show",
+                         hint=f"its secrets are keys: write them with roost keys export {info.id}")
+    if args.to_pipe:
+        sys.stdout.write(value + "\n")
+        return 0
+    _say("\n".join(_detail(info)))
+    _say(f"Password: {value}")
+    return 0
+
+
+def run_remove(args: argparse.Namespace) -> int:
+    info = _find(args.id)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise RoostError(f"roost asks before it removes {info.id}, but cannot ask here",
+                             hint="add --yes to remove it without asking")
+        _say(f"Remove {info.id}, {a_kind(info.kind)}, {info.public_id}? Its secrets are "
+             "deleted from the vault; only a backup made before can bring them back.")
+        try:
+            answer = input("Type yes to remove it: ")
+        except EOFError:
+            answer = ""
+        if answer.strip().lower() != "yes":
+            _say(f"Nothing was removed: {info.id} is still in the vault.")
+            return 1
+    vault = Vault.open(_home(), passphrase_from_env_or_prompt())
+    vault.remove(info.id)
+    _say(f"Removed {info.id} from the vault. Services set up with it keep their accounts, "
+         "but roost can no longer tell you its secrets.")
     return 0
 
 

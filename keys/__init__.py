@@ -1,8 +1,8 @@
 """roost.keys: the identities a person needs for each service, kept in an encrypted vault.
 
 Use `create(kind, label, **options)` to make an identity, `Vault` to keep it, and the
-kind modules (`ssb`, `xmpp`, `fediverse`, `matrix`, `ssh`, `wireguard`, `tor`) for the files
-each service reads. `Vault.public_index(home)` lists public parts without the passphrase.
+kind modules (`ssb`, `xmpp`, `fediverse`, `matrix`, `ssh`, `wireguard`, `tor`, `login`) for
+the files each service reads. `Vault.public_index(home)` lists public parts without the passphrase.
 """
 
 from roost.keys.factory import OPTIONS, create

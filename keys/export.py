@@ -14,7 +14,7 @@ from pathlib import Path
 
 from roost.core.atomic import atomic_write_bytes, fsync_dir
 from roost.core.errors import RoostError
-from roost.keys import fediverse, matrix, ssb, ssh, tor, wireguard
+from roost.keys import fediverse, login, matrix, ssb, ssh, tor, wireguard
 from roost.keys.model import Identity
 
 WHAT = {
@@ -25,6 +25,7 @@ WHAT = {
     "ssh": "the OpenSSH private key, and the public key next to it (.pub)",
     "wireguard": "the WireGuard private key",
     "tor": "a HiddenServiceDir folder with Tor's key files and hostname",
+    "login": "the user name and password, as a small text file",
 }
 
 
@@ -44,6 +45,8 @@ def _files(identity: Identity, target: Path) -> list[tuple[Path, bytes, int]]:
         return [(target / "hs_ed25519_secret_key", tor.secret_key_file(identity), 0o600),
                 (target / "hs_ed25519_public_key", tor.public_key_file(identity), 0o600),
                 (target / "hostname", tor.hostname_file_text(identity).encode(), 0o600)]
+    if kind == "login":
+        return [(target, login.file_text(identity).encode(), 0o600)]
     if kind == "xmpp":
         text = (f"# XMPP account made by roost. Keep this file private.\n"
                 f"jid = {identity.public['jid']}\npassword = {identity.secret['password']}\n")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from roost.core.errors import RoostError
-from roost.keys import fediverse, matrix, ssb, ssh, tor, wireguard, xmpp
+from roost.keys import fediverse, login, matrix, ssb, ssh, tor, wireguard, xmpp
 from roost.keys.model import Identity, a_short, check_kind, check_label
 from roost.keys.vault import Vault
 
@@ -18,16 +18,26 @@ OPTIONS: dict[str, dict[str, tuple[str, bool]]] = {
     "ssh": {"comment": ("a comment at the end of the public key", False)},
     "wireguard": {},
     "tor": {},
+    "login": {"user": ("the user name you log in with (default: the e-mail, else admin)",
+                       False),
+              "email": ("the e-mail address", False)},
 }
+OWN_PASSWORD = ("login",)
+"""Kinds whose password the person may type instead of letting roost make one."""
 
 
-def create(kind: str, label: str | None = None, **options: str | None) -> Identity:
+def create(kind: str, label: str | None = None, *, password: str | None = None,
+           **options: str | None) -> Identity:
     """A new identity of `kind` labelled `label` (default: the kind's name).
 
     Unknown or missing options raise a RoostError naming them; nothing is stored here:
-    give the result to `Vault.add`.
+    give the result to `Vault.add`. `password` is the person's own password, for the kinds
+    in OWN_PASSWORD (typed without echo or read from standard input, never from argv).
     """
     check_kind(kind)
+    if password is not None and kind not in OWN_PASSWORD:
+        raise RoostError(f"roost makes the password of {a_short(kind)} itself",
+                         hint="only a login identity takes a password you type")
     name = check_label(label if label is not None else kind)
     given = {k: v for k, v in options.items() if v is not None}
     allowed = OPTIONS[kind]
@@ -55,6 +65,8 @@ def create(kind: str, label: str | None = None, **options: str | None) -> Identi
         return ssh.create(name, comment=g.get("comment"))
     if kind == "wireguard":
         return wireguard.create(name)
+    if kind == "login":
+        return login.create(name, user=g.get("user"), email=g.get("email"), password=password)
     return tor.create(name)
 
 

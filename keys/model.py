@@ -19,7 +19,7 @@ from typing import Any
 from roost.core.errors import RoostError
 from roost.core.validate import short_name
 
-KINDS = ("ssb", "xmpp", "fediverse", "matrix", "ssh", "wireguard", "tor")
+KINDS = ("ssb", "xmpp", "fediverse", "matrix", "ssh", "wireguard", "tor", "login")
 """Every kind of identity roost can create, in the order menus list them."""
 
 KIND_NAMES = {
@@ -30,10 +30,11 @@ KIND_NAMES = {
     "ssh": "SSH key",
     "wireguard": "WireGuard key",
     "tor": "Tor onion service key",
+    "login": "login with a password",
 }
 
 KIND_ARTICLE = {"ssb": "an", "xmpp": "an", "fediverse": "a", "matrix": "a", "ssh": "an",
-                "wireguard": "a", "tor": "a"}
+                "wireguard": "a", "tor": "a", "login": "a"}
 """How the kind's short name is read aloud: "an SSH key", "an XMPP account"."""
 
 
@@ -55,6 +56,7 @@ MAIN_PUBLIC = {
     "ssh": "fingerprint",
     "wireguard": "public_key",
     "tor": "hostname",
+    "login": "user",
 }
 """For each kind, the public field that names the identity to the outside world."""
 

@@ -79,6 +79,7 @@ KIND_ARGS = {
     "ssh": ["--comment", "robin@laptop"],
     "wireguard": [],
     "tor": [],
+    "login": ["--email", "robin@example.org"],
 }
 
 
@@ -102,6 +103,7 @@ def test_no_secret_leaks_anywhere(fast_home: tuple[Path, Path], tmp_path: Path) 
         roost("keys", "show", kind)
     for kind in KINDS:
         roost("keys", "export", kind, "--to", str(out / f"{kind}-export"))
+    roost("keys", "show", "login", "--secret", expect=2)  # not a terminal: refused
     roost("keys", "export", "ssh", "--to", str(out / "ssh-export"), expect=2)
     roost("keys", "backup", str(tmp_path / "keys.backup"))
     wrong = tmp_path / "wrong"
@@ -147,7 +149,7 @@ def test_no_secret_leaks_anywhere(fast_home: tuple[Path, Path], tmp_path: Path) 
     assert modes["ssh-export"] == 0o600 and modes["ssh-export.pub"] == 0o644
     assert modes["tor-export"] == 0o700
     assert modes["tor-export/hs_ed25519_secret_key"] == 0o600
-    for kind in ("xmpp", "fediverse", "matrix", "wireguard"):
+    for kind in ("xmpp", "fediverse", "matrix", "wireguard", "login"):
         assert modes[f"{kind}-export"] == 0o600
     assert "nope" not in modes
 
@@ -276,3 +278,146 @@ def test_prompt_warns_about_loss_and_never_echoes(tmp_path: Path) -> None:
         [sys.executable, "-m", "roost", "keys", "new", "tor"], env,
         [(b"Vault passphrase: ", b"wrong one\r")])
     assert code == 2 and b"the passphrase is wrong" in seen and b"wrong one" not in seen
+
+
+# --- login identities, showing a password, removing -------------------------------------------
+
+def test_a_login_for_wordpress_from_the_cli(fast_home: tuple[Path, Path]) -> None:
+    """`keys create login --name wordpress` makes what `deploy wordpress` reads by default:
+    the identity `wordpress` with a `password` secret; `show --secret` gives it back."""
+    home, passfile = fast_home
+    roost = Runner(home, passfile)
+    made = roost("keys", "create", "login", "--name", "wordpress").stdout
+    assert made.startswith("Made wordpress, a login with a password.")
+    assert "User name: admin" in made
+    vault = Vault.open(home, PASS)
+    pw = vault.get("wordpress").secret["password"]
+    assert pw not in made and pw not in Vault.index_path(home).read_text()
+    nobody = Runner(home, home / "no-such-file")
+    assert nobody("keys", "list").stdout == "wordpress: a login with a password, admin.\n"
+    shown = nobody("keys", "show", "wordpress").stdout
+    assert "User name: admin" in shown and "Password made: by roost" in shown
+    assert pw not in shown
+    # Not a terminal and not asked for: refused, one line, before the passphrase is read.
+    refused = nobody("keys", "show", "wordpress", "--secret", expect=2)
+    assert refused.stderr == ("roost: roost prints a password only to a terminal. Add "
+                              "--to-pipe to send it to a pipe or a file on purpose.\n")
+    assert nobody("keys", "show", "wordpress", "--secret", "--to-pipe", expect=2).stderr \
+        .startswith("roost: cannot read the passphrase file")
+    piped = roost("keys", "show", "wordpress", "--secret", "--to-pipe")
+    assert piped.stdout == pw + "\n" and piped.stderr == ""
+    roost("keys", "show", "wordpress", "--to-pipe", expect=2)
+    roost("keys", "show", "wordpress", "--secret", "--json", expect=2)
+    # Keys have no password to show.
+    roost("keys", "new", "wireguard")
+    no_pw = roost("keys", "show", "wireguard", "--secret", "--to-pipe", expect=2)
+    assert "has no password to show" in no_pw.stderr
+    # A second login without --name gets a free label.
+    roost("keys", "new", "login")
+    roost("keys", "new", "login")
+    assert [i.id for i in Vault.public_index(home)] == ["wordpress", "wireguard", "login",
+                                                        "login-2"]
+
+
+def test_a_typed_password_comes_from_stdin_never_argv(fast_home: tuple[Path, Path]) -> None:
+    home, passfile = fast_home
+    typed = "plum-orbit-9-canyon"
+    argv = [sys.executable, "-m", "roost", "keys", "new", "login", "--name", "mail",
+            "--email", "robin@example.org", "--type-password"]
+    result = subprocess.run(argv, input=typed + "\n", capture_output=True, text=True,
+                            env=_env(home, passfile), timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert typed not in result.stdout + result.stderr
+    assert "Password made: typed by you" in result.stdout
+    ident = Vault.open(home, PASS).get("mail")
+    assert ident.secret["password"] == typed
+    assert ident.public["user"] == "robin@example.org"
+    # Too short, or nothing at all on stdin: refused, nothing stored, the value not echoed.
+    for given, says in (("qz7x\n", "too short"), ("", "no password was given")):
+        bad = subprocess.run([*argv[:-3], "--name", "mail2", "--type-password"], input=given,
+                             capture_output=True, text=True, env=_env(home, passfile),
+                             timeout=120, check=False)
+        assert bad.returncode == 2 and says in bad.stderr and "qz7x" not in bad.stderr
+    assert "mail2" not in Vault.open(home, PASS)
+    # Only a login takes a typed password.
+    bad = subprocess.run([sys.executable, "-m", "roost", "keys", "new", "tor",
+                          "--type-password"], input=typed + "\n", capture_output=True,
+                         text=True, env=_env(home, passfile), timeout=120, check=False)
+    assert bad.returncode == 2 and "roost makes the password" in bad.stderr
+
+
+@pytest.mark.slow
+def test_on_a_terminal_the_password_is_asked_twice_and_shown_after_the_passphrase(
+        fast_home: tuple[Path, Path]) -> None:
+    home, _ = fast_home
+    env = _env(home, None)
+    roost = [sys.executable, "-m", "roost", "keys"]
+    typed = b"my own login password"
+    code, seen = _pty_run([*roost, "new", "login", "--type-password"], env,
+                          [(b"Your password (not shown): ", typed + b"\r"),
+                           (b"Type it again: ", typed + b"\r"),
+                           (b"Vault passphrase: ", PASS.encode() + b"\r")])
+    assert code == 0, seen
+    assert typed not in seen and PASS.encode() not in seen
+    code, seen = _pty_run([*roost, "new", "login", "--type-password"], env,
+                          [(b"Your password (not shown): ", typed + b"\r"),
+                           (b"Type it again: ", b"something else\r")])
+    assert code == 2 and b"the two passwords differ" in seen
+    code, seen = _pty_run([*roost, "show", "login", "--secret"], env,
+                          [(b"Vault passphrase: ", PASS.encode() + b"\r")])
+    text = seen.decode()
+    assert code == 0, text
+    assert text.index("<<answered>>") < text.index("Password: ")
+    assert f"Password: {typed.decode()}" in text and PASS not in text
+    code, seen = _pty_run([*roost, "show", "login", "--secret"], env,
+                          [(b"Vault passphrase: ", b"not the passphrase\r")])
+    assert code == 2 and b"the passphrase is wrong" in seen and typed not in seen
+
+
+def test_remove_asks_first_and_really_removes(fast_home: tuple[Path, Path],
+                                              tmp_path: Path) -> None:
+    from roost.plan.workspace import Workspace
+
+    home, passfile = fast_home
+    roost = Runner(home, passfile)
+    roost("keys", "new", "login", "--name", "wordpress")
+    roost("keys", "new", "ssh")
+    vault_before = Vault.path(home).read_bytes()
+    asked = roost("keys", "remove", "wordpress", expect=2)  # no terminal, no --yes
+    assert "add --yes" in asked.stderr.lower() and asked.stderr.count("\n") == 1
+    roost("keys", "remove", "nothing", "--yes", expect=2)
+    wrong = tmp_path / "wrong"
+    wrong.write_text("not the passphrase\n")
+    roost("keys", "remove", "wordpress", "--yes",
+          extra_env={"ROOST_PASSPHRASE_FILE": str(wrong)}, expect=2)
+    assert Vault.path(home).read_bytes() == vault_before
+    said = roost("keys", "remove", "wordpress", "--yes").stdout
+    assert said.startswith("Removed wordpress from the vault.") and said.count("\n") == 1
+    # Gone from the sealed vault (opened again) and from the public index.
+    reopened = Vault.open(home, PASS)
+    assert "wordpress" not in reopened and [i.id for i in reopened.list()] == ["ssh"]
+    assert [i.id for i in Vault.public_index(home)] == ["ssh"]
+    assert stat.S_IMODE(Vault.path(home).stat().st_mode) == 0o600
+    assert roost("keys", "list").stdout.startswith("ssh: an SSH key")
+    roost("keys", "show", "wordpress", expect=2)
+    # The progress still reads (its history keeps "created a login identity").
+    ws = Workspace.open(home, detect=False)
+    assert [e.detail["kind"] for e in ws.progress.identities()] == ["login", "ssh"]
+    # The name is free again.
+    roost("keys", "new", "login", "--name", "wordpress")
+
+
+@pytest.mark.slow
+def test_remove_on_a_terminal_asks_yes(fast_home: tuple[Path, Path]) -> None:
+    home, passfile = fast_home
+    Runner(home, passfile)("keys", "new", "login", "--name", "mail")
+    env = _env(home, None)
+    argv = [sys.executable, "-m", "roost", "keys", "remove", "mail"]
+    code, seen = _pty_run(argv, env, [(b"Type yes to remove it: ", b"no\r")])
+    assert code == 1 and b"Nothing was removed" in seen, seen
+    assert b"Remove mail, a login with a password, admin?" in seen
+    assert "mail" in Vault.open(home, PASS)
+    code, seen = _pty_run(argv, env, [(b"Type yes to remove it: ", b"yes\r"),
+                                      (b"Vault passphrase: ", PASS.encode() + b"\r")])
+    assert code == 0 and b"Removed mail" in seen, seen
+    assert "mail" not in Vault.open(home, PASS)

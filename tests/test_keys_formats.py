@@ -376,7 +376,7 @@ def test_move_steps_name_both_accounts_in_order() -> None:
 # --- Common ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("kind", ["ssb", "xmpp", "fediverse", "matrix", "ssh", "wireguard",
-                                  "tor"])
+                                  "tor", "login"])
 def test_repr_never_shows_secrets(kind: str) -> None:
     opts = {"xmpp": {"jid": "a@example.org"}, "matrix": {"server_name": "example.org"},
             "fediverse": {"handle": "a", "domain": "example.org", "email": "a@example.org"}}
@@ -400,6 +400,72 @@ def test_unknown_kind_and_options() -> None:
     assert os.sep not in create("ssh").id
 
 
+# --- Login ---------------------------------------------------------------------------------
+
+def test_login_fields_and_a_readable_made_password() -> None:
+    from roost.keys import login
+    from roost.keys.model import KIND_NAMES, KINDS, MAIN_PUBLIC
+
+    assert "login" in KINDS and "login" in KIND_NAMES and MAIN_PUBLIC["login"] == "user"
+    ident = create("login", "wordpress")
+    assert ident.id == "wordpress" and ident.kind == "login"
+    assert dict(ident.public) == {"user": "admin", "password_made": "by roost"}
+    assert list(ident.secret) == ["password"]
+    pw = ident.secret["password"]
+    groups = pw.split("-")
+    assert len(groups) == 6 and all(len(g) == 4 for g in groups)
+    assert set(pw) <= set(login.LETTERS) | {"-"}
+    assert not set(pw) & set("ilo0O1I")  # nothing to mistake for a digit or a capital
+    # No public value and no part of the index form holds the password.
+    info = ident.info().to_dict()
+    assert pw not in repr(info) and pw not in repr(ident)
+    # Made passwords differ (24 letters from 23: about 108 bits).
+    made = {create("login").secret["password"] for _ in range(200)}
+    assert len(made) == 200
+
+    mail = create("login", "mail", email="Robin@Example.org")
+    assert mail.public["user"] == "robin@example.org" == mail.public["email"]
+    own = create("login", "x", user="robin", password="a typed pass phrase")
+    assert own.secret["password"] == "a typed pass phrase"
+    assert own.public == {"user": "robin", "password_made": "typed by you"}
+    assert "a typed pass phrase" not in repr(own) + repr(own.info())
+
+
+@pytest.mark.parametrize(("opts", "says"), [
+    ({"password": "qz7x"}, "too short"),
+    ({"password": "x" * 201}, "too long"),
+    ({"password": "two\nlines here"}, "control character"),
+    ({"password": "tab\there ok?"}, "control character"),
+    ({"password": " spaced out "}, "starts or ends with a space"),
+    ({"user": "a b"}, "not a user name"),
+    ({"user": "x;rm -rf /"}, "not a user name"),
+    ({"email": "nobody"}, "not an e-mail address"),
+    ({"comment": "x"}, "--comment does not apply"),
+])
+def test_login_refuses_bad_input(opts: dict[str, str], says: str) -> None:
+    with pytest.raises(RoostError, match=says) as caught:
+        create("login", "x", **opts)
+    if "password" in opts:
+        assert opts["password"] not in caught.value.line()
+
+
+def test_only_a_login_takes_a_typed_password() -> None:
+    with pytest.raises(RoostError, match="roost makes the password of an xmpp identity"):
+        create("xmpp", "x", jid="a@example.org", password="typed password")
+
+
+def test_login_export_file(tmp_path: Path) -> None:
+    from roost.keys.export import export_identity
+
+    ident = create("login", "mail", email="robin@example.org")
+    (path,) = export_identity(ident, tmp_path / "mail.txt")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    lines = path.read_text().splitlines()
+    assert lines[0].startswith("#")
+    assert lines[1:] == ["user = robin@example.org", "email = robin@example.org",
+                         f"password = {ident.secret['password']}"]
+
+
 # --- Export ----------------------------------------------------------------------------------
 
 EXPORT_OPTS: dict[str, dict[str, str]] = {
@@ -409,7 +475,7 @@ EXPORT_OPTS: dict[str, dict[str, str]] = {
 
 
 @pytest.mark.parametrize("kind", ["ssb", "xmpp", "fediverse", "matrix", "ssh", "wireguard",
-                                  "tor"])
+                                  "tor", "login"])
 def test_export_writes_new_files_with_right_modes_and_never_overwrites(
         kind: str, tmp_path: Path) -> None:
     from roost.keys.export import export_identity
