@@ -19,6 +19,7 @@ from roost.deploy.dryrun import plan_lines, removal_lines
 from roost.deploy.events import Event, Output, as_text
 from roost.deploy.hosts import Host, HostStore
 from roost.deploy.journal import Journal
+from roost.deploy.not_installed import refuse_unless_installable
 from roost.deploy.recipe import Recipe, parse_options
 from roost.deploy.recipes import builder
 from roost.deploy.steps import Secret
@@ -117,6 +118,7 @@ def printer(quiet: bool = False) -> Callable[[Event], None]:
 
 def run_deploy(args: argparse.Namespace) -> int:
     host = target_host(args.host)
+    refuse_unless_installable(args.service, host)  # why not and what instead, before SSH
     builder(args.service)
     if args.dry_run:
         recipe = build(args.service, host, args.option, None)

@@ -36,6 +36,8 @@ def builder(service_id: str) -> RecipeBuilder:
     try:
         return RECIPES[service_id]
     except KeyError:
-        known = ", ".join(sorted(RECIPES))
-        raise RoostError(f"roost has no deploy recipe for {service_id!r}",
-                         hint=f"recipes roost knows: {known}") from None
+        # Why not, and what to run instead, from the catalog's [install] data.
+        from roost.deploy.not_installed import no_recipe_error
+
+        err: RoostError = no_recipe_error(service_id, RECIPES)
+        raise err from None

@@ -1,0 +1,151 @@
+"""Services roost does not install: every catalog service has a recipe or says why not, and
+`roost deploy` tells the reason and what to do instead in one line, aware of the host, before
+it connects to anything.
+
+Nothing here needs a container: the refusal happens before any SSH. The small hosts are
+hosts.toml entries at TEST-NET addresses (192.0.2.0/24) with cached facts; a connection
+attempt to them would hang, so the time limit proves none is made.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from roost.catalog import load
+from roost.catalog.loader import ENV_CATALOG_DIR
+from roost.deploy.hosts import Host, HostStore
+from roost.deploy.not_installed import memory_words, no_recipe_error
+from roost.deploy.recipes import RECIPES, builder
+
+ROOST = Path(sys.executable).with_name("roost")
+
+# Recipes other engineers are writing right now: the catalog names them, the registry does not
+# have them yet. Empty this list as each lands in roost.deploy.recipes.RECIPES.
+RECIPES_IN_PROGRESS = {"akkoma", "pleroma", "ssb-oasis", "bovine"}
+
+
+def test_every_catalog_service_has_a_recipe_or_says_why_not() -> None:
+    catalog = load()
+    assert catalog.problems == ()
+    missing = []
+    for s in catalog.services:
+        if s.recipe is not None:
+            if s.recipe not in RECIPES and s.recipe not in RECIPES_IN_PROGRESS:
+                missing.append(f"{s.id}: recipe {s.recipe!r} is not registered")
+        elif s.install is None or s.install.by_roost:
+            missing.append(f"{s.id}: no recipe and no [install] table saying why")
+    assert missing == []
+
+
+def _roost(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "ROOST_HOME": str(home)}
+    env.pop(ENV_CATALOG_DIR, None)
+    return subprocess.run([str(ROOST), *args], capture_output=True, text=True, env=env,
+                          timeout=60, check=False)
+
+
+def _one_line_refusal(out: subprocess.CompletedProcess[str]) -> str:
+    assert out.returncode == 2, (out.returncode, out.stdout, out.stderr)
+    assert out.stdout == ""
+    assert "Traceback" not in out.stderr
+    assert out.stderr.count("\n") == 1 and out.stderr.startswith("roost: "), out.stderr
+    return out.stderr.strip()
+
+
+def _add_host(home: Path, name: str, address: str, facts: dict[str, Any]) -> None:
+    store = HostStore(home / "hosts.toml")
+    store.add(Host(name=name, address=address, user="pi"))
+    store.save_facts(name, facts, "2026-11-25T12:00:00Z")
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    h = tmp_path / "roost-home"
+    h.mkdir()
+    return h
+
+
+def test_deploy_mastodon_locally_says_why_and_what_instead(home: Path) -> None:
+    line = _one_line_refusal(_roost(home, "deploy", "mastodon", "--host", "local"))
+    assert line.startswith("roost: roost does not install Mastodon: Mastodon needs about "
+                           "2 gigabytes of memory"), line
+    assert "Join a public server listed at https://joinmastodon.org/servers" in line
+    assert "let roost set up GoToSocial" in line
+    assert "roost deploy gotosocial --host local" in line
+    assert "https://docs.joinmastodon.org/admin/install/" in line
+    # The same with --dry-run: nothing is pretended.
+    dry = _one_line_refusal(_roost(home, "deploy", "mastodon", "--host", "local", "--dry-run"))
+    assert dry == line
+
+
+def test_small_pi_hears_its_memory_against_the_need_before_any_connection(home: Path) -> None:
+    _add_host(home, "pi", "192.0.2.10", {"ram_mb": 1024, "arch": "aarch64", "sudo": "nopasswd"})
+    started = time.monotonic()
+    line = _one_line_refusal(_roost(home, "deploy", "mastodon", "--host", "pi"))
+    assert time.monotonic() - started < 20, "it must not try to connect"
+    assert "pi has 1 gigabyte of memory and Mastodon needs 2 gigabytes" in line, line
+    assert "roost deploy gotosocial --host pi" in line
+    assert ("on a server with at least 2 gigabytes you can follow upstream's own guide by hand: "
+            "https://docs.joinmastodon.org/admin/install/") in line
+
+
+def test_lighter_servers_that_do_not_fit_the_host_are_not_offered(home: Path) -> None:
+    # GoToSocial is built for 64 bit only: a 32 bit Pi with 512 megabytes is not offered it.
+    _add_host(home, "oldpi", "192.0.2.11", {"ram_mb": 512, "arch": "armv7l"})
+    line = _one_line_refusal(_roost(home, "deploy", "mastodon", "--host", "oldpi"))
+    assert "oldpi has 512 megabytes of memory and Mastodon needs 2 gigabytes" in line
+    assert "gotosocial" not in line
+    assert "https://joinmastodon.org/servers" in line
+
+
+def test_big_server_is_pointed_to_upstreams_guide(home: Path) -> None:
+    _add_host(home, "vps", "192.0.2.12", {"ram_mb": 4096, "arch": "x86_64"})
+    line = _one_line_refusal(_roost(home, "deploy", "peertube", "--host", "vps"))
+    assert "roost does not install PeerTube" in line
+    assert "vps has 4 gigabytes of memory and PeerTube needs 2 gigabytes" in line
+    assert "or follow upstream's own guide by hand: https://docs.joinpeertube.org/install-any-os"\
+        in line
+    assert "https://joinpeertube.org/instances" in line
+
+
+def test_unmaintained_services_offer_the_replacement_never_the_old_guide(home: Path) -> None:
+    gnu = _one_line_refusal(_roost(home, "deploy", "gnu-social", "--host", "local"))
+    assert "almost no maintenance" in gnu and "guide" not in gnu
+    assert "roost deploy gotosocial --host local" in gnu
+    air = _one_line_refusal(_roost(home, "deploy", "airsonic", "--host", "local"))
+    assert "Let roost set up Navidrome instead: roost deploy navidrome --host local." in air
+
+
+def test_unknown_service_still_lists_the_recipes(home: Path) -> None:
+    line = _one_line_refusal(_roost(home, "deploy", "myspace", "--host", "local"))
+    assert "roost has no deploy recipe for 'myspace'" in line
+    assert "gotosocial" in line and "prosody" in line
+
+
+def test_builder_without_a_host_says_name_and_every_reason_is_one_line() -> None:
+    catalog = load()
+    for s in catalog.services:
+        if s.id in RECIPES:
+            continue
+        with pytest.raises(Exception) as err:
+            builder(s.id)
+        text = str(err.value)
+        assert "\n" not in text and len(text) < 700, s.id
+        assert text.endswith("."), s.id
+        if s.install is not None:
+            assert s.install.why.rstrip(".") in text, s.id
+        if s.way("public") is not None:
+            assert s.way("public").where in text, s.id  # type: ignore[union-attr]
+    assert "--host NAME" in str(no_recipe_error("mastodon", RECIPES))
+
+
+def test_memory_reads_aloud() -> None:
+    assert [memory_words(m) for m in (256, 1024, 1536, 2048)] == [
+        "256 megabytes", "1 gigabyte", "1.5 gigabytes", "2 gigabytes"]
