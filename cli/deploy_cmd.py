@@ -135,15 +135,17 @@ def run_deploy(args: argparse.Namespace) -> int:
         elif args.resume:
             print(f"nothing to continue for {args.service} on {host}; starting the deploy")
         try:
-            engine.run(recipe, t, journal=journal, secrets=vault_secrets(),
-                       on_event=printer(args.quiet), resume=resume,
-                       state_dir=session.host_state_dir())
+            result = engine.run(recipe, t, journal=journal, secrets=vault_secrets(),
+                                on_event=printer(args.quiet), resume=resume,
+                                state_dir=session.host_state_dir())
         except engine.DeployFailed as exc:
             if exc.event is None:
                 raise
             sys.stderr.write(f"roost: the deploy of {args.service} to {host} stopped. "
                              "Run the same command again to continue.\n")
             return 2
+    for line in session.note_deployed(recipe.service_id, host.name, result):
+        print(line)
     return 0
 
 
@@ -167,4 +169,6 @@ def run_undeploy(args: argparse.Namespace) -> int:
             sys.stderr.write(f"roost: removing {args.service} from {host} stopped. "
                              "Run the same command again to continue.\n")
             return 2
+    for line in session.note_removed(recipe.service_id, host.name):
+        print(line)
     return 0

@@ -290,7 +290,7 @@ def run_status(args: argparse.Namespace) -> int:
         return 0
     print(status_summary(plan, answers))
     print(answers_line(answers))
-    for e in ws.progress.deployments():
+    for e in ws.progress.running():
         step = plan.get(e.service_id or "")
         name = step.name if step else shown(e.service_id or "", 60)
         print(f"Running: {name} on {shown(e.detail.get('host', 'a host'), 80)}, "

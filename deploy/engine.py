@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from roost.core.errors import RoostError
+from roost.core.text import printable
 from roost.deploy.events import (
     Event,
     EventSink,
@@ -103,6 +104,8 @@ class DeployResult:
     skipped: int
     health: HealthResult | None
     resumed: bool
+    version: str = ""
+    """The installed version as the host reports it (or as the recipe pinned it)."""
 
 
 def marker_path(recipe_id: str, state_dir: str = HOST_STATE_DIR) -> str:
@@ -392,7 +395,24 @@ def _run(
     if journal is not None:
         journal.finish("finished")
     emit(Finished(True, recipe.id, applied, skipped, health, recipe.next_steps))
-    return DeployResult(True, run_id, applied, skipped, health, resuming)
+    return DeployResult(True, run_id, applied, skipped, health, resuming,
+                        installed_version(recipe, t))
+
+
+def installed_version(recipe: Recipe, t: Transport) -> str:
+    """The version the host reports (`recipe.version_argv`), else the recipe's own; never
+    fails a finished deploy: a version that cannot be read is reported as the pinned one."""
+    if recipe.version_argv:
+        try:
+            res = t.run(list(recipe.version_argv), sudo=recipe.sudo, timeout=30)
+        except RoostError:
+            res = None
+        if res is not None and res.ok:
+            first = printable(res.stdout.strip().splitlines()[0] if res.stdout.strip() else "",
+                              100)
+            if first:
+                return first
+    return recipe.version
 
 
 def undeploy(

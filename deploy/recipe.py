@@ -36,6 +36,11 @@ class Recipe:
     """Extra steps for `undeploy --purge-data`: remove the data too."""
     sudo: bool = True
     """Run commands with sudo when the connection's user is not root."""
+    version: str = ""
+    """The version it installs when known while building (an upstream pin, an npm version)."""
+    version_argv: tuple[str, ...] = ()
+    """A read-only command on the host that prints the installed version on its first line
+    (e.g. dpkg-query for a Debian package); its answer wins over `version`."""
 
     def __post_init__(self) -> None:
         if not _ID.match(self.id):
@@ -44,6 +49,7 @@ class Recipe:
         object.__setattr__(self, "steps", tuple(self.steps))
         object.__setattr__(self, "uninstall", tuple(self.uninstall))
         object.__setattr__(self, "purge", tuple(self.purge))
+        object.__setattr__(self, "version_argv", tuple(self.version_argv))
         if isinstance(self.next_steps, str):
             object.__setattr__(self, "next_steps", (self.next_steps,))
         for s in (*self.steps, *self.uninstall, *self.purge):
@@ -77,6 +83,13 @@ RecipeBuilder = Callable[[Any, Mapping[str, str], Mapping[str, Any]], Recipe]
 - identities: identity id -> the public part of a key-vault identity (`IdentityInfo`); the
   secrets themselves are referenced with `Secret(identity_id, field)` and resolved at apply
   time, never at build time."""
+
+
+def debian_version(package: str) -> tuple[str, ...]:
+    """`version_argv` for a service installed from a Debian package."""
+    if not re.match(r"^[a-z0-9][a-z0-9+.-]*$", package):
+        raise RoostError(f"{package[:40]!r} is not a Debian package name")
+    return ("dpkg-query", "-W", "-f=${Version}\\n", package)
 
 
 def take_options(options: Mapping[str, str], allowed: Mapping[str, str | None],

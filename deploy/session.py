@@ -78,3 +78,49 @@ def vault_secrets(passphrase: Callable[[], str], home: Path | None = None,
 def host_state_dir() -> str:
     """Where the host keeps roost's step markers (tests point it at a temp folder)."""
     return os.environ.get("ROOST_HOST_STATE_DIR") or engine.HOST_STATE_DIR
+
+
+def note_deployed(service_id: str, host: str, result: Any, home: Path | None = None,
+                  workspace: Any = None) -> list[str]:
+    """Record a finished deploy in the progress (host, version, time; the plan step done when
+    it is healthy) and return the lines to tell the person: what was noted and the plan's next
+    step. A progress file that cannot be written costs a warning, never the deploy."""
+    from roost.plan.workspace import Workspace
+
+    version = str(getattr(result, "version", "") or "")
+    health = getattr(result, "health", None)
+    healthy = health is None or bool(getattr(health, "ok", False))
+    try:
+        ws = workspace if workspace is not None else Workspace.open(home, detect=False)
+        if ws.catalog.get(service_id) is None:
+            return []
+        nxt = ws.deployed(service_id, host, version, healthy=healthy)
+    except RoostError as exc:
+        return [f"roost could not note this deploy in your progress: {exc.line()}"]
+    name = ws.catalog.get(service_id)
+    shown = name.name if name is not None else service_id
+    lines = [f"Noted in your progress: {shown} runs on {host}"
+             + (f", version {version}." if version else ".")
+             + (" Its step in your plan is done." if healthy and ws.answers is not None
+                else "")]
+    if nxt is not None:
+        when = (f" (suggested from {nxt.not_before.isoformat()}, at your pace)"
+                if nxt.not_before else "")
+        lines.append(f"Next in your plan: {nxt.name}{when}. See it with: roost next")
+    elif ws.answers is not None:
+        lines.append("Every step of your plan is done, skipped or under way.")
+    return lines
+
+
+def note_removed(service_id: str, host: str, home: Path | None = None) -> list[str]:
+    """Record that a service was removed from a host; returns the line to tell."""
+    from roost.plan.workspace import Workspace
+
+    try:
+        ws = Workspace.open(home, detect=False)
+        if ws.catalog.get(service_id) is None:
+            return []
+        ws.record_removed(service_id, host)
+    except RoostError as exc:
+        return [f"roost could not note the removal in your progress: {exc.line()}"]
+    return [f"Noted in your progress: {service_id} no longer runs on {host}."]

@@ -25,10 +25,11 @@ from roost.plan.answers import Answers
 
 SCHEMA = 1
 EVENT_KINDS = ("assessed", "planned", "started", "done", "skipped", "failed", "deployed",
-               "identity", "undone")
+               "removed", "identity", "undone")
 STEP_EVENTS = ("started", "done", "skipped", "failed")
 """Events that change a service's state."""
-UNDOABLE = ("assessed", "started", "done", "skipped", "failed", "deployed", "identity")
+UNDOABLE = ("assessed", "started", "done", "skipped", "failed", "deployed", "removed",
+            "identity")
 SECRET_WORDS = ("secret", "password", "passphrase", "private", "token", "seed")
 """Detail keys never exported (progress should hold none; this is a second wall)."""
 
@@ -91,6 +92,7 @@ class Event:
             "skipped": f"skipped {sid}",
             "failed": f"{sid} failed",
             "deployed": f"deployed {sid} to {host}",
+            "removed": f"removed {sid} from {host}",
             "identity": f"created a {kind} identity".replace("  ", " "),
             "undone": f"undid: {printable(self.detail.get('what', 'a step'), 200)}",
         }[self.kind]
@@ -140,7 +142,21 @@ class Progress:
         for e in self.effective():
             if e.kind in STEP_EVENTS and e.service_id is not None:
                 out[e.service_id] = e.kind
+            elif (e.kind == "removed" and e.service_id is not None
+                  and not self._still_deployed(e.service_id, upto=e)):
+                out.pop(e.service_id, None)  # off its last host: the step is open again
         return out
+
+    def _still_deployed(self, service_id: str, upto: Event) -> bool:
+        hosts: set[str] = set()
+        for e in self.effective():
+            if e.service_id == service_id and e.kind == "deployed":
+                hosts.add(str(e.detail.get("host", "")))
+            elif e.service_id == service_id and e.kind == "removed":
+                hosts.discard(str(e.detail.get("host", "")))
+            if e is upto:
+                break
+        return bool(hosts)
 
     def state_of(self, service_id: str) -> str | None:
         return self._states.get(service_id)
@@ -167,6 +183,20 @@ class Progress:
 
     def deployments(self) -> tuple[Event, ...]:
         return tuple(e for e in self.effective() if e.kind == "deployed")
+
+    def running(self) -> tuple[Event, ...]:
+        """The latest deploy of each service on each host, minus those removed since."""
+        latest: dict[tuple[str, str], Event] = {}
+        for e in self.effective():
+            if e.service_id is None or e.kind not in ("deployed", "removed"):
+                continue
+            key = (e.service_id, str(e.detail.get("host", "")))
+            if e.kind == "deployed":
+                latest.pop(key, None)
+                latest[key] = e
+            else:
+                latest.pop(key, None)
+        return tuple(latest.values())
 
     def identities(self) -> tuple[Event, ...]:
         return tuple(e for e in self.effective() if e.kind == "identity")

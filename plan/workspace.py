@@ -170,6 +170,34 @@ class Workspace:
         self._append(Event("deployed", now(), self._service(service_id),
                            {"host": str(host)[:200], "version": str(version)[:100]}))
 
+    def deployed(self, service_id: str, host: str, version: str, healthy: bool = True
+                 ) -> Step | None:
+        """Note a finished deploy (host, version, time) and, when it passed its health check,
+        mark its plan step done, in one write. Returns the plan's next step (None when
+        there is no plan yet or nothing is left)."""
+        self._service(service_id)
+        at = now()
+        events = [Event("deployed", at, service_id,
+                        {"host": str(host)[:200], "version": str(version)[:100]})]
+        if healthy:
+            events.append(Event("done", at, service_id))
+
+        def change(p: Progress) -> Progress:
+            for e in events:
+                p = p.with_event(e)
+            return p
+
+        self._update(change)
+        if self.answers is None:
+            return None
+        return self.next_step()
+
+    def record_removed(self, service_id: str, host: str) -> None:
+        """Note that a service was taken off a host; its plan step opens again when no host
+        runs it any more."""
+        self._append(Event("removed", now(), self._service(service_id),
+                           {"host": str(host)[:200]}))
+
     def record_identity(self, kind: str, public_id: str) -> None:
         """Remember that an identity exists: its kind and PUBLIC id only, never a secret."""
         self._append(Event("identity", now(), None,
@@ -281,5 +309,6 @@ def _undo_words(e: Event) -> str:
         "skipped": f"skipping {sid}",
         "failed": f"the failure of {sid}",
         "deployed": f"the record of deploying {sid}",
+        "removed": f"the record of removing {sid}",
         "identity": f"the record of the {e.detail.get('kind', '')} identity",
     }.get(e.kind, e.kind)

@@ -152,6 +152,7 @@ def build_gotosocial(host: Any, options: Mapping[str, str],
     admin = f"sudo -u {USER} {binary} --config-path {CONF} admin account"
     return Recipe(
         id="gotosocial",
+        version=art.version,
         service_id="gotosocial",
         title=f"GoToSocial for {domain}",
         steps=tuple(steps),

@@ -120,6 +120,7 @@ def build_mail_in_a_box(host: Any, options: Mapping[str, str],
     ]
     return Recipe(
         id="mail-in-a-box",
+        version=o["version"],
         service_id="mail-in-a-box",
         title=f"Mail-in-a-Box for {domain}",
         steps=tuple(steps),

@@ -158,6 +158,7 @@ def build_matrix_synapse(facts: Any, options: Mapping[str, str],
                             timeout=60, interval=1)
     return Recipe(
         id="matrix-synapse",
+        version=o["version"],
         service_id="matrix-synapse",
         title=f"the Matrix server {server_name}",
         steps=tuple(steps),

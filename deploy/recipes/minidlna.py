@@ -20,7 +20,7 @@ from typing import Any
 
 from roost.core import validate
 from roost.core.errors import RoostError
-from roost.deploy.recipe import Recipe, take_options
+from roost.deploy.recipe import Recipe, debian_version, take_options
 from roost.deploy.steps import (
     DisableService,
     EnableService,
@@ -123,6 +123,7 @@ def build_minidlna(facts: Any, options: Mapping[str, str],
         where = f"Its status page is at port {PORT} of the host."
     return Recipe(
         id="minidlna",
+        version_argv=debian_version("minidlna"),
         service_id="minidlna",
         title="MiniDLNA media sharing",
         steps=tuple(steps),

@@ -85,6 +85,7 @@ def build_navidrome(host: Any, options: Mapping[str, str],
     url = f"http://{host_part}:{listen}/"
     return Recipe(
         id="navidrome",
+        version=art.version,
         service_id="navidrome",
         title="Navidrome, your music server",
         steps=tuple(steps),

@@ -18,7 +18,7 @@ from typing import Any
 
 from roost.core import validate
 from roost.core.errors import RoostError
-from roost.deploy.recipe import Recipe, take_options
+from roost.deploy.recipe import Recipe, debian_version, take_options
 from roost.deploy.steps import (
     CreateAccount,
     DisableService,
@@ -167,6 +167,7 @@ def build_prosody(facts: Any, options: Mapping[str, str],
     first = accounts[0][1]
     return Recipe(
         id="prosody",
+        version_argv=debian_version("prosody"),
         service_id="prosody",
         title=f"the XMPP server for {domain}",
         steps=tuple(steps),

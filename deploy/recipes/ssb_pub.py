@@ -168,6 +168,7 @@ def build_ssb_pub(facts: Any, options: Mapping[str, str],
     shown = f"{address}:{port}" if address else f"port {port} of the host"
     return Recipe(
         id="ssb-pub",
+        version=o["version"],
         service_id="ssb-pub",
         title="your Scuttlebutt pub",
         steps=tuple(steps),

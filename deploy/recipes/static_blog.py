@@ -14,7 +14,7 @@ from typing import Any
 
 from roost.core import validate
 from roost.core.errors import RoostError
-from roost.deploy.recipe import Recipe, take_options
+from roost.deploy.recipe import Recipe, debian_version, take_options
 from roost.deploy.steps import (
     DisableService,
     EnableService,
@@ -94,6 +94,7 @@ def build_static_blog(facts: Any, options: Mapping[str, str],
     host = f"[{address}]" if ":" in address else address
     return Recipe(
         id="static-blog",
+        version_argv=debian_version("nginx"),
         service_id="static-blog",
         title="your static blog",
         steps=tuple(steps),

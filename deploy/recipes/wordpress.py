@@ -21,7 +21,7 @@ from typing import Any
 
 from roost.core import validate
 from roost.core.errors import RoostError
-from roost.deploy.recipe import Recipe, take_options
+from roost.deploy.recipe import Recipe, debian_version, take_options
 from roost.deploy.steps import (
     CreateAccount,
     EnableService,
@@ -137,6 +137,7 @@ def build_wordpress(facts: Any, options: Mapping[str, str],
     ]
     return Recipe(
         id="wordpress",
+        version_argv=debian_version("wordpress"),
         service_id="wordpress",
         title="WordPress",
         steps=tuple(steps),

@@ -112,6 +112,13 @@ class DeployScreen(RoostScreen):
                 "finished": "finished", "stopped": "stopped"}[self.phase]
 
     def intro(self) -> str:
+        svc = self.ws.catalog.get(self.service_id)
+        if self.phase == "choose" and svc is not None and svc.install is not None \
+                and not svc.recipe:
+            from roost.deploy.not_installed import short_name
+
+            return (f"roost does not install {short_name(svc)}: {svc.install.why} "
+                    "Choose a host to hear what fits it instead.")
         if self.phase == "choose":
             return ("Fill in what applies, then choose the host and press Enter. Progress "
                     "is shown line by line; you can leave at any time and resume later.")
@@ -157,6 +164,20 @@ class DeployScreen(RoostScreen):
         elif key == "done":
             self.action_done()
 
+    def refuse_unless_installable(self, host: Host) -> None:
+        """Before connecting: a service roost does not install is refused in one line that
+        says why, the host's memory against the need, and what to run instead."""
+        from roost.deploy.not_installed import explain, no_recipe_error
+        from roost.deploy.recipes import RECIPES
+
+        svc = self.ws.catalog.get(self.service_id)
+        recipe_id = svc.recipe if svc is not None and svc.recipe else self.service_id
+        if recipe_id in RECIPES:
+            return
+        if svc is None:
+            raise no_recipe_error(recipe_id, RECIPES, host)
+        raise explain(svc, self.ws.catalog, RECIPES, host, in_app=True)
+
     def _values(self) -> dict[str, str]:
         return {i.id.removeprefix("field-"): i.value for i in self.query(Input) if i.id}
 
@@ -168,6 +189,7 @@ class DeployScreen(RoostScreen):
         try:
             options = parse_options(v.get("options", "").split())
             host = store(self.ws.home).get(self.host_name)
+            self.refuse_unless_installable(host)
         except RoostError as exc:
             self.say(exc.line())
             return
@@ -228,9 +250,12 @@ class DeployScreen(RoostScreen):
         self.phase = "finished"
         svc = self.ws.catalog.get(self.service_id)
         health = getattr(result, "health", None)
+        noted: list[str] = []
         if svc is not None:
-            self.act(self.ws.record_deployed, self.service_id, self.host_name,
-                     str(getattr(result, "version", "") or ""))
+            from roost.deploy.session import note_deployed
+
+            noted = note_deployed(self.service_id, self.host_name, result,
+                                  workspace=self.ws)
         rows: list[Row] = []
         if health is not None:
             rows.append(Row("health", "Health check", state="healthy" if health.ok
@@ -240,14 +265,15 @@ class DeployScreen(RoostScreen):
             steps = svc.next_steps
         for i, text in enumerate(steps):
             rows.append(Row(f"next:{i}", "What next", extra=text))
-        if svc is not None:
-            rows.append(Row("done", f"Mark {svc.name} done in your plan", state="action, key m"))
+        for i, text in enumerate(noted):
+            rows.append(Row(f"plan:{i}", "Your plan", extra=text))
         self.finish_rows = rows
         self.refresh_content()
         if rows:
             self.menu.highlighted = len(self.menu.rows) - len(rows)
         ok = health is None or health.ok
-        self.say("Finished. " + ("It is healthy." if ok else "The health check failed."))
+        self.say("Finished. " + ("It is healthy." if ok else "The health check failed.")
+                 + "".join(f" {line}" for line in noted[-1:]))
 
     def action_cancel(self) -> None:
         if self.phase != "running":
