@@ -18,8 +18,7 @@ OPTIONS: dict[str, dict[str, tuple[str, bool]]] = {
     "ssh": {"comment": ("a comment at the end of the public key", False)},
     "wireguard": {},
     "tor": {},
-    "login": {"user": ("the user name you log in with (default: the e-mail, else admin)",
-                       False),
+    "login": {"user": ("the user name to log in with", False),
               "email": ("the e-mail address", False)},
 }
 OWN_PASSWORD = ("login",)

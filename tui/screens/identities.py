@@ -1,5 +1,6 @@
 """Identities: list (public parts only, no passphrase needed), create, export one identity's
-files, export a backup of the whole vault.
+files, remove one (after a screen that says what is lost, with the passphrase), export a
+backup of the whole vault.
 
 roost.keys is imported only when this screen is opened: it pulls in nacl.
 """
@@ -22,7 +23,13 @@ def spoken(value: str) -> str:
     """Long ids in groups of four, so they can be read aloud and compared by ear."""
     from roost.keys.model import group
 
-    return group(value) if len(value) > 24 else value
+    core = value.removeprefix("SHA256:")
+    return group(core) if len(core) > 24 else value
+
+
+def capital(text: str) -> str:
+    """A row's label starts with a capital, as the other lists' rows do."""
+    return text[:1].upper() + text[1:]
 
 
 class IdentitiesScreen(RoostScreen):
@@ -32,6 +39,7 @@ class IdentitiesScreen(RoostScreen):
     NAME = "Identities"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "new", "new identity"),
+        Binding("x", "remove", "remove the identity"),
         Binding("e", "export", "export a backup"),
     ]
 
@@ -45,11 +53,11 @@ class IdentitiesScreen(RoostScreen):
         out: list[Row] = []
         for info in Vault.public_index(self.ws.home):
             pid = info.public_id
-            out.append(Row(f"identity:{info.id}", f"{KIND_NAMES.get(info.kind, info.kind)}",
-                           state="in the vault, Enter exports its files",
-                           detail=f"named {info.id}",
-                           extra=f"Public id: {pid}." + (
-                               f" In groups: {spoken(pid)}." if spoken(pid) != pid else "")))
+            said = (f"Logs in as {pid}." if info.kind == "login" else f"Public id: {pid}."
+                    + (f" In groups: {spoken(pid)}." if spoken(pid) != pid else ""))
+            out.append(Row(f"identity:{info.id}", capital(KIND_NAMES.get(info.kind, info.kind)),
+                           state="in the vault", detail=f"named {info.id}",
+                           extra=f"Enter exports its files, x removes it. {said}"))
         if not out:
             out.append(Row("none", "No identities yet", state="empty",
                            extra="Make one here, or when a step of your plan needs one."))
@@ -67,6 +75,13 @@ class IdentitiesScreen(RoostScreen):
 
     def action_new(self) -> None:
         self.app.push_screen(KindScreen())
+
+    def action_remove(self) -> None:
+        row = self.menu.current
+        if row is None or not row.key.startswith("identity:"):
+            self.say("Move to an identity first, then press x to remove it.")
+            return
+        self.app.push_screen(RemoveIdentityScreen(row.key.removeprefix("identity:")))
 
     def action_export(self) -> None:
         from roost.keys import Vault
@@ -89,7 +104,7 @@ class KindScreen(RoostScreen):
         out = []
         for kind in KINDS:
             need = [what for what, required in OPTIONS[kind].values() if required]
-            out.append(Row(f"kind:{kind}", KIND_NAMES[kind],
+            out.append(Row(f"kind:{kind}", capital(KIND_NAMES[kind]),
                            state="asks for " + " and ".join(need) if need else "no questions"))
         return out
 
@@ -121,17 +136,28 @@ class IdentityFormScreen(FormScreen):
     def intro(self) -> str:
         from roost.keys import LOSS_WARNING
 
+        about = ""
+        if self.kind == "login":
+            about = ("Name it wordpress for the WordPress admin, or mail for the first "
+                     "mailbox of Mail-in-a-Box: their deploys look for these names. The user "
+                     "name is the e-mail, else admin. Leave the password empty and roost "
+                     "makes a strong one of lower-case letters. ")
         if self._new_vault():
-            return "This is your first identity: choose the vault's passphrase. " + LOSS_WARNING
-        return "Type the vault's passphrase to add the new identity to it."
+            return (about + "This is your first identity: choose the vault's passphrase. "
+                    + LOSS_WARNING)
+        return about + "Type the vault's passphrase to add the new identity to it."
 
     def fields(self) -> Sequence[Field]:
         from roost.keys import OPTIONS
+        from roost.keys.factory import OWN_PASSWORD
 
         out = [Field("label", "Name (for you)", value=self.kind)]
         for key, (what, required) in OPTIONS[self.kind].items():
             out.append(Field(key, what[:1].upper() + what[1:] + ("" if required
                                                                    else " (optional)")))
+        if self.kind in OWN_PASSWORD:
+            out.append(Field("own_password", "Your own password (optional)", password=True))
+            out.append(Field("own_again", "Your password again", password=True))
         out.append(Field("passphrase", "Vault passphrase", password=True))
         if self._new_vault():
             out.append(Field("again", "The passphrase again", password=True))
@@ -149,11 +175,16 @@ class IdentityFormScreen(FormScreen):
 
             passphrase = values.pop("passphrase", "")
             again = values.pop("again", None)
+            own = values.pop("own_password", "")
+            own_again = values.pop("own_again", "")
             label = values.pop("label", "").strip() or kind
             options: dict[str, str | None] = {k: (v.strip() or None) for k, v in values.items()}
+            if own != own_again:
+                raise RoostError("the two passwords differ", hint="type the same one twice, "
+                                 "or leave both empty and roost makes one")
             if new_vault and again != passphrase:
                 raise RoostError("the two passphrases differ", hint="type the same one twice")
-            identity = create(kind, label, **options)
+            identity = create(kind, label, password=own or None, **options)
             if new_vault:
                 vault = (Vault.create(home, passphrase, limits=limits) if limits
                          else Vault.create(home, passphrase))
@@ -161,6 +192,9 @@ class IdentityFormScreen(FormScreen):
                 vault = Vault.open(home, passphrase)
             warning = add_and_record(vault, identity)
             text = f"Made {identity.id}. Public id: {identity.public_id}."
+            if kind == "login":
+                text = (f"Made {identity.id}, logging in as {identity.public_id}. To read its "
+                        f"password: roost keys show {identity.id} --secret.")
             return text + (f" {warning}" if warning else "")
 
         return make
@@ -249,3 +283,48 @@ class ExportIdentityScreen(FormScreen):
             return f"Wrote {', '.join(str(p) for p in written)}."
 
         return export
+
+
+class RemoveIdentityScreen(FormScreen):
+    """Remove one identity from the vault. The screen says what is lost; the vault's
+    passphrase is the confirmation, and Cancel (or q from the list) keeps it."""
+
+    NAME = "Remove an identity"
+    BUSY = "Opening the vault and removing the identity; this takes a few seconds."
+    LIST_ID = "remove-form"
+
+    def __init__(self, identity_id: str) -> None:
+        self.identity_id = identity_id
+        super().__init__()
+
+    def title_text(self) -> str:
+        return f"Remove the identity {self.identity_id}?"
+
+    def intro(self) -> str:
+        from roost.keys import Vault
+        from roost.keys.model import a_kind
+
+        info = next((i for i in Vault.public_index(self.ws.home) if i.id == self.identity_id),
+                    None)
+        what = f"{a_kind(info.kind)}, {info.public_id}" if info is not None else "an identity"
+        return (f"This deletes {self.identity_id} ({what}) and its secrets from the vault. "
+                "Only a backup made before can bring it back; services set up with it keep "
+                "their accounts. Type the vault's passphrase to remove it, or choose Cancel.")
+
+    def fields(self) -> Sequence[Field]:
+        return [Field("passphrase", "Vault passphrase", password=True)]
+
+    def rows(self) -> Sequence[Row]:
+        return [Row("submit", f"Remove {self.identity_id} for good", state="action, Enter"),
+                Row("cancel", f"Cancel, keep {self.identity_id}", state="action, q")]
+
+    def work(self, values: dict[str, str]) -> Callable[[], Any]:
+        home, ident = self.ws.home, self.identity_id
+
+        def remove() -> str:
+            from roost.keys import Vault
+
+            Vault.open(home, values["passphrase"]).remove(ident)
+            return f"Removed {ident} from the vault."
+
+        return remove
