@@ -2,19 +2,41 @@
 
 Accounts come from XMPP identities in the key vault (`roost keys`): their address gives the
 user name and domain, their password reaches the host only on `prosodyctl adduser`'s standard
-input (never in a command line, a file or a log). TLS is a self-signed certificate for the
-domain now; when the host is public, Let's Encrypt replaces it (see the next steps).
+input (never in a command line, a file or a log).
+
+TLS: `tls=self-signed` (the default) makes a self-signed certificate for the domain on the host.
+`tls=letsencrypt` gets a real one with Debian's certbot (ACME, HTTP-01 challenge), for a host the
+domain points at and that the internet reaches on port 80:
+- port 80: when nothing listens there, certbot answers the challenge itself (`--standalone`,
+  only for the minute it runs; renewals do the same, so port 80 must still be free then). When
+  nginx serves port 80, certbot's nginx plugin (python3-certbot-nginx, installed then) answers
+  through it without changing the sites. Anything else on port 80 stops the deploy with its
+  name: free the port or put nginx in front, then deploy again.
+- idempotent: no new order while the domain's certificate from the same ACME server is valid
+  for more than 30 days (`certbot certonly --keep-until-expiring`, and a check before it).
+- Prosody gets it with `prosodyctl --root cert import DOMAIN /etc/letsencrypt/live` (Prosody
+  0.12 copies it into /etc/prosody/certs, readable by the prosody user only, and reloads), run by
+  a deploy hook in /etc/letsencrypt/renewal-hooks/deploy/ that certbot.timer's renewals run too.
+Uninstall removes the hook (the certificate stays); purge deletes the certificate lineage
+(`certbot delete`).
 
 Options: `accounts` (comma-separated identity ids; default every XMPP identity on the domain),
 `domain` (default: the accounts' domain), `address` (where the health check connects from
-this computer; default the host's address from its facts, else the check runs on the host).
+this computer; default the host's address from its facts, else the check runs on the host),
+`tls` (`self-signed` or `letsencrypt`), `email` (the ACME account's e-mail address, where Let's
+Encrypt writes about expiring certificates; needed with letsencrypt), `acme_server` (the ACME
+directory URL; default Let's Encrypt's production directory), `acme_ca_bundle` (only for a
+private ACME server whose HTTPS certificate no public authority signed: a CA bundle file on the
+host that certbot, and its renewal service through a systemd drop-in, trusts for it).
 """
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from roost.core import validate
 from roost.core.errors import RoostError
@@ -23,6 +45,7 @@ from roost.deploy.steps import (
     CreateAccount,
     DisableService,
     EnableService,
+    EnsureDir,
     InstallPackages,
     RemovePackages,
     RemovePath,
@@ -37,8 +60,17 @@ from roost.deploy.steps import (
 from roost.keys.xmpp import jid as check_jid
 from roost.keys.xmpp import prosody_encode
 
-OPTIONS: dict[str, str | None] = {"accounts": "", "domain": "", "address": ""}
+OPTIONS: dict[str, str | None] = {
+    "accounts": "", "domain": "", "address": "", "tls": "self-signed", "email": "",
+    "acme_server": "", "acme_ca_bundle": "",
+}
+TLS_MODES = ("self-signed", "letsencrypt")
+LETSENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
 PACKAGES = ("prosody", "lua-unbound", "openssl")
+LE_DIR = "/etc/letsencrypt"
+HOOK_DIR = f"{LE_DIR}/renewal-hooks/deploy"
+CERTBOT_DROPIN_DIR = "/etc/systemd/system/certbot.service.d"
+RENEW_DAYS = 30  # certbot's own renewal window: a certificate closer to its end is renewed
 CERT_DIR = "/etc/prosody/certs"
 DATA_DIR = "/var/lib/prosody"
 C2S_PORT = 5222
@@ -53,6 +85,99 @@ SELF_SIGNED = (
     '&& chown root:prosody "$k.roost-tmp" "$c.roost-tmp" && chmod 640 "$k.roost-tmp" '
     '&& chmod 644 "$c.roost-tmp" && mv -f "$k.roost-tmp" "$k" && mv -f "$c.roost-tmp" "$c"'
 )
+
+# Done when $1's (the domain's) certificate lineage came from ACME server $2 and stays valid for
+# more than $3 seconds: then no new order is placed.
+HAVE_CERT = (
+    'd=$1; c=/etc/letsencrypt/live/$d/fullchain.pem; [ -f "$c" ] '
+    '&& grep -qxF "server = $2" "/etc/letsencrypt/renewal/$d.conf" '
+    '&& openssl x509 -checkend "$3" -noout -in "$c" >/dev/null'
+)
+
+# Get a certificate for $1 (domain) with the account e-mail $2 from ACME server $3, trusting
+# the CA bundle $4 for it when given. HTTP-01 on port 80: certbot's own short-lived server
+# when the port is free, through nginx when nginx serves it, else a clear refusal.
+GET_CERT = (
+    'd=$1; e=$2; s=$3; b=$4; [ -z "$b" ] || export REQUESTS_CA_BUNDLE="$b"; '
+    'if [ -z "$(ss -Hltn "sport = :80")" ]; then how=--standalone; '
+    'elif systemctl is-active --quiet nginx; then how=--nginx; '
+    'dpkg -s python3-certbot-nginx >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive '
+    'apt-get install -y -q python3-certbot-nginx || exit 1; '
+    'else p=$(ss -Hltnp "sport = :80" | grep -o \'(("[^"]*"\' | head -n 1 | tr -d \'("\'); '
+    'echo "port 80 is used by ${p:-another program}, not nginx: certbot cannot answer '
+    'the challenge there"; exit 1; fi; '
+    'certbot certonly --non-interactive --agree-tos --no-eff-email --email "$e" '
+    '--server "$s" --cert-name "$d" -d "$d" --keep-until-expiring $how 2>&1'
+)
+
+# Prosody already holds the lineage's certificate and key for $1.
+CERT_IMPORTED = (
+    'd=$1; cmp -s "/etc/letsencrypt/live/$d/fullchain.pem" "/etc/prosody/certs/$d.crt" '
+    '&& cmp -s "/etc/letsencrypt/live/$d/privkey.pem" "/etc/prosody/certs/$d.key"'
+)
+
+_EMAIL = re.compile(r"^[A-Za-z0-9.!#%&*+=?^_{|}~-]{1,64}@[A-Za-z0-9.-]{1,253}$")
+_BUNDLE = re.compile(r"^/[A-Za-z0-9._/-]{1,250}$")
+
+
+def acme_email(value: str) -> str:
+    """The ACME account's e-mail address (reaches certbot as one argument)."""
+    v = value.strip()
+    if not _EMAIL.match(v) or ".." in v or v.startswith("."):
+        raise RoostError(f"{v[:60]!r} is not an e-mail address",
+                         hint="write it as name@example.org; Let's Encrypt writes there "
+                              "about expiring certificates")
+    local, _, dom = v.rpartition("@")
+    return f"{local}@{validate.domain(dom)}"
+
+
+def acme_url(value: str) -> str:
+    """An ACME directory URL: https, a valid host, nothing a config line could trip over."""
+    v = value.strip()
+    bad = RoostError(f"{v[:80]!r} is not an ACME directory address",
+                     hint=f"give an https URL, like {LETSENCRYPT}")
+    if not v or any(c.isspace() or c in "\"'`$\\<>" for c in v) or len(v) > 300:
+        raise bad
+    try:
+        parts = urlsplit(v)
+        port = parts.port
+    except ValueError:
+        raise bad from None
+    if parts.scheme != "https" or not parts.hostname or parts.username or parts.password:
+        raise bad
+    validate.hostname(parts.hostname, "ACME server name")
+    if port is not None:
+        validate.port(port)
+    return v
+
+
+def ca_bundle_path(value: str) -> str:
+    v = value.strip()
+    if not _BUNDLE.match(v) or "/../" in v + "/" or "/./" in v + "/":
+        raise RoostError(f"{v[:60]!r} is not a file path roost can use for acme_ca_bundle",
+                         hint="give the full path of a PEM file on the host, like "
+                              "/etc/ssl/private-acme-ca.pem")
+    return v
+
+
+def tls_options(o: Mapping[str, str]) -> tuple[str, str, str, str]:
+    """(mode, e-mail, ACME server, CA bundle) from the options, checked."""
+    mode = o["tls"].strip().lower()
+    if mode not in TLS_MODES:
+        raise RoostError(f"{o['tls'][:30]!r} is not a TLS choice for prosody",
+                         hint="use --option tls=self-signed or --option tls=letsencrypt")
+    if mode == "self-signed":
+        extra = [k for k in ("email", "acme_server", "acme_ca_bundle") if o[k]]
+        if extra:
+            raise RoostError(f"the option {extra[0]} is only for tls=letsencrypt",
+                             hint="add --option tls=letsencrypt, or leave it out")
+        return mode, "", "", ""
+    if not o["email"]:
+        raise RoostError("tls=letsencrypt needs the option email",
+                         hint="add --option email=you@example.org (Let's Encrypt writes there "
+                              "about expiring certificates)")
+    bundle = ca_bundle_path(o["acme_ca_bundle"]) if o["acme_ca_bundle"] else ""
+    return mode, acme_email(o["email"]), acme_url(o["acme_server"] or LETSENCRYPT), bundle
 
 
 def _xmpp_identities(identities: Mapping[str, Any]) -> dict[str, str]:
@@ -135,18 +260,52 @@ def build_prosody(facts: Any, options: Mapping[str, str],
     address = o["address"] or str(getattr(facts, "address", "") or "")
     if address:
         address = validate.hostname(address, "address")
+    tls, email, server, bundle = tls_options(o)
     enc = prosody_encode(domain)
     crt, key = f"{CERT_DIR}/{domain}.crt", f"{CERT_DIR}/{domain}.key"
     conf = f"/etc/prosody/conf.avail/roost-{domain}.cfg.lua"
     enabled = f"/etc/prosody/conf.d/roost-{domain}.cfg.lua"
-    steps: list[Step] = [
-        InstallPackages(PACKAGES),
-        RunCommand(tuple(script(SELF_SIGNED, domain, crt, key)), creates=crt,
-                   description=f"make a self-signed TLS certificate for {domain}"),
+    hook = f"{HOOK_DIR}/roost-prosody-{domain}"
+    dropin = f"{CERTBOT_DROPIN_DIR}/roost-acme-ca-bundle.conf"
+    vhost: list[Step] = [
         RenderTemplate(conf, template="prosody-vhost.cfg.lua", mode=0o644,
                        values={"domain": domain, "certificate": crt, "key": key}),
         RunCommand(("ln", "-sfn", conf, enabled), unless=("test", "-L", enabled),
                    description=f"turn on {domain} in Prosody"),
+    ]
+    steps: list[Step]
+    if tls == "self-signed":
+        steps = [
+            InstallPackages(PACKAGES),
+            RunCommand(tuple(script(SELF_SIGNED, domain, crt, key)), creates=crt,
+                       description=f"make a self-signed TLS certificate for {domain}"),
+            *vhost,
+        ]
+    else:
+        steps = [InstallPackages((*PACKAGES, "certbot"))]
+        if bundle:
+            steps += [
+                EnsureDir(CERTBOT_DROPIN_DIR),
+                RenderTemplate(dropin, template="prosody-certbot-ca.conf", mode=0o644,
+                               values={"bundle": bundle}),
+            ]
+        steps += [
+            EnsureDir(HOOK_DIR),
+            RenderTemplate(hook, template="prosody-certbot-hook.sh", mode=0o755,
+                           values={"domain": domain, "certificate": crt, "key": key}),
+            RunCommand(
+                tuple(script(GET_CERT, domain, email, server, bundle)),
+                unless=tuple(script(HAVE_CERT, domain, server, str(RENEW_DAYS * 86400))),
+                timeout=600, description=f"get a TLS certificate for {domain} from {server}",
+                on_failure=f"the ACME server must reach http://{domain}/ on this host: point "
+                           f"{domain} at it (DNS A or AAAA record), open port 80, then deploy "
+                           "again"),
+            *vhost,
+            RunCommand(("env", f"RENEWED_DOMAINS={domain}", hook),
+                       unless=tuple(script(CERT_IMPORTED, domain)),
+                       description=f"load the certificate for {domain} into Prosody"),
+        ]
+    steps += [
         EnableService("prosody"),
         Restart("prosody", watch=(conf, enabled)),
     ]
@@ -165,6 +324,27 @@ def build_prosody(facts: Any, options: Mapping[str, str],
         health = WaitHealth("check that Prosody is running", argv=("prosodyctl", "status"),
                             timeout=30, interval=0.5)
     first = accounts[0][1]
+    cert_steps: tuple[str, ...]
+    if tls == "self-signed":
+        cert_steps = (
+            "The certificate is self-signed for now: your app asks once whether to trust it. "
+            f"When {domain} points at this host from the internet, deploy again with "
+            "--option tls=letsencrypt --option email=YOU@EXAMPLE.ORG for a real one.",
+        )
+        uninstall: tuple[Step, ...] = ()
+        purge: tuple[Step, ...] = ()
+    else:
+        cert_steps = (
+            f"The certificate for {domain} comes from {server}; certbot.timer renews it and "
+            f"{hook} loads each renewal into Prosody.",
+            "Renewals answer the ACME challenge on port 80 the way the first one did: keep "
+            "port 80 free (or served by nginx) and reachable from the internet.",
+        )
+        uninstall = (RemovePath(hook),) + ((RemovePath(dropin),) if bundle else ())
+        purge = (RunCommand(
+            ("certbot", "delete", "--non-interactive", "--cert-name", domain),
+            unless=tuple(script('[ ! -e "$1" ]', f"{LE_DIR}/renewal/{domain}.conf")),
+            description=f"delete the certificate for {domain} (certbot's copy)"),)
     return Recipe(
         id="prosody",
         version_argv=debian_version("prosody"),
@@ -176,17 +356,15 @@ def build_prosody(facts: Any, options: Mapping[str, str],
             f"Your XMPP address is {first}; its password is in roost's key vault.",
             "Phone: Conversations or Cheogram (Android), Monal or Siskin (iPhone). "
             "Desktop: Gajim (Windows, Linux), Dino (Linux), Monal or Beagle IM (Mac).",
-            "The certificate is self-signed for now: your app asks once whether to trust it. "
-            f"When {domain} points at this host from the internet, get a Let's Encrypt "
-            "certificate and load it with `sudo prosodyctl --root cert import "
-            "/etc/letsencrypt/live`.",
+            *cert_steps,
             f"For others to reach you, point {domain} at this host (DNS A or AAAA record) and "
             "open ports 5222 (apps) and 5269 (other servers).",
             f"Invite a friend: `sudo prosodyctl mod_invites generate {domain}` prints a link "
             "that lets them make an account here; or they sign up on any public server and "
             f"add {first} as a contact.",
         ),
-        uninstall=(DisableService("prosody"), RemovePath(enabled), RemovePath(conf)),
-        purge=(RemovePath(f"{DATA_DIR}/{enc}"), RemovePath(crt), RemovePath(key),
+        uninstall=(DisableService("prosody"), RemovePath(enabled), RemovePath(conf),
+                   *uninstall),
+        purge=(RemovePath(f"{DATA_DIR}/{enc}"), RemovePath(crt), RemovePath(key), *purge,
                RemovePackages(("prosody",), purge=True)),
     )
