@@ -14,6 +14,7 @@ from roost.deploy.recipes.matrix_synapse import build_matrix_synapse
 from roost.deploy.recipes.minidlna import build_minidlna
 from roost.deploy.recipes.navidrome import build_navidrome
 from roost.deploy.recipes.prosody import build_prosody
+from roost.deploy.recipes.ssb_oasis import build_ssb_oasis
 from roost.deploy.recipes.ssb_pub import build_ssb_pub
 from roost.deploy.recipes.static_blog import build_static_blog
 from roost.deploy.recipes.wordpress import build_wordpress
@@ -26,6 +27,7 @@ RECIPES: dict[str, RecipeBuilder] = {
     "minidlna": build_minidlna,
     "navidrome": build_navidrome,
     "prosody": build_prosody,
+    "ssb-oasis": build_ssb_oasis,
     "ssb-pub": build_ssb_pub,
     "static-blog": build_static_blog,
     "wordpress": build_wordpress,
