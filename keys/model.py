@@ -61,6 +61,10 @@ MAIN_PUBLIC = {
 """For each kind, the public field that names the identity to the outside world."""
 
 
+WITH_PASSWORD = ("xmpp", "fediverse", "login")
+"""Kinds whose secrets hold a `password` a person logs in with (shown on request)."""
+
+
 def check_kind(kind: str) -> str:
     if kind not in KINDS:
         raise RoostError(f"{str(kind)[:40]!r} is not a kind of identity roost knows",

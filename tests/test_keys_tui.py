@@ -79,6 +79,27 @@ async def test_make_a_login_then_remove_it_with_a_confirm(home: Path) -> None:
         line = check_cursor(app)
         assert "Login with a password, in the vault, named wordpress" in line
 
+        # p on the login: its password, after the passphrase, on its own screen only.
+        pw = ident.secret["password"]
+        await press(pilot, app, "home", "p")
+        assert type(app.screen).__name__ == "ShowPasswordScreen"
+        assert "It logs in as admin." in text(app) and pw not in text(app)
+        assert "Vault passphrase" in check_cursor(app)
+        await type_text(pilot, "not the passphrase")
+        await press(pilot, app, "enter")
+        await settle(pilot, app)
+        assert "the passphrase is wrong" in text(app) and pw not in text(app)
+        app.screen.query_one("#field-passphrase", Input).value = PASS
+        await press(pilot, app, "enter")
+        await settle(pilot, app)
+        line = check_cursor(app)
+        assert f"Password, {pw}, 1 of 2" in line, line
+        assert app.screen.query_one("#field-passphrase", Input).value == ""
+        await press(pilot, app, "down")
+        assert "Back, and hide it" in check_cursor(app)
+        await press(pilot, app, "q")
+        assert type(app.screen).__name__ == "IdentitiesScreen" and pw not in text(app)
+
         # x on the identity: the confirm screen says what is lost; Cancel keeps it.
         await press(pilot, app, "home", "x")
         assert type(app.screen).__name__ == "RemoveIdentityScreen"
@@ -142,3 +163,20 @@ async def test_a_typed_login_password_is_asked_twice(home: Path) -> None:
         assert "Made mail, logging in as robin@example.org" in text(app)
         assert own not in text(app)
     assert Vault.open(home, PASS).get("mail").secret["password"] == own
+
+
+@sync
+async def test_p_on_a_key_says_it_has_no_password(home: Path) -> None:
+    from roost.keys import create
+
+    Vault.create(home, PASS, limits=FAST_LIMITS_FOR_TESTS).add(create("ssh"))
+    app = make_app(home, screen_reader=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await press(pilot, app, "i")
+        assert "p shows" not in text(app)
+        await press(pilot, app, "p")
+        assert type(app.screen).__name__ == "IdentitiesScreen"
+        assert "ssh has no password: its secrets are keys. Enter exports them." in text(app)
+        await press(pilot, app, "end", "p")
+        assert "Move to a login first" in text(app)

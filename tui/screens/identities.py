@@ -1,5 +1,6 @@
 """Identities: list (public parts only, no passphrase needed), create, export one identity's
-files, remove one (after a screen that says what is lost, with the passphrase), export a
+files, show a login's password (with the passphrase, on its own screen until the person
+leaves it), remove one (after a screen that says what is lost, with the passphrase), export a
 backup of the whole vault.
 
 roost.keys is imported only when this screen is opened: it pulls in nacl.
@@ -39,6 +40,7 @@ class IdentitiesScreen(RoostScreen):
     NAME = "Identities"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "new", "new identity"),
+        Binding("p", "password", "show its password"),
         Binding("x", "remove", "remove the identity"),
         Binding("e", "export", "export a backup"),
     ]
@@ -49,6 +51,7 @@ class IdentitiesScreen(RoostScreen):
 
     def rows(self) -> Sequence[Row]:
         from roost.keys import KIND_NAMES, Vault
+        from roost.keys.model import WITH_PASSWORD
 
         out: list[Row] = []
         for info in Vault.public_index(self.ws.home):
@@ -57,7 +60,9 @@ class IdentitiesScreen(RoostScreen):
                     + (f" In groups: {spoken(pid)}." if spoken(pid) != pid else ""))
             out.append(Row(f"identity:{info.id}", capital(KIND_NAMES.get(info.kind, info.kind)),
                            state="in the vault", detail=f"named {info.id}",
-                           extra=f"Enter exports its files, x removes it. {said}"))
+                           extra="Enter exports its files, "
+                           + ("p shows its password, " if info.kind in WITH_PASSWORD else "")
+                           + f"x removes it. {said}"))
         if not out:
             out.append(Row("none", "No identities yet", state="empty",
                            extra="Make one here, or when a step of your plan needs one."))
@@ -75,6 +80,21 @@ class IdentitiesScreen(RoostScreen):
 
     def action_new(self) -> None:
         self.app.push_screen(KindScreen())
+
+    def action_password(self) -> None:
+        from roost.keys import Vault
+        from roost.keys.model import WITH_PASSWORD
+
+        row = self.menu.current
+        if row is None or not row.key.startswith("identity:"):
+            self.say("Move to a login first, then press p to see its password.")
+            return
+        ident = row.key.removeprefix("identity:")
+        kind = next((i.kind for i in Vault.public_index(self.ws.home) if i.id == ident), "")
+        if kind not in WITH_PASSWORD:
+            self.say(f"{ident} has no password: its secrets are keys. Enter exports them.")
+            return
+        self.app.push_screen(ShowPasswordScreen(ident))
 
     def action_remove(self) -> None:
         row = self.menu.current
@@ -328,3 +348,64 @@ class RemoveIdentityScreen(FormScreen):
             return f"Removed {ident} from the vault."
 
         return remove
+
+
+class ShowPasswordScreen(FormScreen):
+    """A login's password, to log in with: asked for with the vault's passphrase, shown as
+    the first line of the list on this screen only, gone when the person leaves it."""
+
+    NAME = "Show a password"
+    SUBMIT = "Show the password"
+    BUSY = "Opening the vault; this takes a few seconds."
+    LIST_ID = "password-form"
+
+    def __init__(self, identity_id: str) -> None:
+        self.identity_id = identity_id
+        self.password: str | None = None
+        super().__init__()
+
+    def title_text(self) -> str:
+        return f"The password of {self.identity_id}"
+
+    def intro(self) -> str:
+        from roost.keys import Vault
+
+        info = next((i for i in Vault.public_index(self.ws.home) if i.id == self.identity_id),
+                    None)
+        user = info.public.get("user") or info.public.get("jid") or info.public.get("email") \
+            if info is not None else None
+        who = f"It logs in as {user}. " if user else ""
+        return (f"{who}Type the vault's passphrase to see the password. It stays on this "
+                "screen only, until you leave it.")
+
+    def fields(self) -> Sequence[Field]:
+        return [Field("passphrase", "Vault passphrase", password=True)]
+
+    def rows(self) -> Sequence[Row]:
+        if self.password is None:
+            return super().rows()
+        return [Row("password", "Password", state=self.password),
+                Row("cancel", "Back, and hide it", state="action, q")]
+
+    def work(self, values: dict[str, str]) -> Callable[[], Any]:
+        home, ident = self.ws.home, self.identity_id
+
+        def read() -> str:
+            from roost.keys import Vault
+
+            value = Vault.open(home, values["passphrase"]).get(ident).secret.get("password")
+            if not value:
+                raise RoostError(f"{ident} has no password", hint="its secrets are keys")
+            return value
+
+        return read
+
+    def done(self, result: Any) -> None:
+        from textual.widgets import Input
+
+        self.password = str(result)
+        for field in self.query(Input):
+            field.value = ""
+        self.refresh_content()
+        self.menu.focus()
+        self.say("The password is the first line of the list.")
