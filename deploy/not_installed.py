@@ -63,9 +63,10 @@ def lighter(svc: Service, catalog: Catalog, recipes: Collection[str],
 
 
 def explain(svc: Service, catalog: Catalog, recipes: Collection[str],
-            host: Host | None = None) -> RoostError:
+            host: Host | None = None, *, in_app: bool = False) -> RoostError:
     """One line: why roost does not install `svc`, the host's memory against its need, then
-    the public way, the lighter servers with their exact command, and upstream's guide."""
+    the public way, the lighter servers with their exact command (in the app: where to find
+    them), and upstream's guide."""
     name = short_name(svc)
     where = host.name if host is not None else "NAME"
     if svc.install is not None:
@@ -76,7 +77,7 @@ def explain(svc: Service, catalog: Catalog, recipes: Collection[str],
     ram = host_ram(host)
     too_small = ram is not None and svc.self_hostable and ram < need
     if host is not None and ram is not None and svc.self_hostable:
-        message += (f"; {host.name} has {memory_words(ram)} of memory and {name} needs "
+        message += (f"; {host.name} has {memory_words(ram)} of memory, {name} needs "
                     f"{memory_words(need)}")
     hints: list[str] = []
     public = svc.way("public")
@@ -84,16 +85,26 @@ def explain(svc: Service, catalog: Catalog, recipes: Collection[str],
         hints.append(f"join a public server listed at {public.where}")
     light = lighter(svc, catalog, recipes, host)
     if light:
-        commands = ", or ".join(f"roost deploy {s.id} --host {where}" for s in light)
-        names = " or ".join(short_name(s) for s in light)
-        hints.append(f"{'or ' if hints else ''}let roost set up {names} instead: {commands}")
+        commands = f"roost deploy {light[0].id} --host {where}"
+        if len(light) > 1:
+            commands += f" (or {', '.join(s.id for s in light[1:])})"
+        if len(light) == 1:
+            what, how = f"{short_name(light[0])} instead", "open it in your plan and press d"
+        elif in_app:
+            names = ", ".join(short_name(s) for s in light[:-1])
+            what = f"a lighter server ({names} or {short_name(light[-1])})"
+            how = "open one in your plan and press d"
+        else:
+            what, how = "a lighter server", ""
+        hints.append(f"{'or ' if hints else ''}let roost set up {what}: "
+                     f"{how if in_app else commands}")
     guide = svc.install.guide if svc.install is not None else ""
     if guide and svc.upstream.status != "unmaintained":  # never send people to run it unpatched
         if too_small:
-            hints.append(f"on a server with at least {memory_words(need)} you can follow "
-                         f"upstream's own guide by hand: {guide}")
+            hints.append(f"with {memory_words(need)} or more, follow upstream's guide by hand: "
+                         f"{guide}")
         else:
-            hints.append(f"or follow upstream's own guide by hand: {guide}")
+            hints.append(f"or follow upstream's guide by hand: {guide}")
     if not hints:
         known = ", ".join(sorted(recipes))
         hints.append(f"recipes roost knows: {known}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.binding import Binding, BindingType
 
@@ -11,6 +11,9 @@ from roost.plan.detect import format_mb
 from roost.plan.planner import WAY_NAMES, Plan, Step
 from roost.tui.a11y import Row
 from roost.tui.screens.base import RoostScreen
+
+if TYPE_CHECKING:
+    from roost.catalog.model import Service
 
 WAY_TITLES = {"public": "Use a public instance", "home": "Host it at home",
               "vps": "Host it on a rented server (VPS)"}
@@ -208,11 +211,20 @@ class ServiceScreen(RoostScreen):
         out += [
             Row("action:done", "Mark done", state="already done" if done else "action, key m"),
             Row("action:skip", "Skip this step", state="action, key s"),
-            Row("action:deploy", "Deploy it",
-                state="action, key d" if svc.recipe else "no automatic setup yet"),
+            self._deploy_row(svc),
             Row("action:undo", "Undo the last change", state="action, key u"),
         ]
         return out
+
+    def _deploy_row(self, svc: Service) -> Row:
+        if svc.recipe:
+            return Row("action:deploy", "Deploy it", state="action, key d")
+        if svc.install is None:
+            return Row("action:deploy", "Deploy it", state="no automatic setup yet")
+        names = [o.name for i in svc.install.instead if (o := self.ws.catalog.get(i))]
+        instead = f" Lighter choices: {_join(names)}." if names else ""
+        return Row("action:deploy", "Deploy it", state="roost does not install it",
+                   extra=svc.install.why + instead)
 
     def activate(self, key: str) -> None:
         actions = {"action:done": self.action_done, "action:skip": self.action_skip,
@@ -241,6 +253,12 @@ class ServiceScreen(RoostScreen):
 
     def action_deploy(self) -> None:
         svc = self.ws.catalog.get(self.service_id)
+        if svc is not None and svc.install is not None and not svc.recipe:
+            from roost.deploy.not_installed import explain
+            from roost.deploy.recipes import RECIPES
+
+            self.say(explain(svc, self.ws.catalog, RECIPES, in_app=True).line())
+            return
         if svc is None or not svc.recipe:
             self.say(f"roost cannot set up {self.title_text()} by itself yet: "
                      "follow the way above and mark it done.")
