@@ -29,7 +29,7 @@ ROOST = Path(sys.executable).with_name("roost")
 
 # Recipes other engineers are writing right now: the catalog names them, the registry does not
 # have them yet. Empty this list as each lands in roost.deploy.recipes.RECIPES.
-RECIPES_IN_PROGRESS = {"akkoma", "pleroma", "ssb-oasis", "bovine"}
+RECIPES_IN_PROGRESS = {"akkoma", "pleroma", "bovine"}
 
 
 def test_every_catalog_service_has_a_recipe_or_says_why_not() -> None:
