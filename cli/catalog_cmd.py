@@ -75,7 +75,14 @@ def service_detail(s: Service, catalog: Catalog) -> list[str]:
             lines.append(f"Systems: {', '.join(r.os)}.")
     lines.append(f"Difficulty: {s.difficulty}, about {s.time_minutes} minutes.")
     if s.recipe:
-        lines.append(f"roost can deploy it (recipe {s.recipe}).")
+        lines.append(f"roost can deploy it: roost deploy {s.recipe} --host NAME")
+    elif s.install is not None and not s.install.by_roost:
+        lines.append(f"roost does not install it: {s.install.why}")
+        names = [t.name for i in s.install.instead if (t := catalog.get(i)) is not None]
+        if names:
+            lines.append(f"Lighter servers roost installs instead: {', '.join(names)}.")
+        if s.install.guide:
+            lines.append(f"Upstream's guide, to install it by hand: {s.install.guide}")
     lines += [f"roost will ask for {ask}." for ask in s.asks]
     lines += [f"Then: {step}" for step in s.next_steps]
     lines += [f"Source: {src}" for src in s.sources]

@@ -226,3 +226,19 @@ def test_app_service_screen_and_deploy_screen_say_why_not(app_home: Path) -> Non
             check_cursor(app)
 
     run()
+
+
+def test_the_catalog_entry_says_how_to_deploy_or_why_roost_does_not(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from roost.cli.main import main
+
+    assert main(["catalog", "mastodon"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    why = [line for line in out if line.startswith("roost does not install it: ")]
+    assert len(why) == 1 and "2 gigabytes" in why[0]
+    assert any(line.startswith("Lighter servers roost installs instead: GoToSocial")
+               for line in out)
+    assert "Upstream's guide, to install it by hand: https://docs.joinmastodon.org/" in "\n".join(
+        out)
+    assert main(["catalog", "prosody"]) == 0
+    assert "roost can deploy it: roost deploy prosody --host NAME" in capsys.readouterr().out
