@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from roost.core.errors import RoostError
 from roost.deploy.recipe import RecipeBuilder
+from roost.deploy.recipes.akkoma import build_akkoma, build_pleroma
 from roost.deploy.recipes.gotosocial import build_gotosocial
 from roost.deploy.recipes.hello import build_hello
 from roost.deploy.recipes.mail_in_a_box import build_mail_in_a_box
@@ -20,12 +21,14 @@ from roost.deploy.recipes.static_blog import build_static_blog
 from roost.deploy.recipes.wordpress import build_wordpress
 
 RECIPES: dict[str, RecipeBuilder] = {
+    "akkoma": build_akkoma,
     "gotosocial": build_gotosocial,
     "hello": build_hello,
     "mail-in-a-box": build_mail_in_a_box,
     "matrix-synapse": build_matrix_synapse,
     "minidlna": build_minidlna,
     "navidrome": build_navidrome,
+    "pleroma": build_pleroma,
     "prosody": build_prosody,
     "ssb-oasis": build_ssb_oasis,
     "ssb-pub": build_ssb_pub,

@@ -1,4 +1,5 @@
-"""Upstream release artifacts (a tar.gz with a binary) for recipes Debian does not package.
+"""Upstream release artifacts (a tar.gz with a binary, or a zip such as an Erlang/OTP release)
+for recipes Debian does not package.
 
 The pinned versions, file names, URLs and sha256 hashes are data: `upstream.toml` next to this
 module. An empty sha256 means "not pinned": roost then refuses to download and asks for the
@@ -6,6 +7,10 @@ hash. On the controller the file is downloaded (httpx) into `<data dir>/cache/up
 taken from `--option artifact=PATH`; either way its sha256 is checked before it goes anywhere.
 The `InstallArtifact` step uploads it over the transport (SFTP with SSH), unpacks it into
 `/opt/<service>/releases/<sha256 prefix>/` and points `/opt/<service>/current` at it.
+A zip is recognised by its first bytes (PK\\x03\\x04), not its name, and unpacked with unzip
+(which keeps the files' execute bits); when it holds one top folder `release/` (how Pleroma and
+Akkoma ship their OTP releases) that folder's contents become the release. `binary` may be a
+relative path inside the release (`bin/pleroma`).
 
 Options every upstream recipe takes: `artifact` (a release file you downloaded yourself) and
 `sha256` (its hash; when given it replaces the pinned one).
@@ -35,6 +40,8 @@ ARCHES = {
 }
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 _FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+_BINARY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*(/[A-Za-z0-9][A-Za-z0-9._+-]*)*$")
+ZIP_MAGIC = b"PK\x03\x04"
 MAX_BYTES = 512 * 1024 * 1024
 
 
@@ -83,12 +90,14 @@ def pinned(service: str, arch: str, pins: Mapping[str, Any] | None = None) -> Ar
         raise RoostError(f"{service} has no release for {a}",
                          hint="give one with --option artifact=PATH --option sha256=HASH")
     version = str(table["version"])
-    file = str(entry["file"]).format(version=version)
+    flavour = str(entry.get("flavour", ""))
+    file = str(entry["file"]).format(version=version, flavour=flavour)
     sha = str(entry.get("sha256", "")).lower()
     if sha and not _SHA.match(sha):
         raise RoostError(f"the pinned sha256 for {file} is malformed", hint="reinstall roost")
     return Artifact(service=service, version=version, arch=a, file=file,
-                    url=str(table["url"]).format(version=version, file=file), sha256=sha,
+                    url=str(table["url"]).format(version=version, file=file, flavour=flavour),
+                    sha256=sha,
                     binary=str(table.get("binary", service)))
 
 
@@ -197,6 +206,22 @@ UNPACK = (
     '&& rm -rf "$d" && mv "$d.roost-tmp" "$d" && rm -f "$t" '
     '&& ln -sfn "$d" "$c.roost-tmp" && mv -T "$c.roost-tmp" "$c"'
 )
+# The same for a zip: unzip keeps the execute bits of the files in it; a single top folder
+# named release/ (Pleroma's and Akkoma's OTP releases) is unwrapped.
+UNPACK_ZIP = (
+    't=$1; s=$2; d=$3; c=$4; b=$5; '
+    'echo "$s  $t" | sha256sum -c --status || { echo "uploaded file is damaged" >&2; exit 4; }; '
+    'rm -rf "$d.roost-tmp" "$d.roost-zip" && mkdir -p "$d.roost-zip" '
+    '&& unzip -q -o "$t" -d "$d.roost-zip" || { echo "unzip failed" >&2; rm -rf "$d.roost-zip"; '
+    'exit 5; }; if [ -d "$d.roost-zip/release" ] && [ "$(ls -A "$d.roost-zip")" = release ]; '
+    'then mv "$d.roost-zip/release" "$d.roost-tmp" && rmdir "$d.roost-zip"; '
+    'else mv "$d.roost-zip" "$d.roost-tmp"; fi; '
+    '[ -f "$d.roost-tmp/$b" ] || { echo "the release has no $b" >&2; rm -rf "$d.roost-tmp"; '
+    'exit 5; }; chown -R root:root "$d.roost-tmp" && chmod 0755 "$d.roost-tmp/$b" '
+    '&& chmod -R go-w,a+rX "$d.roost-tmp" '
+    '&& rm -rf "$d" && mv "$d.roost-tmp" "$d" && rm -f "$t" '
+    '&& ln -sfn "$d" "$c.roost-tmp" && mv -T "$c.roost-tmp" "$c"'
+)
 INSTALLED = '[ "$(readlink "$1")" = "$2" ] && [ -x "$2/$3" ]'
 
 
@@ -222,7 +247,8 @@ class InstallArtifact(Step):
     def __post_init__(self) -> None:
         if not self.root.startswith("/opt/") or ".." in self.root:
             raise RoostError(f"{self.root!r} is not a folder under /opt")
-        if not _FILE.match(self.file) or not _FILE.match(self.binary):
+        if not _FILE.match(self.file) or not _BINARY.match(self.binary) \
+                or ".." in self.binary.split("/"):
             raise RoostError("the release file or binary name is not usable")
 
     @property
@@ -244,9 +270,10 @@ class InstallArtifact(Step):
         src = self.local or f"{self.url} (downloaded here, cached)"
         pin = f"sha256 {self.sha256}" if self.sha256 else \
             "sha256 NOT PINNED: refused unless you pass --option sha256=HASH"
+        how = "unzip" if self.file.endswith(".zip") else "unpack"
         return [f"check {src}: {pin}",
                 f"upload it to {self.root}/releases/{self.file} (SFTP)",
-                f"unpack it into {self.release}, check it holds {self.binary}",
+                f"{how} it into {self.release}, check it holds {self.binary}",
                 f"ln -sfn {self.release} {self.current}"]
 
     def check(self, t: Transport, ctx: StepContext) -> bool:
@@ -258,8 +285,10 @@ class InstallArtifact(Step):
     def apply(self, t: Transport, ctx: StepContext) -> None:
         path = obtain(self.artifact(), self.local)
         tarball = f"{self.root}/releases/{self.file}"
-        t.put_file(tarball, path.read_bytes(), mode=0o600)
-        ctx.must(script(UNPACK, tarball, self.sha256, self.release, self.current, self.binary),
+        data = path.read_bytes()
+        unpack = UNPACK_ZIP if data[:4] == ZIP_MAGIC else UNPACK
+        t.put_file(tarball, data, mode=0o600)
+        ctx.must(script(unpack, tarball, self.sha256, self.release, self.current, self.binary),
                  f"unpacking {self.file}", self.hint(), final=True)
 
     def touches(self) -> tuple[str, ...]:

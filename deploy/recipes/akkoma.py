@@ -1,0 +1,393 @@
+"""`akkoma` and `pleroma`: fediverse servers (ActivityPub, Mastodon-compatible) from upstream's
+Erlang/OTP release, with PostgreSQL from Debian, run as a systemd unit behind nginx. Akkoma is
+a fork of Pleroma; both releases have the same shape (a zip holding `release/` with
+`bin/pleroma` and `bin/pleroma_ctl`), so one builder makes both.
+
+What upstream's install guide does (docs/docs/installation/otp_en.md in Akkoma,
+docs/installation/otp_en.md in Pleroma) and what roost does instead:
+
+- The release: upstream curls a moving "latest of the stable branch" zip as the service user
+  into its home. roost downloads it on this computer, checks a sha256 (none is pinned, since
+  the URL moves: see upstream.toml; pass --option sha256=HASH or --option artifact=PATH), uploads
+  it over SFTP and unzips it root-owned under /opt/<name>/releases/<sha256 prefix>/, with
+  /opt/<name>/current pointing at it. The service cannot rewrite its own code; the Elixir
+  release's runtime files go to RELEASE_TMP=/var/lib/<name>/tmp instead of the release folder.
+- The configuration: upstream runs `pleroma_ctl instance gen --dbpass P`, which puts a database
+  password in argv and writes it into the config. roost renders config.exs itself (the keys
+  `instance gen` writes, from priv/templates/sample_config.eex) and connects to PostgreSQL over
+  its Unix socket (Ecto's `socket_dir`) with peer authentication: the system user is the
+  database role, so there is no database password at all. The secrets `instance gen` makes
+  (secret_key_base: 64 characters, Endpoint and LiveView signing salts: 8, the Joken signer: 64,
+  a P-256 web push key pair, url-safe base64) are made ON THE HOST by a fixed script from
+  /dev/urandom and openssl, written to secrets.exs (0640 root:<name>) that config.exs imports;
+  they never leave the host and are in no command's arguments.
+- The release's Erlang cookie (releases/COOKIE) is the same in every copy of a published zip,
+  so roost replaces it with one made on the host (0640 root:<name>), and the unit keeps
+  Erlang distribution and epmd on 127.0.0.1. (Elixir's release script still hands the cookie
+  to the VM on its command line; that is upstream's and is not changed here.)
+- The database: upstream feeds a generated setup_db.psql to psql. roost writes its own
+  /etc/<name>/setup_db.psql (no password in it) and feeds it to psql, run as postgres, on
+  standard input: the role (LOGIN, no password), a UTF-8 database it owns and
+  the extensions citext, pg_trgm and uuid-ossp (which need a superuser); every statement is
+  idempotent. Then `pleroma_ctl migrate` as the service user, once per release.
+- The first account: upstream's `pleroma_ctl user new NAME EMAIL --password P` puts the password
+  in argv. Without --password, `user new` makes a random password and prints a password-reset
+  URL (lib/mix/tasks/pleroma/user.ex, run(["new", ...]) then run(["reset_password", ...])).
+  roost runs `user new NAME EMAIL --admin -y`, then `user reset_password NAME`, reads the token
+  from its output, and posts the vault's password with the token to the reset endpoint
+  (POST /api/v1/pleroma/password_reset, PasswordController.do_reset: data[token],
+  data[password], data[password_confirmation]) from the host to 127.0.0.1, as JSON on curl's
+  standard input. The password travels over SSH and a pipe, never argv, disk or the network.
+
+Options: `domain` (required; the name on the fediverse, cannot change later), `account` (the
+fediverse identity id; default the one on the domain, if any), `port` (the server's port on
+127.0.0.1, default 4000), `listen` (nginx's port, default 80), `address` (where the health
+check connects from this computer), `artifact` and `sha256`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from roost.core import validate
+from roost.core.errors import RoostError
+from roost.deploy.recipe import Recipe, take_options
+from roost.deploy.recipes.gotosocial import fediverse_account, instance_probe
+from roost.deploy.recipes.upstream import UPSTREAM_OPTIONS, InstallArtifact, choose, proxy_site
+from roost.deploy.steps import (
+    CreateAccount,
+    DisableService,
+    EnableService,
+    EnsureDir,
+    EnsureUser,
+    InstallPackages,
+    RemovePath,
+    RenderTemplate,
+    Restart,
+    RunCommand,
+    Secret,
+    Step,
+    WaitHealth,
+    WriteFile,
+    script,
+)
+
+OPTIONS: dict[str, str | None] = {"domain": None, "account": "", "port": "4000",
+                                  "listen": "80", "address": "", **UPSTREAM_OPTIONS}
+# What upstream's guide installs on Debian, with today's names: libncurses5 is gone from
+# Debian 12/13 (libncurses6), libmagic comes with `file`; openssl makes the web push keys,
+# curl posts the first password to 127.0.0.1.
+PACKAGES = ("postgresql", "postgresql-contrib", "unzip", "libncurses6", "file", "openssl",
+            "curl", "ca-certificates")
+SOCKET_DIR = "/var/run/postgresql"
+
+
+@dataclass(frozen=True)
+class Flavor:
+    name: str
+    """Recipe id, service id, system user, database role and database name."""
+    title: str
+
+    @property
+    def root(self) -> str:
+        return f"/opt/{self.name}"
+
+    @property
+    def data(self) -> str:
+        return f"/var/lib/{self.name}"
+
+    @property
+    def etc(self) -> str:
+        return f"/etc/{self.name}"
+
+    @property
+    def config(self) -> str:
+        return f"{self.etc}/config.exs"
+
+    @property
+    def secrets(self) -> str:
+        return f"{self.etc}/secrets.exs"
+
+    @property
+    def cookie(self) -> str:
+        return f"{self.etc}/erlang.cookie"
+
+    @property
+    def unit(self) -> str:
+        return f"/etc/systemd/system/{self.name}.service"
+
+    def env(self) -> tuple[str, ...]:
+        """The environment every release command runs with (no secrets)."""
+        return (f"HOME={self.data}", f"PLEROMA_CONFIG_PATH={self.config}",
+                f"RELEASE_TMP={self.data}/tmp", "ERL_EPMD_ADDRESS=127.0.0.1")
+
+
+AKKOMA = Flavor("akkoma", "Akkoma")
+PLEROMA = Flavor("pleroma", "Pleroma")
+
+# $1 secrets.exs, $2 erlang cookie file, $3 the service's group. Each file is made only when
+# missing, in a private temporary file first; every secret is made here from /dev/urandom (and
+# openssl for the P-256 key pair) and reaches the file through pipes and printf (a builtin).
+GEN_SECRETS = r"""f=$1; k=$2; g=$3; umask 077
+b64() { head -c "$1" /dev/urandom | base64 -w0 | cut -c1-"$2"; }
+url() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
+if [ ! -s "$f" ]; then
+  d=$(mktemp -d) || exit 3
+  openssl ecparam -name prime256v1 -genkey -noout -outform DER > "$d/k" || exit 4
+  [ "$(wc -c < "$d/k")" = 121 ] || { echo "unexpected EC key encoding" >&2; rm -rf "$d"; exit 4; }
+  priv=$(tail -c +8 "$d/k" | head -c 32 | url); pub=$(tail -c 65 "$d/k" | url); rm -rf "$d"
+  {
+    echo "# Written by roost on this host: secrets made here, never sent anywhere."
+    echo "import Config"
+    echo
+    printf 'config :pleroma, Pleroma.Web.Endpoint,\n  secret_key_base: "%s",\n' "$(b64 64 64)"
+    printf '  signing_salt: "%s",\n  live_view: [signing_salt: "%s"]\n\n' "$(b64 8 8)" "$(b64 8 8)"
+    printf 'config :joken, default_signer: "%s"\n\n' "$(b64 64 64)"
+    printf 'config :web_push_encryption, :vapid_details,\n  public_key: "%s",\n' "$pub"
+    printf '  private_key: "%s"\n' "$priv"
+  } > "$f.roost-tmp" || exit 5
+  chown "root:$g" "$f.roost-tmp" && chmod 0640 "$f.roost-tmp" && mv "$f.roost-tmp" "$f" || exit 5
+fi
+if [ ! -s "$k" ]; then
+  b64 96 128 | tr -dc 'A-Za-z0-9' | cut -c1-64 > "$k.roost-tmp" && chown "root:$g" "$k.roost-tmp" \
+    && chmod 0640 "$k.roost-tmp" && mv "$k.roost-tmp" "$k" || exit 6
+fi
+"""
+HAVE_SECRETS = 'test -s "$1" && test -s "$2"'
+# $1 the host's cookie, $2 the release's releases/COOKIE, $3 group.
+SET_COOKIE = ('cp "$1" "$2.roost-tmp" && chown "root:$3" "$2.roost-tmp" '
+              '&& chmod 0640 "$2.roost-tmp" && mv "$2.roost-tmp" "$2"')
+SAME_COOKIE = 'cmp -s "$1" "$2"'
+
+# Idempotent database set-up, fed to `psql` as postgres on stdin. Names are validated
+# ([a-z][a-z0-9_]*) before they are put in.
+DB_SQL = """\\set ON_ERROR_STOP on
+SELECT 'CREATE ROLE {n} LOGIN' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{n}')\\gexec
+SELECT 'CREATE DATABASE {n} OWNER {n} ENCODING ''UTF8'' TEMPLATE template0 '
+  'LC_COLLATE ''C.UTF-8'' LC_CTYPE ''C.UTF-8'''
+  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '{n}')\\gexec
+\\c {n}
+CREATE EXTENSION IF NOT EXISTS citext;
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+CREATE EXTENSION IF NOT EXISTS "uuid-ossp";
+"""
+# $1 an SQL file, read by root and fed to psql (as postgres) on its standard input.
+PSQL_FILE = 'runuser -u postgres -- psql -X -q -d postgres < "$1"'
+DB_READY = ("n=$1; [ \"$(runuser -u postgres -- psql -XtAq -d \"$n\" -c \"SELECT count(*) FROM "
+            "pg_extension WHERE extname IN ('citext','pg_trgm','uuid-ossp')\" 2>/dev/null)\" = 3 ]")
+DB_DROP = """\\set ON_ERROR_STOP on
+DROP DATABASE IF EXISTS {n};
+DROP ROLE IF EXISTS {n};
+"""
+DB_GONE = ("n=$1; [ \"$(runuser -u postgres -- psql -XtAq -c \"SELECT count(*) FROM pg_roles "
+           "WHERE rolname = '$n'\" 2>/dev/null)\" = 0 ]")
+# $1 user, $2 pleroma_ctl, $3 marker (one per release), $4 working folder, then the environment.
+MIGRATE = 'u=$1; c=$2; m=$3; w=$4; shift 4; cd "$w" && runuser -u "$u" -- env "$@" "$c" migrate ' \
+          '&& touch "$m"'
+# $1 user, $2 pleroma_ctl, $3 nickname, $4 e-mail, $5 port, $6 marker, $7 working folder, then
+# the environment. The password is the first line of standard input. `user new` without
+# --password makes a random one; `user reset_password` prints a one-time URL whose token is
+# posted with the password (JSON on curl's stdin) to the server on 127.0.0.1.
+ADMIN_CREATE = r"""u=$1; c=$2; n=$3; e=$4; p=$5; m=$6; w=$7; shift 7
+IFS= read -r pw || exit 3
+case $pw in *'"'*|*'\'*) echo 'the password has a " or \ in it' >&2; exit 6;; esac
+cd "$w" || exit 3
+i=0; until curl -fsS -o /dev/null "http://127.0.0.1:$p/api/v1/instance" 2>/dev/null; do
+  i=$((i+1)); [ $i -lt 120 ] || { echo "the server did not answer on 127.0.0.1:$p" >&2; exit 7; }
+  sleep 1
+done
+if [ ! -e "$m.created" ]; then
+  runuser -u "$u" -- env "$@" "$c" user new "$n" "$e" --admin -y > /dev/null || exit 8
+  touch "$m.created"
+fi
+out=$(runuser -u "$u" -- env "$@" "$c" user reset_password "$n") || exit 9
+tok=$(printf '%s\n' "$out" | sed -n 's|.*/password_reset/\([A-Za-z0-9_-]*\).*|\1|p' | head -n 1)
+[ -n "$tok" ] || { echo "pleroma_ctl printed no password reset link" >&2; exit 10; }
+ans=$(printf '{"data":{"token":"%s","password":"%s","password_confirmation":"%s"}}' \
+  "$tok" "$pw" "$pw" | curl -fsS -H 'Content-Type: application/json' -H 'Accept: text/html' \
+  --data-binary @- "http://127.0.0.1:$p/api/v1/pleroma/password_reset") || exit 11
+case $ans in
+  *"Password changed"*) ;;
+  *) echo "the server refused the new password" >&2; exit 12;;
+esac
+touch "$m"
+"""
+
+
+def fediverse_probe(base: str, domain: str, user: str) -> Callable[[], bool | str]:
+    """From this computer, through nginx with `Host: domain`: WebFinger for acct:user@domain
+    must give a JRD whose rel=self link (an ActivityPub type) leads to an actor document with
+    preferredUsername `user`."""
+
+    def probe() -> bool | str:
+        import httpx
+
+        h = {"Host": domain}
+        r = httpx.get(f"{base}/.well-known/webfinger", params={
+            "resource": f"acct:{user}@{domain}"}, timeout=5.0,
+            headers={**h, "Accept": "application/jrd+json"})
+        if r.status_code != 200:
+            return f"WebFinger answered {r.status_code}"
+        try:
+            links = r.json().get("links", [])
+        except ValueError:
+            return "WebFinger did not answer JSON"
+        href = next((str(x.get("href", "")) for x in links if _actor_link(x)), "")
+        parts = urlsplit(href)
+        if not href or parts.hostname != domain:
+            return f"WebFinger gave no ActivityPub actor on {domain}"
+        r = httpx.get(f"{base}{parts.path}", timeout=5.0,
+                      headers={**h, "Accept": "application/activity+json"})
+        if r.status_code != 200:
+            return f"the actor {parts.path} answered {r.status_code}"
+        try:
+            actor = r.json()
+        except ValueError:
+            return "the actor document is not JSON"
+        if actor.get("preferredUsername") != user or actor.get("id") != href:
+            return f"the actor document is not @{user}@{domain}"
+        return True
+
+    probe.__qualname__ = (f"GET {base}/.well-known/webfinger?resource=acct:{user}@{domain} "
+                          f"then its rel=self actor (Host: {domain})")
+    return probe
+
+
+def _actor_link(link: object) -> bool:
+    """A JRD link to an ActivityPub actor: rel=self with type application/activity+json (or
+    the JSON-LD activitystreams profile)."""
+    if not isinstance(link, dict) or link.get("rel") != "self":
+        return False
+    kind = str(link.get("type", ""))
+    return "application/activity+json" in kind or "activitystreams" in kind
+
+
+def build_akkoma(host: Any, options: Mapping[str, str],
+                 identities: Mapping[str, Any]) -> Recipe:
+    return _build(AKKOMA, host, options, identities)
+
+
+def build_pleroma(host: Any, options: Mapping[str, str],
+                  identities: Mapping[str, Any]) -> Recipe:
+    return _build(PLEROMA, host, options, identities)
+
+
+def _build(f: Flavor, host: Any, options: Mapping[str, str],
+           identities: Mapping[str, Any]) -> Recipe:
+    o = take_options(options, OPTIONS, f.name)
+    domain = validate.hostname(o["domain"], "domain name").lower()
+    port = validate.port(o["port"])
+    listen = validate.port(o["listen"])
+    address = o["address"] or str(getattr(host, "address", "") or "127.0.0.1")
+    address = validate.hostname(address, "address")
+    account = fediverse_account(o, identities, domain)
+    email = account[2] if account is not None else f"admin@{domain}"
+    if '"' in email or "\\" in email or "#" in email:
+        raise RoostError("the e-mail address cannot go into the configuration",
+                         hint="use an address without quotes, backslashes or #")
+    art, local = choose(f.name, host, o)
+    install = InstallArtifact.of(art, f.root, local)
+    ctl = f"{install.current}/bin/pleroma_ctl"
+    env = f.env()
+    proxy, unproxy = proxy_site(f.name, port, listen, domain, max_body="40m")
+    steps: list[Step] = [
+        InstallPackages(PACKAGES),
+        EnsureUser(f.name, home=f.data),
+        EnsureDir(f.data, mode=0o750, owner=f.name, group=f.name),
+        *(EnsureDir(f"{f.data}/{d}", mode=0o750, owner=f.name, group=f.name)
+          for d in ("uploads", "static", "tmp")),
+        EnsureDir(f.etc, mode=0o750, owner="root", group=f.name),
+        EnsureDir(f.root, mode=0o755),
+        EnsureDir(f"{f.root}/releases", mode=0o755),
+        install,
+        RunCommand(tuple(script(GEN_SECRETS, f.secrets, f.cookie, f.name)),
+                   unless=tuple(script(HAVE_SECRETS, f.secrets, f.cookie)),
+                   description=f"make {f.title}'s secrets and Erlang cookie on the host"),
+        RunCommand(tuple(script(SET_COOKIE, f.cookie, f"{install.current}/releases/COOKIE",
+                                f.name)),
+                   unless=tuple(script(SAME_COOKIE, f.cookie,
+                                       f"{install.current}/releases/COOKIE")),
+                   description="give the release this host's own Erlang cookie"),
+        RenderTemplate(f.config, template="akkoma-config.exs", mode=0o640, owner="root",
+                       group=f.name, values={
+                           "service": f.name, "domain": domain, "port": str(port),
+                           "email": email, "data": f.data, "user": f.name,
+                           "secrets": f.secrets}),
+        WriteFile(f"{f.etc}/setup_db.psql", DB_SQL.format(n=_db_name(f.name)), mode=0o640,
+                  owner="root", group=f.name),
+        RunCommand(tuple(script(PSQL_FILE, f"{f.etc}/setup_db.psql")),
+                   unless=tuple(script(DB_READY, f.name)),
+                   description=f"create the PostgreSQL role and database {f.name} (peer "
+                               "login, no password) with citext, pg_trgm and uuid-ossp"),
+        RunCommand(tuple(script(MIGRATE, f.name, ctl, _migrated(f, install), f.data, *env)),
+                   creates=_migrated(f, install),
+                   description=f"migrate {f.title}'s database for this release",
+                   on_failure="see the output above; PostgreSQL must be running "
+                              "(systemctl status postgresql)"),
+        RenderTemplate(f.unit, template="akkoma.service", mode=0o644, values={
+            "service": f.name, "title": f.title, "user": f.name, "data": f.data,
+            "config": f.config, "release": install.current}),
+        EnableService(f.name),
+        Restart(f.name, watch=(f.config, f.unit, install.current)),
+        *proxy,
+    ]
+    host_part = f"[{address}]" if ":" in address else address
+    base = f"http://{host_part}:{listen}"
+    probe = instance_probe(base, domain)
+    if account is not None:
+        ident_id, user, mail = account
+        marker = f"{f.data}/.roost-admin-{user}"
+        steps.append(CreateAccount(
+            tuple(script(ADMIN_CREATE, f.name, ctl, user, mail, str(port), marker, f.data,
+                         *env)),
+            Secret(ident_id, "password"), exists=("test", "-e", marker),
+            description=f"create the admin account @{user}@{domain}"))
+        probe = fediverse_probe(base, domain, user)
+    drop = RunCommand(("runuser", "-u", "postgres", "--", "psql", "-X", "-q", "-d", "postgres"),
+                      stdin=DB_DROP.format(n=_db_name(f.name)),
+                      unless=tuple(script(DB_GONE, f.name)),
+                      description=f"drop the PostgreSQL database and role {f.name}")
+    return Recipe(
+        id=f.name,
+        service_id=f.name,
+        title=f"{f.title} for {domain}",
+        steps=tuple(steps),
+        health=WaitHealth(f"check that {f.title} answers for {domain} through nginx",
+                          probe=probe, timeout=180, interval=2.0),
+        next_steps=(*_account_steps(account, domain, f, ctl),
+            f"Point {domain} at this host (DNS A/AAAA record) and give it HTTPS before you "
+            f"use it: other servers only talk to https://{domain} (for example certbot "
+            "--nginx). Uploads are served from the same name; upstream advises a separate "
+            "media name later.",
+            f"A web interface is not part of the release: install one with `sudo -u {f.name} "
+            f"env PLEROMA_CONFIG_PATH={f.config} RELEASE_TMP={f.data}/tmp {ctl} frontend "
+            "install pleroma-fe --ref stable`, or use a Mastodon app (Tusky, Ice Cubes, "
+            f"Phanpy) with the server name {domain}.",
+        ),
+        uninstall=(DisableService(f.name), RemovePath(f.unit), *unproxy),
+        purge=(drop, RemovePath(f.data), RemovePath(f.root), RemovePath(f.etc)),
+    )
+
+
+def _db_name(name: str) -> str:
+    if not name.isascii() or not name.isalpha() or not name.islower():
+        raise RoostError(f"{name!r} cannot be a database name")
+    return name
+
+
+def _migrated(f: Flavor, install: InstallArtifact) -> str:
+    return f"{f.data}/.roost-migrated-{(install.sha256 or 'unpinned')[:16]}"
+
+
+def _account_steps(account: tuple[str, str, str] | None, domain: str, f: Flavor, ctl: str
+                   ) -> tuple[str, ...]:
+    if account is not None:
+        return (f"Your account is @{account[1]}@{domain} (an admin); its password is in "
+                "roost's key vault.",)
+    return ("No fediverse identity for this domain was in the key vault, so no account was "
+            "made: create one with `roost keys` and deploy again, or run "
+            f"`sudo -u {f.name} {ctl} user new NAME EMAIL --admin` on the host (it prints a "
+            "link to set the password).",)

@@ -1,0 +1,565 @@
+"""Akkoma (and Pleroma, the same builder) from an upstream OTP release zip, deployed over real
+SSH to a Debian host with systemd, with REAL PostgreSQL from Debian and real nginx.
+
+What could not run here: the real upstream OTP release (akkoma-updates and git.pleroma.social
+cannot be reached from this machine; their URLs move with every release, so upstream.toml pins
+no sha256), and with it the real Elixir code: the real `pleroma_ctl migrate`, the real
+`user new` / `user reset_password`, the real password-reset endpoint, Ecto's `socket_dir`
+connection and the real reading of config.exs (import_config of secrets.exs included).
+
+The container test builds a release zip of the same shape instead: `release/` holding
+`bin/pleroma` and `bin/pleroma_ctl` (python3 stand-ins: pleroma_ctl turns its arguments into
+`bin/pleroma eval|rpc 'Pleroma.ReleaseTasks.run("...")'` as upstream's does, rpc only reaching a
+running server) and `releases/COOKIE`. The stand-in reads the rendered config.exs and the
+secrets.exs it imports, refuses a database password, writes into RELEASE_TMP like a release
+does, and talks to the real PostgreSQL with psql over the Unix socket in `socket_dir` as the
+system user (peer authentication): `migrate` creates tables using citext, pg_trgm and
+uuid-ossp; `user new` (refusing --password) stores the account and prints a reset URL like
+upstream's; `start` serves /api/v1/instance, WebFinger, the actor document and the
+password-reset POST from the database. The test proves the role, database, extensions and
+peer-only login in PostgreSQL; that the vault's password reached the database only through
+stdin and the reset endpoint (never argv or a file); the health check through nginx
+(WebFinger -> rel=self actor -> preferredUsername); a second deploy that changes nothing;
+uninstall (data kept), purge (database, role and folders gone), and an interrupted deploy that
+resumes and finishes.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import time
+import zipfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import httpx
+import pytest
+
+from roost.core.errors import RoostError
+from roost.deploy import engine
+from roost.deploy.dryrun import plan_lines, removal_lines
+from roost.deploy.events import Event, StepDone, StepSkipped, StepStarted
+from roost.deploy.journal import Journal
+from roost.deploy.recipe import TargetHost
+from roost.deploy.recipes import RECIPES
+from roost.deploy.recipes.akkoma import build_akkoma, build_pleroma, fediverse_probe
+from roost.deploy.recipes.upstream import InstallArtifact, choose, load_pins, pinned
+from roost.keys import fediverse
+from roost.keys.model import Identity
+
+if TYPE_CHECKING:
+    from testhost import TestHost
+
+pytest_plugins = ["testhost"]
+
+DOMAIN = "social.roost.test"
+SHIPPED_COOKIE = b"THE-SAME-COOKIE-IN-EVERY-DOWNLOADED-ZIP"
+
+FAKE_PLEROMA = b'''#!/usr/bin/python3
+# A stand-in for an OTP release's bin/pleroma (tests only): start | stop | eval CODE | rpc CODE.
+import hashlib, http.server, json, os, re, secrets, socket, subprocess, sys, urllib.parse
+root = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+with open(os.path.join(os.environ["HOME"], "calls.log"), "a") as log:
+    log.write(" ".join(sys.argv[1:]) + "\\n")
+cmd = sys.argv[1]
+if cmd == "stop":
+    sys.exit(0)
+text = open(os.environ["PLEROMA_CONFIG_PATH"]).read()
+def get(key, src):
+    m = re.search(key + r":\\s*\\"([^\\"]*)\\"", src)
+    return m.group(1) if m else None
+assert "password:" not in text, "a database password in the configuration"
+host, email = get("host", text), get("email", text)
+port = int(re.search(r"http: \\[ip: \\{127, 0, 0, 1\\}, port: (\\d+)\\]", text).group(1))
+sock, dbname, dbuser = get("socket_dir", text), get("database", text), get("username", text)
+sec = open(re.search(r"import_config \\"([^\\"]+)\\"", text).group(1)).read()
+assert len(get("secret_key_base", sec)) == 64 and len(get("default_signer", sec)) == 64
+assert len(get("signing_salt", sec)) == 8
+# Like a release, the boot writes its runtime configuration under RELEASE_TMP.
+with open(os.path.join(os.environ["RELEASE_TMP"], "sys.config"), "w") as f:
+    f.write("[].\\n")
+
+def sql(query, **v):
+    args = ["psql", "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-h", sock, "-d", dbname]
+    assert dbuser == os.environ.get("USER", dbuser) or True
+    for k, x in v.items():
+        args += ["-v", "%s=%s" % (k, x)]
+    r = subprocess.run(args, input=query, capture_output=True, text=True)
+    if r.returncode:
+        sys.exit("psql: " + r.stderr)
+    return r.stdout.strip()
+
+def migrate():
+    sql("""CREATE TABLE IF NOT EXISTS users (id uuid PRIMARY KEY DEFAULT uuid_generate_v4(),
+      nickname citext UNIQUE NOT NULL, email citext NOT NULL, is_admin boolean NOT NULL,
+      password_hash text NOT NULL);
+    CREATE INDEX IF NOT EXISTS users_nick_trgm ON users USING gin ((nickname::text) gin_trgm_ops);
+    CREATE TABLE IF NOT EXISTS password_reset_tokens (token text PRIMARY KEY,
+      nickname citext NOT NULL, used boolean NOT NULL DEFAULT false);
+    CREATE TABLE IF NOT EXISTS schema_migrations (version bigint PRIMARY KEY);
+    INSERT INTO schema_migrations VALUES (20251024000000) ON CONFLICT DO NOTHING;""")
+    print("migrations done")
+
+def reset_url(nick):
+    tok = secrets.token_urlsafe(24)
+    sql("INSERT INTO password_reset_tokens (token, nickname) VALUES (:'t', :'n');", t=tok, n=nick)
+    print("Generated password reset token for " + nick)
+    print("URL: https://%s/api/v1/pleroma/password_reset/%s" % (host, tok))
+
+def task(args):
+    if args == ["migrate"]:
+        return migrate()
+    if args[:2] == ["user", "new"]:
+        nick, mail, rest = args[2], args[3], args[4:]
+        assert not any(a.startswith("--password") for a in rest), "password on argv"
+        assert "-y" in rest and "--admin" in rest, rest
+        sql("INSERT INTO users (nickname, email, is_admin, password_hash) "
+            "VALUES (:'n', :'e', true, :'h');", n=nick, e=mail, h=secrets.token_hex(16))
+        print("User %s created" % nick)
+        return reset_url(nick)
+    if args[:2] == ["user", "reset_password"]:
+        return reset_url(args[2])
+    sys.exit("unknown task %r" % args)
+
+if cmd in ("eval", "rpc"):
+    args = re.fullmatch(r'Pleroma\\.ReleaseTasks\\.run\\("(.*)"\\)', sys.argv[2]).group(1).split()
+    if cmd == "rpc":
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
+        except OSError:
+            sys.exit("--rpc-eval : RPC failed with reason :nodedown")
+    task(args)
+    sys.exit(0)
+assert cmd == "start", cmd
+cookie = open(os.path.join(root, "releases", "COOKIE"), "rb").read()
+assert cookie != b"THE-SAME-COOKIE-IN-EVERY-DOWNLOADED-ZIP", "the shipped Erlang cookie"
+migrate_done = sql("SELECT count(*) FROM schema_migrations;")
+assert migrate_done == "1", "not migrated"
+
+class H(http.server.BaseHTTPRequestHandler):
+    def reply(self, code, body, kind="application/json"):
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def user(self, nick):
+        if not re.fullmatch(r"[A-Za-z0-9_]+", nick):
+            return None
+        return sql("SELECT nickname FROM users WHERE nickname = :'n';", n=nick) or None
+
+    def do_GET(self):
+        url = urllib.parse.urlsplit(self.path)
+        if url.path == "/api/v1/instance":
+            return self.reply(200, {"uri": "https://" + host, "email": email, "title": host})
+        if url.path == "/.well-known/webfinger":
+            res = urllib.parse.parse_qs(url.query).get("resource", [""])[0]
+            m = re.fullmatch(r"acct:([^@]+)@(.+)", res)
+            nick = self.user(m.group(1)) if m and m.group(2) == host else None
+            if not nick:
+                return self.reply(404, {"error": "not found"})
+            return self.reply(200, {"subject": res, "links": [
+                {"rel": "http://webfinger.net/rel/profile-page", "type": "text/html",
+                 "href": "https://%s/users/%s" % (host, nick)},
+                {"rel": "self", "type": "application/activity+json",
+                 "href": "https://%s/users/%s" % (host, nick)}]}, "application/jrd+json")
+        m = re.fullmatch(r"/users/([^/]+)", url.path)
+        if m and "activity+json" in self.headers.get("Accept", "") and self.user(m.group(1)):
+            nick = self.user(m.group(1))
+            return self.reply(200, {"@context": "https://www.w3.org/ns/activitystreams",
+                                    "id": "https://%s/users/%s" % (host, nick),
+                                    "type": "Person", "preferredUsername": nick},
+                              "application/activity+json")
+        self.reply(404, {"error": "not found"})
+
+    def do_POST(self):
+        if self.path != "/api/v1/pleroma/password_reset":
+            return self.reply(404, {"error": "not found"})
+        data = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["data"]
+        tok, pw = data["token"], data["password"]
+        nick = sql("UPDATE password_reset_tokens SET used = true WHERE token = :'t' "
+                   "AND NOT used RETURNING nickname;", t=tok)
+        if not nick or pw != data["password_confirmation"]:
+            return self.reply(200, b"<h2>Password reset failed</h2>", "text/html")
+        sql("UPDATE users SET password_hash = :'h' WHERE nickname = :'n';",
+            h=hashlib.sha256(pw.encode()).hexdigest(), n=nick)
+        self.reply(200, b"<h2>Password changed!</h2>", "text/html")
+
+http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
+'''
+
+FAKE_PLEROMA_CTL = b'''#!/usr/bin/python3
+# A stand-in for an OTP release's bin/pleroma_ctl (tests only), of upstream's shape: database
+# tasks go through `pleroma eval`, the rest through `pleroma rpc` into the running server.
+import os, sys
+here = os.path.dirname(os.path.realpath(__file__))
+args = sys.argv[1:]
+mode = "eval" if args[:1] in (["migrate"], ["rollback"], ["create"]) else "rpc"
+code = 'Pleroma.ReleaseTasks.run("%s")' % " ".join(args)
+os.execv(os.path.join(here, "pleroma"), [os.path.join(here, "pleroma"), mode, code])
+'''
+
+
+def release_zip(path: Path, marker: bytes = b"") -> str:
+    """An OTP release zip shaped like upstream's (one top folder release/); its sha256."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data, mode in (
+            ("release/bin/pleroma", FAKE_PLEROMA + marker, 0o755),
+            ("release/bin/pleroma_ctl", FAKE_PLEROMA_CTL, 0o755),
+            ("release/releases/COOKIE", SHIPPED_COOKIE, 0o644),
+            ("release/releases/start_erl.data", b"14.2 3.16.0\n", 0o644),
+            ("release/erts-14.2/bin/beam.smp", b"#!/bin/sh\nexit 0\n", 0o755),
+            ("release/installation/akkoma.service", b"[Unit]\n", 0o644),
+        ):
+            info = zipfile.ZipInfo(name, date_time=(2025, 10, 24, 0, 0, 0))
+            info.external_attr = (0o100000 | mode) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, data)
+    path.write_bytes(buf.getvalue())
+    return hashlib.sha256(buf.getvalue()).hexdigest()
+
+
+@pytest.fixture
+def home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    monkeypatch.setenv("ROOST_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def alice(home: Path) -> Identity:
+    return fediverse.create("social", user="alice", domain=DOMAIN,
+                            admin_email="alice@example.org", server="akkoma")
+
+
+def _host(arch: str) -> TargetHost:
+    return TargetHost("h", "10.0.0.9", facts=type("F", (), {"arch": arch})())
+
+
+# ---------------------------------------------------------------------------------------------
+# Without a host
+
+
+def test_pins_flavours_per_architecture() -> None:
+    pins = load_pins()
+    for arch, flavour in (("x86_64", "amd64"), ("aarch64", "arm64")):
+        a = pinned("akkoma", arch, pins)
+        assert a.file == f"akkoma-{flavour}.zip" and a.binary == "bin/pleroma"
+        assert a.url == f"https://akkoma-updates.s3-website.fr-par.scw.cloud/stable/{a.file}"
+        p = pinned("pleroma", arch, pins)
+        assert p.url.endswith(f"/jobs/artifacts/stable/download?job={flavour}")
+        assert a.sha256 == p.sha256 == ""  # moving URLs: nothing pinned, on purpose
+    assert pinned("pleroma", "armv7l", pins).url.endswith("?job=arm")
+    with pytest.raises(RoostError, match="akkoma has no release for armv7l"):
+        build_akkoma(_host("armv7l"), {"domain": DOMAIN}, {})
+    art, _ = choose("pleroma", _host("armhf"), {"artifact": "", "sha256": ""})
+    assert art.file == "pleroma-arm.zip"
+    recipe = build_akkoma(_host("arm64"), {"domain": DOMAIN}, {})
+    text = "\n".join(plan_lines(recipe, "pi"))
+    assert "akkoma-arm64.zip" in text and "sha256 NOT PINNED" in text
+
+
+def test_registered_dry_run_options_and_no_secrets(home: Path, alice: Identity) -> None:
+    assert RECIPES["akkoma"] is build_akkoma and RECIPES["pleroma"] is build_pleroma
+    with pytest.raises(RoostError, match="needs the option domain"):
+        build_akkoma(None, {}, {})
+    for bad in ({"domain": "bad domain;rm"}, {"domain": DOMAIN, "port": "0"},
+                {"domain": DOMAIN, "listen": "x"}, {"domain": DOMAIN, "nope": "1"},
+                {"domain": DOMAIN, "sha256": "abc"}):
+        with pytest.raises(RoostError):
+            build_akkoma(None, bad, {})
+    with pytest.raises(RoostError, match="no fediverse identity 'bob'"):
+        build_akkoma(None, {"domain": DOMAIN, "account": "bob"}, {alice.id: alice.info()})
+
+    recipe = build_akkoma(None, {"domain": DOMAIN, "address": "10.0.0.5"},
+                          {alice.id: alice.info()})
+    text = "\n".join(plan_lines(recipe, "vps"))
+    for step in recipe.steps:
+        assert step.describe() in text
+    assert 'url: [host: "social.roost.test", scheme: "https", port: 443]' in text
+    assert "http: [ip: {127, 0, 0, 1}, port: 4000]" in text
+    assert 'socket_dir: "/var/run/postgresql"' in text and "password:" not in text
+    assert 'import_config "/etc/akkoma/secrets.exs"' in text
+    assert "SELECT 'CREATE ROLE akkoma LOGIN' WHERE NOT EXISTS" in text
+    assert 'CREATE EXTENSION IF NOT EXISTS "uuid-ossp";' in text
+    assert "ExecStart=/opt/akkoma/current/bin/pleroma start" in text
+    assert "Environment=RELEASE_TMP=/var/lib/akkoma/tmp" in text
+    assert "server_name social.roost.test;" in text
+    assert "create the admin account @alice@social.roost.test" in text
+    assert f"(stdin: <secret: {alice.id} password>)" in text
+    assert "acct:alice@social.roost.test" in text  # the health check names WebFinger
+    # No secret of the identity appears anywhere in what roost would run or write.
+    for value in alice.secret.values():
+        assert value not in text
+    assert "--password" not in text  # `user new` is never given the password
+    removal = "\n".join(removal_lines(recipe, True))
+    assert "systemctl disable --now akkoma" in removal and "rm -rf -- /var/lib/akkoma" in removal
+    assert "drop the PostgreSQL database and role akkoma" in removal
+
+    pleroma = build_pleroma(None, {"domain": DOMAIN}, {})
+    text = "\n".join(plan_lines(pleroma, "vps"))
+    assert "/opt/pleroma/current/bin/pleroma_ctl" in text and "akkoma" not in text
+    assert any("no account was made" in s for s in pleroma.next_steps)
+
+
+def test_probe_needs_webfinger_and_the_actor() -> None:
+    import http.server
+    import json
+    import threading
+
+    answers: dict[str, object] = {}
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = answers.get(self.path.split("?")[0])
+            data = json.dumps(body).encode()
+            self.send_response(200 if body is not None else 404)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *a: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        probe = fediverse_probe(f"http://127.0.0.1:{server.server_address[1]}", DOMAIN, "alice")
+        assert "WebFinger answered 404" in str(probe())
+        href = f"https://{DOMAIN}/users/alice"
+        answers["/.well-known/webfinger"] = {"links": [
+            {"rel": "self", "type": "text/html", "href": href}]}
+        assert "no ActivityPub actor" in str(probe())
+        answers["/.well-known/webfinger"] = {"links": [
+            {"rel": "self", "type": "application/activity+json", "href": href}]}
+        assert "answered 404" in str(probe())
+        answers["/users/alice"] = {"id": href, "preferredUsername": "mallory"}
+        assert "not @alice" in str(probe())
+        answers["/users/alice"] = {"id": href, "preferredUsername": "alice"}
+        assert probe() is True
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+# ---------------------------------------------------------------------------------------------
+# On a real host
+
+
+class _Cut(Exception):
+    """Stands for the person pressing Ctrl+C in the middle of a deploy."""
+
+
+@pytest.mark.slow
+@pytest.mark.container
+def test_akkoma_release_with_postgresql_behind_nginx(
+    vps_host: TestHost, alice: Identity, tmp_path: Path,
+) -> None:
+    from testhost import ProcScanner, files_containing, record_time
+
+    password = alice.secret["password"]
+    secrets = {f"{alice.id}#password": password}
+    people = {alice.id: alice.info()}
+    art = tmp_path / "akkoma-amd64.zip"
+    sha = release_zip(art)
+    options = {"domain": DOMAIN, "artifact": str(art), "sha256": sha,
+               "address": vps_host.address}
+    recipe = build_akkoma(None, options, people)
+    install = next(s for s in recipe.steps if isinstance(s, InstallArtifact))
+    journal = Journal.for_host("vps", recipe.id)
+
+    def sh(cmd: str) -> str:
+        return vps_host.ssh(cmd).stdout.strip()
+
+    def psql(sql: str, db: str = "postgres") -> str:
+        return sh(f"runuser -u postgres -- psql -XtAq -d {db} -c \"{sql}\"")
+
+    t = vps_host.transport(tmp_path / "ssh")
+    try:
+        events: list[Event] = []
+        with ProcScanner([password]) as scan:
+            start = time.monotonic()
+            result = engine.run(recipe, t, journal=journal, secrets=secrets,
+                                on_event=events.append)
+            record_time("deploy_akkoma_fake_release", time.monotonic() - start)
+        assert scan.hits == [], "the password was visible in a process's arguments"
+        assert result.ok and result.health is not None and result.health.ok, result
+        skipped = [recipe.steps[e.index - 1].describe() for e in events
+                   if isinstance(e, StepSkipped)]
+        assert skipped == ["enable and start nginx"]  # Debian's package starts nginx itself
+        assert files_containing(vps_host.changes, [password]) == []
+
+        # PostgreSQL: a role with no password, its UTF-8 database, the extensions.
+        assert psql("SELECT rolcanlogin, rolsuper, rolpassword IS NULL FROM pg_authid "
+                    "WHERE rolname = 'akkoma'") == "t|f|t"
+        assert psql("SELECT pg_get_userbyid(datdba), pg_encoding_to_char(encoding) "
+                    "FROM pg_database WHERE datname = 'akkoma'") == "akkoma|UTF8"
+        assert psql("SELECT string_agg(extname, ',' ORDER BY extname) FROM pg_extension",
+                    "akkoma") == "citext,pg_trgm,plpgsql,uuid-ossp"
+        # Peer login over the socket works for the system user akkoma, and only for it.
+        assert sh("runuser -u akkoma -- psql -XtAq -d akkoma -c 'SELECT current_user'") \
+            == "akkoma"
+        assert vps_host.ssh("runuser -u nobody -- psql -XtAq -U akkoma -d akkoma -c 'SELECT 1'",
+                            check=False).returncode != 0
+        assert vps_host.ssh("psql -w -h 127.0.0.1 -U akkoma -d akkoma -c 'SELECT 1'",
+                            check=False).returncode != 0
+        # migrate ran as akkoma and used the extensions; the account is alice, an admin, and
+        # the password set through the reset endpoint is the vault's.
+        assert sh("runuser -u akkoma -- psql -XtAq -d akkoma -c "
+                  "\"SELECT nickname, email, is_admin, password_hash FROM users\"") == \
+            f"alice|alice@example.org|t|{hashlib.sha256(password.encode()).hexdigest()}"
+        assert sh("runuser -u akkoma -- psql -XtAq -d akkoma -c "
+                  "\"SELECT count(*) FILTER (WHERE used) FROM password_reset_tokens\"") == "1"
+        calls = sh("cat /var/lib/akkoma/calls.log").splitlines()
+        assert calls[0] == 'eval Pleroma.ReleaseTasks.run("migrate")'
+        assert 'rpc Pleroma.ReleaseTasks.run("user new alice alice@example.org --admin -y")' \
+            in calls
+        assert not any(password in c or "--password" in c for c in calls)
+
+        # Files, owners, modes; the secrets were made on the host and are well formed.
+        assert sh("stat -c '%a %U %G' /etc/akkoma /etc/akkoma/config.exs "
+                  "/etc/akkoma/secrets.exs /etc/akkoma/erlang.cookie").splitlines() == [
+            "750 root akkoma", "640 root akkoma", "640 root akkoma", "640 root akkoma"]
+        secrets_text = sh("cat /etc/akkoma/secrets.exs")
+        for value in alice.secret.values():
+            assert value not in secrets_text
+        pub = secrets_text.split('public_key: "')[1].split('"')[0]
+        priv = secrets_text.split('private_key: "')[1].split('"')[0]
+        _check_p256(priv, pub)
+        assert sh("readlink /opt/akkoma/current") == install.release
+        assert sh("stat -c '%a %U' /opt/akkoma/current/bin/pleroma "
+                  "/opt/akkoma/current/erts-14.2/bin/beam.smp").splitlines() == \
+            ["755 root", "755 root"]
+        assert sh("ls /opt/akkoma/releases") == sha[:16]  # the zip was removed
+        cookie = sh("cat /opt/akkoma/current/releases/COOKIE")
+        assert cookie == sh("cat /etc/akkoma/erlang.cookie") and len(cookie) >= 40
+        assert cookie.encode() != SHIPPED_COOKIE
+        assert sh("test -s /var/lib/akkoma/tmp/sys.config && echo written") == "written"
+        pid = sh("systemctl show -p MainPID --value akkoma")
+        assert sh(f"ps -o user= -p {pid}") == "akkoma"
+        assert sh("ss -Htln 'sport = :4000' | awk '{print $4}'") == "127.0.0.1:4000"
+
+        # What a remote server does: WebFinger, then the actor, through nginx.
+        r = httpx.get(f"http://{vps_host.address}/.well-known/webfinger",
+                      params={"resource": f"acct:alice@{DOMAIN}"},
+                      headers={"Host": DOMAIN}, timeout=10)
+        assert r.status_code == 200 and "nginx" in r.headers.get("server", "")
+        self_link = next(x for x in r.json()["links"] if x["rel"] == "self")
+        assert self_link["href"] == f"https://{DOMAIN}/users/alice"
+        r = httpx.get(f"http://{vps_host.address}/users/alice", timeout=10,
+                      headers={"Host": DOMAIN, "Accept": "application/activity+json"})
+        assert r.json()["preferredUsername"] == "alice"
+
+        # Deploying again changes nothing.
+        start = time.monotonic()
+        again = engine.run(recipe, t, journal=journal, secrets=secrets)
+        record_time("redeploy_akkoma", time.monotonic() - start)
+        assert again.ok and again.applied == 0 and again.skipped == len(recipe.steps)
+        assert sh("systemctl show -p MainPID --value akkoma") == pid
+
+        # Uninstall: stopped, site gone, data and database kept.
+        engine.undeploy(recipe, t, journal=journal)
+        assert vps_host.ssh("systemctl is-active akkoma", check=False).stdout.strip() \
+            != "active"
+        assert vps_host.ssh("test -e /etc/nginx/sites-enabled/roost-akkoma.conf",
+                            check=False).returncode == 1
+        assert psql("SELECT count(*) FROM pg_database WHERE datname = 'akkoma'") == "1"
+        assert sh("test -d /var/lib/akkoma && echo kept") == "kept"
+
+        # Purge: the database, the role and the folders are gone.
+        engine.undeploy(recipe, t, journal=journal, purge_data=True)
+        assert psql("SELECT count(*) FROM pg_database WHERE datname = 'akkoma'") == "0"
+        assert psql("SELECT count(*) FROM pg_roles WHERE rolname = 'akkoma'") == "0"
+        for gone in ("/var/lib/akkoma", "/opt/akkoma", "/etc/akkoma"):
+            assert vps_host.ssh(f"test -e {gone}", check=False).returncode == 1
+
+        # An interrupted deploy resumes where it stopped and ends healthy.
+        cut_at = next(i for i, s in enumerate(recipe.steps, 1)
+                      if s.describe().startswith("migrate"))
+
+        def interrupt(e: Event) -> None:
+            if isinstance(e, StepStarted) and e.index == cut_at:
+                raise _Cut
+
+        with pytest.raises(_Cut):
+            engine.run(recipe, t, journal=journal, secrets=secrets, on_event=interrupt)
+        state = journal.load()
+        assert state is not None and state.unfinished
+        seen: list[Event] = []
+        start = time.monotonic()
+        resumed = engine.run(recipe, t, journal=journal, secrets=secrets, resume=True,
+                             on_event=seen.append)
+        record_time("resume_akkoma", time.monotonic() - start)
+        assert resumed.ok and resumed.resumed and resumed.health is not None \
+            and resumed.health.ok
+        earlier = [e.index for e in seen
+                   if isinstance(e, StepSkipped) and "earlier run" in e.reason]
+        # Steps finished before the cut are not redone: the packages and the user (which
+        # purge keeps) are found done on the host, the rest are known from the journal.
+        skipped = [e.index for e in seen if isinstance(e, StepSkipped)]
+        assert skipped[:cut_at - 1] == list(range(1, cut_at))
+        assert earlier == list(range(3, cut_at))
+        done = [e.index for e in seen if isinstance(e, StepDone) and e.changed]
+        assert cut_at in done and len(recipe.steps) in done  # migrate, then the account
+        assert sorted(done + skipped) == list(range(1, len(recipe.steps) + 1))
+        assert resumed.applied + resumed.skipped == len(recipe.steps)
+    finally:
+        t.close()
+
+
+@pytest.mark.slow
+@pytest.mark.container
+def test_pleroma_release_without_an_account(pi_host: TestHost, home: Path,
+                                            tmp_path: Path) -> None:
+    """The same builder for Pleroma, with no identity in the vault: its own user, role,
+    database and folders, no account made, healthy through nginx, a second run changes
+    nothing."""
+    from testhost import record_time
+
+    art = tmp_path / "pleroma-amd64.zip"
+    sha = release_zip(art)
+    recipe = build_pleroma(None, {"domain": DOMAIN, "artifact": str(art), "sha256": sha,
+                                  "address": pi_host.address}, {})
+    journal = Journal.for_host("pi", recipe.id)
+
+    def sh(cmd: str) -> str:
+        return pi_host.ssh(cmd).stdout.strip()
+
+    t = pi_host.transport(tmp_path / "ssh")
+    try:
+        start = time.monotonic()
+        result = engine.run(recipe, t, journal=journal)
+        record_time("deploy_pleroma_fake_release", time.monotonic() - start)
+        assert result.ok and result.health is not None and result.health.ok, result
+        assert sh("runuser -u pleroma -- psql -XtAq -d pleroma -c "
+                  "\"SELECT current_user, count(*) FROM users\"") == "pleroma|0"
+        assert sh("stat -c '%a %U %G' /etc/pleroma/config.exs") == "640 root pleroma"
+        assert sh("grep -c akkoma /etc/pleroma/config.exs /etc/systemd/system/pleroma.service"
+                  " | cut -d: -f2 | sort -u") == "0"
+        assert sh("systemctl is-active pleroma") == "active"
+        r = httpx.get(f"http://{pi_host.address}/api/v1/instance", headers={"Host": DOMAIN},
+                      timeout=10)
+        assert r.json()["uri"] == f"https://{DOMAIN}"
+        again = engine.run(recipe, t, journal=journal)
+        assert again.ok and again.applied == 0 and again.skipped == len(recipe.steps)
+    finally:
+        t.close()
+
+
+def _check_p256(priv_b64: str, pub_b64: str) -> None:
+    """The web push pair made on the host: a P-256 private scalar and its public point."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    def dec(s: str) -> bytes:
+        return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+    scalar, point = dec(priv_b64), dec(pub_b64)
+    assert len(scalar) == 32 and len(point) == 65 and point[0] == 4
+    key = ec.derive_private_key(int.from_bytes(scalar, "big"), ec.SECP256R1())
+    assert key.public_key().public_bytes(Encoding.X962,
+                                         PublicFormat.UncompressedPoint) == point
