@@ -10,8 +10,11 @@ option (for private ACME servers). Everything else is what a user's host runs: D
 certbot deploy hook, the certbot.service renewal unit. The proof is a real XMPP client (slixmpp)
 that trusts only pebble's root and logs in, and openssl's STARTTLS view of the served chain.
 
-Not run here: Let's Encrypt's production directory (the default acme_server; unreachable), and
-the nginx branch (port 80 already served by nginx -> certbot's nginx plugin).
+A second host test covers port 80 already served by nginx: certbot's nginx plugin answers the
+challenge through it and the site keeps working.
+
+Not run here: Let's Encrypt's production directory (the default acme_server; unreachable from
+here, and it could not validate a test domain anyway).
 """
 
 from __future__ import annotations
@@ -232,8 +235,10 @@ def test_prosody_gets_an_acme_certificate_and_a_real_client_trusts_it(
             if pi_host.ssh("ss -Hltn 'sport = :80'").stdout.strip():
                 break
             time.sleep(0.1)
+        start = time.monotonic()
         with pytest.raises(DeployFailed) as failed:
             engine.run(recipe, t, journal=journal, secrets=secrets)
+        record_time("deploy_prosody_acme_until_port80_refusal", time.monotonic() - start)
         assert "port 80 is used by python3, not nginx" in failed.value.event.tail
         assert pebble_orders(pi_host) == 0
         pi_host.ssh("systemctl stop squatter")
@@ -306,5 +311,49 @@ def test_prosody_gets_an_acme_certificate_and_a_real_client_trusts_it(
         for gone in (LIVE, f"/etc/letsencrypt/renewal/{DOMAIN}.conf",
                      f"/etc/letsencrypt/archive/{DOMAIN}", f"/etc/prosody/certs/{DOMAIN}.key"):
             assert pi_host.ssh(f"test -e {gone}", check=False).returncode == 1
+    finally:
+        t.close()
+
+
+@pytest.mark.slow
+@pytest.mark.container
+def test_port_80_served_by_nginx_goes_through_certbots_nginx_plugin(
+    pi_host: TestHost, people: tuple[Identity, Identity], tmp_path: Path,
+) -> None:
+    import urllib.request
+
+    from cryptography import x509
+    from testhost import record_time
+
+    alice, bob = people
+    pi_host.ssh("DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "
+                "nginx >/dev/null && echo roost-site > /var/www/html/index.html")
+    start_pebble(pi_host)
+    recipe = build_prosody(None, le_options(address=pi_host.address, acme_server=ACME,
+                                            acme_ca_bundle=BUNDLE), public(alice, bob))
+    journal = Journal.for_host("pi", recipe.id)
+    t = pi_host.transport(tmp_path / "ssh")
+    try:
+        start = time.monotonic()
+        result = engine.run(recipe, t, journal=journal, secrets=secret_values(alice, bob))
+        record_time("deploy_prosody_acme_nginx", time.monotonic() - start)
+        assert result.ok and result.health is not None and result.health.ok
+        renewal = pi_host.ssh(f"cat /etc/letsencrypt/renewal/{DOMAIN}.conf").stdout
+        assert "authenticator = nginx" in renewal
+        assert pebble_orders(pi_host) == 1
+        inter = x509.load_pem_x509_certificate(pi_host.ssh(FETCH + "intermediates/0").stdout
+                                               .encode())
+        leaf = x509.load_pem_x509_certificate(served_chain(pi_host.address)[0].encode())
+        assert leaf.issuer == inter.subject
+        # The site nginx serves is untouched and still answers.
+        pi_host.ssh("nginx -t")
+        with urllib.request.urlopen(f"http://{pi_host.address}/", timeout=10) as page:
+            assert page.read().decode().strip() == "roost-site"
+        (tmp_path / "root.pem").write_text(pi_host.ssh(FETCH + "roots/0").stdout)
+        got = asyncio.run(_login_and_chat(pi_host.address, tmp_path / "root.pem", alice, bob,
+                                          "through nginx"))
+        assert got == f"alice@{DOMAIN}: through nginx"
+        again = engine.run(recipe, t, journal=journal, secrets=secret_values(alice, bob))
+        assert again.ok and again.applied == 0 and pebble_orders(pi_host) == 1
     finally:
         t.close()
