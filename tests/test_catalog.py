@@ -26,11 +26,13 @@ SEED = {
 # The services roost deploys, by recipe id (the deploy layer owns the recipes themselves).
 RECIPES = {
     "prosody", "ssb-pub", "ssb-oasis", "matrix-synapse", "minidlna", "static-blog", "wordpress",
-    "navidrome", "gotosocial", "akkoma", "pleroma", "mail-in-a-box",
+    "navidrome", "gotosocial", "akkoma", "pleroma", "mail-in-a-box", "bovine",
 }
 # Services with no public instance to join: personal media servers, a LAN-only server, a
-# program that runs on the person's own computer, and mail (Mail-in-a-Box is a box you run).
-NO_PUBLIC = {"airsonic", "navidrome", "minidlna", "wordpress", "mail-in-a-box", "ssb-oasis"}
+# program that runs on the person's own computer, mail (Mail-in-a-Box is a box you run), and
+# bovine (an experimental server for people who write their own tools: nobody runs one open).
+NO_PUBLIC = {"airsonic", "navidrome", "minidlna", "wordpress", "mail-in-a-box", "ssb-oasis",
+             "bovine"}
 
 # Summaries are read aloud: plain words and light punctuation, no symbols, no emoji, and none
 # of the abbreviations a speech synthesizer spells out or mangles.

@@ -8,6 +8,7 @@ from __future__ import annotations
 from roost.core.errors import RoostError
 from roost.deploy.recipe import RecipeBuilder
 from roost.deploy.recipes.akkoma import build_akkoma, build_pleroma
+from roost.deploy.recipes.bovine import build_bovine
 from roost.deploy.recipes.gotosocial import build_gotosocial
 from roost.deploy.recipes.hello import build_hello
 from roost.deploy.recipes.mail_in_a_box import build_mail_in_a_box
@@ -22,6 +23,7 @@ from roost.deploy.recipes.wordpress import build_wordpress
 
 RECIPES: dict[str, RecipeBuilder] = {
     "akkoma": build_akkoma,
+    "bovine": build_bovine,
     "gotosocial": build_gotosocial,
     "hello": build_hello,
     "mail-in-a-box": build_mail_in_a_box,

@@ -1,0 +1,139 @@
+"""The fediverse account proof any ActivityPub recipe's health check can use.
+
+`webfinger_probe(base_url, domain, handle)` does from this computer what another fediverse
+server does when someone types @handle@domain: it asks WebFinger
+(`/.well-known/webfinger?resource=acct:handle@domain`) for the account, reads the actor's
+address from the answer (the link rel=self of type application/activity+json), then fetches
+that actor document and checks it is the account: its `id` is the address WebFinger gave,
+`preferredUsername` is the handle, it has an `inbox`, and a key other servers verify its
+signatures with (`publicKey` with `publicKeyPem`, or `assertionMethod`).
+
+DNS for the domain is usually not there yet, so every request goes to `base_url` (nginx on
+the host) with `Host: domain`: nginx sites answer only for their name, and the servers build
+their addresses from it. The actor's https address is mapped onto `base_url` the same way.
+
+Servers that answer actor documents only to signed requests (bovine; GoToSocial and Akkoma
+with authorized fetch) take a `sign` function: given the method, the path and the headers of
+the request it returns the headers to add (a signature), or None to send it unsigned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from roost.core import validate
+
+AP_TYPE = "application/activity+json"
+AP_TYPES = (AP_TYPE, "application/ld+json")
+Signer = Callable[[str, str, Mapping[str, str]], Mapping[str, str] | None]
+"""(method, path with query, headers) -> headers to add to the request."""
+
+
+def _json(r: Any, what: str) -> dict[str, Any] | str:
+    try:
+        data = r.json()
+    except ValueError:
+        return f"{what} did not answer JSON"
+    if not isinstance(data, dict):
+        return f"{what} answered JSON that is not an object"
+    return data
+
+
+def _self_link(jrd: Mapping[str, Any]) -> str | None:
+    links = jrd.get("links")
+    if not isinstance(links, list):
+        return None
+    for link in links:
+        if not isinstance(link, dict) or link.get("rel") != "self":
+            continue
+        kind = str(link.get("type", "")).split(";")[0].strip()
+        if kind in AP_TYPES:
+            href = link.get("href")
+            if isinstance(href, str) and href:
+                return href
+    return None
+
+
+def _key_problem(actor: Mapping[str, Any]) -> str | None:
+    key = actor.get("publicKey")
+    keys = key if isinstance(key, list) else [key]
+    if any(isinstance(k, dict) and k.get("publicKeyPem") for k in keys):
+        return None
+    if actor.get("assertionMethod"):
+        return None
+    return "the actor has no public key (no publicKey.publicKeyPem, no assertionMethod)"
+
+
+def check_actor(actor: Mapping[str, Any], actor_id: str, handle: str) -> str | None:
+    """None when `actor` is the account's actor document, else what is wrong (one line)."""
+    if actor.get("id") != actor_id:
+        return f"the actor document's id is {str(actor.get('id'))[:80]!r}, not {actor_id[:80]}"
+    name = actor.get("preferredUsername")
+    if name != handle:
+        return f"the actor's preferredUsername is {str(name)[:40]!r}, not {handle!r}"
+    if not isinstance(actor.get("inbox"), str) or not actor.get("inbox"):
+        return "the actor document has no inbox"
+    return _key_problem(actor)
+
+
+def webfinger_probe(base_url: str, domain: str, handle: str, sign: Signer | None = None,
+                    timeout: float = 5.0) -> Callable[[], bool | str]:
+    """A WaitHealth probe: True when WebFinger finds acct:handle@domain and its actor document
+    answers as that account, else one line saying what is wrong."""
+    base = base_url.rstrip("/")
+    if not base.startswith(("http://", "https://")):
+        raise ValueError(f"{base_url[:60]!r} is not an http(s) address")
+    domain = validate.hostname(domain, "domain name").lower()
+    acct = f"acct:{handle}@{domain}"
+
+    def probe() -> bool | str:
+        import httpx
+
+        wf = f"/.well-known/webfinger?resource={quote(acct, safe=':@')}"
+        try:
+            r = httpx.get(base + wf, headers={"Host": domain, "Accept": "application/jrd+json"},
+                          timeout=timeout, follow_redirects=False)
+        except httpx.HTTPError as exc:
+            return f"WebFinger at {base} did not answer ({type(exc).__name__})"
+        if r.status_code == 404:
+            return f"WebFinger does not know {acct} (404)"
+        if r.status_code != 200:
+            return f"WebFinger answered {r.status_code} for {acct}"
+        jrd = _json(r, "WebFinger")
+        if isinstance(jrd, str):
+            return jrd
+        if str(jrd.get("subject", "")).lower() != acct:
+            return f"WebFinger's subject is {str(jrd.get('subject'))[:80]!r}, not {acct}"
+        actor_id = _self_link(jrd)
+        if actor_id is None:
+            return "WebFinger gave no link rel=self of type application/activity+json"
+        parts = urlsplit(actor_id)
+        if parts.scheme not in ("http", "https") or (parts.hostname or "").lower() != domain:
+            return f"the actor address {actor_id[:80]} is not on {domain}"
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        headers = {"Host": domain, "Accept": AP_TYPE}
+        if sign is not None:
+            headers.update(sign("GET", path, dict(headers)) or {})
+        try:
+            a = httpx.get(base + path, headers=headers, timeout=timeout,
+                          follow_redirects=False)
+        except httpx.HTTPError as exc:
+            return f"the actor document did not answer ({type(exc).__name__})"
+        if a.status_code in (401, 403):
+            return (f"the actor document answered {a.status_code}: the server wants a signed "
+                    "request" + ("" if sign is None else " and did not accept this one"))
+        if a.status_code != 200:
+            return f"the actor document {parts.path[:60]} answered {a.status_code}"
+        kind = a.headers.get("content-type", "").split(";")[0].strip()
+        if kind not in AP_TYPES:
+            return f"the actor document came as {kind[:40] or 'no type'}, not {AP_TYPE}"
+        actor = _json(a, "the actor document")
+        if isinstance(actor, str):
+            return actor
+        return check_actor(actor, actor_id, handle) or True
+
+    probe.__qualname__ = (f"WebFinger {acct} and its actor document at {base} "
+                          f"(Host: {domain}{', signed' if sign else ''})")
+    return probe

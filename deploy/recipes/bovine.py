@@ -1,0 +1,255 @@
+"""`bovine`: bovine-herd, a small experimental ActivityPub server in Python (PyPI, in a venv),
+run by hypercorn as the system user `bovine` under systemd, behind nginx for the domain.
+
+It has no web interface and no Mastodon API: it is for people who write their own fediverse
+tools with the `bovine` Python library. Its upstream says development will probably stop.
+
+The account comes from a fediverse identity in the key vault (kind fediverse, on the domain):
+its handle. bovine has no passwords; its own clients sign requests with an Ed25519 key whose
+did:key the account lists (Moo-Auth-1). roost derives that key from the identity's password
+(HKDF-SHA256, salt `acct:handle@domain`), so the key vault holds it without a new field: on
+the host the password arrives on standard input of a script that uses bovine's own store
+tooling to register the account (`bovine_store` `register`) and add the did:key (`key --add`),
+and the health check here signs with the same key. The account's RSA key, the one other
+servers verify it with, is made by bovine on the host.
+
+Health, from this computer through nginx: WebFinger for acct:handle@domain and the actor
+document it names (bovine answers actor documents only to signed requests).
+
+Options: `domain` (required; cannot change later), `account` (the identity id; default the
+fediverse identity on the domain), `port` (hypercorn on 127.0.0.1, default 8000), `listen`
+(nginx's port, default 80), `address` (where the health check connects from this computer),
+`version` (bovine-herd on PyPI).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from roost.core import validate
+from roost.core.errors import RoostError
+from roost.deploy.recipe import Recipe, take_options
+from roost.deploy.recipes.activitypub import webfinger_probe
+from roost.deploy.recipes.gotosocial import fediverse_account
+from roost.deploy.steps import (
+    CreateAccount,
+    DisableService,
+    EnableService,
+    EnsureDir,
+    EnsureUser,
+    InstallPackages,
+    RemovePath,
+    RenderTemplate,
+    Restart,
+    RunCommand,
+    Secret,
+    Step,
+    StepContext,
+    WaitHealth,
+)
+from roost.deploy.transport import Transport
+
+BOVINE_VERSION = "0.5.19"
+OPTIONS: dict[str, str | None] = {"domain": None, "account": "", "port": "8000",
+                                  "listen": "80", "address": "", "version": BOVINE_VERSION}
+USER = "bovine"
+ROOT = "/opt/bovine"
+VENV = f"{ROOT}/venv"
+DATA = "/var/lib/bovine"
+DB_URL = f"sqlite://{DATA}/bovine.sqlite3"
+APP = f"{ROOT}/app.py"
+INSTALLED = f"{ROOT}/installed-version"
+ACCOUNT_SCRIPT = f"{ROOT}/roost-account.py"
+UNIT = "/etc/systemd/system/bovine.service"
+SITE = "/etc/nginx/sites-available/roost-bovine.conf"
+SITE_ON = "/etc/nginx/sites-enabled/roost-bovine.conf"
+KEY_INFO = b"roost bovine Moo-Auth-1 client key"
+VERSION_IS = (
+    "import sys, importlib.metadata as m\n"
+    "sys.exit(0 if m.version('bovine-herd') == sys.argv[1] else 1)\n"
+)
+_VERSION = re.compile(r"^[0-9]+(\.[0-9]+){1,3}$")
+_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+
+def _b58(data: bytes) -> str:
+    n, out = int.from_bytes(data, "big"), ""
+    while n:
+        n, r = divmod(n, 58)
+        out = _B58[r] + out
+    return "1" * (len(data) - len(data.lstrip(b"\0"))) + out
+
+
+def client_key(password: str, handle: str, domain: str) -> Any:
+    """The account's Ed25519 client key, derived from the identity's password (the same
+    derivation as the host's account script, deploy/templates/bovine-account.py.in)."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    seed = HKDF(algorithm=hashes.SHA256(), length=32, salt=f"acct:{handle}@{domain}".encode(),
+                info=KEY_INFO).derive(password.encode("utf-8"))
+    return ed25519.Ed25519PrivateKey.from_private_bytes(seed)
+
+
+def _raw_public(key: Any) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    raw: bytes = key.public_key().public_bytes(serialization.Encoding.Raw,
+                                               serialization.PublicFormat.Raw)
+    return raw
+
+
+def did_key(key: Any) -> str:
+    """did:key of an Ed25519 key (multicodec 0xed01, base58btc), as bovine writes it."""
+    return "did:key:z" + _b58(b"\xed\x01" + _raw_public(key))
+
+
+def client_secret(key: Any) -> str:
+    """The private key as bovine's clients take it (`BovineClient(secret=...)`): multicodec
+    0x8026 + the 32-byte seed, base58btc with a leading z."""
+    from cryptography.hazmat.primitives import serialization
+
+    seed = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                             serialization.NoEncryption())
+    return "z" + _b58(b"\x80\x26" + seed)
+
+
+def moo_auth_signer(key: Any, domain: str) -> Callable[[str, str, Mapping[str, str]],
+                                                         Mapping[str, str]]:
+    """Headers that sign a request Moo-Auth-1 style, as bovine's MooAuthClient does:
+    Ed25519 over `(request-target)`, `host` and `date`, the signer named by its did:key."""
+    did = did_key(key)
+
+    def sign(method: str, path: str, headers: Mapping[str, str]) -> Mapping[str, str]:
+        date = email.utils.formatdate(usegmt=True)
+        target = path.split("?", 1)[0]
+        message = f"(request-target): {method.lower()} {target}\nhost: {domain}\ndate: {date}"
+        signature = "z" + _b58(key.sign(message.encode("utf-8")))
+        return {"Date": date, "Authorization": f"Moo-Auth-1 {did}",
+                "X-Moo-Signature": signature}
+
+    return sign
+
+
+@dataclass(frozen=True)
+class AccountHealth(WaitHealth):
+    """The WebFinger + actor proof, the actor fetched Moo-Auth-1 signed with the account's
+    client key, which it derives here from the vault's password when it runs."""
+
+    password: Secret | None = None
+    base: str = ""
+    domain: str = ""
+    handle: str = ""
+
+    def once(self, t: Transport, ctx: StepContext) -> str | None:
+        if self.password is None:
+            return super().once(t, ctx)
+        try:
+            key = client_key(ctx.secret(self.password), self.handle, self.domain)
+            out = webfinger_probe(self.base, self.domain, self.handle,
+                                  sign=moo_auth_signer(key, self.domain))()
+        except RoostError:
+            raise
+        except Exception as exc:  # a probe failing is an unhealthy answer, not a crash
+            return ctx.redact(f"{type(exc).__name__}: {str(exc)[:200]}")
+        return None if out is True else ctx.redact(str(out) or "the probe said no")
+
+
+def _unsigned(method: str, path: str, headers: Mapping[str, str]) -> Mapping[str, str]:
+    raise RoostError("this probe signs with the key vault's password: it runs inside a deploy")
+
+
+def build_bovine(host: Any, options: Mapping[str, str], identities: Mapping[str, Any]) -> Recipe:
+    o = take_options(options, OPTIONS, "bovine")
+    domain = validate.hostname(o["domain"], "domain name").lower()
+    port = validate.port(o["port"])
+    listen = validate.port(o["listen"])
+    if not _VERSION.match(o["version"]):
+        raise RoostError(f"{o['version']!r} is not a bovine-herd version", hint="like 0.5.19")
+    address = o["address"] or str(getattr(host, "address", "") or "127.0.0.1")
+    address = validate.hostname(address, "address")
+    python = f"{VENV}/bin/python"
+    steps: list[Step] = [
+        InstallPackages(("python3", "python3-venv", "nginx")),
+        EnsureUser(USER, home=DATA),
+        EnsureDir(ROOT, mode=0o755),
+        EnsureDir(DATA, mode=0o750, owner=USER, group=USER),
+        RunCommand(("python3", "-m", "venv", VENV), creates=python,
+                   description="make a Python environment for bovine"),
+        RunCommand((f"{VENV}/bin/pip", "install", "-q", "--disable-pip-version-check",
+                    f"bovine-herd=={o['version']}"),
+                   unless=(python, "-c", VERSION_IS, o["version"]), timeout=1800,
+                   description=f"install bovine-herd {o['version']} from PyPI",
+                   on_failure="check that the host reaches pypi.org and has 300 MB free"),
+        # Its change (a new version) restarts the server.
+        RenderTemplate(INSTALLED, text="bovine-herd ${version}\n", mode=0o644,
+                       values={"version": o["version"]}),
+        RenderTemplate(APP, template="bovine-app.py.in", mode=0o644, values={"db_url": DB_URL}),
+        RenderTemplate(ACCOUNT_SCRIPT, template="bovine-account.py.in", mode=0o644),
+        RenderTemplate(UNIT, template="bovine.service", mode=0o644,
+                       values={"data": DATA, "venv": VENV, "port": str(port), "app": APP}),
+        # Restart first: it starts a stopped unit, so a first deploy starts bovine once.
+        Restart("bovine", watch=(INSTALLED, APP, UNIT)),
+        EnableService("bovine"),
+        RenderTemplate(SITE, template="bovine-nginx.conf", mode=0o644,
+                       values={"listen": str(listen), "domain": domain, "port": str(port)}),
+        RunCommand(("ln", "-sfn", SITE, SITE_ON), unless=("test", "-L", SITE_ON),
+                   description="turn the bovine site on in nginx"),
+        EnableService("nginx"),
+        Restart("nginx", watch=(SITE, SITE_ON), action="reload"),
+    ]
+    host_part = f"[{address}]" if ":" in address else address
+    base = f"http://{host_part}:{listen}"
+    account = fediverse_account(o, identities, domain)
+    if account is not None:
+        ident_id, handle, _mail = account
+        marker = f"{DATA}/.roost-account-{handle}"
+        steps.append(CreateAccount(
+            # From /var/lib/bovine: bovine opens its JSON-LD cache in the current folder.
+            ("env", "-C", DATA, python, ACCOUNT_SCRIPT, DB_URL, domain, handle, marker),
+            Secret(ident_id, "password"), as_user=USER, exists=("test", "-e", marker),
+            description=f"create the account @{handle}@{domain} and its client key"))
+        health: WaitHealth = AccountHealth(
+            f"check that WebFinger and the actor of @{handle}@{domain} answer through nginx",
+            probe=webfinger_probe(base, domain, handle, sign=_unsigned),
+            timeout=90, interval=1.0, password=Secret(ident_id, "password"), base=base,
+            domain=domain, handle=handle)
+        first = (f"Your account is @{handle}@{domain}. bovine has no password: programs sign "
+                 "in with a client key roost derives from the identity's password in the key "
+                 "vault (Moo-Auth-1, its did:key is on the account).")
+    else:
+        # No account: the server's own application actor (acct:bovine@domain) proves it.
+        health = WaitHealth(f"check that bovine answers WebFinger for {domain} through nginx",
+                            probe=webfinger_probe(base, domain, "bovine"), timeout=90,
+                            interval=1.0)
+        first = ("No fediverse identity for this domain was in the key vault, so no account "
+                 "was made: create one with `roost keys` and deploy again.")
+    return Recipe(
+        id="bovine",
+        service_id="bovine",
+        title=f"bovine-herd for {domain}",
+        steps=tuple(steps),
+        health=health,
+        next_steps=(
+            first,
+            "bovine is a small experimental server with no web page and no app: it is for "
+            "people who write their own fediverse tools with the bovine Python library "
+            "(BovineClient). Mastodon apps cannot log in to it. Its upstream says development "
+            "will probably stop; for a household account choose GoToSocial or Akkoma.",
+            f"Point {domain} at this host (DNS A/AAAA record) and give it HTTPS before you use "
+            f"it: other servers only talk to https://{domain} (for example certbot --nginx).",
+            f"More accounts or keys: sudo -u {USER} env -C {DATA} BOVINE_DB_URL={DB_URL} "
+            f"{python} -m "
+            f"bovine_store register --domain {domain} --handle NAME (then `key BOVINE_NAME "
+            "--new` for a client key of your own).",
+        ),
+        uninstall=(DisableService("bovine"), RemovePath(UNIT), RemovePath(SITE_ON),
+                   RemovePath(SITE), Restart("nginx", watch=(SITE_ON,), action="reload")),
+        purge=(RemovePath(DATA), RemovePath(ROOT)),
+    )
+
