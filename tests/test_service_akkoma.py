@@ -263,6 +263,17 @@ def test_pins_flavours_per_architecture() -> None:
     assert "akkoma-arm64.zip" in text and "sha256 NOT PINNED" in text
 
 
+def test_release_paths_inside_the_zip_are_checked() -> None:
+    art = pinned("akkoma", "x86_64")
+    step = InstallArtifact.of(art, "/opt/akkoma")
+    assert "unzip it into /opt/akkoma/releases/unpinned, check it holds bin/pleroma" in \
+        step.commands()
+    for bad in ("../bin/pleroma", "bin/../../etc/x", "/bin/pleroma", "bin//pleroma", "bin/"):
+        with pytest.raises(RoostError, match="not usable"):
+            InstallArtifact("akkoma", "stable", "akkoma-amd64.zip", art.url, "", bad,
+                            "/opt/akkoma")
+
+
 def test_registered_dry_run_options_and_no_secrets(home: Path, alice: Identity) -> None:
     assert RECIPES["akkoma"] is build_akkoma and RECIPES["pleroma"] is build_pleroma
     with pytest.raises(RoostError, match="needs the option domain"):
