@@ -23,8 +23,8 @@ docs/installation/otp_en.md in Pleroma) and what roost does instead:
   they never leave the host and are in no command's arguments.
 - The release's Erlang cookie (releases/COOKIE) is the same in every copy of a published zip,
   so roost replaces it with one made on the host (0640 root:<name>), and the unit keeps
-  Erlang distribution and epmd on 127.0.0.1. (Elixir's release script still hands the cookie
-  to the VM on its command line; that is upstream's and is not changed here.)
+  Erlang distribution and epmd on 127.0.0.1. (Elixir's release start script may still hand
+  the cookie to the VM on its command line; that was not checked here and is not changed.)
 - The database: upstream feeds a generated setup_db.psql to psql. roost writes its own
   /etc/<name>/setup_db.psql (no password in it) and feeds it to psql, run as postgres, on
   standard input: the role (LOGIN, no password), a UTF-8 database it owns and
