@@ -353,6 +353,9 @@ def test_bovine_from_pypi_answers_webfinger_and_its_actor_through_nginx(
         assert sh(f"ps -o user= -p {pid}") == "bovine"
         assert sh("ss -Htln 'sport = :8000' | awk '{print $4}'") == "127.0.0.1:8000"
         assert sh("stat -c '%a %U' /var/lib/bovine") == "750 bovine"
+        # The catalog's 256 megabytes hold: what the server's processes use, measured.
+        rss_kb = sum(int(x) for x in sh("ps -o rss= -u bovine").split())
+        assert 10 < rss_kb / 1024 < 256, rss_kb  # 121 megabytes measured (two processes)
 
         # As another fediverse server would, from this computer, through nginx.
         base = f"http://{pi_host.address}"
