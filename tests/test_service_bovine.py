@@ -405,6 +405,22 @@ def test_bovine_from_pypi_answers_webfinger_and_its_actor_through_nginx(
         cmd = cmd.replace("runuser -u bovine env", "runuser -u bovine -- env")
         names = sh(f"cd / && {cmd} actor").splitlines()
         assert len(names) == 1 and names[0].startswith("alice_"), names
+        # Stopped after the account was made but before it was recorded: the account step runs
+        # again, finds the account and its key, and makes no second one.
+        sh("rm /var/lib/bovine/.roost-account-alice")
+        redo = engine.run(recipe, t, journal=journal, secrets=secrets)
+        assert redo.ok and redo.applied == 1
+        assert sh(f"cd / && {cmd} actor").splitlines() == names
+
+        # After a reboot bovine and nginx come back by themselves with the account.
+        t.close()
+        pi_host.reboot()
+        t = pi_host.transport(tmp_path / "ssh2")
+        signed_probe = webfinger_probe(base, DOMAIN, "alice", sign=moo_auth_signer(key, DOMAIN))
+        deadline = time.monotonic() + 60
+        while (out := signed_probe()) is not True and time.monotonic() < deadline:
+            time.sleep(1)
+        assert out is True, out
 
         # Uninstall stops it and takes the site away, the account stays; purge removes it.
         engine.undeploy(recipe, t, journal=journal)
