@@ -12,9 +12,11 @@ DNS for the domain is usually not there yet, so every request goes to `base_url`
 the host) with `Host: domain`: nginx sites answer only for their name, and the servers build
 their addresses from it. The actor's https address is mapped onto `base_url` the same way.
 
-Servers that answer actor documents only to signed requests (bovine; GoToSocial and Akkoma
-with authorized fetch) take a `sign` function: given the method, the path and the headers of
-the request it returns the headers to add (a signature), or None to send it unsigned.
+Servers that answer actor documents only to signed requests (bovine does, proven in
+tests/test_service_bovine.py; servers with "authorized fetch" on may too) take a `sign`
+function: given the method, the path and the headers of the request it returns the headers to
+add (a signature), or None to send it unsigned. Unsigned, such a server's 401 is reported as
+"the server wants a signed request".
 """
 
 from __future__ import annotations
