@@ -8,10 +8,17 @@ The account comes from a fediverse identity in the key vault (kind fediverse, on
 its handle. bovine has no passwords; its own clients sign requests with an Ed25519 key whose
 did:key the account lists (Moo-Auth-1). roost derives that key from the identity's password
 (HKDF-SHA256, salt `acct:handle@domain`), so the key vault holds it without a new field: on
-the host the password arrives on standard input of a script that uses bovine's own store
-tooling to register the account (`bovine_store` `register`) and add the did:key (`key --add`),
-and the health check here signs with the same key. The account's RSA key, the one other
-servers verify it with, is made by bovine on the host.
+the host the password arrives on standard input of a script (deploy/templates/
+bovine-account.py.in) that derives the did:key and calls the BovineAdminStore methods behind
+`python -m bovine_store register` and `key NAME --add DID`, after looking the account up so a
+rerun makes no second one; the health check here signs with the same key. The account's RSA
+key, the one other servers verify it with, is made by bovine on the host. The client secret
+in bovine's own format is `client_secret(client_key(password, handle, domain))`; roost has no
+command that prints it yet.
+
+nginx tells bovine every request came over https (X-Forwarded-Proto): bovine's addresses are
+https://domain/..., and it finds an actor only by that address. Put TLS in front before
+other servers use it.
 
 Health, from this computer through nginx: WebFinger for acct:handle@domain and the actor
 document it names (bovine answers actor documents only to signed requests).
