@@ -227,8 +227,9 @@ def build_bovine(host: Any, options: Mapping[str, str], identities: Mapping[str,
             timeout=90, interval=1.0, password=Secret(ident_id, "password"), base=base,
             domain=domain, handle=handle)
         first = (f"Your account is @{handle}@{domain}. bovine has no password: programs sign "
-                 "in with a client key roost derives from the identity's password in the key "
-                 "vault (Moo-Auth-1, its did:key is on the account).")
+                 "in with an Ed25519 client key (Moo-Auth-1). The one roost added is derived "
+                 "from the identity's password and used for roost's checks; for your own "
+                 "programs make a key on the host with `key BOVINE_NAME --new` (below).")
     else:
         # No account: the server's own application actor (acct:bovine@domain) proves it.
         health = WaitHealth(f"check that bovine answers WebFinger for {domain} through nginx",
