@@ -65,8 +65,11 @@ def vault_secrets(passphrase: Callable[[], str], home: Path | None = None,
         try:
             ident = opened["v"].get(s.name)
         except RoostError:
+            how = (f"roost keys new login --name {s.name}" if s.field == "password"
+                   else "roost keys new KIND --name " + s.name)
             raise RoostError(f"the key vault has no identity {s.name}",
-                             hint="create it with `roost keys`") from None
+                             hint=f"create it with `{how}`, or list yours with "
+                                  "`roost keys list`") from None
         value = ident.secret.get(s.field)
         if value is None:
             raise RoostError(f"the identity {s.name} has no {s.field}")

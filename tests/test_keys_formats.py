@@ -538,3 +538,23 @@ def test_follows_csv_reads_what_it_writes() -> None:
     assert fediverse.read_follows_csv(fediverse.follows_csv(follows)) == follows
     with pytest.raises(RoostError, match="not a follows export"):
         fediverse.read_follows_csv("a,b\n1,2\n")
+
+
+def test_recipes_take_the_admin_from_the_login_in_the_vault() -> None:
+    """`roost keys new login --name wordpress --user robin` is all WordPress needs; a single
+    login of another name is found too, and an explicit option still wins."""
+    from roost.deploy.recipes.wordpress import build_wordpress
+    from roost.deploy.steps import CreateAccount
+    from roost.keys.model import IdentityInfo
+
+    robin = IdentityInfo("wordpress", "login", {"user": "robin", "email": "robin@example.org"},
+                         "2026-11-25T00:00:00Z")
+    r = build_wordpress(None, {"domain": "blog.example.org"}, {"wordpress": robin})
+    acct = next(s for s in r.steps if isinstance(s, CreateAccount))
+    assert acct.argv[-2:] == ("robin", "robin@example.org") and acct.secret.name == "wordpress"
+    other = IdentityInfo("me", "login", {"user": "sam"}, "2026-11-25T00:00:00Z")
+    r = build_wordpress(None, {"domain": "blog.example.org"}, {"me": other})
+    acct = next(s for s in r.steps if isinstance(s, CreateAccount))
+    assert acct.argv[-2] == "sam" and acct.secret.name == "me"
+    r = build_wordpress(None, {"domain": "b.example.org", "admin": "root2"}, {"me": other})
+    assert next(s for s in r.steps if isinstance(s, CreateAccount)).argv[-2] == "root2"

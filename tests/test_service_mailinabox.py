@@ -102,3 +102,20 @@ def test_refused_on_a_real_debian_host(pi_host: TestHost, tmp_path: Path,
     with pytest.raises(RoostError, match=re.escape(
             f"only on Ubuntu 22.04, and this host runs debian {found.os_version}")):
         build_mail_in_a_box(TargetHost("pi", PUBLIC, found), OPTS, {})
+
+
+def test_the_mailbox_comes_from_the_login_in_the_vault() -> None:
+    """`roost keys new login --name mail --email me@example.org` is all it needs."""
+    from roost.deploy.steps import RunCommand
+    from roost.keys.model import IdentityInfo
+
+    vps = TargetHost("vps", PUBLIC, facts())
+    mail = IdentityInfo("mail", "login", {"user": "me@example.org", "email": "me@example.org"},
+                        "2026-11-25T00:00:00Z")
+    for idents in ({"mail": mail}, {"only-one": mail}):
+        recipe = build_mail_in_a_box(vps, {}, idents)
+        setup = [s for s in recipe.steps if isinstance(s, RunCommand) and s.stdin is not None]
+        assert len(setup) == 1 and "me@example.org" in setup[0].argv
+        assert getattr(setup[0].stdin, "name", None) == next(iter(idents))
+    with pytest.raises(RoostError, match="needs your new e-mail address"):
+        build_mail_in_a_box(vps, {}, {})

@@ -10,10 +10,11 @@ The setup runs `setup/start.sh` from upstream's git tag with NONINTERACTIVE=1,
 PRIMARY_HOSTNAME and EMAIL_ADDR in its environment; the first mailbox's password (EMAIL_PW)
 is read from standard input by a fixed script, so it is never in a command line or a file.
 
-Options: `email` (required: the first address, e.g. me@example.org), `hostname` (the box's
-name, default box.<email domain>), `identity` (the key-vault identity whose `password` is
-the mailbox password, default "mail"), `version` (upstream git tag, default v60, the first
-release for Ubuntu 22.04, named in roost's catalog).
+Options: `email` (the first address, e.g. me@example.org; default the login's e-mail),
+`hostname` (the box's name, default box.<email domain>), `identity` (the key-vault login whose
+`password` is the mailbox password; default the login named "mail", else the only login: `roost
+keys new login --name mail --email me@example.org`), `version` (upstream git tag, default v60,
+the first release for Ubuntu 22.04, named in roost's catalog).
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ from typing import Any
 from roost.core import validate
 from roost.core.errors import RoostError
 from roost.deploy.recipe import Recipe, take_options
+from roost.deploy.recipes.logins import pick_login
 from roost.deploy.steps import InstallPackages, RunCommand, Secret, Step, WaitHealth, script
 
-OPTIONS: dict[str, str | None] = {"email": None, "hostname": "", "identity": "mail",
+OPTIONS: dict[str, str | None] = {"email": "", "hostname": "", "identity": "",
                                   "version": "v60"}
 REPO = "https://github.com/mail-in-a-box/mailinabox"
 SRC = "/root/mailinabox"
@@ -93,7 +95,12 @@ def dns_records(domain: str, box: str, address: str) -> list[str]:
 def build_mail_in_a_box(host: Any, options: Mapping[str, str],
                         identities: Mapping[str, Any]) -> Recipe:
     o = take_options(options, OPTIONS, "mail-in-a-box")
-    email = o["email"].strip().lower()
+    o["identity"], login = pick_login(identities, o["identity"], "mail")
+    email = (o["email"] or str(login.get("email") or "")).strip().lower()
+    if not email:
+        raise RoostError("mail-in-a-box needs your new e-mail address",
+                         hint="add --option email=me@example.org, or give the login an e-mail: "
+                              "roost keys new login --name mail --email me@example.org")
     if not _EMAIL.match(email):
         raise RoostError(f"{o['email'][:80]!r} is not an e-mail address",
                          hint="write it like me@example.org")

@@ -7,10 +7,12 @@ there is no database password at all. WordPress's secret keys are made once on t
 host only on the standard input of the PHP that finishes the install (`wp_install`, as the web
 installer does), never in a command line.
 
-Options: `identity` (the vault identity whose `password` is the admin's; default "wordpress"),
-`admin` (the admin's user name; default "admin"), `email` (the admin's e-mail; default
-admin@<domain>), `title` (the site's title; default "My blog"), `domain` (the name or address
-people open; default the host's address from its facts), `port` (default 80).
+Options: `identity` (the vault login whose `password` is the admin's; default the login named
+"wordpress", else the only login in the vault: `roost keys new login --name wordpress`), `admin`
+(the admin's user name; default the login's user, else "admin"), `email` (the admin's e-mail;
+default the login's, else admin@<domain>), `title` (the site's title; default "My blog"),
+`domain` (the name or address people open; default the host's address from its facts), `port`
+(default 80).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 from roost.core import validate
 from roost.core.errors import RoostError
 from roost.deploy.recipe import Recipe, debian_version, take_options
+from roost.deploy.recipes.logins import pick_login
 from roost.deploy.steps import (
     CreateAccount,
     EnableService,
@@ -36,7 +39,7 @@ from roost.deploy.steps import (
     WaitHealth,
 )
 
-OPTIONS: dict[str, str | None] = {"identity": "wordpress", "admin": "admin", "email": "",
+OPTIONS: dict[str, str | None] = {"identity": "", "admin": "", "email": "",
                                   "title": "My blog", "domain": "", "port": "80"}
 # The theme is only recommended by the package: without it the front page is blank.
 PACKAGES = ("wordpress", "wordpress-theme-twentytwentythree", "mariadb-server", "nginx",
@@ -89,7 +92,9 @@ INSTALLED_PHP = _BOOT_PHP + "exit(is_blog_installed() ? 0 : 1);"
 def build_wordpress(facts: Any, options: Mapping[str, str],
                     identities: Mapping[str, Any]) -> Recipe:
     o = take_options(options, OPTIONS, "wordpress")
-    ident = o["identity"]
+    ident, login = pick_login(identities, o["identity"], "wordpress")
+    o["admin"] = o["admin"] or str(login.get("user") or "admin")
+    o["email"] = o["email"] or str(login.get("email") or "")
     if not re.match(r"^[a-z0-9][a-z0-9_-]{0,40}$", ident):
         raise RoostError(f"{ident!r} is not an identity id", hint="like wordpress")
     port = validate.port(o["port"])
