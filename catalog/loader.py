@@ -267,6 +267,7 @@ def parse_manifest(text: str, file: str, platforms: Iterable[str]) -> Service:
         recipe=f.opt_str("recipe", pattern=_ID),
         next_steps=f.strs("next_steps", required=False),
         install=install,
+        experimental=f.bool_("experimental", required=False),
         file=file,
     )
     f.no_unknown()

@@ -93,6 +93,9 @@ class Service:
     next_steps: tuple[str, ...] = ()
     """What to do once it runs (connect a client, move followers...)."""
     install: Install | None = None
+    experimental: bool = False
+    """For people who build their own tools: listed in the catalog and deployable, but never
+    part of anyone's plan."""
     """Why roost does not install it and what to do instead; None for services it deploys."""
     file: str = field(default="", compare=False)
 

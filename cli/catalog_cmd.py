@@ -40,6 +40,8 @@ def service_line(s: Service, catalog: Catalog) -> str:
     names = [p.name for pid in s.replaces if (p := catalog.platform(pid)) is not None]
     replaces = f" Replaces {', '.join(names)}." if names else ""
     status = "" if s.upstream.status == "maintained" else f" Upstream is {s.upstream.status}."
+    if s.experimental:
+        status += " Experimental, never in a plan."
     instead = ""
     if s.upstream.replaced_by and (target := catalog.get(s.upstream.replaced_by)) is not None:
         instead = f" Use {target.name} instead."
@@ -74,6 +76,9 @@ def service_detail(s: Service, catalog: Catalog) -> list[str]:
         if r.os:
             lines.append(f"Systems: {', '.join(r.os)}.")
     lines.append(f"Difficulty: {s.difficulty}, about {s.time_minutes} minutes.")
+    if s.experimental:
+        lines.append("Experimental: it is never part of a plan; deploy it yourself if you "
+                     "want it.")
     if s.recipe:
         lines.append(f"roost can deploy it: roost deploy {s.recipe} --host NAME")
     elif s.install is not None and not s.install.by_roost:

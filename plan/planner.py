@@ -323,6 +323,8 @@ def build_plan(catalog: Catalog, answers: Answers, progress: Progress, today: da
     excluded: list[str] = []
     services: list[Service] = []
     for s in catalog.services:
+        if s.experimental:
+            continue  # in the catalog for tinkerers, never in a plan
         rb = s.upstream.replaced_by
         if rb is not None and rb in ids and rb != s.id:
             target = catalog.get(rb)
