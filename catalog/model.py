@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-IDENTITY_KINDS = ("ssb", "xmpp", "fediverse", "matrix", "ssh", "wireguard", "tor")
+IDENTITY_KINDS = ("ssb", "xmpp", "fediverse", "matrix", "ssh", "wireguard", "tor", "login")
 ARCHES = ("x86_64", "aarch64", "armv7l")
 ADOPT_KINDS = ("public", "home", "vps")
 UPSTREAM_STATUS = ("maintained", "slow", "unmaintained")

@@ -23,7 +23,7 @@ from roost.core.errors import RoostError
 from roost.core.text import printable
 from roost.keys import KINDS, LOSS_WARNING, Identity, IdentityInfo, Vault
 from roost.keys.export import WHAT, export_identity
-from roost.keys.factory import add_and_record, create
+from roost.keys.factory import add_and_record, create, remove_and_record
 from roost.keys.model import a_kind, group
 from roost.keys.vault import (
     ENV_PASSPHRASE_FILE,
@@ -296,7 +296,9 @@ def run_remove(args: argparse.Namespace) -> int:
             _say(f"Nothing was removed: {info.id} is still in the vault.")
             return 1
     vault = Vault.open(_home(), passphrase_from_env_or_prompt())
-    vault.remove(info.id)
+    warning = remove_and_record(vault, info.id)
+    if warning:
+        _say(f"roost: {warning}")
     _say(f"Removed {info.id} from the vault. Services set up with it keep their accounts, "
          "but roost can no longer tell you its secrets.")
     return 0

@@ -93,3 +93,21 @@ def add_and_record(vault: Vault, identity: Identity) -> str | None:
     except RoostError as exc:
         return f"the identity was saved, but your progress was not updated: {exc.line()}"
     return None
+
+
+def remove_and_record(vault: Vault, ident_id: str) -> str | None:
+    """Delete an identity from the vault and note its removal (kind and public id only) in
+    the progress, so the plan offers to make one again. Returns a one-line warning when the
+    progress could not be updated (the identity is removed either way), else None."""
+    info = next((i for i in vault.list() if i.id == ident_id), None)
+    vault.remove(ident_id)
+    if info is None:
+        return None
+    try:
+        from roost.plan.workspace import Workspace
+
+        Workspace.open(vault.home, detect=False).record_identity_removed(info.kind,
+                                                                         info.public_id)
+    except RoostError as exc:
+        return f"the identity was removed, but your progress was not updated: {exc.line()}"
+    return None

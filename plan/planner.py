@@ -37,6 +37,7 @@ IDENTITY_WORDS = {
     "fediverse": "your fediverse account",
     "matrix": "your Matrix server's signing key",
     "ssb": "your Scuttlebutt identity",
+    "login": "a login with a strong password for your admin account",
 }
 WAY_NAMES = {"public": "a public instance", "home": "at home", "vps": "on your VPS"}
 

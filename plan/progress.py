@@ -25,7 +25,7 @@ from roost.plan.answers import Answers
 
 SCHEMA = 1
 EVENT_KINDS = ("assessed", "planned", "started", "done", "skipped", "failed", "deployed",
-               "removed", "identity", "undone")
+               "removed", "identity", "identity_removed", "undone")
 STEP_EVENTS = ("started", "done", "skipped", "failed")
 """Events that change a service's state."""
 UNDOABLE = ("assessed", "started", "done", "skipped", "failed", "deployed", "removed",
@@ -94,6 +94,7 @@ class Event:
             "deployed": f"deployed {sid} to {host}",
             "removed": f"removed {sid} from {host}",
             "identity": f"created a {kind} identity".replace("  ", " "),
+            "identity_removed": f"removed a {kind} identity".replace("  ", " "),
             "undone": f"undid: {printable(self.detail.get('what', 'a step'), 200)}",
         }[self.kind]
         reason = self.detail.get("reason")
@@ -199,7 +200,15 @@ class Progress:
         return tuple(latest.values())
 
     def identities(self) -> tuple[Event, ...]:
-        return tuple(e for e in self.effective() if e.kind == "identity")
+        """The identities roost made, minus those removed from the vault since."""
+        kept: dict[tuple[str, str], Event] = {}
+        for e in self.effective():
+            key = (str(e.detail.get("kind", "")), str(e.detail.get("public_id", "")))
+            if e.kind == "identity":
+                kept[key] = e
+            elif e.kind == "identity_removed":
+                kept.pop(key, None)
+        return tuple(kept.values())
 
     def with_event(self, event: Event) -> Progress:
         if event.kind not in EVENT_KINDS:

@@ -203,6 +203,11 @@ class Workspace:
         self._append(Event("identity", now(), None,
                            {"kind": str(kind)[:40], "public_id": str(public_id)[:400]}))
 
+    def record_identity_removed(self, kind: str, public_id: str) -> None:
+        """Remember that an identity was removed from the vault (kind and public id only)."""
+        self._append(Event("identity_removed", now(), None,
+                           {"kind": str(kind)[:40], "public_id": str(public_id)[:400]}))
+
     def undo(self) -> str:
         """Cancel the latest change; return one sentence saying what was undone."""
         said: list[str] = []

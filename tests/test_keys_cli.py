@@ -400,11 +400,15 @@ def test_remove_asks_first_and_really_removes(fast_home: tuple[Path, Path],
     assert stat.S_IMODE(Vault.path(home).stat().st_mode) == 0o600
     assert roost("keys", "list").stdout.startswith("ssh: an SSH key")
     roost("keys", "show", "wordpress", expect=2)
-    # The progress still reads (its history keeps "created a login identity").
+    # The progress keeps the history, and knows the login is gone: a plan offers one again.
     ws = Workspace.open(home, detect=False)
-    assert [e.detail["kind"] for e in ws.progress.identities()] == ["login", "ssh"]
+    assert [e.detail["kind"] for e in ws.progress.identities()] == ["ssh"]
+    assert [e.kind for e in ws.history()][-1] == "identity_removed"
+    assert "removed a login identity" in ws.history()[-1].describe()
     # The name is free again.
     roost("keys", "new", "login", "--name", "wordpress")
+    ws.reload()
+    assert sorted(e.detail["kind"] for e in ws.progress.identities()) == ["login", "ssh"]
 
 
 @pytest.mark.slow

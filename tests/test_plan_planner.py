@@ -529,3 +529,23 @@ residential_ok = true
     assert step.way == "public"
     assert "needs 2.9 GB of memory, your Pi has 2 GB" in step.way_reason
     assert step.replaces == ("WhatsApp",)
+
+
+def test_wordpress_needs_a_login_first_until_one_is_made_and_again_once_removed() -> None:
+    catalog = load()
+    a = Answers(("hosted-blog",), ("vps",), True, "example.org", "some", "days", None, None,
+                vps_ram_mb=2048)
+    at = datetime(2026, 11, 25, 12, tzinfo=UTC)
+    day = date(2026, 11, 25)
+
+    def needs(p: Progress) -> tuple[str, ...]:
+        step = build_plan(catalog, a, p, day).get("wordpress")
+        assert step is not None
+        return step.needs_first
+
+    made = Event("identity", at, None, {"kind": "login", "public_id": "admin"})
+    ssh = Event("identity", at, None, {"kind": "ssh", "public_id": "SHA256:x"})
+    assert "login" in needs(Progress())
+    assert "login" not in needs(Progress((made, ssh)))
+    gone = Event("identity_removed", at, None, {"kind": "login", "public_id": "admin"})
+    assert "login" in needs(Progress((made, ssh, gone)))

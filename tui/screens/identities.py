@@ -343,9 +343,10 @@ class RemoveIdentityScreen(FormScreen):
 
         def remove() -> str:
             from roost.keys import Vault
+            from roost.keys.factory import remove_and_record
 
-            Vault.open(home, values["passphrase"]).remove(ident)
-            return f"Removed {ident} from the vault."
+            warning = remove_and_record(Vault.open(home, values["passphrase"]), ident)
+            return f"Removed {ident} from the vault." + (f" But {warning}" if warning else "")
 
         return remove
 
