@@ -60,6 +60,7 @@ PACKAGE_JSON = b'''{
   "license": "AGPL-3.0",
   "main": "src/index.js",
   "bin": { "oasis": "src/index.js" },
+  "scripts": { "install": "echo 'cannot fetch a prebuilt part from github.com' >&2; exit 1" },
   "dependencies": { "ssb-keys": "^8.5.0" }
 }
 '''
@@ -292,6 +293,7 @@ def test_oasis_archive_deploys_as_the_vault_id_on_localhost(
     options = {"artifact": str(art), "sha256": sha, "invite": invite}
     recipe = build_ssb_oasis(None, options, {me.id: me.info()})
     journal = Journal.for_host("pi", recipe.id)
+    release = next(s for s in recipe.steps if isinstance(s, InstallSource)).release
 
     def sh(cmd: str) -> str:
         return pi_host.ssh(cmd).stdout.strip()
@@ -356,6 +358,8 @@ def test_oasis_archive_deploys_as_the_vault_id_on_localhost(
         # The real ssb-keys, installed by npm from the registry, reads the vault's id from it.
         assert sh("cd /opt/oasis/current && runuser -u oasis -- node -p "
                   "\"require('ssb-keys').loadSync('/var/lib/oasis/.ssb/secret').id\"") == ssb_id
+        # The install script failed as ssb-validate2-rsjs-node's does here: installed without.
+        pi_host.ssh(f"test -f {release}/.roost-npm-partial && test -f {release}/.roost-npm-done")
         assert sh("systemctl is-active oasis") == "active"
         assert sh("systemctl is-enabled oasis") == "enabled"
         pid = sh("systemctl show -p MainPID --value oasis")
