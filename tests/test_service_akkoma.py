@@ -5,7 +5,8 @@ What could not run here: the real upstream OTP release (akkoma-updates and git.p
 cannot be reached from this machine; their URLs move with every release, so upstream.toml pins
 no sha256), and with it the real Elixir code: the real `pleroma_ctl migrate`, the real
 `user new` / `user reset_password`, the real password-reset endpoint, Ecto's `socket_dir`
-connection and the real reading of config.exs (import_config of secrets.exs included).
+connection, the real reading of config.exs (import_config of secrets.exs included) and the
+real WebFinger and actor answers (the stand-in's are shaped like Pleroma's).
 
 The container test builds a release zip of the same shape instead: `release/` holding
 `bin/pleroma` and `bin/pleroma_ctl` (python3 stand-ins: pleroma_ctl turns its arguments into
@@ -14,12 +15,14 @@ running server) and `releases/COOKIE`. The stand-in reads the rendered config.ex
 secrets.exs it imports, refuses a database password, writes into RELEASE_TMP like a release
 does, and talks to the real PostgreSQL with psql over the Unix socket in `socket_dir` as the
 system user (peer authentication): `migrate` creates tables using citext, pg_trgm and
-uuid-ossp; `user new` (refusing --password) stores the account and prints a reset URL like
-upstream's; `start` serves /api/v1/instance, WebFinger, the actor document and the
-password-reset POST from the database. The test proves the role, database, extensions and
+uuid-ossp; `user new` (refusing --password) stores the account with an RSA key of its own
+(users.keys, as Pleroma.User has) and prints a reset URL like upstream's; `start` serves
+/api/v1/instance, WebFinger, the actor document (id, preferredUsername, inbox, publicKey) and
+the password-reset POST from the database. The test proves the role, database, extensions and
 peer-only login in PostgreSQL; that the vault's password reached the database only through
-stdin and the reset endpoint (never argv or a file); the health check through nginx
-(WebFinger -> rel=self actor -> preferredUsername); a second deploy that changes nothing;
+stdin and the reset endpoint (never argv or a file); the health check through nginx (the
+shared activitypub.webfinger_probe: WebFinger -> rel=self actor -> its id, preferredUsername,
+inbox and public key); a second deploy that changes nothing;
 uninstall (data kept), purge (database, role and folders gone), and an interrupted deploy that
 resumes and finishes.
 """
@@ -44,7 +47,7 @@ from roost.deploy.events import Event, StepDone, StepSkipped, StepStarted
 from roost.deploy.journal import Journal
 from roost.deploy.recipe import TargetHost
 from roost.deploy.recipes import RECIPES
-from roost.deploy.recipes.akkoma import build_akkoma, build_pleroma, fediverse_probe
+from roost.deploy.recipes.akkoma import build_akkoma, build_pleroma
 from roost.deploy.recipes.upstream import InstallArtifact, choose, load_pins, pinned
 from roost.keys import fediverse
 from roost.keys.model import Identity
@@ -94,7 +97,7 @@ def sql(query, **v):
 def migrate():
     sql("""CREATE TABLE IF NOT EXISTS users (id uuid PRIMARY KEY DEFAULT uuid_generate_v4(),
       nickname citext UNIQUE NOT NULL, email citext NOT NULL, is_admin boolean NOT NULL,
-      password_hash text NOT NULL);
+      password_hash text NOT NULL, keys text NOT NULL);
     CREATE INDEX IF NOT EXISTS users_nick_trgm ON users USING gin ((nickname::text) gin_trgm_ops);
     CREATE TABLE IF NOT EXISTS password_reset_tokens (token text PRIMARY KEY,
       nickname citext NOT NULL, used boolean NOT NULL DEFAULT false);
@@ -115,8 +118,13 @@ def task(args):
         nick, mail, rest = args[2], args[3], args[4:]
         assert not any(a.startswith("--password") for a in rest), "password on argv"
         assert "-y" in rest and "--admin" in rest, rest
-        sql("INSERT INTO users (nickname, email, is_admin, password_hash) "
-            "VALUES (:'n', :'e', true, :'h');", n=nick, e=mail, h=secrets.token_hex(16))
+        # Like Pleroma.User, each account gets its own RSA key (users.keys, a private PEM).
+        pem = subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
+                              "rsa_keygen_bits:2048"], capture_output=True, text=True,
+                             check=True).stdout
+        sql("INSERT INTO users (nickname, email, is_admin, password_hash, keys) "
+            "VALUES (:'n', :'e', true, :'h', :'k');", n=nick, e=mail, h=secrets.token_hex(16),
+            k=pem)
         print("User %s created" % nick)
         return reset_url(nick)
     if args[:2] == ["user", "reset_password"]:
@@ -170,9 +178,15 @@ class H(http.server.BaseHTTPRequestHandler):
         m = re.fullmatch(r"/users/([^/]+)", url.path)
         if m and "activity+json" in self.headers.get("Accept", "") and self.user(m.group(1)):
             nick = self.user(m.group(1))
+            me = "https://%s/users/%s" % (host, nick)
+            pem = sql("SELECT keys FROM users WHERE nickname = :'n';", n=nick)
+            pub = subprocess.run(["openssl", "pkey", "-pubout"], input=pem + chr(10),
+                                 capture_output=True, text=True, check=True).stdout
             return self.reply(200, {"@context": "https://www.w3.org/ns/activitystreams",
-                                    "id": "https://%s/users/%s" % (host, nick),
-                                    "type": "Person", "preferredUsername": nick},
+                                    "id": me, "type": "Person", "preferredUsername": nick,
+                                    "inbox": me + "/inbox", "outbox": me + "/outbox",
+                                    "publicKey": {"id": me + "#main-key", "owner": me,
+                                                  "publicKeyPem": pub}},
                               "application/activity+json")
         self.reply(404, {"error": "not found"})
 
@@ -317,18 +331,21 @@ def test_registered_dry_run_options_and_no_secrets(home: Path, alice: Identity) 
     assert any("no account was made" in s for s in pleroma.next_steps)
 
 
-def test_probe_needs_webfinger_and_the_actor() -> None:
+def test_probe_needs_webfinger_and_the_actor(home: Path, alice: Identity) -> None:
+    """The recipe's health check with an account is the shared WebFinger probe; each broken
+    link of the chain is named in one line."""
     import http.server
     import json
     import threading
 
-    answers: dict[str, object] = {}
+    answers: dict[str, tuple[str, object]] = {}
 
     class H(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            body = answers.get(self.path.split("?")[0])
+            kind, body = answers.get(self.path.split("?")[0], ("application/json", None))
             data = json.dumps(body).encode()
             self.send_response(200 if body is not None else 404)
+            self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
@@ -339,18 +356,42 @@ def test_probe_needs_webfinger_and_the_actor() -> None:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        probe = fediverse_probe(f"http://127.0.0.1:{server.server_address[1]}", DOMAIN, "alice")
-        assert "WebFinger answered 404" in str(probe())
+        recipe = build_akkoma(None, {"domain": DOMAIN, "address": "127.0.0.1",
+                                     "listen": str(server.server_address[1])},
+                              {alice.id: alice.info()})
+        assert recipe.health is not None and recipe.health.probe is not None
+        probe = recipe.health.probe
+        assert f"acct:alice@{DOMAIN}" in probe.__qualname__
+
+        def says(text: str) -> None:
+            out = probe()
+            assert isinstance(out, str) and text in out and "\n" not in out, out
+
+        says(f"WebFinger does not know acct:alice@{DOMAIN} (404)")
         href = f"https://{DOMAIN}/users/alice"
-        answers["/.well-known/webfinger"] = {"links": [
-            {"rel": "self", "type": "text/html", "href": href}]}
-        assert "no ActivityPub actor" in str(probe())
-        answers["/.well-known/webfinger"] = {"links": [
-            {"rel": "self", "type": "application/activity+json", "href": href}]}
-        assert "answered 404" in str(probe())
-        answers["/users/alice"] = {"id": href, "preferredUsername": "mallory"}
-        assert "not @alice" in str(probe())
-        answers["/users/alice"] = {"id": href, "preferredUsername": "alice"}
+        jrd = "application/jrd+json"
+        answers["/.well-known/webfinger"] = (jrd, {"subject": f"acct:alice@{DOMAIN}", "links": [
+            {"rel": "self", "type": "text/html", "href": href}]})
+        says("WebFinger gave no link rel=self of type application/activity+json")
+        answers["/.well-known/webfinger"] = (jrd, {"subject": f"acct:alice@{DOMAIN}", "links": [
+            {"rel": "self", "type": "application/activity+json",
+             "href": "https://elsewhere.example/users/alice"}]})
+        says(f"is not on {DOMAIN}")
+        answers["/.well-known/webfinger"] = (jrd, {"subject": f"acct:alice@{DOMAIN}", "links": [
+            {"rel": "self", "type": 'application/ld+json; profile="https://www.w3.org/ns/'
+             'activitystreams"', "href": href}]})
+        says("the actor document /users/alice answered 404")
+        ap = "application/activity+json"
+        actor = {"id": href, "preferredUsername": "alice", "inbox": href + "/inbox",
+                 "publicKey": {"id": href + "#main-key", "owner": href,
+                               "publicKeyPem": "-----BEGIN PUBLIC KEY-----"}}
+        answers["/users/alice"] = (ap, {**actor, "preferredUsername": "mallory"})
+        says("the actor's preferredUsername is 'mallory', not 'alice'")
+        answers["/users/alice"] = (ap, {**actor, "id": f"https://{DOMAIN}/users/mallory"})
+        says("the actor document's id is")
+        answers["/users/alice"] = (ap, {**actor, "publicKey": None})
+        says("the actor has no public key")
+        answers["/users/alice"] = (ap, actor)
         assert probe() is True
     finally:
         server.shutdown()
@@ -464,6 +505,11 @@ def test_akkoma_release_with_postgresql_behind_nginx(
         r = httpx.get(f"http://{vps_host.address}/users/alice", timeout=10,
                       headers={"Host": DOMAIN, "Accept": "application/activity+json"})
         assert r.json()["preferredUsername"] == "alice"
+        assert r.json()["inbox"] == f"https://{DOMAIN}/users/alice/inbox"
+        from cryptography.hazmat.primitives.asymmetric import rsa
+        from cryptography.hazmat.primitives.serialization import load_pem_public_key
+        key = load_pem_public_key(r.json()["publicKey"]["publicKeyPem"].encode())
+        assert isinstance(key, rsa.RSAPublicKey) and key.key_size == 2048
 
         # Deploying again changes nothing.
         start = time.monotonic()

@@ -39,6 +39,14 @@ docs/installation/otp_en.md in Pleroma) and what roost does instead:
   data[password], data[password_confirmation]) from the host to 127.0.0.1, as JSON on curl's
   standard input. The password travels over SSH and a pipe, never argv, disk or the network.
 
+The health check, when an account was made, is the shared fediverse proof
+(activitypub.webfinger_probe) through nginx with `Host: domain`: WebFinger finds
+acct:NAME@domain, its rel=self link leads to an actor document whose id, preferredUsername,
+inbox and public key are the account's. It asks unsigned: Pleroma and Akkoma answer actors
+unsigned unless `authorized_fetch_mode` is switched on, which roost's config.exs does not do
+(if it is, the check says the server wants a signed request). Without an account, it checks
+/api/v1/instance.
+
 Options: `domain` (required; the name on the fediverse, cannot change later), `account` (the
 fediverse identity id; default the one on the domain, if any), `port` (the server's port on
 127.0.0.1, default 4000), `listen` (nginx's port, default 80), `address` (where the health
@@ -47,14 +55,14 @@ check connects from this computer), `artifact` and `sha256`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from roost.core import validate
 from roost.core.errors import RoostError
 from roost.deploy.recipe import Recipe, take_options
+from roost.deploy.recipes.activitypub import webfinger_probe
 from roost.deploy.recipes.gotosocial import fediverse_account, instance_probe
 from roost.deploy.recipes.upstream import UPSTREAM_OPTIONS, InstallArtifact, choose, proxy_site
 from roost.deploy.steps import (
@@ -217,54 +225,6 @@ touch "$m"
 """
 
 
-def fediverse_probe(base: str, domain: str, user: str) -> Callable[[], bool | str]:
-    """From this computer, through nginx with `Host: domain`: WebFinger for acct:user@domain
-    must give a JRD whose rel=self link (an ActivityPub type) leads to an actor document with
-    preferredUsername `user`."""
-
-    def probe() -> bool | str:
-        import httpx
-
-        h = {"Host": domain}
-        r = httpx.get(f"{base}/.well-known/webfinger", params={
-            "resource": f"acct:{user}@{domain}"}, timeout=5.0,
-            headers={**h, "Accept": "application/jrd+json"})
-        if r.status_code != 200:
-            return f"WebFinger answered {r.status_code}"
-        try:
-            links = r.json().get("links", [])
-        except ValueError:
-            return "WebFinger did not answer JSON"
-        href = next((str(x.get("href", "")) for x in links if _actor_link(x)), "")
-        parts = urlsplit(href)
-        if not href or parts.hostname != domain:
-            return f"WebFinger gave no ActivityPub actor on {domain}"
-        r = httpx.get(f"{base}{parts.path}", timeout=5.0,
-                      headers={**h, "Accept": "application/activity+json"})
-        if r.status_code != 200:
-            return f"the actor {parts.path} answered {r.status_code}"
-        try:
-            actor = r.json()
-        except ValueError:
-            return "the actor document is not JSON"
-        if actor.get("preferredUsername") != user or actor.get("id") != href:
-            return f"the actor document is not @{user}@{domain}"
-        return True
-
-    probe.__qualname__ = (f"GET {base}/.well-known/webfinger?resource=acct:{user}@{domain} "
-                          f"then its rel=self actor (Host: {domain})")
-    return probe
-
-
-def _actor_link(link: object) -> bool:
-    """A JRD link to an ActivityPub actor: rel=self with type application/activity+json (or
-    the JSON-LD activitystreams profile)."""
-    if not isinstance(link, dict) or link.get("rel") != "self":
-        return False
-    kind = str(link.get("type", ""))
-    return "application/activity+json" in kind or "activitystreams" in kind
-
-
 def build_akkoma(host: Any, options: Mapping[str, str],
                  identities: Mapping[str, Any]) -> Recipe:
     return _build(AKKOMA, host, options, identities)
@@ -345,7 +305,7 @@ def _build(f: Flavor, host: Any, options: Mapping[str, str],
                          *env)),
             Secret(ident_id, "password"), exists=("test", "-e", marker),
             description=f"create the admin account @{user}@{domain}"))
-        probe = fediverse_probe(base, domain, user)
+        probe = webfinger_probe(base, domain, user)
     drop = RunCommand(("runuser", "-u", "postgres", "--", "psql", "-X", "-q", "-d", "postgres"),
                       stdin=DB_DROP.format(n=_db_name(f.name)),
                       unless=tuple(script(DB_GONE, f.name)),
