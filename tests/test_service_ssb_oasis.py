@@ -38,6 +38,7 @@ from roost.deploy import engine
 from roost.deploy.dryrun import plan_lines, removal_lines
 from roost.deploy.events import Event, StepSkipped, StepStarted
 from roost.deploy.journal import Journal
+from roost.deploy.recipe import TargetHost
 from roost.deploy.recipes import RECIPES
 from roost.deploy.recipes.ssb_oasis import (
     PINNED_COMMIT,
@@ -218,7 +219,12 @@ def test_registered_dry_run_and_options(feeds: tuple[Identity, Identity], tmp_pa
     assert "npm install --omit=dev" in text
     assert "publish the profile name 'Robin at home'" in text
     assert '"port": 8008' in text and '"host": "127.0.0.1"' in text
-    assert any("ssh -L 3000:localhost:3000" in s for s in recipe.next_steps)
+    assert any("ssh -L 3000:localhost:3000 YOUR-USER@HOST" in s for s in recipe.next_steps)
+    there = build_ssb_oasis(TargetHost("pi", "192.168.1.9"), {}, people).next_steps
+    assert any("ssh -L 3000:localhost:3000 YOUR-USER@192.168.1.9" in s for s in there)
+    here = build_ssb_oasis(TargetHost("local", "127.0.0.1"), {}, people).next_steps
+    assert "Open http://localhost:3000 in your web browser." in here
+    assert not any("ssh -L" in s for s in here)
     removal = "\n".join(removal_lines(recipe, False))
     assert "systemctl disable --now oasis" in removal and "/var/lib/oasis" not in removal
     assert "rm -rf -- /var/lib/oasis" in "\n".join(removal_lines(recipe, True))

@@ -30,14 +30,15 @@ the recipe installs again with `--ignore-scripts` and checks that the native mod
 uses (leveldown, sodium-native) load from their bundled prebuilds.
 
 Measured once by hand (not CI) with the REAL Oasis, a `git archive` of that commit, on the
-Debian test container (Node.js 18.20.4 from its packages), which cannot reach GitHub: the first npm install failed in that
-script after 62 s; with `--ignore-scripts` it took 55 s (611 packages, 174 MB); the rest of the
-recipe then ran in 3.6 s: Oasis listened on 127.0.0.1:3000, 8008 and 127.0.0.1:8989, answered
-`oasis`, showed the vault's id on /profile, took the profile name through /profile/edit, used
-126 MB of memory; a second run applied nothing (0.7 s). An invite from a real ssb-server pub
-(the ssb-pub recipe on a second container) was redeemed in 5 s: Oasis then crashed in
-ssb-invite (`server.gossip.add is not a function`, the "exits after redeeming"), systemd started
-it again, and the pub's feed followed the vault's id.
+Debian test container (Node.js 18.20.4 from its packages), which cannot reach GitHub: the first
+npm install failed in that script after 62 s; run by hand with `--ignore-scripts` (what the
+fallback now does) it took 55 s (611 packages, 174 MB); the rest of the recipe then ran in 3.6
+s: Oasis listened on 127.0.0.1:3000, *:8008 and 127.0.0.1:8989, answered `oasis`, showed the
+vault's id on /profile, took the profile name through /profile/edit and used 126 MB of memory; a
+second run applied nothing (0.7 s). An invite from a real ssb-server pub (the ssb-pub recipe on
+a second container) was redeemed in 5 s: Oasis then crashed in ssb-invite (`server.gossip.add is
+not a function`: the "exits after redeeming"), systemd started it again, and the pub's feed held
+a contact message following the vault's id.
 
 One identity, one place: Oasis and `ssb-pub` on one host with the same identity would be two
 SSB servers writing the same feed from two databases, and the feed would fork. The recipe
@@ -309,11 +310,14 @@ def build_ssb_oasis(facts: Any, options: Mapping[str, str],
             on_failure="the pub may be unreachable from this host or the invite used up: "
                        "ask for a new one"))
     address = str(getattr(facts, "address", "") or "") or "HOST"
+    here = getattr(facts, "name", "") == "local" or address in ("localhost", "127.0.0.1", "::1")
     shown = f" ({name})" if name else ""
+    reach = (f"Open http://localhost:{port} in your web browser." if here else
+             f"From your computer: run `ssh -L {port}:localhost:{port} YOUR-USER@{address}`, "
+             f"keep it open, then open http://localhost:{port} in your web browser.")
     next_steps = (
         f"Oasis runs as {ssb_id}{shown}, on port {port} of the host itself only.",
-        f"From your computer: run `ssh -L {port}:localhost:{port} YOUR-USER@{address}`, keep "
-        f"it open, then open http://localhost:{port} in your web browser.",
+        reach,
         f"On the host itself a text browser works too: `w3m http://localhost:{port}`.",
         "Redeem a pub invite under Settings, or deploy again with --option invite=CODE.",
         "Never run the same identity in two places at once: your feed would fork.",
