@@ -2,22 +2,36 @@
 
 What could not run here: the real upstream GoToSocial binary (its release files cannot be
 downloaded from this machine, and no sha256 could be checked against upstream, so
-upstream.toml pins none), and so the first account, which roost does not create (see the
-recipe's docstring: upstream's CLI takes the password as an argument). The container test
+upstream.toml pins none), and with it the real `admin account create/promote` and the real
+WebFinger, actor and public key answers the health check relies on. The container test
 builds a release file of the same shape instead: a tar.gz with an executable `gotosocial` (a
-python3 script that requires `--config-path FILE server start`, reads host/bind-address/port
-from the rendered config.yaml and serves /api/v1/instance) plus a web/ folder, passes its real
-sha256 with --option sha256, and proves every step around the binary.
+python3 script that requires `--config-path FILE`, reads host/protocol/bind-address/port and
+the admin command's username/email/password from that file, records accounts with an RSA key
+each, and on `server start` serves /api/v1/instance, WebFinger, /users/NAME and
+/users/NAME/main-key the way GoToSocial's source answers them: an unsigned actor GET is a 401,
+an unknown account a 404, the key path a minimal actor without a signature) plus a web/
+folder, passes its real sha256 with --option sha256, and proves every step around the binary:
+the health check through nginx finds the account (WebFinger, the actor's 401, the key
+document), and says in one line that WebFinger does not know it once it is gone. Whether the
+real binary answers exactly like this was read in its source (see the recipe's docstring),
+not run.
 """
 
 from __future__ import annotations
 
 import hashlib
+import http.server
 import io
+import json
+import socket
+import subprocess
+import sys
 import tarfile
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -28,6 +42,7 @@ from roost.deploy.dryrun import plan_lines, removal_lines
 from roost.deploy.events import Event, StepSkipped
 from roost.deploy.journal import Journal
 from roost.deploy.recipes import RECIPES
+from roost.deploy.recipes.activitypub import webfinger_probe
 from roost.deploy.recipes.gotosocial import build_gotosocial
 from roost.deploy.recipes.upstream import InstallArtifact
 from roost.keys import fediverse
@@ -41,8 +56,12 @@ pytest_plugins = ["testhost"]
 DOMAIN = "social.roost.test"
 FAKE_GOTOSOCIAL = b'''#!/usr/bin/python3
 # A stand-in for the gotosocial binary (tests only). Like the real one it reads every setting,
-# the admin command's username/email/password included, from the --config-path file.
-import hashlib, http.server, json, sys
+# the admin command's username/email/password included, from the --config-path file. Its
+# WebFinger, /users/NAME and /users/NAME/main-key answer as GoToSocial's code does
+# (internal/api/wellknown/webfinger/webfingerget.go, internal/processing/fedi/wellknown.go and
+# user.go, internal/api/util/negotiate.go): an unsigned actor GET gets 401, an unknown account
+# 404, the key path a minimal actor (id, preferredUsername, publicKey) without a signature.
+import hashlib, http.server, json, os, re, subprocess, sys, urllib.parse
 args = sys.argv[1:]
 assert args[0] == "--config-path", args
 cfg = {}
@@ -50,29 +69,108 @@ for line in open(args[1]):
     if ":" in line and not line.startswith((" ", "#")):
         k, _, v = line.partition(":")
         cfg[k.strip()] = v.strip().strip(chr(34) + chr(39))
+accounts, keys = cfg["db-address"] + ".accounts", cfg["db-address"] + ".keys"
 if args[2:5] == ["admin", "account", "create"]:
-    with open(cfg["db-address"] + ".accounts", "a") as f:
+    # Each account gets its own RSA key, as GoToSocial makes one at account creation.
+    os.makedirs(keys, mode=0o700, exist_ok=True)
+    subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
+                    "rsa_keygen_bits:2048", "-out", os.path.join(keys, cfg["username"])],
+                   check=True)
+    with open(accounts, "a") as f:
         f.write("create %s %s %s\\n" % (cfg["username"], cfg["email"],
                 hashlib.sha256(cfg["password"].encode()).hexdigest()))
     sys.exit(0)
 if args[2:5] == ["admin", "account", "promote"]:
-    with open(cfg["db-address"] + ".accounts", "a") as f:
+    with open(accounts, "a") as f:
         f.write("promote %s\\n" % args[args.index("--username") + 1])
     sys.exit(0)
 assert args[2:] == ["server", "start"], args
+host, proto = cfg["host"], cfg.get("protocol", "https")
+
+def account(name):
+    try:
+        lines = open(accounts).read().split()
+    except FileNotFoundError:
+        return None
+    made = [lines[i + 1] for i, w in enumerate(lines) if w == "create"]
+    return name if name in made else None
+
+def accept(header, offers):
+    # NegotiateAccept, simplified: the first offer the Accept header names, or None (406).
+    wanted = [p.split(";")[0].strip() for p in header.split(",")]
+    if not header or "*/*" in wanted:
+        return offers[0]
+    return next((o for o in offers if o.split(";")[0] in wanted), None)
+
+AP = ['application/ld+json; profile="https://www.w3.org/ns/activitystreams"',
+      "application/activity+json", "text/html"]
 
 class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        if self.path != "/api/v1/instance":
-            self.send_error(404)
-            return
-        body = json.dumps({"uri": cfg["host"], "title": "fake gotosocial",
-                           "db": cfg["db-address"]}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
+    def reply(self, code, body, kind="application/json", extra=()):
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", kind)
+        for k, v in extra:
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        self.wfile.write(body)
+        self.wfile.write(data)
+
+    def do_GET(self):
+        url = urllib.parse.urlsplit(self.path)
+        asks = self.headers.get("Accept", "")
+        if url.path == "/api/v1/instance":
+            return self.reply(200, {"uri": host, "title": "fake gotosocial",
+                                    "db": cfg["db-address"]})
+        if url.path == "/.well-known/webfinger":
+            kind = accept(asks, ["application/jrd+json", "application/json"])
+            if kind is None:
+                return self.reply(406, {"error": "Not Acceptable"})
+            res = urllib.parse.parse_qs(url.query).get("resource", [""])[0]
+            m = re.fullmatch(r"(?:acct:)?@?([^@]+)@(.+)", res)
+            if not m:
+                return self.reply(400, {"error": "Bad Request: bad webfinger request"})
+            if m.group(2) != host:
+                return self.reply(400, {"error": "Bad Request: requested host %s does not "
+                                        "belong to this instance" % m.group(2)})
+            name = account(m.group(1))
+            if not name:
+                return self.reply(404, {"error": "Not Found"})
+            uri = "%s://%s/users/%s" % (proto, host, name)
+            page = "%s://%s/@%s" % (proto, host, name)
+            return self.reply(200, {
+                "subject": "acct:%s@%s" % (name, host), "aliases": [uri, page],
+                "links": [{"rel": "http://webfinger.net/rel/profile-page", "type": "text/html",
+                           "href": page},
+                          {"rel": "self", "type": "application/activity+json", "href": uri}]},
+                kind)
+        m = re.fullmatch(r"/users/([^/]+)(/main-key)?", url.path)
+        if m:
+            name = m.group(1).lower()
+            kind = accept(asks, AP)
+            if kind is None:
+                return self.reply(406, {"error": "Not Acceptable"})
+            if kind == "text/html":
+                return self.reply(303, {}, extra=[("Location", "/@" + name)])
+            if not account(name):
+                return self.reply(404, {"error": "Not Found"})
+            uri = "%s://%s/users/%s" % (proto, host, name)
+            if not m.group(2):
+                # UserGet: no HTTP signature (or one it cannot verify) is a 401.
+                return self.reply(401, {"error": "Unauthorized: http request wasn't signed or "
+                                        "http signature was invalid: (verifier)"})
+            pem = subprocess.run(["openssl", "pkey", "-pubout", "-in",
+                                  os.path.join(keys, name)],
+                                 capture_output=True, text=True, check=True).stdout
+            return self.reply(200, {"@context": ["https://w3id.org/security/v1",
+                                                 "https://www.w3.org/ns/activitystreams"],
+                                    "id": uri, "preferredUsername": name, "type": "Person",
+                                    "publicKey": {"id": uri + "/main-key", "owner": uri,
+                                                  "publicKeyPem": pem}}, kind)
+        self.reply(404, {"error": "Not Found"})
+
+    def log_message(self, *a):
+        pass
 
 http.server.ThreadingHTTPServer((cfg["bind-address"], int(cfg["port"])), H).serve_forever()
 '''
@@ -119,13 +217,140 @@ def test_registered_dry_run_and_options(home: Path, alice: Identity) -> None:
     assert "server start" in text and "--password" not in text
     assert "systemctl disable --now gotosocial" in "\n".join(removal_lines(recipe, False))
     assert any("no account was made" in s for s in recipe.next_steps)
+    assert "webfinger" not in text.lower()  # no account: the instance answer only
     with_account = build_gotosocial(None, {"domain": DOMAIN}, {alice.id: alice.info()})
     text = "\n".join(plan_lines(with_account, "vps"))
     assert "create the admin account @alice@social.roost.test" in text
+    assert f"finds @alice@{DOMAIN}" in text and f"WebFinger acct:alice@{DOMAIN}" in text
+    assert "public key document (actor + /main-key)" in text
     assert f"(stdin: <secret: {alice.id} password>)" in text
     assert alice.secret["password"] not in text
     with pytest.raises(RoostError, match="no fediverse identity 'bob'"):
         build_gotosocial(None, {"domain": DOMAIN, "account": "bob"}, {alice.id: alice.info()})
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_health_check_finds_the_account_on_the_stand_in(home: Path, alice: Identity,
+                                                        tmp_path: Path) -> None:
+    """The recipe's health check against the stand-in run on this computer (no nginx): it
+    fails in one line while the account does not exist and passes once it does."""
+    fake = tmp_path / "gotosocial"
+    fake.write_bytes(FAKE_GOTOSOCIAL)
+    port = _free_port()
+    conf = tmp_path / "config.yaml"
+    conf.write_text(f'host: "{DOMAIN}"\nprotocol: "https"\nbind-address: "127.0.0.1"\n'
+                    f'port: {port}\ndb-address: "{tmp_path}/sqlite.db"\n')
+    recipe = build_gotosocial(None, {"domain": DOMAIN, "address": "127.0.0.1",
+                                     "listen": str(port)}, {alice.id: alice.info()})
+    assert recipe.health is not None and recipe.health.probe is not None
+    probe = recipe.health.probe
+    server = subprocess.Popen([sys.executable, str(fake), "--config-path", str(conf),
+                               "server", "start"])
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                httpx.get(f"{base}/api/v1/instance", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        assert probe() == f"WebFinger does not know acct:alice@{DOMAIN} (404)"
+        account = tmp_path / "account.yaml"
+        account.write_text(conf.read_text() + "username: 'alice'\nemail: 'a@example.org'\n"
+                           "password: 'pw'\n")
+        subprocess.run([sys.executable, str(fake), "--config-path", str(account), "admin",
+                        "account", "create"], check=True)
+        assert probe() is True
+        ap = {"Host": DOMAIN, "Accept": "application/activity+json"}
+        assert httpx.get(f"{base}/users/alice", headers=ap).status_code == 401
+        assert httpx.get(f"{base}/users/bob", headers=ap).status_code == 404
+        html = httpx.get(f"{base}/users/alice", headers={"Accept": "text/html"})
+        assert html.status_code == 303 and html.headers["location"] == "/@alice"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+class _Routes:
+    """A tiny HTTP server: `routes` maps a path (query included) to (status, type, body)."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, tuple[int, str, Any]] = {}
+        routes = self.routes
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                status, kind, body = routes.get(self.path, (404, "application/json", {}))
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def routes() -> Iterator[_Routes]:
+    r = _Routes()
+    yield r
+    r.httpd.shutdown()
+    r.httpd.server_close()
+
+
+def test_signed_actor_probe_says_each_failure_in_one_line(routes: _Routes) -> None:
+    """The shared probe for servers that answer actors only to signed requests: the actor's
+    401 counts as "the account is there", then the public key document must be its own."""
+    me = f"https://{DOMAIN}/users/alice"
+    ap = "application/activity+json"
+    routes.routes[f"/.well-known/webfinger?resource=acct:alice@{DOMAIN}"] = (
+        200, "application/jrd+json", {"subject": f"acct:alice@{DOMAIN}", "links": [
+            {"rel": "self", "type": ap, "href": me}]})
+    probe = webfinger_probe(routes.base, DOMAIN, "alice", signed_actor=True,
+                            key_suffix="/main-key")
+
+    def says(text: str) -> None:
+        out = probe()
+        assert isinstance(out, str) and text in out and "\n" not in out, out
+
+    says("the actor document /users/alice answered 404: no such account")
+    routes.routes["/users/alice"] = (401, "application/json", {"error": "Unauthorized"})
+    says("the public key document /users/alice/main-key answered 404")
+    key = {"id": me, "type": "Person", "preferredUsername": "alice",
+           "publicKey": {"id": me + "/main-key", "owner": me,
+                         "publicKeyPem": "-----BEGIN PUBLIC KEY-----"}}
+    routes.routes["/users/alice/main-key"] = (200, "text/html", "<html>")
+    says("the public key document came as text/html")
+    routes.routes["/users/alice/main-key"] = (200, ap, {**key, "id": me + "x"})
+    says(f"the public key document's id is '{me}x', not {me}")
+    routes.routes["/users/alice/main-key"] = (200, ap, {**key, "preferredUsername": "bob"})
+    says("the public key document's preferredUsername is 'bob', not 'alice'")
+    routes.routes["/users/alice/main-key"] = (200, ap, {**key, "publicKey": {"id": "k"}})
+    says("the actor has no public key")
+    routes.routes["/users/alice/main-key"] = (200, ap, key)
+    assert probe() is True
+    # Without key_suffix the 401 alone is the answer; a server that does answer the actor
+    # unsigned gets the whole actor check.
+    assert webfinger_probe(routes.base, DOMAIN, "alice", signed_actor=True)() is True
+    routes.routes["/users/alice"] = (200, ap, key)
+    says("the actor document has no inbox")
+    # Without signed_actor, a 401 is still a failure.
+    routes.routes["/users/alice"] = (401, "application/json", {"error": "Unauthorized"})
+    assert webfinger_probe(routes.base, DOMAIN, "alice")() == (
+        "the actor document answered 401: the server wants a signed request")
+    with pytest.raises(ValueError, match="not a path suffix"):
+        webfinger_probe(routes.base, DOMAIN, "alice", signed_actor=True, key_suffix="x/../y")
 
 
 @pytest.mark.slow
@@ -189,6 +414,24 @@ def test_gotosocial_release_deploys_behind_nginx(
         # after the promotion (as upstream asks).
         starts = sh("journalctl -u gotosocial --no-pager -o cat | grep -c '^Started'")
         assert starts == "3"
+
+        # The health check found the account through nginx the way another server does:
+        # WebFinger, the actor (401: GoToSocial wants signed requests), the key document.
+        log = sh("cat /var/log/nginx/access.log")
+        assert f'"GET /.well-known/webfinger?resource=acct:alice@{DOMAIN} HTTP/1.1" 200' in log
+        assert '"GET /users/alice HTTP/1.1" 401' in log
+        assert '"GET /users/alice/main-key HTTP/1.1" 200' in log
+        key = httpx.get(f"http://{pi_host.address}/users/alice/main-key", timeout=10,
+                        headers={"Host": DOMAIN, "Accept": "application/activity+json"}).json()
+        from cryptography.hazmat.primitives.asymmetric import rsa
+        from cryptography.hazmat.primitives.serialization import load_pem_public_key
+        pub = load_pem_public_key(key["publicKey"]["publicKeyPem"].encode())
+        assert isinstance(pub, rsa.RSAPublicKey) and key["id"] == f"https://{DOMAIN}/users/alice"
+        # With the account gone, the health check says so in one line.
+        assert recipe.health is not None and recipe.health.probe is not None
+        sh("mv /var/lib/gotosocial/sqlite.db.accounts /var/lib/gotosocial/accounts.away")
+        assert recipe.health.probe() == f"WebFinger does not know acct:alice@{DOMAIN} (404)"
+        sh("mv /var/lib/gotosocial/accounts.away /var/lib/gotosocial/sqlite.db.accounts")
 
         again = engine.run(recipe, t, journal=journal, secrets=secrets)
         assert again.ok and again.applied == 0 and again.skipped == len(recipe.steps)

@@ -17,10 +17,20 @@ tests/test_service_bovine.py; servers with "authorized fetch" on may too) take a
 function: given the method, the path and the headers of the request it returns the headers to
 add (a signature), or None to send it unsigned. Unsigned, such a server's 401 is reported as
 "the server wants a signed request".
+
+GoToSocial answers every unsigned GET of an actor with 401, and a 404 when there is no such
+account (internal/processing/fedi/user.go, UserGet: the account is looked up before the
+request is authenticated; no setting there turns this off; read at upstream commit 57cb4fe,
+October 2025, not run here). With `signed_actor=True` an unsigned
+probe therefore takes that 401 as "the account is there" without reading the actor; with
+`key_suffix` (GoToSocial: "/main-key") it then reads the account's public key document at the
+actor's address plus that suffix, which GoToSocial serves unsigned as a minimal actor (id,
+preferredUsername, publicKey; AccountToASMinimal), and checks it is the account's.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -80,10 +90,29 @@ def check_actor(actor: Mapping[str, Any], actor_id: str, handle: str) -> str | N
     return _key_problem(actor)
 
 
+def check_key_document(doc: Mapping[str, Any], actor_id: str, handle: str) -> str | None:
+    """None when `doc` (a minimal actor served at the key's address) is the account's public
+    key, else what is wrong (one line)."""
+    if doc.get("id") != actor_id:
+        return (f"the public key document's id is {str(doc.get('id'))[:80]!r}, "
+                f"not {actor_id[:80]}")
+    name = doc.get("preferredUsername")
+    if name != handle:
+        return f"the public key document's preferredUsername is {str(name)[:40]!r}, not {handle!r}"
+    return _key_problem(doc)
+
+
 def webfinger_probe(base_url: str, domain: str, handle: str, sign: Signer | None = None,
-                    timeout: float = 5.0) -> Callable[[], bool | str]:
+                    timeout: float = 5.0, *, signed_actor: bool = False,
+                    key_suffix: str = "") -> Callable[[], bool | str]:
     """A WaitHealth probe: True when WebFinger finds acct:handle@domain and its actor document
-    answers as that account, else one line saying what is wrong."""
+    answers as that account, else one line saying what is wrong.
+
+    `signed_actor`: the server answers actors only to signed requests, so an unsigned 401 means
+    the account exists (see the module's docstring); then `key_suffix`, if given, is where the
+    account's public key document is served unsigned (actor address + suffix)."""
+    if key_suffix and not re.fullmatch(r"/[A-Za-z0-9_-]+", key_suffix):
+        raise ValueError(f"{key_suffix[:40]!r} is not a path suffix like /main-key")
     base = base_url.rstrip("/")
     if not base.startswith(("http://", "https://")):
         raise ValueError(f"{base_url[:60]!r} is not an http(s) address")
@@ -123,9 +152,14 @@ def webfinger_probe(base_url: str, domain: str, handle: str, sign: Signer | None
                           follow_redirects=False)
         except httpx.HTTPError as exc:
             return f"the actor document did not answer ({type(exc).__name__})"
+        if a.status_code == 401 and signed_actor and sign is None:
+            return (key_document(parts.path.rstrip("/") + key_suffix, actor_id)
+                    if key_suffix else True)
         if a.status_code in (401, 403):
             return (f"the actor document answered {a.status_code}: the server wants a signed "
                     "request" + ("" if sign is None else " and did not accept this one"))
+        if a.status_code == 404:
+            return f"the actor document {parts.path[:60]} answered 404: no such account"
         if a.status_code != 200:
             return f"the actor document {parts.path[:60]} answered {a.status_code}"
         kind = a.headers.get("content-type", "").split(";")[0].strip()
@@ -136,6 +170,29 @@ def webfinger_probe(base_url: str, domain: str, handle: str, sign: Signer | None
             return actor
         return check_actor(actor, actor_id, handle) or True
 
-    probe.__qualname__ = (f"WebFinger {acct} and its actor document at {base} "
+    def key_document(path: str, actor_id: str) -> bool | str:
+        import httpx
+
+        try:
+            k = httpx.get(base + path, headers={"Host": domain, "Accept": AP_TYPE},
+                          timeout=timeout, follow_redirects=False)
+        except httpx.HTTPError as exc:
+            return f"the public key document did not answer ({type(exc).__name__})"
+        if k.status_code != 200:
+            return f"the public key document {path[:60]} answered {k.status_code}"
+        kind = k.headers.get("content-type", "").split(";")[0].strip()
+        if kind not in AP_TYPES:
+            return f"the public key document came as {kind[:40] or 'no type'}, not {AP_TYPE}"
+        doc = _json(k, "the public key document")
+        if isinstance(doc, str):
+            return doc
+        return check_key_document(doc, actor_id, handle) or True
+
+    if signed_actor and sign is None:
+        what = ("the actor's 401 (it wants signed requests)"
+                + (f" and its public key document (actor + {key_suffix})" if key_suffix else ""))
+    else:
+        what = "its actor document"
+    probe.__qualname__ = (f"WebFinger {acct} and {what} at {base} "
                           f"(Host: {domain}{', signed' if sign else ''})")
     return probe

@@ -12,6 +12,17 @@ only over the SSH channel and a pipe, never in argv or on disk. The account is t
 to admin (`admin account promote` takes no password) and the server restarted, as upstream
 asks after a promotion.
 
+The health check, from this computer through nginx with `Host: domain`: /api/v1/instance must
+say it is `domain`; when an account was made, the account must also be discoverable the way
+another server finds it (activitypub.webfinger_probe). WebFinger must give
+acct:NAME@domain with a rel=self link to https://domain/users/NAME. GoToSocial serves actor
+documents only to signed requests (every unsigned GET of /users/NAME answers 401, an unknown
+account 404: internal/processing/fedi/user.go), and roost has no key GoToSocial would accept,
+so the actor itself is not read: its 401 (not 404) is checked, then the account's public key
+document /users/NAME/main-key, which GoToSocial serves unsigned as a minimal actor (id,
+preferredUsername, publicKey), must be that account's. This was read in GoToSocial's source
+(commit 57cb4fe, October 2025) and tried against a stand-in; the real binary did not run here.
+
 Options: `domain` (required: the name the server is known by on the fediverse; it cannot
 change later), `account` (the identity id; default the fediverse identity on the domain, if
 any), `port` (GoToSocial's port on 127.0.0.1, default 8080), `listen` (nginx's port,
@@ -27,6 +38,7 @@ from typing import Any
 from roost.core import validate
 from roost.core.errors import RoostError
 from roost.deploy.recipe import Recipe, take_options
+from roost.deploy.recipes.activitypub import webfinger_probe
 from roost.deploy.recipes.upstream import UPSTREAM_OPTIONS, InstallArtifact, choose, proxy_site
 from roost.deploy.steps import (
     CreateAccount,
@@ -112,6 +124,20 @@ def instance_probe(base: str, domain: str) -> Callable[[], bool | str]:
     return probe
 
 
+def all_of(*probes: Callable[[], bool | str]) -> Callable[[], bool | str]:
+    """A probe that is True when each of `probes` is, in order; else the first one's line."""
+
+    def probe() -> bool | str:
+        for p in probes:
+            out = p()
+            if out is not True:
+                return out
+        return True
+
+    probe.__qualname__ = ", then ".join(getattr(p, "__qualname__", "a probe") for p in probes)
+    return probe
+
+
 def build_gotosocial(host: Any, options: Mapping[str, str],
                      identities: Mapping[str, Any]) -> Recipe:
     o = take_options(options, OPTIONS, "gotosocial")
@@ -149,6 +175,11 @@ def build_gotosocial(host: Any, options: Mapping[str, str],
             Secret(ident_id, "password"), exists=("test", "-e", marker),
             description=f"create the admin account @{user}@{domain}"))
     host_part = f"[{address}]" if ":" in address else address
+    base = f"http://{host_part}:{listen}"
+    probe = instance_probe(base, domain)
+    if account is not None:
+        probe = all_of(probe, webfinger_probe(base, domain, account[1], signed_actor=True,
+                                              key_suffix="/main-key"))
     admin = f"sudo -u {USER} {binary} --config-path {CONF} admin account"
     return Recipe(
         id="gotosocial",
@@ -156,8 +187,9 @@ def build_gotosocial(host: Any, options: Mapping[str, str],
         service_id="gotosocial",
         title=f"GoToSocial for {domain}",
         steps=tuple(steps),
-        health=WaitHealth(f"check that GoToSocial answers for {domain} through nginx",
-                          probe=instance_probe(f"http://{host_part}:{listen}", domain),
+        health=WaitHealth(f"check that GoToSocial answers for {domain} through nginx"
+                          + (f" and finds @{account[1]}@{domain}" if account else ""),
+                          probe=probe,
                           timeout=90, interval=1.0),
         next_steps=(*(_account_steps(account, domain, admin)),
             f"Point {domain} at this host (DNS A/AAAA record) and give it HTTPS before you "
