@@ -43,9 +43,10 @@ The health check, when an account was made, is the shared fediverse proof
 (activitypub.webfinger_probe) through nginx with `Host: domain`: WebFinger finds
 acct:NAME@domain, its rel=self link leads to an actor document whose id, preferredUsername,
 inbox and public key are the account's. It asks unsigned: Pleroma and Akkoma answer actors
-unsigned unless `authorized_fetch_mode` is switched on, which roost's config.exs does not do
-(if it is, the check says the server wants a signed request). Without an account, it checks
-/api/v1/instance.
+unsigned unless `config :pleroma, :activitypub, authorized_fetch_mode: true`, which roost's
+config.exs does not set (upstream's default was not checked against its source here; if it is
+on, the check says in one line that the server wants a signed request). Without an account,
+it checks /api/v1/instance.
 
 Options: `domain` (required; the name on the fediverse, cannot change later), `account` (the
 fediverse identity id; default the one on the domain, if any), `port` (the server's port on
