@@ -29,16 +29,17 @@ github.com in its install script and otherwise builds it with Rust's `nj-cli`; w
 the recipe installs again with `--ignore-scripts` and checks that the native modules Oasis
 uses (leveldown, sodium-native) load from their bundled prebuilds.
 
-Measured once by hand (not CI) with the REAL Oasis, a `git archive` of that commit, on the
-Debian test container (Node.js 18.20.4 from its packages), which cannot reach GitHub: the first
-npm install failed in that script after 62 s; run by hand with `--ignore-scripts` (what the
-fallback now does) it took 55 s (611 packages, 174 MB); the rest of the recipe then ran in 3.6
-s: Oasis listened on 127.0.0.1:3000, *:8008 and 127.0.0.1:8989, answered `oasis`, showed the
-vault's id on /profile, took the profile name through /profile/edit and used 126 MB of memory; a
-second run applied nothing (0.7 s). An invite from a real ssb-server pub (the ssb-pub recipe on
-a second container) was redeemed in 5 s: Oasis then crashed in ssb-invite (`server.gossip.add is
-not a function`: the "exits after redeeming"), systemd started it again, and the pub's feed held
-a contact message following the vault's id.
+Measured by hand (not CI) with the REAL Oasis, a `git archive` of that commit, on the Debian
+test containers (Node.js 18.20.4 from Debian), which cannot reach GitHub. One run of this recipe
+with a name and an invite from a real ssb-server pub (the ssb-pub recipe on a second container)
+took 231 s: apt 85 s; npm 137 s (the first install failed in that script, the fallback installed
+611 packages, 174 MB); the rest 10 s. Oasis listened on 127.0.0.1:3000, *:8008 and
+127.0.0.1:8989, answered `oasis`, showed the vault's id on /profile, took the profile name
+through /profile/edit and used 126 MB of memory. The invite was redeemed in 6 s: Oasis then
+crashed in ssb-invite (`server.gossip.add is not a function`: the "exits after redeeming"),
+systemd started it again, and the pub's feed held a contact message following the vault's id. A
+second run applied nothing (1.4 s); uninstall (0.4 s) kept ~/.ssb; deploying again (4.4 s) found
+the name and the follow; purge (5.8 s) removed /opt/oasis and /var/lib/oasis.
 
 One identity, one place: Oasis and `ssb-pub` on one host with the same identity would be two
 SSB servers writing the same feed from two databases, and the feed would fork. The recipe
