@@ -27,6 +27,7 @@ SEED = {
 RECIPES = {
     "prosody", "ssb-pub", "ssb-oasis", "matrix-synapse", "minidlna", "static-blog", "wordpress",
     "navidrome", "gotosocial", "akkoma", "pleroma", "mail-in-a-box", "bovine",
+    "friendica",
 }
 # Services with no public instance to join: personal media servers, a LAN-only server, a
 # program that runs on the person's own computer, mail (Mail-in-a-Box is a box you run), and

@@ -9,6 +9,7 @@ from roost.core.errors import RoostError
 from roost.deploy.recipe import RecipeBuilder
 from roost.deploy.recipes.akkoma import build_akkoma, build_pleroma
 from roost.deploy.recipes.bovine import build_bovine
+from roost.deploy.recipes.friendica import build_friendica
 from roost.deploy.recipes.gotosocial import build_gotosocial
 from roost.deploy.recipes.hello import build_hello
 from roost.deploy.recipes.mail_in_a_box import build_mail_in_a_box
@@ -24,6 +25,7 @@ from roost.deploy.recipes.wordpress import build_wordpress
 RECIPES: dict[str, RecipeBuilder] = {
     "akkoma": build_akkoma,
     "bovine": build_bovine,
+    "friendica": build_friendica,
     "gotosocial": build_gotosocial,
     "hello": build_hello,
     "mail-in-a-box": build_mail_in_a_box,

@@ -1,0 +1,254 @@
+"""`friendica`: Friendica from upstream's release file (friendica-full-VERSION.tar.gz, PHP with
+its libraries included) with MariaDB, PHP-FPM and nginx, installed by upstream's own unattended
+installer, `bin/console autoinstall -f FILE`.
+
+Only on a host with enough memory: the catalog's requirement (512 megabytes) is checked
+against the host's facts before anything is built, and a smaller host is refused in one line.
+
+How it is put together (each point checked in Friendica's source):
+- The release is unpacked under /opt/friendica/releases/ (its one top folder is
+  friendica-full-VERSION) and /opt/friendica/current points at it.
+- The settings are /etc/friendica/local.config.php, rendered by roost (0640 root:www-data).
+  Friendica reads its config folder from FRIENDICA_CONFIG_DIR (src/Core/Config/Factory/
+  Config.php), given to PHP-FPM by nginx, to the worker by its unit and to every console
+  command, so the settings, and node.config.php that the admin pages write (the folder is
+  0770 root:www-data), survive a new release. autoinstall copies its -f file into the
+  release's config/local.config.php unless the file IS that path, so roost links that path to
+  /etc/friendica/local.config.php and runs `autoinstall -f config/local.config.php`.
+- The database is reached over MariaDB's socket as www-data (unix_socket authentication):
+  Friendica's Database::connect accepts `socket` with an empty host and an empty password.
+  autoinstall refuses a database that already has a `user` table, so roost runs it only
+  when that table is missing.
+- The worker (upstream: "once every 5-10 minutes", bin/worker.php) is a systemd timer.
+- The admin: Friendica treats the account whose e-mail is the config's admin_email as the
+  admin. `bin/console user add NAME NICK EMAIL LANG` makes the account; `bin/console user
+  password NICK` without a password argument asks for it with seld/cli-prompt's
+  hiddenPrompt, which reads one line of standard input with `read -r` in a shell (a
+  builtin): the password from the key vault travels over SSH and pipes only, never in argv.
+  That prompt hands the line back through an unquoted `echo`, so roost refuses a password
+  with characters the shell would change (spaces, * ? [, a leading -); Friendica allows only
+  letters, digits and ASCII punctuation anyway (User::getPasswordRegExp).
+
+Options: `domain` (required: the name Friendica is known by; it cannot change later),
+`identity` (the vault login whose user, e-mail and password are the admin's; default the
+login named "friendica", else the only login: `roost keys new login --name friendica`),
+`admin` (the admin's nickname; default the login's user, else "admin"), `email` (the admin's
+e-mail; default the login's, else admin@domain), `sitename` (default "Friendica"),
+`scheme` (https or http: the address Friendica writes into everything it publishes; default
+https, which needs a certificate, see the next steps), `listen` (nginx's port, default 80),
+`address` (where the health check connects from this computer), `artifact` and `sha256`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from roost.core import validate
+from roost.core.errors import RoostError
+from roost.deploy.recipe import Recipe, take_options
+from roost.deploy.recipes.logins import pick_login
+from roost.deploy.recipes.upstream import UPSTREAM_OPTIONS, InstallArtifact, choose
+from roost.deploy.steps import (
+    CreateAccount,
+    DisableService,
+    EnableService,
+    EnsureDir,
+    InstallPackages,
+    RemovePath,
+    RenderTemplate,
+    Restart,
+    RunCommand,
+    Secret,
+    Step,
+    WaitHealth,
+    script,
+)
+
+OPTIONS: dict[str, str | None] = {"domain": None, "identity": "", "admin": "", "email": "",
+                                  "sitename": "Friendica", "scheme": "https", "listen": "80",
+                                  "address": "", **UPSTREAM_OPTIONS}
+MIN_RAM_MB = 512
+"""The catalog's requirements.ram_mb for friendica (a test keeps the two equal)."""
+# Upstream's doc/Install.md: Curl, GD, GMP, PDO, mbstring, MySQLi, xml, zip, IntlChar, IDN,
+# OpenSSL and POSIX; ImageMagick is recommended (animated GIF and WebP).
+PACKAGES = ("mariadb-server", "nginx", "php-fpm", "php-cli", "php-mysql", "php-curl", "php-gd",
+            "php-gmp", "php-mbstring", "php-xml", "php-zip", "php-intl", "php-imagick")
+ROOT = "/opt/friendica"
+CONF_DIR = "/etc/friendica"
+CONF = f"{CONF_DIR}/local.config.php"
+SITE = "/etc/nginx/sites-available/roost-friendica.conf"
+SITE_ON = "/etc/nginx/sites-enabled/roost-friendica.conf"
+UNIT = "/etc/systemd/system/friendica-worker.service"
+TIMER = "/etc/systemd/system/friendica-worker.timer"
+ENV = f"FRIENDICA_CONFIG_DIR={CONF_DIR}"
+_NICK = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,190}$")
+
+DATABASE_SQL = (
+    b"CREATE DATABASE IF NOT EXISTS friendica DEFAULT CHARACTER SET utf8mb4 "
+    b"COLLATE utf8mb4_general_ci;\n"
+    b"CREATE USER IF NOT EXISTS 'www-data'@'localhost' IDENTIFIED VIA unix_socket;\n"
+    b"GRANT ALL PRIVILEGES ON friendica.* TO 'www-data'@'localhost';\n"
+    b"FLUSH PRIVILEGES;\n"
+)
+# $1 the release's application folder, $2 nickname, $3 display name, $4 e-mail, $5 marker.
+# The password is the first line of standard input; printf is a builtin, so it is in no
+# process's arguments. `user add` fails harmlessly when the account exists (a resumed run);
+# `user password` then fails loudly if the account is still missing.
+ADMIN_CREATE = r"""a=$1; n=$2; name=$3; e=$4; m=$5
+IFS= read -r pw || exit 3
+case $pw in
+  "" | -* | *" "* | *"	"* | *"*"* | *"?"* | *"["*)
+    echo "the admin password has a space, * ? [ or a leading -," \
+      "which Friendica's prompt would change" >&2
+    exit 6;;
+esac
+runuser -u www-data -- env -C "$a" FRIENDICA_CONFIG_DIR=/etc/friendica \
+  php bin/console user add "$name" "$n" "$e" en </dev/null >/dev/null \
+  || echo "user add did not finish (the account may exist already); setting its password" >&2
+printf '%s\n' "$pw" | runuser -u www-data -- env -C "$a" FRIENDICA_CONFIG_DIR=/etc/friendica \
+  php bin/console user password "$n" >/dev/null || exit 7
+touch "$m"
+"""
+
+
+def json_probe(base: str, domain: str, url: str) -> Callable[[], bool | str]:
+    """From this computer: GET /friendica/json through nginx with `Host: domain` (Friendica's
+    own self-description, src/Module/Friendica.php) and check it is Friendica at `url`."""
+
+    def probe() -> bool | str:
+        import httpx
+
+        r = httpx.get(f"{base}/friendica/json", headers={"Host": domain}, timeout=10.0)
+        if r.status_code != 200:
+            return f"/friendica/json answered {r.status_code}"
+        try:
+            data = r.json()
+        except ValueError:
+            return "/friendica/json did not answer JSON"
+        if not isinstance(data, dict) or data.get("platform") != "friendica":
+            return "/friendica/json does not say it is Friendica"
+        if str(data.get("url", "")).rstrip("/") != url:
+            return f"Friendica says it is {str(data.get('url'))[:80]!r}, not {url}"
+        return True
+
+    probe.__qualname__ = f"GET {base}/friendica/json (Host: {domain})"
+    return probe
+
+
+def check_memory(host: Any) -> None:
+    ram = getattr(host, "ram_mb", None) if host is not None else None
+    if isinstance(ram, int) and not isinstance(ram, bool) and 0 < ram < MIN_RAM_MB:
+        raise RoostError(f"Friendica needs at least {MIN_RAM_MB} MB of memory and this host "
+                         f"has {ram} MB, so roost will not install it there",
+                         hint="join a public Friendica server, or run the lighter gotosocial "
+                              "on this host")
+
+
+def build_friendica(host: Any, options: Mapping[str, str],
+                    identities: Mapping[str, Any]) -> Recipe:
+    check_memory(host)
+    o = take_options(options, OPTIONS, "friendica")
+    domain = validate.hostname(o["domain"], "domain name").lower()
+    listen = validate.port(o["listen"])
+    address = validate.hostname(o["address"] or str(getattr(host, "address", "") or
+                                                     "127.0.0.1"), "address")
+    if o["scheme"] not in ("https", "http"):
+        raise RoostError(f"{o['scheme'][:20]!r} is not https or http", hint="use scheme=https")
+    ident, login = pick_login(identities, o["identity"], "friendica")
+    if not re.match(r"^[a-z0-9][a-z0-9_-]{0,40}$", ident):
+        raise RoostError(f"{ident!r} is not an identity id", hint="like friendica")
+    nick = (o["admin"] or str(login.get("user") or "admin")).lower()
+    if not _NICK.match(nick):
+        raise RoostError(f"{nick[:40]!r} is not a Friendica nickname",
+                         hint="use lower-case letters, digits and _, starting with a letter "
+                              "(--option admin=NAME)")
+    email = o["email"] or str(login.get("email") or "") or f"admin@{domain}"
+    if not _EMAIL.match(email):
+        raise RoostError(f"{email[:60]!r} is not an e-mail address")
+    sitename = o["sitename"].strip()
+    if not sitename or len(sitename) > 80 or any(c in sitename for c in "'\\") \
+            or any(ord(c) < 32 for c in sitename):
+        raise RoostError("the site name must be one line of up to 80 characters without ' or \\")
+    default_port = (o["scheme"] == "http" and listen == 80) or o["scheme"] == "https"
+    url = f"{o['scheme']}://{domain}" + ("" if default_port else f":{listen}")
+
+    art, local = choose("friendica", host, o)
+    top = f"friendica-full-{art.version}"
+    art = dataclasses.replace(art, binary=f"{top}/bin/console")
+    install = InstallArtifact.of(art, ROOT, local)
+    app = f"{install.current}/{top}"
+    link = f"{app}/config/local.config.php"
+    console = ("env", ENV, "php", "bin/console")
+    marker = f"{CONF_DIR}/.roost-admin-{nick}"
+    steps: list[Step] = [
+        InstallPackages(PACKAGES),
+        EnableService("mariadb"),
+        RunCommand(("mysql",), stdin=DATABASE_SQL,
+                   unless=("runuser", "-u", "www-data", "--", "mysql", "friendica", "-e",
+                           "SELECT 1"),
+                   description="make the database, reached by www-data over the socket"),
+        EnsureDir(ROOT, mode=0o755),
+        EnsureDir(f"{ROOT}/releases", mode=0o755),
+        install,
+        EnsureDir(CONF_DIR, mode=0o770, owner="root", group="www-data"),
+        RenderTemplate(CONF, template="friendica-local.config.php", mode=0o640, owner="root",
+                       group="www-data", values={"admin_email": email, "sitename": sitename,
+                                                 "url": url, "app": app}),
+        RunCommand(("ln", "-sfn", CONF, link),
+                   unless=("sh", "-c", 'test "$(readlink "$1")" = "$2"', "-", link, CONF),
+                   description="link the release's config/local.config.php to roost's"),
+        RunCommand(("chown", "-R", "www-data:www-data", f"{app}/view/smarty3"),
+                   unless=("runuser", "-u", "www-data", "--", "test", "-w",
+                           f"{app}/view/smarty3"),
+                   description="let the web server write Friendica's template cache"),
+        RunCommand((*console, "autoinstall", "-f", "config/local.config.php"),
+                   as_user="www-data", cwd=app, timeout=600,
+                   unless=("mysql", "friendica", "-e", "SELECT 1 FROM `user` LIMIT 1"),
+                   description="run Friendica's installer (bin/console autoinstall)",
+                   on_failure="its message says which check failed; fix it and deploy again"),
+        RenderTemplate(UNIT, template="friendica-worker.service", mode=0o644,
+                       values={"app": app, "config_dir": CONF_DIR}),
+        RenderTemplate(TIMER, template="friendica-worker.timer", mode=0o644, values={}),
+        EnableService("friendica-worker.timer"),
+        Restart("friendica-worker.timer", watch=(UNIT, TIMER)),
+        RenderTemplate(SITE, template="friendica-nginx.conf", mode=0o644, values={
+            "listen": str(listen), "domain": domain, "app": app, "config_dir": CONF_DIR}),
+        RunCommand(("ln", "-sfn", SITE, SITE_ON), unless=("test", "-L", SITE_ON),
+                   description="turn the Friendica site on in nginx"),
+        EnableService("nginx"),
+        Restart("nginx", watch=(SITE, SITE_ON), action="reload"),
+        CreateAccount(tuple(script(ADMIN_CREATE, app, nick, nick, email, marker)),
+                      Secret(ident, "password"), exists=("test", "-e", marker),
+                      description=f"make the admin account {nick} ({email})"),
+    ]
+    host_part = f"[{address}]" if ":" in address else address
+    return Recipe(
+        id="friendica",
+        version=art.version,
+        service_id="friendica",
+        title=f"Friendica for {domain}",
+        steps=tuple(steps),
+        health=WaitHealth(f"check that Friendica answers for {domain} through nginx",
+                          probe=json_probe(f"http://{host_part}:{listen}", domain, url),
+                          timeout=90, interval=1.0),
+        next_steps=(
+            f"Log in at {url}/login as {nick} with the password from roost's key vault; "
+            f"{email} is the admin e-mail, so that account has the admin pages.",
+            f"Point {domain} at this host (DNS A/AAAA record) and give it HTTPS before others "
+            "use it (for example certbot --nginx): other servers only talk to "
+            f"{url.replace('http://', 'https://')}.",
+            "New accounts are closed; open registration in the admin pages if you want others "
+            "to join.",
+            "Import your follows from an old fediverse account as a CSV file in the settings.",
+        ),
+        uninstall=(DisableService("friendica-worker.timer"), RemovePath(TIMER),
+                   RemovePath(UNIT), RemovePath(SITE_ON),
+                   Restart("nginx", watch=(SITE_ON,), action="reload")),
+        purge=(RunCommand(("mysql", "-e", "DROP DATABASE IF EXISTS friendica"),
+                          description="delete the Friendica database"),
+               RemovePath(CONF_DIR), RemovePath(ROOT), RemovePath(SITE)),
+    )

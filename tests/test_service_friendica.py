@@ -1,0 +1,356 @@
+"""Friendica deployed over real SSH to a Debian 13 host with systemd, with REAL Debian MariaDB,
+PHP-FPM and nginx, driving the installer's command line the way upstream's release would.
+
+What could not run here: Friendica's own code. Its release file (files.friendi.ca) cannot be
+downloaded from this machine and its sha256 could not be checked, so upstream.toml pins none.
+The test builds a stand-in release of the same shape instead: friendica-full-2024.08.tar.gz
+with one top folder, whose PHP files do what the recipe relies on, as read in Friendica's
+source: `bin/console autoinstall -f FILE` (includes FILE, needs view/smarty3 writable, refuses
+a database that has a `user` table, copies FILE to config/local.config.php unless it is that
+path, creates tables in the real database over MariaDB's socket as www-data with no
+password), `bin/console user add NAME NICK EMAIL LANG` (asks for an avatar on stdin),
+`bin/console user password NICK` (reads the password the way seld/cli-prompt's hiddenPrompt
+does: `bash -c 'stty -echo; read -r mypassword; stty echo; echo $mypassword'`),
+bin/worker.php (writes a row) and index.php (/friendica/json, and a /login that checks the
+stored hash), all reading their settings from FRIENDICA_CONFIG_DIR. So not proven here:
+that the real autoinstall's checks pass on Debian 13's PHP, Friendica's real schema, pages
+and federation, and the real HaveIBeenPwned check in `user password`.
+
+Proven for real: the packages, the database and its socket-only grant, the upload/unpack of
+the release, the settings file and its modes, the link and the template-cache ownership,
+the installer run as www-data, the worker's timer and service, nginx + PHP-FPM answering for
+the domain, the admin's password reaching the database through stdin only (no process's
+arguments, no file), a second deploy that changes nothing, uninstall (data kept), purge
+(database and folders gone), and an interrupted deploy that resumes and finishes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import tarfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import httpx
+import pytest
+
+from roost.catalog import load
+from roost.core.errors import RoostError
+from roost.deploy import engine
+from roost.deploy.dryrun import plan_lines, removal_lines
+from roost.deploy.events import Event, StepSkipped, StepStarted
+from roost.deploy.journal import Journal
+from roost.deploy.recipes import RECIPES
+from roost.deploy.recipes.friendica import MIN_RAM_MB, build_friendica
+from roost.deploy.recipes.upstream import InstallArtifact
+from roost.keys import login
+
+if TYPE_CHECKING:
+    from testhost import TestHost
+
+pytest_plugins = ["testhost"]
+
+DOMAIN = "friendica.roost.test"
+TOP = "friendica-full-2024.08"
+
+CONSOLE = rb"""<?php
+// A stand-in for Friendica's bin/console (tests only): the commands roost uses, same shape.
+require __DIR__ . '/../src/Module/Register.php';
+$dir = getenv('FRIENDICA_CONFIG_DIR') ?: 'config';
+function fail($m) { fwrite(STDERR, $m . "\n"); exit(1); }
+function db($c) {
+    $d = $c['database'];
+    if ($d['hostname'] !== '' || $d['password'] !== '') fail('expected the socket, no password');
+    return new PDO('mysql:unix_socket=' . $d['socket'] . ';dbname=' . $d['database']
+        . ';charset=' . $d['charset'], $d['username'], $d['password'],
+        [PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION]);
+}
+$a = array_slice($argv, 1);
+if ($a[0] === 'autoinstall') {
+    if (($a[1] ?? '') !== '-f' || !file_exists($a[2] ?? ''))
+        fail('ERROR: Config file does not exist.');
+    $c = include $a[2];
+    if (!is_array($c)) fail('Error loading config file');
+    if (!is_writable('view/smarty3')) fail('view/smarty3 is writable: no');
+    $pdo = db($c);
+    if ($pdo->query("SHOW TABLES LIKE 'user'")->fetch()) fail('Database already in use.');
+    if ($a[2] !== 'config/local.config.php' && !copy($a[2], 'config/local.config.php'))
+        fail('ERROR: Saving config file failed.');
+    $pdo->exec('CREATE TABLE workerqueue (id INT AUTO_INCREMENT PRIMARY KEY, ran DATETIME)');
+    $pdo->exec('CREATE TABLE `user` (uid INT AUTO_INCREMENT PRIMARY KEY, username VARCHAR(255),'
+        . ' nickname VARCHAR(255) UNIQUE, email VARCHAR(255), password VARCHAR(255) DEFAULT "")');
+    echo "Installation is finished\n";
+    exit(0);
+}
+$c = include $dir . '/local.config.php';
+$pdo = db($c);
+if ($a[0] === 'user' && $a[1] === 'add') {
+    echo "Enter URL of an image to use as avatar (optional): \n";
+    fgets(STDIN);
+    $s = $pdo->prepare('INSERT INTO `user` (username, nickname, email) VALUES (?, ?, ?)');
+    $s->execute([$a[2], $a[3], $a[4]]);
+    exit(0);
+}
+if ($a[0] === 'user' && $a[1] === 'password' && count($a) === 3) {
+    echo 'Enter new password: ';
+    $pw = preg_replace('{\r?\n$}D', '', shell_exec(
+        "/usr/bin/env bash -c 'stty -echo; read -r mypassword; stty echo; echo \$mypassword'"));
+    $pw = trim($pw);
+    if ($pw === '') fail('Empty passwords are not allowed.');
+    $s = $pdo->prepare('UPDATE `user` SET password = ? WHERE nickname = ?');
+    $s->execute([password_hash($pw, PASSWORD_DEFAULT), $a[2]]);
+    if ($s->rowCount() !== 1) fail('User not found');
+    echo "Password changed.\n";
+    exit(0);
+}
+fail('unknown command');
+"""
+
+WORKER = rb"""<?php
+require __DIR__ . '/../src/Module/Register.php';
+$c = include getenv('FRIENDICA_CONFIG_DIR') . '/local.config.php';
+$d = $c['database'];
+$pdo = new PDO('mysql:unix_socket=' . $d['socket'] . ';dbname=' . $d['database'],
+    $d['username'], '');
+$pdo->exec('INSERT INTO workerqueue (ran) VALUES (NOW())');
+"""
+
+INDEX = rb"""<?php
+require __DIR__ . '/src/Module/Register.php';
+$c = include $_SERVER['FRIENDICA_CONFIG_DIR'] . '/local.config.php';
+$d = $c['database'];
+$pdo = new PDO('mysql:unix_socket=' . $d['socket'] . ';dbname=' . $d['database'],
+    $d['username'], '');
+$page = trim($_GET['pagename'] ?? '', '/');
+if ($page === 'friendica/json') {
+    $s = $pdo->prepare('SELECT username FROM `user` WHERE email = ?');
+    $s->execute([$c['config']['admin_email']]);
+    $admin = $s->fetchColumn();
+    header('Content-Type: application/json');
+    echo json_encode(['version' => '2024.08', 'url' => $c['system']['url'],
+        'admin' => $admin ? ['name' => $admin] : [], 'site_name' => $c['config']['sitename'],
+        'platform' => 'friendica']);
+} elseif ($page === 'login' && $_SERVER['REQUEST_METHOD'] === 'POST') {
+    $s = $pdo->prepare('SELECT password FROM `user` WHERE nickname = ?');
+    $s->execute([$_POST['username'] ?? '']);
+    $hash = $s->fetchColumn();
+    if ($hash && password_verify($_POST['password'] ?? '', $hash)) { echo 'welcome'; }
+    else { http_response_code(403); echo 'wrong'; }
+} else {
+    http_response_code(404);
+}
+"""
+
+# The settings file names Friendica's Register::CLOSED, as upstream's sample does.
+REGISTER = rb"""<?php
+namespace Friendica\Module;
+class Register { const CLOSED = 0; const APPROVE = 1; const OPEN = 2; }
+"""
+
+
+def release_tarball(path: Path) -> str:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for d in ("", "/bin", "/config", "/view", "/view/smarty3", "/static", "/src",
+                  "/src/Module"):
+            info = tarfile.TarInfo(TOP + d)
+            info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, 1700000000
+            tar.addfile(info)
+        for member, data in (("bin/console", CONSOLE), ("bin/worker.php", WORKER),
+                             ("index.php", INDEX), ("VERSION", b"2024.08\n"),
+                             ("src/Module/Register.php", REGISTER),
+                             ("config/local-sample.config.php", b"<?php return [];\n")):
+            info = tarfile.TarInfo(f"{TOP}/{member}")
+            info.size, info.mode, info.mtime = len(data), 0o644, 1700000000
+            tar.addfile(info, io.BytesIO(data))
+    path.write_bytes(buf.getvalue())
+    return hashlib.sha256(buf.getvalue()).hexdigest()
+
+
+@dataclass
+class SmallHost:
+    address: str = "192.0.2.7"
+    arch: str = "aarch64"
+    ram_mb: int = 256
+
+
+@pytest.fixture
+def home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    monkeypatch.setenv("ROOST_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+def test_registered_dry_run_options_and_memory(home: Path) -> None:
+    assert RECIPES["friendica"] is build_friendica
+    svc = next(s for s in load().services if s.id == "friendica")
+    assert svc.recipe == "friendica" and svc.requirements.ram_mb == MIN_RAM_MB
+    with pytest.raises(RoostError, match="needs the option domain"):
+        build_friendica(None, {}, {})
+    with pytest.raises(RoostError):
+        build_friendica(None, {"domain": "bad domain;rm"}, {})
+    with pytest.raises(RoostError, match="not a Friendica nickname"):
+        build_friendica(None, {"domain": DOMAIN, "admin": "Robin Hood"}, {})
+    with pytest.raises(RoostError, match="without ' or"):
+        build_friendica(None, {"domain": DOMAIN, "sitename": "it's"}, {})
+    with pytest.raises(RoostError, match="not https or http"):
+        build_friendica(None, {"domain": DOMAIN, "scheme": "ftp"}, {})
+    # A host with too little memory is refused in one line, before anything is built.
+    with pytest.raises(RoostError) as small:
+        build_friendica(SmallHost(), {"domain": DOMAIN}, {})
+    assert "needs at least 512 MB" in str(small.value) and "256 MB" in str(small.value)
+    assert "\n" not in str(small.value)
+    assert build_friendica(SmallHost(ram_mb=1024), {"domain": DOMAIN}, {}).id == "friendica"
+
+    person = login.create("friendica", user="robin", email="robin@example.org")
+    recipe = build_friendica(None, {"domain": DOMAIN}, {person.id: person.info()})
+    text = "\n".join(plan_lines(recipe, "vps"))
+    for step in recipe.steps:
+        assert step.describe() in text
+    for line in text.splitlines():
+        assert person.secret["password"] not in line
+    assert "(stdin: <secret: friendica password>)" in text
+    assert "'admin_email' => 'robin@example.org'" in text
+    assert "'url' => 'https://friendica.roost.test'" in text
+    assert "'socket' => '/run/mysqld/mysqld.sock'" in text and "'password' => ''" in text
+    assert "autoinstall -f config/local.config.php" in text
+    assert f"server_name {DOMAIN};" in text
+    assert "fastcgi_param FRIENDICA_CONFIG_DIR /etc/friendica;" in text
+    assert "OnUnitActiveSec=5min" in text
+    assert "make the admin account robin (robin@example.org)" in text
+    assert "sha256 NOT PINNED" in text
+    assert "IDENTIFIED VIA unix_socket" not in text  # stdin is not printed, only its size
+    removal = "\n".join(removal_lines(recipe, False))
+    assert "systemctl disable --now friendica-worker.timer" in removal
+    assert "DROP DATABASE" not in removal
+    assert "DROP DATABASE IF EXISTS friendica" in "\n".join(removal_lines(recipe, True))
+    # No pinned hash: roost refuses to download instead of trusting an unchecked file.
+    install = next(s for s in recipe.steps if isinstance(s, InstallArtifact))
+    assert install.sha256 == "" and install.url == \
+        "https://files.friendi.ca/friendica-full-2024.08.tar.gz"
+
+
+def _login(base: str, user: str, password: str) -> int:
+    r = httpx.post(f"{base}/login", headers={"Host": DOMAIN}, timeout=20,
+                   data={"username": user, "password": password})
+    return r.status_code
+
+
+class _Cut(Exception):
+    pass
+
+
+@pytest.mark.slow
+@pytest.mark.container
+@pytest.mark.timeout(1800)
+def test_friendica_installs_behind_nginx_and_the_admin_logs_in(
+    vps_host: TestHost, home: Path, tmp_path: Path,
+) -> None:
+    from testhost import ProcScanner, files_containing, record_time
+
+    password = login.readable_password()
+    secrets = {"friendica#password": password}
+    art = tmp_path / f"{TOP}.tar.gz"
+    sha = release_tarball(art)
+    recipe = build_friendica(None, {"domain": DOMAIN, "scheme": "http", "admin": "robin",
+                                    "email": "robin@example.org", "artifact": str(art),
+                                    "sha256": sha, "address": vps_host.address}, {})
+    journal = Journal.for_host("vps", recipe.id)
+    t = vps_host.transport(tmp_path / "ssh")
+    base = f"http://{vps_host.address}"
+    app = f"/opt/friendica/current/{TOP}"
+
+    def sh(cmd: str) -> str:
+        return vps_host.ssh(cmd).stdout.strip()
+
+    def db(sql: str) -> str:
+        return sh(f"runuser -u www-data -- mysql -N friendica -e {sql!r}")
+
+    try:
+        with ProcScanner([password]) as scan:
+            start = time.monotonic()
+            result = engine.run(recipe, t, journal=journal, secrets=secrets)
+            record_time("deploy_friendica_stand_in_release", time.monotonic() - start)
+        assert scan.hits == [], "the password was visible in a process's arguments"
+        assert files_containing(vps_host.changes, [password]) == []
+        assert result.ok and result.health is not None and result.health.ok
+
+        assert sh("stat -c '%a %U %G' /etc/friendica/local.config.php") == "640 root www-data"
+        assert sh("stat -c '%a %U %G' /etc/friendica") == "770 root www-data"
+        assert sh(f"readlink {app}/config/local.config.php") == \
+            "/etc/friendica/local.config.php"
+        assert sh(f"stat -c '%U' {app}/view/smarty3") == "www-data"
+        assert sh(f"stat -c '%U' {app}/bin/console") == "root"
+        # www-data reaches its database over the socket, and no password exists for it.
+        assert vps_host.ssh("mysql -u www-data -h 127.0.0.1 friendica -e 'SELECT 1'",
+                            check=False).returncode != 0
+        assert db("SELECT nickname, email FROM `user`").split() == ["robin",
+                                                                    "robin@example.org"]
+
+        r = httpx.get(f"{base}/friendica/json", headers={"Host": DOMAIN}, timeout=20)
+        assert r.status_code == 200 and "nginx" in r.headers.get("server", "")
+        assert r.json() == {"version": "2024.08", "url": f"http://{DOMAIN}",
+                            "admin": {"name": "robin"}, "site_name": "Friendica",
+                            "platform": "friendica"}
+        assert _login(base, "robin", password) == 200
+        assert _login(base, "robin", "wrong-" + password) == 403
+        # The settings and the console are not served.
+        for path in ("/config/local.config.php", "/bin/console"):
+            assert httpx.get(f"{base}{path}", headers={"Host": DOMAIN},
+                             timeout=10).status_code == 403
+
+        assert sh("systemctl is-active friendica-worker.timer") == "active"
+        vps_host.ssh("systemctl start friendica-worker.service")
+        assert db("SELECT COUNT(*) FROM workerqueue") == "1"
+
+        start = time.monotonic()
+        again = engine.run(recipe, t, journal=journal, secrets=secrets)
+        record_time("redeploy_friendica_unchanged", time.monotonic() - start)
+        assert again.ok and again.applied == 0 and again.skipped == len(recipe.steps)
+
+        # Uninstall keeps the data.
+        engine.undeploy(recipe, t, journal=journal)
+        assert vps_host.ssh("systemctl is-enabled friendica-worker.timer",
+                            check=False).returncode != 0
+        deadline = time.monotonic() + 15  # nginx's reload is graceful: poll
+        while httpx.get(f"{base}/friendica/json", headers={"Host": DOMAIN},
+                        timeout=10).status_code == 200 and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert httpx.get(f"{base}/friendica/json", headers={"Host": DOMAIN},
+                         timeout=10).status_code != 200
+        assert db("SELECT nickname FROM `user`") == "robin"
+        assert sh("test -f /etc/friendica/local.config.php && echo kept") == "kept"
+
+        # Purge removes the database and the folders.
+        engine.undeploy(recipe, t, journal=journal, purge_data=True)
+        assert vps_host.ssh("mysql -e 'USE friendica'", check=False).returncode != 0
+        for gone in ("/etc/friendica", "/opt/friendica",
+                     "/etc/nginx/sites-available/roost-friendica.conf"):
+            assert vps_host.ssh(f"test -e {gone}", check=False).returncode == 1
+
+        # An interrupted deploy resumes where it stopped and ends healthy.
+        cut_at = next(i for i, s in enumerate(recipe.steps, 1)
+                      if s.describe().startswith("run Friendica's installer"))
+
+        def interrupt(e: Event) -> None:
+            if isinstance(e, StepStarted) and e.index == cut_at:
+                raise _Cut
+
+        with pytest.raises(_Cut):
+            engine.run(recipe, t, journal=journal, secrets=secrets, on_event=interrupt)
+        state = journal.load()
+        assert state is not None and state.unfinished
+        seen: list[Event] = []
+        start = time.monotonic()
+        resumed = engine.run(recipe, t, journal=journal, secrets=secrets, resume=True,
+                             on_event=seen.append)
+        record_time("resume_friendica", time.monotonic() - start)
+        assert resumed.ok and resumed.resumed and resumed.health is not None \
+            and resumed.health.ok
+        skipped = [e.index for e in seen if isinstance(e, StepSkipped)]
+        assert skipped[:cut_at - 1] == list(range(1, cut_at))
+        assert _login(base, "robin", password) == 200
+    finally:
+        t.close()
