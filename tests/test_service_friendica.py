@@ -28,6 +28,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import subprocess
+import sys
 import tarfile
 import time
 from dataclasses import dataclass
@@ -42,6 +45,7 @@ from roost.core.errors import RoostError
 from roost.deploy import engine
 from roost.deploy.dryrun import plan_lines, removal_lines
 from roost.deploy.events import Event, StepSkipped, StepStarted
+from roost.deploy.hosts import Host, HostStore
 from roost.deploy.journal import Journal
 from roost.deploy.recipes import RECIPES
 from roost.deploy.recipes.friendica import MIN_RAM_MB, build_friendica
@@ -200,7 +204,7 @@ def test_registered_dry_run_options_and_memory(home: Path) -> None:
     # A host with too little memory is refused in one line, before anything is built.
     with pytest.raises(RoostError) as small:
         build_friendica(SmallHost(), {"domain": DOMAIN}, {})
-    assert "needs at least 512 MB" in str(small.value) and "256 MB" in str(small.value)
+    assert "needs at least 512 megabytes of memory and NAME has 256" in str(small.value)
     assert "\n" not in str(small.value)
     assert build_friendica(SmallHost(ram_mb=1024), {"domain": DOMAIN}, {}).id == "friendica"
 
@@ -230,6 +234,29 @@ def test_registered_dry_run_options_and_memory(home: Path) -> None:
     install = next(s for s in recipe.steps if isinstance(s, InstallArtifact))
     assert install.sha256 == "" and install.url == \
         "https://files.friendi.ca/friendica-full-2024.08.tar.gz"
+
+
+def test_small_host_is_refused_in_one_line_before_any_connection(tmp_path: Path) -> None:
+    """`roost deploy friendica --dry-run` on a host whose cached facts say 256 megabytes: one
+    line on stderr, with the public directory and the lighter server, and no SSH (TEST-NET
+    address). A real deploy connects first and the builder checks the facts it reads then."""
+    home = tmp_path / "roost-home"
+    home.mkdir()
+    store = HostStore(home / "hosts.toml")
+    store.add(Host(name="tinypi", address="192.0.2.20", user="pi"))
+    store.save_facts("tinypi", {"ram_mb": 256, "arch": "aarch64"}, "2026-11-25T12:00:00Z")
+    env = {**os.environ, "ROOST_HOME": str(home)}
+    started = time.monotonic()
+    out = subprocess.run([str(Path(sys.executable).with_name("roost")), "deploy", "friendica",
+                          "--host", "tinypi", "--option", f"domain={DOMAIN}", "--dry-run"],
+                         capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert time.monotonic() - started < 20, "it must not try to connect"
+    assert out.returncode == 2 and out.stdout == "", (out.returncode, out.stdout)
+    assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr, out.stderr
+    assert out.stderr.startswith("roost: Friendica needs at least 512 megabytes of memory "
+                                 "and tinypi has 256"), out.stderr
+    assert "https://dir.friendica.social/servers" in out.stderr
+    assert "roost deploy gotosocial --host tinypi" in out.stderr
 
 
 def _login(base: str, user: str, password: str) -> int:

@@ -140,12 +140,17 @@ def json_probe(base: str, domain: str, url: str) -> Callable[[], bool | str]:
 
 
 def check_memory(host: Any) -> None:
+    """Refuse, in one line, a host with less memory than the catalog's requirement, and say
+    what fits it instead: a public server, or the lighter GoToSocial that talks to the same
+    fediverse."""
     ram = getattr(host, "ram_mb", None) if host is not None else None
     if isinstance(ram, int) and not isinstance(ram, bool) and 0 < ram < MIN_RAM_MB:
-        raise RoostError(f"Friendica needs at least {MIN_RAM_MB} MB of memory and this host "
-                         f"has {ram} MB, so roost will not install it there",
-                         hint="join a public Friendica server, or run the lighter gotosocial "
-                              "on this host")
+        name = str(getattr(host, "name", "") or "NAME")
+        raise RoostError(f"Friendica needs at least {MIN_RAM_MB} megabytes of memory and "
+                         f"{name} has {ram}, so roost will not install it there",
+                         hint="join a public Friendica server listed at "
+                              "https://dir.friendica.social/servers, or let roost set up the "
+                              f"lighter GoToSocial: roost deploy gotosocial --host {name}")
 
 
 def build_friendica(host: Any, options: Mapping[str, str],
