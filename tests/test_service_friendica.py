@@ -44,7 +44,7 @@ from roost.catalog import load
 from roost.core.errors import RoostError
 from roost.deploy import engine
 from roost.deploy.dryrun import plan_lines, removal_lines
-from roost.deploy.events import Event, StepSkipped, StepStarted
+from roost.deploy.events import Event, StepDone, StepSkipped, StepStarted
 from roost.deploy.hosts import Host, HostStore
 from roost.deploy.journal import Journal
 from roost.deploy.recipes import RECIPES
@@ -155,7 +155,7 @@ class Register { const CLOSED = 0; const APPROVE = 1; const OPEN = 2; }
 """
 
 
-def release_tarball(path: Path) -> str:
+def release_tarball(path: Path, version: bytes = b"2024.08") -> str:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tar:
         for d in ("", "/bin", "/config", "/view", "/view/smarty3", "/static", "/src",
@@ -164,7 +164,8 @@ def release_tarball(path: Path) -> str:
             info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, 1700000000
             tar.addfile(info)
         for member, data in (("bin/console", CONSOLE), ("bin/worker.php", WORKER),
-                             ("index.php", INDEX), ("VERSION", b"2024.08\n"),
+                             ("index.php", INDEX.replace(b"'2024.08'", b"'" + version + b"'")),
+                             ("VERSION", version + b"\n"),
                              ("src/Module/Register.php", REGISTER),
                              ("config/local-sample.config.php", b"<?php return [];\n")):
             info = tarfile.TarInfo(f"{TOP}/{member}")
@@ -336,6 +337,28 @@ def test_friendica_installs_behind_nginx_and_the_admin_logs_in(
         again = engine.run(recipe, t, journal=journal, secrets=secrets)
         record_time("redeploy_friendica_unchanged", time.monotonic() - start)
         assert again.ok and again.applied == 0 and again.skipped == len(recipe.steps)
+
+        # A new release file (same version folder, other contents) replaces the code; the
+        # settings, the database and the admin stay, and the installer does not run again.
+        art2 = tmp_path / "new" / f"{TOP}.tar.gz"
+        art2.parent.mkdir()
+        sha2 = release_tarball(art2, b"2024.08-1")
+        newer = build_friendica(None, {"domain": DOMAIN, "scheme": "http", "admin": "robin",
+                                       "email": "robin@example.org", "artifact": str(art2),
+                                       "sha256": sha2, "address": vps_host.address}, {})
+        events: list[Event] = []
+        assert engine.run(newer, t, journal=journal, secrets=secrets,
+                          on_event=events.append).ok
+        redone = [newer.steps[e.index - 1].describe() for e in events
+                  if isinstance(e, StepDone) and e.changed]
+        assert redone == ["install friendica 2024.08 from its upstream release",
+                          "link the release's config/local.config.php to roost's",
+                          "let the web server write Friendica's template cache"], redone
+        assert sh("readlink /opt/friendica/current").endswith(sha2[:16])
+        r = httpx.get(f"{base}/friendica/json", headers={"Host": DOMAIN}, timeout=20)
+        assert r.json()["version"] == "2024.08-1" and r.json()["admin"] == {"name": "robin"}
+        assert _login(base, "robin", password) == 200
+        recipe = newer
 
         # Uninstall keeps the data.
         engine.undeploy(recipe, t, journal=journal)

@@ -19,6 +19,10 @@ How it is put together (each point checked in Friendica's source):
   Friendica's Database::connect accepts `socket` with an empty host and an empty password.
   autoinstall refuses a database that already has a `user` table, so roost runs it only
   when that table is missing.
+- A new release file: /opt/friendica/current switches to it, the link and the template
+  cache's owner are made again, and the settings and database stay; Friendica updates its
+  database schema itself on the next request (upstream's doc/Update.md, "it may go into
+  maintenance mode").
 - The worker (upstream: "once every 5-10 minutes", bin/worker.php) is a systemd timer.
 - The admin: Friendica treats the account whose e-mail is the config's admin_email as the
   admin. `bin/console user add NAME NICK EMAIL LANG` makes the account; `bin/console user
