@@ -20,8 +20,12 @@ from __future__ import annotations
 
 import hashlib
 import importlib.resources
+import io
 import re
+import stat
+import tarfile
 import tomllib
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +47,9 @@ _FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 _BINARY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*(/[A-Za-z0-9][A-Za-z0-9._+-]*)*$")
 ZIP_MAGIC = b"PK\x03\x04"
 MAX_BYTES = 512 * 1024 * 1024
+MAX_UNPACKED = 2 * 1024 * 1024 * 1024
+"""The most an archive may unpack to (bytes); more is refused before upload (an archive bomb)."""
+MAX_MEMBERS = 100_000
 
 
 @dataclass(frozen=True)
@@ -194,6 +201,140 @@ def obtain(art: Artifact, local: str = "", cache: Path | None = None) -> Path:
     return p
 
 
+def _member_parts(name: str) -> list[str] | None:
+    """The path parts of an archive member's name, or None when unpacking it could land
+    outside the release folder (absolute, `..`, a drive letter or backslashes)."""
+    if not name or name.startswith("/") or "\\" in name or re.match(r"^[A-Za-z]:", name):
+        return None
+    parts = [p for p in name.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        return None
+    return parts
+
+
+def _link_target_ok(target: str) -> bool:
+    """A link target that cannot leave the release: relative, its `..` parts only at the start
+    (each link is checked against its own folder, see _check_members)."""
+    if not target or target.startswith("/") or "\\" in target or "\0" in target:
+        return False
+    parts = [p for p in target.split("/") if p not in ("", ".")]
+    ups = 0
+    while ups < len(parts) and parts[ups] == "..":
+        ups += 1
+    return ".." not in parts[ups:]
+
+
+def _check_members(members: list[tuple[str, str, int, str]], binary: str, file: str) -> None:
+    """members: (name, kind "file"|"dir"|"link"|"other", size, link target). Raises a one-line
+    RoostError for anything that could write outside the release or fill the host's disk."""
+    if len(members) > MAX_MEMBERS:
+        raise RoostError(f"{file} holds more than {MAX_MEMBERS} files; roost will not unpack it",
+                         hint="check that it is the real release")
+    total = 0
+    links: dict[tuple[str, ...], str] = {}
+    paths: dict[tuple[str, ...], str] = {}
+    for name, kind, size, target in members:
+        parts = _member_parts(name)
+        if parts is None:
+            raise RoostError(f"{file} has a file outside its folder ({name[:60]!r}); roost "
+                             "will not unpack it", hint="check that it is the real release")
+        if kind == "other":
+            raise RoostError(f"{file} holds a device or pipe ({name[:60]!r}); roost will not "
+                             "unpack it", hint="check that it is the real release")
+        total += max(size, 0)
+        if total > MAX_UNPACKED:
+            raise RoostError(f"{file} unpacks to more than {MAX_UNPACKED // 2**30} GB; roost "
+                             "will not unpack it", hint="check that it is the real release")
+        if kind == "link":
+            depth = len(parts) - 1
+            ups = len(target.split("/")) - len([p for p in target.split("/") if p != ".."])
+            if not _link_target_ok(target) or ups > depth:
+                raise RoostError(f"{file} has a link pointing outside its folder "
+                                 f"({name[:60]!r}); roost will not unpack it",
+                                 hint="check that it is the real release")
+            links[tuple(parts)] = target
+        paths[tuple(parts)] = kind
+    for key in paths:
+        for i in range(1, len(key)):
+            if key[:i] in links:
+                raise RoostError(f"{file} has a file inside a link ({'/'.join(key)[:60]!r}); "
+                                 "roost will not unpack it", hint="check that it is the real "
+                                 "release")
+    if tuple(binary.split("/")) in links:
+        raise RoostError(f"the release's {binary} is a link, not a program; roost will not "
+                             "install it", hint="check that it is the real release")
+
+
+def check_archive(data: bytes, binary: str, file: str = "the release") -> None:
+    """Refuse, on this computer and before anything is uploaded, an archive (zip or tar.gz)
+    whose unpacking could write outside its release folder or fill the host's disk: members
+    with an absolute path or a `..`, links (symbolic or hard) pointing out of the release,
+    files inside a link, devices, pipes, more than MAX_UNPACKED bytes (as the archive states
+    them) or MAX_MEMBERS files, or a binary that is a link. Raises a one-line RoostError."""
+    members: list[tuple[str, str, int, str]] = []
+    try:
+        if data[:4] == ZIP_MAGIC:
+            with zipfile.ZipFile(io.BytesIO(data)) as z:
+                infos = z.infolist()
+                if len(infos) > MAX_MEMBERS:
+                    members = [("x", "file", 0, "")] * (MAX_MEMBERS + 1)
+                for info in infos[:MAX_MEMBERS + 1]:
+                    mode = info.external_attr >> 16
+                    if stat.S_ISLNK(mode):
+                        if info.file_size > 4096:
+                            raise RoostError(f"{file} has a link that is too long "
+                                             f"({info.filename[:60]!r})")
+                        target = z.read(info).decode("utf-8", "replace")
+                        members.append((info.filename, "link", 0, target))
+                    elif info.is_dir():
+                        members.append((info.filename, "dir", 0, ""))
+                    elif mode and not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+                        members.append((info.filename, "other", 0, ""))
+                    else:
+                        members.append((info.filename, "file", info.file_size, ""))
+        else:
+            with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as tar:
+                for m in tar:
+                    if len(members) > MAX_MEMBERS:
+                        break
+                    if m.issym():
+                        members.append((m.name, "link", 0, m.linkname))
+                    elif m.islnk():
+                        # A hard link names a member of the archive, from its top.
+                        if _member_parts(m.linkname) is None:
+                            members.append((m.name, "link", 0, "/"))
+                        else:
+                            members.append((m.name, "file", 0, ""))
+                    elif m.isdir():
+                        members.append((m.name, "dir", 0, ""))
+                    elif m.isreg():
+                        members.append((m.name, "file", m.size, ""))
+                    else:
+                        members.append((m.name, "other", 0, ""))
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as exc:
+        raise RoostError(f"{file} is not a readable zip or tar.gz ({type(exc).__name__})",
+                         hint="download the release again") from None
+    if data[:4] == ZIP_MAGIC:
+        members = _unwrap_release(members)
+    _check_members(members, binary, file)
+
+
+def _unwrap_release(members: list[tuple[str, str, int, str]]
+                    ) -> list[tuple[str, str, int, str]]:
+    """A zip whose only top entry is the folder release/ is unpacked from inside it
+    (UNPACK_ZIP): check its members as they will lie, one level up."""
+    tops = {(_member_parts(n) or [""])[0] for n, _k, _s, _t in members}
+    if tops != {"release"} or any(n.strip("/") == "release" and k != "dir"
+                                  for n, k, _s, _t in members):
+        return members
+    out = []
+    for name, kind, size, target in members:
+        rest = "/".join((_member_parts(name) or [])[1:])
+        if rest:
+            out.append((rest, kind, size, target))
+    return out
+
+
 # Unpack $1 (the uploaded tar.gz, checked against $2 = sha256) into $3 (a release folder),
 # check that it holds $5 (the binary), then point $4 (the "current" link) at it.
 UNPACK = (
@@ -286,6 +427,7 @@ class InstallArtifact(Step):
         path = obtain(self.artifact(), self.local)
         tarball = f"{self.root}/releases/{self.file}"
         data = path.read_bytes()
+        check_archive(data, self.binary, self.file)
         unpack = UNPACK_ZIP if data[:4] == ZIP_MAGIC else UNPACK
         t.put_file(tarball, data, mode=0o600)
         ctx.must(script(unpack, tarball, self.sha256, self.release, self.current, self.binary),
