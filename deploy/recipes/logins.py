@@ -9,23 +9,40 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from roost.core.errors import RoostError
+
 
 def pick_login(identities: Mapping[str, Any], wanted: str, default: str
                ) -> tuple[str, Mapping[str, Any]]:
     """(identity id, its public fields) for a recipe's admin: `wanted` when the person named
     one, else the identity called `default`, else the only login in the vault, else
     `default` with no fields (the deploy then says, when it needs the password, that the vault
-    has no such identity)."""
+    has no such identity). An identity of another kind is never taken: its password is not a
+    login's (a RoostError says so)."""
     def public(ident_id: str) -> Mapping[str, Any]:
         found = identities.get(ident_id)
         fields = getattr(found, "public", None)
         return fields if isinstance(fields, Mapping) else {}
 
+    def is_login(ident_id: str) -> bool:
+        return getattr(identities.get(ident_id), "kind", None) == "login"
+
+    def not_a_login(ident_id: str) -> RoostError:
+        # Its password (a fediverse or XMPP account's) would become the admin's otherwise.
+        kind = getattr(identities.get(ident_id), "kind", "another")
+        return RoostError(f"the identity {ident_id} is a {kind} identity, not a login",
+                          hint="make a login with `roost keys new login --name NAME` and pass "
+                               "--option identity=NAME")
+
     if wanted:
+        if wanted in identities and not is_login(wanted):
+            raise not_a_login(wanted)
         return wanted, public(wanted)
-    if default in identities:
+    if default in identities and is_login(default):
         return default, public(default)
-    logins = sorted(i for i, v in identities.items() if getattr(v, "kind", None) == "login")
+    logins = sorted(i for i in identities if is_login(i))
     if len(logins) == 1:
         return logins[0], public(logins[0])
+    if default in identities:
+        raise not_a_login(default)
     return default, {}
