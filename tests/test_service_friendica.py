@@ -5,11 +5,11 @@ What could not run here: Friendica's own code. Its release file (files.friendi.c
 downloaded from this machine and its sha256 could not be checked, so upstream.toml pins none.
 The test builds a stand-in release of the same shape instead: friendica-full-2024.08.tar.gz
 with one top folder, whose PHP files do what the recipe relies on, as read in Friendica's
-source: `bin/console autoinstall -f FILE` (includes FILE, needs view/smarty3 writable, refuses
+source: `bin/console.php autoinstall -f FILE` (includes FILE, needs view/smarty3 writable, refuses
 a database that has a `user` table, copies FILE to config/local.config.php unless it is that
 path, creates tables in the real database over MariaDB's socket as www-data with no
-password), `bin/console user add NAME NICK EMAIL LANG` (asks for an avatar on stdin),
-`bin/console user password NICK` (reads the password the way seld/cli-prompt's hiddenPrompt
+password), `bin/console.php user add NAME NICK EMAIL LANG` (asks for an avatar on stdin),
+`bin/console.php user password NICK` (reads the password the way seld/cli-prompt's hiddenPrompt
 does: `bash -c 'stty -echo; read -r mypassword; stty echo; echo $mypassword'`),
 bin/worker.php (writes a row) and index.php (/friendica/json, and a /login that checks the
 stored hash), all reading their settings from FRIENDICA_CONFIG_DIR. So not proven here:
@@ -61,7 +61,7 @@ DOMAIN = "friendica.roost.test"
 TOP = "friendica-full-2024.08"
 
 CONSOLE = rb"""<?php
-// A stand-in for Friendica's bin/console (tests only): the commands roost uses, same shape.
+// A stand-in for Friendica's bin/console.php (tests only): the commands roost uses, same shape.
 require __DIR__ . '/../src/Module/Register.php';
 $dir = getenv('FRIENDICA_CONFIG_DIR') ?: 'config';
 function fail($m) { fwrite(STDERR, $m . "\n"); exit(1); }
@@ -148,6 +148,13 @@ if ($page === 'friendica/json') {
 }
 """
 
+# Upstream's bin/console is a bash wrapper around console.php (so `php bin/console` would only
+# print it: the recipe must call console.php).
+WRAPPER = b"""#!/bin/bash
+dir=$(cd "${0%[/\\\\]*}" > /dev/null; pwd)
+php "${dir}/console.php" "$@"
+"""
+
 # The settings file names Friendica's Register::CLOSED, as upstream's sample does.
 REGISTER = rb"""<?php
 namespace Friendica\Module;
@@ -163,7 +170,8 @@ def release_tarball(path: Path, version: bytes = b"2024.08") -> str:
             info = tarfile.TarInfo(TOP + d)
             info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, 1700000000
             tar.addfile(info)
-        for member, data in (("bin/console", CONSOLE), ("bin/worker.php", WORKER),
+        for member, data in (("bin/console", WRAPPER), ("bin/console.php", CONSOLE),
+                             ("bin/worker.php", WORKER),
                              ("index.php", INDEX.replace(b"'2024.08'", b"'" + version + b"'")),
                              ("VERSION", version + b"\n"),
                              ("src/Module/Register.php", REGISTER),
@@ -220,7 +228,8 @@ def test_registered_dry_run_options_and_memory(home: Path) -> None:
     assert "'admin_email' => 'robin@example.org'" in text
     assert "'url' => 'https://friendica.roost.test'" in text
     assert "'socket' => '/run/mysqld/mysqld.sock'" in text and "'password' => ''" in text
-    assert "autoinstall -f config/local.config.php" in text
+    assert "php bin/console.php autoinstall -f config/local.config.php" in text
+    assert "php bin/console.php user password" in text
     assert f"server_name {DOMAIN};" in text
     assert "fastcgi_param FRIENDICA_CONFIG_DIR /etc/friendica;" in text
     assert "OnUnitActiveSec=5min" in text
@@ -325,7 +334,7 @@ def test_friendica_installs_behind_nginx_and_the_admin_logs_in(
         assert _login(base, "robin", password) == 200
         assert _login(base, "robin", "wrong-" + password) == 403
         # The settings and the console are not served.
-        for path in ("/config/local.config.php", "/bin/console"):
+        for path in ("/config/local.config.php", "/bin/console.php"):
             assert httpx.get(f"{base}{path}", headers={"Host": DOMAIN},
                              timeout=10).status_code == 403
 

@@ -8,6 +8,8 @@ against the host's facts before anything is built, and a smaller host is refused
 How it is put together (each point checked in Friendica's source):
 - The release is unpacked under /opt/friendica/releases/ (its one top folder is
   friendica-full-VERSION) and /opt/friendica/current points at it.
+- Commands run as `php bin/console.php ...`: upstream's bin/console is a bash wrapper around
+  it, which `php` itself would only print.
 - The settings are /etc/friendica/local.config.php, rendered by roost (0640 root:www-data).
   Friendica reads its config folder from FRIENDICA_CONFIG_DIR (src/Core/Config/Factory/
   Config.php), given to PHP-FPM by nginx, to the worker by its unit and to every console
@@ -111,10 +113,10 @@ case $pw in
     exit 6;;
 esac
 runuser -u www-data -- env -C "$a" FRIENDICA_CONFIG_DIR=/etc/friendica \
-  php bin/console user add "$name" "$n" "$e" en </dev/null >/dev/null \
+  php bin/console.php user add "$name" "$n" "$e" en </dev/null >/dev/null \
   || echo "user add did not finish (the account may exist already); setting its password" >&2
 printf '%s\n' "$pw" | runuser -u www-data -- env -C "$a" FRIENDICA_CONFIG_DIR=/etc/friendica \
-  php bin/console user password "$n" >/dev/null || exit 7
+  php bin/console.php user password "$n" >/dev/null || exit 7
 touch "$m"
 """
 
@@ -187,11 +189,11 @@ def build_friendica(host: Any, options: Mapping[str, str],
 
     art, local = choose("friendica", host, o)
     top = f"friendica-full-{art.version}"
-    art = dataclasses.replace(art, binary=f"{top}/bin/console")
+    art = dataclasses.replace(art, binary=f"{top}/bin/console.php")
     install = InstallArtifact.of(art, ROOT, local)
     app = f"{install.current}/{top}"
     link = f"{app}/config/local.config.php"
-    console = ("env", ENV, "php", "bin/console")
+    console = ("env", ENV, "php", "bin/console.php")
     marker = f"{CONF_DIR}/.roost-admin-{nick}"
     steps: list[Step] = [
         InstallPackages(PACKAGES),
