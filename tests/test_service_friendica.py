@@ -48,8 +48,9 @@ from roost.deploy.events import Event, StepDone, StepSkipped, StepStarted
 from roost.deploy.hosts import Host, HostStore
 from roost.deploy.journal import Journal
 from roost.deploy.recipes import RECIPES
-from roost.deploy.recipes.friendica import MIN_RAM_MB, build_friendica
+from roost.deploy.recipes.friendica import ADMIN_CREATE, MIN_RAM_MB, build_friendica
 from roost.deploy.recipes.upstream import InstallArtifact
+from roost.deploy.steps import script
 from roost.keys import login
 
 if TYPE_CHECKING:
@@ -244,6 +245,25 @@ def test_registered_dry_run_options_and_memory(home: Path) -> None:
     install = next(s for s in recipe.steps if isinstance(s, InstallArtifact))
     assert install.sha256 == "" and install.url == \
         "https://files.friendi.ca/friendica-full-2024.08.tar.gz"
+
+
+def test_the_admin_script_refuses_passwords_the_prompt_would_change(tmp_path: Path) -> None:
+    """The fixed script behind the admin step, run here with /bin/sh: passwords that
+    hiddenPrompt's unquoted `echo` would change are refused (exit 6) before any command runs;
+    others go on to Friendica's console (absent here, so a later exit code)."""
+    argv = script(ADMIN_CREATE, str(tmp_path / "no-app"), "robin", "robin",
+                  "robin@example.org", str(tmp_path / "marker"))
+    for bad in ("two words", "star*", "what?", "[set]", "-n", "tab\there", ""):
+        out = subprocess.run(argv, input=(bad + "\n").encode(), capture_output=True,
+                             timeout=30, check=False)
+        assert out.returncode == 6, (bad, out.returncode, out.stderr)
+        assert b"Friendica's prompt would change" in out.stderr
+        assert bad.encode() not in out.stderr or bad == ""
+    for good in (login.readable_password(), "Pa$$w0rd:!#%&'()+,./;<=>@\\]^_`{|}~-x"):
+        out = subprocess.run(argv, input=(good + "\n").encode(), capture_output=True,
+                             timeout=30, check=False)
+        assert out.returncode not in (0, 6), (good, out.returncode, out.stderr)
+        assert not (tmp_path / "marker").exists()
 
 
 def test_small_host_is_refused_in_one_line_before_any_connection(tmp_path: Path) -> None:

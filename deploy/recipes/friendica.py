@@ -3,7 +3,8 @@ its libraries included) with MariaDB, PHP-FPM and nginx, installed by upstream's
 installer, `bin/console autoinstall -f FILE`.
 
 Only on a host with enough memory: the catalog's requirement (512 megabytes) is checked
-against the host's facts before anything is built, and a smaller host is refused in one line.
+against the host's facts (the cached ones for a dry run, the ones read on connecting for a
+deploy) before any step runs, and a smaller host is refused in one line.
 
 How it is put together (each point checked in Friendica's source):
 - The release is unpacked under /opt/friendica/releases/ (its one top folder is
@@ -27,13 +28,16 @@ How it is put together (each point checked in Friendica's source):
   maintenance mode").
 - The worker (upstream: "once every 5-10 minutes", bin/worker.php) is a systemd timer.
 - The admin: Friendica treats the account whose e-mail is the config's admin_email as the
-  admin. `bin/console user add NAME NICK EMAIL LANG` makes the account; `bin/console user
-  password NICK` without a password argument asks for it with seld/cli-prompt's
-  hiddenPrompt, which reads one line of standard input with `read -r` in a shell (a
-  builtin): the password from the key vault travels over SSH and pipes only, never in argv.
-  That prompt hands the line back through an unquoted `echo`, so roost refuses a password
-  with characters the shell would change (spaces, * ? [, a leading -); Friendica allows only
-  letters, digits and ASCII punctuation anyway (User::getPasswordRegExp).
+  admin. `bin/console user add NAME NICK EMAIL LANG` makes the account (User::createMinimal
+  also mails it a random first password and returns whether that mail went out, so its exit
+  status says nothing about the account: roost goes on, and `user password` fails loudly if
+  the account is missing). `bin/console user password NICK` without a password argument
+  asks for it with seld/cli-prompt's hiddenPrompt, which reads one line of standard input
+  with `read -r` in a shell (a builtin): the password from the key vault travels over SSH
+  and pipes only, never in argv. That prompt hands the line back through an unquoted
+  `echo`, so roost refuses a password with characters the shell would change (spaces,
+  * ? [, a leading -); Friendica allows only letters, digits and ASCII punctuation anyway
+  (User::getPasswordRegExp).
 
 Options: `domain` (required: the name Friendica is known by; it cannot change later),
 `identity` (the vault login whose user, e-mail and password are the admin's; default the
