@@ -564,6 +564,17 @@ def test_akkoma_release_with_postgresql_behind_nginx(
         assert cut_at in done and len(recipe.steps) in done  # migrate, then the account
         assert sorted(done + skipped) == list(range(1, len(recipe.steps) + 1))
         assert resumed.applied + resumed.skipped == len(recipe.steps)
+
+        # A cut after `user new` made the account but before the host's marks were written:
+        # the account step runs again and sets the password of the existing account (before,
+        # `user new` failed on the taken name and the deploy could never finish).
+        sh("rm -f /var/lib/akkoma/.roost-admin-alice /var/lib/akkoma/.roost-admin-alice.created")
+        again = engine.run(recipe, t, journal=journal, secrets=secrets)
+        assert again.ok and again.applied == 1 and again.health is not None and again.health.ok
+        assert sh("runuser -u akkoma -- psql -XtAq -d akkoma -c "
+                  "\"SELECT nickname, password_hash FROM users\"") == \
+            f"alice|{hashlib.sha256(password.encode()).hexdigest()}"
+        assert sh("test -e /var/lib/akkoma/.roost-admin-alice && echo marked") == "marked"
     finally:
         t.close()
 

@@ -209,10 +209,16 @@ i=0; until curl -fsS -o /dev/null "http://127.0.0.1:$p/api/v1/instance" 2>/dev/n
   sleep 1
 done
 if [ ! -e "$m.created" ]; then
-  runuser -u "$u" -- env "$@" "$c" user new "$n" "$e" --admin -y > /dev/null || exit 8
-  touch "$m.created"
+  # A deploy cut after `user new` and before the touch left the account without the mark:
+  # `user new` then fails (the name is taken); the password reset below finds the account.
+  if runuser -u "$u" -- env "$@" "$c" user new "$n" "$e" --admin -y > /dev/null; then
+    touch "$m.created"
+  else
+    echo "pleroma_ctl user new failed: setting the password of an existing @$n instead" >&2
+  fi
 fi
-out=$(runuser -u "$u" -- env "$@" "$c" user reset_password "$n") || exit 9
+out=$(runuser -u "$u" -- env "$@" "$c" user reset_password "$n") || {
+  echo "pleroma_ctl could not reset the password of @$n (no such account?)" >&2; exit 9; }
 tok=$(printf '%s\n' "$out" | sed -n 's|.*/password_reset/\([A-Za-z0-9_-]*\).*|\1|p' | head -n 1)
 [ -n "$tok" ] || { echo "pleroma_ctl printed no password reset link" >&2; exit 10; }
 ans=$(printf '{"data":{"token":"%s","password":"%s","password_confirmation":"%s"}}' \
