@@ -436,3 +436,33 @@ def test_oasis_archive_deploys_as_the_vault_id_on_localhost(
             assert pi_host.ssh(f"test -e {gone}", check=False).returncode == 1, gone
     finally:
         t.close()
+
+
+def test_the_invite_can_come_from_a_file_off_the_command_line(
+        feeds: tuple[Identity, Identity], tmp_path: Path) -> None:
+    """`--option invite=CODE` puts a pub's invite (a bearer secret) on roost's command line,
+    which every user of the computer can read in the process list for the whole deploy;
+    `invite_file` reads it from a file instead. It reaches the host only on stdin and never
+    shows: not in the dry run, not in an error."""
+    from roost.deploy.steps import RunCommand
+
+    me, pub = feeds
+    people = {me.id: me.info()}
+    invite = invite_for(pub, "10.0.0.9")
+    f = tmp_path / "invite.txt"
+    f.write_text(invite + "\n")
+    recipe = build_ssb_oasis(None, {"invite_file": str(f)}, people)
+    step = next(s for s in recipe.steps
+                if isinstance(s, RunCommand) and "accept-invite" in s.argv)
+    assert step.stdin == invite + "\n" and invite not in " ".join(step.argv)
+    text = "\n".join(plan_lines(recipe, "pi"))
+    assert invite not in text and f"(stdin: {len(invite) + 1} bytes)" in text
+    assert not any("invite=CODE" in s for s in recipe.next_steps)
+    f.write_text("not an invite but a secret-looking line\n")
+    with pytest.raises(RoostError) as err:
+        build_ssb_oasis(None, {"invite_file": str(f)}, people)
+    assert "secret-looking" not in str(err.value)
+    with pytest.raises(RoostError, match="not both"):
+        build_ssb_oasis(None, {"invite_file": str(f), "invite": invite}, people)
+    with pytest.raises(RoostError, match="is not a file"):
+        build_ssb_oasis(None, {"invite_file": str(tmp_path / "none")}, people)

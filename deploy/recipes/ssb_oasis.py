@@ -49,8 +49,11 @@ can run on one host when their ports differ: the pub has 8008 (and ssb-ws 8989),
 Oasis `--option ssb_port=8010 --option ws_port=8990`; the same check refuses any port already
 taken (Synapse uses 8008 too).
 
-Options: `identity`, `name` (the profile name; default the identity's), `invite` (a pub invite
-to redeem; it reaches the host on stdin only and is never shown), `port` (web, default 3000),
+Options: `identity`, `name` (the profile name; default the identity's), `invite_file` (a file
+on this computer whose first line is a pub invite to redeem; the code reaches the host on stdin
+only and is never shown), `invite` (the same code given on the command line: every user of this
+computer can read roost's command line while it runs, so prefer `invite_file`), `port` (web,
+default 3000),
 `ssb_port` (default 8008), `ws_port` (default 8989), `artifact`, `sha256`, `commit`.
 """
 
@@ -93,7 +96,7 @@ PINNED_COMMIT = "bd0b3f54c707d80e91241148124a18527d83ae1d"
 the repository; the v2.17.0 tag is df2ebced and lacks the ssb-friends fix after it."""
 VERSION = "2.17.0"
 OPTIONS: dict[str, str | None] = {
-    "identity": "", "name": "", "invite": "", "port": "3000", "ssb_port": "8008",
+    "identity": "", "name": "", "invite": "", "invite_file": "", "port": "3000", "ssb_port": "8008",
     "ws_port": "8989", "artifact": "", "sha256": "", "commit": PINNED_COMMIT,
 }
 USER = "oasis"
@@ -192,6 +195,24 @@ def invite_pub_id(code: str) -> str:
                      hint="paste the whole code the pub gave, like host:8008:@key.ed25519~seed")
 
 
+def read_invite_file(value: str) -> str:
+    """The invite code from the first line of a file on this computer (its text is never put
+    in a message)."""
+    path = Path(value).expanduser()
+    if not path.is_file():
+        raise RoostError(f"{path} is not a file",
+                         hint="save the pub's invite code in a file and give its path")
+    try:
+        with path.open("rb") as f:
+            head = f.read(4096)
+    except OSError as exc:
+        raise RoostError(f"cannot read {path} ({type(exc).__name__})") from None
+    line = head.decode("utf-8", "replace").splitlines()[0].strip() if head.strip() else ""
+    if not line:
+        raise RoostError(f"{path} is empty", hint="put the pub's invite code on its first line")
+    return line
+
+
 def config_json(ssb_port: int, ws_port: int) -> bytes:
     """~/.ssb/config: the peer port and ssb-ws on localhost; ssb-config fills in the rest."""
     conf = {
@@ -229,7 +250,13 @@ def build_ssb_oasis(facts: Any, options: Mapping[str, str],
     if len({port, ssb_port, ws_port}) != 3:
         raise RoostError("the port, ssb_port and ws_port options must differ",
                          hint="Oasis uses 3000, 8008 and 8989 unless told otherwise")
-    pub_id = invite_pub_id(o["invite"]) if o["invite"] else ""
+    invite = o["invite"].strip()
+    if o["invite_file"]:
+        if invite:
+            raise RoostError("give the invite or invite_file, not both",
+                             hint="invite_file keeps the code off roost's command line")
+        invite = read_invite_file(o["invite_file"])
+    pub_id = invite_pub_id(invite) if invite else ""
     if pub_id == ssb_id:
         raise RoostError("the invite comes from a pub with your own identity",
                          hint="redeem an invite from someone else's pub")
@@ -305,7 +332,7 @@ def build_ssb_oasis(facts: Any, options: Mapping[str, str],
     if pub_id:
         steps.append(RunCommand(
             ("node", HELPER, "accept-invite", str(port), pub_id),
-            stdin=o["invite"].strip() + "\n",
+            stdin=invite + "\n",
             unless=("node", HELPER, "follows", str(port), pub_id), timeout=420,
             description=f"redeem the invite of the pub {pub_id[:12]}…",
             on_failure="the pub may be unreachable from this host or the invite used up: "
@@ -320,7 +347,8 @@ def build_ssb_oasis(facts: Any, options: Mapping[str, str],
         f"Oasis runs as {ssb_id}{shown}, on port {port} of the host itself only.",
         reach,
         f"On the host itself a text browser works too: `w3m http://localhost:{port}`.",
-        "Redeem a pub invite under Settings, or deploy again with --option invite=CODE.",
+        "Redeem a pub invite under Settings, or save its code in a file and deploy again "
+        "with --option invite_file=FILE.",
         "Never run the same identity in two places at once: your feed would fork.",
     )
     return Recipe(
