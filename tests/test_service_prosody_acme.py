@@ -124,6 +124,26 @@ def test_letsencrypt_dry_run_shows_certbot_the_hook_and_the_import(
     assert "certbot" not in plain and "openssl req -x509" in plain
 
 
+def test_a_changed_ca_bundle_reaches_the_renewal_unit(people: tuple[Identity, Identity]) -> None:
+    """systemd reads a drop-in only after `systemctl daemon-reload`. The only reload came from
+    restarting Prosody when its own configuration changed, so a bundle given or changed on a
+    later deploy (or removed by uninstall) never reached certbot.service: renewals from the
+    private ACME server failed on its certificate. A Restart watching the drop-in reloads."""
+    from roost.deploy.steps import RenderTemplate, Restart
+
+    alice, _ = people
+    recipe = build_prosody(None, le_options(acme_server=ACME, acme_ca_bundle=BUNDLE),
+                           public(alice))
+    written = next(i for i, s in enumerate(recipe.steps)
+                   if isinstance(s, RenderTemplate) and s.path == DROPIN)
+    reloads = [i for i, s in enumerate(recipe.steps)
+               if isinstance(s, Restart) and DROPIN in s.watch]
+    assert reloads and reloads[0] > written
+    removed = [s for s in recipe.uninstall if isinstance(s, Restart) and DROPIN in s.watch]
+    assert removed and recipe.uninstall.index(removed[0]) > next(
+        i for i, s in enumerate(recipe.uninstall) if getattr(s, "path", "") == DROPIN)
+
+
 # --- the real thing on a test host ----------------------------------------------------------
 
 PEBBLE_CONFIG = """{

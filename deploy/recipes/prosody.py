@@ -288,6 +288,9 @@ def build_prosody(facts: Any, options: Mapping[str, str],
                 EnsureDir(CERTBOT_DROPIN_DIR),
                 RenderTemplate(dropin, template="prosody-certbot-ca.conf", mode=0o644,
                                values={"bundle": bundle}),
+                # systemd reads a changed drop-in only after a daemon-reload, which Restart
+                # runs first: without it a later bundle never reached certbot.service.
+                Restart("certbot.timer", watch=(dropin,)),
             ]
         steps += [
             EnsureDir(HOOK_DIR),
@@ -340,7 +343,9 @@ def build_prosody(facts: Any, options: Mapping[str, str],
             "Renewals answer the ACME challenge on port 80 the way the first one did: keep "
             "port 80 free (or served by nginx) and reachable from the internet.",
         )
-        uninstall = (RemovePath(hook),) + ((RemovePath(dropin),) if bundle else ())
+        uninstall = (RemovePath(hook),) + ((RemovePath(dropin),
+                                             Restart("certbot.timer", watch=(dropin,)))
+                                            if bundle else ())
         purge = (RunCommand(
             ("certbot", "delete", "--non-interactive", "--cert-name", domain),
             unless=tuple(script('[ ! -e "$1" ]', f"{LE_DIR}/renewal/{domain}.conf")),
