@@ -23,8 +23,12 @@ docs/installation/otp_en.md in Pleroma) and what roost does instead:
   they never leave the host and are in no command's arguments.
 - The release's Erlang cookie (releases/COOKIE) is the same in every copy of a published zip,
   so roost replaces it with one made on the host (0640 root:<name>), and the unit keeps
-  Erlang distribution and epmd on 127.0.0.1. (Elixir's release start script may still hand
-  the cookie to the VM on its command line; that was not checked here and is not changed.)
+  Erlang distribution and epmd on 127.0.0.1. NOT SOLVED: Elixir's release script (the
+  `cli_text` template in mix's release.init.ex) runs the VM with `--cookie "$RELEASE_COOKIE"`
+  for start, eval and rpc, so the cookie is on the command line of the running server (and of
+  every pleroma_ctl call), where any user of the host can read it and, over 127.0.0.1, run code
+  as the service. Read in Elixir's source, not run here (no real release); a fix needs a real
+  release to test, e.g. RELEASE_DISTRIBUTION=none with pleroma_ctl's PLEROMA_CTL_RPC_DISABLED.
 - The database: upstream feeds a generated setup_db.psql to psql. roost writes its own
   /etc/<name>/setup_db.psql (no password in it) and feeds it to psql, run as postgres, on
   standard input: the role (LOGIN, no password), a UTF-8 database it owns and
