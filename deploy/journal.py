@@ -154,6 +154,9 @@ class Journal:
             self.state = JournalState(self.recipe_id, self.host, run_id, "running", fingerprint,
                                       now, now, total, keep)
         self._dirty()
+        # On disk before the first step runs: a deploy killed at any step is always found
+        # (and continued) by the next run. Later records are coalesced by the writer.
+        self.flush()
         assert self.state is not None
         return self.state
 
