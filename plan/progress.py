@@ -140,24 +140,21 @@ class Progress:
     @cached_property
     def _states(self) -> dict[str, str]:
         out: dict[str, str] = {}
+        hosts: dict[str, set[str]] = {}  # service id -> the hosts it runs on, so far
         for e in self.effective():
-            if e.kind in STEP_EVENTS and e.service_id is not None:
-                out[e.service_id] = e.kind
-            elif (e.kind == "removed" and e.service_id is not None
-                  and not self._still_deployed(e.service_id, upto=e)):
-                out.pop(e.service_id, None)  # off its last host: the step is open again
+            sid = e.service_id
+            if sid is None:
+                continue
+            if e.kind in STEP_EVENTS:
+                out[sid] = e.kind
+            elif e.kind == "deployed":
+                hosts.setdefault(sid, set()).add(str(e.detail.get("host", "")))
+            elif e.kind == "removed":
+                on = hosts.setdefault(sid, set())
+                on.discard(str(e.detail.get("host", "")))
+                if not on:
+                    out.pop(sid, None)  # off its last host: the step is open again
         return out
-
-    def _still_deployed(self, service_id: str, upto: Event) -> bool:
-        hosts: set[str] = set()
-        for e in self.effective():
-            if e.service_id == service_id and e.kind == "deployed":
-                hosts.add(str(e.detail.get("host", "")))
-            elif e.service_id == service_id and e.kind == "removed":
-                hosts.discard(str(e.detail.get("host", "")))
-            if e is upto:
-                break
-        return bool(hosts)
 
     def state_of(self, service_id: str) -> str | None:
         return self._states.get(service_id)

@@ -167,18 +167,16 @@ class Workspace:
                            {"reason": _reason(reason)}))
 
     def record_deployed(self, service_id: str, host: str, version: str) -> None:
-        self._append(Event("deployed", now(), self._service(service_id),
-                           {"host": str(host)[:200], "version": str(version)[:100]}))
+        """Note a deploy (host, version, time) without touching the plan step."""
+        self._append(_deployed_event(self._service(service_id), host, version, now()))
 
     def deployed(self, service_id: str, host: str, version: str, healthy: bool = True
                  ) -> Step | None:
         """Note a finished deploy (host, version, time) and, when it passed its health check,
         mark its plan step done, in one write. Returns the plan's next step (None when
         there is no plan yet or nothing is left)."""
-        self._service(service_id)
         at = now()
-        events = [Event("deployed", at, service_id,
-                        {"host": str(host)[:200], "version": str(version)[:100]})]
+        events = [_deployed_event(self._service(service_id), host, version, at)]
         if healthy:
             events.append(Event("done", at, service_id))
 
@@ -303,6 +301,11 @@ def _public(d: dict[str, Any]) -> dict[str, Any]:
         if not d["detail"]:
             del d["detail"]
     return d
+
+
+def _deployed_event(service_id: str, host: str, version: str, at: datetime) -> Event:
+    return Event("deployed", at, service_id,
+                 {"host": str(host)[:200], "version": str(version)[:100]})
 
 
 def _undo_words(e: Event) -> str:
