@@ -323,6 +323,9 @@ def _build(f: Flavor, host: Any, options: Mapping[str, str],
                       description=f"drop the PostgreSQL database and role {f.name}")
     return Recipe(
         id=f.name,
+        version=art.version,
+        # An Elixir release names its own version: "ERTS_VSN APP_VSN" in start_erl.data.
+        version_argv=("cut", "-d", " ", "-f", "2", f"{install.current}/releases/start_erl.data"),
         service_id=f.name,
         title=f"{f.title} for {domain}",
         steps=tuple(steps),

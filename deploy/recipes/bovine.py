@@ -239,6 +239,7 @@ def build_bovine(host: Any, options: Mapping[str, str], identities: Mapping[str,
                  "was made: create one with `roost keys` and deploy again.")
     return Recipe(
         id="bovine",
+        version=o["version"],
         service_id="bovine",
         title=f"bovine-herd for {domain}",
         steps=tuple(steps),

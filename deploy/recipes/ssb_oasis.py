@@ -353,6 +353,9 @@ def build_ssb_oasis(facts: Any, options: Mapping[str, str],
     )
     return Recipe(
         id="ssb-oasis",
+        version=VERSION if not o["artifact"] and o["commit"].strip().lower() == PINNED_COMMIT
+        else "",
+        version_argv=("node", "-p", f"require('{CURRENT}/package.json').version"),
         service_id="ssb-oasis",
         title="Oasis, your Scuttlebutt app",
         steps=tuple(steps),
