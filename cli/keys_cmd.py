@@ -24,7 +24,7 @@ from roost.core.text import printable
 from roost.keys import KINDS, LOSS_WARNING, Identity, IdentityInfo, Vault
 from roost.keys.export import WHAT, export_identity
 from roost.keys.factory import add_and_record, create, remove_and_record
-from roost.keys.model import a_kind, group
+from roost.keys.model import WITH_PASSWORD, a_kind, group
 from roost.keys.vault import (
     ENV_PASSPHRASE_FILE,
     passphrase_from_env_or_prompt,
@@ -267,6 +267,9 @@ def _show_secret(args: argparse.Namespace, info: IdentityInfo) -> int:
     if not args.to_pipe and not sys.stdout.isatty():
         raise RoostError("roost prints a password only to a terminal",
                          hint="add --to-pipe to send it to a pipe or a file on purpose")
+    if info.kind not in WITH_PASSWORD:  # no passphrase asked for nothing
+        raise RoostError(f"{info.id} has no password to show",
+                         hint=f"its secrets are keys: write them with roost keys export {info.id}")
     vault = Vault.open(_home(), passphrase_from_env_or_prompt())
     value = vault.get(info.id).secret.get("password")
     if not value:

@@ -65,11 +65,10 @@ def vault_secrets(passphrase: Callable[[], str], home: Path | None = None,
         try:
             ident = opened["v"].get(s.name)
         except RoostError:
-            how = (f"roost keys new login --name {s.name}" if s.field == "password"
-                   else "roost keys new KIND --name " + s.name)
             raise RoostError(f"the key vault has no identity {s.name}",
-                             hint=f"create it with `{how}`, or list yours with "
-                                  "`roost keys list`") from None
+                             hint=f"create it with `roost keys new KIND --name {s.name}` (KIND "
+                                  "is login for a website's or a mailbox's password), or list "
+                                  "yours with `roost keys list`") from None
         value = ident.secret.get(s.field)
         if value is None:
             raise RoostError(f"the identity {s.name} has no {s.field}")

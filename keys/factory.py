@@ -99,10 +99,8 @@ def remove_and_record(vault: Vault, ident_id: str) -> str | None:
     """Delete an identity from the vault and note its removal (kind and public id only) in
     the progress, so the plan offers to make one again. Returns a one-line warning when the
     progress could not be updated (the identity is removed either way), else None."""
-    info = next((i for i in vault.list() if i.id == ident_id), None)
+    info = vault.get(ident_id).info()
     vault.remove(ident_id)
-    if info is None:
-        return None
     try:
         from roost.plan.workspace import Workspace
 
