@@ -12,10 +12,7 @@ roost's environment; its signature format is checked against bovine's own output
 
 from __future__ import annotations
 
-import http.server
 import itertools
-import json
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -24,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+from routeserver import RouteServer
 
 from roost.catalog import load
 from roost.core.errors import RoostError
@@ -138,41 +136,10 @@ def test_client_key_is_the_one_bovine_itself_derives_and_accepts() -> None:
 # --- the probe against a small local server -------------------------------------------------
 
 
-class _Fedi:
-    """A tiny HTTP server playing a fediverse server; `routes` maps path -> (status, type,
-    body); it records the headers of every request."""
-
-    def __init__(self) -> None:
-        self.routes: dict[str, tuple[int, str, Any]] = {}
-        self.seen: list[tuple[str, dict[str, str]]] = []
-        fedi = self
-
-        class H(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                fedi.seen.append((self.path, dict(self.headers.items())))
-                status, kind, body = fedi.routes.get(self.path, (404, "text/plain", "no"))
-                data = body if isinstance(body, bytes) else (
-                    body.encode() if isinstance(body, str) else json.dumps(body).encode())
-                self.send_response(status)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-
 @pytest.fixture
-def fedi() -> Iterator[_Fedi]:
-    f = _Fedi()
-    yield f
-    f.httpd.shutdown()
-    f.httpd.server_close()
+def fedi() -> Iterator[RouteServer]:
+    with RouteServer() as server:
+        yield server
 
 
 WF = "/.well-known/webfinger?resource=acct:alice@social.example.org"
@@ -187,7 +154,7 @@ ACTOR = {"id": ACTOR_ID, "type": "Person", "preferredUsername": "alice",
 AP = "application/activity+json"
 
 
-def test_probe_accepts_a_real_account_and_says_each_failure_in_one_line(fedi: _Fedi) -> None:
+def test_probe_accepts_a_real_account_and_says_each_failure_in_one_line(fedi: RouteServer) -> None:
     probe = webfinger_probe(fedi.base, "social.example.org", "alice")
     assert "WebFinger acct:alice@social.example.org" in probe.__qualname__
 
@@ -233,7 +200,7 @@ def test_probe_accepts_a_real_account_and_says_each_failure_in_one_line(fedi: _F
         "WebFinger at http://127.0.0.1:9 did not answer (ConnectError)")
 
 
-def test_probe_signs_the_actor_request_when_given_a_signer(fedi: _Fedi) -> None:
+def test_probe_signs_the_actor_request_when_given_a_signer(fedi: RouteServer) -> None:
     fedi.routes[WF] = (200, "application/jrd+json", JRD)
     fedi.routes["/users/alice"] = (401, "application/json", {"status": "unauthorized"})
     calls: list[tuple[str, str]] = []

@@ -20,21 +20,19 @@ not run.
 from __future__ import annotations
 
 import hashlib
-import http.server
 import io
-import json
 import socket
 import subprocess
 import sys
 import tarfile
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+from routeserver import RouteServer
 
 from roost.core.errors import RoostError
 from roost.deploy import engine
@@ -276,40 +274,13 @@ def test_health_check_finds_the_account_on_the_stand_in(home: Path, alice: Ident
         server.wait(timeout=10)
 
 
-class _Routes:
-    """A tiny HTTP server: `routes` maps a path (query included) to (status, type, body)."""
-
-    def __init__(self) -> None:
-        self.routes: dict[str, tuple[int, str, Any]] = {}
-        routes = self.routes
-
-        class H(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                status, kind, body = routes.get(self.path, (404, "application/json", {}))
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-
 @pytest.fixture
-def routes() -> Iterator[_Routes]:
-    r = _Routes()
-    yield r
-    r.httpd.shutdown()
-    r.httpd.server_close()
+def routes() -> Iterator[RouteServer]:
+    with RouteServer() as server:
+        yield server
 
 
-def test_signed_actor_probe_says_each_failure_in_one_line(routes: _Routes) -> None:
+def test_signed_actor_probe_says_each_failure_in_one_line(routes: RouteServer) -> None:
     """The shared probe for servers that answer actors only to signed requests: the actor's
     401 counts as "the account is there", then the public key document must be its own."""
     me = f"https://{DOMAIN}/users/alice"

@@ -1,0 +1,54 @@
+"""A tiny HTTP server on 127.0.0.1 for probe tests: it answers GETs from a table of routes.
+
+    with RouteServer() as s:
+        s.routes["/.well-known/webfinger?resource=acct:alice@x"] = (200, "application/jrd+json",
+                                                                   {...})
+        probe(s.base)
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+from typing import Any
+
+
+class RouteServer:
+    """`routes` maps a path (query included) to (status, content type, body); a body is sent
+    as is when bytes, UTF-8 when text, else as JSON. Unknown paths answer 404. `seen` keeps
+    the path and headers of every request."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, tuple[int, str, Any]] = {}
+        self.seen: list[tuple[str, dict[str, str]]] = []
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                server.seen.append((self.path, dict(self.headers.items())))
+                status, kind, body = server.routes.get(self.path, (404, "text/plain", "no"))
+                data = body if isinstance(body, bytes) else (
+                    body.encode() if isinstance(body, str) else json.dumps(body).encode())
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self) -> RouteServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
