@@ -11,10 +11,10 @@ import contextlib
 import dataclasses
 import sys
 from collections.abc import Callable, Sequence
-from datetime import date
 from pathlib import Path
 from typing import TextIO
 
+from roost.core.clock import Clock
 from roost.core.errors import RoostError
 from roost.plan.answers import PACE, PACE_LABELS, Question, answers_from_responses, questions
 from roost.plan.detect import HostFacts
@@ -36,12 +36,10 @@ class _Quit(Exception):
 
 
 class Plain:
-    def __init__(self, ws: Workspace, out: TextIO, inp: TextIO, today: date | None,
-                 screen_reader: bool) -> None:
+    def __init__(self, ws: Workspace, out: TextIO, inp: TextIO, screen_reader: bool) -> None:
         self.ws = ws
         self.out = out
         self.inp = inp
-        self.today = today
         self.screen_reader = screen_reader
 
     # --- lines in, lines out -----------------------------------------------------------
@@ -90,7 +88,7 @@ class Plain:
         while True:
             items: list[tuple[str, Callable[[], None]]] = []
             if self.ws.answers is not None:
-                plan = self.ws.plan(self.today)
+                plan = self.ws.plan()
                 nxt = plan.next
                 if nxt is not None:
                     moved = any(e.kind in PROGRESS_KINDS for e in self.ws.history())
@@ -142,7 +140,7 @@ class Plain:
 
     def plan(self) -> None:
         while True:
-            plan = self.ws.plan(self.today)
+            plan = self.ws.plan()
             steps = list(plan.steps)
             if plan.next is not None:
                 steps.remove(plan.next)
@@ -156,7 +154,7 @@ class Plain:
 
     def step(self, service_id: str) -> None:
         while True:
-            s = self.ws.step(service_id, self.today)
+            s = self.ws.step(service_id)
             svc = self.ws.catalog.get(service_id)
             self.say()
             self.say(f"{s.name}: {_state(s)}.")
@@ -177,7 +175,7 @@ class Plain:
             try:
                 if picked == 0:
                     self.ws.done(service_id)
-                    nxt = self.ws.next_step(self.today)
+                    nxt = self.ws.next_step()
                     self.say(f"Marked {s.name} done."
                              + (f" Next: {nxt.name}." if nxt else " Every step is done."))
                     return
@@ -236,7 +234,7 @@ class Plain:
         except RoostError as exc:
             self.say(exc.line())
             return
-        nxt = self.ws.next_step(self.today)
+        nxt = self.ws.next_step()
         self.say("Your answers are saved."
                  + (f" Your first step: {nxt.name}, {WAY_NAMES[nxt.way]}." if nxt else ""))
 
@@ -317,8 +315,8 @@ def _clean(text: str) -> str:
 
 
 def run_plain(screen_reader: bool = False, *, home: Path | None = None,
-              facts: HostFacts | None = None, today: date | None = None,
+              facts: HostFacts | None = None, clock: Clock | None = None,
               stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
     """Run the line mode until the person quits or input ends. Returns the exit code."""
-    ws = Workspace.open(home, facts=facts, detect=facts is None)
-    return Plain(ws, stdout or sys.stdout, stdin or sys.stdin, today, screen_reader).run()
+    ws = Workspace.open(home, facts=facts, detect=facts is None, clock=clock)
+    return Plain(ws, stdout or sys.stdout, stdin or sys.stdin, screen_reader).run()

@@ -8,20 +8,20 @@ left exactly where it is and nothing writes over it.
 from __future__ import annotations
 
 import os
-import time
 import tomllib
 from pathlib import Path
 from typing import Any
 
 import tomli_w
 
+from roost.core import clock
 from roost.core.atomic import atomic_write_text
 from roost.core.errors import CorruptFileError, NewerFormatError
 
 
 def keep_aside(path: Path) -> Path:
     """Rename a damaged file out of the way and return its new name."""
-    stamp = time.strftime("%Y%m%d-%H%M%S")
+    stamp = clock.stamp()
     aside = path.with_name(f"{path.name}.corrupt-{stamp}")
     n = 1
     while aside.exists():

@@ -7,10 +7,10 @@ prints each piece under a `@@roost NAME` marker; the pure parsers of `roost.plan
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from roost.core import clock
 from roost.core.errors import RoostError
 from roost.deploy.transport import Transport
 from roost.plan.detect import (
@@ -206,7 +206,7 @@ def parse_facts(text: str, read_at: str = "") -> Facts:
 
 
 def now_iso() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return clock.from_environment()().strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def gather(t: Transport) -> Facts:

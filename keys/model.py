@@ -13,9 +13,9 @@ import secrets
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
+from roost.core import clock
 from roost.core.errors import RoostError
 from roost.core.validate import short_name
 
@@ -77,7 +77,7 @@ def check_label(label: str) -> str:
 
 
 def now_text() -> str:
-    return datetime.now(UTC).replace(microsecond=0).isoformat()
+    return clock.from_environment()().isoformat()
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import nacl.signing
 
+from roost.core import clock
 from roost.core.atomic import atomic_write_text
 from roost.core.errors import RoostError
 from roost.keys.model import Identity, b64, check_label, now_text, unb64
@@ -99,7 +98,7 @@ def write_ssb_secret(path: Path, identity: Identity, overwrite: bool = False) ->
             raise RoostError(f"{path} already holds an SSB identity",
                              hint="replacing it would lose that identity; move it away first "
                                   "or ask to overwrite (it is backed up first)")
-        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        stamp = clock.stamp()
         backup = path.with_name(f"{path.name}.backup-{stamp}")
         n = 1
         while backup.exists():
@@ -162,5 +161,7 @@ def about_message(identity: Identity, name: str, *, previous: str | None = None,
                   sequence: int = 1, timestamp: int | None = None) -> dict[str, Any]:
     """The `about` message that sets the profile name others see instead of the long id."""
     content = {"type": "about", "about": identity.public["ssb_id"], "name": profile_name(name)}
-    when = timestamp if timestamp is not None else int(time.time() * 1000)
+    if timestamp is None:
+        timestamp = int(clock.from_environment()().timestamp() * 1000)
+    when = timestamp
     return sign_message(identity, previous, sequence, content, when)

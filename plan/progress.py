@@ -240,10 +240,6 @@ class Progress:
         return out
 
 
-def now() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
-
-
 class ProgressStore:
     """The progress file: versioned TOML (schema 1), atomic writes, a lock for writers."""
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 import contextlib
 import tomllib
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from roost.catalog import Catalog
 from roost.catalog import load as load_catalog
+from roost.core import clock as clocks
 from roost.core import paths
 from roost.core.errors import NewerFormatError, RoostError
 from roost.core.text import printable
@@ -29,7 +30,6 @@ from roost.plan.progress import (
     Event,
     Progress,
     ProgressStore,
-    now,
 )
 
 PROGRESS_FILE = "progress.toml"
@@ -46,8 +46,10 @@ class Workspace:
     """Answers, plan and progress of one person, stored under `home`."""
 
     def __init__(self, home: Path, catalog: Catalog, facts: HostFacts | None,
-                 store: ProgressStore) -> None:
+                 store: ProgressStore, clock: clocks.Clock | None = None) -> None:
         self.home = home
+        self.clock: clocks.Clock = clock or clocks.from_environment()
+        """Where every time this workspace stamps or compares comes from (UTC)."""
         self.catalog = catalog
         self.facts = facts
         self.store = store
@@ -57,15 +59,17 @@ class Workspace:
 
     @classmethod
     def open(cls, home: Path | None = None, *, catalog: Catalog | None = None,
-             facts: HostFacts | None = None, detect: bool = True) -> Workspace:
-        """Open the workspace (default: the data dir). `facts` overrides detection."""
+             facts: HostFacts | None = None, detect: bool = True,
+             clock: clocks.Clock | None = None) -> Workspace:
+        """Open the workspace (default: the data dir). `facts` overrides detection; `clock`
+        the time (default: `ROOST_NOW` when set, else the system clock)."""
         base = home if home is not None else paths.data_dir()
         base.mkdir(parents=True, exist_ok=True, mode=0o700)
         if facts is None and detect:
             with contextlib.suppress(OSError):
                 facts = detect_local()
         return cls(base, catalog if catalog is not None else load_catalog(), facts,
-                   ProgressStore(base / PROGRESS_FILE))
+                   ProgressStore(base / PROGRESS_FILE), clock)
 
     # --- reading -------------------------------------------------------------------------
 
@@ -100,9 +104,13 @@ class Workspace:
                              hint="run roost assess first")
         return a
 
+    def today(self) -> date:
+        """Today's date by the workspace's clock (UTC)."""
+        return self.clock().date()
+
     def plan(self, today: date | None = None) -> Plan:
         return build_plan(self.catalog, self._answers_or_fail(), self.progress,
-                          today or datetime.now(UTC).date())
+                          today or self.today())
 
     def next_step(self, today: date | None = None) -> Step | None:
         return self.plan(today).next
@@ -143,7 +151,7 @@ class Workspace:
         if bad:
             raise RoostError(f"{bad[0]!r} is not a platform roost knows",
                              hint=f"use any of {', '.join(sorted(pids))}")
-        at = now()
+        at = self.clock()
 
         def change(p: Progress) -> Progress:
             p = p.with_event(Event("assessed", at, None, {"answers": answers.to_dict()}))
@@ -153,29 +161,29 @@ class Workspace:
         self._update(change)
 
     def start(self, service_id: str) -> None:
-        self._append(Event("started", now(), self._service(service_id)))
+        self._append(Event("started", self.clock(), self._service(service_id)))
 
     def done(self, service_id: str) -> None:
-        self._append(Event("done", now(), self._service(service_id)))
+        self._append(Event("done", self.clock(), self._service(service_id)))
 
     def skip(self, service_id: str, reason: str) -> None:
-        self._append(Event("skipped", now(), self._service(service_id),
+        self._append(Event("skipped", self.clock(), self._service(service_id),
                            {"reason": _reason(reason)}))
 
     def fail(self, service_id: str, reason: str) -> None:
-        self._append(Event("failed", now(), self._service(service_id),
+        self._append(Event("failed", self.clock(), self._service(service_id),
                            {"reason": _reason(reason)}))
 
     def record_deployed(self, service_id: str, host: str, version: str) -> None:
         """Note a deploy (host, version, time) without touching the plan step."""
-        self._append(_deployed_event(self._service(service_id), host, version, now()))
+        self._append(_deployed_event(self._service(service_id), host, version, self.clock()))
 
     def deployed(self, service_id: str, host: str, version: str, healthy: bool = True
                  ) -> Step | None:
         """Note a finished deploy (host, version, time) and, when it passed its health check,
         mark its plan step done, in one write. Returns the plan's next step (None when
         there is no plan yet or nothing is left)."""
-        at = now()
+        at = self.clock()
         events = [_deployed_event(self._service(service_id), host, version, at)]
         if healthy:
             events.append(Event("done", at, service_id))
@@ -193,17 +201,17 @@ class Workspace:
     def record_removed(self, service_id: str, host: str) -> None:
         """Note that a service was taken off a host; its plan step opens again when no host
         runs it any more."""
-        self._append(Event("removed", now(), self._service(service_id),
+        self._append(Event("removed", self.clock(), self._service(service_id),
                            {"host": str(host)[:200]}))
 
     def record_identity(self, kind: str, public_id: str) -> None:
         """Remember that an identity exists: its kind and PUBLIC id only, never a secret."""
-        self._append(Event("identity", now(), None,
+        self._append(Event("identity", self.clock(), None,
                            {"kind": str(kind)[:40], "public_id": str(public_id)[:400]}))
 
     def record_identity_removed(self, kind: str, public_id: str) -> None:
         """Remember that an identity was removed from the vault (kind and public id only)."""
-        self._append(Event("identity_removed", now(), None,
+        self._append(Event("identity_removed", self.clock(), None,
                            {"kind": str(kind)[:40], "public_id": str(public_id)[:400]}))
 
     def undo(self) -> str:
@@ -217,7 +225,7 @@ class Workspace:
             target = p.events[idx]
             what = _undo_words(target)
             said.append(what)
-            return p.with_event(Event("undone", now(), target.service_id,
+            return p.with_event(Event("undone", self.clock(), target.service_id,
                                       {"index": idx, "what": what}))
 
         self._update(change)
@@ -227,7 +235,7 @@ class Workspace:
         """Forget answers and progress (the old file is kept next to it)."""
         with self.store.locked():
             if self.store.path.exists():
-                stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+                stamp = clocks.stamp(self.clock)
                 self.store.path.replace(self.store.path.with_name(
                     f"{self.store.path.name}.reset-{stamp}"))
             self.store.save(Progress())

@@ -54,7 +54,7 @@ def _convert(svg: Path, png: Path) -> None:
 
 async def shoot(scene_name: str, mode: str, out: Path) -> Path:
     from roost.tui.app import RoostApp
-    from roost.tui.scenes import FACTS, SCENES, TODAY, prepare, run_before
+    from roost.tui.scenes import CLOCK, FACTS, SCENES, prepare, run_before
 
     scene = next(s for s in SCENES if s.name == scene_name)
     with tempfile.TemporaryDirectory(prefix="roost-shot-") as tmp:
@@ -62,7 +62,7 @@ async def shoot(scene_name: str, mode: str, out: Path) -> Path:
         os.environ["ROOST_HOME"] = tmp
         prepare(home, scene.state)
         app = RoostApp(screen_reader=mode == "screen-reader", home=home, facts=FACTS,
-                       today=TODAY)
+                       clock=CLOCK)
         async with app.run_test(size=(80, 24)) as pilot:
             await run_before(scene)(pilot)
             svg = app.export_screenshot(title=f"roost - {scene.name} ({mode})")

@@ -10,13 +10,14 @@ echo "== system packages"
 # openssh: real sshd for transport tests; tor, wireguard-tools: reference tools for keys;
 # strace: the keys security test records the argv of every process roost spawns;
 # systemd-container, mmdebstrap: the Debian test host; fenrir: the real screen reader;
-# nodejs, npm: ssb-keys and ssb-server as the SSB reference.
+# nodejs, npm: ssb-keys and ssb-server as the SSB reference; faketime: the plan and progress
+# tests run a second time two years ahead.
 APT_PACKAGES=(
   openssh-server openssh-client iproute2 procps sudo
   tor wireguard-tools strace
   systemd-container mmdebstrap debian-archive-keyring nftables
   fenrir espeak-ng
-  python3-venv
+  python3-venv faketime shellcheck
 )
 # Node.js with npm: Debian's packages, unless a node with npm is already there (Debian's npm
 # conflicts with the nodejs builds that bundle npm).
@@ -36,6 +37,9 @@ fi
 
 echo "== lint"
 .venv/bin/ruff check .
+# Every shell script in the repository; deploy/templates are string.Template sources, shell
+# only once roost fills them in.
+git ls-files -z -- '*.sh' .ci/run ':!deploy/templates/*' | xargs -0 shellcheck
 echo "== types"
 ./scripts/typecheck.sh
 
@@ -48,6 +52,20 @@ if [ "$rc" = 5 ]; then
   echo "pytest collected no tests: that is a failure" >&2
   exit 1
 fi
+
+echo "== plan and progress tests again, with the system clock two years ahead (libfaketime)"
+# Every test fixes roost's clock (ROOST_NOW, tests/conftest.py), so none may depend on the
+# date it runs. Here the wall clock itself is moved: code or a test that reads it behind the
+# clock's back gives a different answer and fails. (Monotonic time moves by the same constant
+# offset, which keeps sleeps and timeouts working.)
+set +e
+faketime -f "+730d" .venv/bin/python -m pytest -p no:cacheprovider \
+  tests/test_plan_answers.py tests/test_plan_cli.py tests/test_plan_planner.py \
+  tests/test_progress_store.py tests/test_deploy_progress.py tests/test_plain.py tests/test_tui.py \
+  tests/test_clock.py
+far_rc=$?
+set -e
+[ "$far_rc" = 0 ] || { echo "the plan and progress tests fail two years ahead" >&2; [ "$rc" != 0 ] || rc=$far_rc; }
 
 echo "== dependency advisories (pip-audit over the installed set; reports, never fails the run)"
 # Uses PyPI's per-release JSON (https://pypi.org/pypi/NAME/VERSION/json). Where that is not

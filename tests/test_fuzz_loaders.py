@@ -99,15 +99,19 @@ def _load_progress(path: Path) -> None:
 
 
 def _valid_progress() -> bytes:
+    from datetime import UTC, datetime
+
     from roost.plan.answers import Answers
-    from roost.plan.progress import SCHEMA, Event, Progress, now
+    from roost.plan.progress import SCHEMA, Event, Progress
+
+    at = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
     a = Answers(uses=("whatsapp",), hardware=("pi",), has_domain=False, domain=None,
                 skill="some", pace="days", pi_ram_mb=1024, pi_arch="aarch64")
-    p = Progress((Event("assessed", now(), None, {"answers": a.to_dict()}),
-                  Event("started", now(), "prosody"),
-                  Event("skipped", now(), "navidrome", {"reason": "later"}),
-                  Event("undone", now(), None, {"event": 1})))
+    p = Progress((Event("assessed", at, None, {"answers": a.to_dict()}),
+                  Event("started", at, "prosody"),
+                  Event("skipped", at, "navidrome", {"reason": "later"}),
+                  Event("undone", at, None, {"event": 1})))
     return tomli_w.dumps({"schema": SCHEMA, **p.to_dict()}).encode()
 
 

@@ -6,10 +6,11 @@ import io
 import os
 import subprocess
 import sys
-from datetime import date
 from pathlib import Path
 
 import pytest
+from support.clock import TEST_CLOCK as CLOCK
+from support.clock import TEST_TODAY as TODAY
 
 from roost.catalog import load as load_catalog
 from roost.cli.plain import run_plain
@@ -18,7 +19,7 @@ from roost.plan.detect import HostFacts
 from roost.plan.workspace import Workspace
 
 FACTS = HostFacts("x86_64", 4096, 50000, "debian", "12", "bookworm", None, "testbox")
-TODAY = date(2026, 11, 25)
+"""The time every test here runs at: nothing below reads the wall clock."""
 SCRIPT: dict[str, object] = {
     "uses": ["facebook", "whatsapp"], "this_machine": "", "hardware": ["pi"],
     "pi_ram_mb": "4096", "pi_arch": "aarch64", "vps_ram_mb": "1024", "has_domain": "no",
@@ -57,7 +58,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def run(home: Path, lines: list[str]) -> str:
     out = io.StringIO()
-    code = run_plain(False, home=home, facts=FACTS, today=TODAY,
+    code = run_plain(False, home=home, facts=FACTS, clock=CLOCK,
                      stdin=io.StringIO("".join(x + "\n" for x in lines)), stdout=out)
     assert code == 0
     return out.getvalue()
@@ -69,7 +70,7 @@ def test_assess_then_mark_done_then_come_back(home: Path) -> None:
     assert "  1. Start with: " in text
     assert "Marked " in text and " done. Next: " in text
     assert text.rstrip().endswith("Bye. Your progress is saved.")
-    ws = Workspace.open(home, facts=FACTS)
+    ws = Workspace.open(home, facts=FACTS, clock=CLOCK)
     done = [s for s in ws.plan(TODAY).steps if s.state == "done"]
     assert len(done) == 1
     again = run(home, ["2", "0", "0"])
@@ -86,13 +87,13 @@ def test_wrong_input_is_answered_in_words_and_asked_again(home: Path) -> None:
     assert "'7' is not one of the numbers." in text
     assert "'banana' is not one of the numbers." in text
     assert "Please type only numbers from the list" in text
-    assert Workspace.open(home, facts=FACTS).answers is None
+    assert Workspace.open(home, facts=FACTS, clock=CLOCK).answers is None
 
 
 def test_end_of_input_quits_cleanly_and_saves_nothing_half_done(home: Path) -> None:
     text = run(home, ["1", "1"])
     assert text.rstrip().endswith("Bye. Your progress is saved.")
-    assert Workspace.open(home, facts=FACTS).answers is None
+    assert Workspace.open(home, facts=FACTS, clock=CLOCK).answers is None
 
 
 def test_skip_with_reason_and_undo(home: Path) -> None:

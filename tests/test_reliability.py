@@ -43,11 +43,13 @@ pace = "days"
 PROGRESS_WRITER = textwrap.dedent('''
     import sys
     from pathlib import Path
-    from roost.plan.progress import Event, ProgressStore, now
+    from datetime import UTC, datetime
+    from roost.plan.progress import Event, ProgressStore
+    AT = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
     store = ProgressStore(Path(sys.argv[1]) / "progress.toml")
     i = int(sys.argv[2])
     while True:
-        store.update(lambda p: p.with_event(Event("started", now(), "prosody", {"n": i})))
+        store.update(lambda p: p.with_event(Event("started", AT, "prosody", {"n": i})))
         print(i, flush=True)
         i += 1
 ''')
@@ -360,13 +362,15 @@ CONCURRENT_WRITER = textwrap.dedent('''
     import sys, time
     from pathlib import Path
     from roost.core.errors import LockedError
-    from roost.plan.progress import Event, ProgressStore, now
+    from datetime import UTC, datetime
+    from roost.plan.progress import Event, ProgressStore
+    AT = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
     store = ProgressStore(Path(sys.argv[1]) / "progress.toml")
     done = 0
     while done < int(sys.argv[3]):
         try:
             store.update(lambda p: p.with_event(
-                Event("started", now(), "prosody", {"who": sys.argv[2], "n": done})))
+                Event("started", AT, "prosody", {"who": sys.argv[2], "n": done})))
             done += 1
         except LockedError:
             time.sleep(0.001)

@@ -7,11 +7,12 @@ import asyncio
 import functools
 import subprocess
 from collections.abc import Callable, Coroutine
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support.clock import TEST_CLOCK as CLOCK
+from support.clock import TEST_TODAY as TODAY
 from textual.widgets import Input, Label
 
 from roost.plan.detect import HostFacts
@@ -19,7 +20,7 @@ from roost.plan.workspace import Workspace
 from roost.tui.a11y import AccessibleList, Row, cursor_line, screen_lines
 from roost.tui.app import RoostApp
 
-TODAY = date(2026, 11, 25)
+"""The time every test here runs at: nothing below reads the wall clock."""
 FACTS = HostFacts("x86_64", 4096, 50000, "debian", "12", "bookworm", None, "testbox")
 SIZE = (80, 24)
 
@@ -39,7 +40,7 @@ def sync(fn: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
 
 
 def make_app(home: Path, screen_reader: bool = False) -> RoostApp:
-    return RoostApp(screen_reader=screen_reader, home=home, facts=FACTS, today=TODAY)
+    return RoostApp(screen_reader=screen_reader, home=home, facts=FACTS, clock=CLOCK)
 
 
 def check_cursor(app: RoostApp) -> str:
@@ -165,7 +166,7 @@ async def test_assess_plan_open_done_restart(home: Path, screen_reader: bool) ->
         await press(pilot, app, "q")
     assert app.return_value == 0
 
-    ws = Workspace.open(home, facts=FACTS)
+    ws = Workspace.open(home, facts=FACTS, clock=CLOCK)
     assert ws.plan(TODAY).get(service_id).state == "done"  # type: ignore[union-attr]
     nxt = ws.next_step(TODAY)
     assert nxt is not None and nxt.service_id != service_id
@@ -306,7 +307,7 @@ async def test_text_question_uses_an_input_on_a_labelled_line(home: Path) -> Non
         await press(pilot, app, "enter")
         await answer_all(pilot, app)
         assert type(app.screen).__name__ == "PlanScreen"
-    ws = Workspace.open(home, facts=FACTS)
+    ws = Workspace.open(home, facts=FACTS, clock=CLOCK)
     assert ws.answers is not None and ws.answers.domain == "example.org"
 
 
@@ -440,7 +441,7 @@ async def test_make_an_identity_then_export_a_backup(home: Path) -> None:
     assert fp == Vault.public_index(home)[0].public["fingerprint"]
     backups = list(home.glob("roost-keys-*.backup"))
     assert len(backups) == 1 and secret.encode() not in backups[0].read_bytes()
-    ws = Workspace.open(home, facts=FACTS)
+    ws = Workspace.open(home, facts=FACTS, clock=CLOCK)
     assert any(e.kind == "identity" for e in ws.history())
 
 

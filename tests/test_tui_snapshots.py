@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from roost.tui.app import RoostApp
-from roost.tui.scenes import FACTS, SCENES, TODAY, Scene, prepare, run_before
+from roost.tui.scenes import CLOCK, FACTS, SCENES, Scene, prepare, run_before
 
 
 @pytest.mark.parametrize("mode", ["default", "screen-reader"])
@@ -23,7 +23,7 @@ def test_screen(scene: Scene, mode: str, snap_compare: Any, tmp_path: Path,
     monkeypatch.delenv("NO_COLOR", raising=False)
     prepare(tmp_path, scene.state)
     app = RoostApp(screen_reader=mode == "screen-reader", home=tmp_path, facts=FACTS,
-                   today=TODAY)
+                   clock=CLOCK)
     assert snap_compare(app, run_before=run_before(scene), terminal_size=(80, 24))
 
 
@@ -38,7 +38,7 @@ def test_screen_reader_mode_draws_only_ascii(scene: Scene, tmp_path: Path,
 
     monkeypatch.setenv("ROOST_HOME", str(tmp_path))
     prepare(tmp_path, scene.state)
-    app = RoostApp(screen_reader=True, home=tmp_path, facts=FACTS, today=TODAY)
+    app = RoostApp(screen_reader=True, home=tmp_path, facts=FACTS, clock=CLOCK)
 
     async def go() -> list[str]:
         async with app.run_test(size=(80, 24)) as pilot:

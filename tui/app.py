@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from datetime import date
 from pathlib import Path
 from typing import ClassVar
 
@@ -25,6 +24,7 @@ from textual.filter import Monochrome
 from textual.geometry import Offset
 from textual.widgets import Input
 
+from roost.core.clock import Clock
 from roost.core.errors import RoostError
 from roost.plan.detect import HostFacts
 from roost.plan.workspace import Workspace
@@ -44,14 +44,14 @@ class RoostApp(App[int]):
     ]
 
     def __init__(self, screen_reader: bool = False, *, home: Path | None = None,
-                 facts: HostFacts | None = None, today: date | None = None,
+                 facts: HostFacts | None = None, clock: Clock | None = None,
                  workspace: Workspace | None = None) -> None:
         self._cursor_position = Offset(0, 0)
         super().__init__()
         self._home = home
         self._facts = facts
         self._ws = workspace
-        self.today = today
+        self._clock = clock
         self.cancel_events: list[threading.Event] = []
         """Set on quit: long work in worker threads stops before its next step."""
         self.kdf_limits: object | None = None
@@ -97,12 +97,12 @@ class RoostApp(App[int]):
         if self._ws is None:
             try:
                 self._ws = Workspace.open(self._home, facts=self._facts,
-                                          detect=self._facts is None)
+                                          detect=self._facts is None, clock=self._clock)
             except RoostError as exc:
                 # A damaged progress file was kept aside: say so, start fresh.
                 self.startup_message = exc.line()
                 self._ws = Workspace.open(self._home, facts=self._facts,
-                                          detect=self._facts is None)
+                                          detect=self._facts is None, clock=self._clock)
         return self._ws
 
     def on_mount(self) -> None:

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
+from roost.core.clock import fixed
 from roost.plan.answers import Answers
 from roost.plan.detect import HostFacts
 from roost.plan.progress import Event, Progress
 from roost.plan.workspace import Workspace
 
-TODAY = date(2026, 11, 25)
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+CLOCK = fixed(NOW)
+"""Every scene's time: the app, its workspace and the saved state all read this clock."""
 FACTS = HostFacts("aarch64", 4096, 50_000, "debian", "12", "bookworm",
                   "Raspberry Pi 4 Model B Rev 1.4", "pi")
 ANSWERS = Answers(uses=("facebook", "twitter", "whatsapp"), hardware=("pi",),
@@ -55,11 +58,11 @@ def prepare(home: Path, state: str) -> None:
     home.mkdir(parents=True, exist_ok=True)
     if state == "fresh":
         return
-    ws = Workspace.open(home, facts=FACTS)
+    ws = Workspace.open(home, facts=FACTS, clock=CLOCK)
     first = None
     if ws.answers is None:
         ws.save_answers(ANSWERS)
-        nxt = ws.next_step(TODAY)
+        nxt = ws.next_step()
         assert nxt is not None
         first = nxt.service_id
     if first is not None:
@@ -85,7 +88,7 @@ def run_before(scene: Scene) -> Callable[[object], Awaitable[None]]:
 
             app = pilot.app
             assert isinstance(app, RoostApp)
-            nxt = app.ws.next_step(app.today)
+            nxt = app.ws.next_step()
             open_screen(app, "deploy", nxt.service_id if nxt else "static-blog")
         if scene.open == "deploy-hello":
             await deploy_hello(pilot)

@@ -11,6 +11,8 @@ MIRROR=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/*.sources 2>/dev
 [ -n "$MIRROR" ] || MIRROR=$(awk '/^deb /{print $2; exit}' /etc/apt/sources.list)
 TMP="$OUT.partial.$$"
 trap 'rm -f "$TMP"' EXIT
+# The hooks are run by mmdebstrap, which gives them the root folder as $1: single quotes on purpose.
+# shellcheck disable=SC2016
 mmdebstrap --variant=minbase --mode=root --format=tar --skip=cleanup/apt/lists \
   --include=systemd,systemd-sysv,dbus,openssh-server,iproute2,ca-certificates,sudo,python3,systemd-resolved,procps,less \
   --customize-hook='mkdir -p "$1/root/.ssh" && chmod 700 "$1/root/.ssh"' \

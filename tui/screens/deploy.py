@@ -294,5 +294,5 @@ class DeployScreen(RoostScreen):
             self.say("This is not a step of your plan.")
             return
         if self.act(self.ws.done, self.service_id):
-            nxt = self.ws.next_step(self.roost.today) if self.ws.answers else None
+            nxt = self.ws.next_step() if self.ws.answers else None
             self.say("Marked done." + (f" Next: {nxt.name}." if nxt else ""))

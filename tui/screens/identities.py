@@ -9,7 +9,6 @@ roost.keys is imported only when this screen is opened: it pulls in nacl.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from textual.binding import Binding, BindingType
@@ -236,7 +235,7 @@ class BackupScreen(FormScreen):
                 "a USB stick, another computer.")
 
     def fields(self) -> Sequence[Field]:
-        stamp = datetime.now(UTC).strftime("%Y%m%d")
+        stamp = self.ws.today().strftime("%Y%m%d")
         default = str(self.ws.home / f"roost-keys-{stamp}.backup")
         return [Field("path", "Write it to", value=default),
                 Field("passphrase", "Vault passphrase", password=True)]

@@ -61,7 +61,7 @@ class PlanScreen(RoostScreen):
     def title_text(self) -> str:
         if self.ws.answers is None:
             return "Your plan"
-        plan = self.ws.plan(self.roost.today)
+        plan = self.ws.plan()
         c = plan.counts()
         nxt = f" Next: {plan.next.name}." if plan.next else " Nothing left to do."
         return f"Your plan: {c['done']} of {len(plan.steps)} done.{nxt}"
@@ -69,7 +69,7 @@ class PlanScreen(RoostScreen):
     def rows(self) -> Sequence[Row]:
         if self.ws.answers is None:
             return [Row("assess", "Answer a few questions first", state="no plan yet")]
-        plan = self.ws.plan(self.roost.today)
+        plan = self.ws.plan()
         out = []
         for s in ordered(plan):
             extra = []
@@ -145,7 +145,7 @@ class ServiceScreen(RoostScreen):
     def _step(self) -> Step | None:
         if self.ws.answers is None:
             return None
-        return self.ws.plan(self.roost.today).get(self.service_id)
+        return self.ws.plan().get(self.service_id)
 
     def title_text(self) -> str:
         s = self.ws.catalog.get(self.service_id)
@@ -162,7 +162,7 @@ class ServiceScreen(RoostScreen):
         step = self._step()
         out: list[Row] = []
         if step is not None:
-            total = len(self.ws.plan(self.roost.today).steps)
+            total = len(self.ws.plan().steps)
             out.append(Row("info:state", "State", state=state_words(step),
                            detail=f"step {step.position} of {total}"))
         out.append(Row("info:why", "Why", extra=svc.why))
@@ -235,7 +235,7 @@ class ServiceScreen(RoostScreen):
     def action_done(self) -> None:
         if self.act(self.ws.done, self.service_id):
             self.refresh_content()
-            nxt = self.ws.next_step(self.roost.today) if self.ws.answers else None
+            nxt = self.ws.next_step() if self.ws.answers else None
             after = f" Next: {nxt.name}." if nxt else ""
             self.say(f"Marked {self.title_text()} done.{after}")
 

@@ -45,7 +45,7 @@ class WelcomeScreen(RoostScreen):
         ws = self.ws
         out: list[Row] = []
         if ws.answers is not None:
-            plan = ws.plan(self.roost.today)
+            plan = ws.plan()
             counts = plan.counts()
             total = len(plan.steps)
             moved = any(e.kind in PROGRESS_KINDS for e in ws.history())
@@ -84,7 +84,7 @@ class WelcomeScreen(RoostScreen):
         from roost.tui.screens import open_screen
 
         if key == "continue":
-            nxt = self.ws.next_step(self.roost.today) if self.ws.answers else None
+            nxt = self.ws.next_step() if self.ws.answers else None
             if nxt is None:
                 key = "plan" if self.ws.answers else "assess"
             else:

@@ -1,0 +1,1 @@
+"""Shared test setup that test modules import (fixtures live in tests/conftest.py)."""
