@@ -11,6 +11,13 @@ the answer was lost, so it is skipped too (re-checking would re-run a restart or
 command). When only the journal has it (the host was reset, its record lost), the step is
 re-checked with `check()` and applied again if needed. Files are written atomically (temp +
 rename), so a cut-off deploy never leaves a half-written file.
+
+Restarts are the exception: whether a `Restart` is needed depends on the other steps, so it is
+checked in every run, never skipped because an earlier run applied it. Its check compares the
+watched paths' state with what the host's restart record (`<state_dir>/<recipe>.restarted`)
+says they were at the last successful restart, written by the restart's own command: a
+changed option restarts the service on a resumed run, on a fresh run after a cut-off one
+(`--restart`), and never on a run where nothing changed.
 """
 
 from __future__ import annotations
@@ -110,6 +117,11 @@ class DeployResult:
 
 def marker_path(recipe_id: str, state_dir: str = HOST_STATE_DIR) -> str:
     return f"{state_dir.rstrip('/')}/{recipe_id}.done-steps"
+
+
+def restart_record_path(recipe_id: str, state_dir: str = HOST_STATE_DIR) -> str:
+    """The host's record of the state each `Restart` of the recipe last restarted with."""
+    return f"{state_dir.rstrip('/')}/{recipe_id}.restarted"
 
 
 @dataclass(frozen=True)
@@ -264,11 +276,6 @@ def _run(
         m_done = set(marker.keys) if marker.run_id == run_id else set()
     else:
         j_done, m_done = set(), set()
-    # After a cut-off run, a step found already done that the run did not get to record
-    # may have been applied by it just before the cut: count its files as changed, so a
-    # Restart watching them still happens (a spare restart is harmless, a missed one is not).
-    suspect = prev is not None and prev.unfinished
-    prev_seen = prev.seen_keys() if prev is not None else set()
     # Plain commands the host says were applied in an earlier run: they run once.
     once = {k for k, s in zip(keys, steps, strict=True)
             if s.changes_host and not s.has_check and marker.has(k)}
@@ -279,11 +286,8 @@ def _run(
     ctx = StepContext(
         transport=t, sudo=recipe.sudo, secrets=secret_values,
         on_output=lambda line: emit(Output(current["index"], line)),
+        restart_record=restart_record_path(recipe.id, state_dir),
     )
-    # Files written in the interrupted run count as changed in this one (for Restart).
-    for key, step in zip(keys, steps, strict=True):
-        if key in j_done or key in m_done:
-            ctx.changed_paths.update(step.touches())
 
     applied = skipped = 0
 
@@ -323,7 +327,9 @@ def _run(
                 step.apply(t, ctx)
                 emit(StepDone(n, total, description, changed=False))
                 continue
-            in_j, in_m = key in j_done, key in m_done
+            # A restart depends on what the other steps changed, not on an earlier run.
+            in_j = key in j_done and not step.always_check
+            in_m = key in m_done and not step.always_check
             if in_j and in_m:
                 skipped += 1
                 emit(StepSkipped(n, total, description, "done in the earlier run"))
@@ -342,8 +348,6 @@ def _run(
             if step.check(t, ctx):
                 skipped += 1
                 record(key, description, applied=False)
-                if suspect and key not in prev_seen:
-                    ctx.changed_paths.update(step.touches())
                 emit(StepSkipped(n, total, description, "already done"))
                 continue
             emit(StepStarted(n, total, description))
@@ -432,7 +436,8 @@ def undeploy(
     result = run(removal, transport, journal=rjournal, secrets=secrets, on_event=on_event,
                  resume=True, state_dir=state_dir)
     transport.run(["rm", "-f", "--", marker_path(recipe.id, state_dir),
-                   marker_path(removal.id, state_dir)], sudo=recipe.sudo)
+                   marker_path(removal.id, state_dir), restart_record_path(recipe.id, state_dir),
+                   restart_record_path(removal.id, state_dir)], sudo=recipe.sudo)
     if journal is not None:
         journal.forget()
     if rjournal is not None:

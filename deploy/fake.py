@@ -293,7 +293,39 @@ class FakeTransport:
             return 0, "", ""
         if text == steps.RESTART:
             return self._exec(["systemctl", args[0], args[1]], stdin)
+        if text == steps.RESTART_DONE:
+            f = h.files.get(args[0])
+            line = f"{args[1]} {self._watch_hash(args[2:])}"
+            return (0 if f is not None and line in f.data.decode().splitlines() else 1), "", ""
+        if text == steps.RESTART_RECORD:
+            record, key, action, unit, watched = args[0], args[1], args[2], args[3], args[4:]
+            state = self._watch_hash(watched)
+            rc, out, err = self._exec(["systemctl", action, unit], stdin)
+            if rc != 0:
+                return rc, out, err
+            f = h.files.get(record)
+            lines = f.data.decode().splitlines() if f is not None else []
+            kept = [ln for ln in lines if not ln.startswith(key + " ")]
+            h.files[record] = FakeFile("".join(x + "\n" for x in [*kept, f"{key} {state}"])
+                                       .encode())
+            return 0, out, err
         return 127, "", "fake transport: script not known\n"
+
+    def _watch_hash(self, paths: list[str]) -> str:
+        """steps.WATCH_HASH on the fake host."""
+        lines = []
+        for p in paths:
+            f, d = self.host.files.get(p), self.host.dirs.get(p)
+            if f is not None and f.link:
+                lines.append(f"L {p} {f.data.decode()}")
+            elif f is not None:
+                lines.append(f"F {p} {hashlib.sha256(f.data).hexdigest()} "
+                             f"{f.mode:o} {f.owner} {f.group}")
+            elif d is not None:
+                lines.append(f"D {p} {d[0]:o} {d[1]} {d[2]}")
+            else:
+                lines.append(f"- {p}")
+        return hashlib.sha256("".join(x + "\n" for x in lines).encode()).hexdigest()
 
     def _append(self, path: str, line: str) -> None:
         f = self.host.files.get(path)

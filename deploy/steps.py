@@ -85,6 +85,9 @@ class StepContext:
     secrets: SecretValues | None = None
     on_output: Callable[[str], None] | None = None
     changed_paths: set[str] = field(default_factory=set)
+    restart_record: str | None = None
+    """Set by the engine: the host file where each `Restart` records the state of what it
+    watches at its last successful restart (see `Restart`)."""
     wrap_final: Callable[[list[str]], list[str]] | None = None
     """Set by the engine: wraps a step's last command so the host marker is written in the same
     command (one round trip, and the marker is written only when the command succeeded)."""
@@ -238,6 +241,31 @@ ADD_USER = (
 )
 PATH_EXISTS = '[ -e "$1" ] || [ -L "$1" ]'
 RESTART = 'systemctl daemon-reload && systemctl "$1" "$2"'
+WATCH_HASH = (
+    'watch_hash() { for p in "$@"; do '
+    'if [ -L "$p" ]; then printf "L %s %s\\n" "$p" "$(readlink -- "$p")"; '
+    'elif [ -f "$p" ]; then printf "F %s %s %s\\n" "$p" '
+    '"$(sha256sum < "$p" | cut -d" " -f1)" "$(stat -c "%a %U %G" -- "$p")"; '
+    'elif [ -d "$p" ]; then printf "D %s %s\\n" "$p" "$(stat -c "%a %U %G" -- "$p")"; '
+    'else printf "%s %s\\n" - "$p"; fi; done | sha256sum | cut -d" " -f1; }; '
+)
+"""A shell function: one hash of the state of the paths given (a file's content, mode and
+owner; a link's target; a folder's mode and owner; or that it is missing)."""
+RESTART_DONE = (
+    WATCH_HASH + 'r=$1; k=$2; shift 2; h=$(watch_hash "$@") || exit 1; '
+    '[ -f "$r" ] && grep -qxF -- "$k $h" "$r"'
+)
+"""Done when the host's record $1 says step $2 last restarted with the watched paths
+($3...) exactly as they are now."""
+RESTART_RECORD = (
+    WATCH_HASH + 'r=$1; k=$2; a=$3; u=$4; shift 4; h=$(watch_hash "$@") || exit 1; '
+    'systemctl daemon-reload && systemctl "$a" "$u" || exit; '
+    'umask 022; mkdir -p -- "${r%/*}" && '
+    '{ grep -v -e "^$k " -- "$r" 2>/dev/null; printf "%s %s\\n" "$k" "$h"; } > "$r.roost-tmp" '
+    '&& mv -f -- "$r.roost-tmp" "$r"'
+)
+"""Restart (action $3) unit $4, then record in $1 under step key $2 the state of the watched
+paths ($5...) it started with: taken before the restart, written only when it succeeded."""
 
 
 def script(text: str, *args: str) -> list[str]:
@@ -255,6 +283,9 @@ class Step:
     """False when `check` cannot tell whether the step was done (a plain command)."""
     changes_host: ClassVar[bool] = True
     """False for probes (health checks): always run, never journaled."""
+    always_check: ClassVar[bool] = False
+    """True when whether the step is needed depends on other steps (a `Restart`): the engine
+    asks its `check` in every run, even when an earlier run of the same deploy applied it."""
 
     def describe(self) -> str:
         raise NotImplementedError
@@ -751,16 +782,29 @@ class DisableService(Step):
 
 @dataclass(frozen=True)
 class Restart(Step):
-    """Restart (or reload) a unit, only when one of the watched files changed in this run."""
+    """Restart (or reload) a unit when what it depends on changed: one of the `watch` paths
+    (config files, unit files, the `current` link of a release) changed in this run, or their
+    state is not what it was at the last restart that succeeded.
+
+    The engine gives the step a record on the host (`StepContext.restart_record`): each
+    successful restart writes there, in the same command, a hash of the watched paths'
+    state it started with (content, mode and owner of a file, target of a link). So a run
+    cut off between a config write and the restart, or a run skipped past the restart, is
+    caught up by the next run, resumed or not; and a run where nothing changed restarts
+    nothing. Without a record (a host deployed before there was one) it restarts once."""
 
     unit: str
     watch: tuple[str, ...]
     action: str = "restart"
 
+    always_check: ClassVar[bool] = True
+
     def __post_init__(self) -> None:
         _unit(self.unit)
         if isinstance(self.watch, str):
             object.__setattr__(self, "watch", (self.watch,))
+        for p in self.watch:
+            _abs_path(p)
         if self.action not in ("restart", "reload", "reload-or-restart"):
             raise RoostError(f"{self.action!r} is not restart, reload or reload-or-restart")
 
@@ -768,14 +812,28 @@ class Restart(Step):
         return f"{self.action} {self.unit} if its configuration changed"
 
     def commands(self) -> list[str]:
-        return [f"systemctl {self.action} {self.unit}   (only if {', '.join(self.watch)} changed)"]
+        return [f"systemctl {self.action} {self.unit}   (only if {', '.join(self.watch)} "
+                "changed since its last restart)"]
+
+    def record_key(self) -> str:
+        """Its line in the host's record: the step's definition, not its position."""
+        return self.digest()
 
     def check(self, t: Transport, ctx: StepContext) -> bool:
-        return not (set(self.watch) & ctx.changed_paths)
+        if set(self.watch) & ctx.changed_paths:
+            return False
+        if ctx.restart_record is None:  # outside the engine: this run's changes only
+            return True
+        return ctx.run(script(RESTART_DONE, ctx.restart_record, self.record_key(),
+                              *self.watch), quiet=True).ok
 
     def apply(self, t: Transport, ctx: StepContext) -> None:
-        ctx.must(script(RESTART, self.action, self.unit), f"{self.action} of {self.unit}",
-                 self.hint(), final=True)
+        if ctx.restart_record is None:
+            argv = script(RESTART, self.action, self.unit)
+        else:
+            argv = script(RESTART_RECORD, ctx.restart_record, self.record_key(), self.action,
+                          self.unit, *self.watch)
+        ctx.must(argv, f"{self.action} of {self.unit}", self.hint(), final=True)
 
     def hint(self) -> str:
         return (f"the new configuration may be wrong: see `journalctl -u {self.unit} -n 50` "

@@ -11,7 +11,16 @@ import pytest
 
 from roost.core.errors import RoostError
 from roost.deploy import engine
-from roost.deploy.events import Event, Finished, StepFailed, StepSkipped, as_text
+from roost.deploy.events import (
+    Event,
+    EventSink,
+    Finished,
+    StepDone,
+    StepFailed,
+    StepSkipped,
+    StepStarted,
+    as_text,
+)
 from roost.deploy.fake import FakeHost, FakeTransport
 from roost.deploy.journal import Journal
 from roost.deploy.recipe import Recipe
@@ -40,7 +49,8 @@ def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ROOST_HOME", str(tmp_path / "home"))
 
 
-def service_recipe() -> Recipe:
+def service_recipe(domain: str = "ex.org") -> Recipe:
+    """A Prosody-like recipe; `domain` stands for an option that changes the config file."""
     cfg = "/etc/prosody/prosody.cfg.lua"
     return Recipe(
         id="prosody-demo", service_id="prosody", title="Prosody",
@@ -48,7 +58,7 @@ def service_recipe() -> Recipe:
             InstallPackages(("prosody", "lua-dbi-sqlite3")),
             EnsureUser("prosody", home="/var/lib/prosody"),
             EnsureDir("/var/lib/prosody", mode=0o750, owner="prosody", group="prosody"),
-            RenderTemplate(cfg, text="VirtualHost \"${domain}\"\n", values={"domain": "ex.org"},
+            RenderTemplate(cfg, text="VirtualHost \"${domain}\"\n", values={"domain": domain},
                            mode=0o640, owner="root", group="prosody"),
             WriteFile("/etc/prosody/admin.pw", SECRET, mode=0o600),
             EnableService("prosody"),
@@ -84,10 +94,10 @@ def _prosodyctl(a: list[str], stdin: bytes | None, accounts: set[str],
 
 
 def run(recipe: Recipe, t: FakeTransport, events: list[Event] | None = None,
-        resume: bool = False) -> engine.DeployResult:
+        resume: bool = False, on_event: EventSink | None = None) -> engine.DeployResult:
     j = Journal.for_host(t.name, recipe.id)
-    return engine.run(recipe, t, journal=j, secrets=SECRETS,
-                      on_event=(events.append if events is not None else None), resume=resume)
+    sink = on_event or (events.append if events is not None else None)
+    return engine.run(recipe, t, journal=j, secrets=SECRETS, on_event=sink, resume=resume)
 
 
 def state(t: FakeTransport) -> FakeHost:
@@ -204,6 +214,76 @@ def test_interrupted_config_write_still_restarts_after_resume() -> None:
     t.put_file = orig  # type: ignore[method-assign]
     res = run(newer, t, resume=True)
     assert res.ok and t.host.restarts == ["prosody"]
+
+
+class _Cut(Exception):
+    """Stands for the person pressing Ctrl+C."""
+
+
+def cut_at_health(e: Event) -> None:
+    """Ctrl+C while the deploy waits for the service to answer (after the restart step)."""
+    if isinstance(e, StepStarted) and e.index == e.total:
+        raise _Cut
+
+
+RESTART_STEP = 7  # 1-based index of the Restart in service_recipe()
+
+
+def test_changed_option_restarts_on_a_resumed_deploy() -> None:
+    """The bug a new user hit: the first deploy stopped after its restart step (Ctrl+C or an
+    unhealthy service), so the next deploy with a changed option resumes it. The restart was
+    done in that earlier run, but the config it depends on changed in this one: it runs."""
+    t = prosody_host()
+    with pytest.raises(_Cut):
+        run(service_recipe(), t, on_event=cut_at_health)
+    assert t.host.restarts == ["prosody"]
+    t.host.restarts.clear()
+    events: list[Event] = []
+    res = run(service_recipe("new.example"), t, events, resume=True)
+    assert res.ok and res.resumed
+    assert t.host.restarts == ["prosody"]
+    done = [e.index for e in events if isinstance(e, StepDone) and e.changed]
+    assert RESTART_STEP in done
+    # and a plain rerun after that restarts nothing
+    t.host.restarts.clear()
+    again = run(service_recipe("new.example"), t)
+    assert again.applied == 0 and t.host.restarts == []
+
+
+def test_restart_follows_a_change_whose_restart_never_ran() -> None:
+    """A run rewrote the config and stopped before the restart; the next run starts over
+    (`--restart`), finds the config already written and still restarts: the record of the
+    last restart, not this run's writes, is the truth. Once restarted, a rerun does not."""
+    t = prosody_host()
+    run(service_recipe(), t)
+    t.host.restarts.clear()
+
+    def cut_before_restart(e: Event) -> None:
+        if isinstance(e, StepStarted) and e.index == RESTART_STEP:
+            raise _Cut
+
+    with pytest.raises(_Cut):
+        run(service_recipe("new.example"), t, on_event=cut_before_restart)
+    assert t.host.restarts == []
+    res = run(service_recipe("new.example"), t, resume=False)  # start over
+    assert res.ok and t.host.restarts == ["prosody"]
+    t.host.restarts.clear()
+    res = run(service_recipe("new.example"), t, resume=False)
+    assert res.ok and res.applied == 0 and t.host.restarts == []
+
+
+def test_a_failed_restart_is_tried_again_by_the_next_run() -> None:
+    """The new config made the restart fail: the deploy says so, and the next run (the
+    config now unchanged) restarts again instead of calling it done."""
+    t = prosody_host()
+    run(service_recipe(), t)
+    t.host.restarts.clear()
+    t.handlers["systemctl"] = lambda a, s: (1, "", "Job for prosody.service failed.\n")
+    with pytest.raises(engine.DeployFailed, match="restart prosody"):
+        run(service_recipe("new.example"), t)
+    del t.handlers["systemctl"]
+    res = run(service_recipe("new.example"), t)
+    assert res.ok and res.applied == 1 and t.host.restarts == ["prosody"]
 
 
 def test_marker_and_journal_reconciliation() -> None:

@@ -19,6 +19,7 @@ from roost.deploy import engine
 from roost.deploy.dryrun import plan_lines, removal_lines
 from roost.deploy.events import Event, Output
 from roost.deploy.journal import Journal
+from roost.deploy.recipe import Recipe
 from roost.deploy.recipes import RECIPES
 from roost.deploy.recipes.prosody import build_prosody
 from roost.keys import xmpp
@@ -189,6 +190,119 @@ def test_prosody_deploys_and_a_real_client_logs_in_and_chats(
 
 class _Cut(Exception):
     """Stands for the person pressing Ctrl+C in the middle of a deploy."""
+
+
+def test_registration_option(people: tuple[Identity, Identity]) -> None:
+    alice, _ = people
+    closed = "\n".join(plan_lines(build_prosody(None, {}, public(alice))))
+    assert "allow_registration = false" in closed and "Sign-up is open" not in closed
+    opened = build_prosody(None, {"registration": "open"}, public(alice))
+    assert "allow_registration = true" in "\n".join(plan_lines(opened))
+    assert any("Sign-up is open" in line for line in opened.next_steps)
+    with pytest.raises(RoostError, match="not a registration choice"):
+        build_prosody(None, {"registration": "yes; os.execute('x')"}, public(alice))
+
+
+async def _sign_up(address: str, cafile: Path, jid: str, password: str) -> str:
+    """An XMPP app making a new account on the server in-band (XEP-0077), as a friend would:
+    "signed up" when the account was made and it logged in with it, else "refused"."""
+    import slixmpp
+    from slixmpp.exceptions import IqError
+
+    loop = asyncio.get_running_loop()
+    outcome: asyncio.Future[str] = loop.create_future()
+
+    def done(what: str) -> None:
+        if not outcome.done():
+            outcome.set_result(what)
+
+    c = slixmpp.ClientXMPP(jid, password)
+    for plugin in ("xep_0030", "xep_0004", "xep_0066", "xep_0077"):
+        c.register_plugin(plugin)
+    c.ca_certs = cafile
+    c.enable_plaintext = False
+
+    async def register(_: object) -> None:
+        iq = c.Iq()
+        iq["type"] = "set"
+        iq["register"]["username"] = c.boundjid.user
+        iq["register"]["password"] = password
+        try:
+            await iq.send()
+        except IqError:
+            done("refused")
+
+    async def started(_: object) -> None:
+        done("signed up")
+
+    c.add_event_handler("register", register)
+    c.add_event_handler("session_start", started)
+    c.add_event_handler("failed_all_auth", lambda _: done("refused"))
+    c.add_event_handler("failed_auth", lambda _: done("refused"))
+    try:
+        c.connect(host=address, port=5222)
+        return await asyncio.wait_for(outcome, 30)
+    finally:
+        c.disconnect()
+        await asyncio.sleep(0.2)
+
+
+def _prosody_process(host: TestHost) -> str:
+    """Prosody's main PID and the moment it started: both change when it restarts."""
+    return host.ssh("systemctl show -p MainPID -p ExecMainStartTimestampMonotonic "
+                    "prosody").stdout.strip()
+
+
+@pytest.mark.slow
+@pytest.mark.container
+def test_a_changed_option_reaches_prosody_and_a_rerun_restarts_nothing(
+    pi_host: TestHost, people: tuple[Identity, Identity], tmp_path: Path,
+) -> None:
+    """What a new user hit: the first deploy stopped while it waited for Prosody to answer
+    (Ctrl+C, or a health check that cannot reach the host), after its restart step. Deploying
+    again with sign-up opened (roost continues the stopped deploy) rewrote the config but
+    skipped the restart as done earlier: the server kept refusing sign-ups. Now a friend's app
+    signs up; and a deploy with nothing changed does not restart Prosody."""
+    from roost.deploy.events import StepStarted
+
+    alice, bob = people
+    secrets = secret_values(alice, bob)
+
+    def recipe(**options: str) -> Recipe:
+        return build_prosody(None, {"address": pi_host.address, **options}, public(alice, bob))
+
+    first = recipe()
+    journal = Journal.for_host("pi", first.id)
+
+    def cut_at_health(e: Event) -> None:
+        if isinstance(e, StepStarted) and e.index == e.total:
+            raise _Cut
+
+    t = pi_host.transport(tmp_path / "ssh")
+    try:
+        with pytest.raises(_Cut):
+            engine.run(first, t, journal=journal, secrets=secrets, on_event=cut_at_health)
+        cafile = tmp_path / "server.crt"
+        cafile.write_bytes(pi_host.ssh(f"cat /etc/prosody/certs/{DOMAIN}.crt").stdout.encode())
+        carol = (f"carol@{DOMAIN}", "carol-" + rnd.token_hex(8))
+        assert asyncio.run(_sign_up(pi_host.address, cafile, *carol)) == "refused"
+
+        opened = engine.run(recipe(registration="open"), t, journal=journal, secrets=secrets,
+                            resume=True)
+        assert opened.ok and opened.resumed
+        assert asyncio.run(_sign_up(pi_host.address, cafile, *carol)) == "signed up"
+        pi_host.ssh("test -e /var/lib/prosody/chat%2eroost%2etest/accounts/carol.dat")
+
+        before = _prosody_process(pi_host)
+        for resume in (False, True):
+            same = engine.run(recipe(registration="open"), t, journal=journal,
+                              secrets=secrets, resume=resume)
+            assert same.ok and same.applied == 0
+        assert _prosody_process(pi_host) == before
+        dave = (f"dave@{DOMAIN}", "dave-" + rnd.token_hex(8))
+        assert asyncio.run(_sign_up(pi_host.address, cafile, *dave)) == "signed up"
+    finally:
+        t.close()
 
 
 @pytest.mark.slow

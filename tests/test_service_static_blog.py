@@ -4,6 +4,7 @@ host with systemd; proof: the pages are served to a browser-like client from thi
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,8 +12,11 @@ import httpx
 import pytest
 
 from roost.deploy import engine
+from roost.deploy.events import Event, StepStarted
 from roost.deploy.journal import Journal
+from roost.deploy.recipe import Recipe
 from roost.deploy.recipes import RECIPES
+from roost.deploy.steps import Restart
 
 if TYPE_CHECKING:
     from testhost import TestHost
@@ -80,5 +84,94 @@ def test_static_blog_pages_are_served(
             time.sleep(0.3)
         assert "My first post" not in gone
         pi_host.ssh("test -f /var/www/roost-blog/posts/first.html")  # the pages are kept
+    finally:
+        t.close()
+
+
+class _Cut(Exception):
+    """Stands for the person pressing Ctrl+C in the middle of a deploy."""
+
+
+def _cut_at(index: int) -> Callable[[Event], None]:
+    def sink(e: Event) -> None:
+        if isinstance(e, StepStarted) and e.index == index:
+            raise _Cut
+    return sink
+
+
+def _nginx_processes(host: TestHost) -> str:
+    """nginx's master PID and its workers' PIDs: a reload replaces the workers."""
+    return host.ssh("m=$(systemctl show -p MainPID --value nginx); "
+                    "echo \"$m $(cat /proc/$m/task/*/children)\"").stdout.strip()
+
+
+def _page(url: str) -> str:
+    """The page at `url`, or "" when nothing answers there."""
+    try:
+        return httpx.get(url, timeout=5).text
+    except httpx.TransportError:
+        return ""
+
+
+def _settled(url: str, served: bool, text: str = "Notes from the roost") -> bool:
+    """Whether `url` comes to serve the blog (or to stop serving it) within 10 s:
+    `systemctl reload nginx` returns before the new workers take over."""
+    deadline = time.monotonic() + 10
+    while (text in _page(url)) != served:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.3)
+    return True
+
+
+@pytest.mark.slow
+@pytest.mark.container
+def test_a_changed_port_reaches_nginx_and_a_rerun_reloads_nothing(
+    pi_host: TestHost, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The path a new user took: the first deploy stopped while it waited for the page (after
+    nginx's reload), the person changed the port and deployed again (roost continues the
+    stopped deploy), then once more after a deploy cut off between the config write and the
+    reload (started over, as with --restart). Each time a browser finds the blog on the new
+    port; a deploy with nothing changed reloads nothing."""
+    monkeypatch.setenv("ROOST_HOME", str(tmp_path / "home"))
+    site = tmp_path / "site"
+    make_site(site, "Notes from the roost")
+    base = {"site": str(site), "address": pi_host.address}
+
+    def recipe(port: str) -> Recipe:
+        return RECIPES["static-blog"](None, {**base, "port": port}, {})
+
+    first = recipe("80")
+    journal = Journal.for_host("pi", first.id)
+    health = len(first.steps) + 1
+    restart = 1 + next(i for i, s in enumerate(first.steps) if isinstance(s, Restart))
+    t = pi_host.transport(tmp_path / "ssh")
+    try:
+        with pytest.raises(_Cut):
+            engine.run(first, t, journal=journal, on_event=_cut_at(health))
+        assert _settled(f"http://{pi_host.address}/", True)
+
+        # 1. Continued with port 8080: the reload was done in the stopped run, yet it follows.
+        moved = engine.run(recipe("8080"), t, journal=journal, resume=True)
+        assert moved.ok and moved.resumed and moved.health is not None and moved.health.ok
+        assert _settled(f"http://{pi_host.address}:8080/", True)
+        assert _settled(f"http://{pi_host.address}/", False)
+
+        # 2. Port 8081, cut off right before the reload; the next deploy starts over and
+        # finds the config already written: the reload is still due, and done.
+        with pytest.raises(_Cut):
+            engine.run(recipe("8081"), t, journal=journal, on_event=_cut_at(restart))
+        assert _settled(f"http://{pi_host.address}:8081/", False)
+        again = engine.run(recipe("8081"), t, journal=journal, resume=False)
+        assert again.ok and again.applied == 1  # the reload, nothing else
+        assert _settled(f"http://{pi_host.address}:8081/", True)
+
+        # 3. Nothing changed: no step applied, nginx neither restarted nor reloaded.
+        before = _nginx_processes(pi_host)
+        for resume in (False, True):
+            same = engine.run(recipe("8081"), t, journal=journal, resume=resume)
+            assert same.ok and same.applied == 0
+        assert _nginx_processes(pi_host) == before
     finally:
         t.close()

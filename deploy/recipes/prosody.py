@@ -27,7 +27,9 @@ this computer; default the host's address from its facts, else the check runs on
 Encrypt writes about expiring certificates; needed with letsencrypt), `acme_server` (the ACME
 directory URL; default Let's Encrypt's production directory), `acme_ca_bundle` (only for a
 private ACME server whose HTTPS certificate no public authority signed: a CA bundle file on the
-host that certbot, and its renewal service through a systemd drop-in, trusts for it).
+host that certbot, and its renewal service through a systemd drop-in, trusts for it),
+`registration` (`closed`, the default, or `open`: anyone who reaches the server can make an
+account from their XMPP app, XEP-0077; for letting friends sign up, then closed again).
 """
 
 from __future__ import annotations
@@ -62,9 +64,13 @@ from roost.keys.xmpp import prosody_encode
 
 OPTIONS: dict[str, str | None] = {
     "accounts": "", "domain": "", "address": "", "tls": "self-signed", "email": "",
-    "acme_server": "", "acme_ca_bundle": "",
+    "acme_server": "", "acme_ca_bundle": "", "registration": "closed",
 }
 TLS_MODES = ("self-signed", "letsencrypt")
+REGISTRATION = {"closed": ("false", "true"), "open": ("true", "false")}
+"""The `registration` option's values and, for each, Prosody's `allow_registration` and
+`registration_invite_only` (Debian enables mod_invites_register, which otherwise turns away
+a sign-up without an invitation)."""
 LETSENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
 PACKAGES = ("prosody", "lua-unbound", "openssl")
 LE_DIR = "/etc/letsencrypt"
@@ -180,6 +186,16 @@ def tls_options(o: Mapping[str, str]) -> tuple[str, str, str, str]:
     return mode, acme_email(o["email"]), acme_url(o["acme_server"] or LETSENCRYPT), bundle
 
 
+def registration_settings(value: str) -> tuple[str, str]:
+    """Prosody's (`allow_registration`, `registration_invite_only`) for the option."""
+    v = value.strip().lower()
+    if v not in REGISTRATION:
+        raise RoostError(f"{value[:30]!r} is not a registration choice for prosody",
+                         hint="use --option registration=closed (only your accounts) or "
+                              "--option registration=open (anyone can sign up from an app)")
+    return REGISTRATION[v]
+
+
 def _xmpp_identities(identities: Mapping[str, Any]) -> dict[str, str]:
     """identity id -> JID for every XMPP identity given."""
     out: dict[str, str] = {}
@@ -261,6 +277,7 @@ def build_prosody(facts: Any, options: Mapping[str, str],
     if address:
         address = validate.hostname(address, "address")
     tls, email, server, bundle = tls_options(o)
+    allow, invite_only = registration_settings(o["registration"])
     enc = prosody_encode(domain)
     crt, key = f"{CERT_DIR}/{domain}.crt", f"{CERT_DIR}/{domain}.key"
     conf = f"/etc/prosody/conf.avail/roost-{domain}.cfg.lua"
@@ -269,7 +286,8 @@ def build_prosody(facts: Any, options: Mapping[str, str],
     dropin = f"{CERTBOT_DROPIN_DIR}/roost-acme-ca-bundle.conf"
     vhost: list[Step] = [
         RenderTemplate(conf, template="prosody-vhost.cfg.lua", mode=0o644,
-                       values={"domain": domain, "certificate": crt, "key": key}),
+                       values={"domain": domain, "certificate": crt, "key": key,
+                               "allow_registration": allow, "invite_only": invite_only}),
         RunCommand(("ln", "-sfn", conf, enabled), unless=("test", "-L", enabled),
                    description=f"turn on {domain} in Prosody"),
     ]
@@ -362,6 +380,9 @@ def build_prosody(facts: Any, options: Mapping[str, str],
             "Phone: Conversations or Cheogram (Android), Monal or Siskin (iPhone). "
             "Desktop: Gajim (Windows, Linux), Dino (Linux), Monal or Beagle IM (Mac).",
             *cert_steps,
+            *((f"Sign-up is open: anyone who reaches {domain} can make an account from their "
+               "app. Close it once your friends are in: deploy again with "
+               "--option registration=closed.",) if allow == "true" else ()),
             f"For others to reach you, point {domain} at this host (DNS A or AAAA record) and "
             "open ports 5222 (apps) and 5269 (other servers).",
             f"Invite a friend: `sudo prosodyctl mod_invites generate {domain}` prints a link "

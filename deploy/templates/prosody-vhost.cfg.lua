@@ -4,3 +4,5 @@ VirtualHost "${domain}"
         certificate = "${certificate}";
         key = "${key}";
     }
+    allow_registration = ${allow_registration}
+    registration_invite_only = ${invite_only}
