@@ -126,7 +126,7 @@ def note_deployed(service_id: str, host: str, result: Any, home: Path | None = N
     name = ws.catalog.get(service_id)
     shown = name.name if name is not None else service_id
     lines = [f"Noted in your progress: {shown} runs on {host}"
-             + ports_words(bound, " on ")
+             + ports_words(bound, ", ")
              + (f", version {version}." if version else ".")
              + (" Its step in your plan is done." if healthy and ws.answers is not None
                 else "")]

@@ -88,9 +88,9 @@ def test_a_deploy_records_its_ports_and_status_shows_them(
     result = engine.DeployResult(True, "r", 3, 0, None, False, "1.22.1-9", ("80/tcp",))
     lines = note_deployed("static-blog", "pi", result, home=home)
     assert lines[0] == ("Noted in your progress: Static blog (your own site, served by nginx) "
-                        "runs on pi on port 80, version 1.22.1-9. Its step in your plan is done.")
+                        "runs on pi, port 80, version 1.22.1-9. Its step in your plan is done.")
     dlna = engine.DeployResult(True, "r", 3, 0, None, False, "1.3.3", ("8300/tcp", "1900/udp"))
-    assert "runs on pi on port 8300 and UDP port 1900, version" in note_deployed(
+    assert "runs on pi, port 8300 and UDP port 1900, version" in note_deployed(
         "minidlna", "pi", dlna, home=home)[0]
 
     again = Workspace.open(home, detect=False)  # read back from the file

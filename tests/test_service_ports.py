@@ -131,14 +131,14 @@ def test_a_taken_port_stops_the_deploy_before_anything_is_installed(
     rc, out, err = roost(capsys, *blog, "--option", "port=8080")
     record_time("deploy_static_blog_moved_port", time.monotonic() - start)
     assert rc == 0, err
-    assert re.search(r"runs on pi on port 8080, version [^ ]+\. Its step", out), out
+    assert re.search(r"runs on pi, port 8080, version [^ ]+\. Its step", out), out
     page = httpx.get(f"http://{pi_host.address}:8080/", timeout=10)
     assert "<h1>Port eighty was taken</h1>" in page.text
     assert pi_host.ssh(f"ps -p {pid} -o comm=").stdout.strip() == "python3"  # still there
 
     # A redeploy: 8080 is held by its own nginx now, which passes the check.
     rc, out, err = roost(capsys, *blog, "--option", "port=8080")
-    assert rc == 0 and err == "" and "runs on pi on port 8080" in out
+    assert rc == 0 and err == "" and "runs on pi, port 8080, version" in out
 
     # A second service on the first one's port: refused, naming it as the progress knows it.
     rc, out, err = roost(capsys, "deploy", "minidlna", "--host", "pi", "--option", "port=8080",
