@@ -6,8 +6,10 @@ refused in one line naming the port, the holder and the option, and nothing was 
 (no nginx in dpkg, no step record on the host, no journal here); the full-screen app's job is
 refused in the same words. With `--option port=8080` it deploys and the blog is served there;
 a redeploy (the port now held by its own nginx) passes the check. A second service on that
-port is refused naming the first one (from the progress), and Synapse, which wants 8008, is
-refused by the same check without being installed. `roost status` says which port it runs on.
+port is refused naming the first one (from the progress), then deploys on the port it suggested
+and passes the check again when redeployed (its own TCP port and SSDP's UDP 1900); Synapse,
+which wants 8008, is refused by the same check without being installed. `roost status` says
+which host runs what on which port.
 """
 
 from __future__ import annotations
@@ -149,6 +151,19 @@ def test_a_taken_port_stops_the_deploy_before_anything_is_installed(
     assert not installed(pi_host, "minidlna")
     pi_host.ssh(f"test ! -e {STATE}/minidlna.done-steps")
 
+    # On the port it suggested, MiniDLNA deploys and serves there; deployed again, its own
+    # minidlnad holds that port and SSDP's UDP port 1900, which passes the check.
+    dlna = ["deploy", "minidlna", "--host", "pi", "--quiet", "--option", "port=8081",
+            "--option", f"address={pi_host.address}"]
+    rc, out, err = roost(capsys, *dlna)
+    assert rc == 0, err
+    assert "runs on pi, port 8081 and UDP port 1900, version" in out
+    assert "MiniDLNA status" in httpx.get(f"http://{pi_host.address}:8081/", timeout=10).text
+    held = pi_host.ssh("ss -Hlunp 'sport = :1900'").stdout
+    assert '"minidlnad"' in held, held
+    rc, out, err = roost(capsys, *dlna)
+    assert rc == 0 and err == "", err
+
     # Synapse wants 8008 (the listener has it): refused by the same check, nothing installed.
     t = pi_host.transport(tmp_path / "ssh")
     try:
@@ -168,4 +183,4 @@ def test_a_taken_port_stops_the_deploy_before_anything_is_installed(
     assert re.search(r"Running: Static blog .* on pi, port 8080, version ", out), out
     rc, out, _ = roost(capsys, "status", "--json")
     assert [(r["service"], r["host"], r["ports"]) for r in json.loads(out)["running"]] == [
-        ("static-blog", "pi", ["8080/tcp"])]
+        ("static-blog", "pi", ["8080/tcp"]), ("minidlna", "pi", ["8081/tcp", "1900/udp"])]
