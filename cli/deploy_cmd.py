@@ -126,6 +126,7 @@ def run_deploy(args: argparse.Namespace) -> int:
         return 0
     with open_transport(host, args.trust) as t:
         recipe = build(args.service, host, args.option, t)
+        session.check_ports(recipe, t, host.name)  # before anything is installed
         journal = Journal.for_host(host.name, recipe.id)
         previous = journal.load()
         resume = previous is not None and previous.unfinished and not args.restart

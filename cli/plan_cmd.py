@@ -19,6 +19,7 @@ from roost.core.errors import RoostError
 from roost.plan.answers import Answers, Question, answers_from_responses, questions
 from roost.plan.detect import format_mb
 from roost.plan.planner import IDENTITY_WORDS, WAY_NAMES, Plan, Step
+from roost.plan.progress import ports_words
 from roost.plan.workspace import Workspace, shown
 
 
@@ -191,13 +192,20 @@ def _plan(ws: Workspace) -> Plan:
     return ws.plan()
 
 
+def running_json(ws: Workspace) -> list[dict[str, Any]]:
+    """Which host runs what on which port: the latest deploy of each service on each host."""
+    return [{"service": e.service_id, "host": str(e.detail.get("host", "")),
+             "version": str(e.detail.get("version", "")), "ports": list(e.ports()),
+             "since": e.at.isoformat()} for e in ws.progress.running()]
+
+
 def run_plan(args: argparse.Namespace) -> int:
     ws = Workspace.open(detect=False)
     plan = _plan(ws)
     if args.json:
         _dump({"steps": [step_json(s) for s in plan.steps],
                "next": plan.next.service_id if plan.next else None,
-               "excluded": list(plan.excluded)})
+               "excluded": list(plan.excluded), "running": running_json(ws)})
         return 0
     for s in plan.steps:
         print(f"{s.line(len(plan.steps))} Id: {s.service_id}.")
@@ -286,14 +294,16 @@ def run_status(args: argparse.Namespace) -> int:
         _dump({"counts": plan.counts(), "total": len(plan.steps),
                "next": plan.next.service_id if plan.next else None,
                "answers": answers.to_dict(),
-               "steps": {s.service_id: s.state for s in plan.steps}})
+               "steps": {s.service_id: s.state for s in plan.steps},
+               "running": running_json(ws)})
         return 0
     print(status_summary(plan, answers))
     print(answers_line(answers))
     for e in ws.progress.running():
         step = plan.get(e.service_id or "")
         name = step.name if step else shown(e.service_id or "", 60)
-        print(f"Running: {name} on {shown(e.detail.get('host', 'a host'), 80)}, "
+        print(f"Running: {name} on {shown(e.detail.get('host', 'a host'), 80)}"
+              f"{ports_words(e.ports(), ', ')}, "
               f"version {shown(e.detail.get('version', 'unknown'), 40)}.")
     kinds = sorted({shown(e.detail.get("kind", ""), 40) for e in ws.progress.identities()})
     if kinds:

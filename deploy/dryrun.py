@@ -6,6 +6,7 @@ as `<secret: name field>` and never resolved.
 
 from __future__ import annotations
 
+from roost.deploy.ports import dry_run_lines
 from roost.deploy.recipe import Recipe
 
 
@@ -13,6 +14,7 @@ def plan_lines(recipe: Recipe, host: str = "the host") -> list[str]:
     total = len(recipe.steps)
     out = [f"dry run: {recipe.title} on {host}, {total} steps; nothing is changed.",
            "Each step is checked first and skipped when it is already done."]
+    out += dry_run_lines(recipe)
     for i, step in enumerate(recipe.steps, 1):
         once = "" if step.has_check or not step.changes_host else " (runs once)"
         out.append(f"step {i} of {total}: {step.describe()}{once}")

@@ -113,6 +113,8 @@ class DeployResult:
     resumed: bool
     version: str = ""
     """The installed version as the host reports it (or as the recipe pinned it)."""
+    ports: tuple[str, ...] = ()
+    """The ports the service binds, as the recipe declares them ("8008/tcp")."""
 
 
 def marker_path(recipe_id: str, state_dir: str = HOST_STATE_DIR) -> str:
@@ -400,7 +402,7 @@ def _run(
         journal.finish("finished")
     emit(Finished(True, recipe.id, applied, skipped, health, recipe.next_steps))
     return DeployResult(True, run_id, applied, skipped, health, resuming,
-                        installed_version(recipe, t))
+                        installed_version(recipe, t), tuple(str(p) for p in recipe.ports))
 
 
 def installed_version(recipe: Recipe, t: Transport) -> str:

@@ -12,10 +12,45 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from roost.core import validate
 from roost.core.errors import RoostError
 from roost.deploy.steps import Step, WaitHealth, step_key
 
 _ID = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+_UNIT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,100}$")
+PROTOCOLS = ("tcp", "udp")
+
+
+@dataclass(frozen=True)
+class Port:
+    """A port the service binds on the host, checked free before the first step
+    (roost.deploy.ports). Built from the recipe's options, so the option moves it."""
+
+    number: int
+    protocol: str = "tcp"
+    units: tuple[str, ...] = ()
+    """The systemd units that hold it while this service runs ("nginx" matches nginx.service
+    and nginx@x.service): a port they hold already is this service's own, not a conflict."""
+    option: str | None = "port"
+    """The recipe option that moves it (`--option port=N`), or None when its protocol fixes
+    it (SSDP's 1900/udp, XMPP's 5222)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "number", validate.port(self.number))
+        if self.protocol not in PROTOCOLS:
+            raise RoostError(f"{self.protocol!r} is not a protocol", hint="use tcp or udp")
+        units = (self.units,) if isinstance(self.units, str) else tuple(self.units)
+        for u in units:
+            if not _UNIT.match(u):
+                raise RoostError(f"{u[:40]!r} is not a systemd unit name")
+        object.__setattr__(self, "units", units)
+
+    def __str__(self) -> str:
+        return f"{self.number}/{self.protocol}"
+
+    def spoken(self) -> str:
+        """"port 8008", "UDP port 1900": how a sentence names it."""
+        return f"port {self.number}" if self.protocol == "tcp" else f"UDP port {self.number}"
 
 
 @dataclass(frozen=True)
@@ -41,6 +76,8 @@ class Recipe:
     version_argv: tuple[str, ...] = ()
     """A read-only command on the host that prints the installed version on its first line
     (e.g. dpkg-query for a Debian package); its answer wins over `version`."""
+    ports: tuple[Port, ...] = ()
+    """The ports the service binds, checked free (or already its own) before the first step."""
 
     def __post_init__(self) -> None:
         if not _ID.match(self.id):
@@ -50,6 +87,11 @@ class Recipe:
         object.__setattr__(self, "uninstall", tuple(self.uninstall))
         object.__setattr__(self, "purge", tuple(self.purge))
         object.__setattr__(self, "version_argv", tuple(self.version_argv))
+        object.__setattr__(self, "ports", tuple(self.ports))
+        seen = [str(p) for p in self.ports]
+        if len(set(seen)) != len(seen):
+            raise RoostError(f"{self.title} would use one port twice ({', '.join(seen)})",
+                             hint="give each port option a different number")
         if isinstance(self.next_steps, str):
             object.__setattr__(self, "next_steps", (self.next_steps,))
         for s in (*self.steps, *self.uninstall, *self.purge):

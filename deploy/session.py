@@ -1,8 +1,9 @@
 """What a deploy needs besides the recipe, gathered the same way for the CLI and the TUI.
 
 The host as a recipe builder sees it (name, address, facts), the public identities a builder
-may read, the vault secrets the engine resolves while it runs (the vault is opened only when
-a step first needs a secret), and where the host keeps roost's step markers.
+may read, the check that the ports the recipe binds are free before its first step
+(`check_ports`), the vault secrets the engine resolves while it runs (the vault is opened only
+when a step first needs a secret), and where the host keeps roost's step markers.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from roost.core import paths
 from roost.core.errors import RoostError
-from roost.deploy import engine
+from roost.deploy import engine, ports
 from roost.deploy import facts as facts_mod
 from roost.deploy.hosts import HOSTS_FILE, Host, HostStore
 from roost.deploy.recipe import Recipe, TargetHost
@@ -51,6 +53,25 @@ def build_recipe(service: str, host: Host, options: Mapping[str, str],
     return builder(service)(target_for(host, t, home), options, public_identities(home))
 
 
+def check_ports(recipe: Recipe, t: Transport, host: str, home: Path | None = None) -> None:
+    """Before the first step: refuse, in one sentence, a deploy whose port another program
+    holds on the host (naming a roost service there from the progress); nothing is installed
+    then. A port the service itself holds (a redeploy) passes."""
+    ports.check(recipe, t, known=lambda: roost_ports(host, home))
+
+
+def roost_ports(host: str, home: Path | None = None) -> dict[str, str]:
+    """The services roost deployed on `host`, by port ("8008/tcp" -> "ssb-pub"), as the
+    progress recorded them; {} when there is no progress yet."""
+    from roost.plan.progress import ProgressStore
+    from roost.plan.workspace import PROGRESS_FILE
+
+    path = (home if home is not None else paths.data_dir(create=False)) / PROGRESS_FILE
+    if not path.exists():
+        return {}
+    return ProgressStore(path).load().ports_on(host)
+
+
 def vault_secrets(passphrase: Callable[[], str], home: Path | None = None,
                   ) -> Callable[[Secret], str]:
     """Resolve Secret(identity id, field) from the vault, asking for the passphrase and
@@ -84,24 +105,28 @@ def host_state_dir() -> str:
 
 def note_deployed(service_id: str, host: str, result: Any, home: Path | None = None,
                   workspace: Any = None) -> list[str]:
-    """Record a finished deploy in the progress (host, version, time; the plan step done when
-    it is healthy) and return the lines to tell the person: what was noted and the plan's next
-    step. A progress file that cannot be written costs a warning, never the deploy."""
+    """Record a finished deploy in the progress (host, version, the ports it binds, time; the
+    plan step done when it is healthy) and return the lines to tell the person: what was noted
+    and the plan's next step. A progress file that cannot be written costs a warning, never
+    the deploy."""
+    from roost.plan.progress import ports_words
     from roost.plan.workspace import Workspace
 
     version = str(getattr(result, "version", "") or "")
+    bound = tuple(str(p) for p in getattr(result, "ports", ()) or ())
     health = getattr(result, "health", None)
     healthy = health is None or bool(getattr(health, "ok", False))
     try:
         ws = workspace if workspace is not None else Workspace.open(home, detect=False)
         if ws.catalog.get(service_id) is None:
             return []
-        nxt = ws.deployed(service_id, host, version, healthy=healthy)
+        nxt = ws.deployed(service_id, host, version, healthy=healthy, ports=bound)
     except RoostError as exc:
         return [f"roost could not note this deploy in your progress: {exc.line()}"]
     name = ws.catalog.get(service_id)
     shown = name.name if name is not None else service_id
     lines = [f"Noted in your progress: {shown} runs on {host}"
+             + ports_words(bound, ", ")
              + (f", version {version}." if version else ".")
              + (" Its step in your plan is done." if healthy and ws.answers is not None
                 else "")]

@@ -8,6 +8,7 @@ written atomically under a process lock.
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -32,6 +33,9 @@ UNDOABLE = ("assessed", "started", "done", "skipped", "failed", "deployed", "rem
             "identity")
 SECRET_WORDS = ("secret", "password", "passphrase", "private", "token", "seed")
 """Detail keys never exported (progress should hold none; this is a second wall)."""
+PORT = re.compile(r"^[0-9]{1,5}/(tcp|udp)$")
+"""A port as a `deployed` event records it: "8008/tcp". Events an older roost wrote have no
+ports (schema 1 all along: the detail table takes new keys without a format change)."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,15 @@ class Event:
             raise bad("has a detail that is not a table")
         return cls(str(kind), at.astimezone(UTC), sid, dict(detail))
 
+    def ports(self) -> tuple[str, ...]:
+        """The ports a `deployed` event says the service binds ("8008/tcp"); () when an older
+        roost recorded it, or the service binds none. Malformed entries are left out."""
+        raw = self.detail.get("ports", ())
+        if not isinstance(raw, list | tuple):
+            return ()
+        return tuple(p for p in raw if isinstance(p, str) and PORT.match(p)
+                     and 1 <= int(p.partition("/")[0]) <= 65535)
+
     def describe(self) -> str:
         """One sentence for the history, read aloud."""
         when = self.at.strftime("%Y-%m-%d %H:%M")
@@ -91,7 +104,7 @@ class Event:
             "done": f"finished {sid}",
             "skipped": f"skipped {sid}",
             "failed": f"{sid} failed",
-            "deployed": f"deployed {sid} to {host}",
+            "deployed": f"deployed {sid} to {host}{ports_words(self.ports(), ' on ')}",
             "removed": f"removed {sid} from {host}",
             "identity": f"created a {kind} identity".replace("  ", " "),
             "identity_removed": f"removed a {kind} identity".replace("  ", " "),
@@ -196,6 +209,15 @@ class Progress:
                 latest.pop(key, None)
         return tuple(latest.values())
 
+    def ports_on(self, host: str) -> dict[str, str]:
+        """What roost runs on `host`, by port: {"8008/tcp": "ssb-pub"} (latest deploys)."""
+        out: dict[str, str] = {}
+        for e in self.running():
+            if str(e.detail.get("host", "")) == host and e.service_id is not None:
+                for p in e.ports():
+                    out[p] = e.service_id
+        return out
+
     def identities(self) -> tuple[Event, ...]:
         """The identities roost made, minus those removed from the vault since."""
         kept: dict[tuple[str, str], Event] = {}
@@ -238,6 +260,15 @@ class Progress:
                     raise RoostError(f"event {n + 1} in the progress file: {exc.message}") \
                         from None
         return out
+
+
+def ports_words(ports: tuple[str, ...], lead: str = "") -> str:
+    """("80/tcp", "1900/udp") -> "port 80 and UDP port 1900", after `lead`; "" for none."""
+    words = [f"port {n}" if proto == "tcp" else f"{proto.upper()} port {n}"
+             for n, _, proto in (p.partition("/") for p in ports)]
+    if not words:
+        return ""
+    return lead + (words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1])
 
 
 class ProgressStore:

@@ -25,6 +25,7 @@ from roost.plan.answers import Answers
 from roost.plan.detect import HostFacts, detect_local
 from roost.plan.planner import Plan, Step, build_plan
 from roost.plan.progress import (
+    PORT,
     SCHEMA,
     SECRET_WORDS,
     Event,
@@ -174,17 +175,18 @@ class Workspace:
         self._append(Event("failed", self.clock(), self._service(service_id),
                            {"reason": _reason(reason)}))
 
-    def record_deployed(self, service_id: str, host: str, version: str) -> None:
-        """Note a deploy (host, version, time) without touching the plan step."""
-        self._append(_deployed_event(self._service(service_id), host, version, self.clock()))
+    def record_deployed(self, service_id: str, host: str, version: str,
+                        ports: tuple[str, ...] = ()) -> None:
+        """Note a deploy (host, version, ports, time) without touching the plan step."""
+        self._append(_deployed_event(self._service(service_id), host, version, self.clock(), ports))
 
-    def deployed(self, service_id: str, host: str, version: str, healthy: bool = True
-                 ) -> Step | None:
-        """Note a finished deploy (host, version, time) and, when it passed its health check,
-        mark its plan step done, in one write. Returns the plan's next step (None when
-        there is no plan yet or nothing is left)."""
+    def deployed(self, service_id: str, host: str, version: str, healthy: bool = True,
+                 ports: tuple[str, ...] = ()) -> Step | None:
+        """Note a finished deploy (host, version, the ports it binds like "8008/tcp", time)
+        and, when it passed its health check, mark its plan step done, in one write. Returns
+        the plan's next step (None when there is no plan yet or nothing is left)."""
         at = self.clock()
-        events = [_deployed_event(self._service(service_id), host, version, at)]
+        events = [_deployed_event(self._service(service_id), host, version, at, ports)]
         if healthy:
             events.append(Event("done", at, service_id))
 
@@ -311,9 +313,15 @@ def _public(d: dict[str, Any]) -> dict[str, Any]:
     return d
 
 
-def _deployed_event(service_id: str, host: str, version: str, at: datetime) -> Event:
-    return Event("deployed", at, service_id,
-                 {"host": str(host)[:200], "version": str(version)[:100]})
+def _deployed_event(service_id: str, host: str, version: str, at: datetime,
+                    ports: tuple[str, ...] = ()) -> Event:
+    detail: dict[str, Any] = {"host": str(host)[:200], "version": str(version)[:100]}
+    for p in ports:
+        if not isinstance(p, str) or not PORT.match(p):
+            raise RoostError(f"{str(p)[:20]!r} is not a port to record", hint='like "8008/tcp"')
+    if ports:
+        detail["ports"] = list(dict.fromkeys(ports))[:50]
+    return Event("deployed", at, service_id, detail)
 
 
 def _undo_words(e: Event) -> str:

@@ -184,13 +184,13 @@ def test_cli_deploy_records_progress_and_the_plan_moves_on(
     out = capsys.readouterr().out
     dpkg = pi_host.ssh("dpkg-query -W -f='${Version}' nginx").stdout.strip()
     assert re.match(r"^[0-9][0-9A-Za-z.+~:-]*$", dpkg)
-    assert f"runs on pi, version {dpkg}. Its step in your plan is done." in out
+    assert f"runs on pi, port 80, version {dpkg}. Its step in your plan is done." in out
     assert "Next in your plan: " in out
     assert "Moving day" in httpx.get(f"http://{pi_host.address}/", timeout=5).text
 
     assert main(["status"]) == 0
     status = capsys.readouterr().out
-    assert re.search(rf"Running: .*on pi, version {re.escape(dpkg)}\.", status)
+    assert re.search(rf"Running: .*on pi, port 80, version {re.escape(dpkg)}\.", status)
     ws = Workspace.open(home, detect=False)
     assert ws.progress.state_of("static-blog") == "done"
     nxt = ws.next_step()

@@ -66,7 +66,7 @@ from typing import Any
 
 from roost.core import validate
 from roost.core.errors import RoostError
-from roost.deploy.recipe import Recipe, take_options
+from roost.deploy.recipe import Port, Recipe, take_options
 from roost.deploy.recipes.activitypub import webfinger_probe
 from roost.deploy.recipes.gotosocial import fediverse_account, instance_probe
 from roost.deploy.recipes.upstream import UPSTREAM_OPTIONS, InstallArtifact, choose, proxy_site
@@ -329,6 +329,8 @@ def _build(f: Flavor, host: Any, options: Mapping[str, str],
         service_id=f.name,
         title=f"{f.title} for {domain}",
         steps=tuple(steps),
+        ports=(Port(listen, units=("nginx",), option="listen"), Port(port, units=(f.name,)),
+               Port(5432, units=("postgresql",), option=None)),
         health=WaitHealth(f"check that {f.title} answers for {domain} through nginx",
                           probe=probe, timeout=180, interval=2.0),
         next_steps=(*_account_steps(account, domain, f, ctl),

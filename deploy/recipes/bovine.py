@@ -39,7 +39,7 @@ from typing import Any
 
 from roost.core import validate
 from roost.core.errors import RoostError
-from roost.deploy.recipe import Recipe, take_options
+from roost.deploy.recipe import Port, Recipe, take_options
 from roost.deploy.recipes.activitypub import webfinger_probe
 from roost.deploy.recipes.gotosocial import fediverse_account
 from roost.deploy.steps import (
@@ -243,6 +243,7 @@ def build_bovine(host: Any, options: Mapping[str, str], identities: Mapping[str,
         service_id="bovine",
         title=f"bovine-herd for {domain}",
         steps=tuple(steps),
+        ports=(Port(listen, units=("nginx",), option="listen"), Port(port, units=("bovine",))),
         health=health,
         next_steps=(
             first,

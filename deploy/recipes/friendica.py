@@ -58,7 +58,7 @@ from typing import Any
 
 from roost.core import validate
 from roost.core.errors import RoostError
-from roost.deploy.recipe import Recipe, take_options
+from roost.deploy.recipe import Port, Recipe, take_options
 from roost.deploy.recipes.logins import pick_login
 from roost.deploy.recipes.upstream import UPSTREAM_OPTIONS, InstallArtifact, choose
 from roost.deploy.steps import (
@@ -247,6 +247,8 @@ def build_friendica(host: Any, options: Mapping[str, str],
         service_id="friendica",
         title=f"Friendica for {domain}",
         steps=tuple(steps),
+        ports=(Port(listen, units=("nginx",), option="listen"),
+               Port(3306, units=("mariadb", "mysql"), option=None)),
         health=WaitHealth(f"check that Friendica answers for {domain} through nginx",
                           probe=json_probe(f"http://{host_part}:{listen}", domain, url),
                           timeout=90, interval=1.0),

@@ -37,7 +37,7 @@ from typing import Any
 
 from roost.core import validate
 from roost.core.errors import RoostError
-from roost.deploy.recipe import Recipe, take_options
+from roost.deploy.recipe import Port, Recipe, take_options
 from roost.deploy.recipes.activitypub import webfinger_probe
 from roost.deploy.recipes.upstream import UPSTREAM_OPTIONS, InstallArtifact, choose, proxy_site
 from roost.deploy.steps import (
@@ -187,6 +187,8 @@ def build_gotosocial(host: Any, options: Mapping[str, str],
         service_id="gotosocial",
         title=f"GoToSocial for {domain}",
         steps=tuple(steps),
+        ports=(Port(listen, units=("nginx",), option="listen"),
+               Port(port, units=("gotosocial",))),
         health=WaitHealth(f"check that GoToSocial answers for {domain} through nginx"
                           + (f" and finds @{account[1]}@{domain}" if account else ""),
                           probe=probe,

@@ -8,8 +8,9 @@ the data (right for a household; PostgreSQL is for big servers).
 
 Options: `identity` (the Matrix identity id; default the only one), `admin` (the admin's user
 name; default "admin"), `version` (Synapse's version on PyPI), `bind` (the address it listens
-on; default 0.0.0.0, the home network), `address` (where the health check reaches it from this
-computer; default the host's address from its facts, else the check runs on the host).
+on; default 0.0.0.0, the home network), `port` (the port it listens on; default 8008, which
+ssb-pub uses too), `address` (where the health check reaches it from this computer; default the
+host's address from its facts, else the check runs on the host).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 
 from roost.core import validate
 from roost.core.errors import RoostError
-from roost.deploy.recipe import Recipe, take_options
+from roost.deploy.recipe import Port, Recipe, take_options
 from roost.deploy.steps import (
     CreateAccount,
     DisableService,
@@ -38,8 +39,10 @@ from roost.deploy.steps import (
 )
 
 SYNAPSE_VERSION = "1.163.2"
+PORT = 8008
 OPTIONS: dict[str, str | None] = {"identity": "", "admin": "admin", "version": SYNAPSE_VERSION,
-                                  "bind": "0.0.0.0", "address": ""}  # noqa: S104 (home LAN)
+                                  "bind": "0.0.0.0", "address": "",  # noqa: S104 (home LAN)
+                                  "port": str(PORT)}
 VENV = "/opt/synapse/venv"
 CONF_DIR = "/etc/synapse"
 DATA = "/var/lib/synapse"
@@ -47,7 +50,6 @@ CONF = f"{CONF_DIR}/homeserver.yaml"
 LOG_CONF = f"{CONF_DIR}/log.yaml"
 SIGNING_KEY = f"{CONF_DIR}/signing.key"
 UNIT = "/etc/systemd/system/matrix-synapse.service"
-PORT = 8008
 
 # Exit 0 when the user ($2) is in the database ($1): the admin is registered.
 USER_EXISTS = (
@@ -61,8 +63,8 @@ VERSION_IS = (
     "sys.exit(0 if m.version('matrix-synapse') == sys.argv[1] else 1)\n"
 )
 HEALTH_ON_HOST = (
-    "import urllib.request\n"
-    "urllib.request.urlopen('http://127.0.0.1:8008/health', timeout=3).read()\n"
+    "import sys, urllib.request\n"
+    "urllib.request.urlopen(f'http://127.0.0.1:{sys.argv[1]}/health', timeout=3).read()\n"
 )
 _VERSION = re.compile(r"^[0-9]+(\.[0-9]+){1,3}$")
 _LOCALPART = re.compile(r"^[a-z0-9._=/-]{1,64}$")
@@ -103,11 +105,12 @@ def build_matrix_synapse(facts: Any, options: Mapping[str, str],
         raise RoostError(f"{admin!r} is not a Matrix user name",
                          hint="use lower-case letters, digits, . _ = - /")
     bind = validate.hostname(o["bind"], "listen address")
+    port = validate.port(o["port"])
     address = o["address"] or str(getattr(facts, "address", "") or "")
     if address:
         address = validate.hostname(address, "address")
     host = f"[{address}]" if ":" in address else address
-    base = f"http://{host}:{PORT}/" if address else f"http://{server_name}:{PORT}/"
+    base = f"http://{host}:{port}/" if address else f"http://{server_name}:{port}/"
     secret = {f: Secret(ident_id, f) for f in
               ("registration_shared_secret", "macaroon_secret_key", "form_secret")}
     python = f"{VENV}/bin/python"
@@ -132,17 +135,17 @@ def build_matrix_synapse(facts: Any, options: Mapping[str, str],
         RenderTemplate(CONF, template="synapse-homeserver.yaml", mode=0o600, owner="synapse",
                        group="synapse",
                        values={"server_name": server_name, "public_baseurl": base,
-                               "bind": bind, **secret}),
+                               "bind": bind, "port": str(port), **secret}),
         RenderTemplate(UNIT, template="matrix-synapse.service", mode=0o644,
                        values={"venv": VENV}),
         # Restart first: it starts a stopped unit, so a first deploy starts Synapse once.
         Restart("matrix-synapse", watch=(SIGNING_KEY, LOG_CONF, CONF, UNIT)),
         EnableService("matrix-synapse"),
         WaitHealth("wait for Synapse to answer on the host",
-                   argv=(python, "-c", HEALTH_ON_HOST), timeout=120, interval=1),
+                   argv=(python, "-c", HEALTH_ON_HOST, str(port)), timeout=120, interval=1),
         CreateAccount(
             (f"{VENV}/bin/register_new_matrix_user", "-c", CONF, "-u", admin, "-a",
-             "--password-file", "/dev/stdin", f"http://127.0.0.1:{PORT}"),
+             "--password-file", "/dev/stdin", f"http://127.0.0.1:{port}"),
             Secret(ident_id, "admin_password"),
             exists=(python, "-c", USER_EXISTS, f"{DATA}/homeserver.db",
                     f"@{admin}:{server_name}"),
@@ -154,14 +157,15 @@ def build_matrix_synapse(facts: Any, options: Mapping[str, str],
                             url=f"{base}_matrix/client/versions", expect_text="versions",
                             timeout=60, interval=1)
     else:
-        health = WaitHealth("check that Synapse answers", argv=(python, "-c", HEALTH_ON_HOST),
-                            timeout=60, interval=1)
+        health = WaitHealth("check that Synapse answers",
+                            argv=(python, "-c", HEALTH_ON_HOST, str(port)), timeout=60, interval=1)
     return Recipe(
         id="matrix-synapse",
         version=o["version"],
         service_id="matrix-synapse",
         title=f"the Matrix server {server_name}",
         steps=tuple(steps),
+        ports=(Port(port, units=("matrix-synapse",)),),
         health=health,
         next_steps=(
             f"Your admin account is @{admin}:{server_name}; its password is in roost's key "

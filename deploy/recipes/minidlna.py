@@ -6,8 +6,10 @@ private (home network) address and never opens it to the internet.
 
 Options: `media` (the folder on the host; default /srv/media), `name` (the name players show;
 default "roost media"), `upload` (a folder on this computer whose files are copied into the
-media folder; optional, for small collections: copy big ones with rsync), `address` (where the
-health check reaches the status page; default the host's address from its facts).
+media folder; optional, for small collections: copy big ones with rsync), `port` (the status
+page's and the media's HTTP port; default 8200), `address` (where the health check reaches the
+status page; default the host's address from its facts). Players find it by SSDP on UDP port
+1900, which no option moves.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 
 from roost.core import validate
 from roost.core.errors import RoostError
-from roost.deploy.recipe import Recipe, debian_version, take_options
+from roost.deploy.recipe import Port, Recipe, debian_version, take_options
 from roost.deploy.steps import (
     DisableService,
     EnableService,
@@ -35,10 +37,11 @@ from roost.deploy.steps import (
     WriteFile,
 )
 
-OPTIONS: dict[str, str | None] = {"media": "/srv/media", "name": "roost media", "upload": "",
-                                  "address": ""}
-CONF = "/etc/minidlna.conf"
 PORT = 8200
+SSDP_PORT = 1900
+OPTIONS: dict[str, str | None] = {"media": "/srv/media", "name": "roost media", "upload": "",
+                                  "address": "", "port": str(PORT)}
+CONF = "/etc/minidlna.conf"
 MAX_UPLOAD = 200 * 1024 * 1024
 MAX_FILES = 2000
 
@@ -94,6 +97,7 @@ def build_minidlna(facts: Any, options: Mapping[str, str],
     name = o["name"].strip()
     if not name or len(name) > 60 or any(ord(c) < 32 for c in name):
         raise RoostError("the name players show must be one line of up to 60 characters")
+    port = validate.port(o["port"])
     address = o["address"] or str(getattr(facts, "address", "") or "")
     if address:
         address = lan_address(validate.hostname(address, "address"))
@@ -105,14 +109,14 @@ def build_minidlna(facts: Any, options: Mapping[str, str],
         *(EnsureDir(f"{media}/{d}", mode=0o755) for d in dirs),
         *(WriteFile(f"{media}/{rel}", data, mode=0o644) for rel, data in files),
         RenderTemplate(CONF, template="minidlna.conf", mode=0o644,
-                       values={"media": media, "name": name}),
+                       values={"media": media, "name": name, "port": str(port)}),
         EnableService("minidlna"),
         # The Debian unit starts minidlnad with -r: a restart rescans the media folder.
         Restart("minidlna", watch=(CONF, *(f"{media}/{rel}" for rel, _ in files))),
     ]
     if address:
         host = f"[{address}]" if ":" in address else address
-        url = f"http://{host}:{PORT}/"
+        url = f"http://{host}:{port}/"
         health = WaitHealth("check that MiniDLNA's status page answers", url=url,
                             expect_text="MiniDLNA status", timeout=60, interval=0.5)
         where = f"Its status page is {url} (it counts the files it found)."
@@ -120,13 +124,15 @@ def build_minidlna(facts: Any, options: Mapping[str, str],
         health = WaitHealth("check that MiniDLNA is running",
                             argv=("systemctl", "is-active", "--quiet", "minidlna"),
                             timeout=30, interval=0.5)
-        where = f"Its status page is at port {PORT} of the host."
+        where = f"Its status page is at port {port} of the host."
     return Recipe(
         id="minidlna",
         version_argv=debian_version("minidlna"),
         service_id="minidlna",
         title="MiniDLNA media sharing",
         steps=tuple(steps),
+        ports=(Port(port, units=("minidlna",)),
+               Port(SSDP_PORT, "udp", units=("minidlna",), option=None)),
         health=health,
         next_steps=(
             f"Put films, music and photos in {media} on the host; MiniDLNA notices new files "
@@ -134,7 +140,8 @@ def build_minidlna(facts: Any, options: Mapping[str, str],
             f"On a smart TV, games console or speaker, look for \"{name}\" under media "
             "sources. On a phone: VLC (Android, iPhone) shows it under Local Network.",
             where,
-            "It is for your home network only: never forward port 8200 or 1900 on your router.",
+            f"It is for your home network only: never forward port {port} or {SSDP_PORT} on "
+            "your router.",
         ),
         uninstall=(DisableService("minidlna"),),
         purge=(RemovePath("/var/cache/minidlna"), RemovePackages(("minidlna",), purge=True)),

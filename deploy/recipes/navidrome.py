@@ -18,7 +18,7 @@ from typing import Any
 
 from roost.core import validate
 from roost.core.errors import RoostError
-from roost.deploy.recipe import Recipe, take_options
+from roost.deploy.recipe import Port, Recipe, take_options
 from roost.deploy.recipes.upstream import UPSTREAM_OPTIONS, InstallArtifact, choose, proxy_site
 from roost.deploy.steps import (
     DisableService,
@@ -89,6 +89,7 @@ def build_navidrome(host: Any, options: Mapping[str, str],
         service_id="navidrome",
         title="Navidrome, your music server",
         steps=tuple(steps),
+        ports=(Port(listen, units=("nginx",), option="listen"), Port(port, units=("navidrome",))),
         health=WaitHealth("check that Navidrome answers through nginx",
                           url=f"http://{host_part}:{listen}/ping", timeout=60, interval=0.5),
         next_steps=(

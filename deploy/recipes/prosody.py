@@ -42,7 +42,7 @@ from urllib.parse import urlsplit
 
 from roost.core import validate
 from roost.core.errors import RoostError
-from roost.deploy.recipe import Recipe, debian_version, take_options
+from roost.deploy.recipe import Port, Recipe, debian_version, take_options
 from roost.deploy.steps import (
     CreateAccount,
     DisableService,
@@ -80,6 +80,7 @@ RENEW_DAYS = 30  # certbot's own renewal window: a certificate closer to its end
 CERT_DIR = "/etc/prosody/certs"
 DATA_DIR = "/var/lib/prosody"
 C2S_PORT = 5222
+S2S_PORT = 5269
 
 # Self-signed certificate for $1 (the domain) into $2 (certificate) and $3 (key), readable by
 # the prosody group only; written under temp names and renamed, so a cut-off run leaves none.
@@ -374,6 +375,8 @@ def build_prosody(facts: Any, options: Mapping[str, str],
         service_id="prosody",
         title=f"the XMPP server for {domain}",
         steps=tuple(steps),
+        ports=(Port(C2S_PORT, units=("prosody",), option=None),
+               Port(S2S_PORT, units=("prosody",), option=None)),
         health=health,
         next_steps=(
             f"Your XMPP address is {first}; its password is in roost's key vault.",

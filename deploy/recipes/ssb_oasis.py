@@ -68,7 +68,7 @@ from typing import Any
 
 from roost.core import validate
 from roost.core.errors import RoostError
-from roost.deploy.recipe import Recipe, take_options
+from roost.deploy.recipe import Port, Recipe, take_options
 from roost.deploy.recipes.ssb_pub import secret_file_template, ssb_identity
 from roost.deploy.recipes.upstream import Artifact, InstallArtifact, check_sha256
 from roost.deploy.steps import (
@@ -359,6 +359,8 @@ def build_ssb_oasis(facts: Any, options: Mapping[str, str],
         service_id="ssb-oasis",
         title="Oasis, your Scuttlebutt app",
         steps=tuple(steps),
+        ports=(Port(port, units=("oasis",)), Port(ssb_port, units=("oasis",), option="ssb_port"),
+               Port(ws_port, units=("oasis",), option="ws_port")),
         health=WaitHealth("check that Oasis answers on its page",
                           argv=("node", HELPER, "health", str(port)), timeout=120, interval=2),
         next_steps=next_steps,

@@ -25,7 +25,7 @@ from typing import Any
 
 from roost.core import validate
 from roost.core.errors import RoostError
-from roost.deploy.recipe import Recipe, take_options
+from roost.deploy.recipe import Port, Recipe, take_options
 from roost.deploy.steps import (
     DisableService,
     EnableService,
@@ -172,6 +172,7 @@ def build_ssb_pub(facts: Any, options: Mapping[str, str],
         service_id="ssb-pub",
         title="your Scuttlebutt pub",
         steps=tuple(steps),
+        ports=(Port(port, units=("ssb-server",)),),
         health=WaitHealth("check that the pub answers as your id",
                           argv=tuple(script(WHOAMI, ssb_id)), timeout=60, interval=1),
         next_steps=(

@@ -23,7 +23,7 @@ from typing import Any
 
 from roost.core import validate
 from roost.core.errors import RoostError
-from roost.deploy.recipe import Recipe, debian_version, take_options
+from roost.deploy.recipe import Port, Recipe, debian_version, take_options
 from roost.deploy.recipes.logins import pick_login
 from roost.deploy.steps import (
     CreateAccount,
@@ -146,6 +146,8 @@ def build_wordpress(facts: Any, options: Mapping[str, str],
         service_id="wordpress",
         title="WordPress",
         steps=tuple(steps),
+        ports=(Port(port, units=("nginx",)),
+               Port(3306, units=("mariadb", "mysql"), option=None)),
         health=WaitHealth("check that WordPress serves its front page", url=f"{url}/",
                           expect_text='<meta name="generator" content="WordPress',
                           timeout=60, interval=1),

@@ -69,6 +69,7 @@ def deploy_job(recipe_id: str, host: Host, home: Path, options: dict[str, str],
                                  hint="open Hosts, choose the host and read its facts "
                                       "to confirm it") from None
         recipe = session.build_recipe(recipe_id, host, options, t, home)
+        session.check_ports(recipe, t, host.name, home)  # before anything is installed
         journal = Journal.for_host(host.name, recipe.id)
         previous = journal.load()
         resuming = resume and previous is not None and previous.unfinished
