@@ -23,6 +23,7 @@ from typing import Any
 
 from roost.core import validate
 from roost.core.errors import RoostError
+from roost.deploy.reach import Site
 from roost.deploy.recipe import Recipe, debian_version, take_options
 from roost.deploy.recipes.logins import pick_login
 from roost.deploy.steps import (
@@ -115,6 +116,8 @@ def build_wordpress(facts: Any, options: Mapping[str, str],
     host = f"[{domain}]" if ":" in domain else domain
     url = f"http://{host}" + ("" if port == 80 else f":{port}")
     php_boot_args = (f"{host}",)
+    # Reached by the host's address, asked for the domain: the domain need not point here yet.
+    site = Site(str(getattr(facts, "address", "") or domain), domain, port)
     steps: list[Step] = [
         InstallPackages(PACKAGES),
         EnableService("mariadb"),
@@ -146,7 +149,7 @@ def build_wordpress(facts: Any, options: Mapping[str, str],
         service_id="wordpress",
         title="WordPress",
         steps=tuple(steps),
-        health=WaitHealth("check that WordPress serves its front page", url=f"{url}/",
+        health=WaitHealth("check that WordPress serves its front page", site=site,
                           expect_text='<meta name="generator" content="WordPress',
                           timeout=60, interval=1),
         next_steps=(
