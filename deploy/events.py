@@ -92,6 +92,8 @@ def as_text(e: Event) -> str:
         out.append(f"{e.recipe}: done, {e.applied} steps applied, {e.skipped} already done")
     if e.health is not None:
         out.append(("healthy: " if e.health.ok else "not healthy: ") + e.health.detail)
+        if e.health.note:
+            out.append(f"note: {e.health.note}")
     if e.next_steps:
         out.append("next steps:")
         out += [f"  - {s}" for s in e.next_steps]

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
 from roost.core.errors import RoostError
+from roost.deploy.reach import Site
 from roost.deploy.transport import CommandResult, Transport
 
 # --------------------------------------------------------------------------------------------
@@ -990,18 +991,24 @@ class HealthResult:
     ok: bool
     detail: str
     seconds: float = 0.0
+    note: str | None = None
+    """A passing check's side remark for the person, e.g. that the domain does not point at
+    the host yet (roost.deploy.reach.Site.dns_note); never a failure."""
 
 
 @dataclass(frozen=True)
 class WaitHealth(Step):
     """Wait until the service answers: a command on the host (`argv`), an HTTP fetch from the
-    controller (`url`, expecting `expect_status` and, if set, `expect_text`), or any probe
-    callable run on the controller (returns True, or a string saying what is wrong).
-    Retries every `interval` seconds until `timeout`."""
+    controller (`site` and `path`: the host's address, asked for the site's name; expecting
+    `expect_status` and, if set, `expect_text`), or any probe callable run on the controller
+    (returns True, or a string saying what is wrong). Retries every `interval` seconds until
+    `timeout`. With a `site` (a probe may have one too, for this alone), a passing check then
+    notes when the site's name does not point at the host yet."""
 
     description: str
     argv: tuple[str, ...] | None = None
-    url: str | None = None
+    site: Site | None = None
+    path: str = "/"
     expect_status: int = 200
     expect_text: str | None = None
     probe: Callable[[], bool | str] | None = None
@@ -1014,10 +1021,11 @@ class WaitHealth(Step):
 
     def __post_init__(self) -> None:
         _argv_tuple(self, "argv")
-        if sum(x is not None for x in (self.argv, self.url, self.probe)) != 1:
-            raise RoostError("WaitHealth needs exactly one of argv=, url= or probe=")
-        if self.url is not None and not re.match(r"^https?://[^\s]+$", self.url):
-            raise RoostError(f"{self.url[:80]!r} is not an http(s) address")
+        fetch = self.site is not None and self.probe is None
+        if sum((self.argv is not None, fetch, self.probe is not None)) != 1:
+            raise RoostError("WaitHealth needs exactly one of argv=, site= or probe=")
+        if not re.match(r"^/[^\s]*$", self.path):
+            raise RoostError(f"{self.path[:80]!r} is not a path like /ping")
 
     def describe(self) -> str:
         return self.description
@@ -1025,8 +1033,9 @@ class WaitHealth(Step):
     def commands(self) -> list[str]:
         if self.argv is not None:
             what = f"until this succeeds: {shell_text(self.argv)}"
-        elif self.url is not None:
-            what = f"until {self.url} answers {self.expect_status}" + (
+        elif self.probe is None:
+            assert self.site is not None
+            what = f"until {self.site.shown(self.path)} answers {self.expect_status}" + (
                 f" with {self.expect_text!r}" if self.expect_text else "")
         else:
             name = getattr(self.probe, "__qualname__", "a probe")
@@ -1041,20 +1050,20 @@ class WaitHealth(Step):
         if self.argv is not None:
             res = ctx.run(self.argv, quiet=True)
             return None if res.ok else (ctx.redact(res.tail(3)) or f"exit code {res.exit_code}")
-        if self.url is not None:
+        if self.probe is None:
             import httpx
 
+            assert self.site is not None
+            shown = self.site.shown(self.path)
             try:
-                r = httpx.get(self.url, timeout=5.0, verify=self.verify_tls,
-                              follow_redirects=False)
+                r = self.site.get(self.path, verify=self.verify_tls)
             except httpx.HTTPError as exc:
-                return f"{self.url} did not answer ({type(exc).__name__})"
+                return f"{shown} did not answer ({type(exc).__name__})"
             if r.status_code != self.expect_status:
-                return f"{self.url} answered {r.status_code}, not {self.expect_status}"
+                return f"{shown} answered {r.status_code}, not {self.expect_status}"
             if self.expect_text is not None and self.expect_text not in r.text:
-                return f"{self.url} answered without the expected text"
+                return f"{shown} answered without the expected text"
             return None
-        assert self.probe is not None
         try:
             out = self.probe()
         except Exception as exc:  # a probe failing is an unhealthy answer, not a crash
@@ -1069,7 +1078,8 @@ class WaitHealth(Step):
             problem = self.once(t, ctx)
             took = time.monotonic() - start
             if problem is None:
-                return HealthResult(True, f"{self.description}: healthy", took)
+                note = self.site.dns_note() if self.site is not None else None
+                return HealthResult(True, f"{self.description}: healthy", took, note)
             if took + self.interval > self.timeout:
                 return HealthResult(False, f"{self.description}: {problem}", took)
             time.sleep(self.interval)

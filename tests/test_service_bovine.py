@@ -29,6 +29,7 @@ from roost.deploy import engine
 from roost.deploy.dryrun import plan_lines, removal_lines
 from roost.deploy.events import Event, StepSkipped, StepStarted
 from roost.deploy.journal import Journal
+from roost.deploy.reach import Site
 from roost.deploy.recipes import RECIPES
 from roost.deploy.recipes.activitypub import webfinger_probe
 from roost.deploy.recipes.bovine import (
@@ -155,7 +156,7 @@ AP = "application/activity+json"
 
 
 def test_probe_accepts_a_real_account_and_says_each_failure_in_one_line(fedi: RouteServer) -> None:
-    probe = webfinger_probe(fedi.base, "social.example.org", "alice")
+    probe = webfinger_probe(Site("127.0.0.1", "social.example.org", fedi.port), "alice")
     assert "WebFinger acct:alice@social.example.org" in probe.__qualname__
 
     def says(text: str) -> None:
@@ -194,9 +195,9 @@ def test_probe_accepts_a_real_account_and_says_each_failure_in_one_line(fedi: Ro
     fedi.routes["/users/alice"] = (200, AP, {**bare, "assertionMethod": [{"id": "k"}]})
     assert probe() is True
     # Every request went to base_url with the domain as Host, the actor one asking for AP.
-    assert {h["Host"] for _, h in fedi.seen} == {"social.example.org"}
+    assert {h["Host"] for _, h in fedi.seen} == {f"social.example.org:{fedi.port}"}
     assert fedi.seen[-1][1]["Accept"] == AP
-    assert webfinger_probe("http://127.0.0.1:9", "social.example.org", "alice")() == (
+    assert webfinger_probe(Site("127.0.0.1", "social.example.org", 9), "alice")() == (
         "WebFinger at http://127.0.0.1:9 did not answer (ConnectError)")
 
 
@@ -209,7 +210,7 @@ def test_probe_signs_the_actor_request_when_given_a_signer(fedi: RouteServer) ->
         calls.append((method, path))
         return {"Signature": "made-up"}
 
-    out = webfinger_probe(fedi.base, "social.example.org", "alice", sign=sign)()
+    out = webfinger_probe(Site("127.0.0.1", "social.example.org", fedi.port), "alice", sign=sign)()
     assert out == ("the actor document answered 401: the server wants a signed request and "
                    "did not accept this one")
     assert calls == [("GET", "/users/alice")]
@@ -327,6 +328,7 @@ def test_bovine_from_pypi_answers_webfinger_and_its_actor_through_nginx(
 
         # As another fediverse server would, from this computer, through nginx.
         base = f"http://{pi_host.address}"
+        site = Site(pi_host.address, DOMAIN)
         wf = httpx.get(f"{base}/.well-known/webfinger",
                        params={"resource": f"acct:alice@{DOMAIN}"},
                        headers={"Host": DOMAIN}, timeout=10)
@@ -350,11 +352,11 @@ def test_bovine_from_pypi_answers_webfinger_and_its_actor_through_nginx(
         refused = httpx.get(base + path, timeout=10, headers={
             **headers, **moo_auth_signer(wrong, DOMAIN)("GET", path, headers)})
         assert refused.status_code == 401
-        assert webfinger_probe(base, DOMAIN, "alice", sign=moo_auth_signer(key, DOMAIN))() \
+        assert webfinger_probe(site, "alice", sign=moo_auth_signer(key, DOMAIN))() \
             is True
-        assert webfinger_probe(base, DOMAIN, "alice")() == (
+        assert webfinger_probe(site, "alice")() == (
             "the actor document answered 401: the server wants a signed request")
-        assert webfinger_probe(base, DOMAIN, "bob")() == (
+        assert webfinger_probe(site, "bob")() == (
             f"WebFinger does not know acct:bob@{DOMAIN} (404)")
         nodeinfo = httpx.get(f"{base}/activitypub/nodeinfo2_0", headers={"Host": DOMAIN},
                              timeout=10).json()
@@ -384,7 +386,7 @@ def test_bovine_from_pypi_answers_webfinger_and_its_actor_through_nginx(
         t.close()
         pi_host.reboot()
         t = pi_host.transport(tmp_path / "ssh2")
-        signed_probe = webfinger_probe(base, DOMAIN, "alice", sign=moo_auth_signer(key, DOMAIN))
+        signed_probe = webfinger_probe(site, "alice", sign=moo_auth_signer(key, DOMAIN))
         deadline = time.monotonic() + 60
         while (out := signed_probe()) is not True and time.monotonic() < deadline:
             time.sleep(1)

@@ -39,6 +39,7 @@ from roost.deploy import engine
 from roost.deploy.dryrun import plan_lines, removal_lines
 from roost.deploy.events import Event, StepSkipped
 from roost.deploy.journal import Journal
+from roost.deploy.reach import Site
 from roost.deploy.recipes import RECIPES
 from roost.deploy.recipes.activitypub import webfinger_probe
 from roost.deploy.recipes.gotosocial import build_gotosocial
@@ -288,7 +289,8 @@ def test_signed_actor_probe_says_each_failure_in_one_line(routes: RouteServer) -
     routes.routes[f"/.well-known/webfinger?resource=acct:alice@{DOMAIN}"] = (
         200, "application/jrd+json", {"subject": f"acct:alice@{DOMAIN}", "links": [
             {"rel": "self", "type": ap, "href": me}]})
-    probe = webfinger_probe(routes.base, DOMAIN, "alice", signed_actor=True,
+    site = Site("127.0.0.1", DOMAIN, routes.port)
+    probe = webfinger_probe(site, "alice", signed_actor=True,
                             key_suffix="/main-key")
 
     def says(text: str) -> None:
@@ -313,15 +315,15 @@ def test_signed_actor_probe_says_each_failure_in_one_line(routes: RouteServer) -
     assert probe() is True
     # Without key_suffix the 401 alone is the answer; a server that does answer the actor
     # unsigned gets the whole actor check.
-    assert webfinger_probe(routes.base, DOMAIN, "alice", signed_actor=True)() is True
+    assert webfinger_probe(site, "alice", signed_actor=True)() is True
     routes.routes["/users/alice"] = (200, ap, key)
     says("the actor document has no inbox")
     # Without signed_actor, a 401 is still a failure.
     routes.routes["/users/alice"] = (401, "application/json", {"error": "Unauthorized"})
-    assert webfinger_probe(routes.base, DOMAIN, "alice")() == (
+    assert webfinger_probe(site, "alice")() == (
         "the actor document answered 401: the server wants a signed request")
     with pytest.raises(ValueError, match="not a path suffix"):
-        webfinger_probe(routes.base, DOMAIN, "alice", signed_actor=True, key_suffix="x/../y")
+        webfinger_probe(site, "alice", signed_actor=True, key_suffix="x/../y")
 
 
 @pytest.mark.slow

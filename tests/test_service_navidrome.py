@@ -195,7 +195,7 @@ def test_registered_and_dry_run(home: Path) -> None:
     assert 'MusicFolder = "/srv/my music"' in text
     assert "sha256 NOT PINNED" in text or "sha256 " in text
     assert "proxy_pass http://127.0.0.1:4533;" in text
-    assert "http://10.0.0.5:80/ping" in text
+    assert "http://10.0.0.5/ping" in text
     assert "systemctl disable --now navidrome" in "\n".join(removal_lines(recipe, False))
     for bad in ('/srv/"x', "relative", "/", "/srv/../etc"):
         with pytest.raises(RoostError):

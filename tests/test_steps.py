@@ -12,6 +12,7 @@ import pytest
 from roost.core.errors import RoostError
 from roost.deploy.dryrun import plan_lines
 from roost.deploy.fake import FakeHost, FakeTransport
+from roost.deploy.reach import Site
 from roost.deploy.recipe import Recipe, parse_options, take_options
 from roost.deploy.steps import (
     CreateAccount,
@@ -242,7 +243,7 @@ def test_wait_health_retries_until_healthy_or_timeout() -> None:
     with pytest.raises(StepError, match="not healthy"):
         bad.apply(t, ctx_for(t))
     with pytest.raises(RoostError):
-        WaitHealth("two", argv=("true",), url="http://x/")
+        WaitHealth("two", argv=("true",), site=Site("127.0.0.1"))
     assert not WaitHealth.changes_host
 
 
@@ -314,19 +315,20 @@ def test_wait_health_fetches_a_real_page_over_http(tmp_path: Path) -> None:
     th = threading.Thread(target=server.serve_forever, daemon=True)
     th.start()
     try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/"
+        site = Site("127.0.0.1", port=server.server_address[1])
         t = FakeTransport()
-        ok = WaitHealth("fetch", url=url, expect_text="<h1>my blog</h1>", timeout=5,
+        ok = WaitHealth("fetch", site=site, expect_text="<h1>my blog</h1>", timeout=5,
                         interval=0.05).wait(t, ctx_for(t))
         assert ok.ok
-        wrong = WaitHealth("fetch", url=url, expect_text="nginx welcome", timeout=0.3,
+        wrong = WaitHealth("fetch", site=site, expect_text="nginx welcome", timeout=0.3,
                            interval=0.05).wait(t, ctx_for(t))
         assert not wrong.ok and "without the expected text" in wrong.detail
-        missing = WaitHealth("fetch", url=url + "nope", timeout=0.2, interval=0.05).wait(
+        missing = WaitHealth("fetch", site=site, path="/nope", timeout=0.2,
+                             interval=0.05).wait(
             t, ctx_for(t))
         assert not missing.ok and "answered 404" in missing.detail
     finally:
         server.shutdown()
         server.server_close()
-    gone = WaitHealth("fetch", url=url, timeout=0.2, interval=0.05).wait(t, ctx_for(t))
+    gone = WaitHealth("fetch", site=site, timeout=0.2, interval=0.05).wait(t, ctx_for(t))
     assert not gone.ok and "did not answer" in gone.detail

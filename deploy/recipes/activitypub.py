@@ -1,6 +1,6 @@
 """The fediverse account proof any ActivityPub recipe's health check can use.
 
-`webfinger_probe(base_url, domain, handle)` does from this computer what another fediverse
+`webfinger_probe(site, handle)` does from this computer what another fediverse
 server does when someone types @handle@domain: it asks WebFinger
 (`/.well-known/webfinger?resource=acct:handle@domain`) for the account, reads the actor's
 address from the answer (the link rel=self of type application/activity+json), then fetches
@@ -8,9 +8,10 @@ that actor document and checks it is the account: its `id` is the address WebFin
 `preferredUsername` is the handle, it has an `inbox`, and a key other servers verify its
 signatures with (`publicKey` with `publicKeyPem`, or `assertionMethod`).
 
-DNS for the domain is usually not there yet, so every request goes to `base_url` (nginx on
-the host) with `Host: domain`: nginx sites answer only for their name, and the servers build
-their addresses from it. The actor's https address is mapped onto `base_url` the same way.
+DNS for the domain is usually not there yet, so every request goes to the host's address
+(`site`, a roost.deploy.reach.Site: nginx on the host) with `Host: domain`: nginx sites answer
+only for their name, and the servers build their addresses from it. The actor's https address
+is mapped onto the site the same way.
 
 Servers that answer actor documents only to signed requests (bovine does, proven in
 tests/test_service_bovine.py; servers with "authorized fetch" on may too) take a `sign`
@@ -35,7 +36,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from roost.core import validate
+from roost.deploy.reach import Site
 
 AP_TYPE = "application/activity+json"
 AP_TYPES = (AP_TYPE, "application/ld+json")
@@ -102,21 +103,19 @@ def check_key_document(doc: Mapping[str, Any], actor_id: str, handle: str) -> st
     return _key_problem(doc)
 
 
-def webfinger_probe(base_url: str, domain: str, handle: str, sign: Signer | None = None,
+def webfinger_probe(site: Site, handle: str, sign: Signer | None = None,
                     timeout: float = 5.0, *, signed_actor: bool = False,
                     key_suffix: str = "") -> Callable[[], bool | str]:
-    """A WaitHealth probe: True when WebFinger finds acct:handle@domain and its actor document
-    answers as that account, else one line saying what is wrong.
+    """A WaitHealth probe: True when WebFinger finds acct:handle@domain (the site's name) and
+    its actor document answers as that account, else one line saying what is wrong.
 
     `signed_actor`: the server answers actors only to signed requests, so an unsigned 401 means
     the account exists (see the module's docstring); then `key_suffix`, if given, is where the
     account's public key document is served unsigned (actor address + suffix)."""
     if key_suffix and not re.fullmatch(r"/[A-Za-z0-9_-]+", key_suffix):
         raise ValueError(f"{key_suffix[:40]!r} is not a path suffix like /main-key")
-    base = base_url.rstrip("/")
-    if not base.startswith(("http://", "https://")):
-        raise ValueError(f"{base_url[:60]!r} is not an http(s) address")
-    domain = validate.hostname(domain, "domain name").lower()
+    domain = site.host_name
+    base = site.url("")
     acct = f"acct:{handle}@{domain}"
 
     def probe() -> bool | str:
@@ -124,8 +123,7 @@ def webfinger_probe(base_url: str, domain: str, handle: str, sign: Signer | None
 
         wf = f"/.well-known/webfinger?resource={quote(acct, safe=':@')}"
         try:
-            r = httpx.get(base + wf, headers={"Host": domain, "Accept": "application/jrd+json"},
-                          timeout=timeout, follow_redirects=False)
+            r = site.get(wf, headers={"Accept": "application/jrd+json"}, timeout=timeout)
         except httpx.HTTPError as exc:
             return f"WebFinger at {base} did not answer ({type(exc).__name__})"
         if r.status_code == 404:
@@ -144,12 +142,11 @@ def webfinger_probe(base_url: str, domain: str, handle: str, sign: Signer | None
         if parts.scheme not in ("http", "https") or (parts.hostname or "").lower() != domain:
             return f"the actor address {actor_id[:80]} is not on {domain}"
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        headers = {"Host": domain, "Accept": AP_TYPE}
+        headers = {"Accept": AP_TYPE}
         if sign is not None:
-            headers.update(sign("GET", path, dict(headers)) or {})
+            headers.update(sign("GET", path, {"Host": domain, **headers}) or {})
         try:
-            a = httpx.get(base + path, headers=headers, timeout=timeout,
-                          follow_redirects=False)
+            a = site.get(path, headers=headers, timeout=timeout)
         except httpx.HTTPError as exc:
             return f"the actor document did not answer ({type(exc).__name__})"
         if a.status_code == 401 and signed_actor and sign is None:
@@ -174,8 +171,7 @@ def webfinger_probe(base_url: str, domain: str, handle: str, sign: Signer | None
         import httpx
 
         try:
-            k = httpx.get(base + path, headers={"Host": domain, "Accept": AP_TYPE},
-                          timeout=timeout, follow_redirects=False)
+            k = site.get(path, headers={"Accept": AP_TYPE}, timeout=timeout)
         except httpx.HTTPError as exc:
             return f"the public key document did not answer ({type(exc).__name__})"
         if k.status_code != 200:

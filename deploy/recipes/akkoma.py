@@ -66,6 +66,7 @@ from typing import Any
 
 from roost.core import validate
 from roost.core.errors import RoostError
+from roost.deploy.reach import Site
 from roost.deploy.recipe import Port, Recipe, take_options
 from roost.deploy.recipes.activitypub import webfinger_probe
 from roost.deploy.recipes.gotosocial import fediverse_account, instance_probe
@@ -305,9 +306,8 @@ def _build(f: Flavor, host: Any, options: Mapping[str, str],
         Restart(f.name, watch=(f.config, f.unit, install.current)),
         *proxy,
     ]
-    host_part = f"[{address}]" if ":" in address else address
-    base = f"http://{host_part}:{listen}"
-    probe = instance_probe(base, domain)
+    site = Site(address, domain, listen)
+    probe = instance_probe(site)
     if account is not None:
         ident_id, user, mail = account
         marker = f"{f.data}/.roost-admin-{user}"
@@ -316,7 +316,7 @@ def _build(f: Flavor, host: Any, options: Mapping[str, str],
                          *env)),
             Secret(ident_id, "password"), exists=("test", "-e", marker),
             description=f"create the admin account @{user}@{domain}"))
-        probe = webfinger_probe(base, domain, user)
+        probe = webfinger_probe(site, user)
     drop = RunCommand(("runuser", "-u", "postgres", "--", "psql", "-X", "-q", "-d", "postgres"),
                       stdin=DB_DROP.format(n=_db_name(f.name)),
                       unless=tuple(script(DB_GONE, f.name)),
@@ -332,7 +332,7 @@ def _build(f: Flavor, host: Any, options: Mapping[str, str],
         ports=(Port(listen, units=("nginx",), option="listen"), Port(port, units=(f.name,)),
                Port(5432, units=("postgresql",), option=None)),
         health=WaitHealth(f"check that {f.title} answers for {domain} through nginx",
-                          probe=probe, timeout=180, interval=2.0),
+                          probe=probe, site=site, timeout=180, interval=2.0),
         next_steps=(*_account_steps(account, domain, f, ctl),
             f"Point {domain} at this host (DNS A/AAAA record) and give it HTTPS before you "
             f"use it: other servers only talk to https://{domain} (for example certbot "

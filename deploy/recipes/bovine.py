@@ -39,6 +39,7 @@ from typing import Any
 
 from roost.core import validate
 from roost.core.errors import RoostError
+from roost.deploy.reach import Site
 from roost.deploy.recipe import Port, Recipe, take_options
 from roost.deploy.recipes.activitypub import webfinger_probe
 from roost.deploy.recipes.gotosocial import fediverse_account
@@ -149,17 +150,16 @@ class AccountHealth(WaitHealth):
     client key, which it derives here from the vault's password when it runs."""
 
     password: Secret | None = None
-    base: str = ""
-    domain: str = ""
     handle: str = ""
 
     def once(self, t: Transport, ctx: StepContext) -> str | None:
-        if self.password is None:
+        if self.password is None or self.site is None:
             return super().once(t, ctx)
+        domain = self.site.host_name
         try:
-            key = client_key(ctx.secret(self.password), self.handle, self.domain)
-            out = webfinger_probe(self.base, self.domain, self.handle,
-                                  sign=moo_auth_signer(key, self.domain))()
+            key = client_key(ctx.secret(self.password), self.handle, domain)
+            out = webfinger_probe(self.site, self.handle,
+                                  sign=moo_auth_signer(key, domain))()
         except RoostError:
             raise
         except Exception as exc:  # a probe failing is an unhealthy answer, not a crash
@@ -210,8 +210,7 @@ def build_bovine(host: Any, options: Mapping[str, str], identities: Mapping[str,
         EnableService("nginx"),
         Restart("nginx", watch=(SITE, SITE_ON), action="reload"),
     ]
-    host_part = f"[{address}]" if ":" in address else address
-    base = f"http://{host_part}:{listen}"
+    site = Site(address, domain, listen)
     account = fediverse_account(o, identities, domain)
     if account is not None:
         ident_id, handle, _mail = account
@@ -223,9 +222,8 @@ def build_bovine(host: Any, options: Mapping[str, str], identities: Mapping[str,
             description=f"create the account @{handle}@{domain} and its client key"))
         health: WaitHealth = AccountHealth(
             f"check that WebFinger and the actor of @{handle}@{domain} answer through nginx",
-            probe=webfinger_probe(base, domain, handle, sign=_unsigned),
-            timeout=90, interval=1.0, password=Secret(ident_id, "password"), base=base,
-            domain=domain, handle=handle)
+            probe=webfinger_probe(site, handle, sign=_unsigned), site=site,
+            timeout=90, interval=1.0, password=Secret(ident_id, "password"), handle=handle)
         first = (f"Your account is @{handle}@{domain}. bovine has no password: programs sign "
                  "in with an Ed25519 client key (Moo-Auth-1). The one roost added is derived "
                  "from the identity's password and used for roost's checks; for your own "
@@ -233,7 +231,7 @@ def build_bovine(host: Any, options: Mapping[str, str], identities: Mapping[str,
     else:
         # No account: the server's own application actor (acct:bovine@domain) proves it.
         health = WaitHealth(f"check that bovine answers WebFinger for {domain} through nginx",
-                            probe=webfinger_probe(base, domain, "bovine"), timeout=90,
+                            probe=webfinger_probe(site, "bovine"), site=site, timeout=90,
                             interval=1.0)
         first = ("No fediverse identity for this domain was in the key vault, so no account "
                  "was made: create one with `roost keys` and deploy again.")

@@ -58,6 +58,7 @@ from typing import Any
 
 from roost.core import validate
 from roost.core.errors import RoostError
+from roost.deploy.reach import Site
 from roost.deploy.recipe import Port, Recipe, take_options
 from roost.deploy.recipes.logins import pick_login
 from roost.deploy.recipes.upstream import UPSTREAM_OPTIONS, InstallArtifact, choose
@@ -125,14 +126,13 @@ touch "$m"
 """
 
 
-def json_probe(base: str, domain: str, url: str) -> Callable[[], bool | str]:
-    """From this computer: GET /friendica/json through nginx with `Host: domain` (Friendica's
-    own self-description, src/Module/Friendica.php) and check it is Friendica at `url`."""
+def json_probe(site: Site, url: str) -> Callable[[], bool | str]:
+    """From this computer: GET /friendica/json through nginx at the host's address with
+    `Host: domain` (Friendica's own self-description, src/Module/Friendica.php) and check it
+    is Friendica at `url`."""
 
     def probe() -> bool | str:
-        import httpx
-
-        r = httpx.get(f"{base}/friendica/json", headers={"Host": domain}, timeout=10.0)
+        r = site.get("/friendica/json", timeout=10.0)
         if r.status_code != 200:
             return f"/friendica/json answered {r.status_code}"
         try:
@@ -145,7 +145,7 @@ def json_probe(base: str, domain: str, url: str) -> Callable[[], bool | str]:
             return f"Friendica says it is {str(data.get('url'))[:80]!r}, not {url}"
         return True
 
-    probe.__qualname__ = f"GET {base}/friendica/json (Host: {domain})"
+    probe.__qualname__ = f"GET {site.shown('/friendica/json')}"
     return probe
 
 
@@ -240,7 +240,7 @@ def build_friendica(host: Any, options: Mapping[str, str],
                       Secret(ident, "password"), exists=("test", "-e", marker),
                       description=f"make the admin account {nick} ({email})"),
     ]
-    host_part = f"[{address}]" if ":" in address else address
+    site = Site(address, domain, listen)
     return Recipe(
         id="friendica",
         version=art.version,
@@ -250,7 +250,7 @@ def build_friendica(host: Any, options: Mapping[str, str],
         ports=(Port(listen, units=("nginx",), option="listen"),
                Port(3306, units=("mariadb", "mysql"), option=None)),
         health=WaitHealth(f"check that Friendica answers for {domain} through nginx",
-                          probe=json_probe(f"http://{host_part}:{listen}", domain, url),
+                          probe=json_probe(site, url), site=site,
                           timeout=90, interval=1.0),
         next_steps=(
             f"Log in at {url}/login as {nick} with the password from roost's key vault; "

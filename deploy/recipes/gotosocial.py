@@ -37,6 +37,7 @@ from typing import Any
 
 from roost.core import validate
 from roost.core.errors import RoostError
+from roost.deploy.reach import Site
 from roost.deploy.recipe import Port, Recipe, take_options
 from roost.deploy.recipes.activitypub import webfinger_probe
 from roost.deploy.recipes.upstream import UPSTREAM_OPTIONS, InstallArtifact, choose, proxy_site
@@ -102,14 +103,14 @@ def fediverse_account(options: Mapping[str, str], identities: Mapping[str, Any],
     return wanted, fediverse.handle(str(public["handle"])), fediverse.email(str(public["email"]))
 
 
-def instance_probe(base: str, domain: str) -> Callable[[], bool | str]:
-    """From this computer: GET /api/v1/instance through nginx with `Host: domain` (the site
-    answers only for its name) and check the server says it is `domain`."""
+def instance_probe(site: Site) -> Callable[[], bool | str]:
+    """From this computer: GET /api/v1/instance through nginx at the host's address with
+    `Host: domain` (the site answers only for its name) and check the server says it is
+    `domain`."""
+    domain = site.host_name
 
     def probe() -> bool | str:
-        import httpx
-
-        r = httpx.get(f"{base}/api/v1/instance", headers={"Host": domain}, timeout=5.0)
+        r = site.get("/api/v1/instance")
         if r.status_code != 200:
             return f"/api/v1/instance answered {r.status_code}"
         try:
@@ -120,7 +121,7 @@ def instance_probe(base: str, domain: str) -> Callable[[], bool | str]:
             return f"the server says it is {uri[:80]!r}, not {domain}"
         return True
 
-    probe.__qualname__ = f"GET {base}/api/v1/instance (Host: {domain})"
+    probe.__qualname__ = f"GET {site.shown('/api/v1/instance')}"
     return probe
 
 
@@ -174,11 +175,10 @@ def build_gotosocial(host: Any, options: Mapping[str, str],
             tuple(script(ADMIN_CREATE, CONF, binary, user, mail, marker)),
             Secret(ident_id, "password"), exists=("test", "-e", marker),
             description=f"create the admin account @{user}@{domain}"))
-    host_part = f"[{address}]" if ":" in address else address
-    base = f"http://{host_part}:{listen}"
-    probe = instance_probe(base, domain)
+    site = Site(address, domain, listen)
+    probe = instance_probe(site)
     if account is not None:
-        probe = all_of(probe, webfinger_probe(base, domain, account[1], signed_actor=True,
+        probe = all_of(probe, webfinger_probe(site, account[1], signed_actor=True,
                                               key_suffix="/main-key"))
     admin = f"sudo -u {USER} {binary} --config-path {CONF} admin account"
     return Recipe(
@@ -191,7 +191,7 @@ def build_gotosocial(host: Any, options: Mapping[str, str],
                Port(port, units=("gotosocial",))),
         health=WaitHealth(f"check that GoToSocial answers for {domain} through nginx"
                           + (f" and finds @{account[1]}@{domain}" if account else ""),
-                          probe=probe,
+                          probe=probe, site=site,
                           timeout=90, interval=1.0),
         next_steps=(*(_account_steps(account, domain, admin)),
             f"Point {domain} at this host (DNS A/AAAA record) and give it HTTPS before you "

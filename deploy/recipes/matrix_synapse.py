@@ -21,6 +21,7 @@ from typing import Any
 
 from roost.core import validate
 from roost.core.errors import RoostError
+from roost.deploy.reach import Site
 from roost.deploy.recipe import Port, Recipe, take_options
 from roost.deploy.steps import (
     CreateAccount,
@@ -154,7 +155,8 @@ def build_matrix_synapse(facts: Any, options: Mapping[str, str],
     ]
     if address:
         health = WaitHealth("check that Synapse answers Matrix clients",
-                            url=f"{base}_matrix/client/versions", expect_text="versions",
+                            site=Site(address, server_name, PORT),
+                            path="/_matrix/client/versions", expect_text="versions",
                             timeout=60, interval=1)
     else:
         health = WaitHealth("check that Synapse answers",

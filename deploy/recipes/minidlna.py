@@ -22,6 +22,7 @@ from typing import Any
 
 from roost.core import validate
 from roost.core.errors import RoostError
+from roost.deploy.reach import Site
 from roost.deploy.recipe import Port, Recipe, debian_version, take_options
 from roost.deploy.steps import (
     DisableService,
@@ -117,7 +118,8 @@ def build_minidlna(facts: Any, options: Mapping[str, str],
     if address:
         host = f"[{address}]" if ":" in address else address
         url = f"http://{host}:{port}/"
-        health = WaitHealth("check that MiniDLNA's status page answers", url=url,
+        health = WaitHealth("check that MiniDLNA's status page answers",
+                            site=Site(address, port=port),
                             expect_text="MiniDLNA status", timeout=60, interval=0.5)
         where = f"Its status page is {url} (it counts the files it found)."
     else:

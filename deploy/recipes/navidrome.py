@@ -18,6 +18,7 @@ from typing import Any
 
 from roost.core import validate
 from roost.core.errors import RoostError
+from roost.deploy.reach import Site
 from roost.deploy.recipe import Port, Recipe, take_options
 from roost.deploy.recipes.upstream import UPSTREAM_OPTIONS, InstallArtifact, choose, proxy_site
 from roost.deploy.steps import (
@@ -91,7 +92,8 @@ def build_navidrome(host: Any, options: Mapping[str, str],
         steps=tuple(steps),
         ports=(Port(listen, units=("nginx",), option="listen"), Port(port, units=("navidrome",))),
         health=WaitHealth("check that Navidrome answers through nginx",
-                          url=f"http://{host_part}:{listen}/ping", timeout=60, interval=0.5),
+                          site=Site(address, domain, listen), path="/ping", timeout=60,
+                          interval=0.5),
         next_steps=(
             f"Open {url} now and create the admin account: the first person to open it "
             "becomes the admin, so do it before you share the address.",

@@ -42,6 +42,7 @@ from urllib.parse import urlsplit
 
 from roost.core import validate
 from roost.core.errors import RoostError
+from roost.deploy.reach import Site
 from roost.deploy.recipe import Port, Recipe, debian_version, take_options
 from roost.deploy.steps import (
     CreateAccount,
@@ -341,7 +342,8 @@ def build_prosody(facts: Any, options: Mapping[str, str],
     if address:
         host = f"[{address}]" if ":" in address else address
         health = WaitHealth(f"check that Prosody answers for {domain} at {host}",
-                            probe=stream_probe(address, domain), timeout=30, interval=0.5)
+                            probe=stream_probe(address, domain), timeout=30, interval=0.5,
+                            site=Site(address, domain, C2S_PORT))
     else:
         health = WaitHealth("check that Prosody is running", argv=("prosodyctl", "status"),
                             timeout=30, interval=0.5)

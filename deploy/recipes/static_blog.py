@@ -14,6 +14,7 @@ from typing import Any
 
 from roost.core import validate
 from roost.core.errors import RoostError
+from roost.deploy.reach import Site
 from roost.deploy.recipe import Port, Recipe, debian_version, take_options
 from roost.deploy.steps import (
     DisableService,
@@ -99,7 +100,7 @@ def build_static_blog(facts: Any, options: Mapping[str, str],
         title="your static blog",
         steps=tuple(steps),
         ports=(Port(int(port), units=("nginx",)),),
-        health=WaitHealth("fetch the blog's front page", url=f"http://{host}:{port}/",
+        health=WaitHealth("fetch the blog's front page", site=Site(address, domain, int(port)),
                           expect_text=expect, timeout=30, interval=0.5),
         next_steps=(
             f"Open http://{host}:{port}/ to see your blog.",

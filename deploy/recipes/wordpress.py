@@ -23,6 +23,7 @@ from typing import Any
 
 from roost.core import validate
 from roost.core.errors import RoostError
+from roost.deploy.reach import Site
 from roost.deploy.recipe import Port, Recipe, debian_version, take_options
 from roost.deploy.recipes.logins import pick_login
 from roost.deploy.steps import (
@@ -71,14 +72,19 @@ SALTS_PHP = (
     "chgrp($tmp, 'www-data'); chmod($tmp, 0640); exit(rename($tmp, $f) ? 0 : 1);"
 )
 
-_BOOT_PHP = (
+_LOAD_PHP = (
     "$_SERVER['HTTP_HOST'] = $argv[1]; $_SERVER['REQUEST_URI'] = '/';"
     "define('WP_INSTALLING', true);"
     "require '/usr/share/wordpress/wp-load.php';"
-    "require_once ABSPATH . 'wp-admin/includes/upgrade.php';"
 )
+_UPGRADE_PHP = "require_once ABSPATH . 'wp-admin/includes/upgrade.php';"
+_BOOT_PHP = _LOAD_PHP + _UPGRADE_PHP
 # $argv: host, title, admin, e-mail; the password is the first line of standard input.
-INSTALL_PHP = _BOOT_PHP + (
+# wp_install() would e-mail "your new site" to the admin through /usr/sbin/sendmail, which a
+# fresh host does not have ("sh: 1: /usr/sbin/sendmail: not found"); the function is
+# pluggable (upgrade.php defines it only if it is not yet), so it is made silent here, as
+# `wp core install --skip-email` does. The next steps say that WordPress sends no mail yet.
+INSTALL_PHP = _LOAD_PHP + "function wp_new_blog_notification() {}" + _UPGRADE_PHP + (
     "if (is_blog_installed()) { echo \"already installed\\n\"; exit(0); }"
     "$pw = rtrim((string) fgets(STDIN), \"\\r\\n\");"
     "if (strlen($pw) < 8) { fwrite(STDERR, \"the admin password is too short\\n\"); exit(1); }"
@@ -115,6 +121,8 @@ def build_wordpress(facts: Any, options: Mapping[str, str],
     host = f"[{domain}]" if ":" in domain else domain
     url = f"http://{host}" + ("" if port == 80 else f":{port}")
     php_boot_args = (f"{host}",)
+    # Reached by the host's address, asked for the domain: the domain need not point here yet.
+    site = Site(str(getattr(facts, "address", "") or domain), domain, port)
     steps: list[Step] = [
         InstallPackages(PACKAGES),
         EnableService("mariadb"),
@@ -148,7 +156,7 @@ def build_wordpress(facts: Any, options: Mapping[str, str],
         steps=tuple(steps),
         ports=(Port(port, units=("nginx",)),
                Port(3306, units=("mariadb", "mysql"), option=None)),
-        health=WaitHealth("check that WordPress serves its front page", url=f"{url}/",
+        health=WaitHealth("check that WordPress serves its front page", site=site,
                           expect_text='<meta name="generator" content="WordPress',
                           timeout=60, interval=1),
         next_steps=(
@@ -158,6 +166,9 @@ def build_wordpress(facts: Any, options: Mapping[str, str],
             "Before others read it from the internet: a domain pointing at this host and HTTPS "
             "(Let's Encrypt with certbot's nginx plugin).",
             "Updates come with Debian's security updates: keep `unattended-upgrades` on.",
+            "WordPress cannot send e-mail yet (the host has no mail program): no password "
+            "resets or comment notices arrive. To send mail, add an SMTP plugin (for example "
+            "WP Mail SMTP) with your mail provider's account.",
         ),
         uninstall=(RemovePath(SITE_ON), Restart("nginx", watch=(SITE_ON,), action="reload")),
         purge=(RunCommand(("mysql", "-e", "DROP DATABASE IF EXISTS wordpress"),

@@ -261,6 +261,8 @@ class DeployScreen(RoostScreen):
         if health is not None:
             rows.append(Row("health", "Health check", state="healthy" if health.ok
                             else "not healthy", extra=health.detail))
+            if getattr(health, "note", None):
+                rows.append(Row("health:note", "Note", extra=health.note))
         steps = tuple(getattr(result, "next_steps", ()) or ())
         if not steps and svc is not None:
             steps = svc.next_steps

@@ -1,0 +1,272 @@
+"""Health checks reach the host by its address and ask for the domain (roost.deploy.reach).
+
+On a first day the domain points nowhere: every recipe's check must still connect to the
+host's address and send the domain as Host (and, over https, as the TLS server name), and
+the deploy result then says, as a note, that the domain does not point at the host yet.
+The servers here are real ones on 127.0.0.1 that answer like nginx with name-based sites: the
+site for the name they serve, Debian's welcome page for any other name."""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.server
+import socket
+import ssl
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from roost.core.errors import RoostError
+from roost.deploy.events import Finished, as_text
+from roost.deploy.fake import FakeTransport
+from roost.deploy.reach import Site
+from roost.deploy.recipe import TargetHost
+from roost.deploy.recipes import RECIPES
+from roost.deploy.steps import HealthResult, StepContext, WaitHealth
+from roost.keys import login
+
+# Reserved names (RFC 2606 / 6761): they never resolve, as a domain on its first day.
+DOMAIN = "blog.roost.invalid"
+WELCOME = "<h1>Welcome to nginx!</h1>"
+
+
+class NameServer:
+    """HTTP on 127.0.0.1 answering `routes` (path -> (content type, body)) only when the Host
+    header names `name`; any other name gets Debian's welcome page (/) or 404, as nginx's
+    default site would. `seen` keeps (path, Host) of every request."""
+
+    def __init__(self, name: str, tls: ssl.SSLContext | None = None) -> None:
+        self.name = name
+        self.routes: dict[str, tuple[str, Any]] = {}
+        self.seen: list[tuple[str, str]] = []
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                host = self.headers.get("Host", "")
+                server.seen.append((self.path, host))
+                asked = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+                found = server.routes.get(self.path) if asked == server.name else None
+                if found is None:
+                    status, kind, body = ((200, "text/html", WELCOME) if self.path == "/"
+                                          else (404, "text/html", "not found"))
+                else:
+                    status, (kind, body) = 200, found
+                data = body.encode() if isinstance(body, str) else __import__("json").dumps(
+                    body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if tls is not None:
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
+        self.port = int(self.httpd.server_address[1])
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def site_server() -> Iterator[NameServer]:
+    s = NameServer(DOMAIN)
+    yield s
+    s.close()
+
+
+def ctx() -> StepContext:
+    t = FakeTransport()
+    return StepContext(transport=t, secrets={})
+
+
+def test_the_name_does_not_resolve_here() -> None:
+    with pytest.raises(socket.gaierror):
+        socket.getaddrinfo(DOMAIN, 80)
+
+
+def test_a_site_is_asked_at_the_address_for_its_name(site_server: NameServer) -> None:
+    site_server.routes["/"] = ("text/html", "<h1>my blog</h1>")
+    site = Site("127.0.0.1", DOMAIN, site_server.port)
+    r = site.get("/")
+    assert r.status_code == 200 and r.text == "<h1>my blog</h1>"
+    assert site_server.seen == [("/", f"{DOMAIN}:{site_server.port}")]
+    assert site.url("/x") == f"http://127.0.0.1:{site_server.port}/x"
+    assert site.shown("/x") == f"http://{DOMAIN}:{site_server.port}/x at 127.0.0.1"
+    # The old way, the name in the URL, fails on a first day: the name is not in DNS.
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"http://{DOMAIN}:{site_server.port}/", timeout=5)
+    # "_" (nginx's catch-all) and no name ask for the address itself.
+    assert Site("127.0.0.1", "_", 8080).host_name == "127.0.0.1"
+    assert Site("::1", port=80).url("/") == "http://[::1]/"
+    with pytest.raises(RoostError):
+        Site("127.0.0.1", "bad name;rm", 80)
+
+
+def test_a_passing_check_notes_a_name_that_does_not_point_at_the_host(
+        site_server: NameServer) -> None:
+    site_server.routes["/"] = ("text/html", "<h1>my blog</h1>")
+    health = WaitHealth("fetch the blog", site=Site("127.0.0.1", DOMAIN, site_server.port),
+                        expect_text="my blog", timeout=5, interval=0.1)
+    result = health.wait(FakeTransport(), ctx())
+    assert result.ok, result.detail
+    assert result.note is not None
+    assert result.note.startswith(f"{DOMAIN} does not point at this host yet: it has no "
+                                  "address in DNS.")
+    text = as_text(Finished(True, "static-blog", 3, 0, result, ("open it",)))
+    assert f"note: {DOMAIN} does not point at this host yet" in text
+    assert text.index("healthy: ") < text.index("note: ") < text.index("next steps:")
+    # A name that does resolve to the address gets no note; an address is never noted.
+    assert Site("127.0.0.1", "localhost", site_server.port).dns_note() is None
+    assert Site("127.0.0.1", port=site_server.port).dns_note() is None
+    # A name that resolves elsewhere says where it leads.
+    other = Site("127.0.0.2", "localhost", 80).dns_note()
+    assert other is not None and "DNS gives 127.0.0.1" in other and "127.0.0.2" in other
+    # A failing check has no note: the failure is what is said.
+    site_server.routes.clear()
+    failed = WaitHealth("fetch the blog", site=Site("127.0.0.1", DOMAIN, site_server.port),
+                        expect_text="my blog", timeout=0.2, interval=0.1).wait(
+                            FakeTransport(), ctx())
+    assert not failed.ok and failed.note is None
+    assert "answered without the expected text" in failed.detail
+
+
+def _certificate(tmp_path: Path, name: str) -> tuple[Path, Path]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    start = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(start).not_valid_after(start + dt.timedelta(days=365 * 80))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    crt, pem = tmp_path / "site.crt", tmp_path / "site.key"
+    crt.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    pem.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                      serialization.PrivateFormat.PKCS8,
+                                      serialization.NoEncryption()))
+    return crt, pem
+
+
+def test_https_sends_the_name_as_tls_server_name_and_checks_the_certificate_for_it(
+        tmp_path: Path) -> None:
+    crt, key = _certificate(tmp_path, DOMAIN)
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(crt, key)
+    names: list[str | None] = []
+    server_ctx.sni_callback = lambda sock, name, c: names.append(name)  # type: ignore[assignment,misc,return-value]
+    server = NameServer(DOMAIN, tls=server_ctx)
+    try:
+        server.routes["/"] = ("text/html", "<h1>secure blog</h1>")
+        trust = ssl.create_default_context(cafile=str(crt))
+        site = Site("127.0.0.1", DOMAIN, server.port, https=True)
+        r = site.get("/", verify=trust)
+        assert r.status_code == 200 and r.text == "<h1>secure blog</h1>"
+        assert names == [DOMAIN]
+        # The certificate is checked against the name, not the address: fetched by address
+        # alone it does not match.
+        with pytest.raises(httpx.ConnectError, match=r"certificate|IP address mismatch"):
+            Site("127.0.0.1", port=server.port, https=True).get("/", verify=trust)
+    finally:
+        server.close()
+
+
+# --------------------------------------------------------------------------------------------
+# Every recipe that takes a domain: its health check, as built, against a real server.
+
+PLACEHOLDER_TEXT = "static-blog"
+
+
+def _recipe(service: str, port: int) -> Any:
+    host = TargetHost("vps", "127.0.0.1")
+    people: dict[str, Any] = {}
+    options: dict[str, str] = {"domain": DOMAIN}
+    if service in ("static-blog", "wordpress"):
+        options["port"] = str(port)
+    else:
+        options["listen"] = str(port)
+    if service == "friendica":
+        person = login.create("friendica", user="robin", email="robin@example.org")
+        people = {person.id: person.info()}
+        options["scheme"] = "http"
+    return RECIPES[service](host, options, people)
+
+
+def _serve(service: str, server: NameServer, recipe: Any) -> None:
+    """What the service answers when it is healthy, at the paths its check asks."""
+    if service == "static-blog":
+        health = recipe.health
+        server.routes["/"] = ("text/html", health.expect_text)
+    elif service == "wordpress":
+        server.routes["/"] = ("text/html", '<meta name="generator" content="WordPress 6.8" />')
+    elif service == "navidrome":
+        server.routes["/ping"] = ("application/json", {"match": True})
+    elif service in ("gotosocial", "akkoma", "pleroma"):
+        server.routes["/api/v1/instance"] = ("application/json", {"uri": f"https://{DOMAIN}"})
+    elif service == "friendica":
+        server.routes["/friendica/json"] = ("application/json", {
+            "platform": "friendica", "url": f"http://{DOMAIN}:{server.port}"})
+    elif service == "bovine":
+        actor = f"https://{DOMAIN}/activitypub/bovine"
+        server.routes[f"/.well-known/webfinger?resource=acct:bovine@{DOMAIN}"] = (
+            "application/jrd+json", {"subject": f"acct:bovine@{DOMAIN}", "links": [
+                {"rel": "self", "type": "application/activity+json", "href": actor}]})
+        server.routes["/activitypub/bovine"] = ("application/activity+json", {
+            "id": actor, "preferredUsername": "bovine", "inbox": actor + "/inbox",
+            "publicKey": {"id": actor + "#key", "publicKeyPem": "-----BEGIN PUBLIC KEY-----"}})
+
+
+@pytest.mark.parametrize("service", ["static-blog", "wordpress", "navidrome", "gotosocial",
+                                     "akkoma", "pleroma", "friendica", "bovine"])
+def test_each_recipe_checks_health_at_the_address_with_the_domain(
+        service: str, site_server: NameServer, monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
+    monkeypatch.setenv("ROOST_HOME", str(tmp_path))
+    recipe = _recipe(service, site_server.port)
+    health = recipe.health
+    assert isinstance(health, WaitHealth)
+    assert health.site == Site("127.0.0.1", DOMAIN, site_server.port)
+    # Not healthy while the server does not answer as the service, and said in one line.
+    first = health.once(FakeTransport(), ctx())
+    assert first is not None and "\n" not in first
+    _serve(service, site_server, recipe)
+    result: HealthResult = health.wait(FakeTransport(), ctx())
+    assert result.ok, result.detail
+    assert site_server.seen and {host for _, host in site_server.seen} == {
+        f"{DOMAIN}:{site_server.port}"}
+    assert result.note is not None and result.note.startswith(
+        f"{DOMAIN} does not point at this host yet")
+
+
+def test_synapse_and_prosody_ask_the_address_for_their_names(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Synapse's port (8008) and Prosody's (5222) are fixed, so their checks are shown here by
+    what they target; their container tests deploy with names under .test that do not
+    resolve (tests/test_service_matrix_synapse.py, tests/test_service_prosody.py)."""
+    from roost.keys import matrix, xmpp
+
+    monkeypatch.setenv("ROOST_HOME", str(tmp_path))
+    host = TargetHost("vps", "192.0.2.7")
+    m = matrix.create("matrix", server_name="matrix.roost.invalid")
+    synapse = RECIPES["matrix-synapse"](host, {}, {m.id: m.info()})
+    assert synapse.health.site == Site("192.0.2.7", "matrix.roost.invalid", 8008)
+    x = xmpp.create("alice", address="alice@chat.roost.invalid")
+    prosody = RECIPES["prosody"](host, {}, {x.id: x.info()})
+    assert prosody.health.site == Site("192.0.2.7", "chat.roost.invalid", 5222)
+    assert "at 192.0.2.7:5222" in prosody.health.commands()[0]
