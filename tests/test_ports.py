@@ -215,7 +215,8 @@ def test_the_port_option_moves_the_declared_port_and_the_config() -> None:
     assert conf.values["port"] == "8300"
     assert [str(p) for p in synapse(port="8448").ports] == ["8448/tcp"]
     moved = synapse(port="8448", address="10.0.0.5")
-    assert moved.health is not None and moved.health.url.startswith("http://10.0.0.5:8448/")
+    assert moved.health is not None and moved.health.site is not None
+    assert moved.health.site.url().startswith("http://10.0.0.5:8448/")
     text = "\n".join(plan_lines(moved))
     assert "http://127.0.0.1:8448" in text and "8008" not in text
 

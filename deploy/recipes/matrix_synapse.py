@@ -155,7 +155,7 @@ def build_matrix_synapse(facts: Any, options: Mapping[str, str],
     ]
     if address:
         health = WaitHealth("check that Synapse answers Matrix clients",
-                            site=Site(address, server_name, PORT),
+                            site=Site(address, server_name, port),
                             path="/_matrix/client/versions", expect_text="versions",
                             timeout=60, interval=1)
     else:
