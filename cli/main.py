@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -82,7 +84,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_app(args)
         result: int = handler(args)
+        sys.stdout.flush()  # a reader that went away shows here, not at exit
         return result
+    except BrokenPipeError:
+        return _reader_went_away()
     except RoostError as exc:
         sys.stderr.write(f"roost: {printable(exc.line(), 600)}\n")
         return exc.exit_code
@@ -96,5 +101,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("roost: stopped. Your progress is saved.\n")
         return 130
-    except BrokenPipeError:
-        return 0
+
+
+def _reader_went_away() -> int:
+    """`roost plan --json | head -1`: the reader closed the pipe. Stop quietly, as `cat` and
+    `git` do (their shell status is 128 + SIGPIPE). As Python's docs on SIGPIPE advise,
+    stdout is pointed at /dev/null so the flush at exit cannot fail a second time."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 128 + signal.SIGPIPE

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from roost.core.errors import RoostError
+from roost.core.text import count
 from roost.plan.answers import Answers, Question, answers_from_responses, questions
 from roost.plan.detect import format_mb
 from roost.plan.planner import IDENTITY_WORDS, WAY_NAMES, Plan, Step
@@ -80,7 +81,7 @@ def run_assess(args: argparse.Namespace) -> int:
     ws.save_answers(answers)
     plan = ws.plan()
     kept = " Your progress is kept; roost undo brings the old answers back." if again else ""
-    print(f"Saved your answers. Your plan has {len(plan.steps)} steps.{kept}")
+    print(f"Saved your answers. Your plan has {count(len(plan.steps), 'step')}.{kept}")
     if plan.next is not None:
         print(f"Next: {plan.next.name}. Run roost next for the details.")
     return 0

@@ -335,6 +335,12 @@ def _owner_text(owner: str | None, group: str | None, mode: int) -> str:
 # Packages
 
 
+def _packages(names: Sequence[str]) -> str:
+    """"the package prosody", "packages nodejs, npm"."""
+    return (f"the package {names[0]}" if len(names) == 1
+            else f"packages {', '.join(names)}")
+
+
 @dataclass(frozen=True)
 class InstallPackages(Step):
     packages: tuple[str, ...]
@@ -350,7 +356,7 @@ class InstallPackages(Step):
                 raise RoostError(f"{p[:80]!r} is not a Debian package name")
 
     def describe(self) -> str:
-        return f"install packages {', '.join(self.packages)}"
+        return f"install {_packages(self.packages)}"
 
     def _install(self) -> list[str]:
         return ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "-q",
@@ -404,7 +410,7 @@ class RemovePackages(Step):
 
     def describe(self) -> str:
         verb = "purge" if self.purge else "remove"
-        return f"{verb} packages {', '.join(self.packages)}"
+        return f"{verb} {_packages(self.packages)}"
 
     def _argv(self) -> list[str]:
         return ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get",
