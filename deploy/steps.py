@@ -269,7 +269,7 @@ class Step:
         raise NotImplementedError
 
     def hint(self) -> str:
-        return "read the output above, fix the cause on the host, then run the deploy again"
+        return "read the output above and fix the cause on the host"
 
     def touches(self) -> tuple[str, ...]:
         """Paths this step writes (what `Restart(watch=...)` refers to)."""

@@ -493,3 +493,21 @@ def test_sudo_password_is_asked_after_the_host_key_is_trusted(
     assert out.count("sudo password for") == 1
     assert sudo_user.password not in out
     assert (site / "greeting.txt").read_text().startswith("Hello")
+
+
+def test_a_stopped_deploy_names_the_host_and_says_what_to_do_once(
+        cli_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A step fails on this computer (nothing can be made under /proc), twice: the second run
+    continues the first. No Python repr reaches the person, and "deploy again" is said once
+    per failure, not by the step, the engine and the command each."""
+    args = ["deploy", "hello", "--host", "local", "--option", "root=/proc/roost-nope"]
+    assert main(args) == 2
+    first = capsys.readouterr()
+    assert main(args) == 2
+    second = capsys.readouterr()
+    for out in (first, second):
+        text = out.out + out.err
+        assert "Host(" not in text and "name=" not in text, text
+        assert text.count("again") == 1, text
+        assert "roost: the deploy of hello to local stopped at step 1 of" in out.err
+    assert "continuing the deploy of hello to local that stopped earlier" in second.out
