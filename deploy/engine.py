@@ -235,7 +235,7 @@ def _run(
             on_event(e)
 
     steps = recipe.steps
-    total = len(steps) + (1 if recipe.health is not None else 0)
+    total = recipe.total
     keys = recipe.keys()
     mpath = marker_path(recipe.id, state_dir)
 
