@@ -380,15 +380,23 @@ class InstallPackages(Step):
         return all(p.split("=")[0].split(":")[0] in installed for p in self.packages)
 
     def apply(self, t: Transport, ctx: StepContext) -> None:
+        # apt's output is shown only when it failed, as the failed step's last lines: a first
+        # try that fails on old or missing package lists (a fresh image: "Unable to locate
+        # package") and works after an update is not news to the person.
         if self.update_first:
-            ctx.must(self._update, "updating the package lists", self.hint())
-        res = ctx.run(self._install(), final=True)
+            self._apt(ctx, self._update, "apt-get update")
+        res = ctx.run(self._install(), final=True, quiet=True)
         if not res.ok and not self.update_first:
-            # The package lists may be old or missing (a fresh image): update once and retry.
-            ctx.must(self._update, "updating the package lists", self.hint())
-            res = ctx.run(self._install(), final=True)
+            self._apt(ctx, self._update, "apt-get update")
+            res = ctx.run(self._install(), final=True, quiet=True)
         if not res.ok:
             raise StepError(f"apt-get ended with exit code {res.exit_code}", hint=self.hint(),
+                            tail=ctx.redact(res.tail()))
+
+    def _apt(self, ctx: StepContext, argv: Sequence[str], what: str) -> None:
+        res = ctx.run(argv, quiet=True)
+        if not res.ok:
+            raise StepError(f"{what} ended with exit code {res.exit_code}", hint=self.hint(),
                             tail=ctx.redact(res.tail()))
 
     def hint(self) -> str:
