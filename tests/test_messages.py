@@ -99,7 +99,7 @@ def parse_problem(words: list[str]) -> str | None:
 # -- finding commands in text ---------------------------------------------------------------
 
 _QUOTED = re.compile(r"`(roost(?:\s[^`]*)?)`|'(roost\s[^']*)'")
-_BARE = re.compile(r"(?<![\w./@`'-])roost((?:[ \t]+[^\s`]+)+)")
+_BARE = re.compile(r"(?<![\w./@`'-])roost((?:[ \t]+(?!roost\b)[^\s`]+)+)")
 
 
 def _tokens(text: str) -> list[str]:
@@ -271,6 +271,8 @@ def test_the_collector_finds_commands_in_every_kind_of_source() -> None:
     ("To skip it: roost skip VALUE --reason TEXT.", [["skip", "VALUE", "--reason", "TEXT"]]),
     ("Run 'roost catalog' to list them", [["catalog"]]),
     ("make one with roost keys new ssh, then", [["keys", "new", "ssh"]]),
+    ("When done: roost done VALUE. To skip it: roost skip VALUE --reason TEXT.",
+     [["done", "VALUE"], ["skip", "VALUE", "--reason", "TEXT"]]),
 ])
 def test_commands_are_found_as_written(text: str, expected: list[list[str]]) -> None:
     assert list(commands_in(text)) == expected
