@@ -25,6 +25,9 @@ from roost.deploy.recipes import builder
 from roost.deploy.steps import Secret
 from roost.deploy.transport import Transport
 
+ABOVE = "what to try is just above"
+"""A stopped deploy's last line points at the failed step's own advice instead of repeating it."""
+
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
     p = sub.add_parser("deploy", help="install a service on one of your hosts")
@@ -133,7 +136,7 @@ def run_deploy(args: argparse.Namespace) -> int:
                 raise
             # What to try was just printed with the failed step: not a second time here.
             sys.stderr.write(f"roost: the deploy of {args.service} to {host.name} stopped at "
-                             f"step {exc.event.index} of {exc.event.total}.\n")
+                             f"step {exc.event.index} of {exc.event.total}; {ABOVE}.\n")
             return 2
     for line in session.note_deployed(recipe.service_id, host.name, result):
         print(line)
@@ -158,7 +161,7 @@ def run_undeploy(args: argparse.Namespace) -> int:
             if exc.event is None:
                 raise
             sys.stderr.write(f"roost: removing {args.service} from {host.name} stopped at "
-                             f"step {exc.event.index} of {exc.event.total}.\n")
+                             f"step {exc.event.index} of {exc.event.total}; {ABOVE}.\n")
             return 2
     for line in session.note_removed(recipe.service_id, host.name):
         print(line)

@@ -512,4 +512,5 @@ def test_a_stopped_deploy_names_the_host_and_says_what_to_do_once(
         assert "Host(" not in text and "name=" not in text, text
         assert text.count("again") == 1, text
         assert "roost: the deploy of hello to local stopped at step 1 of" in out.err
+        assert "what to try is just above" in out.err and "what to try:" in out.out
     assert "continuing the deploy of hello to local that stopped earlier" in second.out
