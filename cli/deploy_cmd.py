@@ -1,6 +1,6 @@
 """`roost deploy SERVICE --host NAME` and `roost undeploy SERVICE --host NAME`.
 
-Progress is printed as plain lines ("step 3 of 7: install packages prosody"), one per event,
+Progress is printed as plain lines ("step 3 of 8: install the package prosody"), one per event,
 so it reads the same on a screen, a braille display or a log. A failed step prints its last
 lines of output and what to try; running the same command again continues where it stopped.
 """

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import select
 import signal
 import sys
 from collections.abc import Sequence
@@ -86,12 +87,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         result: int = handler(args)
         sys.stdout.flush()  # a reader that went away shows here, not at exit
         return result
-    except BrokenPipeError:
-        return _reader_went_away()
     except RoostError as exc:
         sys.stderr.write(f"roost: {printable(exc.line(), 600)}\n")
         return exc.exit_code
     except OSError as exc:
+        if isinstance(exc, BrokenPipeError) and _stdout_closed():
+            return _reader_went_away()
         # A path the user gave that the system refuses (too long, not a folder, no
         # permission...) and that no layer turned into a RoostError yet: still one line.
         what = f" ({printable(exc.filename, 80)})" if exc.filename else ""
@@ -101,6 +102,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("roost: stopped. Your progress is saved.\n")
         return 130
+
+
+def _stdout_closed() -> bool:
+    """Whether the one reading roost's output has gone (a broken pipe elsewhere, say to a
+    program roost runs, is an error like any other)."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(ev & (select.POLLERR | select.POLLHUP) for _, ev in poller.poll(0))
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _reader_went_away() -> int:
