@@ -514,3 +514,15 @@ def test_a_stopped_deploy_names_the_host_and_says_what_to_do_once(
         assert "roost: the deploy of hello to local stopped at step 1 of" in out.err
         assert "what to try is just above" in out.err and "what to try:" in out.out
     assert "continuing the deploy of hello to local that stopped earlier" in second.out
+
+
+def test_mail_in_a_box_before_facts_names_the_command_that_reads_them() -> None:
+    from roost.core.errors import RoostError
+    from roost.deploy.recipe import TargetHost
+    from roost.deploy.recipes.mail_in_a_box import build_mail_in_a_box
+
+    with pytest.raises(RoostError) as err:
+        build_mail_in_a_box(TargetHost("vps", "95.216.10.20", None),
+                            {"email": "me@example.org"}, {})
+    assert "`roost host facts vps`" in str(err.value)
+    assert parse_problem(["host", "facts", "vps"]) is None
