@@ -1,6 +1,6 @@
 """`roost deploy SERVICE --host NAME` and `roost undeploy SERVICE --host NAME`.
 
-Progress is printed as plain lines ("step 3 of 7: install packages prosody"), one per event,
+Progress is printed as plain lines ("step 3 of 8: install the package prosody"), one per event,
 so it reads the same on a screen, a braille display or a log. A failed step prints its last
 lines of output and what to try; running the same command again continues where it stopped.
 """
@@ -14,7 +14,7 @@ from typing import Any
 
 from roost.core.errors import RoostError
 from roost.core.validate import short_name
-from roost.deploy import engine, hosts, session
+from roost.deploy import engine, session
 from roost.deploy.dryrun import plan_lines, removal_lines
 from roost.deploy.events import Event, Output, as_text
 from roost.deploy.hosts import Host, HostStore
@@ -24,6 +24,9 @@ from roost.deploy.recipe import Recipe, parse_options
 from roost.deploy.recipes import builder
 from roost.deploy.steps import Secret
 from roost.deploy.transport import Transport
+
+ABOVE = "what to try is just above"
+"""A stopped deploy's last line points at the failed step's own advice instead of repeating it."""
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
@@ -62,22 +65,12 @@ def target_host(name: str) -> Host:
 
 def open_transport(host: Host, trust: str | None = None) -> Transport:
     """Connect to the host: `local` is this machine; others over SSH, asking to trust the
-    host key on first contact (or --trust). Asks for the sudo password when the host's
-    facts say sudo needs one."""
+    host key on first contact (or --trust). The sudo password is asked only later, and only
+    when a command needs root and `sudo -n true` says sudo wants one: never before the
+    connection works and its host key is trusted."""
     from roost.cli.host_cmd import connect_trusting
 
-    password: str | None = None
-    if host.facts and host.facts.get("sudo") == "password":
-        password = ask_sudo_password(host)
-    if password is None:
-        return connect_trusting(host, trust)
-    if not host.is_local:
-        connect_trusting(host, trust).close()  # trust is settled before the password is used
-    t = hosts.open_transport(host, sudo_password=password)
-    connect = getattr(t, "connect", None)
-    if connect is not None:
-        connect()
-    return t
+    return connect_trusting(host, trust, sudo_password=lambda: ask_sudo_password(host))
 
 
 def ask_sudo_password(host: Host) -> str:
@@ -131,10 +124,10 @@ def run_deploy(args: argparse.Namespace) -> int:
         previous = journal.load()
         resume = previous is not None and previous.unfinished and not args.restart
         if resume:
-            print(f"continuing the deploy of {args.service} to {host} that stopped earlier; "
+            print(f"continuing the deploy of {args.service} to {host.name} that stopped earlier; "
                   "finished steps are not redone")
         elif args.resume:
-            print(f"nothing to continue for {args.service} on {host}; starting the deploy")
+            print(f"nothing to continue for {args.service} on {host.name}; starting the deploy")
         try:
             result = engine.run(recipe, t, journal=journal, secrets=vault_secrets(),
                                 on_event=printer(args.quiet), resume=resume,
@@ -142,8 +135,9 @@ def run_deploy(args: argparse.Namespace) -> int:
         except engine.DeployFailed as exc:
             if exc.event is None:
                 raise
-            sys.stderr.write(f"roost: the deploy of {args.service} to {host} stopped. "
-                             "Run the same command again to continue.\n")
+            # What to try was just printed with the failed step: not a second time here.
+            sys.stderr.write(f"roost: the deploy of {args.service} to {host.name} stopped at "
+                             f"step {exc.event.index} of {exc.event.total}; {ABOVE}.\n")
             return 2
     for line in session.note_deployed(recipe.service_id, host.name, result):
         print(line)
@@ -167,8 +161,8 @@ def run_undeploy(args: argparse.Namespace) -> int:
         except engine.DeployFailed as exc:
             if exc.event is None:
                 raise
-            sys.stderr.write(f"roost: removing {args.service} from {host} stopped. "
-                             "Run the same command again to continue.\n")
+            sys.stderr.write(f"roost: removing {args.service} from {host.name} stopped at "
+                             f"step {exc.event.index} of {exc.event.total}; {ABOVE}.\n")
             return 2
     for line in session.note_removed(recipe.service_id, host.name):
         print(line)

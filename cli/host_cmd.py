@@ -44,6 +44,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     fa.add_argument("name")
     fa.add_argument("--json", action="store_true", help="print JSON instead")
     fa.add_argument("--refresh", action="store_true", help="read them again from the host")
+    fa.add_argument("--trust", metavar="SHA256:…",
+                    help="on first contact, trust the host key with this fingerprint")
     fa.set_defaults(handler=run_facts)
 
 
@@ -151,7 +153,7 @@ def run_facts(args: argparse.Namespace) -> int:
     store = HostStore()
     host = store.get(args.name)
     if host.facts is None or args.refresh:
-        t = connect_trusting(host, None)
+        t = connect_trusting(host, args.trust)
         try:
             found = facts.gather(t)
         finally:

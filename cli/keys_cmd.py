@@ -20,7 +20,7 @@ from typing import Any
 
 from roost.core import paths
 from roost.core.errors import RoostError
-from roost.core.text import printable
+from roost.core.text import count, printable
 from roost.keys import KINDS, LOSS_WARNING, Identity, IdentityInfo, Vault
 from roost.keys.export import WHAT, export_identity
 from roost.keys.factory import add_and_record, create, remove_and_record
@@ -336,7 +336,8 @@ def run_passwd(args: argparse.Namespace) -> int:
 def run_backup(args: argparse.Namespace) -> int:
     vault = Vault.open(_home(), passphrase_from_env_or_prompt())
     vault.export_backup(args.path)
-    _say(f"Saved an encrypted backup of {len(vault.list())} identities to {args.path}. "
+    n = count(len(vault.list()), "identity", "identities")
+    _say(f"Saved an encrypted backup of {n} to {args.path}. "
           "It opens with the current vault passphrase.")
     return 0
 
@@ -348,7 +349,7 @@ def run_restore(args: argparse.Namespace) -> int:
     if not Vault.exists(home):
         vault = Vault.restore(home, args.path,
                               passphrase_from_env_or_prompt(prompt="Backup passphrase: "))
-        _say(f"Restored the vault with {len(vault.list())} identities. "
+        _say(f"Restored the vault with {count(len(vault.list()), 'identity', 'identities')}. "
               "It opens with the backup's passphrase.")
         return 0
     passphrase = passphrase_from_env_or_prompt()
@@ -360,7 +361,7 @@ def run_restore(args: argparse.Namespace) -> int:
             raise
         added, skipped = vault.import_backup(
             args.path, passphrase_from_env_or_prompt(prompt="Backup passphrase: ", env=False))
-    _say(f"Added {len(added)} identities from the backup"
+    _say(f"Added {count(len(added), 'identity', 'identities')} from the backup"
           + (f": {', '.join(added)}." if added else "."))
     if skipped:
         _say(f"Kept your current {', '.join(skipped)}: the backup has identities with the "

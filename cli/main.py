@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import select
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -82,11 +85,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_app(args)
         result: int = handler(args)
+        sys.stdout.flush()  # a reader that went away shows here, not at exit
         return result
     except RoostError as exc:
         sys.stderr.write(f"roost: {printable(exc.line(), 600)}\n")
         return exc.exit_code
     except OSError as exc:
+        if isinstance(exc, BrokenPipeError) and _stdout_closed():
+            return _reader_went_away()
         # A path the user gave that the system refuses (too long, not a folder, no
         # permission...) and that no layer turned into a RoostError yet: still one line.
         what = f" ({printable(exc.filename, 80)})" if exc.filename else ""
@@ -96,5 +102,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("roost: stopped. Your progress is saved.\n")
         return 130
-    except BrokenPipeError:
-        return 0
+
+
+def _stdout_closed() -> bool:
+    """Whether the one reading roost's output has gone (a broken pipe elsewhere, say to a
+    program roost runs, is an error like any other)."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(ev & (select.POLLERR | select.POLLHUP) for _, ev in poller.poll(0))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _reader_went_away() -> int:
+    """`roost plan --json | head -1`: the reader closed the pipe. Stop quietly, as `cat` and
+    `git` do (their shell status is 128 + SIGPIPE). As Python's docs on SIGPIPE advise,
+    stdout is pointed at /dev/null so the flush at exit cannot fail a second time."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 128 + signal.SIGPIPE

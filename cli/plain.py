@@ -204,7 +204,10 @@ class Plain:
                 self.say(exc.line())
 
     def assess(self) -> None:
-        qs = questions(self.ws.catalog, self.ws.facts)
+        from roost.cli.plan_cmd import hosts_measured
+
+        known = hosts_measured()  # measured on a host: not asked, said
+        qs = [q for q in questions(self.ws.catalog, self.ws.facts) if q.id not in known]
         responses: dict[str, object] = {}
         if self.ws.answers is not None:
             for k, v in self.ws.answers.to_dict().items():
@@ -228,6 +231,10 @@ class Plain:
             responses[q.id] = value
             asked = [x for x in qs if x.applies(responses)]
             i = asked.index(q) + 1
+        for q in questions(self.ws.catalog, self.ws.facts):
+            if q.id in known and q.applies(responses):
+                responses[q.id], said = known[q.id]
+                self.say(said)
         try:
             self.ws.save_answers(answers_from_responses(responses, self.ws.facts,
                                                         self.ws.catalog))

@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from roost.core.errors import RoostError
-from roost.plan.answers import Answers, Question, answers_from_responses, questions
+from roost.core.text import count
+from roost.plan.answers import (
+    Answers,
+    Question,
+    answers_from_responses,
+    measured_answers,
+    questions,
+)
 from roost.plan.detect import format_mb
 from roost.plan.planner import IDENTITY_WORDS, WAY_NAMES, Plan, Step
 from roost.plan.progress import ports_words
@@ -69,25 +76,34 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
 # --- assess --------------------------------------------------------------------------------
 
 
+def hosts_measured() -> dict[str, tuple[object, str]]:
+    """Answers the hosts' cached facts already hold (`roost host facts` measured them)."""
+    from roost.deploy.hosts import HostStore
+
+    return measured_answers({h.name: h.facts for h in HostStore().all() if h.facts})
+
+
 def run_assess(args: argparse.Namespace) -> int:
     ws = Workspace.open()
+    known = hosts_measured()
     if args.answers is not None:
-        answers = answers_from_file(args.answers, ws)
+        answers = answers_from_file(args.answers, ws, known)
     else:
         if ws.facts is not None and ws.facts.is_pi:
             print(f"{ws.facts.describe()} Roost will not ask what it found out.")
-        answers = ask(ws, sys.stdin, sys.stdout)
+        answers = ask(ws, sys.stdin, sys.stdout, known)
     again = ws.answers is not None
     ws.save_answers(answers)
     plan = ws.plan()
     kept = " Your progress is kept; roost undo brings the old answers back." if again else ""
-    print(f"Saved your answers. Your plan has {len(plan.steps)} steps.{kept}")
+    print(f"Saved your answers. Your plan has {count(len(plan.steps), 'step')}.{kept}")
     if plan.next is not None:
         print(f"Next: {plan.next.name}. Run roost next for the details.")
     return 0
 
 
-def answers_from_file(path: Path, ws: Workspace) -> Answers:
+def answers_from_file(path: Path, ws: Workspace,
+                      known: dict[str, tuple[object, str]] | None = None) -> Answers:
     name = shown(path)
     try:
         text = path.read_text("utf-8")
@@ -104,6 +120,8 @@ def answers_from_file(path: Path, ws: Workspace) -> Answers:
         raise RoostError(f"{name} is not valid TOML ({shown(str(exc))})",
                          hint="see roost assess --help") from None
     data.pop("schema", None)
+    for qid, (value, _) in (known or {}).items():
+        data.setdefault(qid, value)  # what the file says wins
     return answers_from_responses(data, ws.facts, ws.catalog)
 
 
@@ -168,11 +186,18 @@ def _parse_choice(q: Question, raw: str) -> object | None:
     return raw if raw or q.optional else None
 
 
-def ask(ws: Workspace, inp: TextIO, out: TextIO) -> Answers:
+def ask(ws: Workspace, inp: TextIO, out: TextIO,
+        known: dict[str, tuple[object, str]] | None = None) -> Answers:
+    """Ask each question that applies, except those `known` answers (measured on a host):
+    for those, say the value used."""
     responses: dict[str, object] = {}
     qs = questions(ws.catalog, ws.facts)
     for n, q in enumerate(qs, start=1):
         if not q.applies(responses):
+            continue
+        if known and q.id in known:
+            responses[q.id], said = known[q.id]
+            out.write(f"\n{said}\n")
             continue
         out.write(f"\nQuestion {n} of {len(qs)}. ")
         responses[q.id] = ask_one(q, inp, out)

@@ -1,4 +1,9 @@
-"""Text that is safe to print on one line of a terminal and to read aloud."""
+"""Text that is safe to print on one line of a terminal and to read aloud.
+
+`printable` makes any value safe for one line; `a` and `count` are the one place messages get
+their articles and plurals ("an SSH key", "a Secure Scuttlebutt identity", "1 step", "2 steps"),
+so no message says "an Secure Scuttlebutt" or "1 steps".
+"""
 
 from __future__ import annotations
 
@@ -11,3 +16,41 @@ def printable(text: object, limit: int = 200) -> str:
     """
     out = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in str(text))
     return out if len(out) <= limit else out[: limit - 1] + "…"
+
+
+# Letters whose spoken name starts with a vowel sound: "an SSH key", "an XMPP account",
+# "an MB", but "a URL", "a Tor key".
+_VOWEL_LETTER_NAMES = frozenset("AEFHILMNORSX")
+# Words that start with a vowel letter but a consonant sound ("a user", "a one-off"), and
+# the reverse ("an hour").
+_CONSONANT_SOUND = ("uni", "use", "usu", "uti", "ure", "eu", "one", "once")
+_VOWEL_SOUND = ("hour", "honest", "honour", "heir")
+
+
+def article(phrase: str) -> str:
+    """"a" or "an", as the phrase is read aloud."""
+    word = phrase.strip().split(maxsplit=1)[0] if phrase.strip() else ""
+    letters = "".join(c for c in word if c.isalnum())
+    if not letters:
+        return "a"
+    if len(letters) > 1 and letters.isupper():  # an initialism, read letter by letter
+        return "an" if letters[0] in _VOWEL_LETTER_NAMES else "a"
+    low = letters.lower()
+    if low.startswith(_VOWEL_SOUND):
+        return "an"
+    if low[0] in "aeiou" and not low.startswith(_CONSONANT_SOUND):
+        return "an"
+    if low[0] == "8" or low in ("11", "18"):
+        return "an"
+    return "a"
+
+
+def a(phrase: str) -> str:
+    """The phrase with its article: `a("SSH key")` is "an SSH key"."""
+    return f"{article(phrase)} {phrase}"
+
+
+def count(n: int, singular: str, plural: str | None = None) -> str:
+    """`count(1, "step")` is "1 step", `count(3, "step")` "3 steps",
+    `count(2, "identity", "identities")` "2 identities"."""
+    return f"{n} {singular if n == 1 else (plural or singular + 's')}"

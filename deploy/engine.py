@@ -249,7 +249,7 @@ def _run(
             on_event(e)
 
     steps = recipe.steps
-    total = len(steps) + (1 if recipe.health is not None else 0)
+    total = recipe.total
     keys = recipe.keys()
     mpath = marker_path(recipe.id, state_dir)
 
@@ -301,9 +301,12 @@ def _run(
         lost = not isinstance(exc, StepError)
         tail = exc.tail if isinstance(exc, StepError) else ctx.redact("\n".join(
             ctx.tail_lines[-15:]))
-        resume_hint = "finished steps are not redone: run the same deploy again to continue"
-        hint = (f"{exc.hint or 'check that the host is on and reachable'}; {resume_hint}"
-                if lost else f"{exc.hint or 'read the output above'}; {resume_hint}")
+        said = exc.hint or ("check that the host is on and reachable" if lost
+                            else "read the output above")
+        # Said once: a step's own hint may already say to deploy again.
+        resume_hint = ("finished steps are not redone" if "again" in said
+                       else "finished steps are not redone: run the same deploy again to continue")
+        hint = f"{said}; {resume_hint}"
         message = ctx.redact(exc.message)
         ev = StepFailed(n, total, description, message, tail, hint)
         emit(ev)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from roost.core.text import count
 from roost.deploy.steps import HealthResult
 
 
@@ -87,9 +88,11 @@ def as_text(e: Event) -> str:
         return f"{e.recipe}: stopped"
     out = []
     if e.applied == 0:
-        out.append(f"{e.recipe}: already done, nothing changed ({e.skipped} steps checked)")
+        out.append(f"{e.recipe}: already done, nothing changed "
+                   f"({count(e.skipped, 'step')} checked)")
     else:
-        out.append(f"{e.recipe}: done, {e.applied} steps applied, {e.skipped} already done")
+        out.append(f"{e.recipe}: done, {count(e.applied, 'step')} applied, "
+                   f"{e.skipped} already done")
     if e.health is not None:
         out.append(("healthy: " if e.health.ok else "not healthy: ") + e.health.detail)
         if e.health.note:

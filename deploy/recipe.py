@@ -101,6 +101,20 @@ class Recipe:
     def keys(self) -> list[str]:
         return [step_key(i, s) for i, s in enumerate(self.steps)]
 
+    @property
+    def total(self) -> int:
+        """How many numbered steps a run has: every step, then the health check. The engine
+        counts "step N of TOTAL" with it and a dry run lists as many."""
+        return len(self.steps) + (1 if self.health is not None else 0)
+
+    def numbered(self) -> list[tuple[int, Step]]:
+        """(number, step) for every step a run shows, in order, the health check last: the
+        one list both the engine's progress and a dry run come from."""
+        out: list[tuple[int, Step]] = list(enumerate(self.steps, 1))
+        if self.health is not None:
+            out.append((self.total, self.health))
+        return out
+
     def fingerprint(self) -> str:
         """A hash of every step's definition: changes when the recipe changes."""
         return hashlib.sha256("\n".join(self.keys()).encode()).hexdigest()[:16]

@@ -38,6 +38,8 @@ logging.getLogger("paramiko").addHandler(logging.NullHandler())
 logging.getLogger("paramiko").propagate = False
 
 DEFAULT_CONFIG = Path("~/.ssh/config")
+NO_KEY = "No authentication methods available"
+"""paramiko's words when it had no key to offer at all (none named, none in ~/.ssh, no agent)."""
 INLINE_STDIN = 512 * 1024
 """Larger stdin is sent from a thread so a command writing much output cannot deadlock."""
 
@@ -204,16 +206,31 @@ class SSHTransport:
                 f"{self.name} did not accept roost's login as {ep.user}",
                 hint=f"check that the key (--key PATH, ssh-agent or ~/.ssh) is in "
                 f"~{ep.user}/.ssh/authorized_keys on the host") from None
-        except (paramiko.SSHException, OSError, EOFError) as exc:
+        except paramiko.SSHException as exc:
             client.close()
-            why = "".join(c for c in str(exc) if c.isprintable())[:160]
-            raise RoostError(f"the SSH connection to {self.name} ({where}) failed: "
-                             f"{why or type(exc).__name__}",
-                             hint="check that the host is on and sshd runs there") from None
+            if str(exc) != NO_KEY:
+                raise self._failed(where, exc) from None
+            # Nothing to log in with: no key named, none in ~/.ssh, no ssh-agent. Not the
+            # host's fault, so say what is missing and how to make or name one.
+            raise RoostError(
+                f"there is no SSH key on this computer to log in to {self.name} with",
+                hint="make one with `roost keys new ssh` and write it to ~/.ssh with "
+                "`roost keys export ssh --to ~/.ssh/id_ed25519` (then add the .pub file to "
+                "~/.ssh/authorized_keys on the host), or name the key you have with "
+                "`roost host add NAME USER@HOST --key PATH`") from None
+        except (OSError, EOFError) as exc:
+            client.close()
+            raise self._failed(where, exc) from None
         t = client.get_transport()
         if t is not None:
             t.set_keepalive(max(1, int(self._dead_after / 4)))
         self._client = client
+
+    def _failed(self, where: str, exc: BaseException) -> RoostError:
+        why = "".join(c for c in str(exc) if c.isprintable())[:160]
+        return RoostError(f"the SSH connection to {self.name} ({where}) failed: "
+                          f"{why or type(exc).__name__}",
+                          hint="check that the host is on and sshd runs there")
 
     def _transport(self) -> paramiko.Transport:
         self.connect()

@@ -301,7 +301,7 @@ class Step:
         raise NotImplementedError
 
     def hint(self) -> str:
-        return "read the output above, fix the cause on the host, then run the deploy again"
+        return "read the output above and fix the cause on the host"
 
     def touches(self) -> tuple[str, ...]:
         """Paths this step writes (what `Restart(watch=...)` refers to)."""
@@ -367,6 +367,12 @@ def _owner_text(owner: str | None, group: str | None, mode: int) -> str:
 # Packages
 
 
+def _packages(names: Sequence[str]) -> str:
+    """"the package prosody", "packages nodejs, npm"."""
+    return (f"the package {names[0]}" if len(names) == 1
+            else f"packages {', '.join(names)}")
+
+
 @dataclass(frozen=True)
 class InstallPackages(Step):
     packages: tuple[str, ...]
@@ -382,7 +388,7 @@ class InstallPackages(Step):
                 raise RoostError(f"{p[:80]!r} is not a Debian package name")
 
     def describe(self) -> str:
-        return f"install packages {', '.join(self.packages)}"
+        return f"install {_packages(self.packages)}"
 
     def _install(self) -> list[str]:
         return ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "-q",
@@ -406,15 +412,23 @@ class InstallPackages(Step):
         return all(p.split("=")[0].split(":")[0] in installed for p in self.packages)
 
     def apply(self, t: Transport, ctx: StepContext) -> None:
+        # apt's output is shown only when it failed, as the failed step's last lines: a first
+        # try that fails on old or missing package lists (a fresh image: "Unable to locate
+        # package") and works after an update is not news to the person.
         if self.update_first:
-            ctx.must(self._update, "updating the package lists", self.hint())
-        res = ctx.run(self._install(), final=True)
+            self._apt(ctx, self._update, "apt-get update")
+        res = ctx.run(self._install(), final=True, quiet=True)
         if not res.ok and not self.update_first:
-            # The package lists may be old or missing (a fresh image): update once and retry.
-            ctx.must(self._update, "updating the package lists", self.hint())
-            res = ctx.run(self._install(), final=True)
+            self._apt(ctx, self._update, "apt-get update")
+            res = ctx.run(self._install(), final=True, quiet=True)
         if not res.ok:
             raise StepError(f"apt-get ended with exit code {res.exit_code}", hint=self.hint(),
+                            tail=ctx.redact(res.tail()))
+
+    def _apt(self, ctx: StepContext, argv: Sequence[str], what: str) -> None:
+        res = ctx.run(argv, quiet=True)
+        if not res.ok:
+            raise StepError(f"{what} ended with exit code {res.exit_code}", hint=self.hint(),
                             tail=ctx.redact(res.tail()))
 
     def hint(self) -> str:
@@ -436,7 +450,7 @@ class RemovePackages(Step):
 
     def describe(self) -> str:
         verb = "purge" if self.purge else "remove"
-        return f"{verb} packages {', '.join(self.packages)}"
+        return f"{verb} {_packages(self.packages)}"
 
     def _argv(self) -> list[str]:
         return ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get",

@@ -17,6 +17,7 @@ from typing import Any
 
 from roost.core import clock
 from roost.core.errors import RoostError
+from roost.core.text import a
 from roost.core.validate import short_name
 
 KINDS = ("ssb", "xmpp", "fediverse", "matrix", "ssh", "wireguard", "tor", "login")
@@ -35,12 +36,13 @@ KIND_NAMES = {
 
 KIND_ARTICLE = {"ssb": "an", "xmpp": "an", "fediverse": "a", "matrix": "a", "ssh": "an",
                 "wireguard": "a", "tor": "a", "login": "a"}
-"""How the kind's short name is read aloud: "an SSH key", "an XMPP account"."""
+"""How the kind's short name (`ssb`, read letter by letter) takes its article: "an ssb
+identity". The long names take theirs from `core.text.a`."""
 
 
 def a_kind(kind: str) -> str:
-    """`an SSH key`, `a Tor onion service key`: the kind's name with its article."""
-    return f"{KIND_ARTICLE.get(kind, 'a')} {KIND_NAMES.get(kind, kind)}"
+    """`an SSH key`, `a Secure Scuttlebutt identity`: the kind's name with its article."""
+    return a(KIND_NAMES.get(kind, kind))
 
 
 def a_short(kind: str) -> str:

@@ -306,6 +306,32 @@ def questions(catalog: Catalog, facts: HostFacts | None) -> tuple[Question, ...]
     return tuple(qs)
 
 
+def measured_answers(hosts: Mapping[str, Mapping[str, Any]]) -> dict[str, tuple[object, str]]:
+    """Answers that `roost host facts` already measured, so the questions are not asked:
+    question id -> (value, a sentence saying the value used and where it was measured).
+
+    `hosts` maps each host's name to its cached facts (as hosts.toml keeps them). A Raspberry
+    Pi among them gives the Pi's memory and whether its system is 64-bit."""
+    from roost.plan.detect import format_mb
+
+    out: dict[str, tuple[object, str]] = {}
+    for name in sorted(hosts):
+        f = hosts[name]
+        if not f.get("pi_model"):
+            continue
+        ram = f.get("ram_mb")
+        if isinstance(ram, int) and not isinstance(ram, bool) and ram >= 64 \
+                and "pi_ram_mb" not in out:
+            out["pi_ram_mb"] = (ram, f"Your Raspberry Pi's memory: {format_mb(ram)}, as roost "
+                                     f"measured on {name}.")
+        arch = f.get("arch")
+        if arch in PI_ARCHES and "pi_arch" not in out:
+            bits = "64" if arch == "aarch64" else "32"
+            out["pi_arch"] = (arch, f"Your Pi runs a {bits}-bit system, as roost measured on "
+                                    f"{name}.")
+    return out
+
+
 def _yes(v: object, key: str) -> bool:
     if isinstance(v, bool):
         return v

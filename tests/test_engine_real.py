@@ -227,7 +227,9 @@ def test_ssh_connection_killed_mid_recipe_then_resume(sshd: Sshd, tmp_path: Path
                    state_dir=str(tmp_path / "state"), on_event=events.append)
     th.join()
     t.close()
-    assert "run the same deploy again" in str(err.value)
+    said = str(err.value)
+    assert "run the same command again" in said and "finished steps are not redone" in said
+    assert said.count("again") == 1
     st = j.load()
     assert st is not None and st.status == "stopped"
     t2 = ssh_transport(sshd, tmp_path)
@@ -312,7 +314,9 @@ def test_cli_failure_is_short_and_resumable(tmp_path: Path,
     cap = capsys.readouterr()
     assert "step 1 of 4 failed: create the folder" in cap.out
     assert "what to try:" in cap.out and "Traceback" not in cap.out + cap.err
-    assert "Run the same command again to continue" in cap.err
+    assert "run the same deploy again to continue" in cap.out  # said once, with the step
+    assert cap.err == ("roost: the deploy of hello to local stopped at step 1 of 4; what to "
+                       "try is just above.\n")
     blocker.unlink()
     assert main(["deploy", "hello", "--option", f"root={site}"]) == 0
     assert "continuing the deploy of hello" in capsys.readouterr().out

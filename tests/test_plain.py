@@ -27,12 +27,13 @@ SCRIPT: dict[str, object] = {
 }
 
 
-def assess_lines(script: dict[str, object]) -> list[str]:
-    """What a person types to answer the planner's questions with `script` (by question id)."""
+def assess_lines(script: dict[str, object], skip: tuple[str, ...] = ()) -> list[str]:
+    """What a person types to answer the planner's questions with `script` (by question id);
+    questions in `skip` are not asked."""
     responses: dict[str, object] = {}
     lines: list[str] = []
     for q in questions(load_catalog(), FACTS):
-        if not q.applies(responses):
+        if not q.applies(responses) or q.id in skip:
             continue
         value = script[q.id]
         responses[q.id] = value
@@ -136,3 +137,22 @@ def test_full_screen_app_on_a_dumb_terminal_points_to_plain(home: Path) -> None:
     assert proc.stdout == b""
     assert proc.stderr.decode().strip() == ("roost: this terminal cannot show the full-screen "
                                             "app. Run roost --plain for the line-by-line mode.")
+
+
+def test_plain_assess_says_what_host_facts_measured_instead_of_asking(home: Path) -> None:
+    from roost.deploy.facts import Facts
+    from roost.deploy.hosts import Host, HostStore
+
+    HostStore().add(Host("pi", address="192.168.1.20"))
+    HostStore().save_facts("pi", Facts(
+        hostname="pi", os_id="debian", os_version="12", os_codename="bookworm",
+        arch="armv7l", ram_mb=926, root_free_mb=9000, var_free_mb=9000,
+        pi_model="Raspberry Pi 3 Model B Rev 1.2", init="systemd", sudo="password",
+    ).to_dict(), "2026-01-01T00:00:00+00:00")
+    text = run(home, [*assess_lines(SCRIPT, skip=("pi_ram_mb", "pi_arch")), "0"])
+    assert "Your answers are saved" in text
+    assert "How much memory does your Raspberry Pi have?" not in text
+    assert "Your Raspberry Pi's memory: 926 MB, as roost measured on pi." in text
+    assert "Your Pi runs a 32-bit system, as roost measured on pi." in text
+    a = Workspace.open(home, detect=False).answers
+    assert a is not None and (a.pi_ram_mb, a.pi_arch) == (926, "armv7l")

@@ -333,3 +333,50 @@ def test_hostile_text_never_reaches_the_terminal_raw(home: Path, tmp_path: Path,
         rc, out, err = run(capsys, *argv)
         assert rc == 2 and out == "" and err.count("\n") == 1, argv
         assert "\r" not in err and len(err) < 400
+
+
+def _pi_with_facts(ram_mb: int = 1848) -> None:
+    from roost.deploy.facts import Facts
+    from roost.deploy.hosts import Host, HostStore
+
+    store = HostStore()
+    store.add(Host("pi", address="192.168.1.20", user="pi"))
+    store.save_facts("pi", Facts(
+        hostname="pi", os_id="debian", os_version="12", os_codename="bookworm",
+        arch="aarch64", ram_mb=ram_mb, root_free_mb=20000, var_free_mb=20000,
+        pi_model="Raspberry Pi 4 Model B Rev 1.4", init="systemd", sudo="nopasswd",
+    ).to_dict(), "2026-01-01T00:00:00+00:00")
+
+
+def test_assess_does_not_ask_what_host_facts_measured(
+        home: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`roost host facts pi` measured the Pi's memory and system: assess says the values it
+    uses instead of asking for them."""
+    if detect_local().is_pi:
+        pytest.skip("on a Pi, roost measures the Pi instead of asking")
+    _pi_with_facts()
+    # uses: WhatsApp (7); this machine: no (3); hardware: Pi (1); no domain; beginner; weekly.
+    monkeypatch.setattr(sys, "stdin", io.StringIO("7\n3\n1\nn\n1\n2\n"))
+    rc, out, err = run(capsys, "assess")
+    assert rc == 0, err
+    assert "How much memory does your Raspberry Pi have?" not in out
+    assert "Does your Pi run a 64-bit system?" not in out
+    assert "Your Raspberry Pi's memory: 1.8 GB, as roost measured on pi." in out
+    assert "Your Pi runs a 64-bit system, as roost measured on pi." in out
+    ws = Workspace.open(detect=False)
+    assert ws.answers is not None
+    assert (ws.answers.pi_ram_mb, ws.answers.pi_arch) == (1848, "aarch64")
+
+
+def test_answers_file_without_the_pi_memory_takes_the_measured_one(
+        home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _pi_with_facts(3796)
+    f = home.parent / "answers.toml"
+    f.write_text(ANSWERS_TOML.replace("pi_ram_mb = 1024\n", ""))
+    assert run(capsys, "assess", "--answers", str(f))[0] == 0
+    ws = Workspace.open(detect=False)
+    assert ws.answers is not None and ws.answers.pi_ram_mb == 3796
+    f.write_text(ANSWERS_TOML)  # what the file says wins
+    assert run(capsys, "assess", "--answers", str(f))[0] == 0
+    assert Workspace.open(detect=False).answers.pi_ram_mb == 1024  # type: ignore[union-attr]

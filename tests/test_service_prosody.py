@@ -55,7 +55,8 @@ def test_registered_and_dry_run_prints_every_step_without_secrets(
     assert RECIPES["prosody"] is build_prosody
     recipe = build_prosody(None, {"address": "10.0.0.5"}, public(alice, bob))
     text = "\n".join(plan_lines(recipe, "pi"))
-    assert f"step {len(recipe.steps)} of {len(recipe.steps)}" in text
+    assert recipe.health is not None  # the health check is the last numbered step
+    assert f"step {recipe.total} of {recipe.total}: {recipe.health.describe()}" in text
     for step in recipe.steps:
         assert step.describe() in text
     assert "apt-get install" in text and "prosody" in text

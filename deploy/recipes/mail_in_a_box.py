@@ -62,8 +62,9 @@ def is_home(host: Any) -> bool:
 
 def check_host(host: Any) -> None:
     if host is None or getattr(host, "facts", True) is None:
+        name = str(getattr(host, "name", "") or "NAME")
         raise RoostError("roost must read the host's facts before it installs Mail-in-a-Box",
-                         hint="connect to the host once with `roost hosts check NAME`")
+                         hint=f"read them with `roost host facts {name}`")
     if is_home(host):
         raise RoostError(HOME_REFUSAL,
                          hint="rent a small server with Ubuntu 22.04 and add it as a host")
