@@ -61,8 +61,8 @@ def check_ports(recipe: Recipe, t: Transport, host: str, home: Path | None = Non
 
 
 def roost_ports(host: str, home: Path | None = None) -> dict[str, str]:
-    """The services roost deployed on `host`, by port ("8008/tcp" -> "ssb-pub"), as the
-    progress recorded them; {} when there is no progress yet."""
+    """The services on `host` by port ("8008/tcp" -> "ssb-pub"), as the progress recorded
+    the deploys; {} when there is no progress yet."""
     from roost.plan.progress import ProgressStore
     from roost.plan.workspace import PROGRESS_FILE
 
