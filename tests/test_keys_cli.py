@@ -300,8 +300,9 @@ def test_a_login_for_wordpress_from_the_cli(fast_home: tuple[Path, Path]) -> Non
     assert pw not in shown
     # Not a terminal and not asked for: refused, one line, before the passphrase is read.
     refused = nobody("keys", "show", "wordpress", "--secret", expect=2)
-    assert refused.stderr == ("roost: roost prints a password only to a terminal. Add "
-                              "--to-pipe to send it to a pipe or a file on purpose.\n")
+    assert refused.stderr == ("roost: roost prints secrets only to a terminal. Add "
+                              "--to-pipe to send the password to a pipe or a file on "
+                              "purpose.\n")
     assert nobody("keys", "show", "wordpress", "--secret", "--to-pipe", expect=2).stderr \
         .startswith("roost: cannot read the passphrase file")
     piped = roost("keys", "show", "wordpress", "--secret", "--to-pipe")
@@ -372,6 +373,50 @@ def test_on_a_terminal_the_password_is_asked_twice_and_shown_after_the_passphras
     code, seen = _pty_run([*roost, "show", "login", "--secret"], env,
                           [(b"Vault passphrase: ", b"not the passphrase\r")])
     assert code == 2 and b"the passphrase is wrong" in seen and typed not in seen
+
+
+def test_show_secret_reads_out_every_secret_of_every_kind(fast_home: tuple[Path, Path]) -> None:
+    """Every secret field every kind stores is declared with a label in words, and `keys show
+    ID --secret` on a terminal reads each out under that label: a field added to a kind's
+    `create` without a label fails here. `--to-pipe` gives the password alone, a Matrix
+    identity's admin password included."""
+    from roost.keys.model import PASSWORD_FIELD, SECRET_LABELS
+
+    home, passfile = fast_home
+    roost = Runner(home, passfile)
+    for kind in KINDS:
+        roost("keys", "new", kind, *KIND_ARGS[kind])
+    vault = Vault.open(home, PASS)
+    env = _env(home, passfile)
+    for kind in KINDS:
+        ident = vault.get(kind)
+        labels = dict(SECRET_LABELS[kind])
+        assert sorted(labels) == sorted(ident.secret), f"{kind}: declare every secret field"
+        code, seen = _pty_run([sys.executable, "-m", "roost", "keys", "show", kind,
+                               "--secret"], env, [])
+        text = seen.decode().replace("\r\n", "\n")
+        assert code == 0, text
+        lines = text.splitlines()
+        for field, label in labels.items():
+            assert label[0].isupper() and label != field, (kind, label)
+            value = ident.secret[field].strip()
+            if "\n" in value:
+                start = lines.index(f"{label}, {len(value.splitlines())} lines:")
+                assert lines[start + 1:start + 1 + len(value.splitlines())] == \
+                    value.splitlines(), (kind, field)
+            else:
+                assert f"{label}: {value}" in lines, (kind, field)
+        if kind in PASSWORD_FIELD:
+            piped = roost("keys", "show", kind, "--secret", "--to-pipe").stdout
+            assert piped == ident.secret[PASSWORD_FIELD[kind]] + "\n"
+            assert lines.index(f"{labels[PASSWORD_FIELD[kind]]}: "
+                               f"{ident.secret[PASSWORD_FIELD[kind]]}") == \
+                min(i for i, line in enumerate(lines) if ": " in line and any(
+                    line.startswith(lab + ":") for lab in labels.values())), \
+                f"{kind}: the password comes first"
+        else:
+            said = roost("keys", "show", kind, "--secret", "--to-pipe", expect=2).stderr
+            assert f"roost keys show {kind} --secret in a terminal" in said
 
 
 def test_remove_asks_first_and_really_removes(fast_home: tuple[Path, Path],
