@@ -23,7 +23,7 @@ from roost.core import paths
 from roost.core.errors import RoostError
 from roost.core.text import printable
 from roost.keys import KINDS, LOSS_WARNING, Identity, IdentityInfo, Vault
-from roost.keys.export import WHAT, export_identity
+from roost.keys.export import WHAT, export_identity, export_target
 from roost.keys.factory import add_and_record, create, remove_and_record
 from roost.keys.model import WITH_PASSWORD, a_kind, group, password_of, secret_lines
 from roost.keys.vault import (
@@ -115,7 +115,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     s = ks.add_parser("export", help="write an identity's secret files where you say")
     s.add_argument("id", help="its name, as roost keys list shows it")
     s.add_argument("--to", required=True, type=Path, metavar="PATH",
-                   help="where to write (never overwritten)")
+                   help="a new file name, or a folder to write the usual file name in "
+                   "(secret, id_ed25519, SERVER.signing.key...); never overwritten")
     s.set_defaults(handler=run_export)
 
     s = ks.add_parser("passwd", help="change the vault passphrase",
@@ -320,9 +321,8 @@ def run_remove(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    _find(args.id)
-    target = Path(args.to).expanduser()
-    if target.exists():
+    target = export_target(_find(args.id), args.to)
+    if target.exists() or target.is_symlink():
         raise RoostError(f"{target} already exists",
                          hint="roost never overwrites a key file; choose a new name")
     vault = Vault.open(_home(), passphrase_from_env_or_prompt())

@@ -154,6 +154,50 @@ def test_no_secret_leaks_anywhere(fast_home: tuple[Path, Path], tmp_path: Path) 
     assert "nope" not in modes
 
 
+def test_export_to_a_folder_writes_the_usual_file_name_in_it(fast_home: tuple[Path, Path],
+                                                             tmp_path: Path) -> None:
+    """`keys export ID --to FOLDER` writes the file its software usually names it inside the
+    folder, byte for byte what `--to FILE` writes, with the same modes, never overwriting."""
+    home, passfile = fast_home
+    roost = Runner(home, passfile)
+    for kind in KINDS:
+        roost("keys", "new", kind, *KIND_ARGS[kind])
+    roost("keys", "new", "fediverse", "--name", "akkoma", "--handle", "robin", "--domain",
+          "social.example.org", "--email", "robin@example.org", "--software", "akkoma")
+    folder, files = tmp_path / "keys folder", tmp_path / "by name"
+    folder.mkdir()
+    files.mkdir()
+    usual = {"ssb": ["secret"], "xmpp": ["xmpp.txt"], "fediverse": [".env.production"],
+             "akkoma": ["prod.secret.exs"], "matrix": ["example.org.signing.key"],
+             "ssh": ["id_ed25519", "id_ed25519.pub"], "wireguard": ["privatekey"],
+             "tor": ["hidden_service", "hidden_service/hostname",
+                     "hidden_service/hs_ed25519_public_key",
+                     "hidden_service/hs_ed25519_secret_key"],
+             "login": ["login.txt"]}
+    for ident_id, names in usual.items():
+        said = roost("keys", "export", ident_id, "--to", str(folder)).stdout
+        roost("keys", "export", ident_id, "--to", str(files / ident_id))
+        for name in names:
+            assert (folder / name).exists(), (ident_id, name)
+            if "/" not in name:
+                assert f"Wrote {folder / name} (mode " in said or ident_id == "tor", said
+            by_name = files / name.replace(names[0], ident_id, 1)
+            written, reference = folder / name, by_name
+            assert stat.S_IMODE(written.stat().st_mode) == stat.S_IMODE(
+                reference.stat().st_mode), (ident_id, name)
+            if written.is_file():
+                assert written.read_bytes() == reference.read_bytes(), (ident_id, name)
+        # Again: the usual name is taken now, so it is refused and nothing changes.
+        again = roost("keys", "export", ident_id, "--to", str(folder), expect=2)
+        assert again.stderr == (f"roost: {folder / names[0]} already exists. Roost never "
+                                "overwrites a key file; choose a new name.\n")
+    assert stat.S_IMODE((folder / "secret").stat().st_mode) == 0o400
+    assert stat.S_IMODE((folder / "id_ed25519.pub").stat().st_mode) == 0o644
+    assert stat.S_IMODE((folder / "hidden_service").stat().st_mode) == 0o700
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        n for names in usual.values() for n in names if "/" not in n)
+
+
 def test_list_and_show_need_no_passphrase(fast_home: tuple[Path, Path]) -> None:
     home, passfile = fast_home
     roost = Runner(home, passfile)
