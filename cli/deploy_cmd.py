@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from collections.abc import Callable
 from typing import Any
 
 from roost.core.errors import RoostError
+from roost.core.text import printable
 from roost.core.validate import short_name
 from roost.deploy import engine, hosts, session
 from roost.deploy.dryrun import plan_lines, removal_lines
@@ -26,8 +28,47 @@ from roost.deploy.steps import Secret
 from roost.deploy.transport import Transport
 
 
+class _RecipeHelp(argparse.Action):
+    """-h/--help that adds the recipe's own options: `roost deploy static-blog --help`."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS,
+                 default: str = argparse.SUPPRESS, help: str | None = None) -> None:
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        parser.print_help()
+        print()
+        print("\n".join(recipe_help(getattr(namespace, "service", None))))
+        parser.exit()
+
+
+def recipe_help(service: str | None) -> list[str]:
+    """The lines `--help` adds: the service's options, or the services there are."""
+    from roost.deploy.options import recipe_options
+    from roost.deploy.recipes import RECIPES
+
+    if service in RECIPES:
+        return recipe_options(service).help_lines()
+    lines = []
+    if service:
+        try:
+            builder(service)
+        except RoostError as exc:
+            lines.append(printable(exc.line(), 600))
+    lines += textwrap.wrap(f"Services roost deploys: {', '.join(sorted(RECIPES))}. roost "
+                           "deploy ID --help lists the options of one.", width=79,
+                           break_on_hyphens=False)
+    return lines
+
+
 def register(sub: argparse._SubParsersAction[Any]) -> None:
-    p = sub.add_parser("deploy", help="install a service on one of your hosts")
+    p = sub.add_parser("deploy", help="install a service on one of your hosts", add_help=False,
+                       description="Install a service on one of your hosts, check that it "
+                       "works, and say what to do next. roost deploy ID --help lists that "
+                       "service's options.")
+    p.add_argument("-h", "--help", action=_RecipeHelp,
+                   help="show this help and the options of the service named before it")
     p.add_argument("service", help="the service to install, e.g. static-blog")
     p.add_argument("--host", default="local", help="the host's name (default: local)")
     p.add_argument("--dry-run", action="store_true",
@@ -37,7 +78,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--restart", action="store_true",
                    help="start over instead of continuing a deploy that stopped")
     p.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
-                   help="a recipe option; repeat for several")
+                   help="one of the service's options (listed by roost deploy ID --help); "
+                   "repeat for several")
     p.add_argument("--quiet", action="store_true", help="print steps, not command output")
     p.add_argument("--trust", metavar="SHA256:…",
                    help="on first contact, trust the host key with this fingerprint")

@@ -52,11 +52,8 @@ config.exs does not set (upstream's default was not checked against its source h
 on, the check says in one line that the server wants a signed request). Without an account,
 it checks /api/v1/instance.
 
-Options: `domain` (required; the name on the fediverse, cannot change later), `account` (the
-fediverse identity id; default the one on the domain, if any), `port` (the server's port on
-127.0.0.1, default 4000), `listen` (nginx's port, default 80), `address` (where the health
-check connects from this computer), `artifact` and `sha256`.
-"""
+Options: declared in recipes/options.toml, with what each means and its default; `roost
+deploy ID --help` lists them."""
 
 from __future__ import annotations
 
@@ -66,10 +63,11 @@ from typing import Any
 
 from roost.core import validate
 from roost.core.errors import RoostError
+from roost.deploy.options import recipe_options
 from roost.deploy.recipe import Recipe, take_options
 from roost.deploy.recipes.activitypub import webfinger_probe
 from roost.deploy.recipes.gotosocial import fediverse_account, instance_probe
-from roost.deploy.recipes.upstream import UPSTREAM_OPTIONS, InstallArtifact, choose, proxy_site
+from roost.deploy.recipes.upstream import InstallArtifact, choose, proxy_site
 from roost.deploy.steps import (
     CreateAccount,
     DisableService,
@@ -88,8 +86,8 @@ from roost.deploy.steps import (
     script,
 )
 
-OPTIONS: dict[str, str | None] = {"domain": None, "account": "", "port": "4000",
-                                  "listen": "80", "address": "", **UPSTREAM_OPTIONS}
+OPTIONS = recipe_options("akkoma")
+"""Declared in recipes/options.toml; `roost deploy ID --help` lists them."""
 # What upstream's guide installs on Debian, with today's names: libncurses5 is gone from
 # Debian 12/13 (libncurses6), libmagic comes with `file`; openssl makes the web push keys,
 # curl posts the first password to 127.0.0.1.

@@ -23,11 +23,8 @@ other servers use it.
 Health, from this computer through nginx: WebFinger for acct:handle@domain and the actor
 document it names (bovine answers actor documents only to signed requests).
 
-Options: `domain` (required; cannot change later), `account` (the identity id; default the
-fediverse identity on the domain), `port` (hypercorn on 127.0.0.1, default 8000), `listen`
-(nginx's port, default 80), `address` (where the health check connects from this computer),
-`version` (bovine-herd on PyPI).
-"""
+Options: declared in recipes/options.toml, with what each means and its default; `roost
+deploy ID --help` lists them."""
 
 from __future__ import annotations
 
@@ -39,6 +36,7 @@ from typing import Any
 
 from roost.core import validate
 from roost.core.errors import RoostError
+from roost.deploy.options import recipe_options
 from roost.deploy.recipe import Recipe, take_options
 from roost.deploy.recipes.activitypub import webfinger_probe
 from roost.deploy.recipes.gotosocial import fediverse_account
@@ -60,9 +58,9 @@ from roost.deploy.steps import (
 )
 from roost.deploy.transport import Transport
 
-BOVINE_VERSION = "0.5.19"
-OPTIONS: dict[str, str | None] = {"domain": None, "account": "", "port": "8000",
-                                  "listen": "80", "address": "", "version": BOVINE_VERSION}
+OPTIONS = recipe_options("bovine")
+"""Declared in recipes/options.toml; `roost deploy ID --help` lists them."""
+BOVINE_VERSION = OPTIONS.default("version")
 USER = "bovine"
 ROOT = "/opt/bovine"
 VENV = f"{ROOT}/venv"

@@ -23,12 +23,8 @@ document /users/NAME/main-key, which GoToSocial serves unsigned as a minimal act
 preferredUsername, publicKey), must be that account's. This was read in GoToSocial's source
 (commit 57cb4fe, October 2025) and tried against a stand-in; the real binary did not run here.
 
-Options: `domain` (required: the name the server is known by on the fediverse; it cannot
-change later), `account` (the identity id; default the fediverse identity on the domain, if
-any), `port` (GoToSocial's port on 127.0.0.1, default 8080), `listen` (nginx's port,
-default 80), `address` (where the health check connects from this computer), `artifact` and
-`sha256` (a release file you supply, and/or its hash).
-"""
+Options: declared in recipes/options.toml, with what each means and its default; `roost
+deploy ID --help` lists them."""
 
 from __future__ import annotations
 
@@ -37,9 +33,10 @@ from typing import Any
 
 from roost.core import validate
 from roost.core.errors import RoostError
+from roost.deploy.options import recipe_options
 from roost.deploy.recipe import Recipe, take_options
 from roost.deploy.recipes.activitypub import webfinger_probe
-from roost.deploy.recipes.upstream import UPSTREAM_OPTIONS, InstallArtifact, choose, proxy_site
+from roost.deploy.recipes.upstream import InstallArtifact, choose, proxy_site
 from roost.deploy.steps import (
     CreateAccount,
     DisableService,
@@ -56,8 +53,8 @@ from roost.deploy.steps import (
 )
 from roost.keys import fediverse
 
-OPTIONS: dict[str, str | None] = {"domain": None, "account": "", "port": "8080",
-                                  "listen": "80", "address": "", **UPSTREAM_OPTIONS}
+OPTIONS = recipe_options("gotosocial")
+"""Declared in recipes/options.toml; `roost deploy ID --help` lists them."""
 USER = "gotosocial"
 ROOT = "/opt/gotosocial"
 DATA = "/var/lib/gotosocial"

@@ -6,11 +6,8 @@ secrets. The first account, an admin, is registered with the shared secret: its 
 to `register_new_matrix_user --password-file /dev/stdin`, never on a command line. SQLite holds
 the data (right for a household; PostgreSQL is for big servers).
 
-Options: `identity` (the Matrix identity id; default the only one), `admin` (the admin's user
-name; default "admin"), `version` (Synapse's version on PyPI), `bind` (the address it listens
-on; default 0.0.0.0, the home network), `address` (where the health check reaches it from this
-computer; default the host's address from its facts, else the check runs on the host).
-"""
+Options: declared in recipes/options.toml, with what each means and its default; `roost
+deploy ID --help` lists them."""
 
 from __future__ import annotations
 
@@ -20,6 +17,7 @@ from typing import Any
 
 from roost.core import validate
 from roost.core.errors import RoostError
+from roost.deploy.options import recipe_options
 from roost.deploy.recipe import Recipe, take_options
 from roost.deploy.steps import (
     CreateAccount,
@@ -37,9 +35,9 @@ from roost.deploy.steps import (
     WaitHealth,
 )
 
-SYNAPSE_VERSION = "1.163.2"
-OPTIONS: dict[str, str | None] = {"identity": "", "admin": "admin", "version": SYNAPSE_VERSION,
-                                  "bind": "0.0.0.0", "address": ""}  # noqa: S104 (home LAN)
+OPTIONS = recipe_options("matrix-synapse")
+"""Declared in recipes/options.toml; `roost deploy ID --help` lists them."""
+SYNAPSE_VERSION = OPTIONS.default("version")
 VENV = "/opt/synapse/venv"
 CONF_DIR = "/etc/synapse"
 DATA = "/var/lib/synapse"

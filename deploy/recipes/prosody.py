@@ -20,15 +20,8 @@ domain points at and that the internet reaches on port 80:
 Uninstall removes the hook (the certificate stays); purge deletes the certificate lineage
 (`certbot delete`).
 
-Options: `accounts` (comma-separated identity ids; default every XMPP identity on the domain),
-`domain` (default: the accounts' domain), `address` (where the health check connects from
-this computer; default the host's address from its facts, else the check runs on the host),
-`tls` (`self-signed` or `letsencrypt`), `email` (the ACME account's e-mail address, where Let's
-Encrypt writes about expiring certificates; needed with letsencrypt), `acme_server` (the ACME
-directory URL; default Let's Encrypt's production directory), `acme_ca_bundle` (only for a
-private ACME server whose HTTPS certificate no public authority signed: a CA bundle file on the
-host that certbot, and its renewal service through a systemd drop-in, trusts for it).
-"""
+Options: declared in recipes/options.toml, with what each means and its default; `roost
+deploy ID --help` lists them."""
 
 from __future__ import annotations
 
@@ -40,6 +33,7 @@ from urllib.parse import urlsplit
 
 from roost.core import validate
 from roost.core.errors import RoostError
+from roost.deploy.options import recipe_options
 from roost.deploy.recipe import Recipe, debian_version, take_options
 from roost.deploy.steps import (
     CreateAccount,
@@ -60,10 +54,8 @@ from roost.deploy.steps import (
 from roost.keys.xmpp import jid as check_jid
 from roost.keys.xmpp import prosody_encode
 
-OPTIONS: dict[str, str | None] = {
-    "accounts": "", "domain": "", "address": "", "tls": "self-signed", "email": "",
-    "acme_server": "", "acme_ca_bundle": "",
-}
+OPTIONS = recipe_options("prosody")
+"""Declared in recipes/options.toml; `roost deploy ID --help` lists them."""
 TLS_MODES = ("self-signed", "letsencrypt")
 LETSENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
 PACKAGES = ("prosody", "lua-unbound", "openssl")

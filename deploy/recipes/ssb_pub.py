@@ -9,11 +9,8 @@ ssb-server 16 is installed from its npm package as the top-level project, so npm
 package's own lock file (installed as a dependency, npm 9 ignores it and pulls an ssb-friends
 that cannot start).
 
-Options: `identity` (the SSB identity id; default the only one), `version` (ssb-server's npm
-version), `address` (the address or name friends reach the pub at, written into invites;
-default the host's address from its facts), `port` (default 8008; Synapse uses 8008 too, so
-choose another when both run on one host).
-"""
+Options: declared in recipes/options.toml, with what each means and its default; `roost
+deploy ID --help` lists them."""
 
 from __future__ import annotations
 
@@ -25,6 +22,7 @@ from typing import Any
 
 from roost.core import validate
 from roost.core.errors import RoostError
+from roost.deploy.options import recipe_options
 from roost.deploy.recipe import Recipe, take_options
 from roost.deploy.steps import (
     DisableService,
@@ -46,9 +44,9 @@ from roost.deploy.steps import (
 from roost.keys.model import Identity
 from roost.keys.ssb import ssb_secret_file_text
 
-SSB_SERVER_VERSION = "16.0.1"
-OPTIONS: dict[str, str | None] = {"identity": "", "version": SSB_SERVER_VERSION, "address": "",
-                                  "port": "8008"}
+OPTIONS = recipe_options("ssb-pub")
+"""Declared in recipes/options.toml; `roost deploy ID --help` lists them."""
+SSB_SERVER_VERSION = OPTIONS.default("version")
 HOME = "/var/lib/ssb"
 SSB_DIR = f"{HOME}/.ssb"
 SECRET_FILE = f"{SSB_DIR}/secret"
