@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shlex
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -83,6 +84,32 @@ RecipeBuilder = Callable[[Any, Mapping[str, str], Mapping[str, Any]], Recipe]
 - identities: identity id -> the public part of a key-vault identity (`IdentityInfo`); the
   secrets themselves are referenced with `Secret(identity_id, field)` and resolved at apply
   time, never at build time."""
+
+
+def host_command(host: Any, argv: Sequence[str], *, user: str = "root",
+                 env: Sequence[str] = (), cwd: str = "") -> str:
+    """A command a next step tells the person to type on the host, runnable there as printed.
+
+    They log in as roost does. Through sudo (`sudo ...` for root, `sudo -u USER ...` for a
+    service user), unless the host's facts say roost logs in as root (a root login may have no
+    sudo at all): then as is, or `runuser -u USER -- ...`. `env` ("NAME=VALUE") and `cwd` go
+    through `env`. A program that is not on a login shell's PATH (a venv's, a release's) must
+    be named by its full path: tests/test_next_steps.py checks every recipe's commands."""
+    as_root = str(getattr(host, "sudo", "") or "") == "root"
+    if as_root:
+        words = [] if user == "root" else ["runuser", "-u", user, "--"]
+    else:
+        words = ["sudo"] if user == "root" else ["sudo", "-u", user]
+    if env or cwd:
+        words += ["env", *(["-C", cwd] if cwd else []), *env]
+    return " ".join(shlex.quote(w) for w in (*words, *argv))
+
+
+def https_commands(host: Any, domain: str) -> str:
+    """How to give nginx's site for `domain` a Let's Encrypt certificate: two commands."""
+    name = domain if domain and domain != "_" else "YOUR-DOMAIN"
+    return (f"`{host_command(host, ('apt-get', 'install', 'certbot', 'python3-certbot-nginx'))}`"
+            f", then `{host_command(host, ('certbot', '--nginx', '-d', name))}`")
 
 
 def debian_version(package: str) -> tuple[str, ...]:

@@ -37,7 +37,7 @@ from typing import Any
 from roost.core import validate
 from roost.core.errors import RoostError
 from roost.deploy.options import recipe_options
-from roost.deploy.recipe import Recipe, take_options
+from roost.deploy.recipe import Recipe, host_command, https_commands, take_options
 from roost.deploy.recipes.activitypub import webfinger_probe
 from roost.deploy.recipes.gotosocial import fediverse_account
 from roost.deploy.steps import (
@@ -227,7 +227,7 @@ def build_bovine(host: Any, options: Mapping[str, str], identities: Mapping[str,
         first = (f"Your account is @{handle}@{domain}. bovine has no password: programs sign "
                  "in with an Ed25519 client key (Moo-Auth-1). The one roost added is derived "
                  "from the identity's password and used for roost's checks; for your own "
-                 "programs make a key on the host with `key BOVINE_NAME --new` (below).")
+                 "programs make a key on the host with the command below.")
     else:
         # No account: the server's own application actor (acct:bovine@domain) proves it.
         health = WaitHealth(f"check that bovine answers WebFinger for {domain} through nginx",
@@ -235,6 +235,10 @@ def build_bovine(host: Any, options: Mapping[str, str], identities: Mapping[str,
                             interval=1.0)
         first = ("No fediverse identity for this domain was in the key vault, so no account "
                  "was made: create one with `roost keys` and deploy again.")
+    def store(*words: str) -> str:
+        return host_command(host, (python, "-m", "bovine_store", *words), user=USER, cwd=DATA,
+                            env=(f"BOVINE_DB_URL={DB_URL}",))
+
     return Recipe(
         id="bovine",
         version=o["version"],
@@ -249,11 +253,11 @@ def build_bovine(host: Any, options: Mapping[str, str], identities: Mapping[str,
             "(BovineClient). Mastodon apps cannot log in to it. Its upstream says development "
             "will probably stop; for a household account choose GoToSocial or Akkoma.",
             f"Point {domain} at this host (DNS A/AAAA record) and give it HTTPS before you use "
-            f"it: other servers only talk to https://{domain} (for example certbot --nginx).",
-            f"More accounts or keys: sudo -u {USER} env -C {DATA} BOVINE_DB_URL={DB_URL} "
-            f"{python} -m "
-            f"bovine_store register --domain {domain} --handle NAME (then `key BOVINE_NAME "
-            "--new` for a client key of your own).",
+            f"it: other servers only talk to https://{domain}. For example, on the host: "
+            f"{https_commands(host, domain)}.",
+            f"More accounts, on the host: `{store('register', '--domain', domain, '--handle', 'NAME')}`"  # noqa: E501
+            " prints the new account's bovine name; a client key of your own for an account: "
+            f"`{store('key', 'BOVINE_NAME', '--new')}`.",
         ),
         uninstall=(DisableService("bovine"), RemovePath(UNIT), RemovePath(SITE_ON),
                    RemovePath(SITE), Restart("nginx", watch=(SITE_ON,), action="reload")),

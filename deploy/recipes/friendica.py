@@ -52,7 +52,7 @@ from typing import Any
 from roost.core import validate
 from roost.core.errors import RoostError
 from roost.deploy.options import recipe_options
-from roost.deploy.recipe import Recipe, take_options
+from roost.deploy.recipe import Recipe, https_commands, take_options
 from roost.deploy.recipes.logins import pick_login
 from roost.deploy.recipes.upstream import InstallArtifact, choose
 from roost.deploy.steps import (
@@ -244,11 +244,12 @@ def build_friendica(host: Any, options: Mapping[str, str],
                           probe=json_probe(f"http://{host_part}:{listen}", domain, url),
                           timeout=90, interval=1.0),
         next_steps=(
-            f"Log in at {url}/login as {nick} with the password from roost's key vault; "
-            f"{email} is the admin e-mail, so that account has the admin pages.",
+            f"Log in at {url}/login as {nick} with the password from roost's key vault "
+            f"(`roost keys show {ident} --secret` shows it); {email} is the admin e-mail, so "
+            "that account has the admin pages.",
             f"Point {domain} at this host (DNS A/AAAA record) and give it HTTPS before others "
-            "use it (for example certbot --nginx): other servers only talk to "
-            f"{url.replace('http://', 'https://')}.",
+            f"use it: other servers only talk to {url.replace('http://', 'https://')}. For "
+            f"example, on the host: {https_commands(host, domain)}.",
             "New accounts are closed; open registration in the admin pages if you want others "
             "to join.",
             "Import your follows from an old fediverse account as a CSV file in the settings.",

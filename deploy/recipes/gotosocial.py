@@ -34,7 +34,7 @@ from typing import Any
 from roost.core import validate
 from roost.core.errors import RoostError
 from roost.deploy.options import recipe_options
-from roost.deploy.recipe import Recipe, take_options
+from roost.deploy.recipe import Recipe, host_command, https_commands, take_options
 from roost.deploy.recipes.activitypub import webfinger_probe
 from roost.deploy.recipes.upstream import InstallArtifact, choose, proxy_site
 from roost.deploy.steps import (
@@ -177,7 +177,9 @@ def build_gotosocial(host: Any, options: Mapping[str, str],
     if account is not None:
         probe = all_of(probe, webfinger_probe(base, domain, account[1], signed_actor=True,
                                               key_suffix="/main-key"))
-    admin = f"sudo -u {USER} {binary} --config-path {CONF} admin account"
+    admin = (host_command(host, (binary, "--config-path", CONF, "admin", "account", "promote",
+                                 "--username", "NAME"), user=USER),
+             host_command(host, ("systemctl", "restart", "gotosocial")))
     return Recipe(
         id="gotosocial",
         version=art.version,
@@ -190,8 +192,8 @@ def build_gotosocial(host: Any, options: Mapping[str, str],
                           timeout=90, interval=1.0),
         next_steps=(*(_account_steps(account, domain, admin)),
             f"Point {domain} at this host (DNS A/AAAA record) and give it HTTPS before you "
-            "use it: other servers only talk to https://" + domain + " (for example "
-            "certbot --nginx).",
+            f"use it: other servers only talk to https://{domain}. For example, on the host: "
+            f"{https_commands(host, domain)}.",
             "Apps: Tusky (Android), Ice Cubes or Feditext (iPhone), Phanpy or Elk in a browser."
             f" Log in with the server name {domain}.",
         ),
@@ -200,11 +202,11 @@ def build_gotosocial(host: Any, options: Mapping[str, str],
     )
 
 
-def _account_steps(account: tuple[str, str, str] | None, domain: str, admin: str
-                   ) -> tuple[str, ...]:
+def _account_steps(account: tuple[str, str, str] | None, domain: str,
+                   admin: tuple[str, str]) -> tuple[str, ...]:
     if account is not None:
         return (f"Your account is @{account[1]}@{domain} (an admin); its password is in "
-                "roost's key vault.",)
+                f"roost's key vault: `roost keys show {account[0]} --secret` shows it.",)
     return ("No fediverse identity for this domain was in the key vault, so no account was "
             f"made: create one with `roost keys` and deploy again, or promote an account "
-            f"with `{admin} promote --username NAME`.",)
+            f"with `{admin[0]}` on the host, then restart it with `{admin[1]}`.",)

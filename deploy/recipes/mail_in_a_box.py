@@ -60,7 +60,8 @@ def is_home(host: Any) -> bool:
 def check_host(host: Any) -> None:
     if host is None or getattr(host, "facts", True) is None:
         raise RoostError("roost must read the host's facts before it installs Mail-in-a-Box",
-                         hint="connect to the host once with `roost hosts check NAME`")
+                         hint="read them once with `roost host facts "
+                              f"{getattr(host, 'name', '') or 'NAME'}`")
     if is_home(host):
         raise RoostError(HOME_REFUSAL,
                          hint="rent a small server with Ubuntu 22.04 and add it as a host")
@@ -136,6 +137,7 @@ def build_mail_in_a_box(host: Any, options: Mapping[str, str],
             f"Then open https://{box}/admin, log in as {email} and work through the System "
             "Status Checks until they are all green.",
             f"Mail apps: server {box}, IMAP port 993 and SMTP port 465, user {email}; the "
-            "password is in roost's key vault.",
+            f"password is in roost's key vault: `roost keys show {o['identity']} --secret` "
+            "shows it.",
         ),
     )

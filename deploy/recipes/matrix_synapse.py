@@ -18,7 +18,7 @@ from typing import Any
 from roost.core import validate
 from roost.core.errors import RoostError
 from roost.deploy.options import recipe_options
-from roost.deploy.recipe import Recipe, take_options
+from roost.deploy.recipe import Recipe, host_command, take_options
 from roost.deploy.steps import (
     CreateAccount,
     DisableService,
@@ -154,6 +154,7 @@ def build_matrix_synapse(facts: Any, options: Mapping[str, str],
     else:
         health = WaitHealth("check that Synapse answers", argv=(python, "-c", HEALTH_ON_HOST),
                             timeout=60, interval=1)
+    register = (f"{VENV}/bin/register_new_matrix_user", "-c", CONF, f"http://127.0.0.1:{PORT}")
     return Recipe(
         id="matrix-synapse",
         version=o["version"],
@@ -163,13 +164,14 @@ def build_matrix_synapse(facts: Any, options: Mapping[str, str],
         health=health,
         next_steps=(
             f"Your admin account is @{admin}:{server_name}; its password is in roost's key "
-            "vault.",
+            f"vault: `roost keys show {ident_id} --secret` shows it.",
             "Apps: Element (phone, desktop and web), FluffyChat (phone), Nheko (desktop). "
             f"Sign in with the homeserver {base}.",
             "Before you use it from outside your home: put it behind HTTPS (nginx or Caddy with "
             f"Let's Encrypt for {server_name}) and open port 443, and 8448 for federation.",
-            f"Accounts for family and friends: `register_new_matrix_user -c {CONF}` on the "
-            "host, or turn on registration with a token in homeserver.yaml.",
+            "Accounts for family and friends: on the host, run "
+            f"`{host_command(facts, register, user='synapse')}`; it asks for the new user's "
+            "name and password. Or turn on registration with a token in homeserver.yaml.",
         ),
         uninstall=(DisableService("matrix-synapse"), RemovePath(UNIT)),
         purge=(RemovePath(DATA), RemovePath(CONF_DIR), RemovePath("/opt/synapse")),

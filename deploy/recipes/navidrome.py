@@ -16,7 +16,7 @@ from typing import Any
 from roost.core import validate
 from roost.core.errors import RoostError
 from roost.deploy.options import recipe_options
-from roost.deploy.recipe import Recipe, take_options
+from roost.deploy.recipe import Recipe, https_commands, take_options
 from roost.deploy.recipes.upstream import InstallArtifact, choose, proxy_site
 from roost.deploy.steps import (
     DisableService,
@@ -96,8 +96,8 @@ def build_navidrome(host: Any, options: Mapping[str, str],
             "scans the folder every minute.",
             "Phone apps that speak Subsonic work with it: Substreamer or Tempo (Android), "
             "play:Sub or Amperfy (iPhone). Use the address above with your user name.",
-            "Before you use it from outside your home, give it a domain name and HTTPS "
-            "(for example certbot --nginx).",
+            "Before you use it from outside your home, give it a domain name and HTTPS. "
+            f"For example, on the host: {https_commands(host, o['domain'])}.",
         ),
         uninstall=(DisableService("navidrome"), RemovePath(UNIT), *unproxy),
         purge=(RemovePath(DATA), RemovePath(ROOT), RemovePath("/etc/navidrome")),

@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 from roost.core import validate
 from roost.core.errors import RoostError
 from roost.deploy.options import recipe_options
-from roost.deploy.recipe import Recipe, debian_version, take_options
+from roost.deploy.recipe import Recipe, debian_version, host_command, take_options
 from roost.deploy.steps import (
     CreateAccount,
     DisableService,
@@ -323,8 +323,9 @@ def build_prosody(facts: Any, options: Mapping[str, str],
     if tls == "self-signed":
         cert_steps = (
             "The certificate is self-signed for now: your app asks once whether to trust it. "
-            f"When {domain} points at this host from the internet, deploy again with "
-            "--option tls=letsencrypt --option email=YOU@EXAMPLE.ORG for a real one.",
+            f"When {domain} points at this host from the internet, get a real one with "
+            f"`roost deploy prosody --host {getattr(facts, 'name', '') or 'NAME'} --option "
+            "tls=letsencrypt --option email=YOU@EXAMPLE.ORG`.",
         )
         uninstall: tuple[Step, ...] = ()
         purge: tuple[Step, ...] = ()
@@ -350,15 +351,17 @@ def build_prosody(facts: Any, options: Mapping[str, str],
         steps=tuple(steps),
         health=health,
         next_steps=(
-            f"Your XMPP address is {first}; its password is in roost's key vault.",
+            f"Your XMPP address is {first}; its password is in roost's key vault: "
+            f"`roost keys show {accounts[0][0]} --secret` shows it.",
             "Phone: Conversations or Cheogram (Android), Monal or Siskin (iPhone). "
             "Desktop: Gajim (Windows, Linux), Dino (Linux), Monal or Beagle IM (Mac).",
             *cert_steps,
             f"For others to reach you, point {domain} at this host (DNS A or AAAA record) and "
             "open ports 5222 (apps) and 5269 (other servers).",
-            f"Invite a friend: `sudo prosodyctl mod_invites generate {domain}` prints a link "
-            "that lets them make an account here; or they sign up on any public server and "
-            f"add {first} as a contact.",
+            "Invite a friend: on the host, "
+            f"`{host_command(facts, ('prosodyctl', 'mod_invites', 'generate', domain))}` "
+            "prints a link that lets them make an account here; or they sign up on any public "
+            f"server and add {first} as a contact.",
         ),
         uninstall=(DisableService("prosody"), RemovePath(enabled), RemovePath(conf),
                    *uninstall),

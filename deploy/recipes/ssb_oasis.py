@@ -64,7 +64,7 @@ from typing import Any
 from roost.core import validate
 from roost.core.errors import RoostError
 from roost.deploy.options import recipe_options
-from roost.deploy.recipe import Recipe, take_options
+from roost.deploy.recipe import Recipe, host_command, take_options
 from roost.deploy.recipes.ssb_pub import secret_file_template, ssb_identity
 from roost.deploy.recipes.upstream import Artifact, InstallArtifact, check_sha256
 from roost.deploy.steps import (
@@ -340,9 +340,12 @@ def build_ssb_oasis(facts: Any, options: Mapping[str, str],
     next_steps = (
         f"Oasis runs as {ssb_id}{shown}, on port {port} of the host itself only.",
         reach,
-        f"On the host itself a text browser works too: `w3m http://localhost:{port}`.",
-        "Redeem a pub invite under Settings, or save its code in a file and deploy again "
-        "with --option invite_file=FILE.",
+        "On the host itself a text browser works too: install one with "
+        f"`{host_command(facts, ('apt-get', 'install', 'w3m'))}`, then run "
+        f"`w3m http://localhost:{port}`.",
+        "Redeem a pub invite under Settings, or save its code in a file FILE and run "
+        f"`roost deploy ssb-oasis --host {getattr(facts, 'name', '') or 'NAME'} --option "
+        "invite_file=FILE`.",
         "Never run the same identity in two places at once: your feed would fork.",
     )
     return Recipe(

@@ -23,7 +23,7 @@ from typing import Any
 from roost.core import validate
 from roost.core.errors import RoostError
 from roost.deploy.options import recipe_options
-from roost.deploy.recipe import Recipe, take_options
+from roost.deploy.recipe import Recipe, host_command, take_options
 from roost.deploy.steps import (
     DisableService,
     EnableService,
@@ -53,6 +53,8 @@ SECRET_FILE = f"{SSB_DIR}/secret"
 CONFIG = f"{SSB_DIR}/config"
 OPT = "/opt/ssb-server"
 APP = f"{OPT}/app"
+INVITE = ("node", f"{APP}/bin.js", "invite.create", "1")
+"""Makes a one-use invite; run as the ssb user with HOME set (the next steps say how)."""
 ABOUT_JS = f"{APP}/roost-about.js"
 UNIT = "/etc/systemd/system/ssb-server.service"
 _VERSION = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+$")
@@ -174,9 +176,10 @@ def build_ssb_pub(facts: Any, options: Mapping[str, str],
                           argv=tuple(script(WHOAMI, ssb_id)), timeout=60, interval=1),
         next_steps=(
             f"Your pub runs as {ssb_id}" + (f" ({name})" if name else "") + f" at {shown}.",
-            "Invite friends: `sudo -u ssb env HOME=/var/lib/ssb node /opt/ssb-server/app/bin.js "
-            "invite.create 1` on the host prints a code; they paste it into Manyverse (phone) "
-            "or Patchwork/Oasis (desktop) under \"join a pub\".",
+            "Invite friends: on the host, "
+            f"`{host_command(facts, INVITE, user='ssb', env=(f'HOME={HOME}',))}` prints a "
+            "code; they paste it into Manyverse (phone) or Patchwork/Oasis (desktop) under "
+            "\"join a pub\".",
             "For friends outside your home, the pub needs a public address and the port "
             f"{port} open on your router.",
             "Never run the same identity in two places at once: your feed would fork.",

@@ -19,7 +19,7 @@ from typing import Any
 from roost.core import validate
 from roost.core.errors import RoostError
 from roost.deploy.options import recipe_options
-from roost.deploy.recipe import Recipe, debian_version, take_options
+from roost.deploy.recipe import Recipe, debian_version, host_command, https_commands, take_options
 from roost.deploy.recipes.logins import pick_login
 from roost.deploy.steps import (
     CreateAccount,
@@ -147,11 +147,13 @@ def build_wordpress(facts: Any, options: Mapping[str, str],
                           timeout=60, interval=1),
         next_steps=(
             f"Open {url}/wp-admin/ and log in as {o['admin']} with the password from roost's "
-            "key vault.",
+            f"key vault: `roost keys show {ident} --secret` shows it.",
             "Write your first post, pick a theme under Appearance, and remove the sample post.",
-            "Before others read it from the internet: a domain pointing at this host and HTTPS "
-            "(Let's Encrypt with certbot's nginx plugin).",
-            "Updates come with Debian's security updates: keep `unattended-upgrades` on.",
+            "Before others read it from the internet: a domain pointing at this host and HTTPS. "
+            f"For example, on the host: {https_commands(facts, domain)}.",
+            "Updates come with Debian's security updates: keep them installing by themselves "
+            f"with `{host_command(facts, ('apt-get', 'install', 'unattended-upgrades'))}` on "
+            "the host.",
         ),
         uninstall=(RemovePath(SITE_ON), Restart("nginx", watch=(SITE_ON,), action="reload")),
         purge=(RunCommand(("mysql", "-e", "DROP DATABASE IF EXISTS wordpress"),
