@@ -85,12 +85,16 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
                    help="on first contact, trust the host key with this fingerprint")
     p.set_defaults(handler=run_deploy)
 
-    u = sub.add_parser("undeploy", help="remove a service from one of your hosts")
-    u.add_argument("service")
-    u.add_argument("--host", default="local")
+    u = sub.add_parser("undeploy", help="remove a service from one of your hosts",
+                       description="Stop a service and remove it from one of your hosts. Its "
+                       "data and settings stay on the host, in the folders roost names when it "
+                       "is done (a dry run names them first), unless --purge-data.")
+    u.add_argument("service", help="the service to remove, e.g. static-blog")
+    u.add_argument("--host", default="local", help="the host's name (default: local)")
     u.add_argument("--purge-data", action="store_true",
-                   help="also delete the service's data (cannot be undone)")
-    u.add_argument("--dry-run", action="store_true")
+                   help="also delete the service's data and settings (cannot be undone)")
+    u.add_argument("--dry-run", action="store_true",
+                   help="print what it would run and what it would keep, change nothing")
     u.add_argument("--option", action="append", default=[], metavar="NAME=VALUE")
     u.add_argument("--trust", metavar="SHA256:…")
     u.set_defaults(handler=run_undeploy)
@@ -197,6 +201,7 @@ def run_undeploy(args: argparse.Namespace) -> int:
     if args.dry_run:
         recipe = build(args.service, host, args.option, None)
         print("\n".join(removal_lines(recipe, args.purge_data, host.name)))
+        print("\n".join(recipe.removed_lines(host.name, args.purge_data, dry_run=True)))
         return 0
     with open_transport(host, args.trust) as t:
         recipe = build(args.service, host, args.option, t)
@@ -211,6 +216,8 @@ def run_undeploy(args: argparse.Namespace) -> int:
             sys.stderr.write(f"roost: removing {args.service} from {host} stopped. "
                              "Run the same command again to continue.\n")
             return 2
+    for line in recipe.removed_lines(host.name, args.purge_data):
+        print(line)
     for line in session.note_removed(recipe.service_id, host.name):
         print(line)
     return 0
