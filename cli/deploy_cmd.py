@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from collections.abc import Callable
 from typing import Any
 
 from roost.core.errors import RoostError
+from roost.core.text import printable
 from roost.core.validate import short_name
 from roost.deploy import engine, session
 from roost.deploy.dryrun import plan_lines, removal_lines
@@ -29,8 +31,47 @@ ABOVE = "what to try is just above"
 """A stopped deploy's last line points at the failed step's own advice instead of repeating it."""
 
 
+class _RecipeHelp(argparse.Action):
+    """-h/--help that adds the recipe's own options: `roost deploy static-blog --help`."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS,
+                 default: str = argparse.SUPPRESS, help: str | None = None) -> None:
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        parser.print_help()
+        print()
+        print("\n".join(recipe_help(getattr(namespace, "service", None))))
+        parser.exit()
+
+
+def recipe_help(service: str | None) -> list[str]:
+    """The lines `--help` adds: the service's options, or the services there are."""
+    from roost.deploy.options import recipe_options
+    from roost.deploy.recipes import RECIPES
+
+    if service in RECIPES:
+        return recipe_options(service).help_lines()
+    lines = []
+    if service:
+        try:
+            builder(service)
+        except RoostError as exc:
+            lines.append(printable(exc.line(), 600))
+    lines += textwrap.wrap(f"Services roost deploys: {', '.join(sorted(RECIPES))}. roost "
+                           "deploy ID --help lists the options of one.", width=79,
+                           break_on_hyphens=False)
+    return lines
+
+
 def register(sub: argparse._SubParsersAction[Any]) -> None:
-    p = sub.add_parser("deploy", help="install a service on one of your hosts")
+    p = sub.add_parser("deploy", help="install a service on one of your hosts", add_help=False,
+                       description="Install a service on one of your hosts, check that it "
+                       "works, and say what to do next. roost deploy ID --help lists that "
+                       "service's options.")
+    p.add_argument("-h", "--help", action=_RecipeHelp,
+                   help="show this help and the options of the service named before it")
     p.add_argument("service", help="the service to install, e.g. static-blog")
     p.add_argument("--host", default="local", help="the host's name (default: local)")
     p.add_argument("--dry-run", action="store_true",
@@ -40,18 +81,23 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--restart", action="store_true",
                    help="start over instead of continuing a deploy that stopped")
     p.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
-                   help="a recipe option; repeat for several")
+                   help="one of the service's options (listed by roost deploy ID --help); "
+                   "repeat for several")
     p.add_argument("--quiet", action="store_true", help="print steps, not command output")
     p.add_argument("--trust", metavar="SHA256:…",
                    help="on first contact, trust the host key with this fingerprint")
     p.set_defaults(handler=run_deploy)
 
-    u = sub.add_parser("undeploy", help="remove a service from one of your hosts")
-    u.add_argument("service")
-    u.add_argument("--host", default="local")
+    u = sub.add_parser("undeploy", help="remove a service from one of your hosts",
+                       description="Stop a service and remove it from one of your hosts. Its "
+                       "data and settings stay on the host, in the folders roost names when it "
+                       "is done (a dry run names them first), unless --purge-data.")
+    u.add_argument("service", help="the service to remove, e.g. static-blog")
+    u.add_argument("--host", default="local", help="the host's name (default: local)")
     u.add_argument("--purge-data", action="store_true",
-                   help="also delete the service's data (cannot be undone)")
-    u.add_argument("--dry-run", action="store_true")
+                   help="also delete the service's data and settings (cannot be undone)")
+    u.add_argument("--dry-run", action="store_true",
+                   help="print what it would run and what it would keep, change nothing")
     u.add_argument("--option", action="append", default=[], metavar="NAME=VALUE")
     u.add_argument("--trust", metavar="SHA256:…")
     u.set_defaults(handler=run_undeploy)
@@ -150,6 +196,7 @@ def run_undeploy(args: argparse.Namespace) -> int:
     if args.dry_run:
         recipe = build(args.service, host, args.option, None)
         print("\n".join(removal_lines(recipe, args.purge_data, host.name)))
+        print("\n".join(recipe.removed_lines(host.name, args.purge_data, dry_run=True)))
         return 0
     with open_transport(host, args.trust) as t:
         recipe = build(args.service, host, args.option, t)
@@ -164,6 +211,8 @@ def run_undeploy(args: argparse.Namespace) -> int:
             sys.stderr.write(f"roost: removing {args.service} from {host.name} stopped at "
                              f"step {exc.event.index} of {exc.event.total}; {ABOVE}.\n")
             return 2
+    for line in recipe.removed_lines(host.name, args.purge_data):
+        print(line)
     for line in session.note_removed(recipe.service_id, host.name):
         print(line)
     return 0

@@ -2,9 +2,10 @@
 
 `new`, `export`, `remove`, `passwd`, `backup` and `restore` need the vault passphrase (typed
 without echo, or read from the file named by ROOST_PASSPHRASE_FILE); `list` and `show` read
-only the public index and never ask for it. Only `show --secret` prints a secret (a login's
-password, to log in with): it asks for the passphrase, and prints to a terminal only unless
-`--to-pipe` says a script wants it. A password a person chooses is typed without echo or read
+only the public index and never ask for it. Only `show --secret` prints secrets: every secret
+the identity holds, each named in words (keys.model.SECRET_LABELS), passwords first. It asks
+for the passphrase and prints to a terminal only; `--to-pipe` says a script wants the password
+alone (keys.model.PASSWORD_FIELD). A password a person chooses is typed without echo or read
 from standard input, never taken from the command line.
 """
 
@@ -22,9 +23,9 @@ from roost.core import paths
 from roost.core.errors import RoostError
 from roost.core.text import count, printable
 from roost.keys import KINDS, LOSS_WARNING, Identity, IdentityInfo, Vault
-from roost.keys.export import WHAT, export_identity
+from roost.keys.export import WHAT, export_identity, export_target
 from roost.keys.factory import add_and_record, create, remove_and_record
-from roost.keys.model import WITH_PASSWORD, a_kind, group
+from roost.keys.model import WITH_PASSWORD, a_kind, group, password_of, secret_lines
 from roost.keys.vault import (
     ENV_PASSPHRASE_FILE,
     passphrase_from_env_or_prompt,
@@ -97,10 +98,11 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     s.add_argument("id", help="its name, as roost keys list shows it")
     s.add_argument("--json", action="store_true", help="print JSON instead")
     s.add_argument("--secret", action="store_true",
-                   help="also show its password, to log in with (asks for the passphrase; "
-                   "only to a terminal)")
+                   help="also show every secret it holds, each named in words: passwords "
+                   "first, then keys (asks for the passphrase; only to a terminal)")
     s.add_argument("--to-pipe", action="store_true",
-                   help="with --secret: print only the password, even to a pipe or a file")
+                   help="with --secret: print only its password (a Matrix identity's: the "
+                   "admin's), even to a pipe or a file")
     s.set_defaults(handler=run_show)
 
     s = ks.add_parser("remove", help="delete an identity and its secrets from the vault",
@@ -113,7 +115,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     s = ks.add_parser("export", help="write an identity's secret files where you say")
     s.add_argument("id", help="its name, as roost keys list shows it")
     s.add_argument("--to", required=True, type=Path, metavar="PATH",
-                   help="where to write (never overwritten)")
+                   help="a new file name, or a folder to write the usual file name in "
+                   "(secret, id_ed25519, SERVER.signing.key...); never overwritten")
     s.set_defaults(handler=run_export)
 
     s = ks.add_parser("passwd", help="change the vault passphrase",
@@ -265,21 +268,31 @@ def _show_secret(args: argparse.Namespace, info: IdentityInfo) -> int:
         raise RoostError("--secret and --json do not go together",
                          hint="use --secret --to-pipe to print only the password")
     if not args.to_pipe and not sys.stdout.isatty():
-        raise RoostError("roost prints a password only to a terminal",
-                         hint="add --to-pipe to send it to a pipe or a file on purpose")
-    if info.kind not in WITH_PASSWORD:  # no passphrase asked for nothing
+        raise RoostError("roost prints secrets only to a terminal",
+                         hint="add --to-pipe to send the password to a pipe or a file on "
+                              "purpose")
+    if args.to_pipe and info.kind not in WITH_PASSWORD:  # no passphrase asked for nothing
         raise RoostError(f"{info.id} has no password to show",
-                         hint=f"its secrets are keys: write them with roost keys export {info.id}")
+                         hint=f"its secrets are keys: write them with roost keys export "
+                              f"{info.id}, or read them with roost keys show {info.id} "
+                              "--secret in a terminal")
     vault = Vault.open(_home(), passphrase_from_env_or_prompt())
-    value = vault.get(info.id).secret.get("password")
-    if not value:
-        raise RoostError(f"{info.id} has no password to show",
-                         hint=f"its secrets are keys: write them with roost keys export {info.id}")
+    ident = vault.get(info.id)
     if args.to_pipe:
+        value = password_of(ident)
+        if not value:
+            raise RoostError(f"{info.id} has no password to show",
+                             hint=f"write its secrets with roost keys export {info.id}")
         sys.stdout.write(value + "\n")
         return 0
     _say("\n".join(_detail(info)))
-    _say(f"Password: {value}")
+    for label, value in secret_lines(ident):
+        if "\n" in value.strip():
+            _say(f"{label}, {len(value.strip().splitlines())} lines:")
+            _say(value.strip())
+            _say(f"End of {label[0].lower() + label[1:]}.")
+        else:
+            _say(f"{label}: {value}")
     return 0
 
 
@@ -308,9 +321,8 @@ def run_remove(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    _find(args.id)
-    target = Path(args.to).expanduser()
-    if target.exists():
+    target = export_target(_find(args.id), args.to)
+    if target.exists() or target.is_symlink():
         raise RoostError(f"{target} already exists",
                          hint="roost never overwrites a key file; choose a new name")
     vault = Vault.open(_home(), passphrase_from_env_or_prompt())

@@ -33,7 +33,8 @@ from roost.plan.workspace import Workspace, shown
 def register(sub: argparse._SubParsersAction[Any]) -> None:
     p = sub.add_parser("assess", help="answer a few questions so roost can plan with you")
     p.add_argument("--answers", metavar="FILE.toml", type=Path,
-                   help="read the answers from a TOML file instead of asking")
+                   help="read the answers from a TOML file instead of asking (every key, "
+                   "with an example: docs/answers.md)")
     p.set_defaults(handler=run_assess)
 
     for name, helptext, fn in (

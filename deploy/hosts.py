@@ -132,7 +132,8 @@ class HostStore:
                 return host
         names = ", ".join(h.name for h in self.all())
         raise RoostError(f"there is no host called {name!r}",
-                         hint=f"the hosts are: {names}; add one with `roost host add`")
+                         hint=f"the hosts are: {names}; add one with "
+                              "`roost host add NAME user@host`")
 
     def add(self, host: Host) -> Host:
         validate.short_name(host.name, "host name")

@@ -8,13 +8,22 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shlex
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from roost.core import validate
 from roost.core.errors import RoostError
-from roost.deploy.steps import Step, WaitHealth, step_key
+from roost.deploy.steps import (
+    DisableService,
+    RemovePackages,
+    RemovePath,
+    RunCommand,
+    Step,
+    WaitHealth,
+    step_key,
+)
 
 _ID = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 _UNIT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,100}$")
@@ -119,6 +128,57 @@ class Recipe:
         """A hash of every step's definition: changes when the recipe changes."""
         return hashlib.sha256("\n".join(self.keys()).encode()).hexdigest()[:16]
 
+    def kept(self) -> tuple[str, ...]:
+        """What `roost undeploy` keeps on the host and `--purge-data` deletes, in words: the
+        folders and files, databases and packages of the purge steps."""
+        out: list[str] = []
+        removed = {p for s in self.purge if isinstance(s, RemovePackages) for p in s.packages}
+        for s in self.purge:
+            if isinstance(s, RemovePath):
+                out.append(s.path)
+            elif isinstance(s, RemovePackages):
+                names = " and ".join(s.packages)
+                out.append(f"the {names} package" + ("s" if len(s.packages) > 1 else "")
+                           + (" with its settings" if s.purge else ""))
+            elif isinstance(s, DisableService):
+                if s.unit.removesuffix(".service") not in removed:  # else the package says it
+                    out.append(f"the {s.unit} service, running")
+            elif isinstance(s, RunCommand):
+                text = s.describe()
+                for verb in ("delete ", "drop ", "remove "):
+                    text = text.removeprefix(verb)
+                out.append(text)
+            else:
+                out.append(s.describe())
+        return tuple(out)
+
+    def removal_note(self, host: str) -> str:
+        """The next step that says, before the person ever removes it, what removing keeps."""
+        command = f"`roost undeploy {self.service_id} --host {host}`"
+        kept = self.kept()
+        if not self.uninstall and not kept:
+            return f"roost cannot remove {self.title} again: reinstalling the server starts over."
+        if not kept:
+            return f"{command} removes it again."
+        return (f"{command} removes it again and keeps its data and settings on the host: "
+                f"{_and(kept)}. Adding --purge-data deletes those too.")
+
+    def removed_lines(self, host: str, purge_data: bool, dry_run: bool = False) -> list[str]:
+        """What `roost undeploy` tells once it is done (or, dry, would do): what stays on the
+        host, and where."""
+        kept = self.kept()
+        if purge_data:
+            if not kept:
+                return []
+            return [f"{'Would delete' if dry_run else 'Deleted'} from {host}, with its data: "
+                    f"{_and(kept)}."]
+        if not kept:
+            return [f"Nothing of {self.title} {'would stay' if dry_run else 'stays'} on {host}."]
+        return [f"{'Would keep' if dry_run else 'Kept'} on {host}, with your data and settings: "
+                f"{_and(kept)}.",
+                f"To delete those too: roost undeploy {self.service_id} --host {host} "
+                "--purge-data (this cannot be undone)."]
+
     def removal(self, purge_data: bool = False) -> Recipe:
         """The recipe that undoes this one (its id ends in "-uninstall")."""
         steps = self.uninstall + (self.purge if purge_data else ())
@@ -127,6 +187,10 @@ class Recipe:
                              hint="remove it by hand; roost does not know how")
         return Recipe(id=f"{self.id}-uninstall"[:63], service_id=self.service_id,
                       title=f"remove {self.title}", steps=steps, sudo=self.sudo)
+
+
+def _and(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 RecipeBuilder = Callable[[Any, Mapping[str, str], Mapping[str, Any]], Recipe]
@@ -139,6 +203,32 @@ RecipeBuilder = Callable[[Any, Mapping[str, str], Mapping[str, Any]], Recipe]
 - identities: identity id -> the public part of a key-vault identity (`IdentityInfo`); the
   secrets themselves are referenced with `Secret(identity_id, field)` and resolved at apply
   time, never at build time."""
+
+
+def host_command(host: Any, argv: Sequence[str], *, user: str = "root",
+                 env: Sequence[str] = (), cwd: str = "") -> str:
+    """A command a next step tells the person to type on the host, runnable there as printed.
+
+    They log in as roost does. Through sudo (`sudo ...` for root, `sudo -u USER ...` for a
+    service user), unless the host's facts say roost logs in as root (a root login may have no
+    sudo at all): then as is, or `runuser -u USER -- ...`. `env` ("NAME=VALUE") and `cwd` go
+    through `env`. A program that is not on a login shell's PATH (a venv's, a release's) must
+    be named by its full path: tests/test_next_steps.py checks every recipe's commands."""
+    as_root = str(getattr(host, "sudo", "") or "") == "root"
+    if as_root:
+        words = [] if user == "root" else ["runuser", "-u", user, "--"]
+    else:
+        words = ["sudo"] if user == "root" else ["sudo", "-u", user]
+    if env or cwd:
+        words += ["env", *(["-C", cwd] if cwd else []), *env]
+    return " ".join(shlex.quote(w) for w in (*words, *argv))
+
+
+def https_commands(host: Any, domain: str) -> str:
+    """How to give nginx's site for `domain` a Let's Encrypt certificate: two commands."""
+    name = domain if domain and domain != "_" else "YOUR-DOMAIN"
+    return (f"`{host_command(host, ('apt-get', 'install', 'certbot', 'python3-certbot-nginx'))}`"
+            f", then `{host_command(host, ('certbot', '--nginx', '-d', name))}`")
 
 
 def debian_version(package: str) -> tuple[str, ...]:

@@ -8,6 +8,7 @@ when a step first needs a secret), and where the host keeps roost's step markers
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -50,7 +51,10 @@ def public_identities(home: Path | None = None) -> Mapping[str, Any]:
 
 def build_recipe(service: str, host: Host, options: Mapping[str, str],
                  t: Transport | None, home: Path | None = None) -> Recipe:
-    return builder(service)(target_for(host, t, home), options, public_identities(home))
+    """The recipe for `host`; its last next step says what `roost undeploy` would keep."""
+    recipe = builder(service)(target_for(host, t, home), options, public_identities(home))
+    return dataclasses.replace(recipe, next_steps=(*recipe.next_steps,
+                                                   recipe.removal_note(host.name)))
 
 
 def check_ports(recipe: Recipe, t: Transport, host: str, home: Path | None = None) -> None:

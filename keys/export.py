@@ -1,9 +1,11 @@
 """Write an identity's secret files where a person asks, in the format its software reads.
 
-Files are created with the right mode from the start (0400 for the SSB secret, 0600 for the
-other secrets, 0644 for an SSH public key), never replace an existing file, and appear
-atomically (written to a temporary name, then linked into place, which fails if the name
-was taken meanwhile).
+`to` is a new file name (a new folder for Tor), or an existing folder: then the files get the
+name their software usually gives them inside it (USUAL_NAME: `secret` for SSB, `id_ed25519`
+for SSH, `SERVER.signing.key` for Synapse, ...). Files are created with the right mode from
+the start (0400 for the SSB secret, 0600 for the other secrets, 0644 for an SSH public key),
+never replace an existing file, and appear atomically (written to a temporary name, then
+linked into place, which fails if the name was taken meanwhile).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 from roost.core.atomic import atomic_write_bytes, fsync_dir
 from roost.core.errors import RoostError
 from roost.keys import fediverse, login, matrix, ssb, ssh, tor, wireguard
-from roost.keys.model import Identity
+from roost.keys.model import Identity, IdentityInfo
 
 WHAT = {
     "ssb": "the ~/.ssb/secret file Oasis and ssb-server read",
@@ -27,6 +29,39 @@ WHAT = {
     "tor": "a HiddenServiceDir folder with Tor's key files and hostname",
     "login": "the user name and password, as a small text file",
 }
+
+
+USUAL_NAME = {
+    "ssb": "secret",
+    "xmpp": "{id}.txt",
+    "fediverse": ".env.production",
+    "matrix": "{server_name}.signing.key",
+    "ssh": "id_ed25519",
+    "wireguard": "privatekey",
+    "tor": "hidden_service",
+    "login": "{id}.txt",
+}
+"""The name `keys export ID --to FOLDER` gives the file (Tor: the folder) inside FOLDER: the one
+its software uses by default; `{id}` is the identity's name, other fields are public ones."""
+AKKOMA_NAME = "prod.secret.exs"
+
+
+def usual_name(info: IdentityInfo) -> str:
+    """The file name an identity's files usually have (see USUAL_NAME)."""
+    if info.kind == "fediverse" and info.public.get("software") == "akkoma":
+        return AKKOMA_NAME
+    name = USUAL_NAME.get(info.kind, "{id}").format_map({**info.public, "id": info.id})
+    if not name or "/" in name or name in (".", ".."):
+        raise RoostError(f"roost cannot name the file of {info.id}",
+                         hint="give a file name with --to")
+    return name
+
+
+def export_target(info: IdentityInfo, to: Path) -> Path:
+    """Where `keys export --to TO` writes: TO itself, or its usual name inside TO when TO is
+    an existing folder."""
+    target = Path(to).expanduser()
+    return target / usual_name(info) if target.is_dir() else target
 
 
 def _files(identity: Identity, target: Path) -> list[tuple[Path, bytes, int]]:
@@ -82,8 +117,9 @@ def _link_new(path: Path, data: bytes, mode: int) -> None:
 
 
 def export_identity(identity: Identity, to: Path) -> list[Path]:
-    """Write the identity's files at `to`; returns the files written. Never overwrites."""
-    target = Path(to).expanduser()
+    """Write the identity's files at `to` (or under their usual name in `to`, an existing
+    folder); returns the files written. Never overwrites."""
+    target = export_target(identity.info(), to)
     files = _files(identity, target)
     for path, _, _ in files:
         if path.exists() or path.is_symlink():

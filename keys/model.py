@@ -63,8 +63,70 @@ MAIN_PUBLIC = {
 """For each kind, the public field that names the identity to the outside world."""
 
 
-WITH_PASSWORD = ("xmpp", "fediverse", "login")
-"""Kinds whose secrets hold a `password` a person logs in with (shown on request)."""
+PASSWORD_FIELD = {"xmpp": "password", "fediverse": "password", "matrix": "admin_password",
+                  "login": "password"}
+"""For the kinds whose secrets hold a password a person logs in with: its secret field (what
+`keys show --secret --to-pipe` prints, and the TUI's `p`)."""
+
+WITH_PASSWORD = tuple(PASSWORD_FIELD)
+"""Kinds whose secrets hold a password a person logs in with (shown on request)."""
+
+SECRET_LABELS: dict[str, tuple[tuple[str, str], ...]] = {
+    "ssb": (("private", "Private key (whoever has it can post as you)"),),
+    "xmpp": (("password", "Password"),
+             ("scram_salt", "SCRAM salt (the server keeps it and the two keys below "
+                            "instead of the password)"),
+             ("scram_stored_key", "SCRAM stored key"),
+             ("scram_server_key", "SCRAM server key")),
+    "fediverse": (("password", "Password of the account"),
+                  ("db_password", "Database password"),
+                  ("secret_key_base", "Mastodon SECRET_KEY_BASE"),
+                  ("otp_secret", "Mastodon OTP_SECRET"),
+                  ("vapid_private_key", "Web push private key (VAPID_PRIVATE_KEY)"),
+                  ("active_record_encryption_primary_key",
+                   "Mastodon ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY"),
+                  ("active_record_encryption_deterministic_key",
+                   "Mastodon ACTIVE_RECORD_ENCRYPTION_DETERMINISTIC_KEY"),
+                  ("active_record_encryption_key_derivation_salt",
+                   "Mastodon ACTIVE_RECORD_ENCRYPTION_KEY_DERIVATION_SALT"),
+                  ("akkoma_secret_key_base", "Akkoma secret_key_base"),
+                  ("akkoma_signing_salt", "Akkoma signing salt"),
+                  ("akkoma_live_view_signing_salt", "Akkoma LiveView signing salt"),
+                  ("akkoma_joken_signer", "Akkoma Joken signer")),
+    "matrix": (("admin_password", "Admin password (the first account, made by the deploy)"),
+               ("registration_shared_secret",
+                "Registration shared secret (register_new_matrix_user reads it from "
+                "homeserver.yaml)"),
+               ("macaroon_secret_key", "Macaroon secret key"),
+               ("form_secret", "Form secret"),
+               ("db_password", "Database password (for PostgreSQL, if you move Synapse to it)"),
+               ("signing_key_seed", "Signing key seed (roost keys export writes the key file)")),
+    "ssh": (("private_key", "Private key (OpenSSH format)"),),
+    "wireguard": (("private_key", "Private key (as wg genkey prints it)"),),
+    "tor": (("expanded_secret_key",
+             "Onion service secret key, expanded, base64 (roost keys export writes Tor's "
+             "files)"),),
+    "login": (("password", "Password"),),
+}
+"""Every secret field each kind stores, with what it is in words, in the order `roost keys
+show ID --secret` reads them out (passwords first). tests/test_keys_cli.py makes each kind
+and checks every field its `create` stores is here and shown, so a new one is not forgotten."""
+
+
+def secret_lines(identity: Identity) -> list[tuple[str, str]]:
+    """(label, value) for every secret of `identity`, in the declared order; a field not
+    declared (from a newer roost) is still shown, under its own name."""
+    labels = dict(SECRET_LABELS.get(identity.kind, ()))
+    order = [f for f, _ in SECRET_LABELS.get(identity.kind, ())]
+    order += sorted(f for f in identity.secret if f not in labels)
+    return [(labels.get(f, f.replace("_", " ").capitalize()), identity.secret[f])
+            for f in order if identity.secret.get(f)]
+
+
+def password_of(identity: Identity) -> str | None:
+    """The password a person logs in with, for the kinds that have one, else None."""
+    field_name = PASSWORD_FIELD.get(identity.kind)
+    return identity.secret.get(field_name) or None if field_name else None
 
 
 def check_kind(kind: str) -> str:

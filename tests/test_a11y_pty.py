@@ -278,6 +278,13 @@ def _deploy_walk(tmp_path: Path, home: Path, target: Path) -> None:
         print(f"deploy of hello: {s.nbytes - n0} bytes of progress output")
         w.idle("deploy: finished")
         assert (target / "greeting.copy").exists()
+        # The last next step says what removing it keeps, and where.
+        assert (f"`roost undeploy hello --host local` removes it again and keeps its data "
+                f"and settings on the host: {target}.") in text, s.dump()
+        # It wraps: the cursor line holds its start only (the known limit in
+        # docs/accessibility.md), and log lines carry no position, so it is read, not walked.
+        s.press(keys.UP, quiet=0.3, expect="roost undeploy hello --host local")
+        assert "removes it again and keeps" in words(s.cursor_line), s.dump()
         w.key(keys.UP, "greeting.txt on the host", name="Up")
         w.key(keys.UP, "next steps", name="Up")
     assert not w.problems, report(w)

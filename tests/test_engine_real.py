@@ -305,6 +305,32 @@ def test_cli_deploy_twice_then_undeploy(tmp_path: Path,
     assert not (tmp_path / "state" / "hello.done-steps").exists()
 
 
+def test_cli_undeploy_says_what_it_keeps_and_where(tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """Before (the deploy's last next step, the dry run) and after an undeploy, roost names
+    the folders it keeps on the host; --purge-data names what it deleted."""
+    site = tmp_path / "site"
+    assert main(["deploy", "hello", "--option", f"root={site}"]) == 0
+    said = capsys.readouterr().out
+    assert (f"  - `roost undeploy hello --host local` removes it again and keeps its data and "
+            f"settings on the host: {site}. Adding --purge-data deletes those too.\n") in said
+    assert main(["undeploy", "hello", "--dry-run", "--option", f"root={site}"]) == 0
+    assert (f"Would keep on local, with your data and settings: {site}.\n"
+            "To delete those too: roost undeploy hello --host local --purge-data (this cannot "
+            "be undone).\n") in capsys.readouterr().out
+    assert main(["undeploy", "hello", "--option", f"root={site}"]) == 0
+    said = capsys.readouterr().out
+    assert (f"Kept on local, with your data and settings: {site}.\n"
+            "To delete those too: roost undeploy hello --host local --purge-data (this cannot "
+            "be undone).\n") in said
+    assert site.is_dir() and not (site / "greeting.txt").exists()  # its greeting is gone
+    assert main(["deploy", "hello", "--option", f"root={site}"]) == 0
+    capsys.readouterr()
+    assert main(["undeploy", "hello", "--option", f"root={site}", "--purge-data"]) == 0
+    assert f"Deleted from local, with its data: {site}.\n" in capsys.readouterr().out
+    assert not site.exists()
+
+
 def test_cli_failure_is_short_and_resumable(tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     blocker = tmp_path / "file"

@@ -154,6 +154,50 @@ def test_no_secret_leaks_anywhere(fast_home: tuple[Path, Path], tmp_path: Path) 
     assert "nope" not in modes
 
 
+def test_export_to_a_folder_writes_the_usual_file_name_in_it(fast_home: tuple[Path, Path],
+                                                             tmp_path: Path) -> None:
+    """`keys export ID --to FOLDER` writes the file its software usually names it inside the
+    folder, byte for byte what `--to FILE` writes, with the same modes, never overwriting."""
+    home, passfile = fast_home
+    roost = Runner(home, passfile)
+    for kind in KINDS:
+        roost("keys", "new", kind, *KIND_ARGS[kind])
+    roost("keys", "new", "fediverse", "--name", "akkoma", "--handle", "robin", "--domain",
+          "social.example.org", "--email", "robin@example.org", "--software", "akkoma")
+    folder, files = tmp_path / "keys folder", tmp_path / "by name"
+    folder.mkdir()
+    files.mkdir()
+    usual = {"ssb": ["secret"], "xmpp": ["xmpp.txt"], "fediverse": [".env.production"],
+             "akkoma": ["prod.secret.exs"], "matrix": ["example.org.signing.key"],
+             "ssh": ["id_ed25519", "id_ed25519.pub"], "wireguard": ["privatekey"],
+             "tor": ["hidden_service", "hidden_service/hostname",
+                     "hidden_service/hs_ed25519_public_key",
+                     "hidden_service/hs_ed25519_secret_key"],
+             "login": ["login.txt"]}
+    for ident_id, names in usual.items():
+        said = roost("keys", "export", ident_id, "--to", str(folder)).stdout
+        roost("keys", "export", ident_id, "--to", str(files / ident_id))
+        for name in names:
+            assert (folder / name).exists(), (ident_id, name)
+            if "/" not in name:
+                assert f"Wrote {folder / name} (mode " in said or ident_id == "tor", said
+            by_name = files / name.replace(names[0], ident_id, 1)
+            written, reference = folder / name, by_name
+            assert stat.S_IMODE(written.stat().st_mode) == stat.S_IMODE(
+                reference.stat().st_mode), (ident_id, name)
+            if written.is_file():
+                assert written.read_bytes() == reference.read_bytes(), (ident_id, name)
+        # Again: the usual name is taken now, so it is refused and nothing changes.
+        again = roost("keys", "export", ident_id, "--to", str(folder), expect=2)
+        assert again.stderr == (f"roost: {folder / names[0]} already exists. Roost never "
+                                "overwrites a key file; choose a new name.\n")
+    assert stat.S_IMODE((folder / "secret").stat().st_mode) == 0o400
+    assert stat.S_IMODE((folder / "id_ed25519.pub").stat().st_mode) == 0o644
+    assert stat.S_IMODE((folder / "hidden_service").stat().st_mode) == 0o700
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        n for names in usual.values() for n in names if "/" not in n)
+
+
 def test_list_and_show_need_no_passphrase(fast_home: tuple[Path, Path]) -> None:
     home, passfile = fast_home
     roost = Runner(home, passfile)
@@ -300,8 +344,9 @@ def test_a_login_for_wordpress_from_the_cli(fast_home: tuple[Path, Path]) -> Non
     assert pw not in shown
     # Not a terminal and not asked for: refused, one line, before the passphrase is read.
     refused = nobody("keys", "show", "wordpress", "--secret", expect=2)
-    assert refused.stderr == ("roost: roost prints a password only to a terminal. Add "
-                              "--to-pipe to send it to a pipe or a file on purpose.\n")
+    assert refused.stderr == ("roost: roost prints secrets only to a terminal. Add "
+                              "--to-pipe to send the password to a pipe or a file on "
+                              "purpose.\n")
     assert nobody("keys", "show", "wordpress", "--secret", "--to-pipe", expect=2).stderr \
         .startswith("roost: cannot read the passphrase file")
     piped = roost("keys", "show", "wordpress", "--secret", "--to-pipe")
@@ -372,6 +417,50 @@ def test_on_a_terminal_the_password_is_asked_twice_and_shown_after_the_passphras
     code, seen = _pty_run([*roost, "show", "login", "--secret"], env,
                           [(b"Vault passphrase: ", b"not the passphrase\r")])
     assert code == 2 and b"the passphrase is wrong" in seen and typed not in seen
+
+
+def test_show_secret_reads_out_every_secret_of_every_kind(fast_home: tuple[Path, Path]) -> None:
+    """Every secret field every kind stores is declared with a label in words, and `keys show
+    ID --secret` on a terminal reads each out under that label: a field added to a kind's
+    `create` without a label fails here. `--to-pipe` gives the password alone, a Matrix
+    identity's admin password included."""
+    from roost.keys.model import PASSWORD_FIELD, SECRET_LABELS
+
+    home, passfile = fast_home
+    roost = Runner(home, passfile)
+    for kind in KINDS:
+        roost("keys", "new", kind, *KIND_ARGS[kind])
+    vault = Vault.open(home, PASS)
+    env = _env(home, passfile)
+    for kind in KINDS:
+        ident = vault.get(kind)
+        labels = dict(SECRET_LABELS[kind])
+        assert sorted(labels) == sorted(ident.secret), f"{kind}: declare every secret field"
+        code, seen = _pty_run([sys.executable, "-m", "roost", "keys", "show", kind,
+                               "--secret"], env, [])
+        text = seen.decode().replace("\r\n", "\n")
+        assert code == 0, text
+        lines = text.splitlines()
+        for field, label in labels.items():
+            assert label[0].isupper() and label != field, (kind, label)
+            value = ident.secret[field].strip()
+            if "\n" in value:
+                start = lines.index(f"{label}, {len(value.splitlines())} lines:")
+                assert lines[start + 1:start + 1 + len(value.splitlines())] == \
+                    value.splitlines(), (kind, field)
+            else:
+                assert f"{label}: {value}" in lines, (kind, field)
+        if kind in PASSWORD_FIELD:
+            piped = roost("keys", "show", kind, "--secret", "--to-pipe").stdout
+            assert piped == ident.secret[PASSWORD_FIELD[kind]] + "\n"
+            assert lines.index(f"{labels[PASSWORD_FIELD[kind]]}: "
+                               f"{ident.secret[PASSWORD_FIELD[kind]]}") == \
+                min(i for i, line in enumerate(lines) if ": " in line and any(
+                    line.startswith(lab + ":") for lab in labels.values())), \
+                f"{kind}: the password comes first"
+        else:
+            said = roost("keys", "show", kind, "--secret", "--to-pipe", expect=2).stderr
+            assert f"roost keys show {kind} --secret in a terminal" in said
 
 
 def test_remove_asks_first_and_really_removes(fast_home: tuple[Path, Path],

@@ -491,6 +491,11 @@ def test_export_writes_new_files_with_right_modes_and_never_overwrites(
         assert modes["out.pub"] == 0o644
     if kind == "tor":
         assert stat.S_IMODE(target.stat().st_mode) == 0o700
+    if kind == "tor":  # an existing folder: Tor's own folder is made inside it
+        inside = export_identity(ident, target)
+        assert [p.relative_to(target).as_posix() for p in inside] == [
+            f"hidden_service/{p.name}" for p in written]
+        written += inside
     before = {p: p.read_bytes() for p in written}
     with pytest.raises(RoostError, match="already exists"):
         export_identity(ident, target)

@@ -180,3 +180,23 @@ async def test_p_on_a_key_says_it_has_no_password(home: Path) -> None:
         assert "ssh has no password: its secrets are keys. Enter exports them." in text(app)
         await press(pilot, app, "end", "p")
         assert "Move to a login first" in text(app)
+
+
+@sync
+async def test_p_on_a_matrix_identity_shows_the_admin_password(home: Path) -> None:
+    from roost.keys import create
+
+    ident = create("matrix", server_name="example.org")
+    Vault.create(home, PASS, limits=FAST_LIMITS_FOR_TESTS).add(ident)
+    pw = ident.secret["admin_password"]
+    app = make_app(home, screen_reader=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await press(pilot, app, "i")
+        assert "p shows its password" in text(app)
+        await press(pilot, app, "home", "p")
+        assert type(app.screen).__name__ == "ShowPasswordScreen"
+        app.screen.query_one("#field-passphrase", Input).value = PASS
+        await press(pilot, app, "enter")
+        await settle(pilot, app)
+        assert f"Password, {pw}, 1 of 2" in check_cursor(app)

@@ -13,6 +13,7 @@ roost's environment; its signature format is checked against bovine's own output
 from __future__ import annotations
 
 import itertools
+import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -371,8 +372,9 @@ def test_bovine_from_pypi_answers_webfinger_and_its_actor_through_nginx(
         assert sh("systemctl show -p MainPID --value bovine") == pid
         # bovine's own CLI, as the next steps tell the person to run it, sees one account.
         tool = next(x for x in recipe.next_steps if "More accounts" in x)
-        cmd = tool.split(": ", 1)[1].split(" register ")[0].replace("sudo -u", "runuser -u")
-        cmd = cmd.replace("runuser -u bovine env", "runuser -u bovine -- env")
+        printed = re.findall(r"`([^`]+)`", tool)[0]  # the register command, as printed
+        assert printed.startswith("sudo -u bovine env -C /var/lib/bovine "), printed
+        cmd = printed.split(" register ")[0]  # the same tool's `actor` lists the accounts
         names = sh(f"cd / && {cmd} actor").splitlines()
         assert len(names) == 1 and names[0].startswith("alice_"), names
         # Stopped after the account was made but before it was recorded: the account step runs

@@ -5,6 +5,7 @@ client-server API with httpx, makes a room and a message sent there is read back
 
 from __future__ import annotations
 
+import re
 import secrets as rnd
 import time
 from pathlib import Path
@@ -16,7 +17,9 @@ import pytest
 from roost.core.errors import RoostError
 from roost.deploy import engine
 from roost.deploy.dryrun import plan_lines
+from roost.deploy.facts import Facts
 from roost.deploy.journal import Journal
+from roost.deploy.recipe import TargetHost
 from roost.deploy.recipes import RECIPES
 from roost.deploy.recipes.matrix_synapse import build_matrix_synapse
 from roost.keys import matrix
@@ -119,6 +122,28 @@ def test_synapse_deploys_and_the_admin_chats(
                          params={"dir": "b", "limit": 10}, headers=auth, timeout=20).json()
         assert any(e.get("content", {}).get("body") == body for e in msgs["chunk"])
         assert login(base, "admin", "wrong-" + admin_password).status_code == 403
+
+        # The command the next steps give for more accounts runs on the host as printed: the
+        # sudo form (a login with sudo), and the runuser form (a root login, maybe no sudo).
+        for n, sudo in enumerate((None, "root")):
+            facts = None if sudo is None else TargetHost("vps", vps_host.address, Facts(
+                hostname="vps", os_id="debian", os_version="12", os_codename="bookworm",
+                arch="x86_64", ram_mb=None, root_free_mb=None, var_free_mb=None,
+                pi_model=None, init="systemd", sudo=sudo))
+            shown = build_matrix_synapse(facts, {"address": vps_host.address},
+                                         {"matrix": server_identity.info()}).next_steps
+            (printed,) = [c for step in shown for c in re.findall(r"`([^`]+)`", step)
+                          if "register_new_matrix_user" in c]
+            assert printed.startswith("sudo -u synapse /" if sudo is None else
+                                      "runuser -u synapse -- /"), printed
+            friend, friend_pw = f"friend{n}", rnd.token_urlsafe(16)
+            # It asks for the user name, the password twice and whether to make an admin.
+            said = vps_host.ssh(printed, input=f"{friend}\n{friend_pw}\n{friend_pw}\nno\n"
+                                .encode())
+            assert "Success" in said.stdout + said.stderr, said
+            r = login(base, friend, friend_pw)
+            assert r.status_code == 200, r.text
+            assert r.json()["user_id"] == f"@{friend}:{SERVER}"
 
         start = time.monotonic()
         again = engine.run(recipe, t, journal=journal, secrets=secrets)

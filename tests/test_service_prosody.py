@@ -7,6 +7,7 @@ trusting the server's certificate, and sends a message that a second account rec
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets as rnd
 import time
 from pathlib import Path
@@ -167,6 +168,17 @@ def test_prosody_deploys_and_a_real_client_logs_in_and_chats(
         text = "hello from roost " + rnd.token_hex(4)
         got = asyncio.run(_exchange(pi_host.address, cafile, alice, bob, text))
         assert got == f"alice@{DOMAIN}: {text}"
+
+        # The invite command the next steps print runs on the host as printed and makes an
+        # invite Prosody keeps.
+        (printed,) = [c for step in recipe.next_steps for c in re.findall(r"`([^`]+)`", step)
+                      if "mod_invites" in c]
+        assert printed == f"sudo prosodyctl mod_invites generate {DOMAIN}"
+        link = pi_host.ssh(printed).stdout.strip().splitlines()[-1]
+        assert link.startswith(f"xmpp:{DOMAIN}?register;preauth="), link
+        token = link.partition("preauth=")[2].partition(";")[0]
+        stored = pi_host.ssh("cat /var/lib/prosody/chat%2eroost%2etest/invite_token.dat").stdout
+        assert len(token) >= 16 and token in stored
 
         # A wrong password is refused (the proof above is not a server that lets anyone in).
         wrong = Identity("alice", "xmpp", alice.public, {"password": "not-the-password"})

@@ -52,11 +52,8 @@ config.exs does not set (upstream's default was not checked against its source h
 on, the check says in one line that the server wants a signed request). Without an account,
 it checks /api/v1/instance.
 
-Options: `domain` (required; the name on the fediverse, cannot change later), `account` (the
-fediverse identity id; default the one on the domain, if any), `port` (the server's port on
-127.0.0.1, default 4000), `listen` (nginx's port, default 80), `address` (where the health
-check connects from this computer), `artifact` and `sha256`.
-"""
+Options: declared in recipes/options.toml, with what each means and its default; `roost
+deploy ID --help` lists them."""
 
 from __future__ import annotations
 
@@ -66,11 +63,12 @@ from typing import Any
 
 from roost.core import validate
 from roost.core.errors import RoostError
+from roost.deploy.options import recipe_options
 from roost.deploy.reach import Site
-from roost.deploy.recipe import Port, Recipe, take_options
+from roost.deploy.recipe import Port, Recipe, host_command, https_commands, take_options
 from roost.deploy.recipes.activitypub import webfinger_probe
 from roost.deploy.recipes.gotosocial import fediverse_account, instance_probe
-from roost.deploy.recipes.upstream import UPSTREAM_OPTIONS, InstallArtifact, choose, proxy_site
+from roost.deploy.recipes.upstream import InstallArtifact, choose, proxy_site
 from roost.deploy.steps import (
     CreateAccount,
     DisableService,
@@ -89,8 +87,8 @@ from roost.deploy.steps import (
     script,
 )
 
-OPTIONS: dict[str, str | None] = {"domain": None, "account": "", "port": "4000",
-                                  "listen": "80", "address": "", **UPSTREAM_OPTIONS}
+OPTIONS = recipe_options("akkoma")
+"""Declared in recipes/options.toml; `roost deploy ID --help` lists them."""
 # What upstream's guide installs on Debian, with today's names: libncurses5 is gone from
 # Debian 12/13 (libncurses6), libmagic comes with `file`; openssl makes the web push keys,
 # curl posts the first password to 127.0.0.1.
@@ -333,14 +331,15 @@ def _build(f: Flavor, host: Any, options: Mapping[str, str],
                Port(5432, units=("postgresql",), option=None)),
         health=WaitHealth(f"check that {f.title} answers for {domain} through nginx",
                           probe=probe, site=site, timeout=180, interval=2.0),
-        next_steps=(*_account_steps(account, domain, f, ctl),
+        next_steps=(*_account_steps(account, domain, host_command(
+            host, (ctl, "user", "new", "NAME", "EMAIL", "--admin"), user=f.name, env=env)),
             f"Point {domain} at this host (DNS A/AAAA record) and give it HTTPS before you "
-            f"use it: other servers only talk to https://{domain} (for example certbot "
-            "--nginx). Uploads are served from the same name; upstream advises a separate "
-            "media name later.",
-            f"A web interface is not part of the release: install one with `sudo -u {f.name} "
-            f"env PLEROMA_CONFIG_PATH={f.config} RELEASE_TMP={f.data}/tmp {ctl} frontend "
-            "install pleroma-fe --ref stable`, or use a Mastodon app (Tusky, Ice Cubes, "
+            f"use it: other servers only talk to https://{domain}. For example, on the host: "
+            f"{https_commands(host, domain)}. Uploads are served from the same name; upstream "
+            "advises a separate media name later.",
+            "A web interface is not part of the release: install one on the host with "
+            f"`{host_command(host, (ctl, 'frontend', 'install', 'pleroma-fe', '--ref', 'stable'), user=f.name, env=env)}`"  # noqa: E501
+            ", or use a Mastodon app (Tusky, Ice Cubes, "
             f"Phanpy) with the server name {domain}.",
         ),
         uninstall=(DisableService(f.name), RemovePath(f.unit), *unproxy),
@@ -358,12 +357,11 @@ def _migrated(f: Flavor, install: InstallArtifact) -> str:
     return f"{f.data}/.roost-migrated-{(install.sha256 or 'unpinned')[:16]}"
 
 
-def _account_steps(account: tuple[str, str, str] | None, domain: str, f: Flavor, ctl: str
+def _account_steps(account: tuple[str, str, str] | None, domain: str, user_new: str
                    ) -> tuple[str, ...]:
     if account is not None:
         return (f"Your account is @{account[1]}@{domain} (an admin); its password is in "
-                "roost's key vault.",)
+                f"roost's key vault: `roost keys show {account[0]} --secret` shows it.",)
     return ("No fediverse identity for this domain was in the key vault, so no account was "
             "made: create one with `roost keys` and deploy again, or run "
-            f"`sudo -u {f.name} {ctl} user new NAME EMAIL --admin` on the host (it prints a "
-            "link to set the password).",)
+            f"`{user_new}` on the host (it prints a link to set the password).",)

@@ -23,11 +23,8 @@ other servers use it.
 Health, from this computer through nginx: WebFinger for acct:handle@domain and the actor
 document it names (bovine answers actor documents only to signed requests).
 
-Options: `domain` (required; cannot change later), `account` (the identity id; default the
-fediverse identity on the domain), `port` (hypercorn on 127.0.0.1, default 8000), `listen`
-(nginx's port, default 80), `address` (where the health check connects from this computer),
-`version` (bovine-herd on PyPI).
-"""
+Options: declared in recipes/options.toml, with what each means and its default; `roost
+deploy ID --help` lists them."""
 
 from __future__ import annotations
 
@@ -39,8 +36,9 @@ from typing import Any
 
 from roost.core import validate
 from roost.core.errors import RoostError
+from roost.deploy.options import recipe_options
 from roost.deploy.reach import Site
-from roost.deploy.recipe import Port, Recipe, take_options
+from roost.deploy.recipe import Port, Recipe, host_command, https_commands, take_options
 from roost.deploy.recipes.activitypub import webfinger_probe
 from roost.deploy.recipes.gotosocial import fediverse_account
 from roost.deploy.steps import (
@@ -61,9 +59,9 @@ from roost.deploy.steps import (
 )
 from roost.deploy.transport import Transport
 
-BOVINE_VERSION = "0.5.19"
-OPTIONS: dict[str, str | None] = {"domain": None, "account": "", "port": "8000",
-                                  "listen": "80", "address": "", "version": BOVINE_VERSION}
+OPTIONS = recipe_options("bovine")
+"""Declared in recipes/options.toml; `roost deploy ID --help` lists them."""
+BOVINE_VERSION = OPTIONS.default("version")
 USER = "bovine"
 ROOT = "/opt/bovine"
 VENV = f"{ROOT}/venv"
@@ -227,7 +225,7 @@ def build_bovine(host: Any, options: Mapping[str, str], identities: Mapping[str,
         first = (f"Your account is @{handle}@{domain}. bovine has no password: programs sign "
                  "in with an Ed25519 client key (Moo-Auth-1). The one roost added is derived "
                  "from the identity's password and used for roost's checks; for your own "
-                 "programs make a key on the host with `key BOVINE_NAME --new` (below).")
+                 "programs make a key on the host with the command below.")
     else:
         # No account: the server's own application actor (acct:bovine@domain) proves it.
         health = WaitHealth(f"check that bovine answers WebFinger for {domain} through nginx",
@@ -235,6 +233,10 @@ def build_bovine(host: Any, options: Mapping[str, str], identities: Mapping[str,
                             interval=1.0)
         first = ("No fediverse identity for this domain was in the key vault, so no account "
                  "was made: create one with `roost keys` and deploy again.")
+    def store(*words: str) -> str:
+        return host_command(host, (python, "-m", "bovine_store", *words), user=USER, cwd=DATA,
+                            env=(f"BOVINE_DB_URL={DB_URL}",))
+
     return Recipe(
         id="bovine",
         version=o["version"],
@@ -250,11 +252,11 @@ def build_bovine(host: Any, options: Mapping[str, str], identities: Mapping[str,
             "(BovineClient). Mastodon apps cannot log in to it. Its upstream says development "
             "will probably stop; for a household account choose GoToSocial or Akkoma.",
             f"Point {domain} at this host (DNS A/AAAA record) and give it HTTPS before you use "
-            f"it: other servers only talk to https://{domain} (for example certbot --nginx).",
-            f"More accounts or keys: sudo -u {USER} env -C {DATA} BOVINE_DB_URL={DB_URL} "
-            f"{python} -m "
-            f"bovine_store register --domain {domain} --handle NAME (then `key BOVINE_NAME "
-            "--new` for a client key of your own).",
+            f"it: other servers only talk to https://{domain}. For example, on the host: "
+            f"{https_commands(host, domain)}.",
+            f"More accounts, on the host: `{store('register', '--domain', domain, '--handle', 'NAME')}`"  # noqa: E501
+            " prints the new account's bovine name; a client key of your own for an account: "
+            f"`{store('key', 'BOVINE_NAME', '--new')}`.",
         ),
         uninstall=(DisableService("bovine"), RemovePath(UNIT), RemovePath(SITE_ON),
                    RemovePath(SITE), Restart("nginx", watch=(SITE_ON,), action="reload")),

@@ -39,15 +39,8 @@ How it is put together (each point checked in Friendica's source):
   * ? [, a leading -); Friendica allows only letters, digits and ASCII punctuation anyway
   (User::getPasswordRegExp).
 
-Options: `domain` (required: the name Friendica is known by; it cannot change later),
-`identity` (the vault login whose user, e-mail and password are the admin's; default the
-login named "friendica", else the only login: `roost keys new login --name friendica`),
-`admin` (the admin's nickname; default the login's user, else "admin"), `email` (the admin's
-e-mail; default the login's, else admin@domain), `sitename` (default "Friendica"),
-`scheme` (https or http: the address Friendica writes into everything it publishes; default
-https, which needs a certificate, see the next steps), `listen` (nginx's port, default 80),
-`address` (where the health check connects from this computer), `artifact` and `sha256`.
-"""
+Options: declared in recipes/options.toml, with what each means and its default; `roost
+deploy ID --help` lists them."""
 
 from __future__ import annotations
 
@@ -58,10 +51,11 @@ from typing import Any
 
 from roost.core import validate
 from roost.core.errors import RoostError
+from roost.deploy.options import recipe_options
 from roost.deploy.reach import Site
-from roost.deploy.recipe import Port, Recipe, take_options
+from roost.deploy.recipe import Port, Recipe, https_commands, take_options
 from roost.deploy.recipes.logins import pick_login
-from roost.deploy.recipes.upstream import UPSTREAM_OPTIONS, InstallArtifact, choose
+from roost.deploy.recipes.upstream import InstallArtifact, choose
 from roost.deploy.steps import (
     CreateAccount,
     DisableService,
@@ -78,9 +72,8 @@ from roost.deploy.steps import (
     script,
 )
 
-OPTIONS: dict[str, str | None] = {"domain": None, "identity": "", "admin": "", "email": "",
-                                  "sitename": "Friendica", "scheme": "https", "listen": "80",
-                                  "address": "", **UPSTREAM_OPTIONS}
+OPTIONS = recipe_options("friendica")
+"""Declared in recipes/options.toml; `roost deploy ID --help` lists them."""
 MIN_RAM_MB = 512
 """The catalog's requirements.ram_mb for friendica (a test keeps the two equal)."""
 # Upstream's doc/Install.md: Curl, GD, GMP, PDO, mbstring, MySQLi, xml, zip, IntlChar, IDN,
@@ -253,11 +246,12 @@ def build_friendica(host: Any, options: Mapping[str, str],
                           probe=json_probe(site, url), site=site,
                           timeout=90, interval=1.0),
         next_steps=(
-            f"Log in at {url}/login as {nick} with the password from roost's key vault; "
-            f"{email} is the admin e-mail, so that account has the admin pages.",
+            f"Log in at {url}/login as {nick} with the password from roost's key vault "
+            f"(`roost keys show {ident} --secret` shows it); {email} is the admin e-mail, so "
+            "that account has the admin pages.",
             f"Point {domain} at this host (DNS A/AAAA record) and give it HTTPS before others "
-            "use it (for example certbot --nginx): other servers only talk to "
-            f"{url.replace('http://', 'https://')}.",
+            f"use it: other servers only talk to {url.replace('http://', 'https://')}. For "
+            f"example, on the host: {https_commands(host, domain)}.",
             "New accounts are closed; open registration in the admin pages if you want others "
             "to join.",
             "Import your follows from an old fediverse account as a CSV file in the settings.",

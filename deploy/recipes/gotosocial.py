@@ -23,12 +23,8 @@ document /users/NAME/main-key, which GoToSocial serves unsigned as a minimal act
 preferredUsername, publicKey), must be that account's. This was read in GoToSocial's source
 (commit 57cb4fe, October 2025) and tried against a stand-in; the real binary did not run here.
 
-Options: `domain` (required: the name the server is known by on the fediverse; it cannot
-change later), `account` (the identity id; default the fediverse identity on the domain, if
-any), `port` (GoToSocial's port on 127.0.0.1, default 8080), `listen` (nginx's port,
-default 80), `address` (where the health check connects from this computer), `artifact` and
-`sha256` (a release file you supply, and/or its hash).
-"""
+Options: declared in recipes/options.toml, with what each means and its default; `roost
+deploy ID --help` lists them."""
 
 from __future__ import annotations
 
@@ -37,10 +33,11 @@ from typing import Any
 
 from roost.core import validate
 from roost.core.errors import RoostError
+from roost.deploy.options import recipe_options
 from roost.deploy.reach import Site
-from roost.deploy.recipe import Port, Recipe, take_options
+from roost.deploy.recipe import Port, Recipe, host_command, https_commands, take_options
 from roost.deploy.recipes.activitypub import webfinger_probe
-from roost.deploy.recipes.upstream import UPSTREAM_OPTIONS, InstallArtifact, choose, proxy_site
+from roost.deploy.recipes.upstream import InstallArtifact, choose, proxy_site
 from roost.deploy.steps import (
     CreateAccount,
     DisableService,
@@ -57,8 +54,8 @@ from roost.deploy.steps import (
 )
 from roost.keys import fediverse
 
-OPTIONS: dict[str, str | None] = {"domain": None, "account": "", "port": "8080",
-                                  "listen": "80", "address": "", **UPSTREAM_OPTIONS}
+OPTIONS = recipe_options("gotosocial")
+"""Declared in recipes/options.toml; `roost deploy ID --help` lists them."""
 USER = "gotosocial"
 ROOT = "/opt/gotosocial"
 DATA = "/var/lib/gotosocial"
@@ -180,7 +177,9 @@ def build_gotosocial(host: Any, options: Mapping[str, str],
     if account is not None:
         probe = all_of(probe, webfinger_probe(site, account[1], signed_actor=True,
                                               key_suffix="/main-key"))
-    admin = f"sudo -u {USER} {binary} --config-path {CONF} admin account"
+    admin = (host_command(host, (binary, "--config-path", CONF, "admin", "account", "promote",
+                                 "--username", "NAME"), user=USER),
+             host_command(host, ("systemctl", "restart", "gotosocial")))
     return Recipe(
         id="gotosocial",
         version=art.version,
@@ -195,8 +194,8 @@ def build_gotosocial(host: Any, options: Mapping[str, str],
                           timeout=90, interval=1.0),
         next_steps=(*(_account_steps(account, domain, admin)),
             f"Point {domain} at this host (DNS A/AAAA record) and give it HTTPS before you "
-            "use it: other servers only talk to https://" + domain + " (for example "
-            "certbot --nginx).",
+            f"use it: other servers only talk to https://{domain}. For example, on the host: "
+            f"{https_commands(host, domain)}.",
             "Apps: Tusky (Android), Ice Cubes or Feditext (iPhone), Phanpy or Elk in a browser."
             f" Log in with the server name {domain}.",
         ),
@@ -205,11 +204,11 @@ def build_gotosocial(host: Any, options: Mapping[str, str],
     )
 
 
-def _account_steps(account: tuple[str, str, str] | None, domain: str, admin: str
-                   ) -> tuple[str, ...]:
+def _account_steps(account: tuple[str, str, str] | None, domain: str,
+                   admin: tuple[str, str]) -> tuple[str, ...]:
     if account is not None:
         return (f"Your account is @{account[1]}@{domain} (an admin); its password is in "
-                "roost's key vault.",)
+                f"roost's key vault: `roost keys show {account[0]} --secret` shows it.",)
     return ("No fediverse identity for this domain was in the key vault, so no account was "
             f"made: create one with `roost keys` and deploy again, or promote an account "
-            f"with `{admin} promote --username NAME`.",)
+            f"with `{admin[0]}` on the host, then restart it with `{admin[1]}`.",)

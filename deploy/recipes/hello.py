@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from roost.deploy.options import recipe_options
 from roost.deploy.recipe import Recipe, take_options
 from roost.deploy.steps import EnsureDir, RemovePath, RenderTemplate, RunCommand, WaitHealth
 
-OPTIONS: dict[str, str | None] = {"root": "/srv/roost-hello", "name": "world"}
+OPTIONS = recipe_options("hello")
+"""Declared in recipes/options.toml; `roost deploy ID --help` lists them."""
 
 
 def build_hello(facts: Any, options: Mapping[str, str], identities: Mapping[str, Any]) -> Recipe:

@@ -10,12 +10,8 @@ The setup runs `setup/start.sh` from upstream's git tag with NONINTERACTIVE=1,
 PRIMARY_HOSTNAME and EMAIL_ADDR in its environment; the first mailbox's password (EMAIL_PW)
 is read from standard input by a fixed script, so it is never in a command line or a file.
 
-Options: `email` (the first address, e.g. me@example.org; default the login's e-mail),
-`hostname` (the box's name, default box.<email domain>), `identity` (the key-vault login whose
-`password` is the mailbox password; default the login named "mail", else the only login: `roost
-keys new login --name mail --email me@example.org`), `version` (upstream git tag, default v60,
-the first release for Ubuntu 22.04, named in roost's catalog).
-"""
+Options: declared in recipes/options.toml, with what each means and its default; `roost
+deploy ID --help` lists them."""
 
 from __future__ import annotations
 
@@ -26,12 +22,13 @@ from typing import Any
 
 from roost.core import validate
 from roost.core.errors import RoostError
+from roost.deploy.options import recipe_options
 from roost.deploy.recipe import Recipe, take_options
 from roost.deploy.recipes.logins import pick_login
 from roost.deploy.steps import InstallPackages, RunCommand, Secret, Step, WaitHealth, script
 
-OPTIONS: dict[str, str | None] = {"email": "", "hostname": "", "identity": "",
-                                  "version": "v60"}
+OPTIONS = recipe_options("mail-in-a-box")
+"""Declared in recipes/options.toml; `roost deploy ID --help` lists them."""
 REPO = "https://github.com/mail-in-a-box/mailinabox"
 SRC = "/root/mailinabox"
 USERS_DB = "/home/user-data/mail/users.sqlite"
@@ -140,6 +137,7 @@ def build_mail_in_a_box(host: Any, options: Mapping[str, str],
             f"Then open https://{box}/admin, log in as {email} and work through the System "
             "Status Checks until they are all green.",
             f"Mail apps: server {box}, IMAP port 993 and SMTP port 465, user {email}; the "
-            "password is in roost's key vault.",
+            f"password is in roost's key vault: `roost keys show {o['identity']} --secret` "
+            "shows it.",
         ),
     )

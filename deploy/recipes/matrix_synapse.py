@@ -6,12 +6,8 @@ secrets. The first account, an admin, is registered with the shared secret: its 
 to `register_new_matrix_user --password-file /dev/stdin`, never on a command line. SQLite holds
 the data (right for a household; PostgreSQL is for big servers).
 
-Options: `identity` (the Matrix identity id; default the only one), `admin` (the admin's user
-name; default "admin"), `version` (Synapse's version on PyPI), `bind` (the address it listens
-on; default 0.0.0.0, the home network), `port` (the port it listens on; default 8008, which
-ssb-pub uses too), `address` (where the health check reaches it from this computer; default the
-host's address from its facts, else the check runs on the host).
-"""
+Options: declared in recipes/options.toml, with what each means and its default; `roost
+deploy ID --help` lists them."""
 
 from __future__ import annotations
 
@@ -21,8 +17,9 @@ from typing import Any
 
 from roost.core import validate
 from roost.core.errors import RoostError
+from roost.deploy.options import recipe_options
 from roost.deploy.reach import Site
-from roost.deploy.recipe import Port, Recipe, take_options
+from roost.deploy.recipe import Port, Recipe, host_command, take_options
 from roost.deploy.steps import (
     CreateAccount,
     DisableService,
@@ -39,11 +36,9 @@ from roost.deploy.steps import (
     WaitHealth,
 )
 
-SYNAPSE_VERSION = "1.163.2"
-PORT = 8008
-OPTIONS: dict[str, str | None] = {"identity": "", "admin": "admin", "version": SYNAPSE_VERSION,
-                                  "bind": "0.0.0.0", "address": "",  # noqa: S104 (home LAN)
-                                  "port": str(PORT)}
+OPTIONS = recipe_options("matrix-synapse")
+"""Declared in recipes/options.toml; `roost deploy ID --help` lists them."""
+SYNAPSE_VERSION = OPTIONS.default("version")
 VENV = "/opt/synapse/venv"
 CONF_DIR = "/etc/synapse"
 DATA = "/var/lib/synapse"
@@ -161,6 +156,7 @@ def build_matrix_synapse(facts: Any, options: Mapping[str, str],
     else:
         health = WaitHealth("check that Synapse answers",
                             argv=(python, "-c", HEALTH_ON_HOST, str(port)), timeout=60, interval=1)
+    register = (f"{VENV}/bin/register_new_matrix_user", "-c", CONF, f"http://127.0.0.1:{port}")
     return Recipe(
         id="matrix-synapse",
         version=o["version"],
@@ -171,13 +167,14 @@ def build_matrix_synapse(facts: Any, options: Mapping[str, str],
         health=health,
         next_steps=(
             f"Your admin account is @{admin}:{server_name}; its password is in roost's key "
-            "vault.",
+            f"vault: `roost keys show {ident_id} --secret` shows it.",
             "Apps: Element (phone, desktop and web), FluffyChat (phone), Nheko (desktop). "
             f"Sign in with the homeserver {base}.",
             "Before you use it from outside your home: put it behind HTTPS (nginx or Caddy with "
             f"Let's Encrypt for {server_name}) and open port 443, and 8448 for federation.",
-            f"Accounts for family and friends: `register_new_matrix_user -c {CONF}` on the "
-            "host, or turn on registration with a token in homeserver.yaml.",
+            "Accounts for family and friends: on the host, run "
+            f"`{host_command(facts, register, user='synapse')}`; it asks for the new user's "
+            "name and password. Or turn on registration with a token in homeserver.yaml.",
         ),
         uninstall=(DisableService("matrix-synapse"), RemovePath(UNIT)),
         purge=(RemovePath(DATA), RemovePath(CONF_DIR), RemovePath("/opt/synapse")),

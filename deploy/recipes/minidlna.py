@@ -4,13 +4,8 @@ TVs, speakers and apps on their home network.
 MiniDLNA has no accounts or passwords, so roost only installs it on a host reached at a
 private (home network) address and never opens it to the internet.
 
-Options: `media` (the folder on the host; default /srv/media), `name` (the name players show;
-default "roost media"), `upload` (a folder on this computer whose files are copied into the
-media folder; optional, for small collections: copy big ones with rsync), `port` (the status
-page's and the media's HTTP port; default 8200), `address` (where the health check reaches the
-status page; default the host's address from its facts). Players find it by SSDP on UDP port
-1900, which no option moves.
-"""
+Options: declared in recipes/options.toml, with what each means and its default; `roost
+deploy ID --help` lists them."""
 
 from __future__ import annotations
 
@@ -22,6 +17,7 @@ from typing import Any
 
 from roost.core import validate
 from roost.core.errors import RoostError
+from roost.deploy.options import recipe_options
 from roost.deploy.reach import Site
 from roost.deploy.recipe import Port, Recipe, debian_version, take_options
 from roost.deploy.steps import (
@@ -38,10 +34,10 @@ from roost.deploy.steps import (
     WriteFile,
 )
 
+OPTIONS = recipe_options("minidlna")
+"""Declared in recipes/options.toml; `roost deploy ID --help` lists them."""
 PORT = 8200
 SSDP_PORT = 1900
-OPTIONS: dict[str, str | None] = {"media": "/srv/media", "name": "roost media", "upload": "",
-                                  "address": "", "port": str(PORT)}
 CONF = "/etc/minidlna.conf"
 MAX_UPLOAD = 200 * 1024 * 1024
 MAX_FILES = 2000

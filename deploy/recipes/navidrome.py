@@ -4,11 +4,8 @@ Debian does not package Navidrome, so roost installs upstream's pinned release f
 `upstream.py` / `upstream.toml`), verified by sha256, runs it as the system user `navidrome`
 on 127.0.0.1 and puts nginx in front of it.
 
-Options: `music` (the music folder on the host, default /srv/music), `port` (Navidrome's own
-port on 127.0.0.1, default 4533), `listen` (nginx's port, default 80), `domain` (default "_":
-any name), `address` (where the health check connects from this computer; default the host's
-address), `artifact` and `sha256` (a release file you supply, and/or its hash).
-"""
+Options: declared in recipes/options.toml, with what each means and its default; `roost
+deploy ID --help` lists them."""
 
 from __future__ import annotations
 
@@ -18,9 +15,10 @@ from typing import Any
 
 from roost.core import validate
 from roost.core.errors import RoostError
+from roost.deploy.options import recipe_options
 from roost.deploy.reach import Site
-from roost.deploy.recipe import Port, Recipe, take_options
-from roost.deploy.recipes.upstream import UPSTREAM_OPTIONS, InstallArtifact, choose, proxy_site
+from roost.deploy.recipe import Port, Recipe, https_commands, take_options
+from roost.deploy.recipes.upstream import InstallArtifact, choose, proxy_site
 from roost.deploy.steps import (
     DisableService,
     EnableService,
@@ -34,8 +32,8 @@ from roost.deploy.steps import (
     WaitHealth,
 )
 
-OPTIONS: dict[str, str | None] = {"music": "/srv/music", "port": "4533", "listen": "80",
-                                  "domain": "_", "address": "", **UPSTREAM_OPTIONS}
+OPTIONS = recipe_options("navidrome")
+"""Declared in recipes/options.toml; `roost deploy ID --help` lists them."""
 USER = "navidrome"
 ROOT = "/opt/navidrome"
 DATA = "/var/lib/navidrome"
@@ -101,8 +99,8 @@ def build_navidrome(host: Any, options: Mapping[str, str],
             "scans the folder every minute.",
             "Phone apps that speak Subsonic work with it: Substreamer or Tempo (Android), "
             "play:Sub or Amperfy (iPhone). Use the address above with your user name.",
-            "Before you use it from outside your home, give it a domain name and HTTPS "
-            "(for example certbot --nginx).",
+            "Before you use it from outside your home, give it a domain name and HTTPS. "
+            f"For example, on the host: {https_commands(host, o['domain'])}.",
         ),
         uninstall=(DisableService("navidrome"), RemovePath(UNIT), *unproxy),
         purge=(RemovePath(DATA), RemovePath(ROOT), RemovePath("/etc/navidrome")),

@@ -20,17 +20,8 @@ domain points at and that the internet reaches on port 80:
 Uninstall removes the hook (the certificate stays); purge deletes the certificate lineage
 (`certbot delete`).
 
-Options: `accounts` (comma-separated identity ids; default every XMPP identity on the domain),
-`domain` (default: the accounts' domain), `address` (where the health check connects from
-this computer; default the host's address from its facts, else the check runs on the host),
-`tls` (`self-signed` or `letsencrypt`), `email` (the ACME account's e-mail address, where Let's
-Encrypt writes about expiring certificates; needed with letsencrypt), `acme_server` (the ACME
-directory URL; default Let's Encrypt's production directory), `acme_ca_bundle` (only for a
-private ACME server whose HTTPS certificate no public authority signed: a CA bundle file on the
-host that certbot, and its renewal service through a systemd drop-in, trusts for it),
-`registration` (`closed`, the default, or `open`: anyone who reaches the server can make an
-account from their XMPP app, XEP-0077; for letting friends sign up, then closed again).
-"""
+Options: declared in recipes/options.toml, with what each means and its default; `roost
+deploy ID --help` lists them."""
 
 from __future__ import annotations
 
@@ -42,8 +33,9 @@ from urllib.parse import urlsplit
 
 from roost.core import validate
 from roost.core.errors import RoostError
+from roost.deploy.options import recipe_options
 from roost.deploy.reach import Site
-from roost.deploy.recipe import Port, Recipe, debian_version, take_options
+from roost.deploy.recipe import Port, Recipe, debian_version, host_command, take_options
 from roost.deploy.steps import (
     CreateAccount,
     DisableService,
@@ -63,10 +55,8 @@ from roost.deploy.steps import (
 from roost.keys.xmpp import jid as check_jid
 from roost.keys.xmpp import prosody_encode
 
-OPTIONS: dict[str, str | None] = {
-    "accounts": "", "domain": "", "address": "", "tls": "self-signed", "email": "",
-    "acme_server": "", "acme_ca_bundle": "", "registration": "closed",
-}
+OPTIONS = recipe_options("prosody")
+"""Declared in recipes/options.toml; `roost deploy ID --help` lists them."""
 TLS_MODES = ("self-signed", "letsencrypt")
 REGISTRATION = {"closed": ("false", "true"), "open": ("true", "false")}
 """The `registration` option's values and, for each, Prosody's `allow_registration` and
@@ -352,8 +342,9 @@ def build_prosody(facts: Any, options: Mapping[str, str],
     if tls == "self-signed":
         cert_steps = (
             "The certificate is self-signed for now: your app asks once whether to trust it. "
-            f"When {domain} points at this host from the internet, deploy again with "
-            "--option tls=letsencrypt --option email=YOU@EXAMPLE.ORG for a real one.",
+            f"When {domain} points at this host from the internet, get a real one with "
+            f"`roost deploy prosody --host {getattr(facts, 'name', '') or 'NAME'} --option "
+            "tls=letsencrypt --option email=YOU@EXAMPLE.ORG`.",
         )
         uninstall: tuple[Step, ...] = ()
         purge: tuple[Step, ...] = ()
@@ -381,7 +372,8 @@ def build_prosody(facts: Any, options: Mapping[str, str],
                Port(S2S_PORT, units=("prosody",), option=None)),
         health=health,
         next_steps=(
-            f"Your XMPP address is {first}; its password is in roost's key vault.",
+            f"Your XMPP address is {first}; its password is in roost's key vault: "
+            f"`roost keys show {accounts[0][0]} --secret` shows it.",
             "Phone: Conversations or Cheogram (Android), Monal or Siskin (iPhone). "
             "Desktop: Gajim (Windows, Linux), Dino (Linux), Monal or Beagle IM (Mac).",
             *cert_steps,
@@ -390,9 +382,10 @@ def build_prosody(facts: Any, options: Mapping[str, str],
                "--option registration=closed.",) if allow == "true" else ()),
             f"For others to reach you, point {domain} at this host (DNS A or AAAA record) and "
             "open ports 5222 (apps) and 5269 (other servers).",
-            f"Invite a friend: `sudo prosodyctl mod_invites generate {domain}` prints a link "
-            "that lets them make an account here; or they sign up on any public server and "
-            f"add {first} as a contact.",
+            "Invite a friend: on the host, "
+            f"`{host_command(facts, ('prosodyctl', 'mod_invites', 'generate', domain))}` "
+            "prints a link that lets them make an account here; or they sign up on any public "
+            f"server and add {first} as a contact.",
         ),
         uninstall=(DisableService("prosody"), RemovePath(enabled), RemovePath(conf),
                    *uninstall),

@@ -49,13 +49,8 @@ can run on one host when their ports differ: the pub has 8008 (and ssb-ws 8989),
 Oasis `--option ssb_port=8010 --option ws_port=8990`; the same check refuses any port already
 taken (Synapse uses 8008 too).
 
-Options: `identity`, `name` (the profile name; default the identity's), `invite_file` (a file
-on this computer whose first line is a pub invite to redeem; the code reaches the host on stdin
-only and is never shown), `invite` (the same code given on the command line: every user of this
-computer can read roost's command line while it runs, so prefer `invite_file`), `port` (web,
-default 3000),
-`ssb_port` (default 8008), `ws_port` (default 8989), `artifact`, `sha256`, `commit`.
-"""
+Options: declared in recipes/options.toml, with what each means and its default; `roost
+deploy ID --help` lists them."""
 
 from __future__ import annotations
 
@@ -68,7 +63,8 @@ from typing import Any
 
 from roost.core import validate
 from roost.core.errors import RoostError
-from roost.deploy.recipe import Port, Recipe, take_options
+from roost.deploy.options import recipe_options
+from roost.deploy.recipe import Port, Recipe, host_command, take_options
 from roost.deploy.recipes.ssb_pub import secret_file_template, ssb_identity
 from roost.deploy.recipes.upstream import Artifact, InstallArtifact, check_sha256
 from roost.deploy.steps import (
@@ -91,14 +87,12 @@ from roost.deploy.steps import (
 from roost.keys.ssb import profile_name
 
 REPO = "https://github.com/fraction/oasis.git"
-PINNED_COMMIT = "bd0b3f54c707d80e91241148124a18527d83ae1d"
+VERSION = "2.17.0"
+OPTIONS = recipe_options("ssb-oasis")
+"""Declared in recipes/options.toml; `roost deploy ID --help` lists them."""
+PINNED_COMMIT = OPTIONS.default("commit")
 """The last commit of fraction/oasis (3 May 2022, package version 2.17.0), read from a copy of
 the repository; the v2.17.0 tag is df2ebced and lacks the ssb-friends fix after it."""
-VERSION = "2.17.0"
-OPTIONS: dict[str, str | None] = {
-    "identity": "", "name": "", "invite": "", "invite_file": "", "port": "3000", "ssb_port": "8008",
-    "ws_port": "8989", "artifact": "", "sha256": "", "commit": PINNED_COMMIT,
-}
 USER = "oasis"
 HOME = "/var/lib/oasis"
 SSB_DIR = f"{HOME}/.ssb"
@@ -346,9 +340,12 @@ def build_ssb_oasis(facts: Any, options: Mapping[str, str],
     next_steps = (
         f"Oasis runs as {ssb_id}{shown}, on port {port} of the host itself only.",
         reach,
-        f"On the host itself a text browser works too: `w3m http://localhost:{port}`.",
-        "Redeem a pub invite under Settings, or save its code in a file and deploy again "
-        "with --option invite_file=FILE.",
+        "On the host itself a text browser works too: install one with "
+        f"`{host_command(facts, ('apt-get', 'install', 'w3m'))}`, then run "
+        f"`w3m http://localhost:{port}`.",
+        "Redeem a pub invite under Settings, or save its code in a file FILE and run "
+        f"`roost deploy ssb-oasis --host {getattr(facts, 'name', '') or 'NAME'} --option "
+        "invite_file=FILE`.",
         "Never run the same identity in two places at once: your feed would fork.",
     )
     return Recipe(

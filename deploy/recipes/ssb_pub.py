@@ -9,11 +9,8 @@ ssb-server 16 is installed from its npm package as the top-level project, so npm
 package's own lock file (installed as a dependency, npm 9 ignores it and pulls an ssb-friends
 that cannot start).
 
-Options: `identity` (the SSB identity id; default the only one), `version` (ssb-server's npm
-version), `address` (the address or name friends reach the pub at, written into invites;
-default the host's address from its facts), `port` (default 8008; Synapse uses 8008 too, so
-choose another when both run on one host).
-"""
+Options: declared in recipes/options.toml, with what each means and its default; `roost
+deploy ID --help` lists them."""
 
 from __future__ import annotations
 
@@ -25,7 +22,8 @@ from typing import Any
 
 from roost.core import validate
 from roost.core.errors import RoostError
-from roost.deploy.recipe import Port, Recipe, take_options
+from roost.deploy.options import recipe_options
+from roost.deploy.recipe import Port, Recipe, host_command, take_options
 from roost.deploy.steps import (
     DisableService,
     EnableService,
@@ -46,15 +44,17 @@ from roost.deploy.steps import (
 from roost.keys.model import Identity
 from roost.keys.ssb import ssb_secret_file_text
 
-SSB_SERVER_VERSION = "16.0.1"
-OPTIONS: dict[str, str | None] = {"identity": "", "version": SSB_SERVER_VERSION, "address": "",
-                                  "port": "8008"}
+OPTIONS = recipe_options("ssb-pub")
+"""Declared in recipes/options.toml; `roost deploy ID --help` lists them."""
+SSB_SERVER_VERSION = OPTIONS.default("version")
 HOME = "/var/lib/ssb"
 SSB_DIR = f"{HOME}/.ssb"
 SECRET_FILE = f"{SSB_DIR}/secret"
 CONFIG = f"{SSB_DIR}/config"
 OPT = "/opt/ssb-server"
 APP = f"{OPT}/app"
+INVITE = ("node", f"{APP}/bin.js", "invite.create", "1")
+"""Makes a one-use invite; run as the ssb user with HOME set (the next steps say how)."""
 ABOUT_JS = f"{APP}/roost-about.js"
 UNIT = "/etc/systemd/system/ssb-server.service"
 _VERSION = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+$")
@@ -177,9 +177,10 @@ def build_ssb_pub(facts: Any, options: Mapping[str, str],
                           argv=tuple(script(WHOAMI, ssb_id)), timeout=60, interval=1),
         next_steps=(
             f"Your pub runs as {ssb_id}" + (f" ({name})" if name else "") + f" at {shown}.",
-            "Invite friends: `sudo -u ssb env HOME=/var/lib/ssb node /opt/ssb-server/app/bin.js "
-            "invite.create 1` on the host prints a code; they paste it into Manyverse (phone) "
-            "or Patchwork/Oasis (desktop) under \"join a pub\".",
+            "Invite friends: on the host, "
+            f"`{host_command(facts, INVITE, user='ssb', env=(f'HOME={HOME}',))}` prints a "
+            "code; they paste it into Manyverse (phone) or Patchwork/Oasis (desktop) under "
+            "\"join a pub\".",
             "For friends outside your home, the pub needs a public address and the port "
             f"{port} open on your router.",
             "Never run the same identity in two places at once: your feed would fork.",

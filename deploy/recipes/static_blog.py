@@ -1,9 +1,7 @@
 """`static-blog`: nginx serving a folder of pages copied up from this computer.
 
-Options: `site` (the local folder with index.html; default: a one-page placeholder),
-`domain` (server name, default `_` = any), `port` (default 80), `address` (where the health
-check fetches the page from; default the host's address from its facts).
-"""
+Options: declared in recipes/options.toml, with what each means and its default; `roost
+deploy ID --help` lists them."""
 
 from __future__ import annotations
 
@@ -14,6 +12,7 @@ from typing import Any
 
 from roost.core import validate
 from roost.core.errors import RoostError
+from roost.deploy.options import recipe_options
 from roost.deploy.reach import Site
 from roost.deploy.recipe import Port, Recipe, debian_version, take_options
 from roost.deploy.steps import (
@@ -31,7 +30,8 @@ from roost.deploy.steps import (
     WriteFile,
 )
 
-OPTIONS: dict[str, str | None] = {"site": "", "domain": "_", "port": "80", "address": ""}
+OPTIONS = recipe_options("static-blog")
+"""Declared in recipes/options.toml; `roost deploy ID --help` lists them."""
 WEB_ROOT = "/var/www/roost-blog"
 CONF = "/etc/nginx/sites-available/roost-blog.conf"
 ENABLED = "/etc/nginx/sites-enabled/roost-blog.conf"

@@ -12,9 +12,8 @@ A zip is recognised by its first bytes (PK\\x03\\x04), not its name, and unpacke
 Akkoma ship their OTP releases) that folder's contents become the release. `binary` may be a
 relative path inside the release (`bin/pleroma`).
 
-Options every upstream recipe takes: `artifact` (a release file you downloaded yourself) and
-`sha256` (its hash; when given it replaces the pinned one).
-"""
+Options every upstream recipe takes (`artifact`, `sha256`): [shared.upstream] in
+recipes/options.toml."""
 
 from __future__ import annotations
 
@@ -36,7 +35,6 @@ from roost.core.paths import data_dir
 from roost.deploy.steps import Step, StepContext, script
 from roost.deploy.transport import Transport
 
-UPSTREAM_OPTIONS: dict[str, str | None] = {"artifact": "", "sha256": ""}
 ARCHES = {
     "x86_64": "x86_64", "amd64": "x86_64",
     "aarch64": "aarch64", "arm64": "aarch64",

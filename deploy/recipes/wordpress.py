@@ -7,13 +7,8 @@ there is no database password at all. WordPress's secret keys are made once on t
 host only on the standard input of the PHP that finishes the install (`wp_install`, as the web
 installer does), never in a command line.
 
-Options: `identity` (the vault login whose `password` is the admin's; default the login named
-"wordpress", else the only login in the vault: `roost keys new login --name wordpress`), `admin`
-(the admin's user name; default the login's user, else "admin"), `email` (the admin's e-mail;
-default the login's, else admin@<domain>), `title` (the site's title; default "My blog"),
-`domain` (the name or address people open; default the host's address from its facts), `port`
-(default 80).
-"""
+Options: declared in recipes/options.toml, with what each means and its default; `roost
+deploy ID --help` lists them."""
 
 from __future__ import annotations
 
@@ -23,8 +18,16 @@ from typing import Any
 
 from roost.core import validate
 from roost.core.errors import RoostError
+from roost.deploy.options import recipe_options
 from roost.deploy.reach import Site
-from roost.deploy.recipe import Port, Recipe, debian_version, take_options
+from roost.deploy.recipe import (
+    Port,
+    Recipe,
+    debian_version,
+    host_command,
+    https_commands,
+    take_options,
+)
 from roost.deploy.recipes.logins import pick_login
 from roost.deploy.steps import (
     CreateAccount,
@@ -40,8 +43,8 @@ from roost.deploy.steps import (
     WaitHealth,
 )
 
-OPTIONS: dict[str, str | None] = {"identity": "", "admin": "", "email": "",
-                                  "title": "My blog", "domain": "", "port": "80"}
+OPTIONS = recipe_options("wordpress")
+"""Declared in recipes/options.toml; `roost deploy ID --help` lists them."""
 # The theme is only recommended by the package: without it the front page is blank.
 PACKAGES = ("wordpress", "wordpress-theme-twentytwentythree", "mariadb-server", "nginx",
             "php-fpm", "php-mysql", "php-mbstring", "php-xml")
@@ -161,11 +164,13 @@ def build_wordpress(facts: Any, options: Mapping[str, str],
                           timeout=60, interval=1),
         next_steps=(
             f"Open {url}/wp-admin/ and log in as {o['admin']} with the password from roost's "
-            "key vault.",
+            f"key vault: `roost keys show {ident} --secret` shows it.",
             "Write your first post, pick a theme under Appearance, and remove the sample post.",
-            "Before others read it from the internet: a domain pointing at this host and HTTPS "
-            "(Let's Encrypt with certbot's nginx plugin).",
-            "Updates come with Debian's security updates: keep `unattended-upgrades` on.",
+            "Before others read it from the internet: a domain pointing at this host and HTTPS. "
+            f"For example, on the host: {https_commands(facts, domain)}.",
+            "Updates come with Debian's security updates: keep them installing by themselves "
+            f"with `{host_command(facts, ('apt-get', 'install', 'unattended-upgrades'))}` on "
+            "the host.",
             "WordPress cannot send e-mail yet (the host has no mail program): no password "
             "resets or comment notices arrive. To send mail, add an SMTP plugin (for example "
             "WP Mail SMTP) with your mail provider's account.",

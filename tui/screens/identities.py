@@ -392,8 +392,9 @@ class ShowPasswordScreen(FormScreen):
 
         def read() -> str:
             from roost.keys import Vault
+            from roost.keys.model import password_of
 
-            value = Vault.open(home, values["passphrase"]).get(ident).secret.get("password")
+            value = password_of(Vault.open(home, values["passphrase"]).get(ident))
             if not value:
                 raise RoostError(f"{ident} has no password", hint="its secrets are keys")
             return value
