@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
 from roost.core.errors import RoostError
+from roost.core.text import terminal_clean
 from roost.deploy.transport import CommandResult, Transport
 
 # --------------------------------------------------------------------------------------------
@@ -124,7 +125,7 @@ class StepContext:
         return text
 
     def _line(self, line: str) -> None:
-        clean = self.redact(line.rstrip("\n"))
+        clean = self.redact(terminal_clean(line.rstrip("\n")))
         self.tail_lines.append(clean)
         if len(self.tail_lines) > 40:
             del self.tail_lines[:-40]
@@ -161,7 +162,7 @@ class StepContext:
             prog = program_name(argv)
             name = "the command" if prog == SH else prog
             raise StepError(f"{name} ended with exit code {res.exit_code}", hint=hint,
-                            tail=self.redact(res.tail()))
+                            tail=self.redact(terminal_clean(res.tail())))
         return res
 
 
