@@ -7,6 +7,8 @@ so no message says "an Secure Scuttlebutt" or "1 steps".
 
 from __future__ import annotations
 
+import re
+
 
 def printable(text: object, limit: int = 200) -> str:
     """Control characters (newlines, escape sequences) shown escaped, long text cut.
@@ -54,3 +56,20 @@ def count(n: int, singular: str, plural: str | None = None) -> str:
     """`count(1, "step")` is "1 step", `count(3, "step")` "3 steps",
     `count(2, "identity", "identities")` "2 identities"."""
     return f"{n} {singular if n == 1 else (plural or singular + 's')}"
+
+
+# CSI (ESC [ ... final), OSC (ESC ] ... BEL or ESC \), DCS/SOS/PM/APC strings, two-byte
+# escapes (ESC + one char), the 8-bit C1 forms of CSI/OSC, then any other C0/C1 control.
+_ESCAPES = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"
+    r"|(?:\x1b[\]PX^_]|[\x9d\x90\x98\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
+    r"|\x1b[ -/]*[0-~]?"
+    r"|[\x00-\x08\x0b-\x1f\x7f-\x9f]"
+)
+
+
+def terminal_clean(text: str) -> str:
+    """Host output made safe to relay: escape sequences and control characters removed, tabs
+    as spaces, newlines kept. `Enter new password: \\x1b[08m\\x1b[00m` becomes
+    `Enter new password: `, so a screen reader does not read out `^[[08m`."""
+    return _ESCAPES.sub("", text.replace("\t", " "))

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
 from roost.core.errors import RoostError
+from roost.core.text import terminal_clean
 from roost.deploy.reach import Site
 from roost.deploy.transport import CommandResult, Transport
 
@@ -128,7 +129,7 @@ class StepContext:
         return text
 
     def _line(self, line: str) -> None:
-        clean = self.redact(line.rstrip("\n"))
+        clean = self.redact(terminal_clean(line.rstrip("\n")))
         self.tail_lines.append(clean)
         if len(self.tail_lines) > 40:
             del self.tail_lines[:-40]
@@ -165,7 +166,7 @@ class StepContext:
             prog = program_name(argv)
             name = "the command" if prog == SH else prog
             raise StepError(f"{name} ended with exit code {res.exit_code}", hint=hint,
-                            tail=self.redact(res.tail()))
+                            tail=self.redact(terminal_clean(res.tail())))
         return res
 
 
@@ -486,6 +487,12 @@ def _file_matches(ctx: StepContext, path: str, data: bytes, mode: int, owner: st
     return (owner is None or o == owner) and (group is None or g == group)
 
 
+def _private(mode: int, group: str | None) -> bool:
+    """Fit for a secret: nothing for others; read by the group only when one is named (0640
+    root:<service> lets the service read it, as 0600 would not)."""
+    return not mode & (0o037 if group is not None else 0o077)
+
+
 @dataclass(frozen=True)
 class WriteFile(Step):
     """Write a file atomically on the host (temp file, then rename) with mode and owner."""
@@ -503,7 +510,7 @@ class WriteFile(Step):
             _user(self.owner, "owner")
         if self.group is not None:
             _user(self.group, "group")
-        if isinstance(self.content, Secret) and self.mode & 0o077:
+        if isinstance(self.content, Secret) and not _private(self.mode, self.group):
             raise RoostError(f"{self.path} holds a secret but would be readable by others",
                              hint="give it mode 0o600 or 0o640")
 
@@ -572,7 +579,9 @@ def render(text: str, values: Mapping[str, str], what: str = "template") -> str:
 
 @dataclass(frozen=True)
 class RenderTemplate(WriteFile):
-    """Render `template` (a file in deploy/templates/) or `text` with `values` and write it.
+    """Render `template` (a file in deploy/templates/) or `text` with `values` and write it;
+    or, for a file whose syntax needs its values quoted, call `render` (a module-level
+    function) with the values, secrets resolved, at apply time.
 
     Values are inserted as text, never evaluated. A value with a line break is refused unless
     `multiline=True`, so an option can never add lines to a config file."""
@@ -582,13 +591,14 @@ class RenderTemplate(WriteFile):
     text: str | None = None
     values: Mapping[str, str | Secret] = field(default_factory=dict)
     multiline: bool = False
+    render: Callable[[Mapping[str, str]], str] | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if (self.template is None) == (self.text is None):
-            raise RoostError("RenderTemplate needs exactly one of template= or text=")
+        if sum(x is not None for x in (self.template, self.text, self.render)) != 1:
+            raise RoostError("RenderTemplate needs exactly one of template=, text= or render=")
         has_secret = any(isinstance(v, Secret) for v in self.values.values())
-        if has_secret and self.mode & 0o077:
+        if has_secret and not _private(self.mode, self.group):
             raise RoostError(f"{self.path} holds a secret but would be readable by others",
                              hint="give it mode 0o600 or 0o640")
         for k, v in self.values.items():
@@ -601,8 +611,10 @@ class RenderTemplate(WriteFile):
         return self.text if self.text is not None else load_template(self.template or "")
 
     def _render(self, value_of: Callable[[str | Secret], str]) -> str:
-        return render(self._source(), {k: value_of(v) for k, v in self.values.items()},
-                      f"template for {self.path}")
+        values = {k: value_of(v) for k, v in self.values.items()}
+        if self.render is not None:
+            return self.render(values)
+        return render(self._source(), values, f"template for {self.path}")
 
     def _data(self, ctx: StepContext) -> bytes:
         def value(v: str | Secret) -> str:
@@ -953,7 +965,10 @@ class RunCommand(Step):
 @dataclass(frozen=True)
 class CreateAccount(Step):
     """Create an account with a command that reads the password on stdin (`repeat` times,
-    one per line, for tools that ask to confirm). Done when `exists` exits 0."""
+    one per line, for tools that ask to confirm). Done when `exists` exits 0.
+
+    `encode` (a module-level function) turns the password into the line sent, for a command
+    that reads it in a file format (a JSON or YAML string), so any password arrives whole."""
 
     argv: tuple[str, ...]
     secret: Secret
@@ -961,6 +976,7 @@ class CreateAccount(Step):
     repeat: int = 1
     as_user: str | None = None
     description: str | None = None
+    encode: Callable[[str], str] | None = None
 
     def __post_init__(self) -> None:
         _argv_tuple(self, "argv")
@@ -991,9 +1007,13 @@ class CreateAccount(Step):
 
     def apply(self, t: Transport, ctx: StepContext) -> None:
         value = ctx.secret(self.secret)
+        line = value if self.encode is None else self.encode(value)
+        if "\n" in line or "\r" in line:
+            raise RoostError(f"the secret {self.secret.name} ({self.secret.field}) has a line "
+                             "break", hint="make a new one with `roost keys`")
         ctx.must(_as_user(self.argv, self.as_user, None), self.describe(),
                  "check the account name; the secret itself was not shown",
-                 stdin=(value + "\n").encode("utf-8") * self.repeat, final=True)
+                 stdin=(line + "\n").encode("utf-8") * self.repeat, final=True)
 
 
 # --------------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from roost.keys.model import Identity, IdentityInfo
 WHAT = {
     "ssb": "the ~/.ssb/secret file Oasis and ssb-server read",
     "xmpp": "the address and password, as a small text file",
-    "fediverse": "the server secrets (Mastodon .env lines or Akkoma prod.secret.exs)",
+    "fediverse": "the server secrets (Mastodon .env lines, or Akkoma and Pleroma secrets.exs)",
     "matrix": "the Synapse signing key file",
     "ssh": "the OpenSSH private key, and the public key next to it (.pub)",
     "wireguard": "the WireGuard private key",
@@ -88,13 +88,13 @@ def _files(identity: Identity, target: Path) -> list[tuple[Path, bytes, int]]:
         return [(target, text.encode(), 0o600)]
     if kind == "fediverse":
         sw = identity.public.get("software", "mastodon")
-        body = (fediverse.akkoma_secrets(identity) if sw == "akkoma"
-                else fediverse.mastodon_env(identity))
+        if sw == "akkoma":  # the very file the akkoma and pleroma recipes put on the host
+            return [(target, fediverse.akkoma_secrets(identity).encode(), 0o600)]
         head = (f"# {sw} secrets for {identity.public['address']}, made by roost. "
                 "Keep this file private.\n")
-        if sw != "akkoma":
-            body += f"# admin password for {identity.public['email']}\n" \
-                    f"ADMIN_PASSWORD={identity.secret['password']}\n"
+        body = fediverse.mastodon_env(identity)
+        body += f"# admin password for {identity.public['email']}\n" \
+                f"ADMIN_PASSWORD={identity.secret['password']}\n"
         return [(target, (head + body).encode(), 0o600)]
     raise RoostError(f"roost cannot export a {kind} identity")
 

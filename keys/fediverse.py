@@ -10,7 +10,7 @@ import base64
 import csv
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives import serialization
@@ -115,23 +115,53 @@ def mastodon_env(identity: Identity) -> str:
     return "\n".join(lines) + "\n"
 
 
-def akkoma_secrets(identity: Identity) -> str:
-    """The secret part of Akkoma's `prod.secret.exs` (Elixir), written with mode 0600."""
-    s, p = identity.secret, identity.public
+AKKOMA_SECRETS = ("akkoma_secret_key_base", "akkoma_signing_salt",
+                  "akkoma_live_view_signing_salt", "akkoma_joken_signer", "vapid_private_key")
+"""The identity's secret fields Akkoma's (and Pleroma's) secrets.exs is made from."""
+AKKOMA_PUBLIC = ("address", "vapid_public_key")
+"""The public fields it names."""
+
+
+def elixir_string(value: str) -> str:
+    """`value` as an Elixir double-quoted string literal: backslash, quote and `#` (which
+    would start an interpolation `#{...}`) escaped, control characters as `\\u{...}`."""
+    out = ['"']
+    for ch in value:
+        if ch in '\\"#':
+            out.append("\\" + ch)
+        elif ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F or ch in "\u2028\u2029":
+            out.append(f"\\u{{{ord(ch):X}}}")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def akkoma_secrets_exs(values: Mapping[str, str]) -> str:
+    """Akkoma's secrets.exs (Elixir) from the fields AKKOMA_SECRETS and AKKOMA_PUBLIC: what
+    `roost keys export` writes and what the akkoma and pleroma recipes upload to the host,
+    byte for byte. The web push pair is url-safe base64 without padding, as `pleroma_ctl
+    instance gen` writes it."""
+    v = {k: values[k] for k in (*AKKOMA_SECRETS, *AKKOMA_PUBLIC)}
+    address = v["address"].replace("\n", " ").replace("\r", " ")
     return (
+        f"# Akkoma secrets for {address}, made by roost in its key vault "
+        "(`roost keys export` writes the same file). Keep this file private.\n"
         "import Config\n\n"
         "config :pleroma, Pleroma.Web.Endpoint,\n"
-        f'  secret_key_base: "{s["akkoma_secret_key_base"]}",\n'
-        f'  signing_salt: "{s["akkoma_signing_salt"]}",\n'
-        f'  live_view: [signing_salt: "{s["akkoma_live_view_signing_salt"]}"]\n\n'
-        f'config :joken, default_signer: "{s["akkoma_joken_signer"]}"\n\n'
+        f"  secret_key_base: {elixir_string(v['akkoma_secret_key_base'])},\n"
+        f"  signing_salt: {elixir_string(v['akkoma_signing_salt'])},\n"
+        f"  live_view: [signing_salt: {elixir_string(v['akkoma_live_view_signing_salt'])}]\n\n"
+        f"config :joken, default_signer: {elixir_string(v['akkoma_joken_signer'])}\n\n"
         "config :web_push_encryption, :vapid_details,\n"
-        f'  subject: "mailto:{p["email"]}",\n'
-        f'  public_key: "{p["vapid_public_key"].rstrip("=")}",\n'
-        f'  private_key: "{s["vapid_private_key"].rstrip("=")}"\n\n'
-        "config :pleroma, Pleroma.Repo,\n"
-        f'  password: "{s["db_password"]}"\n'
+        f"  public_key: {elixir_string(v['vapid_public_key'].rstrip('='))},\n"
+        f"  private_key: {elixir_string(v['vapid_private_key'].rstrip('='))}\n"
     )
+
+
+def akkoma_secrets(identity: Identity) -> str:
+    """The identity's Akkoma secrets.exs (written with mode 0600 by `roost keys export`)."""
+    return akkoma_secrets_exs({**identity.public, **identity.secret})
 
 
 def webfinger_url(identity: Identity) -> str:

@@ -334,6 +334,65 @@ def test_fediverse_secrets_and_vapid_pair() -> None:
     assert f'secret_key_base: "{s["akkoma_secret_key_base"]}"' in fediverse.akkoma_secrets(ident)
 
 
+def _elixir_value(text: str, key: str) -> str:
+    """The string after `key:` in an Elixir config file, its escapes read back (a reader
+    written from Elixir's rules for double-quoted strings, independent of roost's writer)."""
+    import re
+
+    m = re.search(re.escape(key) + r':\s*"((?:[^"\\]|\\.)*)"', text)
+    assert m is not None, key
+    return re.sub(r"\\u\{([0-9A-Fa-f]{1,6})\}|\\(.)",
+                  lambda e: chr(int(e[1], 16)) if e[1] else e[2], m[1])
+
+
+@pytest.mark.parametrize("value", ['plain', 'a"b', 'back\\slash', "it's", "#{System.halt()}",
+                                   "line\nbreak\ttab\x7f", "é ✓ 𝄞", '\\"#{\\'])
+def test_elixir_string_reads_back_and_cannot_interpolate(value: str) -> None:
+    lit = fediverse.elixir_string(value)
+    inner = lit[1:-1]
+    assert lit[0] == lit[-1] == '"' and "\n" not in lit
+    # No quote ends the string early, no `#{` starts an interpolation: each is escaped.
+    import re
+    assert not re.search(r'(?<!\\)(\\\\)*"', inner)
+    assert not re.search(r'(?<!\\)(\\\\)*#\{', inner)
+    assert _elixir_value(f"k: {lit}", "k") == value
+    assert fediverse.elixir_string("a\"#b") == '"a\\\"\\#b"'
+
+
+def test_akkoma_secrets_exs_is_elixir_with_a_p256_web_push_pair(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.hashes import SHA256
+
+    from roost.keys.export import export_identity
+
+    ident = create("fediverse", "social", handle="alice", domain="social.example.org",
+                   email="me@example.org", software="akkoma")
+    s = ident.secret
+    text = fediverse.akkoma_secrets(ident)
+    for key, field in (("secret_key_base", "akkoma_secret_key_base"),
+                       ("default_signer", "akkoma_joken_signer")):
+        assert _elixir_value(text, key) == s[field] and len(s[field]) == 64
+    assert _elixir_value(text, "signing_salt") == s["akkoma_signing_salt"]
+    assert _elixir_value(text.split("live_view")[1], "signing_salt") == \
+        s["akkoma_live_view_signing_salt"]
+    # The web push pair: url-safe base64 without padding (as `instance gen` writes it) that
+    # decodes to a P-256 private scalar and the matching uncompressed public point.
+    priv, pub = _elixir_value(text, "private_key"), _elixir_value(text, "public_key")
+    assert "=" not in priv + pub and "+" not in priv + pub and "/" not in priv + pub
+    scalar = base64.urlsafe_b64decode(priv + "=" * (-len(priv) % 4))
+    point = base64.urlsafe_b64decode(pub + "=" * (-len(pub) % 4))
+    assert len(scalar) == 32 and len(point) == 65 and point[0] == 4
+    key = ec.derive_private_key(int.from_bytes(scalar, "big"), ec.SECP256R1())
+    public = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+    public.verify(key.sign(b"push", ec.ECDSA(SHA256())), b"push", ec.ECDSA(SHA256()))
+    # Nothing the server does not use: no database password (peer login), no admin password.
+    assert s["db_password"] not in text and s["password"] not in text
+    # `roost keys export` writes exactly this file, which the recipes upload.
+    out = export_identity(ident, tmp_path / "secrets.exs")
+    assert out == [tmp_path / "secrets.exs"] and out[0].read_text() == text
+    assert stat.S_IMODE(out[0].stat().st_mode) == 0o600
+
+
 def test_cryptography_is_a_runtime_dependency_through_paramiko() -> None:
     from importlib.metadata import requires
 

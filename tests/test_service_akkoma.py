@@ -50,6 +50,7 @@ from roost.deploy.recipes import RECIPES
 from roost.deploy.recipes.akkoma import build_akkoma, build_pleroma
 from roost.deploy.recipes.upstream import InstallArtifact, choose, load_pins, pinned
 from roost.keys import fediverse
+from roost.keys.export import export_identity
 from roost.keys.model import Identity
 
 if TYPE_CHECKING:
@@ -59,6 +60,12 @@ pytest_plugins = ["testhost"]
 
 DOMAIN = "social.roost.test"
 SHIPPED_COOKIE = b"THE-SAME-COOKIE-IN-EVERY-DOWNLOADED-ZIP"
+# What roost's earlier recipe left on a host: secrets.exs made there from openssl output.
+HOST_MADE_SECRETS = (b"# Written by roost on this host: secrets made here, never sent anywhere.\n"
+                     b"import Config\n\nconfig :pleroma, Pleroma.Web.Endpoint,\n"
+                     b'  secret_key_base: "' + b"h" * 64 + b'",\n'
+                     b'  signing_salt: "hosthost",\n  live_view: [signing_salt: "hosthost"]\n\n'
+                     b'config :joken, default_signer: "' + b"j" * 64 + b'"\n')
 
 FAKE_PLEROMA = b'''#!/usr/bin/python3
 # A stand-in for an OTP release's bin/pleroma (tests only): start | stop | eval CODE | rpc CODE.
@@ -258,7 +265,8 @@ def _host(arch: str) -> TargetHost:
 # Without a host
 
 
-def test_pins_flavours_per_architecture() -> None:
+def test_pins_flavours_per_architecture(alice: Identity) -> None:
+    people = {alice.id: alice.info()}
     pins = load_pins()
     for arch, flavour in (("x86_64", "amd64"), ("aarch64", "arm64")):
         a = pinned("akkoma", arch, pins)
@@ -269,10 +277,10 @@ def test_pins_flavours_per_architecture() -> None:
         assert a.sha256 == p.sha256 == ""  # moving URLs: nothing pinned, on purpose
     assert pinned("pleroma", "armv7l", pins).url.endswith("?job=arm")
     with pytest.raises(RoostError, match="akkoma has no release for armv7l"):
-        build_akkoma(_host("armv7l"), {"domain": DOMAIN}, {})
+        build_akkoma(_host("armv7l"), {"domain": DOMAIN}, people)
     art, _ = choose("pleroma", _host("armhf"), {"artifact": "", "sha256": ""})
     assert art.file == "pleroma-arm.zip"
-    recipe = build_akkoma(_host("arm64"), {"domain": DOMAIN}, {})
+    recipe = build_akkoma(_host("arm64"), {"domain": DOMAIN}, people)
     text = "\n".join(plan_lines(recipe, "pi"))
     assert "akkoma-arm64.zip" in text and "sha256 NOT PINNED" in text
 
@@ -296,7 +304,7 @@ def test_registered_dry_run_options_and_no_secrets(home: Path, alice: Identity) 
                 {"domain": DOMAIN, "listen": "x"}, {"domain": DOMAIN, "nope": "1"},
                 {"domain": DOMAIN, "sha256": "abc"}):
         with pytest.raises(RoostError):
-            build_akkoma(None, bad, {})
+            build_akkoma(None, bad, {alice.id: alice.info()})
     with pytest.raises(RoostError, match="no fediverse identity 'bob'"):
         build_akkoma(None, {"domain": DOMAIN, "account": "bob"}, {alice.id: alice.info()})
 
@@ -325,10 +333,64 @@ def test_registered_dry_run_options_and_no_secrets(home: Path, alice: Identity) 
     assert "systemctl disable --now akkoma" in removal and "rm -rf -- /var/lib/akkoma" in removal
     assert "drop the PostgreSQL database and role akkoma" in removal
 
-    pleroma = build_pleroma(None, {"domain": DOMAIN}, {})
+    # The secrets come from the vault's identity: written to the host as a secret file, 0640
+    # root:akkoma, its values shown by name only; none is made on the host.
+    assert "write file /etc/akkoma/secrets.exs (rendered, mode 0640, owner root:akkoma)" in text
+    assert f'secret_key_base: "<secret: {alice.id} akkoma_secret_key_base>"' in text
+    assert f'public_key: "{alice.public["vapid_public_key"].rstrip("=")}"' in text
+    assert "openssl" not in text and "/dev/urandom" in text  # only the Erlang cookie
+
+    # Without an identity there are no secrets to give the server: one line says what to do.
+    with pytest.raises(RoostError, match="secrets come from a fediverse identity on "
+                       f"{DOMAIN}") as err:
+        build_pleroma(None, {"domain": DOMAIN}, {})
+    assert err.value.hint is not None and "roost keys new fediverse" in err.value.hint
+    pleroma = build_pleroma(None, {"domain": DOMAIN}, {alice.id: alice.info()})
     text = "\n".join(plan_lines(pleroma, "vps"))
-    assert "/opt/pleroma/current/bin/pleroma_ctl" in text and "akkoma" not in text
-    assert any("no account was made" in s for s in pleroma.next_steps)
+    assert "/opt/pleroma/current/bin/pleroma_ctl" in text
+    assert "write file /etc/pleroma/secrets.exs (rendered, mode 0640, owner root:pleroma)" in text
+
+
+def test_secrets_exs_on_the_host_is_the_exported_file(home: Path, alice: Identity,
+                                                      tmp_path: Path) -> None:
+    """What the recipe uploads, secrets resolved as the engine resolves them, is byte for byte
+    what `roost keys export` writes: one source, the vault."""
+    from roost.deploy.steps import RenderTemplate, StepContext
+    from roost.keys.export import export_identity
+
+    for build, name in ((build_akkoma, "akkoma"), (build_pleroma, "pleroma")):
+        recipe = build(None, {"domain": DOMAIN}, {alice.id: alice.info()})
+        step = next(s for s in recipe.steps
+                    if isinstance(s, RenderTemplate) and s.path == f"/etc/{name}/secrets.exs")
+        assert (step.mode, step.owner, step.group) == (0o640, "root", name)
+        ctx = StepContext(transport=None,  # type: ignore[arg-type]
+                          secrets={f"{alice.id}#{k}": v for k, v in alice.secret.items()})
+        out = export_identity(alice, tmp_path / f"{name}.exs")
+        assert step._data(ctx) == out[0].read_bytes()
+
+
+@pytest.mark.parametrize("password", ['plain', 'qu"ote', 'back\\slash', "it's", '\\"}\'{',
+                                      "tab\tand é ✓ 𝄞"])
+def test_reset_body_is_json_for_any_password(home: Path, alice: Identity,
+                                             password: str) -> None:
+    """The password goes on stdin as json.dumps made it; the host's fixed printf puts it into
+    the body: the JSON the server reads holds the password exactly (run here with sh)."""
+    import json
+    import subprocess
+
+    from roost.deploy.recipes.akkoma import RESET_BODY
+    from roost.deploy.steps import CreateAccount
+
+    recipe = build_akkoma(None, {"domain": DOMAIN}, {alice.id: alice.info()})
+    step = next(s for s in recipe.steps if isinstance(s, CreateAccount))
+    assert step.encode is not None
+    line = step.encode(password)
+    assert "\n" not in line and line.isascii()
+    out = subprocess.run(["sh", "-c", "IFS= read -r pw; tok=$1; " + RESET_BODY, "sh",
+                          "Tok-1_x"], input=line + "\n", capture_output=True, text=True,
+                         check=True).stdout
+    assert json.loads(out) == {"data": {"token": "Tok-1_x", "password": password,
+                                        "password_confirmation": password}}
 
 
 def test_probe_needs_webfinger_and_the_actor(home: Path, alice: Identity) -> None:
@@ -414,7 +476,8 @@ def test_akkoma_release_with_postgresql_behind_nginx(
     from testhost import ProcScanner, files_containing, record_time
 
     password = alice.secret["password"]
-    secrets = {f"{alice.id}#password": password}
+    secrets = {f"{alice.id}#{k}": v for k, v in alice.secret.items()}
+    server_secrets = [alice.secret[k] for k in fediverse.AKKOMA_SECRETS]
     people = {alice.id: alice.info()}
     art = tmp_path / "akkoma-amd64.zip"
     sha = release_zip(art)
@@ -433,12 +496,12 @@ def test_akkoma_release_with_postgresql_behind_nginx(
     t = vps_host.transport(tmp_path / "ssh")
     try:
         events: list[Event] = []
-        with ProcScanner([password]) as scan:
+        with ProcScanner([password, *server_secrets]) as scan:
             start = time.monotonic()
             result = engine.run(recipe, t, journal=journal, secrets=secrets,
                                 on_event=events.append)
             record_time("deploy_akkoma_fake_release", time.monotonic() - start)
-        assert scan.hits == [], "the password was visible in a process's arguments"
+        assert scan.hits == [], "a secret was visible in a process's arguments"
         assert result.ok and result.health is not None and result.health.ok, result
         skipped = [recipe.steps[e.index - 1].describe() for e in events
                    if isinstance(e, StepSkipped)]
@@ -472,16 +535,18 @@ def test_akkoma_release_with_postgresql_behind_nginx(
             in calls
         assert not any(password in c or "--password" in c for c in calls)
 
-        # Files, owners, modes; the secrets were made on the host and are well formed.
+        # Files, owners, modes. The server's secrets are the vault's: the host's secrets.exs,
+        # read as root, is byte for byte what `roost keys export` writes on this computer.
         assert sh("stat -c '%a %U %G' /etc/akkoma /etc/akkoma/config.exs "
                   "/etc/akkoma/secrets.exs /etc/akkoma/erlang.cookie").splitlines() == [
             "750 root akkoma", "640 root akkoma", "640 root akkoma", "640 root akkoma"]
-        secrets_text = sh("cat /etc/akkoma/secrets.exs")
-        for value in alice.secret.values():
-            assert value not in secrets_text
+        exported = export_identity(alice, tmp_path / "export")[0].read_bytes()
+        assert _host_file(vps_host, "/etc/akkoma/secrets.exs") == exported
+        secrets_text = exported.decode()
         pub = secrets_text.split('public_key: "')[1].split('"')[0]
         priv = secrets_text.split('private_key: "')[1].split('"')[0]
         _check_p256(priv, pub)
+        assert password not in secrets_text and alice.secret["db_password"] not in secrets_text
         assert sh("readlink /opt/akkoma/current") == install.release
         assert sh("stat -c '%a %U' /opt/akkoma/current/bin/pleroma "
                   "/opt/akkoma/current/erts-14.2/bin/beam.smp").splitlines() == \
@@ -517,6 +582,18 @@ def test_akkoma_release_with_postgresql_behind_nginx(
         record_time("redeploy_akkoma", time.monotonic() - start)
         assert again.ok and again.applied == 0 and again.skipped == len(recipe.steps)
         assert sh("systemctl show -p MainPID --value akkoma") == pid
+
+        # A host deployed before the vault was the source has a secrets.exs made on the host:
+        # the next deploy replaces it with the vault's and restarts the server (the recipe's
+        # documented choice), so the host and the export agree again.
+        cookie_before = sh("cat /etc/akkoma/erlang.cookie")
+        vps_host.ssh("cat > /etc/akkoma/secrets.exs", input=HOST_MADE_SECRETS)
+        replaced = engine.run(recipe, t, journal=journal, secrets=secrets)
+        assert replaced.ok and replaced.applied == 2, replaced  # the file, then the restart
+        assert _host_file(vps_host, "/etc/akkoma/secrets.exs") == exported
+        assert sh("stat -c '%a %U %G' /etc/akkoma/secrets.exs") == "640 root akkoma"
+        assert sh("systemctl show -p MainPID --value akkoma") != pid
+        assert sh("cat /etc/akkoma/erlang.cookie") == cookie_before
 
         # Uninstall: stopped, site gone, data and database kept.
         engine.undeploy(recipe, t, journal=journal)
@@ -581,17 +658,24 @@ def test_akkoma_release_with_postgresql_behind_nginx(
 
 @pytest.mark.slow
 @pytest.mark.container
-def test_pleroma_release_without_an_account(pi_host: TestHost, home: Path,
-                                            tmp_path: Path) -> None:
-    """The same builder for Pleroma, with no identity in the vault: its own user, role,
-    database and folders, no account made, healthy through nginx, a second run changes
-    nothing."""
-    from testhost import record_time
+def test_pleroma_with_a_password_json_and_shell_would_break(pi_host: TestHost, home: Path,
+                                                           tmp_path: Path) -> None:
+    """The same builder for Pleroma, its own user, role, database and folders, and an account
+    whose password holds `"`, `\\` and `'` (the old printf refused it): the server gets it
+    whole through the reset endpoint's JSON. The host's secrets.exs is the vault's export.
+    A second run changes nothing."""
+    from testhost import ProcScanner, record_time
 
+    bob = fediverse.create("pleroma-social", user="bob", domain=DOMAIN,
+                           admin_email="bob@example.org", server="akkoma")
+    made = bob.secret["password"]
+    password = f"q\"uo\\te'{made}" + '\\"}'
+    secrets = {f"{bob.id}#{k}": v for k, v in bob.secret.items()}
+    secrets[f"{bob.id}#password"] = password
     art = tmp_path / "pleroma-amd64.zip"
     sha = release_zip(art)
     recipe = build_pleroma(None, {"domain": DOMAIN, "artifact": str(art), "sha256": sha,
-                                  "address": pi_host.address}, {})
+                                  "address": pi_host.address}, {bob.id: bob.info()})
     journal = Journal.for_host("pi", recipe.id)
 
     def sh(cmd: str) -> str:
@@ -600,22 +684,35 @@ def test_pleroma_release_without_an_account(pi_host: TestHost, home: Path,
     t = pi_host.transport(tmp_path / "ssh")
     try:
         start = time.monotonic()
-        result = engine.run(recipe, t, journal=journal)
+        with ProcScanner([made]) as scan:  # in any encoding, `made` is part of it
+            result = engine.run(recipe, t, journal=journal, secrets=secrets)
         record_time("deploy_pleroma_fake_release", time.monotonic() - start)
+        assert scan.hits == [], "the password was visible in a process's arguments"
         assert result.ok and result.health is not None and result.health.ok, result
         assert sh("runuser -u pleroma -- psql -XtAq -d pleroma -c "
-                  "\"SELECT current_user, count(*) FROM users\"") == "pleroma|0"
-        assert sh("stat -c '%a %U %G' /etc/pleroma/config.exs") == "640 root pleroma"
+                  "\"SELECT current_user, nickname, password_hash FROM users\"") == \
+            f"pleroma|bob|{hashlib.sha256(password.encode()).hexdigest()}"
+        assert sh("stat -c '%a %U %G' /etc/pleroma/config.exs /etc/pleroma/secrets.exs"
+                  ).splitlines() == ["640 root pleroma", "640 root pleroma"]
+        exported = export_identity(bob, tmp_path / "bob-secrets.exs")[0].read_bytes()
+        assert _host_file(pi_host, "/etc/pleroma/secrets.exs") == exported
         assert sh("grep -c akkoma /etc/pleroma/config.exs /etc/systemd/system/pleroma.service"
                   " | cut -d: -f2 | sort -u") == "0"
         assert sh("systemctl is-active pleroma") == "active"
         r = httpx.get(f"http://{pi_host.address}/api/v1/instance", headers={"Host": DOMAIN},
                       timeout=10)
         assert r.json()["uri"] == f"https://{DOMAIN}"
-        again = engine.run(recipe, t, journal=journal)
+        again = engine.run(recipe, t, journal=journal, secrets=secrets)
         assert again.ok and again.applied == 0 and again.skipped == len(recipe.steps)
     finally:
         t.close()
+
+
+def _host_file(host: TestHost, path: str) -> bytes:
+    """A file on the test host, read as root over SSH, byte for byte."""
+    out = host.ssh(f"base64 -w0 {path}").stdout.strip()
+    assert out, f"{path} is empty or missing on the host"
+    return base64.b64decode(out)
 
 
 def _check_p256(priv_b64: str, pub_b64: str) -> None:

@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from routeserver import RouteServer
 
 from roost.core.errors import RoostError
@@ -67,7 +69,10 @@ cfg = {}
 for line in open(args[1]):
     if ":" in line and not line.startswith((" ", "#")):
         k, _, v = line.partition(":")
-        cfg[k.strip()] = v.strip().strip(chr(34) + chr(39))
+        v = v.strip()
+        # A double-quoted value read with json (what roost writes for printable ASCII is both
+        # a YAML and a JSON string); others as they are, without single quotes.
+        cfg[k.strip()] = json.loads(v) if v.startswith(chr(34)) else v.strip(chr(39))
 accounts, keys = cfg["db-address"] + ".accounts", cfg["db-address"] + ".keys"
 if args[2:5] == ["admin", "account", "create"]:
     # Each account gets its own RSA key, as GoToSocial makes one at account creation.
@@ -228,6 +233,43 @@ def test_registered_dry_run_and_options(home: Path, alice: Identity) -> None:
         build_gotosocial(None, {"domain": DOMAIN, "account": "bob"}, {alice.id: alice.info()})
 
 
+HARD_PASSWORDS = ['plain', 'qu"ote', 'back\\slash', "it's", "'\\\"'", "#: - [x] {y} &z *w",
+                  "tab\tline\nbreak\r\x00\x7f\x85\u2028\ufeff", "é ✓ 𝄞", ""]
+
+
+@pytest.mark.parametrize("password", HARD_PASSWORDS)
+def test_account_yaml_reads_back_with_a_real_yaml_parser(home: Path, alice: Identity,
+                                                         password: str) -> None:
+    """What the admin command reads: the configuration, the account's lines, the password
+    line roost sends on stdin (the recipe's own encoder), parsed by a real YAML parser."""
+    import yaml
+
+    from roost.deploy.recipes.gotosocial import account_yaml, yaml_string
+    from roost.deploy.steps import CreateAccount, load_template, render
+
+    recipe = build_gotosocial(None, {"domain": DOMAIN}, {alice.id: alice.info()})
+    step = next(s for s in recipe.steps if isinstance(s, CreateAccount))
+    assert step.encode is not None
+    line = step.encode(password)
+    assert "\n" not in line and "\r" not in line
+    conf = render(load_template("gotosocial-config.yaml"),
+                  {"domain": DOMAIN, "port": "8080", "data": "/d", "release": "/r"})
+    doc = conf + "\n" + account_yaml("alice", "alice@example.org") + line + "\n"
+    got = yaml.safe_load(doc)
+    assert got["password"] == password and got["username"] == "alice"
+    assert got["email"] == "alice@example.org" and got["host"] == DOMAIN
+    assert yaml.safe_load(yaml_string(password)) == password
+
+
+@given(st.text())
+def test_yaml_string_reads_back_any_text(value: str) -> None:
+    import yaml
+
+    from roost.deploy.recipes.gotosocial import yaml_string
+
+    assert yaml.safe_load("k: " + yaml_string(value)) == {"k": value}
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -333,7 +375,9 @@ def test_gotosocial_release_deploys_behind_nginx(
 ) -> None:
     from testhost import ProcScanner, files_containing, record_time
 
-    password = alice.secret["password"]
+    # A password with each character the old printf refused or broke on: " \ and '.
+    made = alice.secret["password"]
+    password = f"q\"uo\\te'{made}"
     secrets = {f"{alice.id}#password": password}
     people = {alice.id: alice.info()}
 
@@ -346,13 +390,13 @@ def test_gotosocial_release_deploys_behind_nginx(
     t = pi_host.transport(tmp_path / "ssh")
     try:
         events: list[Event] = []
-        with ProcScanner([password]) as scan:
+        with ProcScanner([made]) as scan:  # in any encoding, `made` is part of it
             start = time.monotonic()
             result = engine.run(recipe, t, journal=journal, secrets=secrets,
                                 on_event=events.append)
             record_time("deploy_gotosocial_fake_release", time.monotonic() - start)
         assert scan.hits == [], "the password was visible in a process's arguments"
-        assert files_containing(pi_host.changes, [password]) == []
+        assert files_containing(pi_host.changes, [made]) == []
         assert result.ok and result.health is not None and result.health.ok
         skipped = [recipe.steps[e.index - 1].describe() for e in events
                    if isinstance(e, StepSkipped)]

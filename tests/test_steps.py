@@ -103,6 +103,15 @@ def test_write_file_mode_owner_and_change_detection() -> None:
 def test_write_file_with_secret_content_needs_private_mode() -> None:
     with pytest.raises(RoostError, match="readable by others"):
         WriteFile("/etc/x/pw", SECRET, mode=0o644)
+    # 0640 is private only with a named group (the service's); 0660 lets the group write it.
+    with pytest.raises(RoostError, match="readable by others"):
+        WriteFile("/etc/x/pw", SECRET, mode=0o640)
+    with pytest.raises(RoostError, match="readable by others"):
+        WriteFile("/etc/x/pw", SECRET, mode=0o660, group="svc")
+    with pytest.raises(RoostError, match="readable by others"):
+        RenderTemplate("/etc/x/pw", text="${p}", values={"p": SECRET}, mode=0o644, group="svc")
+    WriteFile("/etc/x/pw", SECRET, mode=0o640, owner="root", group="svc")
+    RenderTemplate("/etc/x/pw", text="${p}", values={"p": SECRET}, mode=0o640, group="svc")
     t = converge(WriteFile("/etc/x/pw", SECRET, mode=0o600))
     assert t.host.files["/etc/x/pw"].data == PW.encode()
     assert all(PW not in " ".join(c) for c in t.log)

@@ -16,13 +16,28 @@ docs/installation/otp_en.md in Pleroma) and what roost does instead:
   password in argv and writes it into the config. roost renders config.exs itself (the keys
   `instance gen` writes, from priv/templates/sample_config.eex) and connects to PostgreSQL over
   its Unix socket (Ecto's `socket_dir`) with peer authentication: the system user is the
-  database role, so there is no database password at all. The secrets `instance gen` makes
-  (secret_key_base: 64 characters, Endpoint and LiveView signing salts: 8, the Joken signer: 64,
-  a P-256 web push key pair, url-safe base64) are made ON THE HOST by a fixed script from
-  /dev/urandom and openssl, written to secrets.exs (0640 root:<name>) that config.exs imports;
-  they never leave the host and are in no command's arguments.
+  database role, so there is no database password at all.
+- The secrets `instance gen` makes (secret_key_base: 64 characters, Endpoint and LiveView
+  signing salts: 8, the Joken signer: 64, a P-256 web push key pair, url-safe base64 without
+  padding) have ONE source: the fediverse identity in roost's key vault, which made them with
+  `cryptography` (keys/fediverse.py). keys.fediverse.akkoma_secrets_exs renders them into
+  secrets.exs (Elixir strings, escaped) at apply time; the file is uploaded with the
+  secret-file step (RenderTemplate with Secret values: over SFTP, atomically, 0640
+  root:<name>, never in argv or output), and config.exs imports it. `roost keys export ID`
+  writes the very same file, byte for byte, so the exported and the running secrets agree.
+  Why the vault and not the host: the vault is where a person's secrets already live (backed
+  up, exportable, the same after a host is rebuilt); secrets made on a host die with it. So a
+  deploy needs a fediverse identity on the domain (`roost keys new fediverse ...`), which is
+  also the first account.
+  A host deployed before this (its secrets.exs made on the host by roost, from openssl
+  output): the next deploy REPLACES that file with the vault's and restarts the server,
+  because keeping it would leave the host and the vault disagreeing for good. What that costs,
+  once: sessions signed with the old secret_key_base end (people log in again), and web push
+  subscriptions made under the old VAPID key stop receiving notifications until the app
+  subscribes again (apps do when they start or when the person logs in again).
 - The release's Erlang cookie (releases/COOKIE) is the same in every copy of a published zip,
-  so roost replaces it with one made on the host (0640 root:<name>), and the unit keeps
+  so roost replaces it with one made on the host from /dev/urandom (64 hex digits, 0640
+  root:<name>; it is never exported, nothing outside the host needs it), and the unit keeps
   Erlang distribution and epmd on 127.0.0.1. NOT SOLVED: Elixir's release script (the
   `cli_text` template in mix's release.init.ex) runs the VM with `--cookie "$RELEASE_COOKIE"`
   for start, eval and rpc, so the cookie is on the command line of the running server (and of
@@ -42,21 +57,25 @@ docs/installation/otp_en.md in Pleroma) and what roost does instead:
   (POST /api/v1/pleroma/password_reset, PasswordController.do_reset: data[token],
   data[password], data[password_confirmation]) from the host to 127.0.0.1, as JSON on curl's
   standard input. The password travels over SSH and a pipe, never argv, disk or the network.
+  roost sends it already written as a JSON string (json.dumps: quoted, every `"`, backslash and
+  control character escaped, ASCII only), which the script puts as it is into the body's two
+  password fields next to the token (letters, digits, `-` and `_`, as the script checks), so
+  any password works.
 
-The health check, when an account was made, is the shared fediverse proof
+The health check is the shared fediverse proof
 (activitypub.webfinger_probe) through nginx with `Host: domain`: WebFinger finds
 acct:NAME@domain, its rel=self link leads to an actor document whose id, preferredUsername,
 inbox and public key are the account's. It asks unsigned: Pleroma and Akkoma answer actors
 unsigned unless `config :pleroma, :activitypub, authorized_fetch_mode: true`, which roost's
 config.exs does not set (upstream's default was not checked against its source here; if it is
-on, the check says in one line that the server wants a signed request). Without an account,
-it checks /api/v1/instance.
+on, the check says in one line that the server wants a signed request).
 
 Options: declared in recipes/options.toml, with what each means and its default; `roost
 deploy ID --help` lists them."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -67,7 +86,7 @@ from roost.deploy.options import recipe_options
 from roost.deploy.reach import Site
 from roost.deploy.recipe import Port, Recipe, host_command, https_commands, take_options
 from roost.deploy.recipes.activitypub import webfinger_probe
-from roost.deploy.recipes.gotosocial import fediverse_account, instance_probe
+from roost.deploy.recipes.gotosocial import fediverse_account
 from roost.deploy.recipes.upstream import InstallArtifact, choose, proxy_site
 from roost.deploy.steps import (
     CreateAccount,
@@ -86,14 +105,15 @@ from roost.deploy.steps import (
     WriteFile,
     script,
 )
+from roost.keys import fediverse
 
 OPTIONS = recipe_options("akkoma")
 """Declared in recipes/options.toml; `roost deploy ID --help` lists them."""
 # What upstream's guide installs on Debian, with today's names: libncurses5 is gone from
-# Debian 12/13 (libncurses6), libmagic comes with `file`; openssl makes the web push keys,
-# curl posts the first password to 127.0.0.1.
-PACKAGES = ("postgresql", "postgresql-contrib", "unzip", "libncurses6", "file", "openssl",
-            "curl", "ca-certificates")
+# Debian 12/13 (libncurses6), libmagic comes with `file`; curl posts the first password to
+# 127.0.0.1.
+PACKAGES = ("postgresql", "postgresql-contrib", "unzip", "libncurses6", "file", "curl",
+            "ca-certificates")
 SOCKET_DIR = "/var/run/postgresql"
 
 
@@ -140,35 +160,14 @@ class Flavor:
 AKKOMA = Flavor("akkoma", "Akkoma")
 PLEROMA = Flavor("pleroma", "Pleroma")
 
-# $1 secrets.exs, $2 erlang cookie file, $3 the service's group. Each file is made only when
-# missing, in a private temporary file first; every secret is made here from /dev/urandom (and
-# openssl for the P-256 key pair) and reaches the file through pipes and printf (a builtin).
-GEN_SECRETS = r"""f=$1; k=$2; g=$3; umask 077
-b64() { head -c "$1" /dev/urandom | base64 -w0 | cut -c1-"$2"; }
-url() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
-if [ ! -s "$f" ]; then
-  d=$(mktemp -d) || exit 3
-  openssl ecparam -name prime256v1 -genkey -noout -outform DER > "$d/k" || exit 4
-  [ "$(wc -c < "$d/k")" = 121 ] || { echo "unexpected EC key encoding" >&2; rm -rf "$d"; exit 4; }
-  priv=$(tail -c +8 "$d/k" | head -c 32 | url); pub=$(tail -c 65 "$d/k" | url); rm -rf "$d"
-  {
-    echo "# Written by roost on this host: secrets made here, never sent anywhere."
-    echo "import Config"
-    echo
-    printf 'config :pleroma, Pleroma.Web.Endpoint,\n  secret_key_base: "%s",\n' "$(b64 64 64)"
-    printf '  signing_salt: "%s",\n  live_view: [signing_salt: "%s"]\n\n' "$(b64 8 8)" "$(b64 8 8)"
-    printf 'config :joken, default_signer: "%s"\n\n' "$(b64 64 64)"
-    printf 'config :web_push_encryption, :vapid_details,\n  public_key: "%s",\n' "$pub"
-    printf '  private_key: "%s"\n' "$priv"
-  } > "$f.roost-tmp" || exit 5
-  chown "root:$g" "$f.roost-tmp" && chmod 0640 "$f.roost-tmp" && mv "$f.roost-tmp" "$f" || exit 5
-fi
-if [ ! -s "$k" ]; then
-  b64 96 128 | tr -dc 'A-Za-z0-9' | cut -c1-64 > "$k.roost-tmp" && chown "root:$g" "$k.roost-tmp" \
-    && chmod 0640 "$k.roost-tmp" && mv "$k.roost-tmp" "$k" || exit 6
-fi
+# $1 the Erlang cookie file, $2 the service's group. Made only when missing, in a private
+# temporary file first: 32 bytes of /dev/urandom as 64 hex digits (letters and digits, as an
+# Erlang cookie must be), through pipes only.
+GEN_COOKIE = r"""k=$1; g=$2; umask 077
+od -An -vtx1 -N32 /dev/urandom | tr -dc 0-9a-f > "$k.roost-tmp" \
+  && [ "$(wc -c < "$k.roost-tmp")" = 64 ] && chown "root:$g" "$k.roost-tmp" \
+  && chmod 0640 "$k.roost-tmp" && mv "$k.roost-tmp" "$k" || { rm -f "$k.roost-tmp"; exit 6; }
 """
-HAVE_SECRETS = 'test -s "$1" && test -s "$2"'
 # $1 the host's cookie, $2 the release's releases/COOKIE, $3 group.
 SET_COOKIE = ('cp "$1" "$2.roost-tmp" && chown "root:$3" "$2.roost-tmp" '
               '&& chmod 0640 "$2.roost-tmp" && mv "$2.roost-tmp" "$2"')
@@ -199,13 +198,18 @@ DB_GONE = ("n=$1; [ \"$(runuser -u postgres -- psql -XtAq -c \"SELECT count(*) F
 # $1 user, $2 pleroma_ctl, $3 marker (one per release), $4 working folder, then the environment.
 MIGRATE = 'u=$1; c=$2; m=$3; w=$4; shift 4; cd "$w" && runuser -u "$u" -- env "$@" "$c" migrate ' \
           '&& touch "$m"'
+# The password reset's JSON body, from $tok (checked: letters, digits, - and _) and $pw (the
+# password as a JSON string, made by json.dumps), on standard output.
+RESET_BODY = ("""printf '{"data":{"token":"%s","password":%s,"password_confirmation":%s}}' """
+              '"$tok" "$pw" "$pw"')
 # $1 user, $2 pleroma_ctl, $3 nickname, $4 e-mail, $5 port, $6 marker, $7 working folder, then
-# the environment. The password is the first line of standard input. `user new` without
-# --password makes a random one; `user reset_password` prints a one-time URL whose token is
-# posted with the password (JSON on curl's stdin) to the server on 127.0.0.1.
+# the environment. The first line of standard input is the password as a JSON string (made by
+# json.dumps). `user new` without --password makes a random one; `user reset_password` prints a
+# one-time URL whose token is posted with the password (JSON on curl's stdin) to the server on
+# 127.0.0.1.
 ADMIN_CREATE = r"""u=$1; c=$2; n=$3; e=$4; p=$5; m=$6; w=$7; shift 7
 IFS= read -r pw || exit 3
-case $pw in *'"'*|*'\'*) echo 'the password has a " or \ in it' >&2; exit 6;; esac
+case $pw in '"'*'"') ;; *) echo 'the password did not come as a JSON string' >&2; exit 6;; esac
 cd "$w" || exit 3
 i=0; until curl -fsS -o /dev/null "http://127.0.0.1:$p/api/v1/instance" 2>/dev/null; do
   i=$((i+1)); [ $i -lt 120 ] || { echo "the server did not answer on 127.0.0.1:$p" >&2; exit 7; }
@@ -224,9 +228,9 @@ out=$(runuser -u "$u" -- env "$@" "$c" user reset_password "$n") || {
   echo "pleroma_ctl could not reset the password of @$n (no such account?)" >&2; exit 9; }
 tok=$(printf '%s\n' "$out" | sed -n 's|.*/password_reset/\([A-Za-z0-9_-]*\).*|\1|p' | head -n 1)
 [ -n "$tok" ] || { echo "pleroma_ctl printed no password reset link" >&2; exit 10; }
-ans=$(printf '{"data":{"token":"%s","password":"%s","password_confirmation":"%s"}}' \
-  "$tok" "$pw" "$pw" | curl -fsS -H 'Content-Type: application/json' -H 'Accept: text/html' \
-  --data-binary @- "http://127.0.0.1:$p/api/v1/pleroma/password_reset") || exit 11
+ans=$(""" + RESET_BODY + r""" \
+  | curl -fsS -H 'Content-Type: application/json' -H 'Accept: text/html' \
+    --data-binary @- "http://127.0.0.1:$p/api/v1/pleroma/password_reset") || exit 11
 case $ans in
   *"Password changed"*) ;;
   *) echo "the server refused the new password" >&2; exit 12;;
@@ -254,7 +258,17 @@ def _build(f: Flavor, host: Any, options: Mapping[str, str],
     address = o["address"] or str(getattr(host, "address", "") or "127.0.0.1")
     address = validate.hostname(address, "address")
     account = fediverse_account(o, identities, domain)
-    email = account[2] if account is not None else f"admin@{domain}"
+    if account is None:
+        raise RoostError(f"{f.title}'s secrets come from a fediverse identity on {domain} in "
+                         "the key vault, and there is none",
+                         hint="make one (it is also the first account): roost keys new "
+                              f"fediverse --handle NAME --domain {domain} --email YOU@EXAMPLE"
+                              ".ORG --software akkoma")
+    ident_id, user, email = account
+    public = getattr(identities[ident_id], "public", {}) or {}
+    if not all(public.get(k) for k in fediverse.AKKOMA_PUBLIC):
+        raise RoostError(f"the fediverse identity {ident_id} has no web push key",
+                         hint="make a new one with `roost keys new fediverse`")
     if '"' in email or "\\" in email or "#" in email:
         raise RoostError("the e-mail address cannot go into the configuration",
                          hint="use an address without quotes, backslashes or #")
@@ -273,9 +287,13 @@ def _build(f: Flavor, host: Any, options: Mapping[str, str],
         EnsureDir(f.root, mode=0o755),
         EnsureDir(f"{f.root}/releases", mode=0o755),
         install,
-        RunCommand(tuple(script(GEN_SECRETS, f.secrets, f.cookie, f.name)),
-                   unless=tuple(script(HAVE_SECRETS, f.secrets, f.cookie)),
-                   description=f"make {f.title}'s secrets and Erlang cookie on the host"),
+        RenderTemplate(f.secrets, render=fediverse.akkoma_secrets_exs, mode=0o640,
+                       owner="root", group=f.name, values={
+                           **{k: Secret(ident_id, k) for k in fediverse.AKKOMA_SECRETS},
+                           **{k: str(public[k]) for k in fediverse.AKKOMA_PUBLIC}}),
+        RunCommand(tuple(script(GEN_COOKIE, f.cookie, f.name)),
+                   creates=f.cookie,
+                   description="make an Erlang cookie of this host's own"),
         RunCommand(tuple(script(SET_COOKIE, f.cookie, f"{install.current}/releases/COOKIE",
                                 f.name)),
                    unless=tuple(script(SAME_COOKIE, f.cookie,
@@ -301,20 +319,16 @@ def _build(f: Flavor, host: Any, options: Mapping[str, str],
             "service": f.name, "title": f.title, "user": f.name, "data": f.data,
             "config": f.config, "release": install.current}),
         EnableService(f.name),
-        Restart(f.name, watch=(f.config, f.unit, install.current)),
+        Restart(f.name, watch=(f.config, f.secrets, f.unit, install.current)),
         *proxy,
     ]
     site = Site(address, domain, listen)
-    probe = instance_probe(site)
-    if account is not None:
-        ident_id, user, mail = account
-        marker = f"{f.data}/.roost-admin-{user}"
-        steps.append(CreateAccount(
-            tuple(script(ADMIN_CREATE, f.name, ctl, user, mail, str(port), marker, f.data,
-                         *env)),
-            Secret(ident_id, "password"), exists=("test", "-e", marker),
-            description=f"create the admin account @{user}@{domain}"))
-        probe = webfinger_probe(site, user)
+    marker = f"{f.data}/.roost-admin-{user}"
+    steps.append(CreateAccount(
+        tuple(script(ADMIN_CREATE, f.name, ctl, user, email, str(port), marker, f.data, *env)),
+        Secret(ident_id, "password"), exists=("test", "-e", marker), encode=json.dumps,
+        description=f"create the admin account @{user}@{domain}"))
+    probe = webfinger_probe(site, user)
     drop = RunCommand(("runuser", "-u", "postgres", "--", "psql", "-X", "-q", "-d", "postgres"),
                       stdin=DB_DROP.format(n=_db_name(f.name)),
                       unless=tuple(script(DB_GONE, f.name)),
@@ -331,8 +345,9 @@ def _build(f: Flavor, host: Any, options: Mapping[str, str],
                Port(5432, units=("postgresql",), option=None)),
         health=WaitHealth(f"check that {f.title} answers for {domain} through nginx",
                           probe=probe, site=site, timeout=180, interval=2.0),
-        next_steps=(*_account_steps(account, domain, host_command(
-            host, (ctl, "user", "new", "NAME", "EMAIL", "--admin"), user=f.name, env=env)),
+        next_steps=(
+            f"Your account is @{user}@{domain} (an admin); its password is in roost's key "
+            f"vault (`roost keys show {ident_id} --secret`).",
             f"Point {domain} at this host (DNS A/AAAA record) and give it HTTPS before you "
             f"use it: other servers only talk to https://{domain}. For example, on the host: "
             f"{https_commands(host, domain)}. Uploads are served from the same name; upstream "
@@ -355,13 +370,3 @@ def _db_name(name: str) -> str:
 
 def _migrated(f: Flavor, install: InstallArtifact) -> str:
     return f"{f.data}/.roost-migrated-{(install.sha256 or 'unpinned')[:16]}"
-
-
-def _account_steps(account: tuple[str, str, str] | None, domain: str, user_new: str
-                   ) -> tuple[str, ...]:
-    if account is not None:
-        return (f"Your account is @{account[1]}@{domain} (an admin); its password is in "
-                f"roost's key vault: `roost keys show {account[0]} --secret` shows it.",)
-    return ("No fediverse identity for this domain was in the key vault, so no account was "
-            "made: create one with `roost keys` and deploy again, or run "
-            f"`{user_new}` on the host (it prints a link to set the password).",)

@@ -8,7 +8,10 @@ in the command's arguments, where every user of the host can read it in /proc. B
 command reads the same values from its configuration file (the fields `username`, `email` and
 `password` of GoToSocial's Configuration struct; `--config-path` loads any of them), so roost
 gives it a configuration "file" that is a link to its standard input: the password travels
-only over the SSH channel and a pipe, never in argv or on disk. The account is then promoted
+only over the SSH channel and a pipe, never in argv or on disk. roost writes the account's
+fields as YAML itself (yaml_string: double-quoted scalars, `"`, backslash and every character YAML
+would not keep as it is escaped), the password line included, so any password works; the
+host only joins the configuration and those lines. The account is then promoted
 to admin (`admin account promote` takes no password) and the server restarted, as upstream
 asks after a promotion.
 
@@ -61,21 +64,52 @@ ROOT = "/opt/gotosocial"
 DATA = "/var/lib/gotosocial"
 CONF = "/etc/gotosocial/config.yaml"
 UNIT = "/etc/systemd/system/gotosocial.service"
-# $1 config, $2 binary, $3 user name, $4 e-mail, $5 marker written when done; the password is
-# the first line of standard input. The configuration plus the account's fields reach the
-# admin command through a pipe made by the gotosocial user itself (so it may reopen it via the
-# /dev/stdin link); printf is a shell builtin, so the password is in no process's arguments.
-ADMIN_CREATE = r"""c=$1; b=$2; u=$3; e=$4; m=$5
-IFS= read -r pw || exit 3
-case $pw in *"'"*) echo "the password has a ' in it" >&2; exit 6;; esac
+# $1 config, $2 binary, $3 user name, $4 the account's username and email as YAML lines
+# (account_yaml), $5 marker written when done; standard input is the line `password: "..."`
+# (password_yaml). The configuration plus the account's fields reach the admin command through
+# a pipe made by the gotosocial user itself (so it may reopen it via the /dev/stdin link).
+ADMIN_CREATE = r"""c=$1; b=$2; u=$3; a=$4; m=$5
 l=/run/roost-gotosocial-admin.yaml; rm -f "$l"; ln -s /dev/stdin "$l" || exit 7
-{ cat "$c"; printf "username: '%s'\nemail: '%s'\npassword: '%s'\n" "$u" "$e" "$pw"; } \
+{ cat "$c" && echo && printf '%s' "$a" && cat; } \
   | runuser -u gotosocial -- \
     sh -c 'cat | exec "$0" --config-path "$1" admin account create' "$b" "$l"
 r=$?; rm -f "$l"; [ "$r" = 0 ] || exit "$r"
 runuser -u gotosocial -- "$b" --config-path "$c" admin account promote --username "$u" \
   && systemctl restart gotosocial && touch "$m"
 """
+
+
+def yaml_string(value: str) -> str:
+    """`value` as a YAML double-quoted scalar that every YAML parser reads back exactly:
+    backslash and quote escaped, and every character YAML does not keep as it is in such a
+    scalar (controls, DEL, C1, the line breaks NEL, LS and PS, a byte order mark) as \\x,
+    \\u or \\U escapes."""
+    out = ['"']
+    for ch in value:
+        o = ord(ch)
+        if ch in '\\"':
+            out.append("\\" + ch)
+        elif (0x20 <= o <= 0x7E or 0xA0 <= o <= 0xD7FF or 0x10000 <= o <= 0x10FFFF
+              or (0xE000 <= o <= 0xFFFD and o != 0xFEFF)) and o not in (0x2028, 0x2029):
+            out.append(ch)
+        elif o <= 0xFF:
+            out.append(f"\\x{o:02X}")
+        elif o <= 0xFFFF:
+            out.append(f"\\u{o:04X}")
+        else:
+            out.append(f"\\U{o:08X}")
+    out.append('"')
+    return "".join(out)
+
+
+def account_yaml(user: str, email: str) -> str:
+    """The admin command's username and email, as YAML lines."""
+    return f"username: {yaml_string(user)}\nemail: {yaml_string(email)}\n"
+
+
+def password_yaml(password: str) -> str:
+    """The admin command's password, as one YAML line (sent on stdin, never in argv)."""
+    return f"password: {yaml_string(password)}"
 
 
 def fediverse_account(options: Mapping[str, str], identities: Mapping[str, Any],
@@ -169,8 +203,8 @@ def build_gotosocial(host: Any, options: Mapping[str, str],
         ident_id, user, mail = account
         marker = f"{DATA}/.roost-admin-{user}"
         steps.append(CreateAccount(
-            tuple(script(ADMIN_CREATE, CONF, binary, user, mail, marker)),
-            Secret(ident_id, "password"), exists=("test", "-e", marker),
+            tuple(script(ADMIN_CREATE, CONF, binary, user, account_yaml(user, mail), marker)),
+            Secret(ident_id, "password"), exists=("test", "-e", marker), encode=password_yaml,
             description=f"create the admin account @{user}@{domain}"))
     site = Site(address, domain, listen)
     probe = instance_probe(site)

@@ -1,6 +1,6 @@
 # Written by roost (${service}). Changes here are replaced on the next deploy.
 # The secrets (secret_key_base, signing salts, the JWT signer, the web push keys) are in
-# ${secrets}, made on this host by roost and readable only by root and ${user}.
+# ${secrets}, written by roost from its key vault and readable only by root and ${user}.
 import Config
 
 config :pleroma, Pleroma.Web.Endpoint,
