@@ -139,14 +139,14 @@ def elixir_string(value: str) -> str:
 
 def akkoma_secrets_exs(values: Mapping[str, str]) -> str:
     """Akkoma's secrets.exs (Elixir) from the fields AKKOMA_SECRETS and AKKOMA_PUBLIC: what
-    `roost keys export` writes and what the akkoma and pleroma recipes upload to the host,
-    byte for byte. The web push pair is url-safe base64 without padding, as `pleroma_ctl
-    instance gen` writes it."""
+    `roost keys export ID --to FOLDER` writes and what the akkoma and pleroma recipes upload
+    to the host, byte for byte. The web push pair is url-safe base64 without padding, as
+    `pleroma_ctl instance gen` writes it."""
     v = {k: values[k] for k in (*AKKOMA_SECRETS, *AKKOMA_PUBLIC)}
     address = v["address"].replace("\n", " ").replace("\r", " ")
     return (
         f"# Akkoma secrets for {address}, made by roost in its key vault "
-        "(`roost keys export` writes the same file). Keep this file private.\n"
+        "(`roost keys export ID --to FOLDER` writes the same file). Keep this file private.\n"
         "import Config\n\n"
         "config :pleroma, Pleroma.Web.Endpoint,\n"
         f"  secret_key_base: {elixir_string(v['akkoma_secret_key_base'])},\n"
@@ -160,7 +160,8 @@ def akkoma_secrets_exs(values: Mapping[str, str]) -> str:
 
 
 def akkoma_secrets(identity: Identity) -> str:
-    """The identity's Akkoma secrets.exs (written with mode 0600 by `roost keys export`)."""
+    """The identity's Akkoma secrets.exs (`roost keys export ID --to FOLDER` writes it, mode
+    0600)."""
     return akkoma_secrets_exs({**identity.public, **identity.secret})
 
 

@@ -23,7 +23,7 @@ from roost.deploy.fake import FakeTransport
 from roost.deploy.local import LocalTransport
 from roost.deploy.recipe import Recipe, TargetHost
 from roost.deploy.recipes import RECIPES
-from roost.keys import matrix, ssb, xmpp
+from roost.keys import fediverse, matrix, ssb, xmpp
 
 STEP = re.compile(r"^step (\d+) of (\d+): (.*?)( \(runs once\))?$")
 DOMAIN = {"domain": "example.org"}
@@ -43,7 +43,9 @@ INPUTS: dict[str, tuple[Any, dict[str, str]]] = {
 @pytest.fixture(scope="module")
 def people() -> dict[str, Any]:
     made = (matrix.create("matrix", server_name="example.org"),
-            xmpp.create("alice", address="alice@example.org"), ssb.create("me", profile="Me"))
+            xmpp.create("alice", address="alice@example.org"), ssb.create("me", profile="Me"),
+            fediverse.create("social", user="alice", domain="example.org",
+                             admin_email="alice@example.org", server="akkoma"))
     return {i.id: i.info() for i in made}
 
 

@@ -23,8 +23,9 @@ docs/installation/otp_en.md in Pleroma) and what roost does instead:
   `cryptography` (keys/fediverse.py). keys.fediverse.akkoma_secrets_exs renders them into
   secrets.exs (Elixir strings, escaped) at apply time; the file is uploaded with the
   secret-file step (RenderTemplate with Secret values: over SFTP, atomically, 0640
-  root:<name>, never in argv or output), and config.exs imports it. `roost keys export ID`
-  writes the very same file, byte for byte, so the exported and the running secrets agree.
+  root:<name>, never in argv or output), and config.exs imports it.
+  `roost keys export ID --to FOLDER` writes the very same file, byte for byte, so the
+  exported and the running secrets agree.
   Why the vault and not the host: the vault is where a person's secrets already live (backed
   up, exportable, the same after a host is rebuilt); secrets made on a host die with it. So a
   deploy needs a fediverse identity on the domain (`roost keys new fediverse ...`), which is
