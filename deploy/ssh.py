@@ -415,7 +415,12 @@ class SSHTransport:
                         timed_out = True
                         break
                     wait = min(wait, left)
-                select.select([chan], [], [], wait)
+                if chan.eof_received:
+                    # the output is over and only the exit status is to come: select() on
+                    # the channel would return at once from here on (a busy loop)
+                    chan.status_event.wait(wait)
+                else:
+                    select.select([chan], [], [], wait)
                 if not t.is_active():
                     # drain what arrived, then report the loss below
                     continue
