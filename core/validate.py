@@ -14,6 +14,9 @@ from roost.core.errors import RoostError
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+_EMAIL_LOCAL = re.compile(r"^[A-Za-z0-9.!#$%&*+=?^_`{|}~-]{1,64}$")
+"""The local part of an e-mail address: RFC 5322's atext and dots (no quoted forms)."""
+_UNIT = re.compile(r"^[A-Za-z0-9@._:\\-]+$")
 
 
 def _show(value: str) -> str:
@@ -75,3 +78,35 @@ def port(value: str | int) -> int:
     if not 1 <= n <= 65535:
         raise RoostError(f"{_show(str(value))} is not a port number", hint="use 1 to 65535")
     return n
+
+
+def email(value: str, *, public: bool = False,
+          hint: str = "write it as name@example.org") -> str:
+    """An e-mail address: a dot-atom local part and a host name (with `public`, a domain
+    name: at least one dot and a non-numeric top label). The domain comes back lower-case."""
+    v = str(value).strip()
+    local, at, dom = v.rpartition("@")
+    if (not at or not _EMAIL_LOCAL.match(local) or local.startswith(".")
+            or local.endswith(".") or ".." in local):
+        raise RoostError(f"{_show(v)} is not an e-mail address", hint=hint)
+    try:
+        host = domain(dom) if public else hostname(dom, "e-mail domain")
+    except RoostError:
+        raise RoostError(f"{_show(v)} is not an e-mail address", hint=hint) from None
+    return f"{local}@{host}"
+
+
+def abs_path(value: str, what: str = "path") -> str:
+    """An absolute path on a host, without '..', NUL or line breaks."""
+    if not value.startswith("/") or "\0" in value or "\n" in value or "/../" in value + "/":
+        raise RoostError(f"{value[:80]!r} is not a usable {what}",
+                         hint="use an absolute path without '..' or line breaks")
+    return value
+
+
+def unit(value: str) -> str:
+    """A systemd unit name (prosody, prosody.service, getty@tty1.service)."""
+    if not _UNIT.match(value) or value.startswith("-"):
+        raise RoostError(f"{value[:80]!r} is not a systemd unit name",
+                         hint="use a name like prosody or prosody.service")
+    return value

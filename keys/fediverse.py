@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from roost.core import validate
 from roost.core.errors import RoostError
 from roost.core.validate import hostname
 from roost.keys.model import Identity, check_label, now_text, password, random_alnum, random_hex
@@ -24,7 +25,6 @@ KIND = "fediverse"
 SOFTWARE = ("mastodon", "gotosocial", "akkoma")
 FOLLOWS_HEADER = ("Account address", "Show boosts", "Notify on new posts", "Languages")
 _HANDLE = re.compile(r"^[a-z0-9_]{1,30}$")
-_EMAIL_LOCAL = re.compile(r"^[A-Za-z0-9.!#$%&*+=?^_`{|}~-]{1,64}$")
 
 
 def handle(value: str) -> str:
@@ -36,12 +36,7 @@ def handle(value: str) -> str:
 
 
 def email(value: str) -> str:
-    v = str(value).strip()
-    local, at, dom = v.rpartition("@")
-    if not at or not _EMAIL_LOCAL.match(local):
-        raise RoostError(f"{v[:60]!r} is not an e-mail address",
-                         hint="write it as name@example.org")
-    return f"{local}@{hostname(dom, 'e-mail domain')}"
+    return validate.email(value)
 
 
 def software(value: str) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import secrets
 
+from roost.core import validate
 from roost.core.errors import RoostError
 from roost.keys.model import Identity, check_label, now_text
 
@@ -28,7 +29,6 @@ MIN_TYPED = 8
 """WordPress refuses shorter admin passwords, Mail-in-a-Box shorter mailbox passwords."""
 MAX_TYPED = 200
 _USER = re.compile(r"^[A-Za-z0-9._@+-]{1,64}$")
-_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,63}$")
 DEFAULT_USER = "admin"
 
 
@@ -63,11 +63,8 @@ def check_user(value: str) -> str:
 
 
 def check_email(value: str) -> str:
-    v = str(value).strip()
-    if not _EMAIL.match(v):
-        raise RoostError(f"{v[:60]!r} is not an e-mail address",
-                         hint="write it as name@domain, like robin@example.org")
-    return v.lower()
+    return validate.email(value, public=True,
+                          hint="write it as name@domain, like robin@example.org").lower()
 
 
 def create(label: str, *, user: str | None = None, email: str | None = None,

@@ -89,7 +89,6 @@ UNIT = "/etc/systemd/system/friendica-worker.service"
 TIMER = "/etc/systemd/system/friendica-worker.timer"
 ENV = f"FRIENDICA_CONFIG_DIR={CONF_DIR}"
 _NICK = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,190}$")
 
 DATABASE_SQL = (
     b"CREATE DATABASE IF NOT EXISTS friendica DEFAULT CHARACTER SET utf8mb4 "
@@ -175,8 +174,7 @@ def build_friendica(host: Any, options: Mapping[str, str],
                          hint="use lower-case letters, digits and _, starting with a letter "
                               "(--option admin=NAME)")
     email = o["email"] or str(login.get("email") or "") or f"admin@{domain}"
-    if not _EMAIL.match(email):
-        raise RoostError(f"{email[:60]!r} is not an e-mail address")
+    email = validate.email(email)
     sitename = o["sitename"].strip()
     if not sitename or len(sitename) > 80 or any(c in sitename for c in "'\\") \
             or any(ord(c) < 32 for c in sitename):

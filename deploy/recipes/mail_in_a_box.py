@@ -34,7 +34,6 @@ SRC = "/root/mailinabox"
 USERS_DB = "/home/user-data/mail/users.sqlite"
 HOME_REFUSAL = ("Mail-in-a-Box needs a rented server (VPS) with a public address: mail from "
                 "home connections is treated as spam and port 25 is often blocked")
-_EMAIL = re.compile(r"^[a-z0-9][a-z0-9._+-]{0,63}@[a-z0-9.-]+$")
 _TAG = re.compile(r"^v[0-9]{2,3}(\.[0-9]+)?$")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@/+-]{0,127}$")
 # $1 = PRIMARY_HOSTNAME, $2 = EMAIL_ADDR; the password is the first line of standard input.
@@ -99,9 +98,7 @@ def build_mail_in_a_box(host: Any, options: Mapping[str, str],
         raise RoostError("mail-in-a-box needs your new e-mail address",
                          hint="add --option email=me@example.org, or give the login an e-mail: "
                               "roost keys new login --name mail --email me@example.org")
-    if not _EMAIL.match(email):
-        raise RoostError(f"{o['email'][:80]!r} is not an e-mail address",
-                         hint="write it like me@example.org")
+    email = validate.email(email, hint="write it like me@example.org")
     domain = validate.hostname(email.partition("@")[2], "mail domain")
     box = validate.hostname(o["hostname"] or f"box.{domain}", "box host name").lower()
     if not _TAG.match(o["version"]):

@@ -114,19 +114,14 @@ CERT_IMPORTED = (
     '&& cmp -s "/etc/letsencrypt/live/$d/privkey.pem" "/etc/prosody/certs/$d.key"'
 )
 
-_EMAIL = re.compile(r"^[A-Za-z0-9.!#%&*+=?^_{|}~-]{1,64}@[A-Za-z0-9.-]{1,253}$")
 _BUNDLE = re.compile(r"^/[A-Za-z0-9._/-]{1,250}$")
 
 
 def acme_email(value: str) -> str:
     """The ACME account's e-mail address (reaches certbot as one argument)."""
-    v = value.strip()
-    if not _EMAIL.match(v) or ".." in v or v.startswith("."):
-        raise RoostError(f"{v[:60]!r} is not an e-mail address",
-                         hint="write it as name@example.org; Let's Encrypt writes there "
-                              "about expiring certificates")
-    local, _, dom = v.rpartition("@")
-    return f"{local}@{validate.domain(dom)}"
+    return validate.email(value, public=True,
+                          hint="write it as name@example.org; Let's Encrypt writes there "
+                               "about expiring certificates")
 
 
 def acme_url(value: str) -> str:

@@ -54,7 +54,6 @@ SITE = "/etc/nginx/sites-available/roost-wordpress.conf"
 SITE_ON = "/etc/nginx/sites-enabled/roost-wordpress.conf"
 DEFAULT_SITE = "/etc/nginx/sites-enabled/default"
 _USER = re.compile(r"^[A-Za-z0-9._@-]{1,60}$")
-_EMAIL = re.compile(r"^[^@\s'\"\\]{1,64}@[A-Za-z0-9.-]{1,190}$")
 
 DATABASE_SQL = (
     b"CREATE DATABASE IF NOT EXISTS wordpress DEFAULT CHARACTER SET utf8mb4;\n"
@@ -116,8 +115,7 @@ def build_wordpress(facts: Any, options: Mapping[str, str],
         raise RoostError(f"{o['admin'][:40]!r} is not a WordPress user name",
                          hint="use letters, digits and . _ @ -")
     email = o["email"] or f"admin@{domain if '.' in domain and ':' not in domain else 'localhost'}"
-    if not _EMAIL.match(email):
-        raise RoostError(f"{email[:60]!r} is not an e-mail address")
+    email = validate.email(email)
     title = o["title"].strip()
     if not title or len(title) > 100 or any(ord(c) < 32 for c in title):
         raise RoostError("the title must be one line of up to 100 characters")
