@@ -57,7 +57,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -164,16 +163,6 @@ class InstallSource(InstallArtifact):
     def hint(self) -> str:
         return ("the archive may be damaged or not Oasis: it must hold the repository's files "
                 "at its top (src/index.js), as `git archive --format=tar.gz HEAD` makes it")
-
-
-@dataclass(frozen=True)
-class RunTouching(RunCommand):
-    """A command whose success changes `touched` (so a `Restart` watching it follows)."""
-
-    touched: tuple[str, ...] = ()
-
-    def touches(self) -> tuple[str, ...]:
-        return self.touched
 
 
 def invite_pub_id(code: str) -> str:
@@ -292,20 +281,19 @@ def build_ssb_oasis(facts: Any, options: Mapping[str, str],
             raise RoostError(f"{o['commit'][:50]!r} is not a git commit",
                              hint="give the 40 hexadecimal characters of a commit")
         release = f"{OPT}/releases/git-{commit[:16]}"
-        install = RunTouching(
+        install = RunCommand(
             tuple(script(GIT_CLONE, REPO, commit, release, CURRENT)),
             unless=tuple(script(GIT_DONE, CURRENT, release, commit)), timeout=900,
             description=f"download Oasis from GitHub at commit {commit[:12]}",
             on_failure="the host must reach github.com; without it, make an archive "
-                       "elsewhere and pass --option artifact=PATH --option sha256=HASH",
-            touched=(CURRENT,))
+                       "elsewhere and pass --option artifact=PATH --option sha256=HASH")
     marker = f"{release}/.roost-npm-done"
     steps += [
         install,
-        RunTouching(tuple(script(NPM_INSTALL, release)), unless=tuple(script(NPM_DONE, release)),
+        RunCommand(tuple(script(NPM_INSTALL, release)), unless=tuple(script(NPM_DONE, release)),
                     timeout=2400, description="install Oasis's npm dependencies",
                     on_failure="check that the host reaches registry.npmjs.org and has "
-                               "500 MB free", touched=(marker,)),
+                               "500 MB free"),
         RenderTemplate(SECRET_FILE, text=secret_file_template(ident_id, public), mode=0o400,
                        owner=USER, group=USER, values={"private": Secret(ident_id, "private")}),
         WriteFile(CONFIG, config_json(ssb_port, ws_port), mode=0o644, owner=USER, group=USER),
