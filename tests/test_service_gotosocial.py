@@ -39,13 +39,14 @@ from routeserver import RouteServer
 from roost.core.errors import RoostError
 from roost.deploy import engine
 from roost.deploy.dryrun import plan_lines, removal_lines
-from roost.deploy.events import Event, StepSkipped
+from roost.deploy.events import Event, StepDone, StepSkipped
 from roost.deploy.journal import Journal
 from roost.deploy.reach import Site
 from roost.deploy.recipes import RECIPES
 from roost.deploy.recipes.activitypub import webfinger_probe
 from roost.deploy.recipes.gotosocial import build_gotosocial
 from roost.deploy.recipes.upstream import InstallArtifact
+from roost.deploy.steps import Restart
 from roost.keys import fediverse
 from roost.keys.model import Identity
 
@@ -75,6 +76,13 @@ for line in open(args[1]):
         cfg[k.strip()] = json.loads(v) if v.startswith(chr(34)) else v.strip(chr(39))
 accounts, keys = cfg["db-address"] + ".accounts", cfg["db-address"] + ".keys"
 if args[2:5] == ["admin", "account", "create"]:
+    # Like GoToSocial, a second account with a name already in use is refused.
+    try:
+        made = open(accounts).read().split()
+    except FileNotFoundError:
+        made = []
+    if any(w == "create" and made[i + 1] == cfg["username"] for i, w in enumerate(made)):
+        sys.exit("username %s already in use" % cfg["username"])
     # Each account gets its own RSA key, as GoToSocial makes one at account creation.
     os.makedirs(keys, mode=0o700, exist_ok=True)
     subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
@@ -471,5 +479,35 @@ def test_gotosocial_release_deploys_behind_nginx(
                       headers={"Host": DOMAIN}, timeout=10)
         assert r.json()["title"] == "fake gotosocial 2"
         assert sh("readlink /opt/gotosocial/current").endswith(sha2[:16])
+
+        # A new admin account (--option account=ID) is promoted, and upstream asks for a
+        # restart after that. When that restart fails (here: a drop-in that makes every start
+        # fail, as a broken config would), the next deploy must still restart the server, and
+        # must not try to create the account a second time (GoToSocial refuses that).
+        bob = fediverse.create("bob", user="bob", domain=DOMAIN,
+                               admin_email="bob@example.org", server="gotosocial")
+        people[bob.id] = bob.info()
+        secrets[f"{bob.id}#password"] = bob.secret["password"]
+        with_bob = build_gotosocial(None, {"domain": DOMAIN, "artifact": str(art2),
+                                           "sha256": sha2, "address": pi_host.address,
+                                           "account": bob.id}, people)
+        dropin = "/etc/systemd/system/gotosocial.service.d"
+        sh(f"mkdir -p {dropin} && printf '[Service]\\nExecStartPre=/bin/false\\n' "
+           f"> {dropin}/roost-test-fail.conf && systemctl daemon-reload")
+        with pytest.raises(RoostError):
+            engine.run(with_bob, t, journal=journal, secrets=secrets)
+        sh(f"rm -r {dropin} && systemctl daemon-reload")
+        events = []
+        fixed = engine.run(with_bob, t, journal=journal, secrets=secrets,
+                           on_event=events.append)
+        assert fixed.ok, fixed
+        done = [with_bob.steps[e.index - 1] for e in events
+                if isinstance(e, StepDone) and e.changed]
+        assert [(s.unit, s.watch) for s in done if isinstance(s, Restart)] == [
+            ("gotosocial", ("/var/lib/gotosocial/.roost-admin-bob",))]
+        creates = sh("grep -c '^create bob ' /var/lib/gotosocial/sqlite.db.accounts")
+        assert creates == "1"
+        assert "promote bob" in sh("cat /var/lib/gotosocial/sqlite.db.accounts").splitlines()
+        assert sh("systemctl is-active gotosocial") == "active"
     finally:
         t.close()

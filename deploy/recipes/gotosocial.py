@@ -13,7 +13,9 @@ fields as YAML itself (yaml_string: double-quoted scalars, `"`, backslash and ev
 would not keep as it is escaped), the password line included, so any password works; the
 host only joins the configuration and those lines. The account is then promoted
 to admin (`admin account promote` takes no password) and the server restarted, as upstream
-asks after a promotion.
+asks after a promotion: by a `Restart` step watching the account's marker, so a run cut off
+between the promotion and the restart still restarts on the next run, and never runs the
+account's creation twice.
 
 The health check, from this computer through nginx with `Host: domain`: /api/v1/instance must
 say it is `domain`; when an account was made, the account must also be discoverable the way
@@ -65,7 +67,9 @@ DATA = "/var/lib/gotosocial"
 CONF = "/etc/gotosocial/config.yaml"
 UNIT = "/etc/systemd/system/gotosocial.service"
 # $1 config, $2 binary, $3 user name, $4 the account's username and email as YAML lines
-# (account_yaml), $5 marker written when done; standard input is the line `password: "..."`
+# (account_yaml), $5 marker written once the account is made and promoted (the Restart step
+# after it watches the marker, so the restart upstream asks for follows even when this run is
+# cut off, or the restart fails, after the promotion); standard input is the line `password: "..."`
 # (password_yaml). The configuration plus the account's fields reach the admin command through
 # a pipe made by the gotosocial user itself (so it may reopen it via the /dev/stdin link).
 ADMIN_CREATE = r"""c=$1; b=$2; u=$3; a=$4; m=$5
@@ -75,7 +79,7 @@ l=/run/roost-gotosocial-admin.yaml; rm -f "$l"; ln -s /dev/stdin "$l" || exit 7
     sh -c 'cat | exec "$0" --config-path "$1" admin account create' "$b" "$l"
 r=$?; rm -f "$l"; [ "$r" = 0 ] || exit "$r"
 runuser -u gotosocial -- "$b" --config-path "$c" admin account promote --username "$u" \
-  && systemctl restart gotosocial && touch "$m"
+  && touch "$m"
 """
 
 
@@ -206,6 +210,9 @@ def build_gotosocial(host: Any, options: Mapping[str, str],
             tuple(script(ADMIN_CREATE, CONF, binary, user, account_yaml(user, mail), marker)),
             Secret(ident_id, "password"), exists=("test", "-e", marker), encode=password_yaml,
             description=f"create the admin account @{user}@{domain}"))
+        # Upstream asks for a restart after a promotion: one that follows whenever the
+        # marker changed, recorded like every other restart.
+        steps.append(Restart("gotosocial", watch=(marker,)))
     site = Site(address, domain, listen)
     probe = instance_probe(site)
     if account is not None:
