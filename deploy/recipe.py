@@ -15,6 +15,7 @@ from typing import Any
 
 from roost.core import validate
 from roost.core.errors import RoostError
+from roost.deploy.options import RecipeOptions, Values
 from roost.deploy.steps import (
     DisableService,
     RemovePackages,
@@ -239,9 +240,11 @@ def debian_version(package: str) -> tuple[str, ...]:
 
 
 def take_options(options: Mapping[str, str], allowed: Mapping[str, str | None],
-                 recipe: str) -> dict[str, str]:
+                 recipe: str) -> Values:
     """Check `options` against `allowed` (name -> default, None = required) and return them
-    with defaults filled in. Unknown or missing options raise RoostError."""
+    with defaults filled in. Unknown or missing options raise RoostError. When `allowed` is a
+    recipe's declaration (`recipe_options`), each value is also checked by its type's
+    validator, in the declared order, and the typed value kept (`Values.port(name)`)."""
     unknown = sorted(set(options) - set(allowed))
     if unknown:
         raise RoostError(f"{recipe} has no option {unknown[0]!r}",
@@ -255,7 +258,9 @@ def take_options(options: Mapping[str, str], allowed: Mapping[str, str | None],
                              hint=f"add --option {name}=VALUE")
         else:
             out[name] = default
-    return out
+    if isinstance(allowed, RecipeOptions):
+        return Values(out, {o.name: o.check(out[o.name]) for o in allowed.options})
+    return Values(out, out)
 
 
 def parse_options(pairs: Sequence[str]) -> dict[str, str]:

@@ -2,7 +2,8 @@
 exactly the options the recipe's builder reads.
 
 What a builder reads is found in its source, following its calls into the recipe modules:
-every `o["NAME"]`, `options["NAME"]` and `.get("NAME")` on them (the mapping `take_options`
+every `o["NAME"]`, `options["NAME"]`, `.get("NAME")` and the typed `.port/.text/.flag("NAME")`
+on them (the mapping `take_options`
 returns, or the one a helper is given). So an option read in code but not declared in
 recipes/options.toml, or declared but never read, fails here.
 """
@@ -43,7 +44,8 @@ def options_read(func: Callable[..., Any], seen: set[Any] | None = None) -> set[
             names.add(str(_literal(node.slice)))
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
                 and isinstance(node.func.value, ast.Name) \
-                and node.func.value.id in OPTION_MAPPINGS and node.func.attr == "get" \
+                and node.func.value.id in OPTION_MAPPINGS \
+                and node.func.attr in ("get", "port", "text", "flag") \
                 and node.args and _literal(node.args[0]):
             names.add(str(_literal(node.args[0])))
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
