@@ -11,7 +11,7 @@ import re
 import shlex
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
 from roost.core import validate
 from roost.core.errors import RoostError
@@ -25,6 +25,9 @@ from roost.deploy.steps import (
     WaitHealth,
     step_key,
 )
+
+if TYPE_CHECKING:
+    from roost.deploy.facts import Facts
 
 _ID = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 _UNIT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,100}$")
@@ -194,19 +197,21 @@ def _and(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
-RecipeBuilder = Callable[[Any, Mapping[str, str], Mapping[str, Any]], Recipe]
+RecipeBuilder = Callable[["TargetHost | None", Mapping[str, str], "Identities"], Recipe]
 """builder(host, options, identities) -> Recipe. Raises RoostError for a bad option.
 
-- host: a `TargetHost` from `roost deploy` (name, address, and the facts' attributes read
-  through: `host.arch`, `host.ram_mb`), or None in tests and dry runs without facts: read it
-  with `getattr(host, "address", "")`.
-- options: `--option name=value` pairs, exactly as typed; check them with `take_options`.
-- identities: identity id -> the public part of a key-vault identity (`IdentityInfo`); the
+- host: a `TargetHost` from `roost deploy` (name, address, facts), or None in tests and dry
+  runs without facts: read it through `TargetHost.of(host)`.
+- options: `--option name=value` pairs, exactly as typed; check them with `take_options`,
+  which gives the typed, checked values (`o.port("port")`).
+- identities: identity id -> the public part of a key-vault identity (`PublicIdentity`); the
   secrets themselves are referenced with `Secret(identity_id, field)` and resolved at apply
-  time, never at build time."""
+  time, never at build time.
+
+A builder registers itself with `@register(ID)`."""
 
 
-def host_command(host: Any, argv: Sequence[str], *, user: str = "root",
+def host_command(host: TargetHost | None, argv: Sequence[str], *, user: str = "root",
                  env: Sequence[str] = (), cwd: str = "") -> str:
     """A command a next step tells the person to type on the host, runnable there as printed.
 
@@ -215,7 +220,7 @@ def host_command(host: Any, argv: Sequence[str], *, user: str = "root",
     sudo at all): then as is, or `runuser -u USER -- ...`. `env` ("NAME=VALUE") and `cwd` go
     through `env`. A program that is not on a login shell's PATH (a venv's, a release's) must
     be named by its full path: tests/test_next_steps.py checks every recipe's commands."""
-    as_root = str(getattr(host, "sudo", "") or "") == "root"
+    as_root = TargetHost.of(host).sudo == "root"
     if as_root:
         words = [] if user == "root" else ["runuser", "-u", user, "--"]
     else:
@@ -225,7 +230,7 @@ def host_command(host: Any, argv: Sequence[str], *, user: str = "root",
     return " ".join(shlex.quote(w) for w in (*words, *argv))
 
 
-def https_commands(host: Any, domain: str) -> str:
+def https_commands(host: TargetHost | None, domain: str) -> str:
     """How to give nginx's site for `domain` a Let's Encrypt certificate: two commands."""
     name = domain if domain and domain != "_" else "YOUR-DOMAIN"
     return (f"`{host_command(host, ('apt-get', 'install', 'certbot', 'python3-certbot-nginx'))}`"
@@ -274,18 +279,89 @@ def parse_options(pairs: Sequence[str]) -> dict[str, str]:
     return out
 
 
+class PublicIdentity(Protocol):
+    """What a builder reads of a key-vault identity: its kind and public fields
+    (roost.keys.model.IdentityInfo; the secrets are `Secret` references)."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def public(self) -> Mapping[str, str]: ...
+
+
+Identities = Mapping[str, PublicIdentity]
+"""identity id -> its public part."""
+
+
 @dataclass(frozen=True)
 class TargetHost:
-    """What `roost deploy` passes a builder as "facts": the host's name and address, and its
-    facts (roost.deploy.facts.Facts, or None when they were never read). Attributes of the
-    facts read through: `target.arch`, `target.ram_mb`; `getattr(target, "address", "")`."""
+    """The host a recipe is built for: its name and address, and its facts
+    (roost.deploy.facts.Facts, or None when they were never read). A builder given None (a
+    test, a dry run without a host) reads `TargetHost.of(None)`: no name, no address, no
+    facts."""
 
-    name: str
-    address: str
-    facts: Any = None
+    name: str = ""
+    address: str = ""
+    facts: Facts | None = None
 
-    def __getattr__(self, item: str) -> Any:
-        facts = object.__getattribute__(self, "facts")
-        if facts is None or item.startswith("__"):
-            raise AttributeError(item)
-        return getattr(facts, item)
+    @classmethod
+    def of(cls, host: TargetHost | None) -> TargetHost:
+        return cls() if host is None else host
+
+    @property
+    def arch(self) -> str:
+        return self.facts.arch if self.facts is not None else ""
+
+    @property
+    def sudo(self) -> str:
+        """root, nopasswd, password or missing; "" without facts."""
+        return self.facts.sudo if self.facts is not None else ""
+
+    @property
+    def ram_mb(self) -> int | None:
+        return self.facts.ram_mb if self.facts is not None else None
+
+    @property
+    def os_id(self) -> str:
+        return self.facts.os_id if self.facts is not None else ""
+
+    @property
+    def os_version(self) -> str:
+        return self.facts.os_version if self.facts is not None else ""
+
+    @property
+    def pi_model(self) -> str | None:
+        return self.facts.pi_model if self.facts is not None else None
+
+
+def reach_address(given: str, host: TargetHost | None, fallback: str = "") -> str:
+    """Where a health check reaches the service from this computer: the `address` option
+    (already checked by its type), else the host's address, else `fallback` ("" = none)."""
+    if given:
+        return given
+    address = TargetHost.of(host).address or fallback
+    return validate.hostname(address, "address") if address else ""
+
+
+_REGISTRY: dict[str, RecipeBuilder] = {}
+
+
+def register(recipe_id: str) -> Callable[[RecipeBuilder], RecipeBuilder]:
+    """`@register("gotosocial")` on a builder adds it to the registry of recipes
+    (roost.deploy.recipes.RECIPES) under that id; the builder itself is unchanged."""
+    if not _ID.match(recipe_id):
+        raise RoostError(f"{recipe_id!r} is not a recipe id")
+
+    def add(build: RecipeBuilder) -> RecipeBuilder:
+        if _REGISTRY.get(recipe_id, build) is not build:
+            raise RoostError(f"two recipes are registered as {recipe_id}")
+        _REGISTRY[recipe_id] = build
+        return build
+
+    return add
+
+
+def registered() -> dict[str, RecipeBuilder]:
+    """Every registered builder, by id in alphabetical order."""
+    return dict(sorted(_REGISTRY.items()))

@@ -48,6 +48,14 @@ def options_read(func: Callable[..., Any], seen: set[Any] | None = None) -> set[
                 and node.func.attr in ("get", "port", "text", "flag") \
                 and node.args and _literal(node.args[0]):
             names.add(str(_literal(node.args[0])))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and isinstance(node.func.value, ast.Name):  # Class.method(...)
+            owner = func.__globals__.get(node.func.value.id)
+            method = getattr(owner, node.func.attr, None) if isinstance(owner, type) else None
+            method = getattr(method, "__func__", method)
+            if isinstance(method, types.FunctionType) and \
+                    method.__module__.startswith("roost.deploy.recipes"):
+                names |= options_read(method, seen)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             called = func.__globals__.get(node.func.id)
             if isinstance(called, types.FunctionType) and \

@@ -44,6 +44,7 @@ from roost.core.errors import RoostError
 from roost.deploy import engine
 from roost.deploy.dryrun import plan_lines, removal_lines
 from roost.deploy.events import Event, StepDone, StepSkipped, StepStarted
+from roost.deploy.facts import Facts
 from roost.deploy.journal import Journal
 from roost.deploy.recipe import TargetHost
 from roost.deploy.recipes import RECIPES
@@ -258,7 +259,10 @@ def alice(home: Path) -> Identity:
 
 
 def _host(arch: str) -> TargetHost:
-    return TargetHost("h", "10.0.0.9", facts=type("F", (), {"arch": arch})())
+    return TargetHost("h", "10.0.0.9", facts=Facts(
+        hostname="h", os_id="debian", os_version="13", os_codename="trixie", arch=arch,
+        ram_mb=None, root_free_mb=None, var_free_mb=None, pi_model=None, init="systemd",
+        sudo="nopasswd"))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -79,22 +79,32 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from roost.core import validate
 from roost.core.errors import RoostError
 from roost.deploy.options import recipe_options
 from roost.deploy.reach import Site
-from roost.deploy.recipe import Port, Recipe, host_command, https_commands, take_options
+from roost.deploy.recipe import (
+    Identities,
+    Port,
+    Recipe,
+    TargetHost,
+    host_command,
+    https_commands,
+    register,
+    take_options,
+)
 from roost.deploy.recipes.activitypub import webfinger_probe
 from roost.deploy.recipes.gotosocial import fediverse_account
-from roost.deploy.recipes.upstream import InstallArtifact, choose, proxy_site
+from roost.deploy.recipes.upstream import (
+    InstallArtifact,
+    UpstreamService,
+    release_layout,
+)
 from roost.deploy.steps import (
     CreateAccount,
     DisableService,
     EnableService,
     EnsureDir,
-    EnsureUser,
     InstallPackages,
     RemovePath,
     RenderTemplate,
@@ -240,24 +250,23 @@ touch "$m"
 """
 
 
-def build_akkoma(host: Any, options: Mapping[str, str],
-                 identities: Mapping[str, Any]) -> Recipe:
+@register("akkoma")
+def build_akkoma(host: TargetHost | None, options: Mapping[str, str],
+                 identities: Identities) -> Recipe:
     return _build(AKKOMA, host, options, identities)
 
 
-def build_pleroma(host: Any, options: Mapping[str, str],
-                  identities: Mapping[str, Any]) -> Recipe:
+@register("pleroma")
+def build_pleroma(host: TargetHost | None, options: Mapping[str, str],
+                  identities: Identities) -> Recipe:
     return _build(PLEROMA, host, options, identities)
 
 
-def _build(f: Flavor, host: Any, options: Mapping[str, str],
-           identities: Mapping[str, Any]) -> Recipe:
+def _build(f: Flavor, host: TargetHost | None, options: Mapping[str, str],
+           identities: Identities) -> Recipe:
     o = take_options(options, OPTIONS, f.name)
-    domain = validate.hostname(o["domain"], "domain name").lower()
-    port = validate.port(o["port"])
-    listen = validate.port(o["listen"])
-    address = o["address"] or str(getattr(host, "address", "") or "127.0.0.1")
-    address = validate.hostname(address, "address")
+    svc = UpstreamService.read(f.name, host, o, f.root, max_body="40m")
+    domain, port, listen, address = svc.domain, svc.port, svc.listen, svc.address
     account = fediverse_account(o, identities, domain)
     if account is None:
         raise RoostError(f"{f.title}'s secrets come from a fediverse identity on {domain} in "
@@ -266,28 +275,20 @@ def _build(f: Flavor, host: Any, options: Mapping[str, str],
                               f"fediverse --handle NAME --domain {domain} --email YOU@EXAMPLE"
                               ".ORG --software akkoma")
     ident_id, user, email = account
-    public = getattr(identities[ident_id], "public", {}) or {}
+    public = identities[ident_id].public
     if not all(public.get(k) for k in fediverse.AKKOMA_PUBLIC):
         raise RoostError(f"the fediverse identity {ident_id} has no web push key",
                          hint="make a new one with `roost keys new fediverse`")
     if '"' in email or "\\" in email or "#" in email:
         raise RoostError("the e-mail address cannot go into the configuration",
                          hint="use an address without quotes, backslashes or #")
-    art, local = choose(f.name, host, o)
-    install = InstallArtifact.of(art, f.root, local)
+    art, install = svc.art, svc.install
     ctl = f"{install.current}/bin/pleroma_ctl"
     env = f.env()
-    proxy, unproxy = proxy_site(f.name, port, listen, domain, max_body="40m")
     steps: list[Step] = [
         InstallPackages(PACKAGES),
-        EnsureUser(f.name, home=f.data),
-        EnsureDir(f.data, mode=0o750, owner=f.name, group=f.name),
-        *(EnsureDir(f"{f.data}/{d}", mode=0o750, owner=f.name, group=f.name)
-          for d in ("uploads", "static", "tmp")),
-        EnsureDir(f.etc, mode=0o750, owner="root", group=f.name),
-        EnsureDir(f.root, mode=0o755),
-        EnsureDir(f"{f.root}/releases", mode=0o755),
-        install,
+        *release_layout(install, f.name, f.data, folders=("uploads", "static", "tmp"),
+                        between=(EnsureDir(f.etc, mode=0o750, owner="root", group=f.name),)),
         RenderTemplate(f.secrets, render=fediverse.akkoma_secrets_exs, mode=0o640,
                        owner="root", group=f.name, values={
                            **{k: Secret(ident_id, k) for k in fediverse.AKKOMA_SECRETS},
@@ -321,7 +322,7 @@ def _build(f: Flavor, host: Any, options: Mapping[str, str],
             "config": f.config, "release": install.current}),
         EnableService(f.name),
         Restart(f.name, watch=(f.config, f.secrets, f.unit, install.current)),
-        *proxy,
+        *svc.proxy,
     ]
     site = Site(address, domain, listen)
     marker = f"{f.data}/.roost-admin-{user}"
@@ -358,7 +359,7 @@ def _build(f: Flavor, host: Any, options: Mapping[str, str],
             ", or use a Mastodon app (Tusky, Ice Cubes, "
             f"Phanpy) with the server name {domain}.",
         ),
-        uninstall=(DisableService(f.name), RemovePath(f.unit), *unproxy),
+        uninstall=(DisableService(f.name), RemovePath(f.unit), *svc.unproxy),
         purge=(drop, RemovePath(f.data), RemovePath(f.root), RemovePath(f.etc)),
     )
 

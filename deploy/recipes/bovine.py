@@ -38,7 +38,7 @@ from roost.core import validate
 from roost.core.errors import RoostError
 from roost.deploy.options import recipe_options
 from roost.deploy.reach import Site
-from roost.deploy.recipe import Port, Recipe, host_command, https_commands, take_options
+from roost.deploy.recipe import Port, Recipe, host_command, https_commands, register, take_options
 from roost.deploy.recipes.activitypub import webfinger_probe
 from roost.deploy.recipes.gotosocial import fediverse_account
 from roost.deploy.steps import (
@@ -169,6 +169,7 @@ def _unsigned(method: str, path: str, headers: Mapping[str, str]) -> Mapping[str
     raise RoostError("this probe signs with the key vault's password: it runs inside a deploy")
 
 
+@register("bovine")
 def build_bovine(host: Any, options: Mapping[str, str], identities: Mapping[str, Any]) -> Recipe:
     o = take_options(options, OPTIONS, "bovine")
     domain = validate.hostname(o["domain"], "domain name").lower()

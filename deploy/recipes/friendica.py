@@ -53,7 +53,7 @@ from roost.core import validate
 from roost.core.errors import RoostError
 from roost.deploy.options import recipe_options
 from roost.deploy.reach import Site
-from roost.deploy.recipe import Port, Recipe, https_commands, take_options
+from roost.deploy.recipe import Port, Recipe, https_commands, register, take_options
 from roost.deploy.recipes.logins import pick_login
 from roost.deploy.recipes.upstream import InstallArtifact, choose
 from roost.deploy.steps import (
@@ -155,6 +155,7 @@ def check_memory(host: Any) -> None:
                               f"lighter GoToSocial: roost deploy gotosocial --host {name}")
 
 
+@register("friendica")
 def build_friendica(host: Any, options: Mapping[str, str],
                     identities: Mapping[str, Any]) -> Recipe:
     check_memory(host)

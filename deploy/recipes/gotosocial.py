@@ -34,21 +34,26 @@ deploy ID --help` lists them."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
 
-from roost.core import validate
 from roost.core.errors import RoostError
 from roost.deploy.options import recipe_options
 from roost.deploy.reach import Site
-from roost.deploy.recipe import Port, Recipe, host_command, https_commands, take_options
+from roost.deploy.recipe import (
+    Identities,
+    Port,
+    Recipe,
+    TargetHost,
+    host_command,
+    https_commands,
+    register,
+    take_options,
+)
 from roost.deploy.recipes.activitypub import webfinger_probe
-from roost.deploy.recipes.upstream import InstallArtifact, choose, proxy_site
+from roost.deploy.recipes.upstream import UpstreamService, release_layout
 from roost.deploy.steps import (
     CreateAccount,
     DisableService,
     EnableService,
-    EnsureDir,
-    EnsureUser,
     RemovePath,
     RenderTemplate,
     Restart,
@@ -116,14 +121,13 @@ def password_yaml(password: str) -> str:
     return f"password: {yaml_string(password)}"
 
 
-def fediverse_account(options: Mapping[str, str], identities: Mapping[str, Any],
+def fediverse_account(options: Mapping[str, str], identities: Identities,
                       domain: str) -> tuple[str, str, str] | None:
     """(identity id, handle, e-mail) of the account to create, or None when there is none."""
-    found: dict[str, Any] = {}
+    found: dict[str, Mapping[str, str]] = {}
     for ident_id, ident in identities.items():
-        public = getattr(ident, "public", {}) or {}
-        if getattr(ident, "kind", None) == "fediverse" and public.get("domain") == domain:
-            found[str(ident_id)] = public
+        if ident.kind == "fediverse" and ident.public.get("domain") == domain:
+            found[str(ident_id)] = ident.public
     wanted = options["account"]
     if wanted:
         if wanted not in found:
@@ -174,25 +178,15 @@ def all_of(*probes: Callable[[], bool | str]) -> Callable[[], bool | str]:
     return probe
 
 
-def build_gotosocial(host: Any, options: Mapping[str, str],
-                     identities: Mapping[str, Any]) -> Recipe:
+@register("gotosocial")
+def build_gotosocial(host: TargetHost | None, options: Mapping[str, str],
+                     identities: Identities) -> Recipe:
     o = take_options(options, OPTIONS, "gotosocial")
-    domain = validate.hostname(o["domain"], "domain name").lower()
-    port = validate.port(o["port"])
-    listen = validate.port(o["listen"])
-    address = o["address"] or str(getattr(host, "address", "") or "127.0.0.1")
-    address = validate.hostname(address, "address")
-    art, local = choose("gotosocial", host, o)
-    install = InstallArtifact.of(art, ROOT, local)
-    binary = f"{install.current}/{art.binary}"
-    proxy, unproxy = proxy_site("gotosocial", port, listen, domain, max_body="40m")
+    svc = UpstreamService.read("gotosocial", host, o, ROOT, max_body="40m")
+    domain, port, listen, address = svc.domain, svc.port, svc.listen, svc.address
+    art, install, binary = svc.art, svc.install, svc.binary
     steps: list[Step] = [
-        EnsureUser(USER, home=DATA),
-        EnsureDir(DATA, mode=0o750, owner=USER, group=USER),
-        EnsureDir(f"{DATA}/storage", mode=0o750, owner=USER, group=USER),
-        EnsureDir(ROOT, mode=0o755),
-        EnsureDir(f"{ROOT}/releases", mode=0o755),
-        install,
+        *release_layout(install, USER, DATA, folders=("storage",)),
         RenderTemplate(CONF, template="gotosocial-config.yaml", mode=0o640, owner="root",
                        group=USER, values={"domain": domain, "port": str(port), "data": DATA,
                                            "release": install.current}),
@@ -200,7 +194,7 @@ def build_gotosocial(host: Any, options: Mapping[str, str],
                        values={"data": DATA, "binary": binary, "config": CONF}),
         EnableService("gotosocial"),
         Restart("gotosocial", watch=(CONF, UNIT, install.current)),
-        *proxy,
+        *svc.proxy,
     ]
     account = fediverse_account(o, identities, domain)
     if account is not None:
@@ -240,7 +234,7 @@ def build_gotosocial(host: Any, options: Mapping[str, str],
             "Apps: Tusky (Android), Ice Cubes or Feditext (iPhone), Phanpy or Elk in a browser."
             f" Log in with the server name {domain}.",
         ),
-        uninstall=(DisableService("gotosocial"), RemovePath(UNIT), *unproxy),
+        uninstall=(DisableService("gotosocial"), RemovePath(UNIT), *svc.unproxy),
         purge=(RemovePath(DATA), RemovePath(ROOT), RemovePath("/etc/gotosocial")),
     )
 

@@ -10,13 +10,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from roost.deploy.options import recipe_options
-from roost.deploy.recipe import Recipe, take_options
+from roost.deploy.recipe import Recipe, register, take_options
 from roost.deploy.steps import EnsureDir, RemovePath, RenderTemplate, RunCommand, WaitHealth
 
 OPTIONS = recipe_options("hello")
 """Declared in recipes/options.toml; `roost deploy ID --help` lists them."""
 
 
+@register("hello")
 def build_hello(facts: Any, options: Mapping[str, str], identities: Mapping[str, Any]) -> Recipe:
     o = take_options(options, OPTIONS, "hello")
     root = o["root"].rstrip("/") or "/"

@@ -23,7 +23,7 @@ from typing import Any
 from roost.core import validate
 from roost.core.errors import RoostError
 from roost.deploy.options import recipe_options
-from roost.deploy.recipe import Recipe, take_options
+from roost.deploy.recipe import Recipe, register, take_options
 from roost.deploy.recipes.logins import pick_login
 from roost.deploy.steps import InstallPackages, RunCommand, Secret, Step, WaitHealth, script
 
@@ -89,6 +89,7 @@ def dns_records(domain: str, box: str, address: str) -> list[str]:
     ]
 
 
+@register("mail-in-a-box")
 def build_mail_in_a_box(host: Any, options: Mapping[str, str],
                         identities: Mapping[str, Any]) -> Recipe:
     o = take_options(options, OPTIONS, "mail-in-a-box")

@@ -19,7 +19,7 @@ from roost.core import validate
 from roost.core.errors import RoostError
 from roost.deploy.options import recipe_options
 from roost.deploy.reach import Site
-from roost.deploy.recipe import Port, Recipe, host_command, take_options
+from roost.deploy.recipe import Port, Recipe, host_command, register, take_options
 from roost.deploy.steps import (
     CreateAccount,
     DisableService,
@@ -84,6 +84,7 @@ def matrix_identity(options: Mapping[str, str], identities: Mapping[str, Any]) -
     return ident_id, found[ident_id]
 
 
+@register("matrix-synapse")
 def build_matrix_synapse(facts: Any, options: Mapping[str, str],
                          identities: Mapping[str, Any]) -> Recipe:
     o = take_options(options, OPTIONS, "matrix-synapse")

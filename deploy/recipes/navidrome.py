@@ -11,19 +11,26 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
 
-from roost.core import validate
 from roost.core.errors import RoostError
 from roost.deploy.options import recipe_options
 from roost.deploy.reach import Site
-from roost.deploy.recipe import Port, Recipe, https_commands, take_options
-from roost.deploy.recipes.upstream import InstallArtifact, choose, proxy_site
+from roost.deploy.recipe import (
+    Identities,
+    Port,
+    Recipe,
+    TargetHost,
+    https_commands,
+    register,
+    take_options,
+)
+from roost.deploy.recipes.upstream import (
+    UpstreamService,
+    release_layout,
+)
 from roost.deploy.steps import (
     DisableService,
     EnableService,
-    EnsureDir,
-    EnsureUser,
     RemovePath,
     RenderTemplate,
     Restart,
@@ -51,34 +58,25 @@ def music_folder(value: str) -> str:
     return v
 
 
-def build_navidrome(host: Any, options: Mapping[str, str],
-                    identities: Mapping[str, Any]) -> Recipe:
+@register("navidrome")
+def build_navidrome(host: TargetHost | None, options: Mapping[str, str],
+                    identities: Identities) -> Recipe:
     o = take_options(options, OPTIONS, "navidrome")
-    music = music_folder(o["music"])
-    port = validate.port(o["port"])
-    listen = validate.port(o["listen"])
-    domain = "_" if o["domain"] == "_" else validate.hostname(o["domain"], "domain name")
-    address = o["address"] or str(getattr(host, "address", "") or "127.0.0.1")
-    address = validate.hostname(address, "address")
-    art, local = choose("navidrome", host, o)
-    install = InstallArtifact.of(art, ROOT, local)
-    binary = f"{install.current}/{art.binary}"
-    proxy, unproxy = proxy_site("navidrome", port, listen, domain, max_body="64m")
+    music = music_folder(o.text("music"))
+    svc = UpstreamService.read("navidrome", host, o, ROOT, max_body="64m")
+    domain, port, listen, address = svc.domain, svc.port, svc.listen, svc.address
+    art, install = svc.art, svc.install
     steps: list[Step] = [
-        EnsureUser(USER, home=DATA),
-        EnsureDir(DATA, mode=0o750, owner=USER, group=USER),
-        RunCommand(("mkdir", "-p", "--", music), creates=music,
-                   description=f"create the music folder {music}"),
-        EnsureDir(ROOT, mode=0o755),
-        EnsureDir(f"{ROOT}/releases", mode=0o755),
-        install,
+        *release_layout(install, USER, DATA, between=(
+            RunCommand(("mkdir", "-p", "--", music), creates=music,
+                       description=f"create the music folder {music}"),)),
         RenderTemplate(CONF, template="navidrome.toml", mode=0o640, owner="root", group=USER,
                        values={"music": music, "data": DATA, "port": str(port)}),
         RenderTemplate(UNIT, template="navidrome.service", mode=0o644,
-                       values={"data": DATA, "binary": binary, "config": CONF}),
+                       values={"data": DATA, "binary": svc.binary, "config": CONF}),
         EnableService("navidrome"),
         Restart("navidrome", watch=(CONF, UNIT, install.current)),
-        *proxy,
+        *svc.proxy,
     ]
     host_part = f"[{address}]" if ":" in address else address
     url = f"http://{host_part}:{listen}/"
@@ -102,6 +100,6 @@ def build_navidrome(host: Any, options: Mapping[str, str],
             "Before you use it from outside your home, give it a domain name and HTTPS. "
             f"For example, on the host: {https_commands(host, o['domain'])}.",
         ),
-        uninstall=(DisableService("navidrome"), RemovePath(UNIT), *unproxy),
+        uninstall=(DisableService("navidrome"), RemovePath(UNIT), *svc.unproxy),
         purge=(RemovePath(DATA), RemovePath(ROOT), RemovePath("/etc/navidrome")),
     )

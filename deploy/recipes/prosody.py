@@ -35,7 +35,7 @@ from roost.core import validate
 from roost.core.errors import RoostError
 from roost.deploy.options import recipe_options
 from roost.deploy.reach import Site
-from roost.deploy.recipe import Port, Recipe, debian_version, host_command, take_options
+from roost.deploy.recipe import Port, Recipe, debian_version, host_command, register, take_options
 from roost.deploy.steps import (
     CreateAccount,
     DisableService,
@@ -256,6 +256,7 @@ def stream_probe(address: str, domain: str, port: int = C2S_PORT,
     return probe
 
 
+@register("prosody")
 def build_prosody(facts: Any, options: Mapping[str, str],
                   identities: Mapping[str, Any]) -> Recipe:
     o = take_options(options, OPTIONS, "prosody")

@@ -63,7 +63,7 @@ from typing import Any
 from roost.core import validate
 from roost.core.errors import RoostError
 from roost.deploy.options import recipe_options
-from roost.deploy.recipe import Port, Recipe, host_command, take_options
+from roost.deploy.recipe import Port, Recipe, host_command, register, take_options
 from roost.deploy.recipes.ssb_pub import secret_file_template, ssb_identity
 from roost.deploy.recipes.upstream import Artifact, InstallArtifact, check_sha256
 from roost.deploy.steps import (
@@ -217,6 +217,7 @@ def _identity(o: Mapping[str, str], identities: Mapping[str, Any]) -> tuple[str,
     return ssb_identity(o, identities)
 
 
+@register("ssb-oasis")
 def build_ssb_oasis(facts: Any, options: Mapping[str, str],
                     identities: Mapping[str, Any]) -> Recipe:
     o = take_options(options, OPTIONS, "ssb-oasis")

@@ -23,7 +23,7 @@ from typing import Any
 from roost.core import validate
 from roost.core.errors import RoostError
 from roost.deploy.options import recipe_options
-from roost.deploy.recipe import Port, Recipe, host_command, take_options
+from roost.deploy.recipe import Port, Recipe, host_command, register, take_options
 from roost.deploy.steps import (
     DisableService,
     EnableService,
@@ -120,6 +120,7 @@ def config_json(address: str, port: int) -> bytes:
     return (json.dumps(conf, indent=2) + "\n").encode()
 
 
+@register("ssb-pub")
 def build_ssb_pub(facts: Any, options: Mapping[str, str],
                   identities: Mapping[str, Any]) -> Recipe:
     o = take_options(options, OPTIONS, "ssb-pub")

@@ -14,7 +14,7 @@ from roost.core import validate
 from roost.core.errors import RoostError
 from roost.deploy.options import recipe_options
 from roost.deploy.reach import Site
-from roost.deploy.recipe import Port, Recipe, debian_version, take_options
+from roost.deploy.recipe import Port, Recipe, debian_version, register, take_options
 from roost.deploy.steps import (
     DisableService,
     EnableService,
@@ -68,6 +68,7 @@ def site_files(folder: str) -> list[tuple[str, bytes]]:
     return out
 
 
+@register("static-blog")
 def build_static_blog(facts: Any, options: Mapping[str, str],
                       identities: Mapping[str, Any]) -> Recipe:
     o = take_options(options, OPTIONS, "static-blog")

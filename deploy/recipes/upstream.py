@@ -13,7 +13,13 @@ Akkoma ship their OTP releases) that folder's contents become the release. `bina
 relative path inside the release (`bin/pleroma`).
 
 Options every upstream recipe takes (`artifact`, `sha256`): [shared.upstream] in
-recipes/options.toml."""
+recipes/options.toml.
+
+The skeleton the upstream-release services behind nginx share (gotosocial, navidrome,
+akkoma/pleroma): `UpstreamService.read` reads their common options (port, listen, domain,
+address, the release) and gives the release's install step and the nginx proxy;
+`release_layout` the steps that make the service's user and folders and install the
+release."""
 
 from __future__ import annotations
 
@@ -32,7 +38,9 @@ from typing import Any
 
 from roost.core.errors import RoostError
 from roost.core.paths import data_dir
-from roost.deploy.steps import Step, StepContext, script
+from roost.deploy.options import Values
+from roost.deploy.recipe import TargetHost, reach_address
+from roost.deploy.steps import EnsureDir, EnsureUser, Step, StepContext, script
 from roost.deploy.transport import Transport
 
 ARCHES = {
@@ -106,10 +114,11 @@ def pinned(service: str, arch: str, pins: Mapping[str, Any] | None = None) -> Ar
                     binary=str(table.get("binary", service)))
 
 
-def choose(service: str, host: Any, options: Mapping[str, str]) -> tuple[Artifact, str]:
+def choose(service: str, host: TargetHost | None, options: Mapping[str, str]
+           ) -> tuple[Artifact, str]:
     """The artifact for this host and options, and the user's local file ("" for none).
     Host arch defaults to x86_64 when the host's facts are unknown (dry runs)."""
-    arch = str(getattr(host, "arch", "") or "x86_64")
+    arch = TargetHost.of(host).arch or "x86_64"
     art = pinned(service, arch)
     sha = check_sha256(options["sha256"]) if options.get("sha256") else art.sha256
     local = options.get("artifact", "")
@@ -477,3 +486,50 @@ def proxy_site(service: str, port: int, listen: int, domain: str, max_body: str 
     uninstall: list[Step] = [RemovePath(enabled), RemovePath(conf),
                              Restart("nginx", watch=(enabled,), action="reload")]
     return steps, uninstall
+
+
+@dataclass(frozen=True)
+class UpstreamService:
+    """An upstream-release service behind nginx: its checked common options, its release and
+    the nginx site proxying to it."""
+
+    art: Artifact
+    install: InstallArtifact
+    domain: str
+    port: int
+    listen: int
+    address: str
+    proxy: tuple[Step, ...]
+    unproxy: tuple[Step, ...]
+
+    @classmethod
+    def read(cls, service: str, host: TargetHost | None, o: Values, root: str, *,
+             max_body: str) -> UpstreamService:
+        """From the options `domain`, `port`, `listen`, `address`, `artifact` and `sha256`."""
+        domain, port, listen = o.text("domain"), o.port("port"), o.port("listen")
+        address = reach_address(o.text("address"), host, "127.0.0.1")
+        art, local = choose(service, host, o)
+        proxy, unproxy = proxy_site(service, port, listen, domain, max_body=max_body)
+        return cls(art, InstallArtifact.of(art, root, local), domain, port, listen, address,
+                   tuple(proxy), tuple(unproxy))
+
+    @property
+    def binary(self) -> str:
+        return f"{self.install.current}/{self.art.binary}"
+
+
+def release_layout(install: InstallArtifact, user: str, data: str, *,
+                   folders: tuple[str, ...] = (), between: tuple[Step, ...] = ()
+                   ) -> list[Step]:
+    """The service's system user (home `data`), its data folder and `folders` in it (mode
+    0750, the user's), `between` (more folders of its own), then the release root and its
+    releases, and the install step."""
+    return [
+        EnsureUser(user, home=data),
+        EnsureDir(data, mode=0o750, owner=user, group=user),
+        *(EnsureDir(f"{data}/{d}", mode=0o750, owner=user, group=user) for d in folders),
+        *between,
+        EnsureDir(install.root, mode=0o755),
+        EnsureDir(f"{install.root}/releases", mode=0o755),
+        install,
+    ]

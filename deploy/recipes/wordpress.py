@@ -26,6 +26,7 @@ from roost.deploy.recipe import (
     debian_version,
     host_command,
     https_commands,
+    register,
     take_options,
 )
 from roost.deploy.recipes.logins import pick_login
@@ -97,6 +98,7 @@ INSTALL_PHP = _LOAD_PHP + "function wp_new_blog_notification() {}" + _UPGRADE_PH
 INSTALLED_PHP = _BOOT_PHP + "exit(is_blog_installed() ? 0 : 1);"
 
 
+@register("wordpress")
 def build_wordpress(facts: Any, options: Mapping[str, str],
                     identities: Mapping[str, Any]) -> Recipe:
     o = take_options(options, OPTIONS, "wordpress")
