@@ -33,7 +33,6 @@ import subprocess
 import sys
 import tarfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -45,8 +44,10 @@ from roost.core.errors import RoostError
 from roost.deploy import engine
 from roost.deploy.dryrun import plan_lines, removal_lines
 from roost.deploy.events import Event, StepDone, StepSkipped, StepStarted
+from roost.deploy.facts import Facts
 from roost.deploy.hosts import Host, HostStore
 from roost.deploy.journal import Journal
+from roost.deploy.recipe import TargetHost
 from roost.deploy.recipes import RECIPES
 from roost.deploy.recipes.friendica import ADMIN_CREATE, MIN_RAM_MB, build_friendica
 from roost.deploy.recipes.upstream import InstallArtifact
@@ -184,11 +185,12 @@ def release_tarball(path: Path, version: bytes = b"2024.08") -> str:
     return hashlib.sha256(buf.getvalue()).hexdigest()
 
 
-@dataclass
-class SmallHost:
-    address: str = "192.0.2.7"
-    arch: str = "aarch64"
-    ram_mb: int = 256
+def SmallHost(ram_mb: int = 256) -> TargetHost:
+    """A host with little memory: an unnamed aarch64 host at 192.0.2.7."""
+    return TargetHost("", "192.0.2.7", Facts(
+        hostname="small", os_id="debian", os_version="13", os_codename="trixie",
+        arch="aarch64", ram_mb=ram_mb, root_free_mb=None, var_free_mb=None, pi_model=None,
+        init="systemd", sudo="nopasswd"))
 
 
 @pytest.fixture

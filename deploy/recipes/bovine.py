@@ -38,7 +38,17 @@ from roost.core import validate
 from roost.core.errors import RoostError
 from roost.deploy.options import recipe_options
 from roost.deploy.reach import Site
-from roost.deploy.recipe import Port, Recipe, host_command, https_commands, register, take_options
+from roost.deploy.recipe import (
+    Identities,
+    Port,
+    Recipe,
+    TargetHost,
+    host_command,
+    https_commands,
+    reach_address,
+    register,
+    take_options,
+)
 from roost.deploy.recipes.activitypub import webfinger_probe
 from roost.deploy.recipes.gotosocial import fediverse_account
 from roost.deploy.steps import (
@@ -170,15 +180,14 @@ def _unsigned(method: str, path: str, headers: Mapping[str, str]) -> Mapping[str
 
 
 @register("bovine")
-def build_bovine(host: Any, options: Mapping[str, str], identities: Mapping[str, Any]) -> Recipe:
+def build_bovine(host: TargetHost | None, options: Mapping[str, str],
+                 identities: Identities) -> Recipe:
     o = take_options(options, OPTIONS, "bovine")
     domain = validate.hostname(o["domain"], "domain name").lower()
-    port = validate.port(o["port"])
-    listen = validate.port(o["listen"])
+    port, listen = o.port("port"), o.port("listen")
     if not _VERSION.match(o["version"]):
         raise RoostError(f"{o['version']!r} is not a bovine-herd version", hint="like 0.5.19")
-    address = o["address"] or str(getattr(host, "address", "") or "127.0.0.1")
-    address = validate.hostname(address, "address")
+    address = reach_address(o.text("address"), host, "127.0.0.1")
     python = f"{VENV}/bin/python"
     steps: list[Step] = [
         InstallPackages(("python3", "python3-venv", "nginx")),

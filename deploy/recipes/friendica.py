@@ -47,13 +47,21 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable, Mapping
-from typing import Any
 
 from roost.core import validate
 from roost.core.errors import RoostError
 from roost.deploy.options import recipe_options
 from roost.deploy.reach import Site
-from roost.deploy.recipe import Port, Recipe, https_commands, register, take_options
+from roost.deploy.recipe import (
+    Identities,
+    Port,
+    Recipe,
+    TargetHost,
+    https_commands,
+    reach_address,
+    register,
+    take_options,
+)
 from roost.deploy.recipes.logins import pick_login
 from roost.deploy.recipes.upstream import InstallArtifact, choose
 from roost.deploy.steps import (
@@ -141,13 +149,14 @@ def json_probe(site: Site, url: str) -> Callable[[], bool | str]:
     return probe
 
 
-def check_memory(host: Any) -> None:
+def check_memory(host: TargetHost | None) -> None:
     """Refuse, in one line, a host with less memory than the catalog's requirement, and say
     what fits it instead: a public server, or the lighter GoToSocial that talks to the same
     fediverse."""
-    ram = getattr(host, "ram_mb", None) if host is not None else None
-    if isinstance(ram, int) and not isinstance(ram, bool) and 0 < ram < MIN_RAM_MB:
-        name = str(getattr(host, "name", "") or "NAME")
+    target = TargetHost.of(host)
+    ram = target.ram_mb
+    if ram is not None and 0 < ram < MIN_RAM_MB:
+        name = target.name or "NAME"
         raise RoostError(f"Friendica needs at least {MIN_RAM_MB} megabytes of memory and "
                          f"{name} has {ram}, so roost will not install it there",
                          hint="join a public Friendica server listed at "
@@ -156,16 +165,14 @@ def check_memory(host: Any) -> None:
 
 
 @register("friendica")
-def build_friendica(host: Any, options: Mapping[str, str],
-                    identities: Mapping[str, Any]) -> Recipe:
+def build_friendica(host: TargetHost | None, options: Mapping[str, str],
+                    identities: Identities) -> Recipe:
     check_memory(host)
     o = take_options(options, OPTIONS, "friendica")
     domain = validate.hostname(o["domain"], "domain name").lower()
-    listen = validate.port(o["listen"])
-    address = validate.hostname(o["address"] or str(getattr(host, "address", "") or
-                                                     "127.0.0.1"), "address")
-    if o["scheme"] not in ("https", "http"):
-        raise RoostError(f"{o['scheme'][:20]!r} is not https or http", hint="use scheme=https")
+    listen = o.port("listen")
+    address = reach_address(o.text("address"), host, "127.0.0.1")
+    scheme = o.text("scheme")
     ident, login = pick_login(identities, o["identity"], "friendica")
     if not re.match(r"^[a-z0-9][a-z0-9_-]{0,40}$", ident):
         raise RoostError(f"{ident!r} is not an identity id", hint="like friendica")
@@ -180,8 +187,8 @@ def build_friendica(host: Any, options: Mapping[str, str],
     if not sitename or len(sitename) > 80 or any(c in sitename for c in "'\\") \
             or any(ord(c) < 32 for c in sitename):
         raise RoostError("the site name must be one line of up to 80 characters without ' or \\")
-    default_port = (o["scheme"] == "http" and listen == 80) or o["scheme"] == "https"
-    url = f"{o['scheme']}://{domain}" + ("" if default_port else f":{listen}")
+    default_port = (scheme == "http" and listen == 80) or scheme == "https"
+    url = f"{scheme}://{domain}" + ("" if default_port else f":{listen}")
 
     art, local = choose("friendica", host, o)
     top = f"friendica-full-{art.version}"

@@ -7,10 +7,15 @@ root=/tmp/x`): a folder, a rendered greeting, a command that runs once, and a he
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from roost.deploy.options import recipe_options
-from roost.deploy.recipe import Recipe, register, take_options
+from roost.deploy.recipe import (
+    Identities,
+    Recipe,
+    TargetHost,
+    register,
+    take_options,
+)
 from roost.deploy.steps import EnsureDir, RemovePath, RenderTemplate, RunCommand, WaitHealth
 
 OPTIONS = recipe_options("hello")
@@ -18,7 +23,8 @@ OPTIONS = recipe_options("hello")
 
 
 @register("hello")
-def build_hello(facts: Any, options: Mapping[str, str], identities: Mapping[str, Any]) -> Recipe:
+def build_hello(facts: TargetHost | None, options: Mapping[str, str],
+                identities: Identities) -> Recipe:
     o = take_options(options, OPTIONS, "hello")
     root = o["root"].rstrip("/") or "/"
     greeting = f"{root}/greeting.txt"

@@ -7,29 +7,30 @@ a person with one login only need not name it at all.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from roost.core.errors import RoostError
+from roost.deploy.recipe import Identities
 
 
-def pick_login(identities: Mapping[str, Any], wanted: str, default: str
-               ) -> tuple[str, Mapping[str, Any]]:
+def pick_login(identities: Identities, wanted: str, default: str
+               ) -> tuple[str, Mapping[str, str]]:
     """(identity id, its public fields) for a recipe's admin: `wanted` when the person named
     one, else the identity called `default`, else the only login in the vault, else
     `default` with no fields (the deploy then says, when it needs the password, that the vault
     has no such identity). An identity of another kind is never taken: its password is not a
     login's (a RoostError says so)."""
-    def public(ident_id: str) -> Mapping[str, Any]:
+    def public(ident_id: str) -> Mapping[str, str]:
         found = identities.get(ident_id)
-        fields = getattr(found, "public", None)
-        return fields if isinstance(fields, Mapping) else {}
+        return found.public if found is not None else {}
 
     def is_login(ident_id: str) -> bool:
-        return getattr(identities.get(ident_id), "kind", None) == "login"
+        found = identities.get(ident_id)
+        return found is not None and found.kind == "login"
 
     def not_a_login(ident_id: str) -> RoostError:
         # Its password (a fediverse or XMPP account's) would become the admin's otherwise.
-        kind = getattr(identities.get(ident_id), "kind", "another")
+        found = identities.get(ident_id)
+        kind = found.kind if found is not None else "another"
         return RoostError(f"the identity {ident_id} is a {kind} identity, not a login",
                           hint="make a login with `roost keys new login --name NAME` and pass "
                                "--option identity=NAME")

@@ -18,12 +18,11 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Mapping
-from typing import Any
 
 from roost.core import validate
 from roost.core.errors import RoostError
 from roost.deploy.options import recipe_options
-from roost.deploy.recipe import Recipe, register, take_options
+from roost.deploy.recipe import Identities, Recipe, TargetHost, register, take_options
 from roost.deploy.recipes.logins import pick_login
 from roost.deploy.steps import InstallPackages, RunCommand, Secret, Step, WaitHealth, script
 
@@ -42,11 +41,12 @@ SETUP = ('IFS= read -r EMAIL_PW || exit 3; export EMAIL_PW NONINTERACTIVE=1 '
          '</dev/null')
 
 
-def is_home(host: Any) -> bool:
+def is_home(host: TargetHost | None) -> bool:
     """True when the host is clearly at home: a Pi, or a private/local address or name."""
-    if getattr(host, "is_pi", False) or getattr(host, "pi_model", None):
+    target = TargetHost.of(host)
+    if target.pi_model:
         return True
-    address = str(getattr(host, "address", "") or "").strip("[]").lower()
+    address = target.address.strip("[]").lower()
     if not address or address in ("localhost", "local"):
         return True
     try:
@@ -56,22 +56,23 @@ def is_home(host: Any) -> bool:
     return not ip.is_global
 
 
-def check_host(host: Any) -> None:
-    if host is None or getattr(host, "facts", True) is None:
-        name = str(getattr(host, "name", "") or "NAME")
+def check_host(host: TargetHost | None) -> None:
+    target = TargetHost.of(host)
+    if target.facts is None:
+        name = target.name or "NAME"
         raise RoostError("roost must read the host's facts before it installs Mail-in-a-Box",
                          hint=f"read them with `roost host facts {name}`")
     if is_home(host):
         raise RoostError(HOME_REFUSAL,
                          hint="rent a small server with Ubuntu 22.04 and add it as a host")
-    os_id = str(getattr(host, "os_id", "")).lower()
-    version = str(getattr(host, "os_version", ""))
+    os_id = target.os_id.lower()
+    version = target.os_version
     if (os_id, version) != ("ubuntu", "22.04"):
         raise RoostError(f"Mail-in-a-Box installs only on Ubuntu 22.04, and this host runs "
                          f"{os_id or 'an unknown system'} {version}".rstrip(),
                          hint="start from a fresh Ubuntu 22.04 server")
-    ram = getattr(host, "ram_mb", None)
-    if isinstance(ram, int) and ram < 512:
+    ram = target.ram_mb
+    if ram is not None and ram < 512:
         raise RoostError(f"Mail-in-a-Box needs at least 512 MB of memory; this host has {ram}",
                          hint="choose a server with 1 GB of memory")
 
@@ -90,8 +91,8 @@ def dns_records(domain: str, box: str, address: str) -> list[str]:
 
 
 @register("mail-in-a-box")
-def build_mail_in_a_box(host: Any, options: Mapping[str, str],
-                        identities: Mapping[str, Any]) -> Recipe:
+def build_mail_in_a_box(host: TargetHost | None, options: Mapping[str, str],
+                        identities: Identities) -> Recipe:
     o = take_options(options, OPTIONS, "mail-in-a-box")
     o["identity"], login = pick_login(identities, o["identity"], "mail")
     email = (o["email"] or str(login.get("email") or "")).strip().lower()
@@ -108,7 +109,7 @@ def build_mail_in_a_box(host: Any, options: Mapping[str, str],
     if not _ID.match(o["identity"]):
         raise RoostError("the identity option is not a key-vault identity id")
     check_host(host)
-    address = str(getattr(host, "address", "") or "")
+    address = TargetHost.of(host).address
     steps: list[Step] = [
         InstallPackages(("git", "ca-certificates")),
         RunCommand(("git", "clone", "--depth", "1", "--branch", o["version"], REPO, SRC),

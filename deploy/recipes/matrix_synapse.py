@@ -13,13 +13,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
 
 from roost.core import validate
 from roost.core.errors import RoostError
 from roost.deploy.options import recipe_options
 from roost.deploy.reach import Site
-from roost.deploy.recipe import Port, Recipe, host_command, register, take_options
+from roost.deploy.recipe import (
+    Identities,
+    Port,
+    PublicIdentity,
+    Recipe,
+    TargetHost,
+    host_command,
+    reach_address,
+    register,
+    take_options,
+)
 from roost.deploy.steps import (
     CreateAccount,
     DisableService,
@@ -66,8 +75,9 @@ _VERSION = re.compile(r"^[0-9]+(\.[0-9]+){1,3}$")
 _LOCALPART = re.compile(r"^[a-z0-9._=/-]{1,64}$")
 
 
-def matrix_identity(options: Mapping[str, str], identities: Mapping[str, Any]) -> tuple[str, Any]:
-    found = {str(k): v for k, v in identities.items() if getattr(v, "kind", None) == "matrix"}
+def matrix_identity(options: Mapping[str, str], identities: Identities
+                    ) -> tuple[str, PublicIdentity]:
+    found = {str(k): v for k, v in identities.items() if v.kind == "matrix"}
     if options["identity"]:
         if options["identity"] not in found:
             raise RoostError(f"the key vault has no Matrix identity {options['identity']!r}",
@@ -85,11 +95,11 @@ def matrix_identity(options: Mapping[str, str], identities: Mapping[str, Any]) -
 
 
 @register("matrix-synapse")
-def build_matrix_synapse(facts: Any, options: Mapping[str, str],
-                         identities: Mapping[str, Any]) -> Recipe:
+def build_matrix_synapse(facts: TargetHost | None, options: Mapping[str, str],
+                         identities: Identities) -> Recipe:
     o = take_options(options, OPTIONS, "matrix-synapse")
     ident_id, ident = matrix_identity(o, identities)
-    public = getattr(ident, "public", {})
+    public = ident.public
     server_name = validate.hostname(str(public.get("server_name", "")), "Matrix server name")
     key_version = str(public.get("key_version", ""))
     if not re.match(r"^a_[A-Za-z0-9]{1,16}$", key_version):
@@ -102,10 +112,8 @@ def build_matrix_synapse(facts: Any, options: Mapping[str, str],
         raise RoostError(f"{admin!r} is not a Matrix user name",
                          hint="use lower-case letters, digits, . _ = - /")
     bind = validate.hostname(o["bind"], "listen address")
-    port = validate.port(o["port"])
-    address = o["address"] or str(getattr(facts, "address", "") or "")
-    if address:
-        address = validate.hostname(address, "address")
+    port = o.port("port")
+    address = reach_address(o.text("address"), facts)
     host = f"[{address}]" if ":" in address else address
     base = f"http://{host}:{port}/" if address else f"http://{server_name}:{port}/"
     secret = {f: Secret(ident_id, f) for f in

@@ -13,13 +13,20 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
-from roost.core import validate
 from roost.core.errors import RoostError
 from roost.deploy.options import recipe_options
 from roost.deploy.reach import Site
-from roost.deploy.recipe import Port, Recipe, debian_version, register, take_options
+from roost.deploy.recipe import (
+    Identities,
+    Port,
+    Recipe,
+    TargetHost,
+    debian_version,
+    reach_address,
+    register,
+    take_options,
+)
 from roost.deploy.steps import (
     DisableService,
     EnableService,
@@ -85,8 +92,8 @@ def media_files(folder: str) -> list[tuple[str, bytes]]:
 
 
 @register("minidlna")
-def build_minidlna(facts: Any, options: Mapping[str, str],
-                   identities: Mapping[str, Any]) -> Recipe:
+def build_minidlna(facts: TargetHost | None, options: Mapping[str, str],
+                   identities: Identities) -> Recipe:
     o = take_options(options, OPTIONS, "minidlna")
     media = o["media"].rstrip("/")
     if not media.startswith("/") or media.count("/") < 2 or "\n" in media:
@@ -95,10 +102,10 @@ def build_minidlna(facts: Any, options: Mapping[str, str],
     name = o["name"].strip()
     if not name or len(name) > 60 or any(ord(c) < 32 for c in name):
         raise RoostError("the name players show must be one line of up to 60 characters")
-    port = validate.port(o["port"])
-    address = o["address"] or str(getattr(facts, "address", "") or "")
+    port = o.port("port")
+    address = reach_address(o.text("address"), facts)
     if address:
-        address = lan_address(validate.hostname(address, "address"))
+        address = lan_address(address)
     files = media_files(o["upload"]) if o["upload"] else []
     dirs = sorted({str(Path(rel).parent) for rel, _ in files} - {"."})
     steps: list[Step] = [

@@ -28,14 +28,23 @@ from __future__ import annotations
 import re
 import socket
 from collections.abc import Callable, Mapping
-from typing import Any
 from urllib.parse import urlsplit
 
 from roost.core import validate
 from roost.core.errors import RoostError
 from roost.deploy.options import recipe_options
 from roost.deploy.reach import Site
-from roost.deploy.recipe import Port, Recipe, debian_version, host_command, register, take_options
+from roost.deploy.recipe import (
+    Identities,
+    Port,
+    Recipe,
+    TargetHost,
+    debian_version,
+    host_command,
+    reach_address,
+    register,
+    take_options,
+)
 from roost.deploy.steps import (
     CreateAccount,
     DisableService,
@@ -183,19 +192,19 @@ def registration_settings(value: str) -> tuple[str, str]:
     return REGISTRATION[v]
 
 
-def _xmpp_identities(identities: Mapping[str, Any]) -> dict[str, str]:
+def _xmpp_identities(identities: Identities) -> dict[str, str]:
     """identity id -> JID for every XMPP identity given."""
     out: dict[str, str] = {}
     for ident_id, ident in identities.items():
-        if getattr(ident, "kind", None) != "xmpp":
+        if ident.kind != "xmpp":
             continue
-        public = getattr(ident, "public", {}) or {}
+        public = ident.public
         if "jid" in public:
             out[str(ident_id)] = check_jid(str(public["jid"]))
     return out
 
 
-def accounts_for(options: Mapping[str, str], identities: Mapping[str, Any]
+def accounts_for(options: Mapping[str, str], identities: Identities
                  ) -> tuple[str, list[tuple[str, str]]]:
     """(domain, [(identity id, jid)]) the recipe registers."""
     known = _xmpp_identities(identities)
@@ -257,13 +266,11 @@ def stream_probe(address: str, domain: str, port: int = C2S_PORT,
 
 
 @register("prosody")
-def build_prosody(facts: Any, options: Mapping[str, str],
-                  identities: Mapping[str, Any]) -> Recipe:
+def build_prosody(facts: TargetHost | None, options: Mapping[str, str],
+                  identities: Identities) -> Recipe:
     o = take_options(options, OPTIONS, "prosody")
     domain, accounts = accounts_for(o, identities)
-    address = o["address"] or str(getattr(facts, "address", "") or "")
-    if address:
-        address = validate.hostname(address, "address")
+    address = reach_address(o.text("address"), facts)
     tls, email, server, bundle = tls_options(o)
     allow, invite_only = registration_settings(o["registration"])
     enc = prosody_encode(domain)
@@ -339,7 +346,7 @@ def build_prosody(facts: Any, options: Mapping[str, str],
         cert_steps = (
             "The certificate is self-signed for now: your app asks once whether to trust it. "
             f"When {domain} points at this host from the internet, get a real one with "
-            f"`roost deploy prosody --host {getattr(facts, 'name', '') or 'NAME'} --option "
+            f"`roost deploy prosody --host {TargetHost.of(facts).name or 'NAME'} --option "
             "tls=letsencrypt --option email=YOU@EXAMPLE.ORG`.",
         )
         uninstall: tuple[Step, ...] = ()

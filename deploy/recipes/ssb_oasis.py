@@ -58,12 +58,20 @@ import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from roost.core import validate
 from roost.core.errors import RoostError
 from roost.deploy.options import recipe_options
-from roost.deploy.recipe import Port, Recipe, host_command, register, take_options
+from roost.deploy.recipe import (
+    Identities,
+    Port,
+    PublicIdentity,
+    Recipe,
+    TargetHost,
+    host_command,
+    register,
+    take_options,
+)
 from roost.deploy.recipes.ssb_pub import secret_file_template, ssb_identity
 from roost.deploy.recipes.upstream import Artifact, InstallArtifact, check_sha256
 from roost.deploy.steps import (
@@ -210,19 +218,19 @@ def config_json(ssb_port: int, ws_port: int) -> bytes:
     return (json.dumps(conf, indent=2) + "\n").encode()
 
 
-def _identity(o: Mapping[str, str], identities: Mapping[str, Any]) -> tuple[str, Any]:
-    if not any(getattr(v, "kind", None) == "ssb" for v in identities.values()):
+def _identity(o: Mapping[str, str], identities: Identities) -> tuple[str, PublicIdentity]:
+    if not any(v.kind == "ssb" for v in identities.values()):
         raise RoostError("Oasis needs a Secure Scuttlebutt identity",
                          hint="create one with `roost keys` (kind ssb), then deploy again")
     return ssb_identity(o, identities)
 
 
 @register("ssb-oasis")
-def build_ssb_oasis(facts: Any, options: Mapping[str, str],
-                    identities: Mapping[str, Any]) -> Recipe:
+def build_ssb_oasis(facts: TargetHost | None, options: Mapping[str, str],
+                    identities: Identities) -> Recipe:
     o = take_options(options, OPTIONS, "ssb-oasis")
     ident_id, ident = _identity(o, identities)
-    public = dict(getattr(ident, "public", {}) or {})
+    public = dict(ident.public)
     ssb_id = public.get("ssb_id", "")
     if not _ID.match(ssb_id):
         raise RoostError(f"the SSB identity {ident_id} has no usable id",
@@ -320,8 +328,9 @@ def build_ssb_oasis(facts: Any, options: Mapping[str, str],
             description=f"redeem the invite of the pub {pub_id[:12]}…",
             on_failure="the pub may be unreachable from this host or the invite used up: "
                        "ask for a new one"))
-    address = str(getattr(facts, "address", "") or "") or "HOST"
-    here = getattr(facts, "name", "") == "local" or address in ("localhost", "127.0.0.1", "::1")
+    target = TargetHost.of(facts)
+    address = target.address or "HOST"
+    here = target.name == "local" or address in ("localhost", "127.0.0.1", "::1")
     shown = f" ({name})" if name else ""
     reach = (f"Open http://localhost:{port} in your web browser." if here else
              f"From your computer: run `ssh -L {port}:localhost:{port} YOUR-USER@{address}`, "
@@ -333,7 +342,7 @@ def build_ssb_oasis(facts: Any, options: Mapping[str, str],
         f"`{host_command(facts, ('apt-get', 'install', 'w3m'))}`, then run "
         f"`w3m http://localhost:{port}`.",
         "Redeem a pub invite under Settings, or save its code in a file FILE and run "
-        f"`roost deploy ssb-oasis --host {getattr(facts, 'name', '') or 'NAME'} --option "
+        f"`roost deploy ssb-oasis --host {target.name or 'NAME'} --option "
         "invite_file=FILE`.",
         "Never run the same identity in two places at once: your feed would fork.",
     )

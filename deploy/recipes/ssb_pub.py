@@ -20,10 +20,19 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from roost.core import validate
 from roost.core.errors import RoostError
 from roost.deploy.options import recipe_options
-from roost.deploy.recipe import Port, Recipe, host_command, register, take_options
+from roost.deploy.recipe import (
+    Identities,
+    Port,
+    PublicIdentity,
+    Recipe,
+    TargetHost,
+    host_command,
+    reach_address,
+    register,
+    take_options,
+)
 from roost.deploy.steps import (
     DisableService,
     EnableService,
@@ -81,8 +90,9 @@ WHOAMI = (
 )
 
 
-def ssb_identity(options: Mapping[str, str], identities: Mapping[str, Any]) -> tuple[str, Any]:
-    found = {str(k): v for k, v in identities.items() if getattr(v, "kind", None) == "ssb"}
+def ssb_identity(options: Mapping[str, str], identities: Identities
+                 ) -> tuple[str, PublicIdentity]:
+    found = {str(k): v for k, v in identities.items() if v.kind == "ssb"}
     if options["identity"]:
         if options["identity"] not in found:
             raise RoostError(f"the key vault has no SSB identity {options['identity']!r}",
@@ -121,11 +131,11 @@ def config_json(address: str, port: int) -> bytes:
 
 
 @register("ssb-pub")
-def build_ssb_pub(facts: Any, options: Mapping[str, str],
-                  identities: Mapping[str, Any]) -> Recipe:
+def build_ssb_pub(facts: TargetHost | None, options: Mapping[str, str],
+                  identities: Identities) -> Recipe:
     o = take_options(options, OPTIONS, "ssb-pub")
     ident_id, ident = ssb_identity(o, identities)
-    public = dict(getattr(ident, "public", {}) or {})
+    public = dict(ident.public)
     ssb_id = public.get("ssb_id", "")
     if not re.match(r"^@[A-Za-z0-9+/]{43}=\.ed25519$", ssb_id):
         raise RoostError(f"the SSB identity {ident_id} has no usable id",
@@ -134,10 +144,8 @@ def build_ssb_pub(facts: Any, options: Mapping[str, str],
     about = public.get("about_message", "")
     if not _VERSION.match(o["version"]):
         raise RoostError(f"{o['version']!r} is not an ssb-server version", hint="like 16.0.1")
-    port = validate.port(o["port"])
-    address = o["address"] or str(getattr(facts, "address", "") or "")
-    if address:
-        address = validate.hostname(address, "address")
+    port = o.port("port")
+    address = reach_address(o.text("address"), facts)
     run_node = ("env", f"HOME={HOME}", "node")
     steps: list[Step] = [
         InstallPackages(("nodejs", "npm")),

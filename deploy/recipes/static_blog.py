@@ -8,13 +8,20 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
-from roost.core import validate
 from roost.core.errors import RoostError
 from roost.deploy.options import recipe_options
 from roost.deploy.reach import Site
-from roost.deploy.recipe import Port, Recipe, debian_version, register, take_options
+from roost.deploy.recipe import (
+    Identities,
+    Port,
+    Recipe,
+    TargetHost,
+    debian_version,
+    reach_address,
+    register,
+    take_options,
+)
 from roost.deploy.steps import (
     DisableService,
     EnableService,
@@ -69,13 +76,12 @@ def site_files(folder: str) -> list[tuple[str, bytes]]:
 
 
 @register("static-blog")
-def build_static_blog(facts: Any, options: Mapping[str, str],
-                      identities: Mapping[str, Any]) -> Recipe:
+def build_static_blog(facts: TargetHost | None, options: Mapping[str, str],
+                      identities: Identities) -> Recipe:
     o = take_options(options, OPTIONS, "static-blog")
-    port = str(validate.port(o["port"]))
-    domain = "_" if o["domain"] == "_" else validate.hostname(o["domain"], "domain name")
-    address = o["address"] or str(getattr(facts, "address", "") or "127.0.0.1")
-    address = validate.hostname(address, "address")
+    port = str(o.port("port"))
+    domain = o.text("domain")
+    address = reach_address(o.text("address"), facts, "127.0.0.1")
     files = site_files(o["site"]) if o["site"] else [("index.html", PLACEHOLDER)]
     dirs = sorted({str(Path(rel).parent) for rel, _ in files} - {"."})
     steps: list[Step] = [

@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
 
 from roost.core import validate
 from roost.core.errors import RoostError
 from roost.deploy.options import recipe_options
 from roost.deploy.reach import Site
 from roost.deploy.recipe import (
+    Identities,
     Port,
     Recipe,
+    TargetHost,
     debian_version,
     host_command,
     https_commands,
@@ -99,16 +100,17 @@ INSTALLED_PHP = _BOOT_PHP + "exit(is_blog_installed() ? 0 : 1);"
 
 
 @register("wordpress")
-def build_wordpress(facts: Any, options: Mapping[str, str],
-                    identities: Mapping[str, Any]) -> Recipe:
+def build_wordpress(facts: TargetHost | None, options: Mapping[str, str],
+                    identities: Identities) -> Recipe:
     o = take_options(options, OPTIONS, "wordpress")
     ident, login = pick_login(identities, o["identity"], "wordpress")
     o["admin"] = o["admin"] or str(login.get("user") or "admin")
     o["email"] = o["email"] or str(login.get("email") or "")
     if not re.match(r"^[a-z0-9][a-z0-9_-]{0,40}$", ident):
         raise RoostError(f"{ident!r} is not an identity id", hint="like wordpress")
-    port = validate.port(o["port"])
-    domain = o["domain"] or str(getattr(facts, "address", "") or "")
+    port = o.port("port")
+    target = TargetHost.of(facts)
+    domain = o["domain"] or target.address
     if not domain:
         raise RoostError("wordpress needs the name or address people will open",
                          hint="add --option domain=blog.example.org (or the host's address)")
@@ -125,7 +127,7 @@ def build_wordpress(facts: Any, options: Mapping[str, str],
     url = f"http://{host}" + ("" if port == 80 else f":{port}")
     php_boot_args = (f"{host}",)
     # Reached by the host's address, asked for the domain: the domain need not point here yet.
-    site = Site(str(getattr(facts, "address", "") or domain), domain, port)
+    site = Site(target.address or domain, domain, port)
     steps: list[Step] = [
         InstallPackages(PACKAGES),
         EnableService("mariadb"),
