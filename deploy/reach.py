@@ -20,7 +20,10 @@ import ipaddress
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import httpx
 
 from roost.core import validate
 
@@ -102,7 +105,7 @@ class Site:
         return f"{self.scheme}://{self._authority(self.host_name)}{path} at {self.address}"
 
     def get(self, path: str = "/", *, headers: Mapping[str, str] | None = None,
-            timeout: float = 5.0, verify: bool = True) -> Any:
+            timeout: float = 5.0, verify: bool = True) -> httpx.Response:
         """GET `path` from the address with Host (and TLS SNI) set to the name; redirects are
         not followed. Returns the httpx.Response; raises httpx.HTTPError."""
         import httpx

@@ -33,8 +33,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
+
+if TYPE_CHECKING:
+    import httpx
 
 from roost.deploy.reach import Site
 
@@ -44,7 +47,7 @@ Signer = Callable[[str, str, Mapping[str, str]], Mapping[str, str] | None]
 """(method, path with query, headers) -> headers to add to the request."""
 
 
-def _json(r: Any, what: str) -> dict[str, Any] | str:
+def _json(r: httpx.Response, what: str) -> dict[str, Any] | str:
     try:
         data = r.json()
     except ValueError:

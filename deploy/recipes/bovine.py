@@ -32,7 +32,10 @@ import email.utils
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from roost.core import validate
 from roost.core.errors import RoostError
@@ -100,7 +103,7 @@ def _b58(data: bytes) -> str:
     return "1" * (len(data) - len(data.lstrip(b"\0"))) + out
 
 
-def client_key(password: str, handle: str, domain: str) -> Any:
+def client_key(password: str, handle: str, domain: str) -> Ed25519PrivateKey:
     """The account's Ed25519 client key, derived from the identity's password (the same
     derivation as the host's account script, deploy/templates/bovine-account.py.in)."""
     from cryptography.hazmat.primitives import hashes
@@ -112,20 +115,19 @@ def client_key(password: str, handle: str, domain: str) -> Any:
     return ed25519.Ed25519PrivateKey.from_private_bytes(seed)
 
 
-def _raw_public(key: Any) -> bytes:
+def _raw_public(key: Ed25519PrivateKey) -> bytes:
     from cryptography.hazmat.primitives import serialization
 
-    raw: bytes = key.public_key().public_bytes(serialization.Encoding.Raw,
-                                               serialization.PublicFormat.Raw)
-    return raw
+    return key.public_key().public_bytes(serialization.Encoding.Raw,
+                                         serialization.PublicFormat.Raw)
 
 
-def did_key(key: Any) -> str:
+def did_key(key: Ed25519PrivateKey) -> str:
     """did:key of an Ed25519 key (multicodec 0xed01, base58btc), as bovine writes it."""
     return "did:key:z" + _b58(b"\xed\x01" + _raw_public(key))
 
 
-def client_secret(key: Any) -> str:
+def client_secret(key: Ed25519PrivateKey) -> str:
     """The private key as bovine's clients take it (`BovineClient(secret=...)`): multicodec
     0x8026 + the 32-byte seed, base58btc with a leading z."""
     from cryptography.hazmat.primitives import serialization
@@ -135,7 +137,7 @@ def client_secret(key: Any) -> str:
     return "z" + _b58(b"\x80\x26" + seed)
 
 
-def moo_auth_signer(key: Any, domain: str) -> Callable[[str, str, Mapping[str, str]],
+def moo_auth_signer(key: Ed25519PrivateKey, domain: str) -> Callable[[str, str, Mapping[str, str]],
                                                          Mapping[str, str]]:
     """Headers that sign a request Moo-Auth-1 style, as bovine's MooAuthClient does:
     Ed25519 over `(request-target)`, `host` and `date`, the signer named by its did:key."""

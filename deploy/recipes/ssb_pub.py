@@ -18,7 +18,6 @@ import ipaddress
 import json
 import re
 from collections.abc import Mapping
-from typing import Any
 
 from roost.core.errors import RoostError
 from roost.deploy.options import recipe_options
@@ -116,9 +115,9 @@ def secret_file_template(ident_id: str, public: Mapping[str, str]) -> str:
 
 
 def config_json(address: str, port: int) -> bytes:
-    net: dict[str, Any] = {"scope": ["public", "local", "device"], "host": "0.0.0.0",  # noqa: S104
+    net: dict[str, object] = {"scope": ["public", "local", "device"], "host": "0.0.0.0",  # noqa: S104
                            "port": port, "transform": "shs"}
-    conf: dict[str, Any] = {"port": port}
+    conf: dict[str, object] = {"port": port}
     if address:
         net["external"] = address
         try:
