@@ -77,6 +77,7 @@ from roost.deploy.steps import (
     Secret,
     Step,
     WaitHealth,
+    load_script,
     script,
 )
 
@@ -109,21 +110,7 @@ DATABASE_SQL = (
 # The password is the first line of standard input; printf is a builtin, so it is in no
 # process's arguments. `user add` fails harmlessly when the account exists (a resumed run);
 # `user password` then fails loudly if the account is still missing.
-ADMIN_CREATE = r"""a=$1; n=$2; name=$3; e=$4; m=$5
-IFS= read -r pw || exit 3
-case $pw in
-  "" | -* | *" "* | *"	"* | *"*"* | *"?"* | *"["*)
-    echo "the admin password has a space, * ? [ or a leading -," \
-      "which Friendica's prompt would change" >&2
-    exit 6;;
-esac
-runuser -u www-data -- env -C "$a" FRIENDICA_CONFIG_DIR=/etc/friendica \
-  php bin/console.php user add "$name" "$n" "$e" en </dev/null >/dev/null \
-  || echo "user add did not finish (the account may exist already); setting its password" >&2
-printf '%s\n' "$pw" | runuser -u www-data -- env -C "$a" FRIENDICA_CONFIG_DIR=/etc/friendica \
-  php bin/console.php user password "$n" >/dev/null || exit 7
-touch "$m"
-"""
+ADMIN_CREATE = load_script("friendica-admin.sh")
 
 
 def json_probe(site: Site, url: str) -> Callable[[], bool | str]:

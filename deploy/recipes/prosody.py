@@ -59,6 +59,7 @@ from roost.deploy.steps import (
     Secret,
     Step,
     WaitHealth,
+    load_script,
     script,
 )
 from roost.keys.xmpp import jid as check_jid
@@ -104,18 +105,7 @@ HAVE_CERT = (
 # Get a certificate for $1 (domain) with the account e-mail $2 from ACME server $3, trusting
 # the CA bundle $4 for it when given. HTTP-01 on port 80: certbot's own short-lived server
 # when the port is free, through nginx when nginx serves it, else a clear refusal.
-GET_CERT = (
-    'd=$1; e=$2; s=$3; b=$4; [ -z "$b" ] || export REQUESTS_CA_BUNDLE="$b"; '
-    'if [ -z "$(ss -Hltn "sport = :80")" ]; then how=--standalone; '
-    'elif systemctl is-active --quiet nginx; then how=--nginx; '
-    'dpkg -s python3-certbot-nginx >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive '
-    'apt-get install -y -q python3-certbot-nginx || exit 1; '
-    'else p=$(ss -Hltnp "sport = :80" | grep -o \'(("[^"]*"\' | head -n 1 | tr -d \'("\'); '
-    'echo "port 80 is used by ${p:-another program}, not nginx: certbot cannot answer '
-    'the challenge there"; exit 1; fi; '
-    'certbot certonly --non-interactive --agree-tos --no-eff-email --email "$e" '
-    '--server "$s" --cert-name "$d" -d "$d" --keep-until-expiring $how 2>&1'
-)
+GET_CERT = load_script("prosody-get-cert.sh")
 
 # Prosody already holds the lineage's certificate and key for $1.
 CERT_IMPORTED = (

@@ -40,7 +40,7 @@ from roost.core.errors import RoostError
 from roost.core.paths import data_dir
 from roost.deploy.options import Values
 from roost.deploy.recipe import TargetHost, reach_address
-from roost.deploy.steps import EnsureDir, EnsureUser, Step, StepContext, script
+from roost.deploy.steps import EnsureDir, EnsureUser, Step, StepContext, load_script, script
 from roost.deploy.transport import Transport
 
 ARCHES = {
@@ -344,32 +344,10 @@ def _unwrap_release(members: list[tuple[str, str, int, str]]
 
 # Unpack $1 (the uploaded tar.gz, checked against $2 = sha256) into $3 (a release folder),
 # check that it holds $5 (the binary), then point $4 (the "current" link) at it.
-UNPACK = (
-    't=$1; s=$2; d=$3; c=$4; b=$5; '
-    'echo "$s  $t" | sha256sum -c --status || { echo "uploaded file is damaged" >&2; exit 4; }; '
-    'rm -rf "$d.roost-tmp" && mkdir -p "$d.roost-tmp" '
-    '&& tar -xzf "$t" -C "$d.roost-tmp" --no-same-owner --no-same-permissions '
-    '&& [ -f "$d.roost-tmp/$b" ] || { echo "the release has no $b" >&2; rm -rf "$d.roost-tmp"; '
-    'exit 5; }; chmod 0755 "$d.roost-tmp/$b" && chmod -R go-w "$d.roost-tmp" '
-    '&& rm -rf "$d" && mv "$d.roost-tmp" "$d" && rm -f "$t" '
-    '&& ln -sfn "$d" "$c.roost-tmp" && mv -T "$c.roost-tmp" "$c"'
-)
+UNPACK = load_script("upstream-unpack.sh")
 # The same for a zip: unzip keeps the execute bits of the files in it; a single top folder
 # named release/ (Pleroma's and Akkoma's OTP releases) is unwrapped.
-UNPACK_ZIP = (
-    't=$1; s=$2; d=$3; c=$4; b=$5; '
-    'echo "$s  $t" | sha256sum -c --status || { echo "uploaded file is damaged" >&2; exit 4; }; '
-    'rm -rf "$d.roost-tmp" "$d.roost-zip" && mkdir -p "$d.roost-zip" '
-    '&& unzip -q -o "$t" -d "$d.roost-zip" || { echo "unzip failed" >&2; rm -rf "$d.roost-zip"; '
-    'exit 5; }; if [ -d "$d.roost-zip/release" ] && [ "$(ls -A "$d.roost-zip")" = release ]; '
-    'then mv "$d.roost-zip/release" "$d.roost-tmp" && rmdir "$d.roost-zip"; '
-    'else mv "$d.roost-zip" "$d.roost-tmp"; fi; '
-    '[ -f "$d.roost-tmp/$b" ] || { echo "the release has no $b" >&2; rm -rf "$d.roost-tmp"; '
-    'exit 5; }; chown -R root:root "$d.roost-tmp" && chmod 0755 "$d.roost-tmp/$b" '
-    '&& chmod -R go-w,a+rX "$d.roost-tmp" '
-    '&& rm -rf "$d" && mv "$d.roost-tmp" "$d" && rm -f "$t" '
-    '&& ln -sfn "$d" "$c.roost-tmp" && mv -T "$c.roost-tmp" "$c"'
-)
+UNPACK_ZIP = load_script("upstream-unpack-zip.sh")
 INSTALLED = '[ "$(readlink "$1")" = "$2" ] && [ -x "$2/$3" ]'
 
 

@@ -21,6 +21,7 @@ they reach the host only on stdin or as file contents.
 from __future__ import annotations
 
 import hashlib
+import importlib.resources
 import json
 import re
 import shlex
@@ -256,6 +257,13 @@ RESTART_RECORD = (
 )
 """Restart (action $3) unit $4, then record in $1 under step key $2 the state of the watched
 paths ($5...) it started with: taken before the restart, written only when it succeeded."""
+
+
+def load_script(name: str) -> str:
+    """A fixed shell script shipped as a file in roost/deploy/scripts/ (the ones over ten
+    lines live there, where the test command's shellcheck reads them); run it with
+    `script(load_script(NAME), ARG...)`."""
+    return (importlib.resources.files("roost.deploy") / "scripts" / name).read_text("utf-8")
 
 
 def script(text: str, *args: str) -> list[str]:

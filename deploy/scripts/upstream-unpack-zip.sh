@@ -1,0 +1,21 @@
+#!/bin/sh
+# Unpack an uploaded release zip (roost.deploy.recipes.upstream.InstallArtifact): unzip keeps
+# the execute bits of the files in it; a single top folder named release/ (Pleroma's and
+# Akkoma's OTP releases) is unwrapped. Run as `sh -c` with $1 the uploaded file, $2 its
+# sha256, $3 the release folder, $4 the `current` link, $5 the binary inside the release.
+t=$1; s=$2; d=$3; c=$4; b=$5
+echo "$s  $t" | sha256sum -c --status || { echo "uploaded file is damaged" >&2; exit 4; }
+# Any command of the chain failing ends the script (the || is meant for all of them).
+# shellcheck disable=SC2015
+rm -rf "$d.roost-tmp" "$d.roost-zip" && mkdir -p "$d.roost-zip" \
+  && unzip -q -o "$t" -d "$d.roost-zip" || { echo "unzip failed" >&2; rm -rf "$d.roost-zip"; exit 5; }
+if [ -d "$d.roost-zip/release" ] && [ "$(ls -A "$d.roost-zip")" = release ]; then
+  mv "$d.roost-zip/release" "$d.roost-tmp" && rmdir "$d.roost-zip"
+else
+  mv "$d.roost-zip" "$d.roost-tmp"
+fi
+[ -f "$d.roost-tmp/$b" ] || { echo "the release has no $b" >&2; rm -rf "$d.roost-tmp"; exit 5; }
+chown -R root:root "$d.roost-tmp" && chmod 0755 "$d.roost-tmp/$b" \
+  && chmod -R go-w,a+rX "$d.roost-tmp" \
+  && rm -rf "$d" && mv "$d.roost-tmp" "$d" && rm -f "$t" \
+  && ln -sfn "$d" "$c.roost-tmp" && mv -T "$c.roost-tmp" "$c"
