@@ -37,7 +37,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from roost.core import validate
 from roost.core.errors import RoostError
 from roost.deploy.options import recipe_options
 from roost.deploy.reach import Site
@@ -185,7 +184,7 @@ def _unsigned(method: str, path: str, headers: Mapping[str, str]) -> Mapping[str
 def build_bovine(host: TargetHost | None, options: Mapping[str, str],
                  identities: Identities) -> Recipe:
     o = take_options(options, OPTIONS, "bovine")
-    domain = validate.hostname(o["domain"], "domain name").lower()
+    domain = o.text("domain")
     port, listen = o.port("port"), o.port("listen")
     if not _VERSION.match(o["version"]):
         raise RoostError(f"{o['version']!r} is not a bovine-herd version", hint="like 0.5.19")

@@ -156,7 +156,7 @@ def build_friendica(host: TargetHost | None, options: Mapping[str, str],
                     identities: Identities) -> Recipe:
     check_memory(host)
     o = take_options(options, OPTIONS, "friendica")
-    domain = validate.hostname(o["domain"], "domain name").lower()
+    domain = o.text("domain")
     listen = o.port("listen")
     address = reach_address(o.text("address"), host, "127.0.0.1")
     scheme = o.text("scheme")

@@ -102,7 +102,7 @@ def build_mail_in_a_box(host: TargetHost | None, options: Mapping[str, str],
                               "roost keys new login --name mail --email me@example.org")
     email = validate.email(email, hint="write it like me@example.org")
     domain = validate.hostname(email.partition("@")[2], "mail domain")
-    box = validate.hostname(o["hostname"] or f"box.{domain}", "box host name").lower()
+    box = o.text("hostname") or validate.hostname(f"box.{domain}", "box host name")
     if not _TAG.match(o["version"]):
         raise RoostError(f"{o['version'][:40]!r} is not a Mail-in-a-Box release tag",
                          hint="write it like v60")

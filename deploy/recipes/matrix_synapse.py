@@ -111,7 +111,7 @@ def build_matrix_synapse(facts: TargetHost | None, options: Mapping[str, str],
     if not _LOCALPART.match(admin):
         raise RoostError(f"{admin!r} is not a Matrix user name",
                          hint="use lower-case letters, digits, . _ = - /")
-    bind = validate.hostname(o["bind"], "listen address")
+    bind = o.text("bind")
     port = o.port("port")
     address = reach_address(o.text("address"), facts)
     host = f"[{address}]" if ":" in address else address

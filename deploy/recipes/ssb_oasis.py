@@ -59,7 +59,6 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from roost.core import validate
 from roost.core.errors import RoostError
 from roost.deploy.options import recipe_options
 from roost.deploy.recipe import (
@@ -236,9 +235,7 @@ def build_ssb_oasis(facts: TargetHost | None, options: Mapping[str, str],
         raise RoostError(f"the SSB identity {ident_id} has no usable id",
                          hint="make a new SSB identity with `roost keys`")
     name = profile_name(o["name"]) if o["name"] else public.get("profile_name", "")
-    port = validate.port(o["port"])
-    ssb_port = validate.port(o["ssb_port"])
-    ws_port = validate.port(o["ws_port"])
+    port, ssb_port, ws_port = o.port("port"), o.port("ssb_port"), o.port("ws_port")
     if len({port, ssb_port, ws_port}) != 3:
         raise RoostError("the port, ssb_port and ws_port options must differ",
                          hint="Oasis uses 3000, 8008 and 8989 unless told otherwise")
