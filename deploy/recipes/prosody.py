@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 
 from roost.core import validate
 from roost.core.errors import RoostError
-from roost.deploy.options import recipe_options
+from roost.deploy.options import Values, recipe_options
 from roost.deploy.reach import Site
 from roost.deploy.recipe import (
     Identities,
@@ -152,12 +152,10 @@ def ca_bundle_path(value: str) -> str:
     return v
 
 
-def tls_options(o: Mapping[str, str]) -> tuple[str, str, str, str]:
-    """(mode, e-mail, ACME server, CA bundle) from the options, checked."""
-    mode = o["tls"].strip().lower()
-    if mode not in TLS_MODES:
-        raise RoostError(f"{o['tls'][:30]!r} is not a TLS choice for prosody",
-                         hint="use --option tls=self-signed or --option tls=letsencrypt")
+def tls_options(o: Values) -> tuple[str, str, str, str]:
+    """(mode, e-mail, ACME server, CA bundle) from the options (`tls` is one of TLS_MODES,
+    checked by its type), checked together."""
+    mode = o.text("tls")
     if mode == "self-signed":
         extra = [k for k in ("email", "acme_server", "acme_ca_bundle") if o[k]]
         if extra:
@@ -173,13 +171,9 @@ def tls_options(o: Mapping[str, str]) -> tuple[str, str, str, str]:
 
 
 def registration_settings(value: str) -> tuple[str, str]:
-    """Prosody's (`allow_registration`, `registration_invite_only`) for the option."""
-    v = value.strip().lower()
-    if v not in REGISTRATION:
-        raise RoostError(f"{value[:30]!r} is not a registration choice for prosody",
-                         hint="use --option registration=closed (only your accounts) or "
-                              "--option registration=open (anyone can sign up from an app)")
-    return REGISTRATION[v]
+    """Prosody's (`allow_registration`, `registration_invite_only`) for the option's value
+    (one of REGISTRATION's keys, checked by its type)."""
+    return REGISTRATION[value]
 
 
 def _xmpp_identities(identities: Identities) -> dict[str, str]:
@@ -262,7 +256,7 @@ def build_prosody(facts: TargetHost | None, options: Mapping[str, str],
     domain, accounts = accounts_for(o, identities)
     address = reach_address(o.text("address"), facts)
     tls, email, server, bundle = tls_options(o)
-    allow, invite_only = registration_settings(o["registration"])
+    allow, invite_only = registration_settings(o.text("registration"))
     enc = prosody_encode(domain)
     crt, key = f"{CERT_DIR}/{domain}.crt", f"{CERT_DIR}/{domain}.key"
     conf = f"/etc/prosody/conf.avail/roost-{domain}.cfg.lua"
