@@ -51,10 +51,11 @@ def domain(value: str) -> str:
     return v
 
 
-def unix_user(value: str) -> str:
+def unix_user(value: str, what: str = "user name") -> str:
+    """A Unix user or group name (a system account roost makes or logs in as)."""
     if not _USER.match(value):
         raise RoostError(
-            f"{_show(value)} is not a valid user name",
+            f"{_show(value)} is not a valid {what}",
             hint="start with a lower-case letter; use lower-case letters, digits, - and _",
         )
     return value

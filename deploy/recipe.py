@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from roost.deploy.facts import Facts
 
 _ID = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
-_UNIT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,100}$")
 PROTOCOLS = ("tcp", "udp")
 
 
@@ -54,8 +53,7 @@ class Port:
             raise RoostError(f"{self.protocol!r} is not a protocol", hint="use tcp or udp")
         units = (self.units,) if isinstance(self.units, str) else tuple(self.units)
         for u in units:
-            if not _UNIT.match(u):
-                raise RoostError(f"{u[:40]!r} is not a systemd unit name")
+            validate.unit(u)
         object.__setattr__(self, "units", units)
 
     def __str__(self) -> str:

@@ -192,16 +192,9 @@ def program_name(argv: Sequence[str]) -> str:
 
 
 _PKG = re.compile(r"^[a-z0-9][a-z0-9+.\-]*(:[a-z0-9]+)?(=[A-Za-z0-9.+~:\-]+)?$")
-_USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 _abs_path = validate.abs_path
 _unit = validate.unit
-
-
-def _user(u: str, what: str = "user name") -> str:
-    if not _USER.match(u):
-        raise RoostError(f"{u[:80]!r} is not a valid {what}",
-                         hint="use lower-case letters, digits, - and _")
-    return u
+_user = validate.unix_user
 
 
 def _mode(m: int) -> int:
