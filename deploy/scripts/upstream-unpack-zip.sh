@@ -5,7 +5,7 @@
 # sha256, $3 the release folder, $4 the `current` link, $5 the binary inside the release.
 t=$1; s=$2; d=$3; c=$4; b=$5
 echo "$s  $t" | sha256sum -c --status || { echo "uploaded file is damaged" >&2; exit 4; }
-# Any command of the chain failing ends the script (the || is meant for all of them).
+# When a command of the chain fails the script ends (the || is meant for each of them).
 # shellcheck disable=SC2015
 rm -rf "$d.roost-tmp" "$d.roost-zip" && mkdir -p "$d.roost-zip" \
   && unzip -q -o "$t" -d "$d.roost-zip" || { echo "unzip failed" >&2; rm -rf "$d.roost-zip"; exit 5; }

@@ -4,7 +4,7 @@
 # link, $5 the binary inside the release.
 t=$1; s=$2; d=$3; c=$4; b=$5
 echo "$s  $t" | sha256sum -c --status || { echo "uploaded file is damaged" >&2; exit 4; }
-# Any command of the chain failing ends the script (the || is meant for all of them).
+# When a command of the chain fails the script ends (the || is meant for each of them).
 # shellcheck disable=SC2015
 rm -rf "$d.roost-tmp" && mkdir -p "$d.roost-tmp" \
   && tar -xzf "$t" -C "$d.roost-tmp" --no-same-owner --no-same-permissions \
