@@ -214,8 +214,9 @@ def _run(
 ) -> DeployResult:
     """The loop: what the records say decides each step (resume.decide); `_Deploy` does it."""
     d = _Deploy(recipe, t, journal, secret_values, on_event, state_dir)
+    keys = recipe.keys()
     records = d.open(resume)
-    for n, (key, step) in enumerate(zip(recipe.keys(), recipe.steps, strict=True), start=1):
+    for n, (key, step) in enumerate(zip(keys, recipe.steps, strict=True), start=1):
         action = decide(StepFlags.of(step), records.journal(key), records.host(key))
         d.step(n, key, step, action)
     health = d.health()
@@ -267,9 +268,10 @@ class _Deploy:
             t.run(script(WAIT_STEPS, *args), sudo=sudo, timeout=3600)
             marker = (read_marker(t, mpath, sudo) if resuming
                       else reset_marker(t, mpath, run_id, sudo))
+        records = Records.of(prev, marker, run_id, resuming)  # before begin() changes prev
         if self.journal is not None:
             self.journal.begin(run_id, self.recipe.fingerprint(), self.total, resume=resuming)
-        return Records.of(prev, marker, run_id, resuming)
+        return records
 
     def step(self, n: int, key: str, step: Step, action: Action) -> None:
         """Do what `action` says with step `n`; a failure stops the run (DeployFailed)."""
