@@ -29,6 +29,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from roost.core import clock as clocks
 from roost.core.errors import RoostError
 from roost.core.text import printable
 from roost.deploy.events import (
@@ -181,7 +182,8 @@ def unwrap_step(argv: Sequence[str]) -> tuple[str, ...] | None:
 
 
 def new_run_id() -> str:
-    return time.strftime("%Y%m%dT%H%M%S") + "-" + _random.token_hex(4)
+    """The UTC time by roost's clock (never local time) and a random tail: 20261125T120000-…"""
+    return clocks.stamp(sep="T") + "-" + _random.token_hex(4)
 
 
 def run(

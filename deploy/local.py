@@ -17,7 +17,9 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
+from roost.core.atomic import replace_file, write_all
 from roost.core.errors import RoostError
 from roost.deploy import _cmd
 from roost.deploy.sudo import Sudo, SudoPassword
@@ -151,33 +153,10 @@ class LocalTransport:
 
     def _put_direct(self, folder: str, name: str, data: bytes, mode: int,
                     owner: str | None, group: str | None) -> None:
-        os.makedirs(folder, exist_ok=True)
-        tmp = os.path.join(folder, f".{name}.roost-{os.getpid()}-{time.monotonic_ns()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view):]
-                if owner or group:
-                    uid = _uid(owner, self.name) if owner else -1
-                    gid = _gid(group, self.name) if group else -1
-                    os.fchown(fd, uid, gid)
-                os.fchmod(fd, mode)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(tmp, os.path.join(folder, name))
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        with contextlib.suppress(OSError):
-            dfd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-            try:
-                os.fsync(dfd)
-            finally:
-                os.close(dfd)
+        uid = _uid(owner, self.name) if owner else -1
+        gid = _gid(group, self.name) if group else -1
+        replace_file(Path(folder) / name, lambda tmp: write_all(tmp, data), mode,
+                     tag="roost", uid=uid, gid=gid, folder_sync=False)
 
     def _put_sudo(self, folder: str, name: str, data: bytes, mode: int, owner: str) -> None:
         private = tempfile.mkdtemp(prefix="roost-upload-")

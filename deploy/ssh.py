@@ -296,13 +296,11 @@ class SSHTransport:
 
     @property
     def host_key_fingerprint(self) -> str | None:
-        from roost.deploy.trust import fingerprint
-
         if self._client is None:
             return None
         t = self._client.get_transport()
         key = t.get_remote_server_key() if t is not None else None
-        return fingerprint(key.asbytes()) if key is not None else None
+        return key.fingerprint if key is not None else None
 
     # -- commands --------------------------------------------------------------------------
 
