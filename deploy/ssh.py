@@ -28,7 +28,7 @@ from roost.deploy import _cmd
 from roost.deploy.local import TIMEOUT_EXIT, emit_lines, write_error
 from roost.deploy.sudo import Sudo, SudoPassword
 from roost.deploy.transport import CommandResult, OutputSink, Transport
-from roost.deploy.trust import KnownHosts
+from roost.deploy.trust import AskTrust, KnownHosts, TrustNeeded
 
 if TYPE_CHECKING:
     import paramiko
@@ -125,6 +125,7 @@ class SSHTransport:
         sudo_password: SudoPassword = None,
         known_hosts: KnownHosts | None = None,
         trust: str | None = None,
+        ask_trust: AskTrust | None = None,
         connect_timeout: float = 15.0,
         ssh_config: Path | None = None,
         allow_agent: bool = True,
@@ -140,6 +141,7 @@ class SSHTransport:
         self._sudo = Sudo(sudo_password)
         self._known_hosts = known_hosts
         self._trust = trust
+        self._ask_trust = ask_trust
         self._timeout = connect_timeout
         self._allow_agent = allow_agent
         self._dead_after = dead_after
@@ -181,7 +183,8 @@ class SSHTransport:
                              hint="check that the host is on and reachable") from None
 
         client = paramiko.SSHClient()
-        client.set_missing_host_key_policy(_policy(self.name, ep, known, self._trust))
+        client.set_missing_host_key_policy(_policy(self.name, ep, known, self._trust,
+                                                    self._ask_trust))
         try:
             client.connect(
                 ep.host, port=ep.port, username=ep.user, sock=sock,
@@ -552,16 +555,22 @@ class SSHTransport:
         return out
 
 
-def _policy(name: str, ep: Endpoint, known: KnownHosts,
-            trust: str | None) -> paramiko.MissingHostKeyPolicy:
+def _policy(name: str, ep: Endpoint, known: KnownHosts, trust: str | None,
+            ask: AskTrust | None = None) -> paramiko.MissingHostKeyPolicy:
     """Checks every host key against roost's known_hosts (nothing is preloaded into
-    paramiko, so every connection comes through here)."""
+    paramiko, so every connection comes through here). On first contact, `ask` (when given)
+    is asked within this one handshake; it returns True to trust the key, or raises."""
     import paramiko
 
     class _Check(paramiko.MissingHostKeyPolicy):
         def missing_host_key(self, client: paramiko.SSHClient, hostname: str,
                              key: paramiko.PKey) -> None:
-            known.verify(name, ep.host, ep.port, key, trust)
+            try:
+                known.verify(name, ep.host, ep.port, key, trust)
+            except TrustNeeded as need:
+                if ask is None or not ask(need):
+                    raise
+                known.verify(name, ep.host, ep.port, key, need.fingerprint)
 
     return _Check()
 

@@ -15,7 +15,7 @@ import hashlib
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -91,6 +91,11 @@ class TrustNeeded(RoostError):
         return (f"First connection to {self.name} at {where}. Its {type_name(self.key_type)} "
                 f"host key fingerprint is {self.fingerprint}. To check it, run "
                 f"`{check_command(self.key_type)}` on that host. Trust this key?")
+
+
+AskTrust = Callable[[TrustNeeded], bool]
+"""Asks the person, on first contact, whether to trust the key (True) or not (False, or a
+RoostError saying what to do)."""
 
 
 class HostKeyChanged(RoostError):
