@@ -19,7 +19,7 @@ Nothing here prints or prompts. The progress (the plan) is written here, never b
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ from roost.deploy.events import Event, StepStarted, as_text
 from roost.deploy.hosts import Host
 from roost.deploy.journal import Journal
 from roost.deploy.not_installed import no_recipe_error
-from roost.deploy.recipe import Recipe
+from roost.deploy.recipe import Recipe, parse_options
 from roost.deploy.recipes import RECIPES, builder
 from roost.deploy.sudo import SudoPassword
 from roost.deploy.transport import Transport
@@ -75,7 +75,9 @@ class Deployment:
     host: Host
     home: Path
     """The data folder: hosts, known hosts, journals, the vault and the progress."""
-    options: Mapping[str, str] = field(default_factory=dict)
+    options: Mapping[str, str] | Sequence[str] = field(default_factory=dict)
+    """The service's options, or the person's NAME=VALUE words (read after the service is
+    known, so an unknown service is named first)."""
     on_event: Callable[[Any], None] = lambda e: None
     passphrase: Callable[[], str] = _no_passphrase
     trust: str | None = None
@@ -85,6 +87,9 @@ class Deployment:
 
     def __post_init__(self) -> None:
         builder(self.recipe_id)  # an unknown service is refused before connecting
+        self.values: Mapping[str, str] = (self.options if isinstance(self.options, Mapping)
+                                          else parse_options(list(self.options)))
+        """The options, read."""
         self.recipe: Recipe | None = None
         """The recipe as built for the host, once `run` or `undeploy` built it."""
 
@@ -92,7 +97,7 @@ class Deployment:
 
     def build(self, t: Transport | None) -> Recipe:
         """The recipe for the host (facts read now and kept when never read and connected)."""
-        self.recipe = session.build_recipe(self.recipe_id, self.host, self.options, t,
+        self.recipe = session.build_recipe(self.recipe_id, self.host, self.values, t,
                                            self.home)
         return self.recipe
 

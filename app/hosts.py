@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from roost.app.connecting import connect
+from roost.core.validate import short_name
 from roost.deploy import facts
 from roost.deploy.hosts import HOSTS_FILE, Host, HostStore
 from roost.deploy.trust import AskTrust
@@ -13,6 +14,11 @@ from roost.deploy.trust import AskTrust
 def host_store(home: Path) -> HostStore:
     """The hosts kept in the data folder `home` (and the built-in `local`)."""
     return HostStore(home / HOSTS_FILE)
+
+
+def find(home: Path, name: str) -> Host:
+    """The host called `name` (a short name, checked), or a RoostError naming the hosts."""
+    return host_store(home).get(short_name(name, "host name"))
 
 
 def read_facts(host: Host, home: Path, *, trust: str | None = None,

@@ -4,15 +4,18 @@ one CLI deploy takes between modules.
     .venv/bin/python bench/module_walk.py            # all three
     .venv/bin/python bench/module_walk.py --walk     # only the deploy walk, with its moves
 
-Import cycles: strongly connected components of the graph of every `roost.*` import, at the
-top of a module or inside a function. Upward imports: keys/ or deploy/ importing plan/ (the
-layers are core -> catalog -> plan; keys and deploy are siblings that never import plan).
+Import cycles: strongly connected components of the graph of every `roost.*` import that runs,
+at the top of a module or inside a function (not those under `if TYPE_CHECKING:`). Upward
+imports: keys/ or deploy/ importing plan/ (the layers are core -> catalog -> plan; keys and
+deploy are siblings that never import plan).
 
 The deploy walk: `roost deploy hello --host local --option root=TMP` run under a profiler.
 A move is a call from one roost module into another (roost.core's utilities and callbacks
 handed down, like the progress printer, are not moves). The walk lists the distinct moves the
 command's handler makes, and every move anywhere in the run that goes back up the layers
-(core, catalog < keys, deploy < plan < app < cli, tui).
+(core, catalog < keys, deploy < plan < app < cli, tui) through an import; a call up through a
+callback the caller was handed (a bound method given as `on_event`) is how a lower layer
+reports, not a dependency, and is left out.
 """
 
 from __future__ import annotations
@@ -37,6 +40,13 @@ def module_name(path: Path) -> str:
     return ".".join(["roost", *parts])
 
 
+def _type_checking(node: ast.AST) -> bool:
+    """`if TYPE_CHECKING:` blocks: read by mypy only, never imported when roost runs."""
+    return isinstance(node, ast.If) and (
+        (isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING")
+        or (isinstance(node.test, ast.Attribute) and node.test.attr == "TYPE_CHECKING"))
+
+
 def import_graph() -> dict[str, set[str]]:
     mods: dict[str, Path] = {}
     for pkg in PACKAGES:
@@ -44,7 +54,12 @@ def import_graph() -> dict[str, set[str]]:
             mods[module_name(path)] = path
     graph: dict[str, set[str]] = {m: set() for m in mods}
     for mod, path in mods.items():
-        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        tree = ast.parse(path.read_text("utf-8"))
+        typing_only = {id(n) for block in ast.walk(tree) if _type_checking(block)
+                       for stmt in block.body for n in ast.walk(stmt)}  # type: ignore[attr-defined]
+        for node in ast.walk(tree):
+            if id(node) in typing_only:
+                continue
             names: list[str] = []
             if isinstance(node, ast.Import):
                 names = [a.name for a in node.names]
@@ -115,6 +130,7 @@ def deploy_walk() -> list[tuple[str, str, bool]]:
         os.environ["ROOST_HOST_STATE_DIR"] = f"{tmp}/state"
         from roost.cli.main import main
 
+        graph = import_graph()
         moves: list[tuple[str, str, bool]] = []
         seen: set[tuple[str, str]] = set()
         handler = "roost.cli.deploy_cmd"
@@ -131,7 +147,8 @@ def deploy_walk() -> list[tuple[str, str, bool]]:
                 return
             if "<locals>" in frame.f_code.co_qualname:
                 return  # a callback handed down (progress printer, password prompt)
-            up = RANK.get(layer(callee), 0) > RANK.get(layer(caller), 0)
+            up = (RANK.get(layer(callee), 0) > RANK.get(layer(caller), 0)
+                  and callee in graph.get(caller, ()))
             if caller == handler or up:
                 edge = (caller, callee)
                 if edge not in seen:

@@ -14,16 +14,14 @@ from collections.abc import Callable
 from typing import Any
 
 from roost.app.deploying import Deployment, Said, refuse_unless_installable, text_of
-from roost.app.hosts import host_store
+from roost.app.hosts import find
 from roost.cli.host_cmd import ask_trust
 from roost.core import paths
 from roost.core.errors import RoostError
 from roost.core.text import printable
-from roost.core.validate import short_name
 from roost.deploy import engine
 from roost.deploy.events import Event, Output
 from roost.deploy.hosts import Host
-from roost.deploy.recipe import parse_options
 from roost.deploy.recipes import builder
 
 ABOVE = "what to try is just above"
@@ -105,7 +103,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
 # -- the callbacks the use case asks through: trust, sudo, the vault, progress ---------------
 
 def target_host(name: str) -> Host:
-    return host_store(paths.data_dir()).get(short_name(name, "host name"))
+    return find(paths.data_dir(), name)
 
 
 def ask_sudo_password(host: Host) -> str:
@@ -138,8 +136,7 @@ def deployment(args: argparse.Namespace, on_event: Callable[[Event | Said], None
     from roost.keys.vault import passphrase_from_env_or_prompt
 
     host = target_host(args.host)
-    builder(args.service)  # an unknown service is refused before its options are read
-    return Deployment(args.service, host, paths.data_dir(), parse_options(args.option),
+    return Deployment(args.service, host, paths.data_dir(), args.option,
                       on_event=on_event, passphrase=passphrase_from_env_or_prompt,
                       trust=args.trust, ask_trust=ask_trust(host, args.trust),
                       sudo_password=lambda: ask_sudo_password(host))

@@ -112,10 +112,10 @@ class DeployScreen(RoostScreen):
 
     def rows(self) -> Sequence[Row]:
         if self.phase == "choose":
-            from roost.tui.screens.hosts import store
+            from roost.app.hosts import host_store
 
             out = []
-            for h in store(self.ws.home).all():
+            for h in host_store(self.ws.home).all():
                 state = "facts read" if h.facts_read_at else "facts not read yet"
                 out.append(Row(f"host:{h.name}", f"Deploy to {h.name}", state=state,
                                detail=h.target()))
@@ -159,13 +159,13 @@ class DeployScreen(RoostScreen):
         return {i.id.removeprefix("field-"): i.value for i in self.query(Input) if i.id}
 
     def start(self, resume: bool) -> None:
+        from roost.app.hosts import host_store
         from roost.deploy.recipe import parse_options
-        from roost.tui.screens.hosts import store
 
         v = self._values()
         try:
             options = parse_options(v.get("options", "").split())
-            host = store(self.ws.home).get(self.host_name)
+            host = host_store(self.ws.home).get(self.host_name)
             self.refuse_unless_installable(host)
         except RoostError as exc:
             self.say(exc.line())
