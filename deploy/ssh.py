@@ -25,9 +25,10 @@ from typing import TYPE_CHECKING, Any
 
 from roost.core.errors import RoostError
 from roost.deploy import _cmd
+from roost.deploy.base_transport import BaseTransport
 from roost.deploy.local import TIMEOUT_EXIT, emit_lines, write_error
-from roost.deploy.sudo import Sudo, SudoPassword
-from roost.deploy.transport import CommandResult, OutputSink, Transport
+from roost.deploy.sudo import SudoPassword
+from roost.deploy.transport import OutputSink, Transport
 from roost.deploy.trust import AskTrust, KnownHosts, TrustNeeded
 
 if TYPE_CHECKING:
@@ -111,7 +112,7 @@ def open_socket(host: str, port: int, timeout: float,
     return sock
 
 
-class SSHTransport:
+class SSHTransport(BaseTransport):
     """One host over one SSH connection. Connects on first use (or `connect()`)."""
 
     def __init__(
@@ -131,14 +132,13 @@ class SSHTransport:
         allow_agent: bool = True,
         dead_after: float = 60.0,
     ) -> None:
-        self.name = name
+        super().__init__(name, sudo_password)
         self.address = address
         self.endpoint = resolve(address, user=user, port=port, key_path=key_path,
                                 config_path=ssh_config)
         self.user = self.endpoint.user
         self.current_step: str | None = None
         """The engine may set this; a lost connection then names the step."""
-        self._sudo = Sudo(sudo_password)
         self._known_hosts = known_hosts
         self._trust = trust
         self._ask_trust = ask_trust
@@ -294,9 +294,6 @@ class SSHTransport:
         self.connect()
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     @property
     def host_key_fingerprint(self) -> str | None:
         from roost.deploy.trust import fingerprint
@@ -309,22 +306,6 @@ class SSHTransport:
 
     # -- commands --------------------------------------------------------------------------
 
-    def run(
-        self,
-        argv: Sequence[str],
-        *,
-        sudo: bool = False,
-        stdin: bytes | None = None,
-        timeout: float | None = None,
-        on_output: OutputSink | None = None,
-        env: dict[str, str] | None = None,
-    ) -> CommandResult:
-        args = _cmd.check_argv(argv)
-        code, out, err = self._exec(args, sudo=sudo, stdin=stdin, timeout=timeout,
-                                    on_output=on_output, env=env)
-        return CommandResult(args, code, out.decode("utf-8", "replace"),
-                             err.decode("utf-8", "replace"))
-
     def is_root(self) -> bool:
         """Whether the login user is root (uid 0), asked once per connection."""
         if self._uid is None:
@@ -336,12 +317,6 @@ class SSHTransport:
                 self._uid = int(text) if code == 0 and text.isdigit() else -1
         return self._uid == 0
 
-    def sudo_mode(self) -> str:
-        """"root", "nopasswd" or "password" (sudo asks, and the given password works)."""
-        if self._sudo.mode is None and self.is_root():
-            self._sudo.mode = "root"
-        return self._sudo.settle(self.name, self.user, self._probe)
-
     def _probe(self, argv: Sequence[str], stdin: bytes) -> int:
         return self._raw(list(argv), stdin, None, None, "checking sudo")[0]
 
@@ -349,10 +324,7 @@ class SSHTransport:
         self, args: tuple[str, ...], *, sudo: bool, stdin: bytes | None,
         timeout: float | None, on_output: OutputSink | None, env: dict[str, str] | None,
     ) -> tuple[int, bytes, bytes]:
-        use_sudo = sudo and self.sudo_mode() != "root"
-        feed = stdin or b""
-        if use_sudo and self.sudo_mode() == "password":
-            feed = self._sudo.password_line() + feed
+        use_sudo, feed = self._with_sudo(sudo, stdin)
         line = _cmd.remote_line(args, sudo=use_sudo, env=env)
         return self._raw(line, feed, timeout, on_output, f"running `{_short(args)}`")
 
