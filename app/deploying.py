@@ -34,6 +34,7 @@ from roost.deploy.journal import Journal
 from roost.deploy.not_installed import no_recipe_error
 from roost.deploy.recipe import Recipe, parse_options
 from roost.deploy.recipes import RECIPES, builder
+from roost.deploy.steps import Secret
 from roost.deploy.sudo import SudoPassword
 from roost.deploy.transport import Transport
 from roost.deploy.trust import AskTrust
@@ -55,6 +56,12 @@ def text_of(e: Event | Said) -> str:
 
 class Cancelled(RoostError):
     """The person cancelled; the deploy stopped before its next step."""
+
+
+def vault_secrets(passphrase: Callable[[], str], home: Path) -> Callable[[Secret], str]:
+    """Resolve Secret(identity id, field) from the vault in `home`, asking `passphrase` and
+    opening the vault only when a step first needs a secret."""
+    return session.vault_secrets(passphrase, home)
 
 
 def refuse_unless_installable(service_id: str, host: Host | None = None) -> None:
@@ -112,6 +119,10 @@ class Deployment:
         check_ports(recipe, t, self.host.name, self.home)
         return recipe
 
+    def secrets(self) -> Callable[[Secret], str]:
+        """Vault secrets for the steps; the passphrase is asked when one first needs it."""
+        return vault_secrets(self.passphrase, self.home)
+
     def journal(self, recipe: Recipe) -> Journal:
         return Journal.for_host(self.host.name, recipe.id, self.home)
 
@@ -149,7 +160,7 @@ class Deployment:
                 self.on_event(Said(f"nothing to continue for {name} on {where}; starting "
                                    "the deploy"))
             return engine.run(recipe, t, journal=journal,
-                              secrets=session.vault_secrets(self.passphrase, self.home),
+                              secrets=self.secrets(),
                               on_event=self._emit, resume=resume,
                               state_dir=session.host_state_dir())
 
@@ -165,7 +176,7 @@ class Deployment:
         with self.connect() as t:
             recipe = self.build(t)
             engine.undeploy(recipe, t, purge_data=purge_data, journal=self.journal(recipe),
-                            secrets=session.vault_secrets(self.passphrase, self.home),
+                            secrets=self.secrets(),
                             on_event=self._emit, state_dir=session.host_state_dir())
         return [*recipe.removed_lines(self.host.name, purge_data),
                 *note_removed(recipe.service_id, self.host.name, self.home)]

@@ -13,6 +13,7 @@ import textwrap
 from collections.abc import Callable
 from typing import Any
 
+from roost.app import deploying
 from roost.app.deploying import Deployment, Said, refuse_unless_installable, text_of
 from roost.app.hosts import find
 from roost.cli.host_cmd import ask_trust
@@ -23,6 +24,7 @@ from roost.deploy import engine
 from roost.deploy.events import Event, Output
 from roost.deploy.hosts import Host
 from roost.deploy.recipes import builder
+from roost.deploy.steps import Secret
 
 ABOVE = "what to try is just above"
 """A stopped deploy's last line points at the failed step's own advice instead of repeating it."""
@@ -117,6 +119,14 @@ def ask_sudo_password(host: Host) -> str:
         return getpass.getpass(f"sudo password for {host.user or 'you'} on {host.name}: ")
     except EOFError:
         raise RoostError("no password was given", hint="nothing was changed") from None
+
+
+def vault_secrets() -> Callable[[Secret], str]:
+    """Secrets from the vault; the passphrase is asked (or read from ROOST_PASSPHRASE_FILE)
+    only when a step first needs one."""
+    from roost.keys.vault import passphrase_from_env_or_prompt
+
+    return deploying.vault_secrets(passphrase_from_env_or_prompt, paths.data_dir())
 
 
 def printer(quiet: bool = False) -> Callable[[Event | Said], None]:
