@@ -208,13 +208,14 @@ def _from_toml(name: str, d: dict[str, Any]) -> Host:
 
 
 def open_transport(
-    host: Host, *, trust: str | None = None, sudo_password: SudoPassword = None,
-    known_hosts: KnownHosts | None = None, ssh_config: Path | None = None,
+    host: Host, *, known_hosts: KnownHosts, trust: str | None = None,
+    sudo_password: SudoPassword = None, ssh_config: Path | None = None,
     ask_trust: AskTrust | None = None,
 ) -> Transport:
     """A transport for `host`: LocalTransport for `local`, else SSHTransport (connects on
-    first use; paramiko is imported only then). `ask_trust` is asked on first contact,
-    within the one handshake."""
+    first use; paramiko is imported only then), checking host keys against `known_hosts`
+    (in the data folder the caller passes). `ask_trust` is asked on first contact, within
+    the one handshake."""
     if host.is_local:
         from roost.deploy.local import LocalTransport
 

@@ -124,7 +124,7 @@ class SSHTransport(BaseTransport):
         port: int | None = None,
         key_path: str | None = None,
         sudo_password: SudoPassword = None,
-        known_hosts: KnownHosts | None = None,
+        known_hosts: KnownHosts,
         trust: str | None = None,
         ask_trust: AskTrust | None = None,
         connect_timeout: float = 15.0,
@@ -165,7 +165,7 @@ class SSHTransport(BaseTransport):
             if not Path(key_file).is_file():
                 raise RoostError(f"there is no key file {key_file[:80]!r}",
                                  hint="give the path of your private key")
-        known = self._known_hosts if self._known_hosts is not None else KnownHosts()
+        known = self._known_hosts  # in the data folder the caller passed
         where = f"{ep.host} port {ep.port}"
         try:
             sock = open_socket(ep.host, ep.port, self._timeout, self._dead_after)
