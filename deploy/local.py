@@ -22,38 +22,22 @@ from pathlib import Path
 from roost.core.atomic import replace_file, write_all
 from roost.core.errors import RoostError
 from roost.deploy import _cmd
-from roost.deploy.sudo import Sudo, SudoPassword
-from roost.deploy.transport import CommandResult, OutputSink, Transport
+from roost.deploy.base_transport import BaseTransport
+from roost.deploy.sudo import SudoPassword
+from roost.deploy.transport import OutputSink, Transport
 
 TIMEOUT_EXIT = 124
 
 
 
-class LocalTransport:
+class LocalTransport(BaseTransport):
     """This machine. `sudo_password` is needed only when not root and sudo asks for one."""
 
     def __init__(self, name: str = "local", *, sudo_password: SudoPassword = None) -> None:
-        self.name = name
-        self._sudo = Sudo(sudo_password)
+        super().__init__(name, sudo_password)
         self.user = pwd.getpwuid(os.getuid()).pw_name
 
     # -- Transport -------------------------------------------------------------------------
-
-    def run(
-        self,
-        argv: Sequence[str],
-        *,
-        sudo: bool = False,
-        stdin: bytes | None = None,
-        timeout: float | None = None,
-        on_output: OutputSink | None = None,
-        env: dict[str, str] | None = None,
-    ) -> CommandResult:
-        args = _cmd.check_argv(argv)
-        code, out, err = self._exec(args, sudo=sudo, stdin=stdin, timeout=timeout,
-                                    on_output=on_output, env=env)
-        return CommandResult(args, code, out.decode("utf-8", "replace"),
-                             err.decode("utf-8", "replace"))
 
     def put_file(
         self, path: str, data: bytes, *, mode: int = 0o600, owner: str | None = None,
@@ -102,16 +86,10 @@ class LocalTransport:
     def __enter__(self) -> Transport:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     # -- internals -------------------------------------------------------------------------
 
-    def sudo_mode(self) -> str:
-        """"root", "nopasswd" or "password" (sudo asks, and the given password works)."""
-        if self._sudo.mode is None and os.geteuid() == 0:
-            self._sudo.mode = "root"
-        return self._sudo.settle(self.name, self.user, self._probe)
+    def is_root(self) -> bool:
+        return os.geteuid() == 0
 
     def _probe(self, argv: Sequence[str], stdin: bytes) -> int:
         if shutil.which(argv[0]) is None:
@@ -123,10 +101,7 @@ class LocalTransport:
         self, args: tuple[str, ...], *, sudo: bool, stdin: bytes | None,
         timeout: float | None, on_output: OutputSink | None, env: dict[str, str] | None,
     ) -> tuple[int, bytes, bytes]:
-        use_sudo = sudo and self.sudo_mode() != "root"
-        feed = stdin or b""
-        if use_sudo and self.sudo_mode() == "password":
-            feed = self._sudo.password_line() + feed
+        use_sudo, feed = self._with_sudo(sudo, stdin)
         if use_sudo:
             full = _cmd.full_argv(args, sudo=True, env=env)
             environ = _plain_env(None)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -82,6 +82,11 @@ class TrustNeeded(RoostError):
         return (f"First connection to {self.name} at {where}. Its {self.algorithm} "
                 f"host key fingerprint is {self.fingerprint}. To check it, run "
                 f"`{check_command(self.algorithm)}` on that host. Trust this key?")
+
+
+AskTrust = Callable[[TrustNeeded], bool]
+"""Asks the person, on first contact, whether to trust the key (True) or not (False, or a
+RoostError saying what to do)."""
 
 
 class HostKeyChanged(RoostError):

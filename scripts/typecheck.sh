@@ -10,6 +10,6 @@ cd "$(dirname "$0")/.."
 tree=build/mypy/roost
 rm -rf build/mypy && mkdir -p "$tree"
 for f in roost/*.py roost/py.typed; do ln -s "../../../$f" "$tree/$(basename "$f")"; done
-for pkg in core catalog plan keys deploy tui cli; do ln -s "../../../$pkg" "$tree/$pkg"; done
+for pkg in core catalog plan keys deploy app tui cli; do ln -s "../../../$pkg" "$tree/$pkg"; done
 py=${PYTHON:-.venv/bin/python}
 exec "$py" -m mypy --strict -p roost "$@"
