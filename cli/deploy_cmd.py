@@ -13,19 +13,18 @@ import textwrap
 from collections.abc import Callable
 from typing import Any
 
+from roost.app import deploying
+from roost.app.deploying import Deployment, Said, refuse_unless_installable, text_of
+from roost.app.hosts import find
+from roost.cli.host_cmd import ask_trust
+from roost.core import paths
 from roost.core.errors import RoostError
 from roost.core.text import printable
-from roost.core.validate import short_name
-from roost.deploy import engine, session
-from roost.deploy.dryrun import plan_lines, removal_lines
-from roost.deploy.events import Event, Output, as_text
-from roost.deploy.hosts import Host, HostStore
-from roost.deploy.journal import Journal
-from roost.deploy.not_installed import refuse_unless_installable
-from roost.deploy.recipe import Recipe, parse_options
+from roost.deploy import engine
+from roost.deploy.events import Event, Output
+from roost.deploy.hosts import Host
 from roost.deploy.recipes import builder
 from roost.deploy.steps import Secret
-from roost.deploy.transport import Transport
 
 ABOVE = "what to try is just above"
 """A stopped deploy's last line points at the failed step's own advice instead of repeating it."""
@@ -103,20 +102,10 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     u.set_defaults(handler=run_undeploy)
 
 
-# -- hosts, facts, identities, secrets: from the layers that own them ------------------------
+# -- the callbacks the use case asks through: trust, sudo, the vault, progress ---------------
 
 def target_host(name: str) -> Host:
-    return HostStore().get(short_name(name, "host name"))
-
-
-def open_transport(host: Host, trust: str | None = None) -> Transport:
-    """Connect to the host: `local` is this machine; others over SSH, asking to trust the
-    host key on first contact (or --trust). The sudo password is asked only later, and only
-    when a command needs root and `sudo -n true` says sudo wants one: never before the
-    connection works and its host key is trusted."""
-    from roost.cli.host_cmd import connect_trusting
-
-    return connect_trusting(host, trust, sudo_password=lambda: ask_sudo_password(host))
+    return find(paths.data_dir(), name)
 
 
 def ask_sudo_password(host: Host) -> str:
@@ -137,82 +126,67 @@ def vault_secrets() -> Callable[[Secret], str]:
     only when a step first needs one."""
     from roost.keys.vault import passphrase_from_env_or_prompt
 
-    return session.vault_secrets(passphrase_from_env_or_prompt)
+    return deploying.vault_secrets(passphrase_from_env_or_prompt, paths.data_dir())
 
 
-# -- commands --------------------------------------------------------------------------------
-
-def build(service: str, host: Host, options: list[str], t: Transport | None) -> Recipe:
-    return session.build_recipe(service, host, parse_options(options), t)
-
-
-def printer(quiet: bool = False) -> Callable[[Event], None]:
-    def show(e: Event) -> None:
+def printer(quiet: bool = False) -> Callable[[Event | Said], None]:
+    def show(e: Event | Said) -> None:
         if quiet and isinstance(e, Output):
             return
-        sys.stdout.write(as_text(e) + "\n")
+        sys.stdout.write(text_of(e) + "\n")
         sys.stdout.flush()
     return show
 
 
-def run_deploy(args: argparse.Namespace) -> int:
+def deployment(args: argparse.Namespace, on_event: Callable[[Event | Said], None]) -> Deployment:
+    """The use case with this terminal's callbacks: the host key confirmed on first contact
+    (or --trust), the sudo password asked only when a command needs root and sudo asks for
+    one (so never before the connection works and its host key is trusted), the vault
+    passphrase (or ROOST_PASSPHRASE_FILE) only when a step first needs a secret."""
+    from roost.keys.vault import passphrase_from_env_or_prompt
+
     host = target_host(args.host)
-    refuse_unless_installable(args.service, host)  # why not and what instead, before SSH
-    builder(args.service)
+    return Deployment(args.service, host, paths.data_dir(), args.option,
+                      on_event=on_event, passphrase=passphrase_from_env_or_prompt,
+                      trust=args.trust, ask_trust=ask_trust(host, args.trust),
+                      sudo_password=lambda: ask_sudo_password(host))
+
+
+# -- commands --------------------------------------------------------------------------------
+
+def run_deploy(args: argparse.Namespace) -> int:
+    refuse_unless_installable(args.service, target_host(args.host))  # before SSH
+    d = deployment(args, printer(args.quiet))
     if args.dry_run:
-        recipe = build(args.service, host, args.option, None)
-        print("\n".join(plan_lines(recipe, host.name)))
+        print("\n".join(d.dry_run()))
         return 0
-    with open_transport(host, args.trust) as t:
-        recipe = build(args.service, host, args.option, t)
-        session.check_ports(recipe, t, host.name)  # before anything is installed
-        journal = Journal.for_host(host.name, recipe.id)
-        previous = journal.load()
-        resume = previous is not None and previous.unfinished and not args.restart
-        if resume:
-            print(f"continuing the deploy of {args.service} to {host.name} that stopped earlier; "
-                  "finished steps are not redone")
-        elif args.resume:
-            print(f"nothing to continue for {args.service} on {host.name}; starting the deploy")
-        try:
-            result = engine.run(recipe, t, journal=journal, secrets=vault_secrets(),
-                                on_event=printer(args.quiet), resume=resume,
-                                state_dir=session.host_state_dir())
-        except engine.DeployFailed as exc:
-            if exc.event is None:
-                raise
-            # What to try was just printed with the failed step: not a second time here.
-            sys.stderr.write(f"roost: the deploy of {args.service} to {host.name} stopped at "
-                             f"step {exc.event.index} of {exc.event.total}; {ABOVE}.\n")
-            return 2
-    for line in session.note_deployed(recipe.service_id, host.name, result):
+    try:
+        result = d.run(restart=args.restart, asked_resume=args.resume)
+    except engine.DeployFailed as exc:
+        if exc.event is None:
+            raise
+        # What to try was just printed with the failed step: not a second time here.
+        sys.stderr.write(f"roost: the deploy of {args.service} to {d.host.name} stopped at "
+                         f"step {exc.event.index} of {exc.event.total}; {ABOVE}.\n")
+        return 2
+    for line in d.notes(result):
         print(line)
     return 0
 
 
 def run_undeploy(args: argparse.Namespace) -> int:
-    host = target_host(args.host)
-    builder(args.service)
+    d = deployment(args, printer())
     if args.dry_run:
-        recipe = build(args.service, host, args.option, None)
-        print("\n".join(removal_lines(recipe, args.purge_data, host.name)))
-        print("\n".join(recipe.removed_lines(host.name, args.purge_data, dry_run=True)))
+        print("\n".join(d.removal_dry_run(args.purge_data)))
         return 0
-    with open_transport(host, args.trust) as t:
-        recipe = build(args.service, host, args.option, t)
-        try:
-            engine.undeploy(recipe, t, purge_data=args.purge_data,
-                            journal=Journal.for_host(host.name, recipe.id),
-                            secrets=vault_secrets(), on_event=printer(),
-                            state_dir=session.host_state_dir())
-        except engine.DeployFailed as exc:
-            if exc.event is None:
-                raise
-            sys.stderr.write(f"roost: removing {args.service} from {host.name} stopped at "
-                             f"step {exc.event.index} of {exc.event.total}; {ABOVE}.\n")
-            return 2
-    for line in recipe.removed_lines(host.name, args.purge_data):
-        print(line)
-    for line in session.note_removed(recipe.service_id, host.name):
+    try:
+        lines = d.undeploy(args.purge_data)
+    except engine.DeployFailed as exc:
+        if exc.event is None:
+            raise
+        sys.stderr.write(f"roost: removing {args.service} from {d.host.name} stopped at "
+                         f"step {exc.event.index} of {exc.event.total}; {ABOVE}.\n")
+        return 2
+    for line in lines:
         print(line)
     return 0

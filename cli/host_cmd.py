@@ -8,12 +8,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from roost.core import validate
+from roost.app.connecting import known_hosts
+from roost.app.hosts import cached_facts, host_store, read_facts
+from roost.core import paths, validate
 from roost.core.errors import RoostError
-from roost.deploy.hosts import Host, HostStore, open_transport, parse_target
-from roost.deploy.sudo import SudoPassword
-from roost.deploy.transport import Transport
-from roost.deploy.trust import KnownHosts, TrustNeeded
+from roost.deploy.hosts import Host, parse_target
+from roost.deploy.trust import AskTrust, TrustNeeded
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
@@ -60,34 +60,23 @@ def _interactive() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
 
 
-def connect_trusting(host: Host, trust: str | None,
-                     sudo_password: SudoPassword = None) -> Transport:
-    """Connect; on first contact ask to confirm the fingerprint (or use --trust).
-    `sudo_password` may be a function: it is called only when sudo asks for a password."""
-    from roost.deploy.ssh import SSHTransport
+def ask_trust(host: Host, trust: str | None) -> AskTrust | None:
+    """On first contact in a terminal (and no --trust): show the fingerprint and ask, within
+    the one SSH handshake. None (TrustNeeded is raised) when --trust was given or nobody is
+    there to answer."""
+    if trust is not None or not _interactive():
+        return None
 
-    t = open_transport(host, trust=trust, sudo_password=sudo_password)
-    if not isinstance(t, SSHTransport):
-        return t
-    try:
-        t.connect()
-        return t
-    except TrustNeeded as need:
-        t.close()
-        if trust is not None or not _interactive():
-            raise
+    def ask(need: TrustNeeded) -> bool:
         if not _ask(need.question()):
             raise RoostError(f"{host.name} was not trusted; nothing was changed",
-                             hint="check the fingerprint on the host, then try again") from None
-        t = open_transport(host, trust=need.fingerprint, sudo_password=sudo_password)
-        assert isinstance(t, SSHTransport)
-        t.connect()
-        return t
+                             hint="check the fingerprint on the host, then try again")
+        return True
+
+    return ask
 
 
 def run_add(args: argparse.Namespace) -> int:
-    from roost.deploy import facts
-
     name = validate.short_name(args.name, "host name")
     user, address, port = parse_target(args.target)
     if args.key and not Path(args.key).expanduser().is_file():
@@ -95,16 +84,12 @@ def run_add(args: argparse.Namespace) -> int:
                          hint="give the path of your private key, like ~/.ssh/id_ed25519")
     host = Host(name=name, address=address, user=user, port=port,
                 key_path=args.key or None)
-    store = HostStore()
+    home = paths.data_dir()
+    store = host_store(home)
     if any(h.name == name for h in store.all()):
         store.add(host)  # raises "already a host called…"
-    t = connect_trusting(host, args.trust)
-    try:
-        found = facts.gather(t)
-    finally:
-        t.close()
-    store.add(host)
-    store.save_facts(name, found.to_dict(), found.read_at)
+    found = read_facts(host, home, trust=args.trust, ask_trust=ask_trust(host, args.trust),
+                       add=True)
     print(f"Added {name}: {host.target()}.")
     for line in found.lines():
         print(line)
@@ -112,7 +97,7 @@ def run_add(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    hosts = HostStore().all()
+    hosts = host_store(paths.data_dir()).all()
     if args.json:
         json.dump([{"name": h.name, "address": h.address, "user": h.user, "port": h.port,
                     "key": h.key_path, "facts_read_at": h.facts_read_at} for h in hosts],
@@ -125,7 +110,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_remove(args: argparse.Namespace) -> int:
-    host = HostStore().remove(args.name)
+    host = host_store(paths.data_dir()).remove(args.name)
     print(f"Removed {host.name} ({host.target()}). Its host key is still trusted; "
           f"`roost host forget {host.name}` before removing drops it too.")
     return 0
@@ -134,11 +119,12 @@ def run_remove(args: argparse.Namespace) -> int:
 def run_forget(args: argparse.Namespace) -> int:
     from roost.deploy.ssh import resolve
 
-    host = HostStore().get(args.name)
+    home = paths.data_dir()
+    host = host_store(home).get(args.name)
     if host.is_local:
         raise RoostError("`local` has no host key: it is this computer")
     ep = resolve(host.address, user=host.user, port=host.port, key_path=host.key_path)
-    n = KnownHosts().forget(ep.host, ep.port)
+    n = known_hosts(home).forget(ep.host, ep.port)
     if n:
         print(f"Forgot the host key of {host.name}. The next connection shows the new "
               f"fingerprint and asks before trusting it.")
@@ -148,19 +134,11 @@ def run_forget(args: argparse.Namespace) -> int:
 
 
 def run_facts(args: argparse.Namespace) -> int:
-    from roost.deploy import facts
-
-    store = HostStore()
-    host = store.get(args.name)
-    if host.facts is None or args.refresh:
-        t = connect_trusting(host, args.trust)
-        try:
-            found = facts.gather(t)
-        finally:
-            t.close()
-        store.save_facts(host.name, found.to_dict(), found.read_at)
-    else:
-        found = facts.Facts.from_dict({**host.facts, "read_at": host.facts_read_at or ""})
+    home = paths.data_dir()
+    host = host_store(home).get(args.name)
+    found = None if args.refresh else cached_facts(host)
+    if found is None:
+        found = read_facts(host, home, trust=args.trust, ask_trust=ask_trust(host, args.trust))
     if args.json:
         json.dump({"host": host.name, **found.to_dict()}, sys.stdout, indent=2)
         sys.stdout.write("\n")

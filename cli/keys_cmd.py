@@ -19,12 +19,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from roost.app.identities import add_and_record, remove_and_record
 from roost.core import paths
 from roost.core.errors import RoostError
 from roost.core.text import count, printable
 from roost.keys import KINDS, LOSS_WARNING, Identity, IdentityInfo, Vault
 from roost.keys.export import WHAT, export_identity, export_target
-from roost.keys.factory import add_and_record, create, remove_and_record
+from roost.keys.factory import create
 from roost.keys.model import WITH_PASSWORD, a_kind, group, password_of, secret_lines
 from roost.keys.vault import (
     ENV_PASSPHRASE_FILE,

@@ -54,9 +54,10 @@ def from_environment(environ: Mapping[str, str] | None = None) -> Clock:
     return fixed(parse(value))
 
 
-def stamp(clock: Clock | None = None) -> str:
-    """A compact UTC time for file names: 20261125-120000."""
-    return (clock or from_environment())().strftime("%Y%m%d-%H%M%S")
+def stamp(clock: Clock | None = None, sep: str = "-") -> str:
+    """A compact UTC time for file names and run ids: 20261125-120000 (`sep` between the
+    date and the time)."""
+    return (clock or from_environment())().strftime(f"%Y%m%d{sep}%H%M%S")
 
 
 def _utc(at: datetime) -> datetime:

@@ -1,4 +1,11 @@
-"""A process lock on a data file, so two roost processes never write it at once."""
+"""A process lock on a data file, so two roost processes never write it at once.
+
+The one lock-and-wait loop in roost: the progress store, the known hosts file, the hosts
+list, the vault and the deploy journal all take a `FileLock`, each with how long to wait and
+how often to look again. (The `filelock` package does the same with a timeout, but raises its
+own `Timeout` and adds a dependency; this is 60 lines on `flock`, whose lock the kernel drops
+when the process dies.)
+"""
 
 from __future__ import annotations
 
@@ -18,7 +25,8 @@ class FileLock:
     stale lock behind.
     """
 
-    def __init__(self, path: Path, what: str = "this data", wait_s: float = 0.0) -> None:
+    def __init__(self, path: Path, what: str = "this data", wait_s: float = 0.0,
+                 poll_s: float = 0.01) -> None:
         self.path = path.with_name(path.name + ".lock")
         self.what = what
         # How long to keep trying before saying the lock is taken. A process killed just
@@ -26,6 +34,8 @@ class FileLock:
         # descriptor is close-on-exec), so a lock taken right after a crash can be busy for a
         # moment.
         self.wait_s = wait_s
+        self.poll_s = poll_s
+        """How long to sleep between two tries while waiting."""
         self._fd: int | None = None
 
     def acquire(self) -> None:
@@ -38,7 +48,7 @@ class FileLock:
                 break
             except BlockingIOError:
                 if time.monotonic() < deadline:
-                    time.sleep(0.01)
+                    time.sleep(self.poll_s)
                     continue
             os.close(fd)
             raise LockedError(

@@ -10,7 +10,8 @@ step when both records agree. When only the host's record has it, the step finis
 the answer was lost, so it is skipped too (re-checking would re-run a restart or a plain
 command). When only the journal has it (the host was reset, its record lost), the step is
 re-checked with `check()` and applied again if needed. Files are written atomically (temp +
-rename), so a cut-off deploy never leaves a half-written file.
+rename), so a cut-off deploy never leaves a half-written file. That decision, for every step,
+is `resume.decide` (a pure function, tested as a table); `_run` is the loop that asks it.
 
 Restarts are the exception: whether a `Restart` is needed depends on the other steps, so it is
 checked in every run, never skipped because an earlier run applied it. Its check compares the
@@ -23,12 +24,12 @@ changed option restarts the service on a resumed run, on a fresh run after a cut
 from __future__ import annotations
 
 import contextlib
-import re
 import secrets as _random
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from roost.core import clock as clocks
 from roost.core.errors import RoostError
 from roost.core.text import printable
 from roost.deploy.events import (
@@ -43,7 +44,19 @@ from roost.deploy.events import (
 )
 from roost.deploy.journal import Journal
 from roost.deploy.recipe import Recipe
-from roost.deploy.steps import HealthResult, SecretValues, StepContext, StepError, script
+from roost.deploy.resume import (
+    MARKER_HEADER,
+    SKIP_REASON,
+    Action,
+    Marker,
+    Records,
+    StepFlags,
+    continues,
+    crash_wait,
+    decide,
+    parse_marker,
+)
+from roost.deploy.steps import HealthResult, SecretValues, Step, StepContext, StepError, script
 from roost.deploy.transport import Transport
 
 HOST_STATE_DIR = "/var/lib/roost"
@@ -90,9 +103,6 @@ WAIT_STEPS = (
 )
 """Waits until step commands of a cut-off run that are still running on the host finish (a
 dropped connection does not stop them), so a resumed run never overlaps them."""
-MARKER_HEADER = "roost-run"
-_KEY = re.compile(r"^[0-9]{3,}-[0-9a-f]{16}$")
-CRASH_GRACE = 1.5
 
 
 class DeployFailed(RoostError):
@@ -124,47 +134,6 @@ def marker_path(recipe_id: str, state_dir: str = HOST_STATE_DIR) -> str:
 def restart_record_path(recipe_id: str, state_dir: str = HOST_STATE_DIR) -> str:
     """The host's record of the state each `Restart` of the recipe last restarted with."""
     return f"{state_dir.rstrip('/')}/{recipe_id}.restarted"
-
-
-@dataclass(frozen=True)
-class Marker:
-    """The host's record. Lines before the header are plain-command steps applied in earlier
-    runs (kept so a command without a check runs once, not once per deploy); the header
-    `roost-run RUN_ID` starts this run's records, one step key per line."""
-
-    run_id: str | None
-    carried: frozenset[str]
-    keys: frozenset[str]
-    started: tuple[tuple[str, str], ...] = ()
-    """(key, pid) of step commands this run started and did not record as finished."""
-
-    def has(self, key: str) -> bool:
-        return key in self.keys or key in self.carried
-
-
-def parse_marker(data: bytes | None) -> Marker:
-    """Read a marker file; a torn last line (cut off mid-write) is not a record."""
-    if not data:
-        return Marker(None, frozenset(), frozenset())
-    text = data.decode("utf-8", "replace")
-    if not text.endswith("\n"):
-        text = text[: text.rfind("\n") + 1]
-    carried: set[str] = set()
-    keys: set[str] = set()
-    started: dict[str, str] = {}
-    run_id: str | None = None
-    for line in text.splitlines():
-        parts = line.split()
-        if len(parts) == 2 and parts[0] == MARKER_HEADER:
-            if run_id is not None:
-                carried |= keys
-            run_id, keys, started = parts[1], set(), {}
-        elif len(parts) == 3 and parts[0] == "start" and parts[2].isdigit():
-            started[parts[1]] = parts[2]
-        elif len(parts) == 1 and _KEY.match(parts[0]):
-            (keys if run_id is not None else carried).add(parts[0])
-    pending = tuple((k, pid) for k, pid in started.items() if k not in keys)
-    return Marker(run_id, frozenset(carried), frozenset(keys), pending)
 
 
 def read_marker(t: Transport, path: str, sudo: bool = True) -> Marker:
@@ -213,7 +182,8 @@ def unwrap_step(argv: Sequence[str]) -> tuple[str, ...] | None:
 
 
 def new_run_id() -> str:
-    return time.strftime("%Y%m%dT%H%M%S") + "-" + _random.token_hex(4)
+    """The UTC time by roost's clock (never local time) and a random tail: 20261125T120000-…"""
+    return clocks.stamp(sep="T") + "-" + _random.token_hex(4)
 
 
 def run(
@@ -244,60 +214,125 @@ def _run(
     resume: bool,
     state_dir: str,
 ) -> DeployResult:
-    def emit(e: Event) -> None:
-        if on_event is not None:
-            on_event(e)
-
-    steps = recipe.steps
-    total = recipe.total
+    """The loop: what the records say decides each step (resume.decide); `_Deploy` does it."""
+    d = _Deploy(recipe, t, journal, secret_values, on_event, state_dir)
     keys = recipe.keys()
-    mpath = marker_path(recipe.id, state_dir)
+    records = d.open(resume)
+    for n, (key, step) in enumerate(zip(keys, recipe.steps, strict=True), start=1):
+        action = decide(StepFlags.of(step), records.journal(key), records.host(key))
+        d.step(n, key, step, action)
+    health = d.health()
+    d.finish(health)
+    return DeployResult(True, records.run_id, d.applied, d.skipped, health, records.resuming,
+                        installed_version(recipe, t), tuple(str(p) for p in recipe.ports))
 
-    prev = journal.load() if journal is not None else None
-    if prev is not None and prev.status == "running":
-        # The last run died without a word (killed, power cut) moments ago: give a step
-        # command it had just started on the host time to show up in the host's record.
-        time.sleep(max(0.0, min(CRASH_GRACE, prev.updated + CRASH_GRACE - time.time())))
-    resuming = bool(resume and prev is not None and prev.unfinished)
-    run_id = prev.run_id if resuming and prev is not None else new_run_id()
-    if resuming:
-        marker = read_marker(t, mpath, recipe.sudo)
-    else:
-        marker = reset_marker(t, mpath, run_id, recipe.sudo)
-    if marker.started:
-        # A step of a cut-off run may still be running on the host: wait for it, then
-        # read its record again (or start the new record again, after it).
-        args = [x for pair in marker.started for x in (pair[1], pair[0])]
-        t.run(script(WAIT_STEPS, *args), sudo=recipe.sudo, timeout=3600)
-        marker = (read_marker(t, mpath, recipe.sudo) if resuming
-                  else reset_marker(t, mpath, run_id, recipe.sudo))
-    if resuming:
-        assert prev is not None
-        run_id = prev.run_id
-        j_done = prev.done_keys()
-        m_done = set(marker.keys) if marker.run_id == run_id else set()
-    else:
-        j_done, m_done = set(), set()
-    # Plain commands the host says were applied in an earlier run: they run once.
-    once = {k for k, s in zip(keys, steps, strict=True)
-            if s.changes_host and not s.has_check and marker.has(k)}
-    if journal is not None:
-        journal.begin(run_id, recipe.fingerprint(), total, resume=resuming)
 
-    current = {"index": 0}
-    ctx = StepContext(
-        transport=t, sudo=recipe.sudo, secrets=secret_values,
-        on_output=lambda line: emit(Output(current["index"], line)),
-        restart_record=restart_record_path(recipe.id, state_dir),
-    )
+class _Deploy:
+    """One run of `_run`: its events, journal records, counts and failures."""
 
-    applied = skipped = 0
+    def __init__(self, recipe: Recipe, t: Transport, journal: Journal | None,
+                 secret_values: SecretValues, on_event: EventSink | None,
+                 state_dir: str) -> None:
+        self.recipe, self.t, self.journal, self.on_event = recipe, t, journal, on_event
+        self.state_dir = state_dir
+        self.total = recipe.total
+        self.mpath = marker_path(recipe.id, state_dir)
+        self.index = 0
+        self.applied = self.skipped = 0
+        self.ctx = StepContext(
+            transport=t, sudo=recipe.sudo, secrets=secret_values,
+            on_output=lambda line: self.emit(Output(self.index, line)),
+            restart_record=restart_record_path(recipe.id, state_dir),
+        )
 
-    def record(key: str, description: str, applied: bool = True) -> None:
-        if journal is not None:
-            journal.record(key, description, applied)
+    def emit(self, e: Event) -> None:
+        if self.on_event is not None:
+            self.on_event(e)
 
-    def fail(n: int, description: str, exc: RoostError) -> DeployFailed:
+    def record(self, key: str, description: str, applied: bool = True) -> None:
+        if self.journal is not None:
+            self.journal.record(key, description, applied)
+
+    def open(self, resume: bool) -> Records:
+        """Read both records (waiting out a run cut off moments ago) and begin the journal."""
+        t, sudo, mpath = self.t, self.recipe.sudo, self.mpath
+        prev = self.journal.load() if self.journal is not None else None
+        wait = crash_wait(prev, time.time())
+        if wait > 0:
+            time.sleep(wait)
+        resuming = continues(resume, prev)
+        run_id = prev.run_id if resuming and prev is not None else new_run_id()
+        marker = read_marker(t, mpath, sudo) if resuming else reset_marker(t, mpath, run_id, sudo)
+        if marker.started:
+            # A step of a cut-off run may still be running on the host: wait for it, then
+            # read its record again (or start the new record again, after it).
+            args = [x for pair in marker.started for x in (pair[1], pair[0])]
+            t.run(script(WAIT_STEPS, *args), sudo=sudo, timeout=3600)
+            marker = (read_marker(t, mpath, sudo) if resuming
+                      else reset_marker(t, mpath, run_id, sudo))
+        records = Records.of(prev, marker, run_id, resuming)  # before begin() changes prev
+        if self.journal is not None:
+            self.journal.begin(run_id, self.recipe.fingerprint(), self.total, resume=resuming)
+        return records
+
+    def step(self, n: int, key: str, step: Step, action: Action) -> None:
+        """Do what `action` says with step `n`; a failure stops the run (DeployFailed)."""
+        description = step.describe()
+        self.index = n
+        if hasattr(self.t, "current_step"):
+            self.t.current_step = f"{n} of {self.total}, {description}"  # named if the link drops
+        self.ctx.tail_lines = []
+        self.ctx.final_marked = False
+        self.ctx.wrap_final = None
+        try:
+            self._do(n, key, step, description, action)
+        except RoostError as exc:
+            raise self.fail(n, description, exc) from None
+        except OSError as exc:  # a local file or pipe problem the transport did not wrap
+            raise self.fail(n, description, RoostError(
+                f"{exc.strerror or type(exc).__name__}",
+                hint="check the disk and permissions on this computer")) from None
+        except BaseException:  # Ctrl+C, or a bug: the journal still says where it stopped
+            if self.journal is not None:
+                with contextlib.suppress(RoostError):
+                    self.journal.finish("stopped")
+            raise
+
+    def _do(self, n: int, key: str, step: Step, description: str, action: Action) -> None:
+        t, ctx, total = self.t, self.ctx, self.total
+        if action is Action.PROBE:
+            self.emit(StepStarted(n, total, description))
+            step.apply(t, ctx)
+            self.emit(StepDone(n, total, description, changed=False))
+            return
+        if action is not Action.CHECK_THEN_APPLY:
+            if action is Action.SKIP_AND_JOURNAL:
+                self.record(key, description)
+            self.skipped += 1
+            self.emit(StepSkipped(n, total, description, SKIP_REASON[action]))
+            return
+        if step.check(t, ctx):
+            self.skipped += 1
+            self.record(key, description, applied=False)
+            self.emit(StepSkipped(n, total, description, "already done"))
+            return
+        self.emit(StepStarted(n, total, description))
+        ctx.wrap_final = lambda argv: wrap_step(self.mpath, key, argv)
+        step.apply(t, ctx)
+        if not ctx.final_marked:
+            res = t.run(script(MARK_ONLY, self.mpath, key), sudo=self.recipe.sudo)
+            if not res.ok:
+                raise StepError("could not record the step on the host",
+                                hint=f"check that {self.state_dir} on the host is writable",
+                                tail=res.tail())
+        ctx.changed_paths.update(step.touches())
+        self.record(key, description)
+        self.applied += 1
+        self.emit(StepDone(n, total, description))
+
+    def fail(self, n: int, description: str, exc: RoostError) -> DeployFailed:
+        """Report a failed step (or a lost host), mark the journal, return the error to raise."""
+        ctx, total = self.ctx, self.total
         lost = not isinstance(exc, StepError)
         tail = exc.tail if isinstance(exc, StepError) else ctx.redact("\n".join(
             ctx.tail_lines[-15:]))
@@ -309,103 +344,41 @@ def _run(
         hint = f"{said}; {resume_hint}"
         message = ctx.redact(exc.message)
         ev = StepFailed(n, total, description, message, tail, hint)
-        emit(ev)
-        if journal is not None:
+        self.emit(ev)
+        if self.journal is not None:
             with contextlib.suppress(RoostError):
-                journal.finish("stopped" if lost else "failed")
+                self.journal.finish("stopped" if lost else "failed")
         return DeployFailed(f"step {n} of {total} ({description}) failed: {message}",
                             hint=hint, event=ev)
 
-    for i, step in enumerate(steps):
-        n = i + 1
-        key = keys[i]
-        description = step.describe()
-        current["index"] = n
-        if hasattr(t, "current_step"):
-            t.current_step = f"{n} of {total}, {description}"  # named if the link drops
-        ctx.tail_lines = []
-        ctx.final_marked = False
-        ctx.wrap_final = None
+    def health(self) -> HealthResult | None:
+        """Wait for the recipe's health check, if it has one; unhealthy stops the run."""
+        check = self.recipe.health
+        if check is None:
+            return None
+        n = self.index = self.total
+        self.ctx.tail_lines = []
+        self.emit(StepStarted(n, n, check.describe()))
         try:
-            if not step.changes_host:
-                emit(StepStarted(n, total, description))
-                step.apply(t, ctx)
-                emit(StepDone(n, total, description, changed=False))
-                continue
-            # A restart depends on what the other steps changed, not on an earlier run.
-            in_j = key in j_done and not step.always_check
-            in_m = key in m_done and not step.always_check
-            if in_j and in_m:
-                skipped += 1
-                emit(StepSkipped(n, total, description, "done in the earlier run"))
-                continue
-            if in_m or (not step.has_check and key in once):
-                # The host's record is written by the same command that applied the step,
-                # only when it succeeded, so it never claims a step that did not finish: the
-                # journal missed it because the answer was lost on the way back. A plain
-                # command found in an earlier run's record ran once and is not run again.
-                if in_m:
-                    record(key, description)
-                skipped += 1
-                emit(StepSkipped(n, total, description,
-                                 "done in the earlier run" if in_m else "already done"))
-                continue
-            if step.check(t, ctx):
-                skipped += 1
-                record(key, description, applied=False)
-                emit(StepSkipped(n, total, description, "already done"))
-                continue
-            emit(StepStarted(n, total, description))
-            line = key
-            ctx.wrap_final = lambda argv, _l=line: wrap_step(mpath, _l, argv)
-            step.apply(t, ctx)
-            if not ctx.final_marked:
-                res = t.run(script(MARK_ONLY, mpath, line), sudo=recipe.sudo)
-                if not res.ok:
-                    raise StepError("could not record the step on the host",
-                                    hint=f"check that {state_dir} on the host is writable",
-                                    tail=res.tail())
-            ctx.changed_paths.update(step.touches())
-            record(key, description)
-            applied += 1
-            emit(StepDone(n, total, description))
+            health = check.wait(self.t, self.ctx)
         except RoostError as exc:
-            raise fail(n, description, exc) from None
-        except OSError as exc:  # a local file or pipe problem the transport did not wrap
-            raise fail(n, description, RoostError(
-                f"{exc.strerror or type(exc).__name__}",
-                hint="check the disk and permissions on this computer")) from None
-        except BaseException:  # Ctrl+C, or a bug: the journal still says where it stopped
-            if journal is not None:
-                with contextlib.suppress(RoostError):
-                    journal.finish("stopped")
-            raise
-
-    health: HealthResult | None = None
-    if recipe.health is not None:
-        n = total
-        current["index"] = n
-        ctx.tail_lines = []
-        emit(StepStarted(n, n, recipe.health.describe()))
-        try:
-            health = recipe.health.wait(t, ctx)
-        except RoostError as exc:
-            raise fail(n, recipe.health.describe(), exc) from None
+            raise self.fail(n, check.describe(), exc) from None
         if not health.ok:
-            ev = StepFailed(n, n, recipe.health.describe(), health.detail, "",
-                            recipe.health.hint())
-            emit(ev)
-            if journal is not None:
-                journal.finish("unhealthy")
-            emit(Finished(False, recipe.id, applied, skipped, health, ()))
-            raise DeployFailed(f"{recipe.title} is installed but not healthy: {health.detail}",
-                               hint=recipe.health.hint(), event=ev)
-        emit(StepDone(n, n, recipe.health.describe(), changed=False))
-    if journal is not None:
-        journal.finish("finished")
-    emit(Finished(True, recipe.id, applied, skipped, health, recipe.next_steps))
-    return DeployResult(True, run_id, applied, skipped, health, resuming,
-                        installed_version(recipe, t), tuple(str(p) for p in recipe.ports))
+            ev = StepFailed(n, n, check.describe(), health.detail, "", check.hint())
+            self.emit(ev)
+            if self.journal is not None:
+                self.journal.finish("unhealthy")
+            self.emit(Finished(False, self.recipe.id, self.applied, self.skipped, health, ()))
+            raise DeployFailed(f"{self.recipe.title} is installed but not healthy: "
+                               f"{health.detail}", hint=check.hint(), event=ev)
+        self.emit(StepDone(n, n, check.describe(), changed=False))
+        return health
+
+    def finish(self, health: HealthResult | None) -> None:
+        if self.journal is not None:
+            self.journal.finish("finished")
+        self.emit(Finished(True, self.recipe.id, self.applied, self.skipped, health,
+                           self.recipe.next_steps))
 
 
 def installed_version(recipe: Recipe, t: Transport) -> str:

@@ -1,7 +1,7 @@
 """What a host is: OS, architecture, memory, free disk, Pi model, init, sudo, ports in use.
 
 Gathered in ONE command over any Transport: a small POSIX sh script sent on stdin to `sh -s`
-prints each piece under a `@@roost NAME` marker; the pure parsers of `roost.plan.detect`
+prints each piece under a `@@roost NAME` marker; the pure parsers of `roost.core.machine`
 (os-release, meminfo, df) read the pieces.
 """
 
@@ -12,8 +12,7 @@ from typing import Any
 
 from roost.core import clock
 from roost.core.errors import RoostError
-from roost.deploy.transport import Transport
-from roost.plan.detect import (
+from roost.core.machine import (
     format_mb,
     normalise_arch,
     parse_df,
@@ -21,6 +20,7 @@ from roost.plan.detect import (
     parse_os_release,
     parse_pi_model,
 )
+from roost.deploy.transport import Transport
 
 MARK = "@@roost "
 

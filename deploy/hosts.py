@@ -19,7 +19,7 @@ from roost.core.paths import data_dir
 from roost.core.versioned import read_versioned, write_versioned
 from roost.deploy.sudo import SudoPassword
 from roost.deploy.transport import Transport
-from roost.deploy.trust import KnownHosts
+from roost.deploy.trust import AskTrust, KnownHosts
 
 HOSTS_FILE = "hosts.toml"
 SCHEMA = 1
@@ -208,11 +208,14 @@ def _from_toml(name: str, d: dict[str, Any]) -> Host:
 
 
 def open_transport(
-    host: Host, *, trust: str | None = None, sudo_password: SudoPassword = None,
-    known_hosts: KnownHosts | None = None, ssh_config: Path | None = None,
+    host: Host, *, known_hosts: KnownHosts, trust: str | None = None,
+    sudo_password: SudoPassword = None, ssh_config: Path | None = None,
+    ask_trust: AskTrust | None = None,
 ) -> Transport:
     """A transport for `host`: LocalTransport for `local`, else SSHTransport (connects on
-    first use; paramiko is imported only then)."""
+    first use; paramiko is imported only then), checking host keys against `known_hosts`
+    (in the data folder the caller passes). `ask_trust` is asked on first contact, within
+    the one handshake."""
     if host.is_local:
         from roost.deploy.local import LocalTransport
 
@@ -221,4 +224,5 @@ def open_transport(
 
     return SSHTransport(host.name, host.address, user=host.user, port=host.port,
                         key_path=host.key_path, sudo_password=sudo_password,
-                        known_hosts=known_hosts, trust=trust, ssh_config=ssh_config)
+                        known_hosts=known_hosts, trust=trust, ssh_config=ssh_config,
+                        ask_trust=ask_trust)

@@ -3,7 +3,8 @@
 `data_dir/deploys/<host>/<recipe>.toml`, a versioned TOML file written atomically. It holds
 the current run's id and status and one entry per applied step, by stable step key (index +
 hash of the step's definition). The host keeps its own record (a marker file, see engine.py);
-a resumed deploy skips a step only when both agree, and re-checks it otherwise.
+a resumed deploy skips a step only when both agree, and re-checks it otherwise (the whole
+decision: resume.py).
 
 Writes happen on a background thread (write-behind, at most every WRITE_EVERY seconds) so a
 deploy never waits for the disk between steps; `flush()` waits for the last write, and the

@@ -17,41 +17,27 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
+from roost.core.atomic import replace_file, write_all
 from roost.core.errors import RoostError
 from roost.deploy import _cmd
-from roost.deploy.sudo import Sudo, SudoPassword
-from roost.deploy.transport import CommandResult, OutputSink, Transport
+from roost.deploy.base_transport import BaseTransport
+from roost.deploy.sudo import SudoPassword
+from roost.deploy.transport import OutputSink, Transport
 
 TIMEOUT_EXIT = 124
 
 
 
-class LocalTransport:
+class LocalTransport(BaseTransport):
     """This machine. `sudo_password` is needed only when not root and sudo asks for one."""
 
     def __init__(self, name: str = "local", *, sudo_password: SudoPassword = None) -> None:
-        self.name = name
-        self._sudo = Sudo(sudo_password)
+        super().__init__(name, sudo_password)
         self.user = pwd.getpwuid(os.getuid()).pw_name
 
     # -- Transport -------------------------------------------------------------------------
-
-    def run(
-        self,
-        argv: Sequence[str],
-        *,
-        sudo: bool = False,
-        stdin: bytes | None = None,
-        timeout: float | None = None,
-        on_output: OutputSink | None = None,
-        env: dict[str, str] | None = None,
-    ) -> CommandResult:
-        args = _cmd.check_argv(argv)
-        code, out, err = self._exec(args, sudo=sudo, stdin=stdin, timeout=timeout,
-                                    on_output=on_output, env=env)
-        return CommandResult(args, code, out.decode("utf-8", "replace"),
-                             err.decode("utf-8", "replace"))
 
     def put_file(
         self, path: str, data: bytes, *, mode: int = 0o600, owner: str | None = None,
@@ -100,16 +86,10 @@ class LocalTransport:
     def __enter__(self) -> Transport:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     # -- internals -------------------------------------------------------------------------
 
-    def sudo_mode(self) -> str:
-        """"root", "nopasswd" or "password" (sudo asks, and the given password works)."""
-        if self._sudo.mode is None and os.geteuid() == 0:
-            self._sudo.mode = "root"
-        return self._sudo.settle(self.name, self.user, self._probe)
+    def is_root(self) -> bool:
+        return os.geteuid() == 0
 
     def _probe(self, argv: Sequence[str], stdin: bytes) -> int:
         if shutil.which(argv[0]) is None:
@@ -121,10 +101,7 @@ class LocalTransport:
         self, args: tuple[str, ...], *, sudo: bool, stdin: bytes | None,
         timeout: float | None, on_output: OutputSink | None, env: dict[str, str] | None,
     ) -> tuple[int, bytes, bytes]:
-        use_sudo = sudo and self.sudo_mode() != "root"
-        feed = stdin or b""
-        if use_sudo and self.sudo_mode() == "password":
-            feed = self._sudo.password_line() + feed
+        use_sudo, feed = self._with_sudo(sudo, stdin)
         if use_sudo:
             full = _cmd.full_argv(args, sudo=True, env=env)
             environ = _plain_env(None)
@@ -151,33 +128,10 @@ class LocalTransport:
 
     def _put_direct(self, folder: str, name: str, data: bytes, mode: int,
                     owner: str | None, group: str | None) -> None:
-        os.makedirs(folder, exist_ok=True)
-        tmp = os.path.join(folder, f".{name}.roost-{os.getpid()}-{time.monotonic_ns()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view):]
-                if owner or group:
-                    uid = _uid(owner, self.name) if owner else -1
-                    gid = _gid(group, self.name) if group else -1
-                    os.fchown(fd, uid, gid)
-                os.fchmod(fd, mode)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(tmp, os.path.join(folder, name))
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        with contextlib.suppress(OSError):
-            dfd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-            try:
-                os.fsync(dfd)
-            finally:
-                os.close(dfd)
+        uid = _uid(owner, self.name) if owner else -1
+        gid = _gid(group, self.name) if group else -1
+        replace_file(Path(folder) / name, lambda tmp: write_all(tmp, data), mode,
+                     tag="roost", uid=uid, gid=gid, folder_sync=False)
 
     def _put_sudo(self, folder: str, name: str, data: bytes, mode: int, owner: str) -> None:
         private = tempfile.mkdtemp(prefix="roost-upload-")

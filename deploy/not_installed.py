@@ -126,12 +126,3 @@ def no_recipe_error(service_id: str, recipes: Collection[str],
         return RoostError(f"roost has no deploy recipe for {service_id!r}",
                           hint=f"recipes roost knows: {known}")
     return explain(svc, catalog, recipes, host)
-
-
-def refuse_unless_installable(service_id: str, host: Host | None = None) -> None:
-    """Raise the honest one-line RoostError, before any connection, when roost has no recipe
-    for `service_id`."""
-    from roost.deploy.recipes import RECIPES
-
-    if service_id not in RECIPES:
-        raise no_recipe_error(service_id, RECIPES, host)

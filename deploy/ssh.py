@@ -25,10 +25,11 @@ from typing import TYPE_CHECKING, Any
 
 from roost.core.errors import RoostError
 from roost.deploy import _cmd
+from roost.deploy.base_transport import BaseTransport
 from roost.deploy.local import TIMEOUT_EXIT, emit_lines, write_error
-from roost.deploy.sudo import Sudo, SudoPassword
-from roost.deploy.transport import CommandResult, OutputSink, Transport
-from roost.deploy.trust import KnownHosts
+from roost.deploy.sudo import SudoPassword
+from roost.deploy.transport import OutputSink, Transport
+from roost.deploy.trust import AskTrust, KnownHosts, TrustNeeded
 
 if TYPE_CHECKING:
     import paramiko
@@ -111,7 +112,7 @@ def open_socket(host: str, port: int, timeout: float,
     return sock
 
 
-class SSHTransport:
+class SSHTransport(BaseTransport):
     """One host over one SSH connection. Connects on first use (or `connect()`)."""
 
     def __init__(
@@ -123,23 +124,24 @@ class SSHTransport:
         port: int | None = None,
         key_path: str | None = None,
         sudo_password: SudoPassword = None,
-        known_hosts: KnownHosts | None = None,
+        known_hosts: KnownHosts,
         trust: str | None = None,
+        ask_trust: AskTrust | None = None,
         connect_timeout: float = 15.0,
         ssh_config: Path | None = None,
         allow_agent: bool = True,
         dead_after: float = 60.0,
     ) -> None:
-        self.name = name
+        super().__init__(name, sudo_password)
         self.address = address
         self.endpoint = resolve(address, user=user, port=port, key_path=key_path,
                                 config_path=ssh_config)
         self.user = self.endpoint.user
         self.current_step: str | None = None
         """The engine may set this; a lost connection then names the step."""
-        self._sudo = Sudo(sudo_password)
         self._known_hosts = known_hosts
         self._trust = trust
+        self._ask_trust = ask_trust
         self._timeout = connect_timeout
         self._allow_agent = allow_agent
         self._dead_after = dead_after
@@ -163,7 +165,7 @@ class SSHTransport:
             if not Path(key_file).is_file():
                 raise RoostError(f"there is no key file {key_file[:80]!r}",
                                  hint="give the path of your private key")
-        known = self._known_hosts if self._known_hosts is not None else KnownHosts()
+        known = self._known_hosts  # in the data folder the caller passed
         where = f"{ep.host} port {ep.port}"
         try:
             sock = open_socket(ep.host, ep.port, self._timeout, self._dead_after)
@@ -181,7 +183,8 @@ class SSHTransport:
                              hint="check that the host is on and reachable") from None
 
         client = paramiko.SSHClient()
-        client.set_missing_host_key_policy(_policy(self.name, ep, known, self._trust))
+        client.set_missing_host_key_policy(_policy(self.name, ep, known, self._trust,
+                                                    self._ask_trust))
         try:
             client.connect(
                 ep.host, port=ep.port, username=ep.user, sock=sock,
@@ -291,36 +294,15 @@ class SSHTransport:
         self.connect()
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     @property
     def host_key_fingerprint(self) -> str | None:
-        from roost.deploy.trust import fingerprint
-
         if self._client is None:
             return None
         t = self._client.get_transport()
         key = t.get_remote_server_key() if t is not None else None
-        return fingerprint(key.asbytes()) if key is not None else None
+        return key.fingerprint if key is not None else None
 
     # -- commands --------------------------------------------------------------------------
-
-    def run(
-        self,
-        argv: Sequence[str],
-        *,
-        sudo: bool = False,
-        stdin: bytes | None = None,
-        timeout: float | None = None,
-        on_output: OutputSink | None = None,
-        env: dict[str, str] | None = None,
-    ) -> CommandResult:
-        args = _cmd.check_argv(argv)
-        code, out, err = self._exec(args, sudo=sudo, stdin=stdin, timeout=timeout,
-                                    on_output=on_output, env=env)
-        return CommandResult(args, code, out.decode("utf-8", "replace"),
-                             err.decode("utf-8", "replace"))
 
     def is_root(self) -> bool:
         """Whether the login user is root (uid 0), asked once per connection."""
@@ -333,12 +315,6 @@ class SSHTransport:
                 self._uid = int(text) if code == 0 and text.isdigit() else -1
         return self._uid == 0
 
-    def sudo_mode(self) -> str:
-        """"root", "nopasswd" or "password" (sudo asks, and the given password works)."""
-        if self._sudo.mode is None and self.is_root():
-            self._sudo.mode = "root"
-        return self._sudo.settle(self.name, self.user, self._probe)
-
     def _probe(self, argv: Sequence[str], stdin: bytes) -> int:
         return self._raw(list(argv), stdin, None, None, "checking sudo")[0]
 
@@ -346,10 +322,7 @@ class SSHTransport:
         self, args: tuple[str, ...], *, sudo: bool, stdin: bytes | None,
         timeout: float | None, on_output: OutputSink | None, env: dict[str, str] | None,
     ) -> tuple[int, bytes, bytes]:
-        use_sudo = sudo and self.sudo_mode() != "root"
-        feed = stdin or b""
-        if use_sudo and self.sudo_mode() == "password":
-            feed = self._sudo.password_line() + feed
+        use_sudo, feed = self._with_sudo(sudo, stdin)
         line = _cmd.remote_line(args, sudo=use_sudo, env=env)
         return self._raw(line, feed, timeout, on_output, f"running `{_short(args)}`")
 
@@ -557,16 +530,22 @@ class SSHTransport:
         return out
 
 
-def _policy(name: str, ep: Endpoint, known: KnownHosts,
-            trust: str | None) -> paramiko.MissingHostKeyPolicy:
+def _policy(name: str, ep: Endpoint, known: KnownHosts, trust: str | None,
+            ask: AskTrust | None = None) -> paramiko.MissingHostKeyPolicy:
     """Checks every host key against roost's known_hosts (nothing is preloaded into
-    paramiko, so every connection comes through here)."""
+    paramiko, so every connection comes through here). On first contact, `ask` (when given)
+    is asked within this one handshake; it returns True to trust the key, or raises."""
     import paramiko
 
     class _Check(paramiko.MissingHostKeyPolicy):
         def missing_host_key(self, client: paramiko.SSHClient, hostname: str,
                              key: paramiko.PKey) -> None:
-            known.verify(name, ep.host, ep.port, key, trust)
+            try:
+                known.verify(name, ep.host, ep.port, key, trust)
+            except TrustNeeded as need:
+                if ask is None or not ask(need):
+                    raise
+                known.verify(name, ep.host, ep.port, key, need.fingerprint)
 
     return _Check()
 

@@ -9,19 +9,15 @@ it matches. A key that differs from the one trusted stops everything (`HostKeyCh
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import hashlib
-import os
 import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from roost.core.atomic import fsync_dir
-from roost.core.errors import LockedError, RoostError
+from roost.core.atomic import atomic_write_with
+from roost.core.errors import RoostError
 from roost.core.lock import FileLock
 from roost.core.paths import data_dir
 
@@ -31,25 +27,17 @@ if TYPE_CHECKING:
 KNOWN_HOSTS = "known_hosts"
 _THREAD_LOCK = threading.Lock()
 
-_TYPE_NAMES = {
-    "ssh-ed25519": "ED25519",
-    "ecdsa-sha2-nistp256": "ECDSA",
-    "ecdsa-sha2-nistp384": "ECDSA",
-    "ecdsa-sha2-nistp521": "ECDSA",
-    "ssh-rsa": "RSA",
-}
-_KEY_FILES = {"ED25519": "ed25519", "ECDSA": "ecdsa", "RSA": "rsa"}
+_HOST_KEY_FILES = ("ed25519", "ecdsa", "rsa")
+"""The kinds of /etc/ssh/ssh_host_<kind>_key.pub an OpenSSH server has."""
 
 
 def fingerprint(blob: bytes) -> str:
-    """`SHA256:` and the unpadded base64 of the SHA-256 of the key blob (as `ssh-keygen -l`)."""
-    digest = hashlib.sha256(blob).digest()
-    return "SHA256:" + base64.b64encode(digest).decode("ascii").rstrip("=")
+    """The fingerprint of a key blob as `ssh-keygen -l` prints it (`SHA256:` and unpadded
+    base64), by paramiko's `PKey.fingerprint`."""
+    import paramiko
 
-
-def type_name(key_type: str) -> str:
-    """ssh-ed25519 → ED25519, as ssh-keygen -l prints it."""
-    return _TYPE_NAMES.get(key_type, key_type.upper())
+    key_type = paramiko.Message(blob).get_text()
+    return paramiko.PKey.from_type_string(key_type, blob).fingerprint
 
 
 def host_id(host: str, port: int) -> str:
@@ -57,8 +45,10 @@ def host_id(host: str, port: int) -> str:
     return host if port == 22 else f"[{host}]:{port}"
 
 
-def check_command(key_type: str) -> str:
-    kind = _KEY_FILES.get(type_name(key_type), "ed25519")
+def check_command(algorithm: str) -> str:
+    """The command that shows, on the host, the key of `algorithm` (paramiko's
+    `PKey.algorithm_name`: ED25519, ECDSA, RSA)."""
+    kind = algorithm.lower() if algorithm.lower() in _HOST_KEY_FILES else "ed25519"
     return f"ssh-keygen -lf /etc/ssh/ssh_host_{kind}_key.pub"
 
 
@@ -71,57 +61,63 @@ def normalise_fingerprint(value: str) -> str:
 class TrustNeeded(RoostError):
     """First contact with a host: the user must confirm its key's fingerprint."""
 
-    def __init__(self, name: str, host: str, port: int, key_type: str, fp: str) -> None:
+    def __init__(self, name: str, host: str, port: int, key: paramiko.PKey) -> None:
         self.name = name
         self.host = host
         self.port = port
-        self.key_type = key_type
-        self.fingerprint = fp
+        self.key_type = key.get_name()
+        self.algorithm = key.algorithm_name
+        self.fingerprint = fp = key.fingerprint
         where = host if port == 22 else f"{host} port {port}"
         super().__init__(
-            f"roost has not met {name} ({where}) before; its {type_name(key_type)} host key "
+            f"roost has not met {name} ({where}) before; its {self.algorithm} host key "
             f"has the fingerprint {fp}",
-            hint=f"check it on the host with `{check_command(key_type)}`, then confirm it, "
-            f"or pass --trust {fp}",
+            hint=f"check it on the host with `{check_command(self.algorithm)}`, then confirm "
+            f"it, or pass --trust {fp}",
         )
 
     def question(self) -> str:
         """The question a CLI or TUI asks, read aloud as it is."""
         where = self.host if self.port == 22 else f"{self.host} port {self.port}"
-        return (f"First connection to {self.name} at {where}. Its {type_name(self.key_type)} "
+        return (f"First connection to {self.name} at {where}. Its {self.algorithm} "
                 f"host key fingerprint is {self.fingerprint}. To check it, run "
-                f"`{check_command(self.key_type)}` on that host. Trust this key?")
+                f"`{check_command(self.algorithm)}` on that host. Trust this key?")
+
+
+AskTrust = Callable[[TrustNeeded], bool]
+"""Asks the person, on first contact, whether to trust the key (True) or not (False, or a
+RoostError saying what to do)."""
 
 
 class HostKeyChanged(RoostError):
     """The host shows a different key from the one roost trusted."""
 
-    def __init__(self, name: str, host: str, port: int, key_type: str, fp: str,
-                 known: list[tuple[str, str]]) -> None:
+    def __init__(self, name: str, host: str, port: int, key: paramiko.PKey,
+                 known: list[paramiko.PKey]) -> None:
         self.name = name
         self.host = host
         self.port = port
-        self.fingerprint = fp
-        was = ", ".join(f"{type_name(t)} {f}" for t, f in known)
+        self.fingerprint = fp = key.fingerprint
+        was = ", ".join(f"{k.algorithm_name} {k.fingerprint}" for k in known)
         super().__init__(
             f"STOP: the host key of {name} ({host_id(host, port)}) has changed. roost trusted "
-            f"{was}; it now shows {type_name(key_type)} {fp}. This happens when the host was "
+            f"{was}; it now shows {key.algorithm_name} {fp}. This happens when the host was "
             f"reinstalled, or when someone is in the middle of the connection. Nothing was "
             f"sent to it",
-            hint=f"on the host itself run `{check_command(key_type)}`; only if it shows {fp}, "
-            f"run `roost host forget {name}` and connect again",
+            hint=f"on the host itself run `{check_command(key.algorithm_name)}`; only if it "
+            f"shows {fp}, run `roost host forget {name}` and connect again",
         )
 
 
 class FingerprintMismatch(RoostError):
     """`--trust` named a different key from the one the host shows."""
 
-    def __init__(self, name: str, given: str, fp: str, key_type: str) -> None:
-        self.fingerprint = fp
+    def __init__(self, name: str, given: str, key: paramiko.PKey) -> None:
+        self.fingerprint = fp = key.fingerprint
         super().__init__(
             f"{name} shows the host key {fp}, not {given} as given with --trust; "
             f"roost did not connect",
-            hint=f"check the key on the host with `{check_command(key_type)}`",
+            hint=f"check the key on the host with `{check_command(key.algorithm_name)}`",
         )
 
 
@@ -154,70 +150,39 @@ class KnownHosts:
         return keys
 
     def _save(self, keys: paramiko.HostKeys) -> None:
-        folder = self.path.parent
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f".{self.path.name}.tmp-{os.getpid()}"
-        try:
-            keys.save(str(tmp))
-            os.chmod(tmp, 0o600)
-            with open(tmp, "rb") as f:
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path)
-            fsync_dir(folder)
-        except OSError as exc:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-            raise RoostError(f"could not save {self.path}: {exc.strerror or exc}",
-                             hint="check the folder's permissions and free space") from None
+        atomic_write_with(self.path, lambda tmp: keys.save(str(tmp)), 0o600)
 
     def known(self, host: str, port: int) -> list[KnownKey]:
         hid = host_id(host, port)
         found = self._load().lookup(hid)
         if not found:
             return []
-        return [KnownKey(hid, t, fingerprint(found[t].asbytes())) for t in found]
+        return [KnownKey(hid, t, found[t].fingerprint) for t in found]
 
     def verify(self, name: str, host: str, port: int, key: paramiko.PKey,
                trust: str | None = None) -> None:
         """Return when `key` is trusted for host:port (adding it when `trust` is its
         fingerprint); raise TrustNeeded, FingerprintMismatch or HostKeyChanged otherwise."""
-        key_type = key.get_name()
-        blob = key.asbytes()
-        fp = fingerprint(blob)
         hid = host_id(host, port)
         keys = self._load()
         found = keys.lookup(hid)
         if found:
-            known = found.get(key_type)
-            if known is not None and known.asbytes() == blob:
+            known = found.get(key.get_name())
+            if known is not None and known.asbytes() == key.asbytes():
                 return
-            raise HostKeyChanged(name, host, port, key_type, fp,
-                                 [(t, fingerprint(found[t].asbytes())) for t in found])
+            raise HostKeyChanged(name, host, port, key, [found[t] for t in found])
         if trust is None:
-            raise TrustNeeded(name, host, port, key_type, fp)
+            raise TrustNeeded(name, host, port, key)
         given = normalise_fingerprint(trust)
-        if given != fp:
-            raise FingerprintMismatch(name, given, fp, key_type)
+        if given != key.fingerprint:
+            raise FingerprintMismatch(name, given, key)
         self.add(host, port, key)
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         """Short writes: wait for another thread or roost (up to 5 s) instead of failing."""
-        with _THREAD_LOCK:
-            lock = FileLock(self.path, "the known hosts file")
-            deadline = time.monotonic() + 5
-            while True:
-                try:
-                    lock.acquire()
-                    break
-                except LockedError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.05)
-            try:
-                yield
-            finally:
-                lock.release()
+        with _THREAD_LOCK, FileLock(self.path, "the known hosts file", wait_s=5, poll_s=0.05):
+            yield
 
     def add(self, host: str, port: int, key: paramiko.PKey) -> None:
         with self._locked():

@@ -5,7 +5,6 @@ from __future__ import annotations
 from roost.core.errors import RoostError
 from roost.keys import fediverse, login, matrix, ssb, ssh, tor, wireguard, xmpp
 from roost.keys.model import Identity, a_short, check_kind, check_label
-from roost.keys.vault import Vault
 
 OPTIONS: dict[str, dict[str, tuple[str, bool]]] = {
     # kind -> option name -> (what it is, required)
@@ -76,36 +75,3 @@ def _usage(kind: str) -> str:
     parts = [f"--{k.replace('_', '-')}" + ("" if req else " (optional)")
              for k, (_, req) in opts.items()]
     return f"{a_short(kind)} takes {', '.join(parts)}"
-
-
-def add_and_record(vault: Vault, identity: Identity) -> str | None:
-    """Keep `identity` in the vault and note it (kind and public id only) in the progress.
-
-    Returns a one-line warning when the progress could not be updated (the identity is
-    saved either way), else None.
-    """
-    vault.add(identity)
-    try:
-        from roost.plan.workspace import Workspace
-
-        Workspace.open(vault.home, detect=False).record_identity(identity.kind,
-                                                                 identity.public_id)
-    except RoostError as exc:
-        return f"the identity was saved, but your progress was not updated: {exc.line()}"
-    return None
-
-
-def remove_and_record(vault: Vault, ident_id: str) -> str | None:
-    """Delete an identity from the vault and note its removal (kind and public id only) in
-    the progress, so the plan offers to make one again. Returns a one-line warning when the
-    progress could not be updated (the identity is removed either way), else None."""
-    info = vault.get(ident_id).info()
-    vault.remove(ident_id)
-    try:
-        from roost.plan.workspace import Workspace
-
-        Workspace.open(vault.home, detect=False).record_identity_removed(info.kind,
-                                                                         info.public_id)
-    except RoostError as exc:
-        return f"the identity was removed, but your progress was not updated: {exc.line()}"
-    return None

@@ -11,11 +11,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from roost.catalog.model import Catalog
 from roost.core import validate
 from roost.core.errors import RoostError
 
 if TYPE_CHECKING:
+    from roost.catalog.model import Catalog
     from roost.plan.detect import HostFacts
 
 HARDWARE = ("pi", "vps", "pc")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from roost.core.errors import LockedError, RoostError
+from roost.core.errors import RoostError
 from roost.core.lock import FileLock
 from roost.core.text import printable
 from roost.core.versioned import read_versioned, write_versioned
@@ -278,7 +277,8 @@ class ProgressStore:
         self.path = path
         self.wait_s = wait_s
         """How long a writer waits for another one's save (milliseconds) before giving up."""
-        self._lock = FileLock(path, "your progress")
+        # Polled often: another writer's gap between saves is brief.
+        self._lock = FileLock(path, "your progress", wait_s, poll_s=0.001)
         self._held = 0
 
     def load(self) -> Progress:
@@ -325,15 +325,8 @@ class ProgressStore:
             finally:
                 self._held -= 1
             return
-        deadline = time.monotonic() + self.wait_s
-        while True:
-            try:
-                self._lock.acquire()
-                break
-            except LockedError:
-                if time.monotonic() >= deadline:
-                    raise
-                time.sleep(0.001)  # short: another writer's gap between saves is brief
+        self._lock.wait_s = self.wait_s
+        self._lock.acquire()
         self._held = 1
         try:
             yield

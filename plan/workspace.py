@@ -12,18 +12,14 @@ import tomllib
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from roost.catalog import Catalog
-from roost.catalog import load as load_catalog
 from roost.core import clock as clocks
 from roost.core import paths
 from roost.core.errors import NewerFormatError, RoostError
 from roost.core.text import printable
 from roost.core.versioned import write_versioned
 from roost.plan.answers import Answers
-from roost.plan.detect import HostFacts, detect_local
-from roost.plan.planner import Plan, Step, build_plan
 from roost.plan.progress import (
     PORT,
     SCHEMA,
@@ -32,6 +28,11 @@ from roost.plan.progress import (
     Progress,
     ProgressStore,
 )
+
+if TYPE_CHECKING:
+    from roost.catalog import Catalog
+    from roost.plan.detect import HostFacts
+    from roost.plan.planner import Plan, Step
 
 PROGRESS_FILE = "progress.toml"
 
@@ -46,12 +47,12 @@ EXPORT_KIND = "roost-progress"
 class Workspace:
     """Answers, plan and progress of one person, stored under `home`."""
 
-    def __init__(self, home: Path, catalog: Catalog, facts: HostFacts | None,
+    def __init__(self, home: Path, catalog: Catalog | None, facts: HostFacts | None,
                  store: ProgressStore, clock: clocks.Clock | None = None) -> None:
         self.home = home
         self.clock: clocks.Clock = clock or clocks.from_environment()
         """Where every time this workspace stamps or compares comes from (UTC)."""
-        self.catalog = catalog
+        self._catalog = catalog
         self.facts = facts
         self.store = store
         self._stamp: tuple[int, int, int] | None = None
@@ -67,10 +68,21 @@ class Workspace:
         base = home if home is not None else paths.data_dir()
         base.mkdir(parents=True, exist_ok=True, mode=0o700)
         if facts is None and detect:
+            from roost.plan.detect import detect_local
+
             with contextlib.suppress(OSError):
                 facts = detect_local()
-        return cls(base, catalog if catalog is not None else load_catalog(), facts,
-                   ProgressStore(base / PROGRESS_FILE), clock)
+        return cls(base, catalog, facts, ProgressStore(base / PROGRESS_FILE), clock)
+
+    @property
+    def catalog(self) -> Catalog:
+        """The services roost knows: read on first use, so a first screen that needs no plan
+        does not parse the manifests."""
+        if self._catalog is None:
+            from roost.catalog import load
+
+            self._catalog = load()
+        return self._catalog
 
     # --- reading -------------------------------------------------------------------------
 
@@ -110,6 +122,8 @@ class Workspace:
         return self.clock().date()
 
     def plan(self, today: date | None = None) -> Plan:
+        from roost.plan.planner import build_plan
+
         return build_plan(self.catalog, self._answers_or_fail(), self.progress,
                           today or self.today())
 
@@ -153,6 +167,8 @@ class Workspace:
             raise RoostError(f"{bad[0]!r} is not a platform roost knows",
                              hint=f"use any of {', '.join(sorted(pids))}")
         at = self.clock()
+
+        from roost.plan.planner import build_plan
 
         def change(p: Progress) -> Progress:
             p = p.with_event(Event("assessed", at, None, {"answers": answers.to_dict()}))

@@ -61,3 +61,14 @@ def test_the_cli_refuses_a_bad_roost_now_with_exit_2(
     err = capsys.readouterr().err
     assert "ROOST_NOW is not a time roost can read" in err
     assert "Traceback" not in err and len(err.strip().splitlines()) <= 2
+
+
+def test_a_deploy_run_id_is_stamped_by_the_clock_in_utc(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run ids start with the UTC time by roost's clock, never the machine's local time."""
+    from roost.deploy.engine import new_run_id
+
+    monkeypatch.setenv("ROOST_NOW", "2030-01-02T03:04:05Z")
+    monkeypatch.setenv("TZ", "Pacific/Kiritimati")  # UTC+14: local time is another day
+    run_id = new_run_id()
+    assert run_id.startswith("20300102T030405-") and len(run_id) == len("20300102T030405-") + 8
+    assert new_run_id() != run_id

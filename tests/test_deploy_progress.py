@@ -17,12 +17,12 @@ import httpx
 import pytest
 from support.clock import TEST_NOW
 
+from roost.app.deploying import note_deployed, note_removed
 from roost.cli.main import main
 from roost.core.errors import RoostError
 from roost.deploy import engine
 from roost.deploy.local import LocalTransport
 from roost.deploy.recipe import Recipe, debian_version
-from roost.deploy.session import note_deployed, note_removed
 from roost.deploy.steps import EnsureDir
 from roost.plan.answers import Answers
 from roost.plan.progress import Event, Progress

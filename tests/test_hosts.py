@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import io
 import json
+import re
+import sys
+import time
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -306,3 +310,34 @@ def test_cli_add_in_a_real_terminal(sshd: Sshd, tmp_path: Path, _home: Path) -> 
     assert code == 0, out
     assert "Added box" in out
     assert HostStore().get("box").facts
+
+
+@pytest.mark.slow
+def test_first_contact_deploy_makes_one_ssh_handshake(
+        sshd_factory: Callable[..., Sshd], tmp_path: Path, _home: Path) -> None:
+    """`roost deploy` in a terminal, first contact: the fingerprint is asked within the one
+    connection (as ssh does), not after a failed handshake followed by a second one."""
+    from test_messages import _cli_env, _pty_run
+
+    server = sshd_factory("once")
+    log = server.folder / "sshd.log"
+    _home.mkdir(parents=True, exist_ok=True)
+    (_home / "hosts.toml").write_text(
+        f'schema = 1\n[hosts.box]\naddress = "{server.host}"\nuser = "{server.user}"\n'
+        f'port = {server.port}\nkey = "{server.key}"\n')
+    for _ in range(100):  # the fixture's own port probe, logged once sshd notices it closed
+        if b"Connection closed by" in log.read_bytes():
+            break
+        time.sleep(0.05)
+    seen = len(log.read_bytes())
+    site = tmp_path / "site"
+    code, out = _pty_run(
+        [sys.executable, "-m", "roost", "deploy", "hello", "--host", "box", "--option",
+         f"root={site}"], _cli_env(_home, tmp_path / "user-home", tmp_path / "state"),
+        [(b"Type yes or no:", b"yes\n")])
+    assert code == 0, out
+    assert server.fingerprint() in out and "Trust this key?" in out
+    assert (site / "greeting.txt").read_text().startswith("Hello")
+    # sshd names each client connection by its source port (accepted, or closed before login)
+    ports = set(re.findall(r"127\.0\.0\.1 port (\d+)", log.read_bytes()[seen:].decode()))
+    assert len(ports) == 1, log.read_text(errors="replace")

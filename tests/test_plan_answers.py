@@ -213,6 +213,24 @@ def test_detect_local() -> None:
     assert facts.describe().endswith(".")
 
 
+def test_detect_local_reads_free_space_without_running_df(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On this machine the free space comes from statvfs (shutil.disk_usage): a `df` first on
+    PATH is never run (over SSH, a remote host's df output is what gets parsed)."""
+    import shutil
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    ran = tmp_path / "df-ran"
+    (bin_dir / "df").write_text(f"#!/bin/sh\ntouch {ran}\nexit 1\n")
+    (bin_dir / "df").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ.get('PATH', '')}")
+    facts = detect_local(tmp_path)
+    assert not ran.exists()
+    free = shutil.disk_usage(tmp_path).free // (1024 * 1024)
+    assert facts.disk_free_mb is not None and abs(facts.disk_free_mb - free) <= 64
+
+
 def test_detect_local_on_a_fake_pi_root(tmp_path: Path) -> None:
     (tmp_path / "etc").mkdir()
     (tmp_path / "etc/os-release").write_text(RPI_OS)

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from roost.app.deploying import note_deployed, roost_ports
 from roost.cli.main import main
 from roost.core.errors import RoostError
 from roost.deploy import engine
-from roost.deploy.session import note_deployed, roost_ports
 from roost.plan.progress import ports_words
 from roost.plan.workspace import Workspace
 

@@ -27,7 +27,7 @@ from roost.deploy.reach import Site
 from roost.deploy.recipe import TargetHost
 from roost.deploy.recipes import RECIPES
 from roost.deploy.steps import HealthResult, StepContext, WaitHealth
-from roost.keys import login
+from roost.keys import fediverse, login
 
 # Reserved names (RFC 2606 / 6761): they never resolve, as a domain on its first day.
 DOMAIN = "blog.roost.invalid"
@@ -205,6 +205,10 @@ def _recipe(service: str, port: int) -> Any:
         person = login.create("friendica", user="robin", email="robin@example.org")
         people = {person.id: person.info()}
         options["scheme"] = "http"
+    if service in ("akkoma", "pleroma"):  # their secrets come from the vault's identity
+        person = fediverse.create("social", user="robin", domain=DOMAIN,
+                                  admin_email="robin@example.org", server="akkoma")
+        people = {person.id: person.info()}
     return RECIPES[service](host, options, people)
 
 

@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
+from roost.app import deploying
 from roost.cli.main import main
 from roost.core.errors import RoostError
-from roost.deploy import session
 from roost.deploy.hosts import Host, HostStore
 from roost.deploy.journal import Journal
 from roost.deploy.recipes.matrix_synapse import build_matrix_synapse
@@ -169,11 +169,11 @@ def test_a_taken_port_stops_the_deploy_before_anything_is_installed(
     try:
         synapse = build_matrix_synapse(None, {}, MATRIX)
         with pytest.raises(RoostError) as taken:
-            session.check_ports(synapse, t, "pi", home)
+            deploying.check_ports(synapse, t, "pi", home)
         assert taken.value.line() == (
             f"port 8008 is already used by python3 (pid {pid}); deploy the Matrix server "
             "matrix.roost.test on another port with --option port=8009.")
-        session.check_ports(build_matrix_synapse(None, {"port": "8448"}, MATRIX), t, "pi", home)
+        deploying.check_ports(build_matrix_synapse(None, {"port": "8448"}, MATRIX), t, "pi", home)
     finally:
         t.close()
     pi_host.ssh("test ! -e /opt/synapse")

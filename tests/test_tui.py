@@ -476,6 +476,32 @@ def test_first_screens_do_not_import_ssh_http_or_crypto() -> None:
     assert out.strip() == ""
 
 
+FIRST_SCREEN_LAZY = ("paramiko", "httpx", "nacl", "cryptography", "roost.catalog",
+                     "roost.catalog.loader", "roost.plan.planner", "roost.keys", "roost.deploy")
+"""What the welcome screen of a new person (no answers yet, so no plan) never loads: the SSH,
+HTTP and crypto libraries, the catalog's manifests (parsed on first use) and the planner."""
+
+
+def test_the_first_screen_shows_without_loading_the_catalog_or_the_plan(
+        tmp_path: Path) -> None:
+    import sys
+
+    code = ("import asyncio, sys\n"
+            "from pathlib import Path\n"
+            "from roost.tui.app import RoostApp\n"
+            "async def main():\n"
+            "    app = RoostApp(home=Path(sys.argv[1]))\n"
+            "    async with app.run_test(size=(80, 24)) as pilot:\n"
+            "        await pilot.pause()\n"
+            "        title = str(app.screen.query_one('#title').render())\n"
+            "        loaded = [m for m in sys.argv[2:] if m in sys.modules]\n"
+            "    print(title.startswith('roost: leave the big platforms'), *loaded)\n"
+            "asyncio.run(main())\n")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path), *FIRST_SCREEN_LAZY],
+                         capture_output=True, text=True, check=True, timeout=120).stdout
+    assert out.split() == ["True"]
+
+
 @pytest.mark.parametrize("screen_reader", [True, False])
 @sync
 async def test_cursor_sits_on_the_first_line_of_a_wrapped_row(screen_reader: bool) -> None:

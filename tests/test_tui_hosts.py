@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from test_tui import SIZE, check_cursor, make_app, press, screen_lines, settle, sync
+from test_tui import SIZE, check_cursor, drawn, make_app, press, screen_lines, settle, sync
 from textual.widgets import Input
 
 from roost.deploy.hosts import HOSTS_FILE, HostStore
@@ -176,3 +176,59 @@ async def test_deploy_without_a_recipe_says_so_in_one_line(home: Path) -> None:
         assert "roost does not install" in text or "no deploy recipe" in text, text
         assert "Press r to resume" not in text
         check_cursor(app)
+
+
+@sync
+async def test_deploy_asks_the_sudo_password_only_once_connected_and_trusted(
+        home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sudo_user: Sshd) -> None:
+    """Nothing about sudo before connecting: a host whose key is not trusted yet stops the
+    deploy without a password asked; once trusted and connected, the password is asked (only
+    because sudo wants one for a step) and the deploy runs."""
+    from roost.app.connecting import connect
+    from roost.deploy.hosts import Host
+    from roost.tui.screens import open_screen
+
+    monkeypatch.setenv("ROOST_HOST_STATE_DIR", str(tmp_path / "state"))
+    assert sudo_user.password is not None
+    box = Host("box", address=sudo_user.host, user=sudo_user.user, port=sudo_user.port,
+               key_path=str(sudo_user.key))
+    HostStore(home / HOSTS_FILE).add(box)
+    site = tmp_path / "site"
+    app = make_app(home, screen_reader=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        open_screen(app, "deploy", "hello")
+        await settle(pilot, app)
+        assert not app.screen.query("#field-sudo"), "no sudo password asked before connecting"
+        text = "\n".join(screen_lines(app))
+        assert "sudo" not in text, text
+        await fill(pilot, app, {"options": f"root={site}"})
+        await press(pilot, app, "down")
+        assert "Deploy to box" in check_cursor(app)
+        await press(pilot, app, "enter")
+        await settle(pilot, app)
+        text = "\n".join(x.strip() for x in screen_lines(app))
+        assert "roost has not confirmed box's host key yet" in text, text
+        assert type(app.screen).__name__ == "DeployScreen" and "sudo" not in text
+
+        connect(box, home, trust=sudo_user.fingerprint()).close()  # confirmed, as Hosts does
+        await pilot.press("r")
+        for _ in range(300):
+            await pilot.pause(0.1)
+            if type(app.screen).__name__ != "DeployScreen":
+                break
+        assert type(app.screen).__name__ == "SudoScreen"
+        await drawn(pilot, app)
+        text = " ".join(x.strip() for x in screen_lines(app))
+        assert f"sudo on box asks for the password of {sudo_user.user}" in text, text
+        assert "sudo password" in check_cursor(app)
+        app.screen.query_one("#field-sudo", Input).value = sudo_user.password
+        await press(pilot, app, "enter")
+        await settle(pilot, app)
+        assert type(app.screen).__name__ == "DeployScreen"
+        text = "\n".join(x.strip() for x in screen_lines(app))
+        assert "Finished. It is healthy." in text, text
+        assert sudo_user.password not in text
+        check_cursor(app)
+    assert (site / "greeting.txt").read_text().startswith("Hello")
+    assert (site / "greeting.txt").stat().st_uid == 0  # written through sudo

@@ -410,6 +410,15 @@ class TestHost:
         left = max(5.0, deadline - time.monotonic())
         res = self.ssh("systemctl is-system-running --wait", check=False, timeout=left)
         state = res.stdout.strip()
+        if state == "degraded":
+            # On a loaded machine a boot unit can time out (seen: systemd-update-utmp-runlevel
+            # under 2 cores shared by several suites). That is the machine, not the host roost
+            # deploys to: start the failed units once more, and only then judge.
+            self.ssh("systemctl --failed --no-legend --plain | awk '{print $1}' "
+                     "| xargs -r sh -c 'systemctl reset-failed \"$@\"; "
+                     "systemctl start \"$@\"' sh", check=False, timeout=120)
+            res = self.ssh("systemctl is-system-running --wait", check=False, timeout=60)
+            state = res.stdout.strip()
         if state != "running":
             failed = self.ssh("systemctl --failed --no-legend", check=False).stdout
             raise RuntimeError(f"{self.role}: system is {state!r}; failed units:\n{failed}")

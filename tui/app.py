@@ -16,7 +16,7 @@ import os
 import sys
 import threading
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
@@ -26,10 +26,12 @@ from textual.widgets import Input
 
 from roost.core.clock import Clock
 from roost.core.errors import RoostError
-from roost.plan.detect import HostFacts
-from roost.plan.workspace import Workspace
 from roost.tui.a11y import AccessibleList
 from roost.tui.settings import Settings
+
+if TYPE_CHECKING:
+    from roost.plan.detect import HostFacts
+    from roost.plan.workspace import Workspace
 
 SCREEN_READER_ENV = "ROOST_SCREEN_READER"
 
@@ -95,6 +97,8 @@ class RoostApp(App[int]):
     @property
     def ws(self) -> Workspace:
         if self._ws is None:
+            from roost.plan.workspace import Workspace
+
             try:
                 self._ws = Workspace.open(self._home, facts=self._facts,
                                           detect=self._facts is None, clock=self._clock)

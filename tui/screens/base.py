@@ -8,7 +8,7 @@ action, in words), `#keys` (every key of this screen, as text).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -63,11 +63,9 @@ class RoostScreen(Screen[None]):
 
     @property
     def roost(self) -> RoostApp:
-        from roost.tui.app import RoostApp
-
-        app = self.app
-        assert isinstance(app, RoostApp)
-        return app
+        # Screens run only inside RoostApp; importing it here would make screens and app
+        # import each other.
+        return cast("RoostApp", self.app)
 
     @property
     def ws(self) -> Workspace:
@@ -239,6 +237,6 @@ class RoostScreen(Screen[None]):
             self.app.exit(0)
 
     def action_help(self) -> None:
-        from roost.tui.screens.settings import HelpScreen
+        from roost.tui.screens import open_screen  # by name: Help lists every screen's keys
 
-        self.app.push_screen(HelpScreen())
+        open_screen(self.app, "help")

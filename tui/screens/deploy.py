@@ -21,30 +21,24 @@ from textual.worker import Worker, WorkerState
 from roost.core.errors import RoostError
 from roost.tui.a11y import Row
 from roost.tui.screens.base import RoostScreen
+from roost.tui.screens.forms import Field, FormScreen
 from roost.tui.widgets.secret import SecretInput
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from roost.deploy.hosts import Host
-
-
-class Cancelled(RoostError):
-    """The person cancelled; the deploy stopped before its next step."""
+    from roost.deploy.sudo import SudoPassword
 
 
 def deploy_job(recipe_id: str, host: Host, home: Path, options: dict[str, str],
-               passphrase: str, sudo_password: str, resume: bool,
+               passphrase: str, sudo_password: SudoPassword, resume: bool,
                emit: Callable[[Any], None], cancel: threading.Event) -> Any:
-    """Blocking: build the recipe for this host and run it. Returns the engine's result."""
-    from roost.deploy import engine, session
-    from roost.deploy.events import StepStarted
-    from roost.deploy.hosts import open_transport
-    from roost.deploy.journal import Journal
-    from roost.deploy.recipes import builder
+    """Blocking: connect, build the recipe for this host and run it (the use case in
+    roost.app.deploying). Returns the engine's result. `sudo_password` may be a function: it
+    is called only once connected, and only when a command needs root and sudo asks."""
+    from roost.app.deploying import Deployment
     from roost.deploy.trust import TrustNeeded
-
-    builder(recipe_id)  # an unknown service is refused before connecting
 
     def passphrase_given() -> str:
         if not passphrase:
@@ -52,33 +46,14 @@ def deploy_job(recipe_id: str, host: Host, home: Path, options: dict[str, str],
                              hint="type the vault passphrase and start again")
         return passphrase
 
-    def on_event(e: Any) -> None:
-        if isinstance(e, StepStarted) and cancel.is_set():
-            raise Cancelled("the deploy was cancelled before this step",
-                            hint="resume it with r, or start it again later")
-        emit(e)
-
-    t = open_transport(host, sudo_password=sudo_password or None)
+    d = Deployment(recipe_id, host, home, options, on_event=emit, passphrase=passphrase_given,
+                   sudo_password=sudo_password or None, cancel=cancel)
     try:
-        connect = getattr(t, "connect", None)
-        if connect is not None:
-            try:
-                connect()
-            except TrustNeeded:
-                raise RoostError(f"roost has not confirmed {host.name}'s host key yet",
-                                 hint="open Hosts, choose the host and read its facts "
-                                      "to confirm it") from None
-        recipe = session.build_recipe(recipe_id, host, options, t, home)
-        session.check_ports(recipe, t, host.name, home)  # before anything is installed
-        journal = Journal.for_host(host.name, recipe.id)
-        previous = journal.load()
-        resuming = resume and previous is not None and previous.unfinished
-        return engine.run(recipe, t, journal=journal,
-                          secrets=session.vault_secrets(passphrase_given, home),
-                          on_event=on_event, resume=resuming,
-                          state_dir=session.host_state_dir())
-    finally:
-        t.close()
+        return d.run(restart=not resume)
+    except TrustNeeded:
+        raise RoostError(f"roost has not confirmed {host.name}'s host key yet",
+                         hint="open Hosts, choose the host and read its facts "
+                              "to confirm it") from None
 
 
 class DeployScreen(RoostScreen):
@@ -126,9 +101,10 @@ class DeployScreen(RoostScreen):
         return ""
 
     def compose_form(self) -> Iterable[Widget]:
+        # No sudo password here: it is asked (SudoScreen) only once connected to a trusted
+        # host, and only when a step needs root and sudo asks for one.
         for key, label in (("options", "Options (name=value ...)"),
-                           ("passphrase", "Vault passphrase (if it needs keys)"),
-                           ("sudo", "sudo password (if the host asks)")):
+                           ("passphrase", "Vault passphrase (if it needs keys)")):
             cls = Input if key == "options" else SecretInput
             inp = cls(id=f"field-{key}", select_on_focus=False)
             inp.cursor_blink = False
@@ -136,10 +112,10 @@ class DeployScreen(RoostScreen):
 
     def rows(self) -> Sequence[Row]:
         if self.phase == "choose":
-            from roost.tui.screens.hosts import store
+            from roost.app.hosts import host_store
 
             out = []
-            for h in store(self.ws.home).all():
+            for h in host_store(self.ws.home).all():
                 state = "facts read" if h.facts_read_at else "facts not read yet"
                 out.append(Row(f"host:{h.name}", f"Deploy to {h.name}", state=state,
                                detail=h.target()))
@@ -183,13 +159,13 @@ class DeployScreen(RoostScreen):
         return {i.id.removeprefix("field-"): i.value for i in self.query(Input) if i.id}
 
     def start(self, resume: bool) -> None:
+        from roost.app.hosts import host_store
         from roost.deploy.recipe import parse_options
-        from roost.tui.screens.hosts import store
 
         v = self._values()
         try:
             options = parse_options(v.get("options", "").split())
-            host = store(self.ws.home).get(self.host_name)
+            host = host_store(self.ws.home).get(self.host_name)
             self.refuse_unless_installable(host)
         except RoostError as exc:
             self.say(exc.line())
@@ -213,6 +189,8 @@ class DeployScreen(RoostScreen):
                 self.app.call_from_thread(self.on_engine_event, e)
             except RuntimeError:  # the app has quit: stop here, the journal is saved
                 self.cancel.set()
+                from roost.app.deploying import Cancelled
+
                 raise Cancelled("roost was closed during the deploy",
                                 hint="start it again to resume") from None
 
@@ -221,14 +199,36 @@ class DeployScreen(RoostScreen):
 
         def job() -> Any:
             return deploy_job(recipe_id, host, home, options, v.get("passphrase", ""),
-                              v.get("sudo", ""), resume, emit, self.cancel)
+                              lambda: self.ask_sudo_password(host), resume, emit,
+                              self.cancel)
 
         self.run_worker(job, thread=True, exclusive=True, exit_on_error=False, name="deploy")
 
-    def on_engine_event(self, e: Any) -> None:
-        from roost.deploy.events import as_text
+    def ask_sudo_password(self, host: Host) -> str | None:
+        """From the deploy's worker thread, once connected and only when a command needs
+        root and sudo asks: ask on a SudoScreen and wait for the answer (None: cancelled)."""
+        answer: list[str | None] = []
+        given = threading.Event()
 
-        self.lines += as_text(e).splitlines()
+        def answered(value: str | None) -> None:
+            answer.append(value)
+            given.set()
+
+        question = (f"sudo on {host.name} asks for the password of {host.user or 'you'} "
+                    "to go on with the deploy.")
+        try:
+            self.app.call_from_thread(self.app.push_screen, SudoScreen(question), answered)
+        except RuntimeError:  # the app has quit
+            return None
+        while not given.wait(0.1):
+            if self.cancel.is_set():
+                return None
+        return answer[0]
+
+    def on_engine_event(self, e: Any) -> None:
+        from roost.app.deploying import text_of
+
+        self.lines += text_of(e).splitlines()
         self._follow()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -253,9 +253,9 @@ class DeployScreen(RoostScreen):
         health = getattr(result, "health", None)
         noted: list[str] = []
         if svc is not None:
-            from roost.deploy.session import note_deployed
+            from roost.app.deploying import note_deployed
 
-            noted = note_deployed(self.service_id, self.host_name, result,
+            noted = note_deployed(self.service_id, self.host_name, result, self.ws.home,
                                   workspace=self.ws)
         rows: list[Row] = []
         if health is not None:
@@ -299,3 +299,32 @@ class DeployScreen(RoostScreen):
         if self.act(self.ws.done, self.service_id):
             nxt = self.ws.next_step() if self.ws.answers else None
             self.say("Marked done." + (f" Next: {nxt.name}." if nxt else ""))
+
+
+class SudoScreen(FormScreen):
+    """The sudo password, asked only when a step of a running deploy needs root and sudo
+    wants one. Dismissed with the password, or None when the person goes back."""
+
+    TITLE = "sudo password"
+    NAME = "sudo password"
+    SUBMIT = "Go on with the deploy"
+    BACK_WORD = "cancel, the deploy stops"
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def intro(self) -> str:
+        return self.question
+
+    def fields(self) -> Sequence[Field]:
+        return [Field("sudo", "sudo password", password=True)]
+
+    def activate(self, key: str) -> None:
+        if key == "submit":
+            self.dismiss(self.values().get("sudo", ""))  # type: ignore[arg-type]
+        elif key == "cancel":
+            self.dismiss(None)
+
+    def action_back(self) -> None:
+        self.dismiss(None)

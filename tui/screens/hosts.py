@@ -25,9 +25,9 @@ if TYPE_CHECKING:
 
 
 def store(home: Path) -> HostStore:
-    from roost.deploy.hosts import HOSTS_FILE, HostStore
+    from roost.app.hosts import host_store
 
-    return HostStore(home / HOSTS_FILE)
+    return host_store(home)
 
 
 @dataclass(frozen=True)
@@ -41,25 +41,13 @@ class NeedTrust:
 def connect_and_read(host: Host, home: Path, trust: str | None,
                      add: bool) -> NeedTrust | list[str]:
     """Blocking: connect, read the facts, save them (and the host when `add`)."""
-    from roost.deploy import facts
-    from roost.deploy.hosts import open_transport
+    from roost.app.hosts import read_facts
     from roost.deploy.trust import TrustNeeded
 
-    t = open_transport(host, trust=trust)
     try:
-        connect = getattr(t, "connect", None)
-        if connect is not None:
-            try:
-                connect()
-            except TrustNeeded as need:
-                return NeedTrust(need.question(), need.fingerprint)
-        found = facts.gather(t)
-    finally:
-        t.close()
-    hs = store(home)
-    if add:
-        hs.add(host)
-    hs.save_facts(host.name, found.to_dict(), found.read_at)
+        found = read_facts(host, home, trust=trust, add=add)
+    except TrustNeeded as need:
+        return NeedTrust(need.question(), need.fingerprint)
     return found.lines()
 
 

@@ -189,8 +189,8 @@ class IdentityFormScreen(FormScreen):
         limits = getattr(self.roost, "kdf_limits", None)
 
         def make() -> str:
+            from roost.app.identities import add_and_record
             from roost.keys import Vault, create
-            from roost.keys.factory import add_and_record
 
             passphrase = values.pop("passphrase", "")
             again = values.pop("again", None)
@@ -341,8 +341,8 @@ class RemoveIdentityScreen(FormScreen):
         home, ident = self.ws.home, self.identity_id
 
         def remove() -> str:
+            from roost.app.identities import remove_and_record
             from roost.keys import Vault
-            from roost.keys.factory import remove_and_record
 
             warning = remove_and_record(Vault.open(home, values["passphrase"]), ident)
             return f"Removed {ident} from the vault." + (f" But {warning}" if warning else "")

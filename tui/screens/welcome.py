@@ -7,7 +7,6 @@ from typing import ClassVar
 
 from textual.binding import Binding, BindingType
 
-from roost.plan.planner import WAY_NAMES
 from roost.tui.a11y import Row
 from roost.tui.screens.base import RoostScreen
 
@@ -45,6 +44,8 @@ class WelcomeScreen(RoostScreen):
         ws = self.ws
         out: list[Row] = []
         if ws.answers is not None:
+            from roost.plan.planner import WAY_NAMES
+
             plan = ws.plan()
             counts = plan.counts()
             total = len(plan.steps)

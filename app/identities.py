@@ -1,0 +1,43 @@
+"""Identities in the key vault, noted in the progress: the plan offers to make again one
+that was removed. The progress holds only an identity's kind and public id.
+
+The plan is imported when an identity is kept or removed, not when `roost keys` starts."""
+
+from __future__ import annotations
+
+from roost.core.errors import RoostError
+from roost.keys.model import Identity
+from roost.keys.vault import Vault
+
+
+def add_and_record(vault: Vault, identity: Identity) -> str | None:
+    """Keep `identity` in the vault and note it (kind and public id only) in the progress.
+
+    Returns a one-line warning when the progress could not be updated (the identity is
+    saved either way), else None.
+    """
+    vault.add(identity)
+    try:
+        from roost.plan.workspace import Workspace
+
+        Workspace.open(vault.home, detect=False).record_identity(identity.kind,
+                                                                 identity.public_id)
+    except RoostError as exc:
+        return f"the identity was saved, but your progress was not updated: {exc.line()}"
+    return None
+
+
+def remove_and_record(vault: Vault, ident_id: str) -> str | None:
+    """Delete an identity from the vault and note its removal (kind and public id only) in
+    the progress, so the plan offers to make one again. Returns a one-line warning when the
+    progress could not be updated (the identity is removed either way), else None."""
+    info = vault.get(ident_id).info()
+    vault.remove(ident_id)
+    try:
+        from roost.plan.workspace import Workspace
+
+        Workspace.open(vault.home, detect=False).record_identity_removed(info.kind,
+                                                                         info.public_id)
+    except RoostError as exc:
+        return f"the identity was removed, but your progress was not updated: {exc.line()}"
+    return None
