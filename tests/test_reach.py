@@ -221,18 +221,19 @@ def _serve(service: str, server: NameServer, recipe: Any) -> None:
         server.routes["/"] = ("text/html", '<meta name="generator" content="WordPress 6.8" />')
     elif service == "navidrome":
         server.routes["/ping"] = ("application/json", {"match": True})
-    elif service in ("gotosocial", "akkoma", "pleroma"):
+    elif service == "gotosocial":
         server.routes["/api/v1/instance"] = ("application/json", {"uri": f"https://{DOMAIN}"})
     elif service == "friendica":
         server.routes["/friendica/json"] = ("application/json", {
             "platform": "friendica", "url": f"http://{DOMAIN}:{server.port}"})
-    elif service == "bovine":
-        actor = f"https://{DOMAIN}/activitypub/bovine"
-        server.routes[f"/.well-known/webfinger?resource=acct:bovine@{DOMAIN}"] = (
-            "application/jrd+json", {"subject": f"acct:bovine@{DOMAIN}", "links": [
+    elif service in ("bovine", "akkoma", "pleroma"):  # WebFinger finds the account's actor
+        user = "bovine" if service == "bovine" else "robin"
+        actor = f"https://{DOMAIN}/activitypub/{user}"
+        server.routes[f"/.well-known/webfinger?resource=acct:{user}@{DOMAIN}"] = (
+            "application/jrd+json", {"subject": f"acct:{user}@{DOMAIN}", "links": [
                 {"rel": "self", "type": "application/activity+json", "href": actor}]})
-        server.routes["/activitypub/bovine"] = ("application/activity+json", {
-            "id": actor, "preferredUsername": "bovine", "inbox": actor + "/inbox",
+        server.routes[f"/activitypub/{user}"] = ("application/activity+json", {
+            "id": actor, "preferredUsername": user, "inbox": actor + "/inbox",
             "publicKey": {"id": actor + "#key", "publicKeyPem": "-----BEGIN PUBLIC KEY-----"}})
 
 
