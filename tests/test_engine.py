@@ -8,6 +8,8 @@ import copy
 from pathlib import Path
 
 import pytest
+from support.counter import counter_recipe
+from support.fake import FakeHost, FakeTransport
 
 from roost.core.errors import RoostError
 from roost.deploy import engine
@@ -21,10 +23,8 @@ from roost.deploy.events import (
     StepStarted,
     as_text,
 )
-from roost.deploy.fake import FakeHost, FakeTransport
 from roost.deploy.journal import Journal
 from roost.deploy.recipe import Recipe
-from roost.deploy.recipes.counter import counter_recipe
 from roost.deploy.steps import (
     CreateAccount,
     EnableService,

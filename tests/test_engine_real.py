@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from support.counter import counter_recipe
 
 from roost.cli.main import main
 from roost.core.errors import RoostError
@@ -25,7 +26,6 @@ from roost.deploy.events import Event, StepSkipped
 from roost.deploy.journal import Journal
 from roost.deploy.local import LocalTransport
 from roost.deploy.recipes import RECIPES
-from roost.deploy.recipes.counter import counter_recipe
 from roost.deploy.transport import Transport
 
 if TYPE_CHECKING:
@@ -100,7 +100,7 @@ from pathlib import Path
 from roost.deploy import engine
 from roost.deploy.events import as_text
 from roost.deploy.journal import Journal
-from roost.deploy.recipes.counter import counter_recipe
+from support.counter import counter_recipe
 cfg = json.loads(sys.argv[1])
 if cfg["ssh"]:
     from roost.deploy.ssh import SSHTransport
