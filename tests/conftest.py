@@ -5,12 +5,20 @@ no assertion can hold on one day and fail on the next. roost's code takes "now" 
 `roost.core.clock`; `ROOST_NOW` fixes it for this process and every roost it starts. The
 plan and progress tests also run a second time under libfaketime two years ahead
 (scripts/test.sh), which catches any code that reads the wall clock behind the clock's back.
+
+The data folder: `home` is a fresh roost data folder for one test (`ROOST_HOME` points at it,
+not created yet: roost makes it when it first writes). A module that needs it to exist already,
+or more set up around it, overrides `home` by asking for this one.
+
+Helpers that test modules import (free ports, stand-in releases, interrupting a deploy, the
+fake transport, identities, stand-in programs) live in tests/support/.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from support.clock import TEST_NOW
@@ -22,3 +30,11 @@ from roost.core.clock import NOW_ENV
 def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[datetime]:
     monkeypatch.setenv(NOW_ENV, TEST_NOW.isoformat())
     yield TEST_NOW
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh roost data folder for this test: `ROOST_HOME`, not created yet."""
+    h = tmp_path / "home"
+    monkeypatch.setenv("ROOST_HOME", str(h))
+    return h

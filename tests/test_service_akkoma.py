@@ -246,12 +246,6 @@ def release_zip(path: Path, marker: bytes = b"") -> str:
 
 
 @pytest.fixture
-def home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    monkeypatch.setenv("ROOST_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
-
-
-@pytest.fixture
 def alice(home: Path) -> Identity:
     return fediverse.create("social", user="alice", domain=DOMAIN,
                             admin_email="alice@example.org", server="akkoma")

@@ -57,12 +57,6 @@ DOMAIN = "social.roost.test"
 
 
 @pytest.fixture
-def home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    monkeypatch.setenv("ROOST_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
-
-
-@pytest.fixture
 def alice(home: Path) -> Identity:
     return fediverse.create("social", user="alice", domain=DOMAIN,
                             admin_email="alice@example.org", server="gotosocial")

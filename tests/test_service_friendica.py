@@ -191,12 +191,6 @@ class SmallHost:
     ram_mb: int = 256
 
 
-@pytest.fixture
-def home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    monkeypatch.setenv("ROOST_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
-
-
 def test_registered_dry_run_options_and_memory(home: Path) -> None:
     assert RECIPES["friendica"] is build_friendica
     svc = next(s for s in load().services if s.id == "friendica")

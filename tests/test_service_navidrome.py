@@ -82,12 +82,6 @@ def release_tarball(path: Path, name: str, program: bytes) -> str:
     return hashlib.sha256(buf.getvalue()).hexdigest()
 
 
-@pytest.fixture
-def home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    monkeypatch.setenv("ROOST_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
-
-
 # ---------------------------------------------------------------------------------------------
 # The pinned table and the artifact rules
 

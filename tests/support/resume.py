@@ -1,0 +1,33 @@
+"""Interrupting a deploy at a chosen step, as a person pressing Ctrl+C would, to test resuming.
+
+    with pytest.raises(Cut):
+        engine.run(recipe, t, journal=journal, on_event=cut_at(step_index(recipe, "migrate")))
+    resumed = engine.run(recipe, t, journal=journal, resume=True)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from roost.deploy.events import Event, StepStarted
+
+
+class Cut(Exception):
+    """Stands for the person pressing Ctrl+C in the middle of a deploy."""
+
+
+def cut_at(index: int) -> Callable[[Event], None]:
+    """An `on_event` callback that stops the deploy as step `index` (1-based) starts."""
+
+    def interrupt(e: Event) -> None:
+        if isinstance(e, StepStarted) and e.index == index:
+            raise Cut
+
+    return interrupt
+
+
+def step_index(recipe: Any, prefix: str) -> int:
+    """The 1-based index of the first step of `recipe` whose description starts with
+    `prefix`."""
+    return next(i for i, s in enumerate(recipe.steps, 1) if s.describe().startswith(prefix))
