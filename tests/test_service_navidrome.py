@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+from support.programs import standin
 
 from roost.core.errors import RoostError
 from roost.deploy import engine
@@ -52,22 +53,7 @@ if TYPE_CHECKING:
 
 pytest_plugins = ["testhost"]
 
-FAKE_NAVIDROME = b'''#!/usr/bin/python3
-# A stand-in for the navidrome binary (tests only): serves /ping and / like Navidrome would.
-import http.server, sys, tomllib
-cfg = tomllib.load(open(sys.argv[sys.argv.index("--configfile") + 1], "rb"))
-
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = b"." if self.path == "/ping" else (
-            "fake navidrome for " + cfg["MusicFolder"]).encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-http.server.ThreadingHTTPServer((cfg["Address"], int(cfg["Port"])), H).serve_forever()
-'''
+FAKE_NAVIDROME = standin("navidrome.py")
 
 
 def release_tarball(path: Path, name: str, program: bytes) -> str:
