@@ -31,20 +31,21 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import time
-import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+from support.identities import fediverse_alice
 from support.programs import standin
+from support.releases import release_archive
+from support.resume import Cut, interrupt_at, step_index
 
 from roost.core.errors import RoostError
 from roost.deploy import engine
 from roost.deploy.dryrun import plan_lines, removal_lines
-from roost.deploy.events import Event, StepDone, StepSkipped, StepStarted
+from roost.deploy.events import Event, StepDone, StepSkipped
 from roost.deploy.journal import Journal
 from roost.deploy.recipe import TargetHost
 from roost.deploy.recipes import RECIPES
@@ -75,28 +76,19 @@ FAKE_PLEROMA_CTL = standin("pleroma_ctl.py")
 
 def release_zip(path: Path, marker: bytes = b"") -> str:
     """An OTP release zip shaped like upstream's (one top folder release/); its sha256."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, data, mode in (
-            ("release/bin/pleroma", FAKE_PLEROMA + marker, 0o755),
-            ("release/bin/pleroma_ctl", FAKE_PLEROMA_CTL, 0o755),
-            ("release/releases/COOKIE", SHIPPED_COOKIE, 0o644),
-            ("release/releases/start_erl.data", b"14.2 3.16.0\n", 0o644),
-            ("release/erts-14.2/bin/beam.smp", b"#!/bin/sh\nexit 0\n", 0o755),
-            ("release/installation/akkoma.service", b"[Unit]\n", 0o644),
-        ):
-            info = zipfile.ZipInfo(name, date_time=(2025, 10, 24, 0, 0, 0))
-            info.external_attr = (0o100000 | mode) << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            z.writestr(info, data)
-    path.write_bytes(buf.getvalue())
-    return hashlib.sha256(buf.getvalue()).hexdigest()
+    return release_archive(path, (
+        ("release/bin/pleroma", FAKE_PLEROMA + marker, 0o755),
+        ("release/bin/pleroma_ctl", FAKE_PLEROMA_CTL, 0o755),
+        ("release/releases/COOKIE", SHIPPED_COOKIE, 0o644),
+        ("release/releases/start_erl.data", b"14.2 3.16.0\n", 0o644),
+        ("release/erts-14.2/bin/beam.smp", b"#!/bin/sh\nexit 0\n", 0o755),
+        ("release/installation/akkoma.service", b"[Unit]\n", 0o644),
+    ), kind="zip")
 
 
 @pytest.fixture
 def alice(home: Path) -> Identity:
-    return fediverse.create("social", user="alice", domain=DOMAIN,
-                            admin_email="alice@example.org", server="akkoma")
+    return fediverse_alice(DOMAIN, "akkoma")
 
 
 def _host(arch: str) -> TargetHost:
@@ -306,10 +298,6 @@ def test_probe_needs_webfinger_and_the_actor(home: Path, alice: Identity) -> Non
 # On a real host
 
 
-class _Cut(Exception):
-    """Stands for the person pressing Ctrl+C in the middle of a deploy."""
-
-
 @pytest.mark.slow
 @pytest.mark.container
 def test_akkoma_release_with_postgresql_behind_nginx(
@@ -454,14 +442,11 @@ def test_akkoma_release_with_postgresql_behind_nginx(
             assert vps_host.ssh(f"test -e {gone}", check=False).returncode == 1
 
         # An interrupted deploy resumes where it stopped and ends healthy.
-        cut_at = next(i for i, s in enumerate(recipe.steps, 1)
-                      if s.describe().startswith("migrate"))
+        cut_at = step_index(recipe, "migrate")
 
-        def interrupt(e: Event) -> None:
-            if isinstance(e, StepStarted) and e.index == cut_at:
-                raise _Cut
+        interrupt = interrupt_at(cut_at)
 
-        with pytest.raises(_Cut):
+        with pytest.raises(Cut):
             engine.run(recipe, t, journal=journal, secrets=secrets, on_event=interrupt)
         state = journal.load()
         assert state is not None and state.unfinished

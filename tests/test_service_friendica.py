@@ -26,12 +26,9 @@ arguments, no file), a second deploy that changes nothing, uninstall (data kept)
 
 from __future__ import annotations
 
-import hashlib
-import io
 import os
 import subprocess
 import sys
-import tarfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,12 +37,14 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 from support.programs import standin
+from support.releases import release_archive
+from support.resume import Cut, interrupt_at, step_index
 
 from roost.catalog import load
 from roost.core.errors import RoostError
 from roost.deploy import engine
 from roost.deploy.dryrun import plan_lines, removal_lines
-from roost.deploy.events import Event, StepDone, StepSkipped, StepStarted
+from roost.deploy.events import Event, StepDone, StepSkipped
 from roost.deploy.hosts import Host, HostStore
 from roost.deploy.journal import Journal
 from roost.deploy.recipes import RECIPES
@@ -77,24 +76,13 @@ REGISTER = standin("friendica-register.php")
 
 
 def release_tarball(path: Path, version: bytes = b"2024.08") -> str:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        for d in ("", "/bin", "/config", "/view", "/view/smarty3", "/static", "/src",
-                  "/src/Module"):
-            info = tarfile.TarInfo(TOP + d)
-            info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, 1700000000
-            tar.addfile(info)
-        for member, data in (("bin/console", WRAPPER), ("bin/console.php", CONSOLE),
-                             ("bin/worker.php", WORKER),
-                             ("index.php", INDEX.replace(b"'2024.08'", b"'" + version + b"'")),
-                             ("VERSION", version + b"\n"),
-                             ("src/Module/Register.php", REGISTER),
-                             ("config/local-sample.config.php", b"<?php return [];\n")):
-            info = tarfile.TarInfo(f"{TOP}/{member}")
-            info.size, info.mode, info.mtime = len(data), 0o644, 1700000000
-            tar.addfile(info, io.BytesIO(data))
-    path.write_bytes(buf.getvalue())
-    return hashlib.sha256(buf.getvalue()).hexdigest()
+    dirs = ("", "/bin", "/config", "/view", "/view/smarty3", "/static", "/src", "/src/Module")
+    files = (("bin/console", WRAPPER), ("bin/console.php", CONSOLE), ("bin/worker.php", WORKER),
+             ("index.php", INDEX.replace(b"'2024.08'", b"'" + version + b"'")),
+             ("VERSION", version + b"\n"), ("src/Module/Register.php", REGISTER),
+             ("config/local-sample.config.php", b"<?php return [];\n"))
+    return release_archive(path, [(f"{TOP}/{m}", data, 0o644) for m, data in files],
+                           dirs=[TOP + d for d in dirs])
 
 
 @dataclass
@@ -200,10 +188,6 @@ def _login(base: str, user: str, password: str) -> int:
     r = httpx.post(f"{base}/login", headers={"Host": DOMAIN}, timeout=20,
                    data={"username": user, "password": password})
     return r.status_code
-
-
-class _Cut(Exception):
-    pass
 
 
 @pytest.mark.slow
@@ -317,14 +301,11 @@ def test_friendica_installs_behind_nginx_and_the_admin_logs_in(
             assert vps_host.ssh(f"test -e {gone}", check=False).returncode == 1
 
         # An interrupted deploy resumes where it stopped and ends healthy.
-        cut_at = next(i for i, s in enumerate(recipe.steps, 1)
-                      if s.describe().startswith("run Friendica's installer"))
+        cut_at = step_index(recipe, "run Friendica's installer")
 
-        def interrupt(e: Event) -> None:
-            if isinstance(e, StepStarted) and e.index == cut_at:
-                raise _Cut
+        interrupt = interrupt_at(cut_at)
 
-        with pytest.raises(_Cut):
+        with pytest.raises(Cut):
             engine.run(recipe, t, journal=journal, secrets=secrets, on_event=interrupt)
         state = journal.load()
         assert state is not None and state.unfinished

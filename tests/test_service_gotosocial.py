@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import socket
 import subprocess
 import sys
 import tarfile
@@ -35,7 +34,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from routeserver import RouteServer
+from support.identities import fediverse_alice
+from support.ports import free_port
 from support.programs import standin
+from support.releases import release_archive
 
 from roost.core.errors import RoostError
 from roost.deploy import engine
@@ -47,7 +49,6 @@ from roost.deploy.recipes import RECIPES
 from roost.deploy.recipes.activitypub import webfinger_probe
 from roost.deploy.recipes.gotosocial import build_gotosocial
 from roost.deploy.recipes.upstream import InstallArtifact
-from roost.keys import fediverse
 from roost.keys.model import Identity
 
 if TYPE_CHECKING:
@@ -60,22 +61,14 @@ FAKE_GOTOSOCIAL = standin("gotosocial.py")
 
 
 def release_tarball(path: Path) -> str:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        for member, data, mode in (("gotosocial", FAKE_GOTOSOCIAL, 0o755),
-                                   ("web/template/index.tmpl", b"fake\n", 0o644),
-                                   ("web/assets/logo.svg", b"<svg/>\n", 0o644)):
-            info = tarfile.TarInfo(member)
-            info.size, info.mode, info.mtime = len(data), mode, 1700000000
-            tar.addfile(info, io.BytesIO(data))
-    path.write_bytes(buf.getvalue())
-    return hashlib.sha256(buf.getvalue()).hexdigest()
+    return release_archive(path, (("gotosocial", FAKE_GOTOSOCIAL, 0o755),
+                                  ("web/template/index.tmpl", b"fake\n", 0o644),
+                                  ("web/assets/logo.svg", b"<svg/>\n", 0o644)))
 
 
 @pytest.fixture
 def alice(home: Path) -> Identity:
-    return fediverse.create("social", user="alice", domain=DOMAIN,
-                            admin_email="alice@example.org", server="gotosocial")
+    return fediverse_alice(DOMAIN, "gotosocial")
 
 
 def test_registered_dry_run_and_options(home: Path, alice: Identity) -> None:
@@ -143,19 +136,13 @@ def test_yaml_string_reads_back_any_text(value: str) -> None:
     assert yaml.safe_load("k: " + yaml_string(value)) == {"k": value}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_health_check_finds_the_account_on_the_stand_in(home: Path, alice: Identity,
                                                         tmp_path: Path) -> None:
     """The recipe's health check against the stand-in run on this computer (no nginx): it
     fails in one line while the account does not exist and passes once it does."""
     fake = tmp_path / "gotosocial"
     fake.write_bytes(FAKE_GOTOSOCIAL)
-    port = _free_port()
+    port = free_port()
     conf = tmp_path / "config.yaml"
     conf.write_text(f'host: "{DOMAIN}"\nprotocol: "https"\nbind-address: "127.0.0.1"\n'
                     f'port: {port}\ndb-address: "{tmp_path}/sqlite.db"\n')

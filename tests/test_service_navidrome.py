@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import http.server
-import io
-import tarfile
 import threading
 import time
 from collections.abc import Iterator
@@ -28,6 +26,7 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 from support.programs import standin
+from support.releases import release_archive
 
 from roost.core.errors import RoostError
 from roost.deploy import engine
@@ -58,14 +57,7 @@ FAKE_NAVIDROME = standin("navidrome.py")
 
 def release_tarball(path: Path, name: str, program: bytes) -> str:
     """A release file shaped like upstream's (binary at the top, plus docs); its sha256."""
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        for member, data, mode in ((name, program, 0o755), ("README.md", b"fake\n", 0o644)):
-            info = tarfile.TarInfo(member)
-            info.size, info.mode, info.mtime = len(data), mode, 1700000000
-            tar.addfile(info, io.BytesIO(data))
-    path.write_bytes(buf.getvalue())
-    return hashlib.sha256(buf.getvalue()).hexdigest()
+    return release_archive(path, ((name, program, 0o755), ("README.md", b"fake\n", 0o644)))
 
 
 # ---------------------------------------------------------------------------------------------

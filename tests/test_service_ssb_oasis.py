@@ -20,24 +20,23 @@ browser's path is followed too: an `ssh -L` tunnel to the host, then HTTP to loc
 from __future__ import annotations
 
 import base64
-import hashlib
-import io
 import os
-import socket
 import subprocess
-import tarfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+from support.ports import free_port
 from support.programs import standin
+from support.releases import release_archive
+from support.resume import Cut, interrupt_at
 
 from roost.core.errors import RoostError
 from roost.deploy import engine
 from roost.deploy.dryrun import plan_lines, removal_lines
-from roost.deploy.events import Event, StepSkipped, StepStarted
+from roost.deploy.events import Event, StepSkipped
 from roost.deploy.journal import Journal
 from roost.deploy.recipe import TargetHost
 from roost.deploy.recipes import RECIPES
@@ -62,21 +61,13 @@ STAND_IN = standin("oasis-index.js")
 
 def oasis_archive(path: Path, marker: bytes = b"") -> str:
     """A tar.gz like `git archive --format=tar.gz HEAD` of the repository; returns its sha256."""
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        for member, data, mode in (("package.json", PACKAGE_JSON, 0o644),
-                                   ("src/index.js", STAND_IN + marker, 0o755),
-                                   ("README.md", b"# Oasis (stand-in)\n", 0o644)):
-            info = tarfile.TarInfo(member)
-            info.size, info.mode, info.mtime = len(data), mode, 1700000000
-            tar.addfile(info, io.BytesIO(data))
-    path.write_bytes(buf.getvalue())
-    return hashlib.sha256(buf.getvalue()).hexdigest()
+    return release_archive(path, (("package.json", PACKAGE_JSON, 0o644),
+                                  ("src/index.js", STAND_IN + marker, 0o755),
+                                  ("README.md", b"# Oasis (stand-in)\n", 0o644)))
 
 
 @pytest.fixture
-def feeds(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> tuple[Identity, Identity]:
-    monkeypatch.setenv("ROOST_HOME", str(tmp_path / "home"))
+def feeds(home: Path) -> tuple[Identity, Identity]:
     return (ssb.create("me", profile="Robin at home"), ssb.create("pub", profile="A pub"))
 
 
@@ -161,16 +152,6 @@ def test_registered_dry_run_and_options(feeds: tuple[Identity, Identity], tmp_pa
         InstallSource("oasis", "archive", "oasis.tar.gz", "", sha, "../x.js", "/opt/oasis")
 
 
-class _Cut(Exception):
-    """Stands for the person pressing Ctrl+C in the middle of a deploy."""
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.slow
 @pytest.mark.container
 @pytest.mark.timeout(1800)
@@ -222,13 +203,11 @@ def test_oasis_archive_deploys_as_the_vault_id_on_localhost(
         cut_at = next(i for i, s in enumerate(recipe.steps, 1)
                       if s.describe() == "install Oasis's npm dependencies")
 
-        def interrupt(e: Event) -> None:
-            if isinstance(e, StepStarted) and e.index == cut_at:
-                raise _Cut
+        interrupt = interrupt_at(cut_at)
 
         with ProcScanner([private, seed]) as scan:
             start = time.monotonic()
-            with pytest.raises(_Cut):
+            with pytest.raises(Cut):
                 engine.run(recipe, t, journal=journal, secrets=secrets, on_event=interrupt,
                            resume=True)
             state = journal.load()
@@ -271,7 +250,7 @@ def test_oasis_archive_deploys_as_the_vault_id_on_localhost(
         assert sh(f"grep -c 'start {ssb_id}' /var/lib/oasis/.ssb/standin-starts.log") == "2"
 
         # As the person would: an SSH tunnel, then a browser's requests to localhost.
-        local = _free_port()
+        local = free_port()
         tunnel = subprocess.Popen(
             ["ssh", *SSH_OPTS, "-i", str(pi_host.key_path), "-p", str(pi_host.ssh_port), "-N",
              "-L", f"{local}:localhost:3000", f"root@{pi_host.address}"],

@@ -1,7 +1,8 @@
 """Interrupting a deploy at a chosen step, as a person pressing Ctrl+C would, to test resuming.
 
     with pytest.raises(Cut):
-        engine.run(recipe, t, journal=journal, on_event=cut_at(step_index(recipe, "migrate")))
+        engine.run(recipe, t, journal=journal,
+                   on_event=interrupt_at(step_index(recipe, "migrate")))
     resumed = engine.run(recipe, t, journal=journal, resume=True)
 """
 
@@ -17,11 +18,16 @@ class Cut(Exception):
     """Stands for the person pressing Ctrl+C in the middle of a deploy."""
 
 
-def cut_at(index: int) -> Callable[[Event], None]:
-    """An `on_event` callback that stops the deploy as step `index` (1-based) starts."""
+LAST = 0
+"""`interrupt_at(LAST)`: as the last step starts (the health check, in a service recipe)."""
+
+
+def interrupt_at(index: int) -> Callable[[Event], None]:
+    """An `on_event` callback that stops the deploy as step `index` (1-based; LAST: the last
+    step) starts."""
 
     def interrupt(e: Event) -> None:
-        if isinstance(e, StepStarted) and e.index == index:
+        if isinstance(e, StepStarted) and e.index == (e.total if index == LAST else index):
             raise Cut
 
     return interrupt
