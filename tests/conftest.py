@@ -38,3 +38,18 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     h = tmp_path / "home"
     monkeypatch.setenv("ROOST_HOME", str(h))
     return h
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """How scripts/test.sh spreads the suite over pytest-xdist workers (`--dist loadgroup`).
+
+    A module's tests stay together on one worker (in their order, sharing module-scoped
+    set-up), except the deploy tests on a booted test host (`container`): each of those gets a
+    freshly reset host anyway, so they are spread one by one, which balances the long ones.
+    Each worker has its own hosts (tests/testhost.py: a numbered slot each, booted on first
+    use in a couple of seconds). Without xdist the marks change nothing."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") or item.get_closest_marker("container"):
+            continue
+        item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
