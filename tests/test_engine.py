@@ -45,8 +45,8 @@ SECRETS = {SECRET.ref: PW}
 
 
 @pytest.fixture(autouse=True)
-def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ROOST_HOME", str(tmp_path / "home"))
+def _home(home: Path) -> None:
+    """Every test here runs with the shared `home` (tests/conftest.py)."""
 
 
 def service_recipe(domain: str = "ex.org") -> Recipe:

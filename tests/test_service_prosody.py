@@ -36,8 +36,7 @@ DOMAIN = "chat.roost.test"
 
 
 @pytest.fixture
-def people(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> tuple[Identity, Identity]:
-    monkeypatch.setenv("ROOST_HOME", str(tmp_path / "home"))
+def people(home: Path) -> tuple[Identity, Identity]:
     return (xmpp.create("alice", address=f"alice@{DOMAIN}"),
             xmpp.create("bob", address=f"bob@{DOMAIN}"))
 

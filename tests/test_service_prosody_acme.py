@@ -51,8 +51,7 @@ DROPIN = "/etc/systemd/system/certbot.service.d/roost-acme-ca-bundle.conf"
 
 
 @pytest.fixture
-def people(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> tuple[Identity, Identity]:
-    monkeypatch.setenv("ROOST_HOME", str(tmp_path / "home"))
+def people(home: Path) -> tuple[Identity, Identity]:
     return (xmpp.create("alice", address=f"alice@{DOMAIN}"),
             xmpp.create("bob", address=f"bob@{DOMAIN}"))
 

@@ -34,12 +34,12 @@ def make_site(folder: Path, title: str) -> None:
 
 @pytest.mark.slow
 @pytest.mark.container
+@pytest.mark.usefixtures("home")
 def test_static_blog_pages_are_served(
     pi_host: TestHost, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from testhost import record_time
 
-    monkeypatch.setenv("ROOST_HOME", str(tmp_path / "home"))
     site = tmp_path / "site"
     make_site(site, "Notes from the roost")
     options = {"site": str(site), "address": pi_host.address}
@@ -114,6 +114,7 @@ def _settled(url: str, served: bool, text: str = "Notes from the roost") -> bool
 
 @pytest.mark.slow
 @pytest.mark.container
+@pytest.mark.usefixtures("home")
 def test_a_changed_port_reaches_nginx_and_a_rerun_reloads_nothing(
     pi_host: TestHost, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -122,7 +123,6 @@ def test_a_changed_port_reaches_nginx_and_a_rerun_reloads_nothing(
     stopped deploy), then once more after a deploy cut off between the config write and the
     reload (started over, as with --restart). Each time a browser finds the blog on the new
     port; a deploy with nothing changed reloads nothing."""
-    monkeypatch.setenv("ROOST_HOME", str(tmp_path / "home"))
     site = tmp_path / "site"
     make_site(site, "Notes from the roost")
     base = {"site": str(site), "address": pi_host.address}
