@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from support.identities import public, xmpp_pair
 from support.resume import LAST, Cut, interrupt_at
 
 from roost.core.errors import RoostError
@@ -37,12 +38,7 @@ DOMAIN = "chat.roost.test"
 
 @pytest.fixture
 def people(home: Path) -> tuple[Identity, Identity]:
-    return (xmpp.create("alice", address=f"alice@{DOMAIN}"),
-            xmpp.create("bob", address=f"bob@{DOMAIN}"))
-
-
-def public(*ids: Identity) -> dict[str, object]:
-    return {i.id: i.info() for i in ids}
+    return xmpp_pair(DOMAIN)
 
 
 def secret_values(*ids: Identity) -> dict[str, str]:

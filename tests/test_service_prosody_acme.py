@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from support.identities import public, xmpp_pair
 
 from roost.core.errors import RoostError
 from roost.deploy import engine
@@ -34,7 +35,6 @@ from roost.deploy.dryrun import plan_lines, removal_lines
 from roost.deploy.engine import DeployFailed
 from roost.deploy.journal import Journal
 from roost.deploy.recipes.prosody import LETSENCRYPT, build_prosody
-from roost.keys import xmpp
 from roost.keys.model import Identity
 
 if TYPE_CHECKING:
@@ -52,12 +52,7 @@ DROPIN = "/etc/systemd/system/certbot.service.d/roost-acme-ca-bundle.conf"
 
 @pytest.fixture
 def people(home: Path) -> tuple[Identity, Identity]:
-    return (xmpp.create("alice", address=f"alice@{DOMAIN}"),
-            xmpp.create("bob", address=f"bob@{DOMAIN}"))
-
-
-def public(*ids: Identity) -> dict[str, object]:
-    return {i.id: i.info() for i in ids}
+    return xmpp_pair(DOMAIN)
 
 
 def secret_values(*ids: Identity) -> dict[str, str]:
