@@ -48,8 +48,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     set-up), except the deploy tests on a booted test host (`container`): each of those gets a
     freshly reset host anyway, so they are spread one by one, which balances the long ones.
     Each worker has its own hosts (tests/testhost.py: a numbered slot each, booted on first
-    use in a couple of seconds). Without xdist the marks change nothing."""
+    use in a couple of seconds). The terminal and screen-reader tests (a11y in the file name)
+    read how the app's output is split into writes, which is timing-bound: they share one
+    worker, one after the other, so at least they never compete with each other.
+    Without xdist the marks change nothing."""
     for item in items:
         if item.get_closest_marker("xdist_group") or item.get_closest_marker("container"):
             continue
-        item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+        module = item.nodeid.split("::", 1)[0]
+        item.add_marker(pytest.mark.xdist_group("a11y" if "a11y" in module else module))
