@@ -16,6 +16,8 @@ fake transport, identities, stand-in programs) live in tests/support/.
 
 from __future__ import annotations
 
+import fcntl
+import os
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -50,10 +52,29 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     Each worker has its own hosts (tests/testhost.py: a numbered slot each, booted on first
     use in a couple of seconds). The terminal and screen-reader tests (a11y in the file name)
     read how the app's output is split into writes, which is timing-bound: they share one
-    worker, one after the other, so at least they never compete with each other.
+    worker, one after the other, and never run beside a deploy test (`_timing_bound_alone`).
     Without xdist the marks change nothing."""
     for item in items:
         if item.get_closest_marker("xdist_group") or item.get_closest_marker("container"):
             continue
         module = item.nodeid.split("::", 1)[0]
         item.add_marker(pytest.mark.xdist_group("a11y" if "a11y" in module else module))
+
+
+@pytest.fixture(autouse=True)
+def _timing_bound_alone(request: pytest.FixtureRequest,
+                        tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Under pytest-xdist: an a11y test waits until no deploy test runs on another worker,
+    and deploy tests wait while one runs (one lock file for the run: shared by deploy tests,
+    exclusive for a11y tests). On 2 cores a deploy beside it splits the app's writes
+    differently from a person's terminal and fails the a11y checks that read them."""
+    module = request.node.nodeid.split("::", 1)[0]
+    a11y = "a11y" in module
+    deploy = request.node.get_closest_marker("container") is not None
+    if "PYTEST_XDIST_WORKER" not in os.environ or not (a11y or deploy):
+        yield
+        return
+    lock = tmp_path_factory.getbasetemp().parent / "timing-bound.lock"
+    with open(lock, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX if a11y else fcntl.LOCK_SH)
+        yield
