@@ -55,10 +55,10 @@ from sudo_user import (  # noqa: E402
     remove_user,
     signals_held,
 )
+from support.counter import counter_recipe  # noqa: E402
 
 from roost.deploy import _cmd, engine  # noqa: E402
 from roost.deploy.journal import Journal  # noqa: E402
-from roost.deploy.recipes.counter import counter_recipe  # noqa: E402
 from roost.deploy.ssh import SSHTransport  # noqa: E402
 from roost.deploy.steps import EnsureDir, RunCommand  # noqa: E402
 from roost.deploy.trust import KnownHosts  # noqa: E402

@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))  # the scenes live with the snapshot tests
 MODES = ("default", "screen-reader")
 
 
@@ -53,8 +54,9 @@ def _convert(svg: Path, png: Path) -> None:
 
 
 async def shoot(scene_name: str, mode: str, out: Path) -> Path:
+    from support.scenes import CLOCK, FACTS, SCENES, prepare, run_before
+
     from roost.tui.app import RoostApp
-    from roost.tui.scenes import CLOCK, FACTS, SCENES, prepare, run_before
 
     scene = next(s for s in SCENES if s.name == scene_name)
     with tempfile.TemporaryDirectory(prefix="roost-shot-") as tmp:
@@ -77,7 +79,7 @@ def main() -> int:
     parser.add_argument("--only", default="", help="comma-separated scene names")
     args = parser.parse_args()
     os.environ.pop("NO_COLOR", None)
-    from roost.tui.scenes import SCENES
+    from support.scenes import SCENES
 
     wanted = [s.name for s in SCENES if not args.only or s.name in args.only.split(",")]
     args.out.mkdir(parents=True, exist_ok=True)
@@ -86,7 +88,7 @@ def main() -> int:
             svg = asyncio.run(shoot(name, mode, args.out))
             to_png(svg, svg.with_suffix(".png"))
             print(f"{svg.relative_to(ROOT) if svg.is_relative_to(ROOT) else svg} (+ .png)")
-    from roost.tui.scenes import HELLO_ROOT
+    from support.scenes import HELLO_ROOT
 
     for path in (HELLO_ROOT, HELLO_ROOT + "-state"):  # the demo deploy's scratch folders
         shutil.rmtree(path, ignore_errors=True)

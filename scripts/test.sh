@@ -44,8 +44,13 @@ echo "== types"
 ./scripts/typecheck.sh
 
 echo "== tests"
+# On several workers (pytest-xdist): the deploy tests mostly wait on their test hosts (apt,
+# downloads, services starting), so more workers than cores still shortens the run. Each
+# worker boots its own test hosts (a numbered slot each, about 2 s); --dist loadgroup keeps
+# the tests of one xdist_group (tests/conftest.py) on one worker.
+WORKERS="${ROOST_TEST_WORKERS:-4}"
 set +e
-.venv/bin/python -m pytest "$@"
+.venv/bin/python -m pytest -n "$WORKERS" --dist loadgroup "$@"
 rc=$?
 set -e
 if [ "$rc" = 5 ]; then
@@ -59,7 +64,7 @@ echo "== plan and progress tests again, with the system clock two years ahead (l
 # clock's back gives a different answer and fails. (Monotonic time moves by the same constant
 # offset, which keeps sleeps and timeouts working.)
 set +e
-faketime -f "+730d" .venv/bin/python -m pytest -p no:cacheprovider \
+faketime -f "+730d" .venv/bin/python -m pytest -n "$WORKERS" -p no:cacheprovider \
   tests/test_plan_answers.py tests/test_plan_cli.py tests/test_plan_planner.py \
   tests/test_progress_store.py tests/test_deploy_progress.py tests/test_plain.py tests/test_tui.py \
   tests/test_clock.py

@@ -5,12 +5,22 @@ no assertion can hold on one day and fail on the next. roost's code takes "now" 
 `roost.core.clock`; `ROOST_NOW` fixes it for this process and every roost it starts. The
 plan and progress tests also run a second time under libfaketime two years ahead
 (scripts/test.sh), which catches any code that reads the wall clock behind the clock's back.
+
+The data folder: `home` is a fresh roost data folder for one test (`ROOST_HOME` points at it,
+not created yet: roost makes it when it first writes). A module that needs it to exist already,
+or more set up around it, overrides `home` by asking for this one.
+
+Helpers that test modules import (free ports, stand-in releases, interrupting a deploy, the
+fake transport, identities, stand-in programs) live in tests/support/.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from support.clock import TEST_NOW
@@ -22,3 +32,49 @@ from roost.core.clock import NOW_ENV
 def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[datetime]:
     monkeypatch.setenv(NOW_ENV, TEST_NOW.isoformat())
     yield TEST_NOW
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh roost data folder for this test: `ROOST_HOME`, not created yet."""
+    h = tmp_path / "home"
+    monkeypatch.setenv("ROOST_HOME", str(h))
+    return h
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """How scripts/test.sh spreads the suite over pytest-xdist workers (`--dist loadgroup`).
+
+    A module's tests stay together on one worker (in their order, sharing module-scoped
+    set-up), except the deploy tests on a booted test host (`container`): each of those gets a
+    freshly reset host anyway, so they are spread one by one, which balances the long ones.
+    Each worker has its own hosts (tests/testhost.py: a numbered slot each, booted on first
+    use in a couple of seconds). The terminal and screen-reader tests (a11y in the file name)
+    read how the app's output is split into writes, which is timing-bound: they share one
+    worker, one after the other, and never run beside a deploy test (`_timing_bound_alone`).
+    Without xdist the marks change nothing."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") or item.get_closest_marker("container"):
+            continue
+        module = item.nodeid.split("::", 1)[0]
+        item.add_marker(pytest.mark.xdist_group("a11y" if "a11y" in module else module))
+
+
+@pytest.fixture(autouse=True)
+def _timing_bound_alone(request: pytest.FixtureRequest,
+                        tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Under pytest-xdist: an a11y test waits until no deploy test runs on another worker,
+    and deploy tests wait while one runs (one lock file for the run: shared by deploy tests,
+    exclusive for a11y tests). On 2 cores a deploy beside it splits the app's writes
+    differently from a person's terminal and fails the a11y checks that read them."""
+    module = request.node.nodeid.split("::", 1)[0]
+    a11y = "a11y" in module
+    deploy = request.node.get_closest_marker("container") is not None
+    if "PYTEST_XDIST_WORKER" not in os.environ or not (a11y or deploy):
+        yield
+        return
+    lock = tmp_path_factory.getbasetemp().parent / "timing-bound.lock"
+    with open(lock, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX if a11y else fcntl.LOCK_SH)
+        yield

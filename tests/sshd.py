@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from support.ports import free_port
 
 SSHD = "/usr/sbin/sshd"
 # Unique per test session: several test runs may share the machine at once.
@@ -80,12 +81,6 @@ class Sshd:
                 self.proc.wait()
         if "auth" in self.extra:
             shutil.rmtree(self.extra["auth"], ignore_errors=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def keygen(path: Path, comment: str = "roost-test") -> Path:

@@ -36,10 +36,10 @@ PASSPHRASE = "correct horse battery 42"
 
 
 @pytest.fixture
-def home(tmp_path: Path) -> Path:
-    h = tmp_path / "home"
-    h.mkdir()
-    return h
+def home(home: Path) -> Path:
+    """The shared `home` (tests/conftest.py), made before the test starts."""
+    home.mkdir()
+    return home
 
 
 def fenrir(home: Path, *args: str, gap: float = 0.4) -> FenrirSession:

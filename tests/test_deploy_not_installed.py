@@ -62,10 +62,10 @@ def _add_host(home: Path, name: str, address: str, facts: dict[str, Any]) -> Non
 
 
 @pytest.fixture
-def home(tmp_path: Path) -> Path:
-    h = tmp_path / "roost-home"
-    h.mkdir()
-    return h
+def home(home: Path) -> Path:
+    """The shared `home` (tests/conftest.py), made before the test starts."""
+    home.mkdir()
+    return home
 
 
 def test_deploy_mastodon_locally_says_why_and_what_instead(home: Path) -> None:

@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.fake import FakeTransport
 
 from roost.core.errors import RoostError
 from roost.deploy import engine
 from roost.deploy.dryrun import plan_lines, removal_lines
 from roost.deploy.events import Event, StepDone, StepFailed, StepSkipped, StepStarted
 from roost.deploy.facts import Facts
-from roost.deploy.fake import FakeTransport
 from roost.deploy.local import LocalTransport
 from roost.deploy.recipe import Recipe, TargetHost
 from roost.deploy.recipes import RECIPES

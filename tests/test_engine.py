@@ -8,6 +8,9 @@ import copy
 from pathlib import Path
 
 import pytest
+from support.counter import counter_recipe
+from support.fake import FakeHost, FakeTransport
+from support.resume import LAST, Cut, interrupt_at
 
 from roost.core.errors import RoostError
 from roost.deploy import engine
@@ -18,13 +21,10 @@ from roost.deploy.events import (
     StepDone,
     StepFailed,
     StepSkipped,
-    StepStarted,
     as_text,
 )
-from roost.deploy.fake import FakeHost, FakeTransport
 from roost.deploy.journal import Journal
 from roost.deploy.recipe import Recipe
-from roost.deploy.recipes.counter import counter_recipe
 from roost.deploy.steps import (
     CreateAccount,
     EnableService,
@@ -45,8 +45,8 @@ SECRETS = {SECRET.ref: PW}
 
 
 @pytest.fixture(autouse=True)
-def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ROOST_HOME", str(tmp_path / "home"))
+def _home(home: Path) -> None:
+    """Every test here runs with the shared `home` (tests/conftest.py)."""
 
 
 def service_recipe(domain: str = "ex.org") -> Recipe:
@@ -216,14 +216,8 @@ def test_interrupted_config_write_still_restarts_after_resume() -> None:
     assert res.ok and t.host.restarts == ["prosody"]
 
 
-class _Cut(Exception):
-    """Stands for the person pressing Ctrl+C."""
-
-
-def cut_at_health(e: Event) -> None:
-    """Ctrl+C while the deploy waits for the service to answer (after the restart step)."""
-    if isinstance(e, StepStarted) and e.index == e.total:
-        raise _Cut
+# Ctrl+C while the deploy waits for the service to answer (after the restart step).
+cut_at_health = interrupt_at(LAST)
 
 
 RESTART_STEP = 7  # 1-based index of the Restart in service_recipe()
@@ -234,7 +228,7 @@ def test_changed_option_restarts_on_a_resumed_deploy() -> None:
     unhealthy service), so the next deploy with a changed option resumes it. The restart was
     done in that earlier run, but the config it depends on changed in this one: it runs."""
     t = prosody_host()
-    with pytest.raises(_Cut):
+    with pytest.raises(Cut):
         run(service_recipe(), t, on_event=cut_at_health)
     assert t.host.restarts == ["prosody"]
     t.host.restarts.clear()
@@ -258,12 +252,8 @@ def test_restart_follows_a_change_whose_restart_never_ran() -> None:
     run(service_recipe(), t)
     t.host.restarts.clear()
 
-    def cut_before_restart(e: Event) -> None:
-        if isinstance(e, StepStarted) and e.index == RESTART_STEP:
-            raise _Cut
-
-    with pytest.raises(_Cut):
-        run(service_recipe("new.example"), t, on_event=cut_before_restart)
+    with pytest.raises(Cut):
+        run(service_recipe("new.example"), t, on_event=interrupt_at(RESTART_STEP))
     assert t.host.restarts == []
     res = run(service_recipe("new.example"), t, resume=False)  # start over
     assert res.ok and t.host.restarts == ["prosody"]

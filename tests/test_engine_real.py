@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from support.counter import counter_recipe
+from support.programs import STANDINS
 
 from roost.cli.main import main
 from roost.core.errors import RoostError
@@ -25,7 +27,6 @@ from roost.deploy.events import Event, StepSkipped
 from roost.deploy.journal import Journal
 from roost.deploy.local import LocalTransport
 from roost.deploy.recipes import RECIPES
-from roost.deploy.recipes.counter import counter_recipe
 from roost.deploy.transport import Transport
 
 if TYPE_CHECKING:
@@ -94,42 +95,17 @@ def test_local_run_twice_changes_nothing(tmp_path: Path) -> None:
     assert after == before  # not even rewritten
 
 
-RUNNER = """
-import json, sys
-from pathlib import Path
-from roost.deploy import engine
-from roost.deploy.events import as_text
-from roost.deploy.journal import Journal
-from roost.deploy.recipes.counter import counter_recipe
-cfg = json.loads(sys.argv[1])
-if cfg["ssh"]:
-    from roost.deploy.ssh import SSHTransport
-    from roost.deploy.trust import KnownHosts
-    s = cfg["ssh"]
-    t = SSHTransport("testhost", s["host"], user=s["user"], port=s["port"], key_path=s["key"],
-                     known_hosts=KnownHosts(Path(s["known"])), trust=s["fp"], allow_agent=False,
-                     ssh_config=Path(s["no_config"]))
-else:
-    from roost.deploy.local import LocalTransport
-    t = LocalTransport()
-recipe = counter_recipe(cfg["root"], cfg["n"], delay=cfg["delay"])
-j = Journal.for_host(cfg["host"], recipe.id)
-try:
-    engine.run(recipe, t, journal=j, resume=True, state_dir=cfg["state"],
-               on_event=lambda e: print(as_text(e), flush=True))
-except engine.DeployFailed:
-    sys.exit(3)
-"""
 
 
 def runner(tmp_path: Path, root: Path, host: str, ssh: dict[str, Any] | None = None,
            delay: float = 0.01) -> subprocess.Popen[str]:
-    script = tmp_path / "runner.py"
-    script.write_text(RUNNER)
     cfg = {"root": str(root), "n": N, "delay": delay, "host": host, "ssh": ssh,
            "state": str(tmp_path / "state")}
-    return subprocess.Popen([sys.executable, str(script), json.dumps(cfg)],
-                            stdout=subprocess.PIPE, text=True, env=os.environ.copy())
+    env = os.environ.copy()  # the runner imports support.counter from tests/
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(STANDINS.parent.parent), env.get("PYTHONPATH")) if p)
+    return subprocess.Popen([sys.executable, str(STANDINS / "engine_runner.py"),
+                             json.dumps(cfg)], stdout=subprocess.PIPE, text=True, env=env)
 
 
 def wait_for_line(proc: subprocess.Popen[str], pattern: str) -> None:

@@ -16,8 +16,8 @@ KEY2 = "008-fedcba9876543210"
 
 
 @pytest.fixture(autouse=True)
-def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ROOST_HOME", str(tmp_path / "home"))
+def _home(home: Path) -> None:
+    """Every test here runs with the shared `home` (tests/conftest.py)."""
 
 
 def test_records_reach_the_disk_on_flush_and_round_trip(tmp_path: Path) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from test_tui import check_cursor, make_app, press, settle, sync, type_text
 from textual.widgets import Input
 
@@ -16,12 +15,6 @@ from roost.keys.vault import FAST_LIMITS_FOR_TESTS
 from roost.tui.a11y import AccessibleList, cursor_line, screen_lines
 
 PASS = "correct horse battery staple"
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("ROOST_HOME", str(tmp_path))
-    return tmp_path
 
 
 async def choose(pilot, app, menu_id: str, key: str) -> None:  # type: ignore[no-untyped-def]

@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from support.clock import TEST_CLOCK as CLOCK
 from support.clock import TEST_TODAY as TODAY
 
@@ -49,12 +48,6 @@ def assess_lines(script: dict[str, object], skip: tuple[str, ...] = ()) -> list[
 
 
 ASSESS = assess_lines(SCRIPT)
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("ROOST_HOME", str(tmp_path))
-    return tmp_path
 
 
 def run(home: Path, lines: list[str]) -> str:

@@ -46,13 +46,6 @@ service = "prosody"
 '''
 
 
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    h = tmp_path / "home"
-    monkeypatch.setenv("ROOST_HOME", str(h))
-    return h
-
-
 def assessed(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     f = home.parent / "answers.toml"
     f.write_text(ANSWERS)

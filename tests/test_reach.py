@@ -19,10 +19,10 @@ from typing import Any
 
 import httpx
 import pytest
+from support.fake import FakeTransport
 
 from roost.core.errors import RoostError
 from roost.deploy.events import Finished, as_text
-from roost.deploy.fake import FakeTransport
 from roost.deploy.reach import Site
 from roost.deploy.recipe import TargetHost
 from roost.deploy.recipes import RECIPES

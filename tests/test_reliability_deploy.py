@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from support.counter import counter_recipe
 
 from roost.deploy import engine
 from roost.deploy.journal import Journal
-from roost.deploy.recipes.counter import counter_recipe
 
 if TYPE_CHECKING:
     from sshd import Sshd

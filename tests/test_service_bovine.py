@@ -23,12 +23,14 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 from routeserver import RouteServer
+from support.identities import fediverse_alice
+from support.resume import Cut, interrupt_at
 
 from roost.catalog import load
 from roost.core.errors import RoostError
 from roost.deploy import engine
 from roost.deploy.dryrun import plan_lines, removal_lines
-from roost.deploy.events import Event, StepSkipped, StepStarted
+from roost.deploy.events import Event, StepSkipped
 from roost.deploy.journal import Journal
 from roost.deploy.reach import Site
 from roost.deploy.recipes import RECIPES
@@ -41,7 +43,6 @@ from roost.deploy.recipes.bovine import (
     did_key,
     moo_auth_signer,
 )
-from roost.keys import fediverse
 from roost.keys.model import Identity
 from roost.plan.answers import Answers
 from roost.plan.planner import build_plan
@@ -57,15 +58,8 @@ DOMAIN = "social.roost.test"
 
 
 @pytest.fixture
-def home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    monkeypatch.setenv("ROOST_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
-
-
-@pytest.fixture
 def alice(home: Path) -> Identity:
-    return fediverse.create("social", user="alice", domain=DOMAIN,
-                            admin_email="alice@example.org", server="gotosocial")
+    return fediverse_alice(DOMAIN, "gotosocial")
 
 
 # --- the recipe without a host ------------------------------------------------------------
@@ -267,10 +261,6 @@ def test_an_experimental_service_says_so_in_the_catalog(
 # --- the real thing over SSH ---------------------------------------------------------------
 
 
-class _Cut(Exception):
-    """Stands for the person pressing Ctrl+C in the middle of a deploy."""
-
-
 @pytest.mark.slow
 @pytest.mark.container
 def test_bovine_from_pypi_answers_webfinger_and_its_actor_through_nginx(
@@ -286,9 +276,7 @@ def test_bovine_from_pypi_answers_webfinger_and_its_actor_through_nginx(
     cut_at = names.index("write /opt/bovine/app.py from a template") + 1  # after pip
     journal = Journal.for_host("pi", recipe.id)
 
-    def interrupt(e: Event) -> None:
-        if isinstance(e, StepStarted) and e.index == cut_at:
-            raise _Cut
+    interrupt = interrupt_at(cut_at)
 
     def sh(cmd: str) -> str:
         return pi_host.ssh(cmd).stdout.strip()
@@ -297,7 +285,7 @@ def test_bovine_from_pypi_answers_webfinger_and_its_actor_through_nginx(
     try:
         with ProcScanner([password]) as scan:
             start = time.monotonic()
-            with pytest.raises(_Cut):
+            with pytest.raises(Cut):
                 engine.run(recipe, t, journal=journal, secrets=secrets, on_event=interrupt)
             record_time("deploy_bovine_until_interrupted", time.monotonic() - start)
             state = journal.load()

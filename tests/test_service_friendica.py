@@ -26,24 +26,24 @@ arguments, no file), a second deploy that changes nothing, uninstall (data kept)
 
 from __future__ import annotations
 
-import hashlib
-import io
 import os
 import subprocess
 import sys
-import tarfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+from support.programs import standin
+from support.releases import release_archive
+from support.resume import Cut, interrupt_at, step_index
 
 from roost.catalog import load
 from roost.core.errors import RoostError
 from roost.deploy import engine
 from roost.deploy.dryrun import plan_lines, removal_lines
-from roost.deploy.events import Event, StepDone, StepSkipped, StepStarted
+from roost.deploy.events import Event, StepDone, StepSkipped
 from roost.deploy.facts import Facts
 from roost.deploy.hosts import Host, HostStore
 from roost.deploy.journal import Journal
@@ -62,127 +62,28 @@ pytest_plugins = ["testhost"]
 DOMAIN = "friendica.roost.test"
 TOP = "friendica-full-2024.08"
 
-CONSOLE = rb"""<?php
-// A stand-in for Friendica's bin/console.php (tests only): the commands roost uses, same shape.
-require __DIR__ . '/../src/Module/Register.php';
-$dir = getenv('FRIENDICA_CONFIG_DIR') ?: 'config';
-function fail($m) { fwrite(STDERR, $m . "\n"); exit(1); }
-function db($c) {
-    $d = $c['database'];
-    if ($d['hostname'] !== '' || $d['password'] !== '') fail('expected the socket, no password');
-    return new PDO('mysql:unix_socket=' . $d['socket'] . ';dbname=' . $d['database']
-        . ';charset=' . $d['charset'], $d['username'], $d['password'],
-        [PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION]);
-}
-$a = array_slice($argv, 1);
-if ($a[0] === 'autoinstall') {
-    if (($a[1] ?? '') !== '-f' || !file_exists($a[2] ?? ''))
-        fail('ERROR: Config file does not exist.');
-    $c = include $a[2];
-    if (!is_array($c)) fail('Error loading config file');
-    if (!is_writable('view/smarty3')) fail('view/smarty3 is writable: no');
-    $pdo = db($c);
-    if ($pdo->query("SHOW TABLES LIKE 'user'")->fetch()) fail('Database already in use.');
-    if ($a[2] !== 'config/local.config.php' && !copy($a[2], 'config/local.config.php'))
-        fail('ERROR: Saving config file failed.');
-    $pdo->exec('CREATE TABLE workerqueue (id INT AUTO_INCREMENT PRIMARY KEY, ran DATETIME)');
-    $pdo->exec('CREATE TABLE `user` (uid INT AUTO_INCREMENT PRIMARY KEY, username VARCHAR(255),'
-        . ' nickname VARCHAR(255) UNIQUE, email VARCHAR(255), password VARCHAR(255) DEFAULT "")');
-    echo "Installation is finished\n";
-    exit(0);
-}
-$c = include $dir . '/local.config.php';
-$pdo = db($c);
-if ($a[0] === 'user' && $a[1] === 'add') {
-    echo "Enter URL of an image to use as avatar (optional): \n";
-    fgets(STDIN);
-    $s = $pdo->prepare('INSERT INTO `user` (username, nickname, email) VALUES (?, ?, ?)');
-    $s->execute([$a[2], $a[3], $a[4]]);
-    exit(0);
-}
-if ($a[0] === 'user' && $a[1] === 'password' && count($a) === 3) {
-    echo 'Enter new password: ';
-    $pw = preg_replace('{\r?\n$}D', '', shell_exec(
-        "/usr/bin/env bash -c 'stty -echo; read -r mypassword; stty echo; echo \$mypassword'"));
-    $pw = trim($pw);
-    if ($pw === '') fail('Empty passwords are not allowed.');
-    $s = $pdo->prepare('UPDATE `user` SET password = ? WHERE nickname = ?');
-    $s->execute([password_hash($pw, PASSWORD_DEFAULT), $a[2]]);
-    if ($s->rowCount() !== 1) fail('User not found');
-    echo "Password changed.\n";
-    exit(0);
-}
-fail('unknown command');
-"""
+CONSOLE = standin("friendica-console.php")
 
-WORKER = rb"""<?php
-require __DIR__ . '/../src/Module/Register.php';
-$c = include getenv('FRIENDICA_CONFIG_DIR') . '/local.config.php';
-$d = $c['database'];
-$pdo = new PDO('mysql:unix_socket=' . $d['socket'] . ';dbname=' . $d['database'],
-    $d['username'], '');
-$pdo->exec('INSERT INTO workerqueue (ran) VALUES (NOW())');
-"""
+WORKER = standin("friendica-worker.php")
 
-INDEX = rb"""<?php
-require __DIR__ . '/src/Module/Register.php';
-$c = include $_SERVER['FRIENDICA_CONFIG_DIR'] . '/local.config.php';
-$d = $c['database'];
-$pdo = new PDO('mysql:unix_socket=' . $d['socket'] . ';dbname=' . $d['database'],
-    $d['username'], '');
-$page = trim($_GET['pagename'] ?? '', '/');
-if ($page === 'friendica/json') {
-    $s = $pdo->prepare('SELECT username FROM `user` WHERE email = ?');
-    $s->execute([$c['config']['admin_email']]);
-    $admin = $s->fetchColumn();
-    header('Content-Type: application/json');
-    echo json_encode(['version' => '2024.08', 'url' => $c['system']['url'],
-        'admin' => $admin ? ['name' => $admin] : [], 'site_name' => $c['config']['sitename'],
-        'platform' => 'friendica']);
-} elseif ($page === 'login' && $_SERVER['REQUEST_METHOD'] === 'POST') {
-    $s = $pdo->prepare('SELECT password FROM `user` WHERE nickname = ?');
-    $s->execute([$_POST['username'] ?? '']);
-    $hash = $s->fetchColumn();
-    if ($hash && password_verify($_POST['password'] ?? '', $hash)) { echo 'welcome'; }
-    else { http_response_code(403); echo 'wrong'; }
-} else {
-    http_response_code(404);
-}
-"""
+INDEX = standin("friendica-index.php")
 
 # Upstream's bin/console is a bash wrapper around console.php (so `php bin/console` would only
 # print it: the recipe must call console.php).
-WRAPPER = b"""#!/bin/bash
-dir=$(cd "${0%[/\\\\]*}" > /dev/null; pwd)
-php "${dir}/console.php" "$@"
-"""
+WRAPPER = standin("friendica-console.sh")
 
 # The settings file names Friendica's Register::CLOSED, as upstream's sample does.
-REGISTER = rb"""<?php
-namespace Friendica\Module;
-class Register { const CLOSED = 0; const APPROVE = 1; const OPEN = 2; }
-"""
+REGISTER = standin("friendica-register.php")
 
 
 def release_tarball(path: Path, version: bytes = b"2024.08") -> str:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        for d in ("", "/bin", "/config", "/view", "/view/smarty3", "/static", "/src",
-                  "/src/Module"):
-            info = tarfile.TarInfo(TOP + d)
-            info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, 1700000000
-            tar.addfile(info)
-        for member, data in (("bin/console", WRAPPER), ("bin/console.php", CONSOLE),
-                             ("bin/worker.php", WORKER),
-                             ("index.php", INDEX.replace(b"'2024.08'", b"'" + version + b"'")),
-                             ("VERSION", version + b"\n"),
-                             ("src/Module/Register.php", REGISTER),
-                             ("config/local-sample.config.php", b"<?php return [];\n")):
-            info = tarfile.TarInfo(f"{TOP}/{member}")
-            info.size, info.mode, info.mtime = len(data), 0o644, 1700000000
-            tar.addfile(info, io.BytesIO(data))
-    path.write_bytes(buf.getvalue())
-    return hashlib.sha256(buf.getvalue()).hexdigest()
+    dirs = ("", "/bin", "/config", "/view", "/view/smarty3", "/static", "/src", "/src/Module")
+    files = (("bin/console", WRAPPER), ("bin/console.php", CONSOLE), ("bin/worker.php", WORKER),
+             ("index.php", INDEX.replace(b"'2024.08'", b"'" + version + b"'")),
+             ("VERSION", version + b"\n"), ("src/Module/Register.php", REGISTER),
+             ("config/local-sample.config.php", b"<?php return [];\n"))
+    return release_archive(path, [(f"{TOP}/{m}", data, 0o644) for m, data in files],
+                           dirs=[TOP + d for d in dirs])
 
 
 def SmallHost(ram_mb: int = 256) -> TargetHost:
@@ -191,12 +92,6 @@ def SmallHost(ram_mb: int = 256) -> TargetHost:
         hostname="small", os_id="debian", os_version="13", os_codename="trixie",
         arch="aarch64", ram_mb=ram_mb, root_free_mb=None, var_free_mb=None, pi_model=None,
         init="systemd", sudo="nopasswd"))
-
-
-@pytest.fixture
-def home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    monkeypatch.setenv("ROOST_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
 
 
 def test_registered_dry_run_options_and_memory(home: Path) -> None:
@@ -295,10 +190,6 @@ def _login(base: str, user: str, password: str) -> int:
     r = httpx.post(f"{base}/login", headers={"Host": DOMAIN}, timeout=20,
                    data={"username": user, "password": password})
     return r.status_code
-
-
-class _Cut(Exception):
-    pass
 
 
 @pytest.mark.slow
@@ -412,14 +303,11 @@ def test_friendica_installs_behind_nginx_and_the_admin_logs_in(
             assert vps_host.ssh(f"test -e {gone}", check=False).returncode == 1
 
         # An interrupted deploy resumes where it stopped and ends healthy.
-        cut_at = next(i for i, s in enumerate(recipe.steps, 1)
-                      if s.describe().startswith("run Friendica's installer"))
+        cut_at = step_index(recipe, "run Friendica's installer")
 
-        def interrupt(e: Event) -> None:
-            if isinstance(e, StepStarted) and e.index == cut_at:
-                raise _Cut
+        interrupt = interrupt_at(cut_at)
 
-        with pytest.raises(_Cut):
+        with pytest.raises(Cut):
             engine.run(recipe, t, journal=journal, secrets=secrets, on_event=interrupt)
         state = journal.load()
         assert state is not None and state.unfinished

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import socket
 import subprocess
 import sys
 import tarfile
@@ -35,6 +34,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from routeserver import RouteServer
+from support.identities import fediverse_alice
+from support.ports import free_port
+from support.programs import standin
+from support.releases import release_archive
 
 from roost.core.errors import RoostError
 from roost.deploy import engine
@@ -56,161 +59,18 @@ if TYPE_CHECKING:
 pytest_plugins = ["testhost"]
 
 DOMAIN = "social.roost.test"
-FAKE_GOTOSOCIAL = b'''#!/usr/bin/python3
-# A stand-in for the gotosocial binary (tests only). Like the real one it reads every setting,
-# the admin command's username/email/password included, from the --config-path file. Its
-# WebFinger, /users/NAME and /users/NAME/main-key answer as GoToSocial's code does
-# (internal/api/wellknown/webfinger/webfingerget.go, internal/processing/fedi/wellknown.go and
-# user.go, internal/api/util/negotiate.go): an unsigned actor GET gets 401, an unknown account
-# 404, the key path a minimal actor (id, preferredUsername, publicKey) without a signature.
-import hashlib, http.server, json, os, re, subprocess, sys, urllib.parse
-args = sys.argv[1:]
-assert args[0] == "--config-path", args
-cfg = {}
-for line in open(args[1]):
-    if ":" in line and not line.startswith((" ", "#")):
-        k, _, v = line.partition(":")
-        v = v.strip()
-        # A double-quoted value read with json (what roost writes for printable ASCII is both
-        # a YAML and a JSON string); others as they are, without single quotes.
-        cfg[k.strip()] = json.loads(v) if v.startswith(chr(34)) else v.strip(chr(39))
-accounts, keys = cfg["db-address"] + ".accounts", cfg["db-address"] + ".keys"
-if args[2:5] == ["admin", "account", "create"]:
-    # Like GoToSocial, a second account with a name already in use is refused.
-    try:
-        made = open(accounts).read().split()
-    except FileNotFoundError:
-        made = []
-    if any(w == "create" and made[i + 1] == cfg["username"] for i, w in enumerate(made)):
-        sys.exit("username %s already in use" % cfg["username"])
-    # Each account gets its own RSA key, as GoToSocial makes one at account creation.
-    os.makedirs(keys, mode=0o700, exist_ok=True)
-    subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
-                    "rsa_keygen_bits:2048", "-out", os.path.join(keys, cfg["username"])],
-                   check=True)
-    with open(accounts, "a") as f:
-        f.write("create %s %s %s\\n" % (cfg["username"], cfg["email"],
-                hashlib.sha256(cfg["password"].encode()).hexdigest()))
-    sys.exit(0)
-if args[2:5] == ["admin", "account", "promote"]:
-    with open(accounts, "a") as f:
-        f.write("promote %s\\n" % args[args.index("--username") + 1])
-    sys.exit(0)
-assert args[2:] == ["server", "start"], args
-host, proto = cfg["host"], cfg.get("protocol", "https")
-
-def account(name):
-    try:
-        lines = open(accounts).read().split()
-    except FileNotFoundError:
-        return None
-    made = [lines[i + 1] for i, w in enumerate(lines) if w == "create"]
-    return name if name in made else None
-
-def accept(header, offers):
-    # NegotiateAccept, simplified: the first offer the Accept header names, or None (406).
-    wanted = [p.split(";")[0].strip() for p in header.split(",")]
-    if not header or "*/*" in wanted:
-        return offers[0]
-    return next((o for o in offers if o.split(";")[0] in wanted), None)
-
-AP = ['application/ld+json; profile="https://www.w3.org/ns/activitystreams"',
-      "application/activity+json", "text/html"]
-
-class H(http.server.BaseHTTPRequestHandler):
-    def reply(self, code, body, kind="application/json", extra=()):
-        data = json.dumps(body).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", kind)
-        for k, v in extra:
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def do_GET(self):
-        url = urllib.parse.urlsplit(self.path)
-        asks = self.headers.get("Accept", "")
-        if url.path == "/api/v1/instance":
-            return self.reply(200, {"uri": host, "title": "fake gotosocial",
-                                    "db": cfg["db-address"]})
-        if url.path == "/.well-known/webfinger":
-            kind = accept(asks, ["application/jrd+json", "application/json"])
-            if kind is None:
-                return self.reply(406, {"error": "Not Acceptable"})
-            res = urllib.parse.parse_qs(url.query).get("resource", [""])[0]
-            m = re.fullmatch(r"(?:acct:)?@?([^@]+)@(.+)", res)
-            if not m:
-                return self.reply(400, {"error": "Bad Request: bad webfinger request"})
-            if m.group(2) != host:
-                return self.reply(400, {"error": "Bad Request: requested host %s does not "
-                                        "belong to this instance" % m.group(2)})
-            name = account(m.group(1))
-            if not name:
-                return self.reply(404, {"error": "Not Found"})
-            uri = "%s://%s/users/%s" % (proto, host, name)
-            page = "%s://%s/@%s" % (proto, host, name)
-            return self.reply(200, {
-                "subject": "acct:%s@%s" % (name, host), "aliases": [uri, page],
-                "links": [{"rel": "http://webfinger.net/rel/profile-page", "type": "text/html",
-                           "href": page},
-                          {"rel": "self", "type": "application/activity+json", "href": uri}]},
-                kind)
-        m = re.fullmatch(r"/users/([^/]+)(/main-key)?", url.path)
-        if m:
-            name = m.group(1).lower()
-            kind = accept(asks, AP)
-            if kind is None:
-                return self.reply(406, {"error": "Not Acceptable"})
-            if kind == "text/html":
-                return self.reply(303, {}, extra=[("Location", "/@" + name)])
-            if not account(name):
-                return self.reply(404, {"error": "Not Found"})
-            uri = "%s://%s/users/%s" % (proto, host, name)
-            if not m.group(2):
-                # UserGet: no HTTP signature (or one it cannot verify) is a 401.
-                return self.reply(401, {"error": "Unauthorized: http request wasn't signed or "
-                                        "http signature was invalid: (verifier)"})
-            pem = subprocess.run(["openssl", "pkey", "-pubout", "-in",
-                                  os.path.join(keys, name)],
-                                 capture_output=True, text=True, check=True).stdout
-            return self.reply(200, {"@context": ["https://w3id.org/security/v1",
-                                                 "https://www.w3.org/ns/activitystreams"],
-                                    "id": uri, "preferredUsername": name, "type": "Person",
-                                    "publicKey": {"id": uri + "/main-key", "owner": uri,
-                                                  "publicKeyPem": pem}}, kind)
-        self.reply(404, {"error": "Not Found"})
-
-    def log_message(self, *a):
-        pass
-
-http.server.ThreadingHTTPServer((cfg["bind-address"], int(cfg["port"])), H).serve_forever()
-'''
+FAKE_GOTOSOCIAL = standin("gotosocial.py")
 
 
 def release_tarball(path: Path) -> str:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        for member, data, mode in (("gotosocial", FAKE_GOTOSOCIAL, 0o755),
-                                   ("web/template/index.tmpl", b"fake\n", 0o644),
-                                   ("web/assets/logo.svg", b"<svg/>\n", 0o644)):
-            info = tarfile.TarInfo(member)
-            info.size, info.mode, info.mtime = len(data), mode, 1700000000
-            tar.addfile(info, io.BytesIO(data))
-    path.write_bytes(buf.getvalue())
-    return hashlib.sha256(buf.getvalue()).hexdigest()
-
-
-@pytest.fixture
-def home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    monkeypatch.setenv("ROOST_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
+    return release_archive(path, (("gotosocial", FAKE_GOTOSOCIAL, 0o755),
+                                  ("web/template/index.tmpl", b"fake\n", 0o644),
+                                  ("web/assets/logo.svg", b"<svg/>\n", 0o644)))
 
 
 @pytest.fixture
 def alice(home: Path) -> Identity:
-    return fediverse.create("social", user="alice", domain=DOMAIN,
-                            admin_email="alice@example.org", server="gotosocial")
+    return fediverse_alice(DOMAIN, "gotosocial")
 
 
 def test_registered_dry_run_and_options(home: Path, alice: Identity) -> None:
@@ -278,19 +138,13 @@ def test_yaml_string_reads_back_any_text(value: str) -> None:
     assert yaml.safe_load("k: " + yaml_string(value)) == {"k": value}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_health_check_finds_the_account_on_the_stand_in(home: Path, alice: Identity,
                                                         tmp_path: Path) -> None:
     """The recipe's health check against the stand-in run on this computer (no nginx): it
     fails in one line while the account does not exist and passes once it does."""
     fake = tmp_path / "gotosocial"
     fake.write_bytes(FAKE_GOTOSOCIAL)
-    port = _free_port()
+    port = free_port()
     conf = tmp_path / "config.yaml"
     conf.write_text(f'host: "{DOMAIN}"\nprotocol: "https"\nbind-address: "127.0.0.1"\n'
                     f'port: {port}\ndb-address: "{tmp_path}/sqlite.db"\n')

@@ -83,11 +83,11 @@ def test_dry_run_on_ubuntu_vps_shows_steps_and_dns_without_the_secret() -> None:
 
 @pytest.mark.slow
 @pytest.mark.container
+@pytest.mark.usefixtures("home")
 def test_refused_on_a_real_debian_host(pi_host: TestHost, tmp_path: Path,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     from roost.deploy.facts import gather
 
-    monkeypatch.setenv("ROOST_HOME", str(tmp_path / "home"))
     t = pi_host.transport(tmp_path / "ssh")
     try:
         found = gather(t)

@@ -34,8 +34,7 @@ SERVER = "matrix.roost.test"
 
 
 @pytest.fixture
-def server_identity(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Identity:
-    monkeypatch.setenv("ROOST_HOME", str(tmp_path / "home"))
+def server_identity(home: Path) -> Identity:
     return matrix.create("matrix", server_name=SERVER)
 
 

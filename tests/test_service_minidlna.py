@@ -96,12 +96,12 @@ def test_registered_dry_run_and_lan_only(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.container
+@pytest.mark.usefixtures("home")
 def test_minidlna_serves_the_uploaded_media(
     pi_host: TestHost, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from testhost import record_time
 
-    monkeypatch.setenv("ROOST_HOME", str(tmp_path / "home"))
     titles = make_media(tmp_path / "media")
     recipe = build_minidlna(None, {"upload": str(tmp_path / "media"), "name": "Living room",
                                    "address": pi_host.address}, {})

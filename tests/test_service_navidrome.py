@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import http.server
-import io
-import tarfile
 import threading
 import time
 from collections.abc import Iterator
@@ -27,6 +25,8 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+from support.programs import standin
+from support.releases import release_archive
 
 from roost.core.errors import RoostError
 from roost.deploy import engine
@@ -52,40 +52,12 @@ if TYPE_CHECKING:
 
 pytest_plugins = ["testhost"]
 
-FAKE_NAVIDROME = b'''#!/usr/bin/python3
-# A stand-in for the navidrome binary (tests only): serves /ping and / like Navidrome would.
-import http.server, sys, tomllib
-cfg = tomllib.load(open(sys.argv[sys.argv.index("--configfile") + 1], "rb"))
-
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = b"." if self.path == "/ping" else (
-            "fake navidrome for " + cfg["MusicFolder"]).encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-http.server.ThreadingHTTPServer((cfg["Address"], int(cfg["Port"])), H).serve_forever()
-'''
+FAKE_NAVIDROME = standin("navidrome.py")
 
 
 def release_tarball(path: Path, name: str, program: bytes) -> str:
     """A release file shaped like upstream's (binary at the top, plus docs); its sha256."""
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        for member, data, mode in ((name, program, 0o755), ("README.md", b"fake\n", 0o644)):
-            info = tarfile.TarInfo(member)
-            info.size, info.mode, info.mtime = len(data), mode, 1700000000
-            tar.addfile(info, io.BytesIO(data))
-    path.write_bytes(buf.getvalue())
-    return hashlib.sha256(buf.getvalue()).hexdigest()
-
-
-@pytest.fixture
-def home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    monkeypatch.setenv("ROOST_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
+    return release_archive(path, ((name, program, 0o755), ("README.md", b"fake\n", 0o644)))
 
 
 # ---------------------------------------------------------------------------------------------

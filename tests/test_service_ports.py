@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+from support.programs import standin
 
 from roost.app import deploying
 from roost.cli.main import main
@@ -39,16 +40,7 @@ if TYPE_CHECKING:
 pytest_plugins = ["testhost"]
 
 STATE = "/var/lib/roost-test-state"
-HOLDER = b"""import socket, sys, time
-held = []
-for p in sys.argv[1:]:
-    s = socket.socket()
-    s.bind(("0.0.0.0", int(p)))
-    s.listen()
-    held.append(s)
-print("ready", flush=True)
-time.sleep(1800)
-"""
+HOLDER = standin("port_holder.py")
 ANSWERS = ('uses = ["hosted-blog"]\nhardware = ["pi"]\npi_ram_mb = 4096\npi_arch = "aarch64"\n'
            'has_domain = false\nskill = "some"\npace = "days"\n')
 MATRIX = {"matrix": IdentityInfo("matrix", "matrix",

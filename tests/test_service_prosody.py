@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from support.identities import public, xmpp_pair
+from support.resume import LAST, Cut, interrupt_at
 
 from roost.core.errors import RoostError
 from roost.deploy import engine
@@ -35,14 +37,8 @@ DOMAIN = "chat.roost.test"
 
 
 @pytest.fixture
-def people(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> tuple[Identity, Identity]:
-    monkeypatch.setenv("ROOST_HOME", str(tmp_path / "home"))
-    return (xmpp.create("alice", address=f"alice@{DOMAIN}"),
-            xmpp.create("bob", address=f"bob@{DOMAIN}"))
-
-
-def public(*ids: Identity) -> dict[str, object]:
-    return {i.id: i.info() for i in ids}
+def people(home: Path) -> tuple[Identity, Identity]:
+    return xmpp_pair(DOMAIN)
 
 
 def secret_values(*ids: Identity) -> dict[str, str]:
@@ -201,10 +197,6 @@ def test_prosody_deploys_and_a_real_client_logs_in_and_chats(
         t.close()
 
 
-class _Cut(Exception):
-    """Stands for the person pressing Ctrl+C in the middle of a deploy."""
-
-
 def test_registration_option(people: tuple[Identity, Identity]) -> None:
     alice, _ = people
     closed = "\n".join(plan_lines(build_prosody(None, {}, public(alice))))
@@ -276,7 +268,6 @@ def test_a_changed_option_reaches_prosody_and_a_rerun_restarts_nothing(
     again with sign-up opened (roost continues the stopped deploy) rewrote the config but
     skipped the restart as done earlier: the server kept refusing sign-ups. Now a friend's app
     signs up; and a deploy with nothing changed does not restart Prosody."""
-    from roost.deploy.events import StepStarted
 
     alice, bob = people
     secrets = secret_values(alice, bob)
@@ -287,13 +278,11 @@ def test_a_changed_option_reaches_prosody_and_a_rerun_restarts_nothing(
     first = recipe()
     journal = Journal.for_host("pi", first.id)
 
-    def cut_at_health(e: Event) -> None:
-        if isinstance(e, StepStarted) and e.index == e.total:
-            raise _Cut
+    cut_at_health = interrupt_at(LAST)
 
     t = pi_host.transport(tmp_path / "ssh")
     try:
-        with pytest.raises(_Cut):
+        with pytest.raises(Cut):
             engine.run(first, t, journal=journal, secrets=secrets, on_event=cut_at_health)
         cafile = tmp_path / "server.crt"
         cafile.write_bytes(pi_host.ssh(f"cat /etc/prosody/certs/{DOMAIN}.crt").stdout.encode())
@@ -323,7 +312,7 @@ def test_a_changed_option_reaches_prosody_and_a_rerun_restarts_nothing(
 def test_interrupted_deploy_resumes_and_survives_a_reboot(
     pi_host: TestHost, people: tuple[Identity, Identity], tmp_path: Path,
 ) -> None:
-    from roost.deploy.events import StepSkipped, StepStarted
+    from roost.deploy.events import StepSkipped
 
     alice, bob = people
     recipe = build_prosody(None, {"address": pi_host.address}, public(alice, bob))
@@ -331,13 +320,11 @@ def test_interrupted_deploy_resumes_and_survives_a_reboot(
     secrets = secret_values(alice, bob)
     cut_at = 3  # after the packages and the certificate, before the configuration
 
-    def interrupt(e: Event) -> None:
-        if isinstance(e, StepStarted) and e.index == cut_at:
-            raise _Cut
+    interrupt = interrupt_at(cut_at)
 
     t = pi_host.transport(tmp_path / "ssh")
     try:
-        with pytest.raises(_Cut):
+        with pytest.raises(Cut):
             engine.run(recipe, t, journal=journal, secrets=secrets, on_event=interrupt)
         state = journal.load()
         assert state is not None and state.unfinished

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from support.identities import public, xmpp_pair
 
 from roost.core.errors import RoostError
 from roost.deploy import engine
@@ -34,7 +35,6 @@ from roost.deploy.dryrun import plan_lines, removal_lines
 from roost.deploy.engine import DeployFailed
 from roost.deploy.journal import Journal
 from roost.deploy.recipes.prosody import LETSENCRYPT, build_prosody
-from roost.keys import xmpp
 from roost.keys.model import Identity
 
 if TYPE_CHECKING:
@@ -51,14 +51,8 @@ DROPIN = "/etc/systemd/system/certbot.service.d/roost-acme-ca-bundle.conf"
 
 
 @pytest.fixture
-def people(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> tuple[Identity, Identity]:
-    monkeypatch.setenv("ROOST_HOME", str(tmp_path / "home"))
-    return (xmpp.create("alice", address=f"alice@{DOMAIN}"),
-            xmpp.create("bob", address=f"bob@{DOMAIN}"))
-
-
-def public(*ids: Identity) -> dict[str, object]:
-    return {i.id: i.info() for i in ids}
+def people(home: Path) -> tuple[Identity, Identity]:
+    return xmpp_pair(DOMAIN)
 
 
 def secret_values(*ids: Identity) -> dict[str, str]:

@@ -20,23 +20,23 @@ browser's path is followed too: an `ssh -L` tunnel to the host, then HTTP to loc
 from __future__ import annotations
 
 import base64
-import hashlib
-import io
 import os
-import socket
 import subprocess
-import tarfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+from support.ports import free_port
+from support.programs import standin
+from support.releases import release_archive
+from support.resume import Cut, interrupt_at
 
 from roost.core.errors import RoostError
 from roost.deploy import engine
 from roost.deploy.dryrun import plan_lines, removal_lines
-from roost.deploy.events import Event, StepSkipped, StepStarted
+from roost.deploy.events import Event, StepSkipped
 from roost.deploy.journal import Journal
 from roost.deploy.recipe import TargetHost
 from roost.deploy.recipes import RECIPES
@@ -54,138 +54,20 @@ if TYPE_CHECKING:
 
 pytest_plugins = ["testhost"]
 
-PACKAGE_JSON = b'''{
-  "name": "@fraction/oasis",
-  "version": "2.17.0",
-  "description": "stand-in for tests: same entry point and flags as Oasis",
-  "license": "AGPL-3.0",
-  "main": "src/index.js",
-  "bin": { "oasis": "src/index.js" },
-  "scripts": { "install": "echo 'cannot fetch a prebuilt part from github.com' >&2; exit 1" },
-  "dependencies": { "ssb-keys": "^8.5.0" }
-}
-'''
+PACKAGE_JSON = standin("oasis-package.json")
 
-STAND_IN = rb'''#!/usr/bin/env node
-// A stand-in for Oasis (tests only), shaped like upstream's src/index.js and src/http.js.
-'use strict'
-const fs = require('fs'), path = require('path'), os = require('os'), http = require('http')
-const net = require('net'), qs = require('querystring')
-const ssbKeys = require('ssb-keys')
-const known = ['open', 'offline', 'host', 'allow-host', 'port', 'public', 'debug', 'theme']
-const conf = { host: 'localhost', port: 3000, open: true, 'allow-host': null }
-const args = process.argv.slice(2)
-for (let i = 0; i < args.length; i++) {
-  let k = args[i].replace(/^--/, '')
-  const no = k.startsWith('no-')
-  if (no) k = k.slice(3)
-  if (!known.includes(k)) throw new Error('unknown flag ' + args[i])
-  conf[k] = no ? false : args[++i]
-}
-if (conf.open !== false) throw new Error('would open a browser')
-const ssbDir = path.join(os.homedir(), '.ssb')
-const keys = ssbKeys.loadSync(path.join(ssbDir, 'secret'))
-const ssbConf = JSON.parse(fs.readFileSync(path.join(ssbDir, 'config'), 'utf8'))
-fs.appendFileSync(path.join(ssbDir, 'standin-starts.log'), `start ${keys.id}\n`)
-net.createServer((s) => s.end()).listen(ssbConf.port, '0.0.0.0')
-net.createServer((s) => s.end()).listen(ssbConf.ws.port, ssbConf.connections.incoming.ws[0].host)
-const dbFile = path.join(ssbDir, 'standin-db.json')
-const db = fs.existsSync(dbFile) ? JSON.parse(fs.readFileSync(dbFile, 'utf8'))
-  : { name: '', description: '', follows: [] }
-const save = () => fs.writeFileSync(dbFile, JSON.stringify(db))
-const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;')
-  .replace(/>/g, '&gt;').replace(/"/g, '&quot;')
-const validHosts = []
-const readBody = (req) => new Promise((resolve) => {
-  const c = []
-  req.on('data', (d) => c.push(d))
-  req.on('end', () => resolve(Buffer.concat(c)))
-})
-function multipart (body, type) {
-  const boundary = /boundary=(.+)$/.exec(type)[1]
-  const out = {}
-  for (const chunk of body.toString('utf8').split('--' + boundary).slice(1, -1)) {
-    const [head, ...rest] = chunk.replace(/^\r\n/, '').split('\r\n\r\n')
-    const name = /name="([^"]*)"/.exec(head)[1]
-    out[name] = { file: /filename="/.test(head), value: rest.join('\r\n\r\n').replace(/\r\n$/, '') }
-  }
-  return out
-}
-const server = http.createServer(async (req, res) => {
-  const hostname = (req.headers.host || '').replace(/:[0-9]+$/, '')
-  let ok = validHosts.includes(hostname)
-  if (ok && req.method !== 'GET') {
-    try { ok = validHosts.includes(new URL(req.headers.referer).hostname) } catch (e) { ok = false }
-  }
-  if (!ok) {
-    res.writeHead(400)
-    res.end('Request must be addressed to ' + validHosts.join(' or '))
-    return
-  }
-  const send = (text) => { res.writeHead(200, { 'Content-Type': 'text/html' }); res.end(text) }
-  const go = (where) => { res.writeHead(302, { Location: where }); res.end() }
-  const url = new URL(req.url, 'http://x')
-  if (req.method === 'GET' && url.pathname === '/.well-known/oasis') return send('oasis')
-  if (req.method === 'GET' && url.pathname === '/profile') {
-    return send(`<h1>${esc(db.name)}</h1>` +
-      `<pre class="md-mention">[@${esc(db.name)}](${keys.id})</pre>`)
-  }
-  if (req.method === 'GET' && url.pathname === '/profile/edit') {
-    return send('<form action="/profile/edit" method="POST" enctype="multipart/form-data">' +
-      '<input type="file" name="image" accept="image/*"/>' +
-      `<input name="name" value="${esc(db.name)}"/>` +
-      `<textarea autofocus name="description">${esc(db.description)}</textarea></form>`)
-  }
-  if (req.method === 'GET' && url.pathname.startsWith('/author/')) {
-    const feed = decodeURIComponent(url.pathname.slice(8).replace(/\/$/, ''))
-    const action = db.follows.includes(feed) ? 'unfollow' : 'follow'
-    return send(`<form action="/${action}/${encodeURIComponent(feed)}" method="post"></form>`)
-  }
-  if (req.method === 'POST' && url.pathname === '/profile/edit') {
-    const form = multipart(await readBody(req), req.headers['content-type'])
-    if (!form.image || !form.image.file || !form.name || !form.description) {
-      res.writeHead(500); res.end('missing part'); return
-    }
-    db.name = form.name.value; db.description = form.description.value; save()
-    return go('/profile')
-  }
-  if (req.method === 'POST' && url.pathname === '/settings/invite/accept') {
-    const invite = String(qs.parse((await readBody(req)).toString('utf8')).invite)
-    const m = /^[^~]+:(@[A-Za-z0-9+/]{43}=\.ed25519)~[A-Za-z0-9+/]{43}=$/.exec(invite)
-    if (!m) { res.writeHead(500); res.end('invalid invite'); return }
-    if (!db.follows.includes(m[1])) db.follows.push(m[1])
-    save()
-    go('/settings')
-    setTimeout(() => process.exit(0), 200) // as Oasis does after a redemption
-    return
-  }
-  res.writeHead(404); res.end('not found')
-})
-server.listen({ host: conf.host, port: Number(conf.port) }, () => {
-  validHosts.push(server.address().address)
-  if (conf['allow-host']) validHosts.push(conf['allow-host'])
-  if (!validHosts.includes(conf.host)) validHosts.push(conf.host)
-})
-'''
+STAND_IN = standin("oasis-index.js")
 
 
 def oasis_archive(path: Path, marker: bytes = b"") -> str:
     """A tar.gz like `git archive --format=tar.gz HEAD` of the repository; returns its sha256."""
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        for member, data, mode in (("package.json", PACKAGE_JSON, 0o644),
-                                   ("src/index.js", STAND_IN + marker, 0o755),
-                                   ("README.md", b"# Oasis (stand-in)\n", 0o644)):
-            info = tarfile.TarInfo(member)
-            info.size, info.mode, info.mtime = len(data), mode, 1700000000
-            tar.addfile(info, io.BytesIO(data))
-    path.write_bytes(buf.getvalue())
-    return hashlib.sha256(buf.getvalue()).hexdigest()
+    return release_archive(path, (("package.json", PACKAGE_JSON, 0o644),
+                                  ("src/index.js", STAND_IN + marker, 0o755),
+                                  ("README.md", b"# Oasis (stand-in)\n", 0o644)))
 
 
 @pytest.fixture
-def feeds(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> tuple[Identity, Identity]:
-    monkeypatch.setenv("ROOST_HOME", str(tmp_path / "home"))
+def feeds(home: Path) -> tuple[Identity, Identity]:
     return (ssb.create("me", profile="Robin at home"), ssb.create("pub", profile="A pub"))
 
 
@@ -270,16 +152,6 @@ def test_registered_dry_run_and_options(feeds: tuple[Identity, Identity], tmp_pa
         InstallSource("oasis", "archive", "oasis.tar.gz", "", sha, "../x.js", "/opt/oasis")
 
 
-class _Cut(Exception):
-    """Stands for the person pressing Ctrl+C in the middle of a deploy."""
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.slow
 @pytest.mark.container
 @pytest.mark.timeout(1800)
@@ -331,13 +203,11 @@ def test_oasis_archive_deploys_as_the_vault_id_on_localhost(
         cut_at = next(i for i, s in enumerate(recipe.steps, 1)
                       if s.describe() == "install Oasis's npm dependencies")
 
-        def interrupt(e: Event) -> None:
-            if isinstance(e, StepStarted) and e.index == cut_at:
-                raise _Cut
+        interrupt = interrupt_at(cut_at)
 
         with ProcScanner([private, seed]) as scan:
             start = time.monotonic()
-            with pytest.raises(_Cut):
+            with pytest.raises(Cut):
                 engine.run(recipe, t, journal=journal, secrets=secrets, on_event=interrupt,
                            resume=True)
             state = journal.load()
@@ -380,7 +250,7 @@ def test_oasis_archive_deploys_as_the_vault_id_on_localhost(
         assert sh(f"grep -c 'start {ssb_id}' /var/lib/oasis/.ssb/standin-starts.log") == "2"
 
         # As the person would: an SSH tunnel, then a browser's requests to localhost.
-        local = _free_port()
+        local = free_port()
         tunnel = subprocess.Popen(
             ["ssh", *SSH_OPTS, "-i", str(pi_host.key_path), "-p", str(pi_host.ssh_port), "-N",
              "-L", f"{local}:localhost:3000", f"root@{pi_host.address}"],

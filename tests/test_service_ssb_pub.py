@@ -32,8 +32,7 @@ SBOT = "runuser -u ssb -- env HOME=/var/lib/ssb node /opt/ssb-server/app/bin.js"
 
 
 @pytest.fixture
-def feeds(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> tuple[Identity, Identity]:
-    monkeypatch.setenv("ROOST_HOME", str(tmp_path / "home"))
+def feeds(home: Path) -> tuple[Identity, Identity]:
     return (ssb.create("pub", profile="Robin's roost pub"),
             ssb.create("friend", profile="A friend"))
 

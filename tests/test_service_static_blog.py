@@ -4,15 +4,14 @@ host with systemd; proof: the pages are served to a browser-like client from thi
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+from support.resume import Cut, interrupt_at
 
 from roost.deploy import engine
-from roost.deploy.events import Event, StepStarted
 from roost.deploy.journal import Journal
 from roost.deploy.recipe import Recipe
 from roost.deploy.recipes import RECIPES
@@ -35,12 +34,12 @@ def make_site(folder: Path, title: str) -> None:
 
 @pytest.mark.slow
 @pytest.mark.container
+@pytest.mark.usefixtures("home")
 def test_static_blog_pages_are_served(
     pi_host: TestHost, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from testhost import record_time
 
-    monkeypatch.setenv("ROOST_HOME", str(tmp_path / "home"))
     site = tmp_path / "site"
     make_site(site, "Notes from the roost")
     options = {"site": str(site), "address": pi_host.address}
@@ -88,17 +87,6 @@ def test_static_blog_pages_are_served(
         t.close()
 
 
-class _Cut(Exception):
-    """Stands for the person pressing Ctrl+C in the middle of a deploy."""
-
-
-def _cut_at(index: int) -> Callable[[Event], None]:
-    def sink(e: Event) -> None:
-        if isinstance(e, StepStarted) and e.index == index:
-            raise _Cut
-    return sink
-
-
 def _nginx_processes(host: TestHost) -> str:
     """nginx's master PID and its workers' PIDs: a reload replaces the workers."""
     return host.ssh("m=$(systemctl show -p MainPID --value nginx); "
@@ -126,6 +114,7 @@ def _settled(url: str, served: bool, text: str = "Notes from the roost") -> bool
 
 @pytest.mark.slow
 @pytest.mark.container
+@pytest.mark.usefixtures("home")
 def test_a_changed_port_reaches_nginx_and_a_rerun_reloads_nothing(
     pi_host: TestHost, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -134,7 +123,6 @@ def test_a_changed_port_reaches_nginx_and_a_rerun_reloads_nothing(
     stopped deploy), then once more after a deploy cut off between the config write and the
     reload (started over, as with --restart). Each time a browser finds the blog on the new
     port; a deploy with nothing changed reloads nothing."""
-    monkeypatch.setenv("ROOST_HOME", str(tmp_path / "home"))
     site = tmp_path / "site"
     make_site(site, "Notes from the roost")
     base = {"site": str(site), "address": pi_host.address}
@@ -148,8 +136,8 @@ def test_a_changed_port_reaches_nginx_and_a_rerun_reloads_nothing(
     restart = 1 + next(i for i, s in enumerate(first.steps) if isinstance(s, Restart))
     t = pi_host.transport(tmp_path / "ssh")
     try:
-        with pytest.raises(_Cut):
-            engine.run(first, t, journal=journal, on_event=_cut_at(health))
+        with pytest.raises(Cut):
+            engine.run(first, t, journal=journal, on_event=interrupt_at(health))
         assert _settled(f"http://{pi_host.address}/", True)
 
         # 1. Continued with port 8080: the reload was done in the stopped run, yet it follows.
@@ -160,8 +148,8 @@ def test_a_changed_port_reaches_nginx_and_a_rerun_reloads_nothing(
 
         # 2. Port 8081, cut off right before the reload; the next deploy starts over and
         # finds the config already written: the reload is still due, and done.
-        with pytest.raises(_Cut):
-            engine.run(recipe("8081"), t, journal=journal, on_event=_cut_at(restart))
+        with pytest.raises(Cut):
+            engine.run(recipe("8081"), t, journal=journal, on_event=interrupt_at(restart))
         assert _settled(f"http://{pi_host.address}:8081/", False)
         again = engine.run(recipe("8081"), t, journal=journal, resume=False)
         assert again.ok and again.applied == 1  # the reload, nothing else

@@ -66,12 +66,12 @@ def login(base: str, user: str, password: str) -> tuple[httpx.Response, httpx.Cl
 @pytest.mark.slow
 @pytest.mark.container
 @pytest.mark.timeout(1200)
+@pytest.mark.usefixtures("home")
 def test_wordpress_installs_and_the_admin_logs_in(
     vps_host: TestHost, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from testhost import ProcScanner, files_containing, record_time
 
-    monkeypatch.setenv("ROOST_HOME", str(tmp_path / "home"))
     password = rnd.token_urlsafe(18)
     secrets = {"wordpress#password": password}
     recipe = build_wordpress(TargetHost("vps", vps_host.address),

@@ -8,10 +8,10 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from support.fake import FakeFile, FakeHost, FakeTransport
 
 from roost.core.errors import RoostError
 from roost.deploy.dryrun import plan_lines
-from roost.deploy.fake import FakeHost, FakeTransport
 from roost.deploy.reach import Site
 from roost.deploy.recipe import Recipe, parse_options, take_options
 from roost.deploy.steps import (
@@ -187,8 +187,7 @@ def test_run_command_unless_and_creates() -> None:
     assert not step.check(t, ctx)
     step.apply(t, ctx)
     assert seen == [("myapp", "init")]
-    t.host.files["/srv/app/state"] = t.host.files.get("/x") or __import__(
-        "roost.deploy.fake", fromlist=["FakeFile"]).FakeFile(b"")
+    t.host.files["/srv/app/state"] = t.host.files.get("/x") or FakeFile(b"")
     assert step.check(t, ctx)
     u = RunCommand(("myapp", "migrate"), unless=("true",))
     assert u.check(t, ctx) and u.has_check
@@ -261,8 +260,7 @@ def test_remove_steps() -> None:
     t.host.packages.add("nginx")
     converge(RemovePackages(("nginx",), purge=True), t)
     t.host.dirs["/srv/blog"] = (0o755, "root", "root")
-    t.host.files["/srv/blog/index.html"] = __import__(
-        "roost.deploy.fake", fromlist=["FakeFile"]).FakeFile(b"x")
+    t.host.files["/srv/blog/index.html"] = FakeFile(b"x")
     converge(RemovePath("/srv/blog"), t)
     assert not t.host.files and not t.host.dirs
     with pytest.raises(RoostError, match="too close"):

@@ -25,12 +25,6 @@ FACTS = HostFacts("x86_64", 4096, 50000, "debian", "12", "bookworm", None, "test
 SIZE = (80, 24)
 
 
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("ROOST_HOME", str(tmp_path))
-    return tmp_path
-
-
 def sync(fn: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
     """Run an async test with asyncio.run (no pytest-asyncio needed)."""
     @functools.wraps(fn)

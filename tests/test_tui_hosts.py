@@ -20,10 +20,9 @@ pytest_plugins = ["sshd"]
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path / "roost-home"
+def home(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The shared `home` (tests/conftest.py), made, with no SSH set-up of the user's own."""
     home.mkdir()
-    monkeypatch.setenv("ROOST_HOME", str(home))
     monkeypatch.setenv("HOME", str(tmp_path / "user-home"))  # no ~/.ssh/config, no keys
     monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
     return home

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.scenes import CLOCK, FACTS, SCENES, Scene, prepare, run_before
 
 from roost.tui.app import RoostApp
-from roost.tui.scenes import CLOCK, FACTS, SCENES, Scene, prepare, run_before
 
 
 @pytest.mark.parametrize("mode", ["default", "screen-reader"])

@@ -20,9 +20,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from support.fake import FakeTransport
 
 from roost.core.errors import RoostError
-from roost.deploy.fake import FakeTransport
 from roost.deploy.recipes import upstream
 from roost.deploy.recipes.upstream import InstallArtifact, check_archive
 from roost.deploy.steps import StepContext

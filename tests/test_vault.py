@@ -26,13 +26,6 @@ PASS = "correct horse battery"
 FAST = FAST_LIMITS_FOR_TESTS
 
 
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    h = tmp_path / "home"
-    monkeypatch.setenv("ROOST_HOME", str(h))
-    return h
-
-
 def _filled(home: Path) -> Vault:
     v = Vault.create(home, PASS, limits=FAST)
     v.add(create("ssb", "feed", profile_name="Me"))

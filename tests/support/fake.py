@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 from roost.core.errors import RoostError
 from roost.deploy import engine, steps
-from roost.deploy.recipes import counter
 from roost.deploy.transport import CommandResult, OutputSink, Transport
+from support import counter
 
 Handler = Callable[[list[str], bytes | None], tuple[int, str, str]]
 
