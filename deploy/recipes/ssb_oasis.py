@@ -60,7 +60,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from roost.core.errors import RoostError
-from roost.deploy.options import recipe_options
+from roost.deploy.options import Values, recipe_options
 from roost.deploy.recipe import (
     Identities,
     Port,
@@ -224,21 +224,8 @@ def _identity(o: Mapping[str, str], identities: Identities) -> tuple[str, Public
     return ssb_identity(o, identities)
 
 
-@register("ssb-oasis")
-def build_ssb_oasis(facts: TargetHost | None, options: Mapping[str, str],
-                    identities: Identities) -> Recipe:
-    o = take_options(options, OPTIONS, "ssb-oasis")
-    ident_id, ident = _identity(o, identities)
-    public = dict(ident.public)
-    ssb_id = public.get("ssb_id", "")
-    if not _ID.match(ssb_id):
-        raise RoostError(f"the SSB identity {ident_id} has no usable id",
-                         hint="make a new SSB identity with `roost keys`")
-    name = profile_name(o["name"]) if o["name"] else public.get("profile_name", "")
-    port, ssb_port, ws_port = o.port("port"), o.port("ssb_port"), o.port("ws_port")
-    if len({port, ssb_port, ws_port}) != 3:
-        raise RoostError("the port, ssb_port and ws_port options must differ",
-                         hint="Oasis uses 3000, 8008 and 8989 unless told otherwise")
+def _invite(o: Values, ssb_id: str) -> tuple[str, str]:
+    """The pub invite to redeem (from `invite` or `invite_file`) and its pub's id, or ("", "")."""
     invite = o["invite"].strip()
     if o["invite_file"]:
         if invite:
@@ -249,23 +236,12 @@ def build_ssb_oasis(facts: TargetHost | None, options: Mapping[str, str],
     if pub_id == ssb_id:
         raise RoostError("the invite comes from a pub with your own identity",
                          hint="redeem an invite from someone else's pub")
+    return invite, pub_id
 
-    steps: list[Step] = [
-        InstallPackages(("nodejs", "npm") if o["artifact"] else ("nodejs", "npm", "git")),
-        RunCommand(tuple(script(CONFLICTS, ssb_id, str(port), str(ssb_port), str(ws_port))),
-                   unless=tuple(script(CONFLICTS, ssb_id, str(port), str(ssb_port),
-                                       str(ws_port))),
-                   description="check that no pub runs as this identity and the ports are free",
-                   on_failure="one identity must run in one place only: choose another SSB "
-                              "identity for Oasis with --option identity=ID, or remove the pub "
-                              "(roost undeploy ssb-pub); for a taken port give --option "
-                              "ssb_port=, ws_port= or port="),
-        EnsureUser(USER, home=HOME),
-        EnsureDir(HOME, mode=0o750, owner=USER, group=USER),
-        EnsureDir(SSB_DIR, mode=0o700, owner=USER, group=USER),
-        EnsureDir(OPT, mode=0o755),
-        EnsureDir(f"{OPT}/releases", mode=0o755),
-    ]
+
+def _install_step(o: Values) -> tuple[Step, str]:
+    """The step that puts Oasis's code in place (a local archive or a git commit), and its
+    release folder."""
     if o["artifact"]:
         if not o["sha256"]:
             raise RoostError("the Oasis archive needs its sha256",
@@ -293,6 +269,84 @@ def build_ssb_oasis(facts: TargetHost | None, options: Mapping[str, str],
             description=f"download Oasis from GitHub at commit {commit[:12]}",
             on_failure="the host must reach github.com; without it, make an archive "
                        "elsewhere and pass --option artifact=PATH --option sha256=HASH")
+    return install, release
+
+
+def _profile_steps(port: int, name: str, invite: str, pub_id: str) -> list[Step]:
+    """Once Oasis answers: publish the profile name and redeem the pub invite, when given."""
+    steps: list[Step] = []
+    if name:
+        steps.append(RunCommand(
+            ("node", HELPER, "set-name", str(port), name),
+            unless=("node", HELPER, "name-is", str(port), name), timeout=120,
+            description=f"publish the profile name {name!r}"))
+    if pub_id:
+        steps.append(RunCommand(
+            ("node", HELPER, "accept-invite", str(port), pub_id),
+            stdin=invite + "\n",
+            unless=("node", HELPER, "follows", str(port), pub_id), timeout=420,
+            description=f"redeem the invite of the pub {pub_id[:12]}…",
+            on_failure="the pub may be unreachable from this host or the invite used up: "
+                       "ask for a new one"))
+    return steps
+
+
+def _next_steps(facts: TargetHost | None, ssb_id: str, name: str, port: int) -> tuple[str, ...]:
+    """What to tell the person once Oasis runs: how to reach it from their computer."""
+    target = TargetHost.of(facts)
+    address = target.address or "HOST"
+    here = target.name == "local" or address in ("localhost", "127.0.0.1", "::1")
+    shown = f" ({name})" if name else ""
+    reach = (f"Open http://localhost:{port} in your web browser." if here else
+             f"From your computer: run `ssh -L {port}:localhost:{port} YOUR-USER@{address}`, "
+             f"keep it open, then open http://localhost:{port} in your web browser.")
+    return (
+        f"Oasis runs as {ssb_id}{shown}, on port {port} of the host itself only.",
+        reach,
+        "On the host itself a text browser works too: install one with "
+        f"`{host_command(facts, ('apt-get', 'install', 'w3m'))}`, then run "
+        f"`w3m http://localhost:{port}`.",
+        "Redeem a pub invite under Settings, or save its code in a file FILE and run "
+        f"`roost deploy ssb-oasis --host {target.name or 'NAME'} --option "
+        "invite_file=FILE`.",
+        "Never run the same identity in two places at once: your feed would fork.",
+    )
+
+
+@register("ssb-oasis")
+def build_ssb_oasis(facts: TargetHost | None, options: Mapping[str, str],
+                    identities: Identities) -> Recipe:
+    o = take_options(options, OPTIONS, "ssb-oasis")
+    ident_id, ident = _identity(o, identities)
+    public = dict(ident.public)
+    ssb_id = public.get("ssb_id", "")
+    if not _ID.match(ssb_id):
+        raise RoostError(f"the SSB identity {ident_id} has no usable id",
+                         hint="make a new SSB identity with `roost keys`")
+    name = profile_name(o["name"]) if o["name"] else public.get("profile_name", "")
+    port, ssb_port, ws_port = o.port("port"), o.port("ssb_port"), o.port("ws_port")
+    if len({port, ssb_port, ws_port}) != 3:
+        raise RoostError("the port, ssb_port and ws_port options must differ",
+                         hint="Oasis uses 3000, 8008 and 8989 unless told otherwise")
+    invite, pub_id = _invite(o, ssb_id)
+
+    steps: list[Step] = [
+        InstallPackages(("nodejs", "npm") if o["artifact"] else ("nodejs", "npm", "git")),
+        RunCommand(tuple(script(CONFLICTS, ssb_id, str(port), str(ssb_port), str(ws_port))),
+                   unless=tuple(script(CONFLICTS, ssb_id, str(port), str(ssb_port),
+                                       str(ws_port))),
+                   description="check that no pub runs as this identity and the ports are free",
+                   on_failure="one identity must run in one place only: choose another SSB "
+                              "identity for Oasis with --option identity=ID, or remove the pub "
+                              "(roost undeploy ssb-pub); for a taken port give --option "
+                              "ssb_port=, ws_port= or port="),
+        EnsureUser(USER, home=HOME),
+        EnsureDir(HOME, mode=0o750, owner=USER, group=USER),
+        EnsureDir(SSB_DIR, mode=0o700, owner=USER, group=USER),
+        EnsureDir(OPT, mode=0o755),
+        EnsureDir(f"{OPT}/releases", mode=0o755),
+    ]
+    install, release = _install_step(o)
     marker = f"{release}/.roost-npm-done"
     steps += [
         install,
@@ -312,37 +366,8 @@ def build_ssb_oasis(facts: TargetHost | None, options: Mapping[str, str],
                    argv=("node", HELPER, "whoami", str(port), ssb_id), timeout=300,
                    interval=2),
     ]
-    if name:
-        steps.append(RunCommand(
-            ("node", HELPER, "set-name", str(port), name),
-            unless=("node", HELPER, "name-is", str(port), name), timeout=120,
-            description=f"publish the profile name {name!r}"))
-    if pub_id:
-        steps.append(RunCommand(
-            ("node", HELPER, "accept-invite", str(port), pub_id),
-            stdin=invite + "\n",
-            unless=("node", HELPER, "follows", str(port), pub_id), timeout=420,
-            description=f"redeem the invite of the pub {pub_id[:12]}…",
-            on_failure="the pub may be unreachable from this host or the invite used up: "
-                       "ask for a new one"))
-    target = TargetHost.of(facts)
-    address = target.address or "HOST"
-    here = target.name == "local" or address in ("localhost", "127.0.0.1", "::1")
-    shown = f" ({name})" if name else ""
-    reach = (f"Open http://localhost:{port} in your web browser." if here else
-             f"From your computer: run `ssh -L {port}:localhost:{port} YOUR-USER@{address}`, "
-             f"keep it open, then open http://localhost:{port} in your web browser.")
-    next_steps = (
-        f"Oasis runs as {ssb_id}{shown}, on port {port} of the host itself only.",
-        reach,
-        "On the host itself a text browser works too: install one with "
-        f"`{host_command(facts, ('apt-get', 'install', 'w3m'))}`, then run "
-        f"`w3m http://localhost:{port}`.",
-        "Redeem a pub invite under Settings, or save its code in a file FILE and run "
-        f"`roost deploy ssb-oasis --host {target.name or 'NAME'} --option "
-        "invite_file=FILE`.",
-        "Never run the same identity in two places at once: your feed would fork.",
-    )
+    steps += _profile_steps(port, name, invite, pub_id)
+    next_steps = _next_steps(facts, ssb_id, name, port)
     return Recipe(
         id="ssb-oasis",
         version=VERSION if not o["artifact"] and o["commit"].strip().lower() == PINNED_COMMIT
