@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from urllib.parse import urlsplit
 
 from roost.core import validate
@@ -249,6 +249,116 @@ def stream_probe(address: str, domain: str, port: int = C2S_PORT,
     return probe
 
 
+def _letsencrypt_steps(domain: str, email: str, server: str, bundle: str,
+                       vhost: list[Step]) -> list[Step]:
+    """The certificate from an ACME server (certbot), its renewal hook and the virtual host."""
+    crt, key = f"{CERT_DIR}/{domain}.crt", f"{CERT_DIR}/{domain}.key"
+    hook = f"{HOOK_DIR}/roost-prosody-{domain}"
+    dropin = f"{CERTBOT_DROPIN_DIR}/roost-acme-ca-bundle.conf"
+    steps: list[Step] = [InstallPackages((*PACKAGES, "certbot"))]
+    if bundle:
+        steps += [
+            EnsureDir(CERTBOT_DROPIN_DIR),
+            RenderTemplate(dropin, template="prosody-certbot-ca.conf", mode=0o644,
+                           values={"bundle": bundle}),
+            # systemd reads a changed drop-in only after a daemon-reload, which Restart
+            # runs first: without it a later bundle never reached certbot.service.
+            Restart("certbot.timer", watch=(dropin,)),
+        ]
+    steps += [
+        EnsureDir(HOOK_DIR),
+        RenderTemplate(hook, template="prosody-certbot-hook.sh", mode=0o755,
+                       values={"domain": domain, "certificate": crt, "key": key}),
+        RunCommand(
+            tuple(script(GET_CERT, domain, email, server, bundle)),
+            unless=tuple(script(HAVE_CERT, domain, server, str(RENEW_DAYS * 86400))),
+            timeout=600, description=f"get a TLS certificate for {domain} from {server}",
+            on_failure=f"the ACME server must reach http://{domain}/ on this host: point "
+                       f"{domain} at it (DNS A or AAAA record), open port 80, then deploy "
+                       "again"),
+        *vhost,
+        RunCommand(("env", f"RENEWED_DOMAINS={domain}", hook),
+                   unless=tuple(script(CERT_IMPORTED, domain)),
+                   description=f"load the certificate for {domain} into Prosody"),
+    ]
+    return steps
+
+
+def _account_steps(domain: str, accounts: Sequence[tuple[str, str]]) -> list[Step]:
+    """One account per XMPP identity, its password from the vault; kept when it exists."""
+    enc = prosody_encode(domain)
+    steps: list[Step] = []
+    for ident_id, address_jid in accounts:
+        local = address_jid.partition("@")[0]
+        steps.append(CreateAccount(
+            ("prosodyctl", "adduser", address_jid), Secret(ident_id, "password"),
+            exists=("test", "-e", f"{DATA_DIR}/{enc}/accounts/{prosody_encode(local)}.dat"),
+            repeat=2, description=f"register {address_jid}",
+        ))
+    return steps
+
+
+def _health(address: str, domain: str) -> WaitHealth:
+    """An XMPP stream opened at the reach address when known, else `prosodyctl status`."""
+    if address:
+        host = f"[{address}]" if ":" in address else address
+        return WaitHealth(f"check that Prosody answers for {domain} at {host}",
+                          probe=stream_probe(address, domain), timeout=30, interval=0.5,
+                          site=Site(address, domain, C2S_PORT))
+    return WaitHealth("check that Prosody is running", argv=("prosodyctl", "status"),
+                      timeout=30, interval=0.5)
+
+
+def _certificate(facts: TargetHost | None, tls: str, domain: str, server: str, bundle: str
+                 ) -> tuple[tuple[str, ...], tuple[Step, ...], tuple[Step, ...]]:
+    """What to tell about the certificate, and the extra uninstall and purge steps for it."""
+    if tls == "self-signed":
+        return ((
+            "The certificate is self-signed for now: your app asks once whether to trust it. "
+            f"When {domain} points at this host from the internet, get a real one with "
+            f"`roost deploy prosody --host {TargetHost.of(facts).name or 'NAME'} --option "
+            "tls=letsencrypt --option email=YOU@EXAMPLE.ORG`.",
+        ), (), ())
+    hook = f"{HOOK_DIR}/roost-prosody-{domain}"
+    dropin = f"{CERTBOT_DROPIN_DIR}/roost-acme-ca-bundle.conf"
+    notes = (
+        f"The certificate for {domain} comes from {server}; certbot.timer renews it and "
+        f"{hook} loads each renewal into Prosody.",
+        "Renewals answer the ACME challenge on port 80 the way the first one did: keep "
+        "port 80 free (or served by nginx) and reachable from the internet.",
+    )
+    uninstall = (RemovePath(hook),) + ((RemovePath(dropin),
+                                         Restart("certbot.timer", watch=(dropin,)))
+                                        if bundle else ())
+    purge: tuple[Step, ...] = (RunCommand(
+        ("certbot", "delete", "--non-interactive", "--cert-name", domain),
+        unless=tuple(script('[ ! -e "$1" ]', f"{LE_DIR}/renewal/{domain}.conf")),
+        description=f"delete the certificate for {domain} (certbot's copy)"),)
+    return notes, uninstall, purge
+
+
+def _next_steps(facts: TargetHost | None, domain: str, accounts: Sequence[tuple[str, str]],
+                cert_steps: tuple[str, ...], allow: str) -> tuple[str, ...]:
+    """What to tell the person once Prosody runs: their address, apps, and how to invite."""
+    first = accounts[0][1]
+    return (
+        f"Your XMPP address is {first}; its password is in roost's key vault: "
+        f"`roost keys show {accounts[0][0]} --secret` shows it.",
+        "Phone: Conversations or Cheogram (Android), Monal or Siskin (iPhone). "
+        "Desktop: Gajim (Windows, Linux), Dino (Linux), Monal or Beagle IM (Mac).",
+        *cert_steps,
+        *((f"Sign-up is open: anyone who reaches {domain} can make an account from their "
+           "app. Close it once your friends are in: deploy again with "
+           "--option registration=closed.",) if allow == "true" else ()),
+        f"For others to reach you, point {domain} at this host (DNS A or AAAA record) and "
+        "open ports 5222 (apps) and 5269 (other servers).",
+        "Invite a friend: on the host, "
+        f"`{host_command(facts, ('prosodyctl', 'mod_invites', 'generate', domain))}` "
+        "prints a link that lets them make an account here; or they sign up on any public "
+        f"server and add {first} as a contact.",
+    )
+
+
 @register("prosody")
 def build_prosody(facts: TargetHost | None, options: Mapping[str, str],
                   identities: Identities) -> Recipe:
@@ -261,8 +371,6 @@ def build_prosody(facts: TargetHost | None, options: Mapping[str, str],
     crt, key = f"{CERT_DIR}/{domain}.crt", f"{CERT_DIR}/{domain}.key"
     conf = f"/etc/prosody/conf.avail/roost-{domain}.cfg.lua"
     enabled = f"/etc/prosody/conf.d/roost-{domain}.cfg.lua"
-    hook = f"{HOOK_DIR}/roost-prosody-{domain}"
-    dropin = f"{CERTBOT_DROPIN_DIR}/roost-acme-ca-bundle.conf"
     vhost: list[Step] = [
         RenderTemplate(conf, template="prosody-vhost.cfg.lua", mode=0o644,
                        values={"domain": domain, "certificate": crt, "key": key,
@@ -279,76 +387,13 @@ def build_prosody(facts: TargetHost | None, options: Mapping[str, str],
             *vhost,
         ]
     else:
-        steps = [InstallPackages((*PACKAGES, "certbot"))]
-        if bundle:
-            steps += [
-                EnsureDir(CERTBOT_DROPIN_DIR),
-                RenderTemplate(dropin, template="prosody-certbot-ca.conf", mode=0o644,
-                               values={"bundle": bundle}),
-                # systemd reads a changed drop-in only after a daemon-reload, which Restart
-                # runs first: without it a later bundle never reached certbot.service.
-                Restart("certbot.timer", watch=(dropin,)),
-            ]
-        steps += [
-            EnsureDir(HOOK_DIR),
-            RenderTemplate(hook, template="prosody-certbot-hook.sh", mode=0o755,
-                           values={"domain": domain, "certificate": crt, "key": key}),
-            RunCommand(
-                tuple(script(GET_CERT, domain, email, server, bundle)),
-                unless=tuple(script(HAVE_CERT, domain, server, str(RENEW_DAYS * 86400))),
-                timeout=600, description=f"get a TLS certificate for {domain} from {server}",
-                on_failure=f"the ACME server must reach http://{domain}/ on this host: point "
-                           f"{domain} at it (DNS A or AAAA record), open port 80, then deploy "
-                           "again"),
-            *vhost,
-            RunCommand(("env", f"RENEWED_DOMAINS={domain}", hook),
-                       unless=tuple(script(CERT_IMPORTED, domain)),
-                       description=f"load the certificate for {domain} into Prosody"),
-        ]
+        steps = _letsencrypt_steps(domain, email, server, bundle, vhost)
     steps += [
         EnableService("prosody"),
         Restart("prosody", watch=(conf, enabled)),
+        *_account_steps(domain, accounts),
     ]
-    for ident_id, address_jid in accounts:
-        local = address_jid.partition("@")[0]
-        steps.append(CreateAccount(
-            ("prosodyctl", "adduser", address_jid), Secret(ident_id, "password"),
-            exists=("test", "-e", f"{DATA_DIR}/{enc}/accounts/{prosody_encode(local)}.dat"),
-            repeat=2, description=f"register {address_jid}",
-        ))
-    if address:
-        host = f"[{address}]" if ":" in address else address
-        health = WaitHealth(f"check that Prosody answers for {domain} at {host}",
-                            probe=stream_probe(address, domain), timeout=30, interval=0.5,
-                            site=Site(address, domain, C2S_PORT))
-    else:
-        health = WaitHealth("check that Prosody is running", argv=("prosodyctl", "status"),
-                            timeout=30, interval=0.5)
-    first = accounts[0][1]
-    cert_steps: tuple[str, ...]
-    if tls == "self-signed":
-        cert_steps = (
-            "The certificate is self-signed for now: your app asks once whether to trust it. "
-            f"When {domain} points at this host from the internet, get a real one with "
-            f"`roost deploy prosody --host {TargetHost.of(facts).name or 'NAME'} --option "
-            "tls=letsencrypt --option email=YOU@EXAMPLE.ORG`.",
-        )
-        uninstall: tuple[Step, ...] = ()
-        purge: tuple[Step, ...] = ()
-    else:
-        cert_steps = (
-            f"The certificate for {domain} comes from {server}; certbot.timer renews it and "
-            f"{hook} loads each renewal into Prosody.",
-            "Renewals answer the ACME challenge on port 80 the way the first one did: keep "
-            "port 80 free (or served by nginx) and reachable from the internet.",
-        )
-        uninstall = (RemovePath(hook),) + ((RemovePath(dropin),
-                                             Restart("certbot.timer", watch=(dropin,)))
-                                            if bundle else ())
-        purge = (RunCommand(
-            ("certbot", "delete", "--non-interactive", "--cert-name", domain),
-            unless=tuple(script('[ ! -e "$1" ]', f"{LE_DIR}/renewal/{domain}.conf")),
-            description=f"delete the certificate for {domain} (certbot's copy)"),)
+    cert_steps, uninstall, purge = _certificate(facts, tls, domain, server, bundle)
     return Recipe(
         id="prosody",
         version_argv=debian_version("prosody"),
@@ -357,23 +402,8 @@ def build_prosody(facts: TargetHost | None, options: Mapping[str, str],
         steps=tuple(steps),
         ports=(Port(C2S_PORT, units=("prosody",), option=None),
                Port(S2S_PORT, units=("prosody",), option=None)),
-        health=health,
-        next_steps=(
-            f"Your XMPP address is {first}; its password is in roost's key vault: "
-            f"`roost keys show {accounts[0][0]} --secret` shows it.",
-            "Phone: Conversations or Cheogram (Android), Monal or Siskin (iPhone). "
-            "Desktop: Gajim (Windows, Linux), Dino (Linux), Monal or Beagle IM (Mac).",
-            *cert_steps,
-            *((f"Sign-up is open: anyone who reaches {domain} can make an account from their "
-               "app. Close it once your friends are in: deploy again with "
-               "--option registration=closed.",) if allow == "true" else ()),
-            f"For others to reach you, point {domain} at this host (DNS A or AAAA record) and "
-            "open ports 5222 (apps) and 5269 (other servers).",
-            "Invite a friend: on the host, "
-            f"`{host_command(facts, ('prosodyctl', 'mod_invites', 'generate', domain))}` "
-            "prints a link that lets them make an account here; or they sign up on any public "
-            f"server and add {first} as a contact.",
-        ),
+        health=_health(address, domain),
+        next_steps=_next_steps(facts, domain, accounts, cert_steps, allow),
         uninstall=(DisableService("prosody"), RemovePath(enabled), RemovePath(conf),
                    *uninstall),
         purge=(RemovePath(f"{DATA_DIR}/{enc}"), RemovePath(crt), RemovePath(key), *purge,
