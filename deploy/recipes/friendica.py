@@ -151,15 +151,8 @@ def check_memory(host: TargetHost | None) -> None:
                               f"lighter GoToSocial: roost deploy gotosocial --host {name}")
 
 
-@register("friendica")
-def build_friendica(host: TargetHost | None, options: Mapping[str, str],
-                    identities: Identities) -> Recipe:
-    check_memory(host)
-    o = take_options(options, OPTIONS, "friendica")
-    domain = o.text("domain")
-    listen = o.port("listen")
-    address = reach_address(o.text("address"), host, "127.0.0.1")
-    scheme = o.text("scheme")
+def _admin(o: Mapping[str, str], identities: Identities, domain: str) -> tuple[str, str, str]:
+    """The admin account: its identity id (the password's vault entry), nickname and e-mail."""
     ident, login = pick_login(identities, o["identity"], "friendica")
     if not re.match(r"^[a-z0-9][a-z0-9_-]{0,40}$", ident):
         raise RoostError(f"{ident!r} is not an identity id", hint="like friendica")
@@ -170,10 +163,68 @@ def build_friendica(host: TargetHost | None, options: Mapping[str, str],
                               "(--option admin=NAME)")
     email = o["email"] or str(login.get("email") or "") or f"admin@{domain}"
     email = validate.email(email)
-    sitename = o["sitename"].strip()
+    return ident, nick, email
+
+
+def _sitename(given: str) -> str:
+    """The site name, checked to be one line that fits in the PHP config's quotes."""
+    sitename = given.strip()
     if not sitename or len(sitename) > 80 or any(c in sitename for c in "'\\") \
             or any(ord(c) < 32 for c in sitename):
         raise RoostError("the site name must be one line of up to 80 characters without ' or \\")
+    return sitename
+
+
+def _worker_steps(app: str) -> list[Step]:
+    """Friendica's background worker: a systemd timer that runs it every few minutes."""
+    return [
+        RenderTemplate(UNIT, template="friendica-worker.service", mode=0o644,
+                       values={"app": app, "config_dir": CONF_DIR}),
+        RenderTemplate(TIMER, template="friendica-worker.timer", mode=0o644, values={}),
+        EnableService("friendica-worker.timer"),
+        Restart("friendica-worker.timer", watch=(UNIT, TIMER)),
+    ]
+
+
+def _nginx_steps(listen: int, domain: str, app: str) -> list[Step]:
+    """The nginx site that serves Friendica through PHP-FPM, turned on and loaded."""
+    return [
+        RenderTemplate(SITE, template="friendica-nginx.conf", mode=0o644, values={
+            "listen": str(listen), "domain": domain, "app": app, "config_dir": CONF_DIR}),
+        RunCommand(("ln", "-sfn", SITE, SITE_ON), unless=("test", "-L", SITE_ON),
+                   description="turn the Friendica site on in nginx"),
+        EnableService("nginx"),
+        Restart("nginx", watch=(SITE, SITE_ON), action="reload"),
+    ]
+
+
+def _next_steps(host: TargetHost | None, domain: str, url: str, ident: str, nick: str,
+                email: str) -> tuple[str, ...]:
+    """What to tell the person once Friendica runs: how to log in, and HTTPS before others."""
+    return (
+        f"Log in at {url}/login as {nick} with the password from roost's key vault "
+        f"(`roost keys show {ident} --secret` shows it); {email} is the admin e-mail, so "
+        "that account has the admin pages.",
+        f"Point {domain} at this host (DNS A/AAAA record) and give it HTTPS before others "
+        f"use it: other servers only talk to {url.replace('http://', 'https://')}. For "
+        f"example, on the host: {https_commands(host, domain)}.",
+        "New accounts are closed; open registration in the admin pages if you want others "
+        "to join.",
+        "Import your follows from an old fediverse account as a CSV file in the settings.",
+    )
+
+
+@register("friendica")
+def build_friendica(host: TargetHost | None, options: Mapping[str, str],
+                    identities: Identities) -> Recipe:
+    check_memory(host)
+    o = take_options(options, OPTIONS, "friendica")
+    domain = o.text("domain")
+    listen = o.port("listen")
+    address = reach_address(o.text("address"), host, "127.0.0.1")
+    scheme = o.text("scheme")
+    ident, nick, email = _admin(o, identities, domain)
+    sitename = _sitename(o["sitename"])
     default_port = (scheme == "http" and listen == 80) or scheme == "https"
     url = f"{scheme}://{domain}" + ("" if default_port else f":{listen}")
 
@@ -211,17 +262,8 @@ def build_friendica(host: TargetHost | None, options: Mapping[str, str],
                    unless=("mysql", "friendica", "-e", "SELECT 1 FROM `user` LIMIT 1"),
                    description="run Friendica's installer (bin/console autoinstall)",
                    on_failure="its message says which check failed; fix it and deploy again"),
-        RenderTemplate(UNIT, template="friendica-worker.service", mode=0o644,
-                       values={"app": app, "config_dir": CONF_DIR}),
-        RenderTemplate(TIMER, template="friendica-worker.timer", mode=0o644, values={}),
-        EnableService("friendica-worker.timer"),
-        Restart("friendica-worker.timer", watch=(UNIT, TIMER)),
-        RenderTemplate(SITE, template="friendica-nginx.conf", mode=0o644, values={
-            "listen": str(listen), "domain": domain, "app": app, "config_dir": CONF_DIR}),
-        RunCommand(("ln", "-sfn", SITE, SITE_ON), unless=("test", "-L", SITE_ON),
-                   description="turn the Friendica site on in nginx"),
-        EnableService("nginx"),
-        Restart("nginx", watch=(SITE, SITE_ON), action="reload"),
+        *_worker_steps(app),
+        *_nginx_steps(listen, domain, app),
         CreateAccount(tuple(script(ADMIN_CREATE, app, nick, nick, email, marker)),
                       Secret(ident, "password"), exists=("test", "-e", marker),
                       description=f"make the admin account {nick} ({email})"),
@@ -238,17 +280,7 @@ def build_friendica(host: TargetHost | None, options: Mapping[str, str],
         health=WaitHealth(f"check that Friendica answers for {domain} through nginx",
                           probe=json_probe(site, url), site=site,
                           timeout=90, interval=1.0),
-        next_steps=(
-            f"Log in at {url}/login as {nick} with the password from roost's key vault "
-            f"(`roost keys show {ident} --secret` shows it); {email} is the admin e-mail, so "
-            "that account has the admin pages.",
-            f"Point {domain} at this host (DNS A/AAAA record) and give it HTTPS before others "
-            f"use it: other servers only talk to {url.replace('http://', 'https://')}. For "
-            f"example, on the host: {https_commands(host, domain)}.",
-            "New accounts are closed; open registration in the admin pages if you want others "
-            "to join.",
-            "Import your follows from an old fediverse account as a CSV file in the settings.",
-        ),
+        next_steps=_next_steps(host, domain, url, ident, nick, email),
         uninstall=(DisableService("friendica-worker.timer"), RemovePath(TIMER),
                    RemovePath(UNIT), RemovePath(SITE_ON),
                    Restart("nginx", watch=(SITE_ON,), action="reload")),
