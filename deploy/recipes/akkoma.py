@@ -262,11 +262,9 @@ def build_pleroma(host: TargetHost | None, options: Mapping[str, str],
     return _build(PLEROMA, host, options, identities)
 
 
-def _build(f: Flavor, host: TargetHost | None, options: Mapping[str, str],
-           identities: Identities) -> Recipe:
-    o = take_options(options, OPTIONS, f.name)
-    svc = UpstreamService.read(f.name, host, o, f.root, max_body="40m")
-    domain, port, listen, address = svc.domain, svc.port, svc.listen, svc.address
+def _account(f: Flavor, o: Mapping[str, str], identities: Identities, domain: str
+             ) -> tuple[str, str, str]:
+    """The fediverse identity the secrets and first account come from: (id, user, e-mail)."""
     account = fediverse_account(o, identities, domain)
     if account is None:
         raise RoostError(f"{f.title}'s secrets come from a fediverse identity on {domain} in "
@@ -282,6 +280,53 @@ def _build(f: Flavor, host: TargetHost | None, options: Mapping[str, str],
     if '"' in email or "\\" in email or "#" in email:
         raise RoostError("the e-mail address cannot go into the configuration",
                          hint="use an address without quotes, backslashes or #")
+    return ident_id, user, email
+
+
+def _database_steps(f: Flavor, install: InstallArtifact) -> list[Step]:
+    """The PostgreSQL role and database (peer login), then the release's migrations."""
+    ctl = f"{install.current}/bin/pleroma_ctl"
+    return [
+        WriteFile(f"{f.etc}/setup_db.psql", DB_SQL.format(n=_db_name(f.name)), mode=0o640,
+                  owner="root", group=f.name),
+        RunCommand(tuple(script(PSQL_FILE, f"{f.etc}/setup_db.psql")),
+                   unless=tuple(script(DB_READY, f.name)),
+                   description=f"create the PostgreSQL role and database {f.name} (peer "
+                               "login, no password) with citext, pg_trgm and uuid-ossp"),
+        RunCommand(tuple(script(MIGRATE, f.name, ctl, _migrated(f, install), f.data,
+                                *f.env())),
+                   creates=_migrated(f, install),
+                   description=f"migrate {f.title}'s database for this release",
+                   on_failure="see the output above; PostgreSQL must be running "
+                              "(systemctl status postgresql)"),
+    ]
+
+
+def _next_steps(f: Flavor, host: TargetHost | None, domain: str, user: str, ident_id: str,
+                ctl: str) -> tuple[str, ...]:
+    """What to tell the person once it runs: their account, HTTPS, and a web interface."""
+    env = f.env()
+    return (
+        f"Your account is @{user}@{domain} (an admin); its password is in roost's key "
+        f"vault (`roost keys show {ident_id} --secret`).",
+        f"Point {domain} at this host (DNS A/AAAA record) and give it HTTPS before you "
+        f"use it: other servers only talk to https://{domain}. For example, on the host: "
+        f"{https_commands(host, domain)}. Uploads are served from the same name; upstream "
+        "advises a separate media name later.",
+        "A web interface is not part of the release: install one on the host with "
+        f"`{host_command(host, (ctl, 'frontend', 'install', 'pleroma-fe', '--ref', 'stable'), user=f.name, env=env)}`"  # noqa: E501
+        ", or use a Mastodon app (Tusky, Ice Cubes, "
+        f"Phanpy) with the server name {domain}.",
+    )
+
+
+def _build(f: Flavor, host: TargetHost | None, options: Mapping[str, str],
+           identities: Identities) -> Recipe:
+    o = take_options(options, OPTIONS, f.name)
+    svc = UpstreamService.read(f.name, host, o, f.root, max_body="40m")
+    domain, port, listen, address = svc.domain, svc.port, svc.listen, svc.address
+    ident_id, user, email = _account(f, o, identities, domain)
+    public = identities[ident_id].public
     art, install = svc.art, svc.install
     ctl = f"{install.current}/bin/pleroma_ctl"
     env = f.env()
@@ -306,17 +351,7 @@ def _build(f: Flavor, host: TargetHost | None, options: Mapping[str, str],
                            "service": f.name, "domain": domain, "port": str(port),
                            "email": email, "data": f.data, "user": f.name,
                            "secrets": f.secrets}),
-        WriteFile(f"{f.etc}/setup_db.psql", DB_SQL.format(n=_db_name(f.name)), mode=0o640,
-                  owner="root", group=f.name),
-        RunCommand(tuple(script(PSQL_FILE, f"{f.etc}/setup_db.psql")),
-                   unless=tuple(script(DB_READY, f.name)),
-                   description=f"create the PostgreSQL role and database {f.name} (peer "
-                               "login, no password) with citext, pg_trgm and uuid-ossp"),
-        RunCommand(tuple(script(MIGRATE, f.name, ctl, _migrated(f, install), f.data, *env)),
-                   creates=_migrated(f, install),
-                   description=f"migrate {f.title}'s database for this release",
-                   on_failure="see the output above; PostgreSQL must be running "
-                              "(systemctl status postgresql)"),
+        *_database_steps(f, install),
         RenderTemplate(f.unit, template="akkoma.service", mode=0o644, values={
             "service": f.name, "title": f.title, "user": f.name, "data": f.data,
             "config": f.config, "release": install.current}),
@@ -347,18 +382,7 @@ def _build(f: Flavor, host: TargetHost | None, options: Mapping[str, str],
                Port(5432, units=("postgresql",), option=None)),
         health=WaitHealth(f"check that {f.title} answers for {domain} through nginx",
                           probe=probe, site=site, timeout=180, interval=2.0),
-        next_steps=(
-            f"Your account is @{user}@{domain} (an admin); its password is in roost's key "
-            f"vault (`roost keys show {ident_id} --secret`).",
-            f"Point {domain} at this host (DNS A/AAAA record) and give it HTTPS before you "
-            f"use it: other servers only talk to https://{domain}. For example, on the host: "
-            f"{https_commands(host, domain)}. Uploads are served from the same name; upstream "
-            "advises a separate media name later.",
-            "A web interface is not part of the release: install one on the host with "
-            f"`{host_command(host, (ctl, 'frontend', 'install', 'pleroma-fe', '--ref', 'stable'), user=f.name, env=env)}`"  # noqa: E501
-            ", or use a Mastodon app (Tusky, Ice Cubes, "
-            f"Phanpy) with the server name {domain}.",
-        ),
+        next_steps=_next_steps(f, host, domain, user, ident_id, ctl),
         uninstall=(DisableService(f.name), RemovePath(f.unit), *svc.unproxy),
         purge=(drop, RemovePath(f.data), RemovePath(f.root), RemovePath(f.etc)),
     )
