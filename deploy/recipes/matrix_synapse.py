@@ -94,6 +94,35 @@ def matrix_identity(options: Mapping[str, str], identities: Identities
     return ident_id, found[ident_id]
 
 
+def _health(address: str, server_name: str, port: int) -> WaitHealth:
+    """The client API at the reach address when known, else a probe on the host itself."""
+    if address:
+        return WaitHealth("check that Synapse answers Matrix clients",
+                          site=Site(address, server_name, port),
+                          path="/_matrix/client/versions", expect_text="versions",
+                          timeout=60, interval=1)
+    return WaitHealth("check that Synapse answers",
+                      argv=(f"{VENV}/bin/python", "-c", HEALTH_ON_HOST, str(port)), timeout=60,
+                      interval=1)
+
+
+def _next_steps(facts: TargetHost | None, ident_id: str, admin: str, server_name: str,
+                base: str, port: int) -> tuple[str, ...]:
+    """What to tell the person once Synapse runs: the admin account, apps, HTTPS, accounts."""
+    register = (f"{VENV}/bin/register_new_matrix_user", "-c", CONF, f"http://127.0.0.1:{port}")
+    return (
+        f"Your admin account is @{admin}:{server_name}; its password is in roost's key "
+        f"vault: `roost keys show {ident_id} --secret` shows it.",
+        "Apps: Element (phone, desktop and web), FluffyChat (phone), Nheko (desktop). "
+        f"Sign in with the homeserver {base}.",
+        "Before you use it from outside your home: put it behind HTTPS (nginx or Caddy with "
+        f"Let's Encrypt for {server_name}) and open port 443, and 8448 for federation.",
+        "Accounts for family and friends: on the host, run "
+        f"`{host_command(facts, register, user='synapse')}`; it asks for the new user's "
+        "name and password. Or turn on registration with a token in homeserver.yaml.",
+    )
+
+
 @register("matrix-synapse")
 def build_matrix_synapse(facts: TargetHost | None, options: Mapping[str, str],
                          identities: Identities) -> Recipe:
@@ -157,15 +186,6 @@ def build_matrix_synapse(facts: TargetHost | None, options: Mapping[str, str],
             description=f"register the admin @{admin}:{server_name}",
         ),
     ]
-    if address:
-        health = WaitHealth("check that Synapse answers Matrix clients",
-                            site=Site(address, server_name, port),
-                            path="/_matrix/client/versions", expect_text="versions",
-                            timeout=60, interval=1)
-    else:
-        health = WaitHealth("check that Synapse answers",
-                            argv=(python, "-c", HEALTH_ON_HOST, str(port)), timeout=60, interval=1)
-    register = (f"{VENV}/bin/register_new_matrix_user", "-c", CONF, f"http://127.0.0.1:{port}")
     return Recipe(
         id="matrix-synapse",
         version=o["version"],
@@ -173,18 +193,8 @@ def build_matrix_synapse(facts: TargetHost | None, options: Mapping[str, str],
         title=f"the Matrix server {server_name}",
         steps=tuple(steps),
         ports=(Port(port, units=("matrix-synapse",)),),
-        health=health,
-        next_steps=(
-            f"Your admin account is @{admin}:{server_name}; its password is in roost's key "
-            f"vault: `roost keys show {ident_id} --secret` shows it.",
-            "Apps: Element (phone, desktop and web), FluffyChat (phone), Nheko (desktop). "
-            f"Sign in with the homeserver {base}.",
-            "Before you use it from outside your home: put it behind HTTPS (nginx or Caddy with "
-            f"Let's Encrypt for {server_name}) and open port 443, and 8448 for federation.",
-            "Accounts for family and friends: on the host, run "
-            f"`{host_command(facts, register, user='synapse')}`; it asks for the new user's "
-            "name and password. Or turn on registration with a token in homeserver.yaml.",
-        ),
+        health=_health(address, server_name, port),
+        next_steps=_next_steps(facts, ident_id, admin, server_name, base, port),
         uninstall=(DisableService("matrix-synapse"), RemovePath(UNIT)),
         purge=(RemovePath(DATA), RemovePath(CONF_DIR), RemovePath("/opt/synapse")),
     )
