@@ -180,6 +180,42 @@ def _unsigned(method: str, path: str, headers: Mapping[str, str]) -> Mapping[str
     raise RoostError("this probe signs with the key vault's password: it runs inside a deploy")
 
 
+def _nginx_steps(listen: int, domain: str, port: int) -> list[Step]:
+    """The nginx site that proxies to bovine, turned on and loaded."""
+    return [
+        RenderTemplate(SITE, template="bovine-nginx.conf", mode=0o644,
+                       values={"listen": str(listen), "domain": domain, "port": str(port)}),
+        RunCommand(("ln", "-sfn", SITE, SITE_ON), unless=("test", "-L", SITE_ON),
+                   description="turn the bovine site on in nginx"),
+        EnableService("nginx"),
+        Restart("nginx", watch=(SITE, SITE_ON), action="reload"),
+    ]
+
+
+def _next_steps(host: TargetHost | None, domain: str, first: str) -> tuple[str, ...]:
+    """What to tell the person once bovine runs (`first`: about their account), and how to
+    make more accounts and client keys on the host."""
+    python = f"{VENV}/bin/python"
+
+    def store(*words: str) -> str:
+        return host_command(host, (python, "-m", "bovine_store", *words), user=USER, cwd=DATA,
+                            env=(f"BOVINE_DB_URL={DB_URL}",))
+
+    return (
+        first,
+        "bovine is a small experimental server with no web page and no app: it is for "
+        "people who write their own fediverse tools with the bovine Python library "
+        "(BovineClient). Mastodon apps cannot log in to it. Its upstream says development "
+        "will probably stop; for a household account choose GoToSocial or Akkoma.",
+        f"Point {domain} at this host (DNS A/AAAA record) and give it HTTPS before you use "
+        f"it: other servers only talk to https://{domain}. For example, on the host: "
+        f"{https_commands(host, domain)}.",
+        f"More accounts, on the host: `{store('register', '--domain', domain, '--handle', 'NAME')}`"
+        " prints the new account's bovine name; a client key of your own for an account: "
+        f"`{store('key', 'BOVINE_NAME', '--new')}`.",
+    )
+
+
 @register("bovine")
 def build_bovine(host: TargetHost | None, options: Mapping[str, str],
                  identities: Identities) -> Recipe:
@@ -212,12 +248,7 @@ def build_bovine(host: TargetHost | None, options: Mapping[str, str],
         # Restart first: it starts a stopped unit, so a first deploy starts bovine once.
         Restart("bovine", watch=(INSTALLED, APP, UNIT)),
         EnableService("bovine"),
-        RenderTemplate(SITE, template="bovine-nginx.conf", mode=0o644,
-                       values={"listen": str(listen), "domain": domain, "port": str(port)}),
-        RunCommand(("ln", "-sfn", SITE, SITE_ON), unless=("test", "-L", SITE_ON),
-                   description="turn the bovine site on in nginx"),
-        EnableService("nginx"),
-        Restart("nginx", watch=(SITE, SITE_ON), action="reload"),
+        *_nginx_steps(listen, domain, port),
     ]
     site = Site(address, domain, listen)
     account = fediverse_account(o, identities, domain)
@@ -244,10 +275,6 @@ def build_bovine(host: TargetHost | None, options: Mapping[str, str],
                             interval=1.0)
         first = ("No fediverse identity for this domain was in the key vault, so no account "
                  "was made: create one with `roost keys` and deploy again.")
-    def store(*words: str) -> str:
-        return host_command(host, (python, "-m", "bovine_store", *words), user=USER, cwd=DATA,
-                            env=(f"BOVINE_DB_URL={DB_URL}",))
-
     return Recipe(
         id="bovine",
         version=o["version"],
@@ -256,19 +283,7 @@ def build_bovine(host: TargetHost | None, options: Mapping[str, str],
         steps=tuple(steps),
         ports=(Port(listen, units=("nginx",), option="listen"), Port(port, units=("bovine",))),
         health=health,
-        next_steps=(
-            first,
-            "bovine is a small experimental server with no web page and no app: it is for "
-            "people who write their own fediverse tools with the bovine Python library "
-            "(BovineClient). Mastodon apps cannot log in to it. Its upstream says development "
-            "will probably stop; for a household account choose GoToSocial or Akkoma.",
-            f"Point {domain} at this host (DNS A/AAAA record) and give it HTTPS before you use "
-            f"it: other servers only talk to https://{domain}. For example, on the host: "
-            f"{https_commands(host, domain)}.",
-            f"More accounts, on the host: `{store('register', '--domain', domain, '--handle', 'NAME')}`"  # noqa: E501
-            " prints the new account's bovine name; a client key of your own for an account: "
-            f"`{store('key', 'BOVINE_NAME', '--new')}`.",
-        ),
+        next_steps=_next_steps(host, domain, first),
         uninstall=(DisableService("bovine"), RemovePath(UNIT), RemovePath(SITE_ON),
                    RemovePath(SITE), Restart("nginx", watch=(SITE_ON,), action="reload")),
         purge=(RemovePath(DATA), RemovePath(ROOT)),
