@@ -99,6 +99,24 @@ INSTALL_PHP = _LOAD_PHP + "function wp_new_blog_notification() {}" + _UPGRADE_PH
 INSTALLED_PHP = _BOOT_PHP + "exit(is_blog_installed() ? 0 : 1);"
 
 
+def _next_steps(facts: TargetHost | None, url: str, admin: str, ident: str, domain: str
+                ) -> tuple[str, ...]:
+    """What to tell the person once WordPress runs: log in, HTTPS, updates and e-mail."""
+    return (
+        f"Open {url}/wp-admin/ and log in as {admin} with the password from roost's "
+        f"key vault: `roost keys show {ident} --secret` shows it.",
+        "Write your first post, pick a theme under Appearance, and remove the sample post.",
+        "Before others read it from the internet: a domain pointing at this host and HTTPS. "
+        f"For example, on the host: {https_commands(facts, domain)}.",
+        "Updates come with Debian's security updates: keep them installing by themselves "
+        f"with `{host_command(facts, ('apt-get', 'install', 'unattended-upgrades'))}` on "
+        "the host.",
+        "WordPress cannot send e-mail yet (the host has no mail program): no password "
+        "resets or comment notices arrive. To send mail, add an SMTP plugin (for example "
+        "WP Mail SMTP) with your mail provider's account.",
+    )
+
+
 @register("wordpress")
 def build_wordpress(facts: TargetHost | None, options: Mapping[str, str],
                     identities: Identities) -> Recipe:
@@ -164,19 +182,7 @@ def build_wordpress(facts: TargetHost | None, options: Mapping[str, str],
         health=WaitHealth("check that WordPress serves its front page", site=site,
                           expect_text='<meta name="generator" content="WordPress',
                           timeout=60, interval=1),
-        next_steps=(
-            f"Open {url}/wp-admin/ and log in as {o['admin']} with the password from roost's "
-            f"key vault: `roost keys show {ident} --secret` shows it.",
-            "Write your first post, pick a theme under Appearance, and remove the sample post.",
-            "Before others read it from the internet: a domain pointing at this host and HTTPS. "
-            f"For example, on the host: {https_commands(facts, domain)}.",
-            "Updates come with Debian's security updates: keep them installing by themselves "
-            f"with `{host_command(facts, ('apt-get', 'install', 'unattended-upgrades'))}` on "
-            "the host.",
-            "WordPress cannot send e-mail yet (the host has no mail program): no password "
-            "resets or comment notices arrive. To send mail, add an SMTP plugin (for example "
-            "WP Mail SMTP) with your mail provider's account.",
-        ),
+        next_steps=_next_steps(facts, url, o["admin"], ident, domain),
         uninstall=(RemovePath(SITE_ON), Restart("nginx", watch=(SITE_ON,), action="reload")),
         purge=(RunCommand(("mysql", "-e", "DROP DATABASE IF EXISTS wordpress"),
                           description="delete the WordPress database"),
