@@ -106,6 +106,56 @@ def check_key_document(doc: Mapping[str, Any], actor_id: str, handle: str) -> st
     return _key_problem(doc)
 
 
+def _actor_address(site: Site, acct: str, timeout: float) -> tuple[str, str]:
+    """(the actor address WebFinger gives for `acct`, checked to be http(s) on the site's
+    name, ""), or ("", one line saying what is wrong)."""
+    import httpx
+
+    domain = site.host_name
+    wf = f"/.well-known/webfinger?resource={quote(acct, safe=':@')}"
+    try:
+        r = site.get(wf, headers={"Accept": "application/jrd+json"}, timeout=timeout)
+    except httpx.HTTPError as exc:
+        return "", f"WebFinger at {site.url('')} did not answer ({type(exc).__name__})"
+    if r.status_code == 404:
+        return "", f"WebFinger does not know {acct} (404)"
+    if r.status_code != 200:
+        return "", f"WebFinger answered {r.status_code} for {acct}"
+    jrd = _json(r, "WebFinger")
+    if isinstance(jrd, str):
+        return "", jrd
+    if str(jrd.get("subject", "")).lower() != acct:
+        return "", f"WebFinger's subject is {str(jrd.get('subject'))[:80]!r}, not {acct}"
+    actor_id = _self_link(jrd)
+    if actor_id is None:
+        return "", "WebFinger gave no link rel=self of type application/activity+json"
+    parts = urlsplit(actor_id)
+    if parts.scheme not in ("http", "https") or (parts.hostname or "").lower() != domain:
+        return "", f"the actor address {actor_id[:80]} is not on {domain}"
+    return actor_id, ""
+
+
+def _key_document(site: Site, path: str, actor_id: str, handle: str, timeout: float
+                  ) -> bool | str:
+    """True when the public key document at `path` answers unsigned as the actor's key, else
+    one line saying what is wrong."""
+    import httpx
+
+    try:
+        k = site.get(path, headers={"Accept": AP_TYPE}, timeout=timeout)
+    except httpx.HTTPError as exc:
+        return f"the public key document did not answer ({type(exc).__name__})"
+    if k.status_code != 200:
+        return f"the public key document {path[:60]} answered {k.status_code}"
+    kind = k.headers.get("content-type", "").split(";")[0].strip()
+    if kind not in AP_TYPES:
+        return f"the public key document came as {kind[:40] or 'no type'}, not {AP_TYPE}"
+    doc = _json(k, "the public key document")
+    if isinstance(doc, str):
+        return doc
+    return check_key_document(doc, actor_id, handle) or True
+
+
 def webfinger_probe(site: Site, handle: str, sign: Signer | None = None,
                     timeout: float = 5.0, *, signed_actor: bool = False,
                     key_suffix: str = "") -> Callable[[], bool | str]:
@@ -124,26 +174,10 @@ def webfinger_probe(site: Site, handle: str, sign: Signer | None = None,
     def probe() -> bool | str:
         import httpx
 
-        wf = f"/.well-known/webfinger?resource={quote(acct, safe=':@')}"
-        try:
-            r = site.get(wf, headers={"Accept": "application/jrd+json"}, timeout=timeout)
-        except httpx.HTTPError as exc:
-            return f"WebFinger at {base} did not answer ({type(exc).__name__})"
-        if r.status_code == 404:
-            return f"WebFinger does not know {acct} (404)"
-        if r.status_code != 200:
-            return f"WebFinger answered {r.status_code} for {acct}"
-        jrd = _json(r, "WebFinger")
-        if isinstance(jrd, str):
-            return jrd
-        if str(jrd.get("subject", "")).lower() != acct:
-            return f"WebFinger's subject is {str(jrd.get('subject'))[:80]!r}, not {acct}"
-        actor_id = _self_link(jrd)
-        if actor_id is None:
-            return "WebFinger gave no link rel=self of type application/activity+json"
+        actor_id, problem = _actor_address(site, acct, timeout)
+        if problem:
+            return problem
         parts = urlsplit(actor_id)
-        if parts.scheme not in ("http", "https") or (parts.hostname or "").lower() != domain:
-            return f"the actor address {actor_id[:80]} is not on {domain}"
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         headers = {"Accept": AP_TYPE}
         if sign is not None:
@@ -153,8 +187,8 @@ def webfinger_probe(site: Site, handle: str, sign: Signer | None = None,
         except httpx.HTTPError as exc:
             return f"the actor document did not answer ({type(exc).__name__})"
         if a.status_code == 401 and signed_actor and sign is None:
-            return (key_document(parts.path.rstrip("/") + key_suffix, actor_id)
-                    if key_suffix else True)
+            return (_key_document(site, parts.path.rstrip("/") + key_suffix, actor_id, handle,
+                                  timeout) if key_suffix else True)
         if a.status_code in (401, 403):
             return (f"the actor document answered {a.status_code}: the server wants a signed "
                     "request" + ("" if sign is None else " and did not accept this one"))
@@ -169,23 +203,6 @@ def webfinger_probe(site: Site, handle: str, sign: Signer | None = None,
         if isinstance(actor, str):
             return actor
         return check_actor(actor, actor_id, handle) or True
-
-    def key_document(path: str, actor_id: str) -> bool | str:
-        import httpx
-
-        try:
-            k = site.get(path, headers={"Accept": AP_TYPE}, timeout=timeout)
-        except httpx.HTTPError as exc:
-            return f"the public key document did not answer ({type(exc).__name__})"
-        if k.status_code != 200:
-            return f"the public key document {path[:60]} answered {k.status_code}"
-        kind = k.headers.get("content-type", "").split(";")[0].strip()
-        if kind not in AP_TYPES:
-            return f"the public key document came as {kind[:40] or 'no type'}, not {AP_TYPE}"
-        doc = _json(k, "the public key document")
-        if isinstance(doc, str):
-            return doc
-        return check_key_document(doc, actor_id, handle) or True
 
     if signed_actor and sign is None:
         what = ("the actor's 401 (it wants signed requests)"
