@@ -341,66 +341,10 @@ class SSHTransport(BaseTransport):
         sender: threading.Thread | None = None
         try:
             try:
-                chan.exec_command(line)
-                if len(feed) <= INLINE_STDIN:
-                    if feed:
-                        chan.sendall(feed)
-                    chan.shutdown_write()
-                else:
-                    sender = threading.Thread(target=_send_all, args=(chan, feed), daemon=True)
-                    sender.start()
+                sender = _start(chan, line, feed)
             except (paramiko.SSHException, EOFError, OSError):
                 raise self._lost(what) from None
-            out = bytearray()
-            err = bytearray()
-            pend_out = bytearray()
-            pend_err = bytearray()
-            timed_out = False
-            while True:
-                got = False
-                while chan.recv_ready():
-                    chunk = chan.recv(65536)
-                    if not chunk:
-                        break
-                    got = True
-                    out.extend(chunk)
-                    if on_output is not None:
-                        emit_lines(pend_out, chunk, on_output)
-                while chan.recv_stderr_ready():
-                    chunk = chan.recv_stderr(65536)
-                    if not chunk:
-                        break
-                    got = True
-                    err.extend(chunk)
-                    if on_output is not None:
-                        emit_lines(pend_err, chunk, on_output)
-                if got:
-                    continue
-                if chan.exit_status_ready() and not chan.recv_ready() \
-                        and not chan.recv_stderr_ready():
-                    break
-                if chan.closed:
-                    break
-                wait = 1.0
-                if deadline is not None:
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        timed_out = True
-                        break
-                    wait = min(wait, left)
-                if chan.eof_received:
-                    # the output is over and only the exit status is to come: select() on
-                    # the channel would return at once from here on (a busy loop)
-                    chan.status_event.wait(wait)
-                else:
-                    select.select([chan], [], [], wait)
-                if not t.is_active():
-                    # drain what arrived, then report the loss below
-                    continue
-            if on_output is not None:
-                for buf in (pend_out, pend_err):
-                    if buf:
-                        on_output(buf.decode("utf-8", "replace"))
+            out, err, timed_out = _collect(chan, t, deadline, on_output)
             if timed_out:
                 err.extend(f"\nroost: stopped after {timeout:g} s without finishing\n".encode())
                 return TIMEOUT_EXIT, bytes(out), bytes(err)
@@ -548,6 +492,84 @@ def _policy(name: str, ep: Endpoint, known: KnownHosts, trust: str | None,
                 known.verify(name, ep.host, ep.port, key, need.fingerprint)
 
     return _Check()
+
+
+def _start(chan: paramiko.Channel, line: str, feed: bytes) -> threading.Thread | None:
+    """Start `line` on the channel and give it `feed` as stdin: inline when small (then close
+    stdin), else from a thread (returned, to be joined) so a full window cannot stall us."""
+    chan.exec_command(line)
+    if len(feed) <= INLINE_STDIN:
+        if feed:
+            chan.sendall(feed)
+        chan.shutdown_write()
+        return None
+    sender = threading.Thread(target=_send_all, args=(chan, feed), daemon=True)
+    sender.start()
+    return sender
+
+
+def _read_ready(chan: paramiko.Channel, out: bytearray, err: bytearray, pend_out: bytearray,
+                pend_err: bytearray, on_output: OutputSink | None) -> bool:
+    """Read what the channel has ready on stdout and stderr, passing whole lines on; True
+    when anything came."""
+    got = False
+    while chan.recv_ready():
+        chunk = chan.recv(65536)
+        if not chunk:
+            break
+        got = True
+        out.extend(chunk)
+        if on_output is not None:
+            emit_lines(pend_out, chunk, on_output)
+    while chan.recv_stderr_ready():
+        chunk = chan.recv_stderr(65536)
+        if not chunk:
+            break
+        got = True
+        err.extend(chunk)
+        if on_output is not None:
+            emit_lines(pend_err, chunk, on_output)
+    return got
+
+
+def _collect(chan: paramiko.Channel, t: paramiko.Transport, deadline: float | None,
+             on_output: OutputSink | None) -> tuple[bytearray, bytearray, bool]:
+    """Read the command's stdout and stderr until it ends or the deadline passes: (stdout,
+    stderr, timed out). A last partial line goes to `on_output` at the end."""
+    out = bytearray()
+    err = bytearray()
+    pend_out = bytearray()
+    pend_err = bytearray()
+    timed_out = False
+    while True:
+        if _read_ready(chan, out, err, pend_out, pend_err, on_output):
+            continue
+        if chan.exit_status_ready() and not chan.recv_ready() \
+                and not chan.recv_stderr_ready():
+            break
+        if chan.closed:
+            break
+        wait = 1.0
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                timed_out = True
+                break
+            wait = min(wait, left)
+        if chan.eof_received:
+            # the output is over and only the exit status is to come: select() on
+            # the channel would return at once from here on (a busy loop)
+            chan.status_event.wait(wait)
+        else:
+            select.select([chan], [], [], wait)
+        if not t.is_active():
+            # drain what arrived, then report the loss below
+            continue
+    if on_output is not None:
+        for buf in (pend_out, pend_err):
+            if buf:
+                on_output(buf.decode("utf-8", "replace"))
+    return out, err, timed_out
 
 
 def _send_all(chan: paramiko.Channel, data: bytes) -> None:
