@@ -18,7 +18,7 @@ import select
 import socket
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -512,23 +512,24 @@ def _read_ready(chan: paramiko.Channel, out: bytearray, err: bytearray, pend_out
                 pend_err: bytearray, on_output: OutputSink | None) -> bool:
     """Read what the channel has ready on stdout and stderr, passing whole lines on; True
     when anything came."""
+    got_out = _drain(chan.recv_ready, chan.recv, out, pend_out, on_output)
+    got_err = _drain(chan.recv_stderr_ready, chan.recv_stderr, err, pend_err, on_output)
+    return got_out or got_err
+
+
+def _drain(ready: Callable[[], bool], recv: Callable[[int], bytes], buf: bytearray,
+           pend: bytearray, on_output: OutputSink | None) -> bool:
+    """Read one of the channel's streams while it has something ready, into `buf`, passing
+    whole lines on; True when anything came."""
     got = False
-    while chan.recv_ready():
-        chunk = chan.recv(65536)
+    while ready():
+        chunk = recv(65536)
         if not chunk:
             break
         got = True
-        out.extend(chunk)
+        buf.extend(chunk)
         if on_output is not None:
-            emit_lines(pend_out, chunk, on_output)
-    while chan.recv_stderr_ready():
-        chunk = chan.recv_stderr(65536)
-        if not chunk:
-            break
-        got = True
-        err.extend(chunk)
-        if on_output is not None:
-            emit_lines(pend_err, chunk, on_output)
+            emit_lines(pend, chunk, on_output)
     return got
 
 

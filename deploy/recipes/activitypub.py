@@ -57,6 +57,15 @@ def _json(r: httpx.Response, what: str) -> dict[str, Any] | str:
     return data
 
 
+def _ap_json(r: httpx.Response, what: str) -> dict[str, Any] | str:
+    """`what`'s JSON object when it came as an ActivityPub type, else one line saying what is
+    wrong."""
+    kind = r.headers.get("content-type", "").split(";")[0].strip()
+    if kind not in AP_TYPES:
+        return f"{what} came as {kind[:40] or 'no type'}, not {AP_TYPE}"
+    return _json(r, what)
+
+
 def _self_link(jrd: Mapping[str, Any]) -> str | None:
     links = jrd.get("links")
     if not isinstance(links, list):
@@ -147,10 +156,7 @@ def _key_document(site: Site, path: str, actor_id: str, handle: str, timeout: fl
         return f"the public key document did not answer ({type(exc).__name__})"
     if k.status_code != 200:
         return f"the public key document {path[:60]} answered {k.status_code}"
-    kind = k.headers.get("content-type", "").split(";")[0].strip()
-    if kind not in AP_TYPES:
-        return f"the public key document came as {kind[:40] or 'no type'}, not {AP_TYPE}"
-    doc = _json(k, "the public key document")
+    doc = _ap_json(k, "the public key document")
     if isinstance(doc, str):
         return doc
     return check_key_document(doc, actor_id, handle) or True
@@ -196,10 +202,7 @@ def webfinger_probe(site: Site, handle: str, sign: Signer | None = None,
             return f"the actor document {parts.path[:60]} answered 404: no such account"
         if a.status_code != 200:
             return f"the actor document {parts.path[:60]} answered {a.status_code}"
-        kind = a.headers.get("content-type", "").split(";")[0].strip()
-        if kind not in AP_TYPES:
-            return f"the actor document came as {kind[:40] or 'no type'}, not {AP_TYPE}"
-        actor = _json(a, "the actor document")
+        actor = _ap_json(a, "the actor document")
         if isinstance(actor, str):
             return actor
         return check_actor(actor, actor_id, handle) or True

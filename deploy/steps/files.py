@@ -53,6 +53,17 @@ def _private(mode: int, group: str | None) -> bool:
     return not mode & (0o037 if group is not None else 0o077)
 
 
+def _placed(path: str, mode: int, owner: str | None, group: str | None) -> None:
+    """Check where a file or folder goes and whose it is: an absolute path, a mode, and the
+    owner and group (when given) as user names."""
+    _abs_path(path)
+    _mode(mode)
+    if owner is not None:
+        _user(owner, "owner")
+    if group is not None:
+        _user(group, "group")
+
+
 @dataclass(frozen=True)
 class WriteFile(Step):
     """Write a file atomically on the host (temp file, then rename) with mode and owner."""
@@ -64,12 +75,7 @@ class WriteFile(Step):
     group: str | None = None
 
     def __post_init__(self) -> None:
-        _abs_path(self.path)
-        _mode(self.mode)
-        if self.owner is not None:
-            _user(self.owner, "owner")
-        if self.group is not None:
-            _user(self.group, "group")
+        _placed(self.path, self.mode, self.owner, self.group)
         if isinstance(self.content, Secret) and not _private(self.mode, self.group):
             raise RoostError(f"{self.path} holds a secret but would be readable by others",
                              hint="give it mode 0o600 or 0o640")
@@ -202,12 +208,7 @@ class EnsureDir(Step):
     group: str | None = None
 
     def __post_init__(self) -> None:
-        _abs_path(self.path)
-        _mode(self.mode)
-        if self.owner is not None:
-            _user(self.owner, "owner")
-        if self.group is not None:
-            _user(self.group, "group")
+        _placed(self.path, self.mode, self.owner, self.group)
 
     def describe(self) -> str:
         return f"create the folder {self.path}"
