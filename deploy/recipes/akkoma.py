@@ -100,22 +100,13 @@ from roost.deploy.recipes.upstream import (
     UpstreamService,
     release_layout,
 )
-from roost.deploy.steps import (
-    CreateAccount,
-    DisableService,
-    EnableService,
-    EnsureDir,
-    InstallPackages,
-    RemovePath,
-    RenderTemplate,
-    Restart,
-    RunCommand,
-    Secret,
-    Step,
-    WaitHealth,
-    WriteFile,
-    script,
-)
+from roost.deploy.steps.accounts import CreateAccount
+from roost.deploy.steps.base import Secret, Step, script
+from roost.deploy.steps.commands import RunCommand
+from roost.deploy.steps.files import EnsureDir, RemovePath, RenderTemplate, WriteFile
+from roost.deploy.steps.health import WaitHealth
+from roost.deploy.steps.packages import InstallPackages
+from roost.deploy.steps.services import DisableService, EnableService, Restart
 from roost.keys import fediverse
 
 OPTIONS = recipe_options("akkoma")

@@ -53,22 +53,13 @@ from roost.deploy.recipe import (
 )
 from roost.deploy.recipes.activitypub import webfinger_probe
 from roost.deploy.recipes.gotosocial import fediverse_account
-from roost.deploy.steps import (
-    CreateAccount,
-    DisableService,
-    EnableService,
-    EnsureDir,
-    EnsureUser,
-    InstallPackages,
-    RemovePath,
-    RenderTemplate,
-    Restart,
-    RunCommand,
-    Secret,
-    Step,
-    StepContext,
-    WaitHealth,
-)
+from roost.deploy.steps.accounts import CreateAccount, EnsureUser
+from roost.deploy.steps.base import Secret, Step, StepContext
+from roost.deploy.steps.commands import RunCommand
+from roost.deploy.steps.files import EnsureDir, RemovePath, RenderTemplate
+from roost.deploy.steps.health import WaitHealth
+from roost.deploy.steps.packages import InstallPackages
+from roost.deploy.steps.services import DisableService, EnableService, Restart
 from roost.deploy.transport import Transport
 
 OPTIONS = recipe_options("bovine")

@@ -64,22 +64,13 @@ from roost.deploy.recipe import (
 )
 from roost.deploy.recipes.logins import pick_login
 from roost.deploy.recipes.upstream import InstallArtifact, choose
-from roost.deploy.steps import (
-    CreateAccount,
-    DisableService,
-    EnableService,
-    EnsureDir,
-    InstallPackages,
-    RemovePath,
-    RenderTemplate,
-    Restart,
-    RunCommand,
-    Secret,
-    Step,
-    WaitHealth,
-    load_script,
-    script,
-)
+from roost.deploy.steps.accounts import CreateAccount
+from roost.deploy.steps.base import Secret, Step, load_script, script
+from roost.deploy.steps.commands import RunCommand
+from roost.deploy.steps.files import EnsureDir, RemovePath, RenderTemplate
+from roost.deploy.steps.health import WaitHealth
+from roost.deploy.steps.packages import InstallPackages
+from roost.deploy.steps.services import DisableService, EnableService, Restart
 
 OPTIONS = recipe_options("friendica")
 """Declared in recipes/options.toml; `roost deploy ID --help` lists them."""

@@ -50,18 +50,11 @@ from roost.deploy.recipe import (
 )
 from roost.deploy.recipes.activitypub import webfinger_probe
 from roost.deploy.recipes.upstream import UpstreamService, release_layout
-from roost.deploy.steps import (
-    CreateAccount,
-    DisableService,
-    EnableService,
-    RemovePath,
-    RenderTemplate,
-    Restart,
-    Secret,
-    Step,
-    WaitHealth,
-    script,
-)
+from roost.deploy.steps.accounts import CreateAccount
+from roost.deploy.steps.base import Secret, Step, script
+from roost.deploy.steps.files import RemovePath, RenderTemplate
+from roost.deploy.steps.health import WaitHealth
+from roost.deploy.steps.services import DisableService, EnableService, Restart
 from roost.keys import fediverse
 
 OPTIONS = recipe_options("gotosocial")

@@ -29,21 +29,13 @@ from roost.deploy.recipe import (
     register,
     take_options,
 )
-from roost.deploy.steps import (
-    CreateAccount,
-    DisableService,
-    EnableService,
-    EnsureDir,
-    EnsureUser,
-    InstallPackages,
-    RemovePath,
-    RenderTemplate,
-    Restart,
-    RunCommand,
-    Secret,
-    Step,
-    WaitHealth,
-)
+from roost.deploy.steps.accounts import CreateAccount, EnsureUser
+from roost.deploy.steps.base import Secret, Step
+from roost.deploy.steps.commands import RunCommand
+from roost.deploy.steps.files import EnsureDir, RemovePath, RenderTemplate
+from roost.deploy.steps.health import WaitHealth
+from roost.deploy.steps.packages import InstallPackages
+from roost.deploy.steps.services import DisableService, EnableService, Restart
 
 OPTIONS = recipe_options("matrix-synapse")
 """Declared in recipes/options.toml; `roost deploy ID --help` lists them."""

@@ -27,19 +27,11 @@ from roost.deploy.recipe import (
     register,
     take_options,
 )
-from roost.deploy.steps import (
-    DisableService,
-    EnableService,
-    EnsureDir,
-    InstallPackages,
-    RemovePackages,
-    RemovePath,
-    RenderTemplate,
-    Restart,
-    Step,
-    WaitHealth,
-    WriteFile,
-)
+from roost.deploy.steps.base import Step
+from roost.deploy.steps.files import EnsureDir, RemovePath, RenderTemplate, WriteFile
+from roost.deploy.steps.health import WaitHealth
+from roost.deploy.steps.packages import InstallPackages, RemovePackages
+from roost.deploy.steps.services import DisableService, EnableService, Restart
 
 OPTIONS = recipe_options("minidlna")
 """Declared in recipes/options.toml; `roost deploy ID --help` lists them."""

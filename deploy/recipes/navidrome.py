@@ -28,16 +28,11 @@ from roost.deploy.recipes.upstream import (
     UpstreamService,
     release_layout,
 )
-from roost.deploy.steps import (
-    DisableService,
-    EnableService,
-    RemovePath,
-    RenderTemplate,
-    Restart,
-    RunCommand,
-    Step,
-    WaitHealth,
-)
+from roost.deploy.steps.base import Step
+from roost.deploy.steps.commands import RunCommand
+from roost.deploy.steps.files import RemovePath, RenderTemplate
+from roost.deploy.steps.health import WaitHealth
+from roost.deploy.steps.services import DisableService, EnableService, Restart
 
 OPTIONS = recipe_options("navidrome")
 """Declared in recipes/options.toml; `roost deploy ID --help` lists them."""

@@ -45,23 +45,13 @@ from roost.deploy.recipe import (
     register,
     take_options,
 )
-from roost.deploy.steps import (
-    CreateAccount,
-    DisableService,
-    EnableService,
-    EnsureDir,
-    InstallPackages,
-    RemovePackages,
-    RemovePath,
-    RenderTemplate,
-    Restart,
-    RunCommand,
-    Secret,
-    Step,
-    WaitHealth,
-    load_script,
-    script,
-)
+from roost.deploy.steps.accounts import CreateAccount
+from roost.deploy.steps.base import Secret, Step, load_script, script
+from roost.deploy.steps.commands import RunCommand
+from roost.deploy.steps.files import EnsureDir, RemovePath, RenderTemplate
+from roost.deploy.steps.health import WaitHealth
+from roost.deploy.steps.packages import InstallPackages, RemovePackages
+from roost.deploy.steps.services import DisableService, EnableService, Restart
 from roost.keys.xmpp import jid as check_jid
 from roost.keys.xmpp import prosody_encode
 

@@ -73,23 +73,13 @@ from roost.deploy.recipe import (
 )
 from roost.deploy.recipes.ssb_pub import secret_file_template, ssb_identity
 from roost.deploy.recipes.upstream import Artifact, InstallArtifact, check_sha256
-from roost.deploy.steps import (
-    DisableService,
-    EnableService,
-    EnsureDir,
-    EnsureUser,
-    InstallPackages,
-    RemovePath,
-    RenderTemplate,
-    Restart,
-    RunCommand,
-    Secret,
-    Step,
-    WaitHealth,
-    WriteFile,
-    load_template,
-    script,
-)
+from roost.deploy.steps.accounts import EnsureUser
+from roost.deploy.steps.base import Secret, Step, script
+from roost.deploy.steps.commands import RunCommand
+from roost.deploy.steps.files import EnsureDir, RemovePath, RenderTemplate, WriteFile, load_template
+from roost.deploy.steps.health import WaitHealth
+from roost.deploy.steps.packages import InstallPackages
+from roost.deploy.steps.services import DisableService, EnableService, Restart
 from roost.keys.ssb import profile_name
 
 REPO = "https://github.com/fraction/oasis.git"

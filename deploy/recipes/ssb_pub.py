@@ -32,23 +32,13 @@ from roost.deploy.recipe import (
     register,
     take_options,
 )
-from roost.deploy.steps import (
-    DisableService,
-    EnableService,
-    EnsureDir,
-    EnsureUser,
-    InstallPackages,
-    RemovePath,
-    RenderTemplate,
-    Restart,
-    RunCommand,
-    Secret,
-    Step,
-    WaitHealth,
-    WriteFile,
-    load_template,
-    script,
-)
+from roost.deploy.steps.accounts import EnsureUser
+from roost.deploy.steps.base import Secret, Step, script
+from roost.deploy.steps.commands import RunCommand
+from roost.deploy.steps.files import EnsureDir, RemovePath, RenderTemplate, WriteFile, load_template
+from roost.deploy.steps.health import WaitHealth
+from roost.deploy.steps.packages import InstallPackages
+from roost.deploy.steps.services import DisableService, EnableService, Restart
 from roost.keys.model import Identity
 from roost.keys.ssb import ssb_secret_file_text
 

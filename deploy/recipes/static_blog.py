@@ -22,20 +22,12 @@ from roost.deploy.recipe import (
     register,
     take_options,
 )
-from roost.deploy.steps import (
-    DisableService,
-    EnableService,
-    EnsureDir,
-    InstallPackages,
-    RemovePackages,
-    RemovePath,
-    RenderTemplate,
-    Restart,
-    RunCommand,
-    Step,
-    WaitHealth,
-    WriteFile,
-)
+from roost.deploy.steps.base import Step
+from roost.deploy.steps.commands import RunCommand
+from roost.deploy.steps.files import EnsureDir, RemovePath, RenderTemplate, WriteFile
+from roost.deploy.steps.health import WaitHealth
+from roost.deploy.steps.packages import InstallPackages, RemovePackages
+from roost.deploy.steps.services import DisableService, EnableService, Restart
 
 OPTIONS = recipe_options("static-blog")
 """Declared in recipes/options.toml; `roost deploy ID --help` lists them."""

@@ -31,19 +31,13 @@ from roost.deploy.recipe import (
     take_options,
 )
 from roost.deploy.recipes.logins import pick_login
-from roost.deploy.steps import (
-    CreateAccount,
-    EnableService,
-    InstallPackages,
-    RemovePackages,
-    RemovePath,
-    RenderTemplate,
-    Restart,
-    RunCommand,
-    Secret,
-    Step,
-    WaitHealth,
-)
+from roost.deploy.steps.accounts import CreateAccount
+from roost.deploy.steps.base import Secret, Step
+from roost.deploy.steps.commands import RunCommand
+from roost.deploy.steps.files import RemovePath, RenderTemplate
+from roost.deploy.steps.health import WaitHealth
+from roost.deploy.steps.packages import InstallPackages, RemovePackages
+from roost.deploy.steps.services import EnableService, Restart
 
 OPTIONS = recipe_options("wordpress")
 """Declared in recipes/options.toml; `roost deploy ID --help` lists them."""
