@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import shlex
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
@@ -209,39 +208,6 @@ RecipeBuilder = Callable[["TargetHost | None", Mapping[str, str], "Identities"],
 A builder registers itself with `@register(ID)`."""
 
 
-def host_command(host: TargetHost | None, argv: Sequence[str], *, user: str = "root",
-                 env: Sequence[str] = (), cwd: str = "") -> str:
-    """A command a next step tells the person to type on the host, runnable there as printed.
-
-    They log in as roost does. Through sudo (`sudo ...` for root, `sudo -u USER ...` for a
-    service user), unless the host's facts say roost logs in as root (a root login may have no
-    sudo at all): then as is, or `runuser -u USER -- ...`. `env` ("NAME=VALUE") and `cwd` go
-    through `env`. A program that is not on a login shell's PATH (a venv's, a release's) must
-    be named by its full path: tests/test_next_steps.py checks every recipe's commands."""
-    as_root = TargetHost.of(host).sudo == "root"
-    if as_root:
-        words = [] if user == "root" else ["runuser", "-u", user, "--"]
-    else:
-        words = ["sudo"] if user == "root" else ["sudo", "-u", user]
-    if env or cwd:
-        words += ["env", *(["-C", cwd] if cwd else []), *env]
-    return " ".join(shlex.quote(w) for w in (*words, *argv))
-
-
-def https_commands(host: TargetHost | None, domain: str) -> str:
-    """How to give nginx's site for `domain` a Let's Encrypt certificate: two commands."""
-    name = domain if domain and domain != "_" else "YOUR-DOMAIN"
-    return (f"`{host_command(host, ('apt-get', 'install', 'certbot', 'python3-certbot-nginx'))}`"
-            f", then `{host_command(host, ('certbot', '--nginx', '-d', name))}`")
-
-
-def debian_version(package: str) -> tuple[str, ...]:
-    """`version_argv` for a service installed from a Debian package."""
-    if not re.match(r"^[a-z0-9][a-z0-9+.-]*$", package):
-        raise RoostError(f"{package[:40]!r} is not a Debian package name")
-    return ("dpkg-query", "-W", "-f=${Version}\\n", package)
-
-
 def take_options(options: Mapping[str, str], allowed: Mapping[str, str | None],
                  recipe: str) -> Values:
     """Check `options` against `allowed` (name -> default, None = required) and return them
@@ -331,15 +297,6 @@ class TargetHost:
     @property
     def pi_model(self) -> str | None:
         return self.facts.pi_model if self.facts is not None else None
-
-
-def reach_address(given: str, host: TargetHost | None, fallback: str = "") -> str:
-    """Where a health check reaches the service from this computer: the `address` option
-    (already checked by its type), else the host's address, else `fallback` ("" = none)."""
-    if given:
-        return given
-    address = TargetHost.of(host).address or fallback
-    return validate.hostname(address, "address") if address else ""
 
 
 _REGISTRY: dict[str, RecipeBuilder] = {}

@@ -22,7 +22,8 @@ from roost.cli.main import main
 from roost.core.errors import RoostError
 from roost.deploy import engine
 from roost.deploy.local import LocalTransport
-from roost.deploy.recipe import Recipe, debian_version
+from roost.deploy.recipe import Recipe
+from roost.deploy.recipes.host import debian_version
 from roost.deploy.steps import EnsureDir
 from roost.plan.answers import Answers
 from roost.plan.progress import Event, Progress

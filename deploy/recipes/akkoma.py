@@ -83,18 +83,10 @@ from dataclasses import dataclass
 from roost.core.errors import RoostError
 from roost.deploy.options import recipe_options
 from roost.deploy.reach import Site
-from roost.deploy.recipe import (
-    Identities,
-    Port,
-    Recipe,
-    TargetHost,
-    host_command,
-    https_commands,
-    register,
-    take_options,
-)
+from roost.deploy.recipe import Identities, Port, Recipe, TargetHost, register, take_options
 from roost.deploy.recipes.activitypub import webfinger_probe
 from roost.deploy.recipes.gotosocial import fediverse_account
+from roost.deploy.recipes.host import host_command, https_commands
 from roost.deploy.recipes.upstream import (
     InstallArtifact,
     UpstreamService,

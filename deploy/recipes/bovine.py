@@ -40,19 +40,10 @@ if TYPE_CHECKING:
 from roost.core.errors import RoostError
 from roost.deploy.options import recipe_options
 from roost.deploy.reach import Site
-from roost.deploy.recipe import (
-    Identities,
-    Port,
-    Recipe,
-    TargetHost,
-    host_command,
-    https_commands,
-    reach_address,
-    register,
-    take_options,
-)
+from roost.deploy.recipe import Identities, Port, Recipe, TargetHost, register, take_options
 from roost.deploy.recipes.activitypub import webfinger_probe
 from roost.deploy.recipes.gotosocial import fediverse_account
+from roost.deploy.recipes.host import host_command, https_commands, reach_address
 from roost.deploy.steps.accounts import CreateAccount, EnsureUser
 from roost.deploy.steps.base import Secret, Step, StepContext
 from roost.deploy.steps.commands import RunCommand

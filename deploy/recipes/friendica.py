@@ -52,16 +52,8 @@ from roost.core import validate
 from roost.core.errors import RoostError
 from roost.deploy.options import recipe_options
 from roost.deploy.reach import Site
-from roost.deploy.recipe import (
-    Identities,
-    Port,
-    Recipe,
-    TargetHost,
-    https_commands,
-    reach_address,
-    register,
-    take_options,
-)
+from roost.deploy.recipe import Identities, Port, Recipe, TargetHost, register, take_options
+from roost.deploy.recipes.host import https_commands, reach_address
 from roost.deploy.recipes.logins import pick_login
 from roost.deploy.recipes.upstream import InstallArtifact, choose
 from roost.deploy.steps.accounts import CreateAccount

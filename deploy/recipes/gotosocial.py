@@ -38,17 +38,9 @@ from collections.abc import Callable, Mapping
 from roost.core.errors import RoostError
 from roost.deploy.options import recipe_options
 from roost.deploy.reach import Site
-from roost.deploy.recipe import (
-    Identities,
-    Port,
-    Recipe,
-    TargetHost,
-    host_command,
-    https_commands,
-    register,
-    take_options,
-)
+from roost.deploy.recipe import Identities, Port, Recipe, TargetHost, register, take_options
 from roost.deploy.recipes.activitypub import webfinger_probe
+from roost.deploy.recipes.host import host_command, https_commands
 from roost.deploy.recipes.upstream import UpstreamService, release_layout
 from roost.deploy.steps.accounts import CreateAccount
 from roost.deploy.steps.base import Secret, Step, script

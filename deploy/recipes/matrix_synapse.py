@@ -24,11 +24,10 @@ from roost.deploy.recipe import (
     PublicIdentity,
     Recipe,
     TargetHost,
-    host_command,
-    reach_address,
     register,
     take_options,
 )
+from roost.deploy.recipes.host import host_command, reach_address
 from roost.deploy.steps.accounts import CreateAccount, EnsureUser
 from roost.deploy.steps.base import Secret, Step
 from roost.deploy.steps.commands import RunCommand

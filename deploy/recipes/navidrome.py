@@ -15,15 +15,8 @@ from collections.abc import Mapping
 from roost.core.errors import RoostError
 from roost.deploy.options import recipe_options
 from roost.deploy.reach import Site
-from roost.deploy.recipe import (
-    Identities,
-    Port,
-    Recipe,
-    TargetHost,
-    https_commands,
-    register,
-    take_options,
-)
+from roost.deploy.recipe import Identities, Port, Recipe, TargetHost, register, take_options
+from roost.deploy.recipes.host import https_commands
 from roost.deploy.recipes.upstream import (
     UpstreamService,
     release_layout,

@@ -34,17 +34,8 @@ from roost.core import validate
 from roost.core.errors import RoostError
 from roost.deploy.options import Values, recipe_options
 from roost.deploy.reach import Site
-from roost.deploy.recipe import (
-    Identities,
-    Port,
-    Recipe,
-    TargetHost,
-    debian_version,
-    host_command,
-    reach_address,
-    register,
-    take_options,
-)
+from roost.deploy.recipe import Identities, Port, Recipe, TargetHost, register, take_options
+from roost.deploy.recipes.host import debian_version, host_command, reach_address
 from roost.deploy.steps.accounts import CreateAccount
 from roost.deploy.steps.base import Secret, Step, load_script, script
 from roost.deploy.steps.commands import RunCommand

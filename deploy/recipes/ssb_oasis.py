@@ -67,10 +67,10 @@ from roost.deploy.recipe import (
     PublicIdentity,
     Recipe,
     TargetHost,
-    host_command,
     register,
     take_options,
 )
+from roost.deploy.recipes.host import host_command
 from roost.deploy.recipes.ssb_pub import secret_file_template, ssb_identity
 from roost.deploy.recipes.upstream import Artifact, InstallArtifact, check_sha256
 from roost.deploy.steps.accounts import EnsureUser

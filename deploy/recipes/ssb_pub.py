@@ -27,11 +27,10 @@ from roost.deploy.recipe import (
     PublicIdentity,
     Recipe,
     TargetHost,
-    host_command,
-    reach_address,
     register,
     take_options,
 )
+from roost.deploy.recipes.host import host_command, reach_address
 from roost.deploy.steps.accounts import EnsureUser
 from roost.deploy.steps.base import Secret, Step, script
 from roost.deploy.steps.commands import RunCommand

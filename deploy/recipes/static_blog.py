@@ -12,16 +12,8 @@ from pathlib import Path
 from roost.core.errors import RoostError
 from roost.deploy.options import recipe_options
 from roost.deploy.reach import Site
-from roost.deploy.recipe import (
-    Identities,
-    Port,
-    Recipe,
-    TargetHost,
-    debian_version,
-    reach_address,
-    register,
-    take_options,
-)
+from roost.deploy.recipe import Identities, Port, Recipe, TargetHost, register, take_options
+from roost.deploy.recipes.host import debian_version, reach_address
 from roost.deploy.steps.base import Step
 from roost.deploy.steps.commands import RunCommand
 from roost.deploy.steps.files import EnsureDir, RemovePath, RenderTemplate, WriteFile

@@ -39,7 +39,8 @@ from typing import Any
 from roost.core.errors import RoostError
 from roost.core.paths import data_dir
 from roost.deploy.options import Values
-from roost.deploy.recipe import TargetHost, reach_address
+from roost.deploy.recipe import TargetHost
+from roost.deploy.recipes.host import reach_address
 from roost.deploy.steps import EnsureDir, EnsureUser, Step, StepContext, load_script, script
 from roost.deploy.transport import Transport
 

@@ -19,17 +19,8 @@ from roost.core import validate
 from roost.core.errors import RoostError
 from roost.deploy.options import recipe_options
 from roost.deploy.reach import Site
-from roost.deploy.recipe import (
-    Identities,
-    Port,
-    Recipe,
-    TargetHost,
-    debian_version,
-    host_command,
-    https_commands,
-    register,
-    take_options,
-)
+from roost.deploy.recipe import Identities, Port, Recipe, TargetHost, register, take_options
+from roost.deploy.recipes.host import debian_version, host_command, https_commands
 from roost.deploy.recipes.logins import pick_login
 from roost.deploy.steps.accounts import CreateAccount
 from roost.deploy.steps.base import Secret, Step
