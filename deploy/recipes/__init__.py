@@ -2,6 +2,8 @@
 
 Each service recipe is one module under roost/deploy/recipes/ whose builder registers itself
 with `@register(ID)` (roost.deploy.recipe); importing the modules here fills `RECIPES`.
+Their options are declared in recipes/options.toml, with what each means and its default
+(each module's `OPTIONS`); `roost deploy ID --help` lists them.
 """
 
 from __future__ import annotations

@@ -69,10 +69,7 @@ acct:NAME@domain, its rel=self link leads to an actor document whose id, preferr
 inbox and public key are the account's. It asks unsigned: Pleroma and Akkoma answer actors
 unsigned unless `config :pleroma, :activitypub, authorized_fetch_mode: true`, which roost's
 config.exs does not set (upstream's default was not checked against its source here; if it is
-on, the check says in one line that the server wants a signed request).
-
-Options: declared in recipes/options.toml, with what each means and its default; `roost
-deploy ID --help` lists them."""
+on, the check says in one line that the server wants a signed request)."""
 
 from __future__ import annotations
 

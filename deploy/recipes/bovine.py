@@ -21,10 +21,7 @@ https://domain/..., and it finds an actor only by that address. Put TLS in front
 other servers use it.
 
 Health, from this computer through nginx: WebFinger for acct:handle@domain and the actor
-document it names (bovine answers actor documents only to signed requests).
-
-Options: declared in recipes/options.toml, with what each means and its default; `roost
-deploy ID --help` lists them."""
+document it names (bovine answers actor documents only to signed requests)."""
 
 from __future__ import annotations
 

@@ -37,10 +37,7 @@ How it is put together (each point checked in Friendica's source):
   and pipes only, never in argv. That prompt hands the line back through an unquoted
   `echo`, so roost refuses a password with characters the shell would change (spaces,
   * ? [, a leading -); Friendica allows only letters, digits and ASCII punctuation anyway
-  (User::getPasswordRegExp).
-
-Options: declared in recipes/options.toml, with what each means and its default; `roost
-deploy ID --help` lists them."""
+  (User::getPasswordRegExp)."""
 
 from __future__ import annotations
 

@@ -26,10 +26,7 @@ account 404: internal/processing/fedi/user.go), and roost has no key GoToSocial 
 so the actor itself is not read: its 401 (not 404) is checked, then the account's public key
 document /users/NAME/main-key, which GoToSocial serves unsigned as a minimal actor (id,
 preferredUsername, publicKey), must be that account's. This was read in GoToSocial's source
-(commit 57cb4fe, October 2025) and tried against a stand-in; the real binary did not run here.
-
-Options: declared in recipes/options.toml, with what each means and its default; `roost
-deploy ID --help` lists them."""
+(commit 57cb4fe, October 2025) and tried against a stand-in; the real binary did not run here."""
 
 from __future__ import annotations
 

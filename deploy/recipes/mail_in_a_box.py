@@ -8,10 +8,7 @@ more from the outside, so a public address on Ubuntu 22.04 is taken to be a rent
 
 The setup runs `setup/start.sh` from upstream's git tag with NONINTERACTIVE=1,
 PRIMARY_HOSTNAME and EMAIL_ADDR in its environment; the first mailbox's password (EMAIL_PW)
-is read from standard input by a fixed script, so it is never in a command line or a file.
-
-Options: declared in recipes/options.toml, with what each means and its default; `roost
-deploy ID --help` lists them."""
+is read from standard input by a fixed script, so it is never in a command line or a file."""
 
 from __future__ import annotations
 

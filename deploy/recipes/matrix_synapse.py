@@ -4,10 +4,7 @@ The server's identity comes from the key vault's Matrix identity: its server nam
 key (the file `signing_key_path` points at, mode 0600 for the synapse user) and its random
 secrets. The first account, an admin, is registered with the shared secret: its password goes
 to `register_new_matrix_user --password-file /dev/stdin`, never on a command line. SQLite holds
-the data (right for a household; PostgreSQL is for big servers).
-
-Options: declared in recipes/options.toml, with what each means and its default; `roost
-deploy ID --help` lists them."""
+the data (right for a household; PostgreSQL is for big servers)."""
 
 from __future__ import annotations
 

@@ -2,10 +2,7 @@
 TVs, speakers and apps on their home network.
 
 MiniDLNA has no accounts or passwords, so roost only installs it on a host reached at a
-private (home network) address and never opens it to the internet.
-
-Options: declared in recipes/options.toml, with what each means and its default; `roost
-deploy ID --help` lists them."""
+private (home network) address and never opens it to the internet."""
 
 from __future__ import annotations
 

@@ -2,10 +2,7 @@
 
 Debian does not package Navidrome, so roost installs upstream's pinned release file (see
 `upstream.py` / `upstream.toml`), verified by sha256, runs it as the system user `navidrome`
-on 127.0.0.1 and puts nginx in front of it.
-
-Options: declared in recipes/options.toml, with what each means and its default; `roost
-deploy ID --help` lists them."""
+on 127.0.0.1 and puts nginx in front of it."""
 
 from __future__ import annotations
 

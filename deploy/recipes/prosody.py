@@ -18,10 +18,7 @@ domain points at and that the internet reaches on port 80:
   0.12 copies it into /etc/prosody/certs, readable by the prosody user only, and reloads), run by
   a deploy hook in /etc/letsencrypt/renewal-hooks/deploy/ that certbot.timer's renewals run too.
 Uninstall removes the hook (the certificate stays); purge deletes the certificate lineage
-(`certbot delete`).
-
-Options: declared in recipes/options.toml, with what each means and its default; `roost
-deploy ID --help` lists them."""
+(`certbot delete`)."""
 
 from __future__ import annotations
 

@@ -47,10 +47,7 @@ checks this first and refuses, offering: another SSB identity for Oasis
 (`--option identity=ID`; the pub keeps its own) or removing the pub. With another identity both
 can run on one host when their ports differ: the pub has 8008 (and ssb-ws 8989), so give
 Oasis `--option ssb_port=8010 --option ws_port=8990`; the same check refuses any port already
-taken (Synapse uses 8008 too).
-
-Options: declared in recipes/options.toml, with what each means and its default; `roost
-deploy ID --help` lists them."""
+taken (Synapse uses 8008 too)."""
 
 from __future__ import annotations
 

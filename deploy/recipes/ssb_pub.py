@@ -7,10 +7,7 @@ when the feed is new, so the name others see is the one made with the key.
 
 ssb-server 16 is installed from its npm package as the top-level project, so npm honours the
 package's own lock file (installed as a dependency, npm 9 ignores it and pulls an ssb-friends
-that cannot start).
-
-Options: declared in recipes/options.toml, with what each means and its default; `roost
-deploy ID --help` lists them."""
+that cannot start)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,4 @@
-"""`static-blog`: nginx serving a folder of pages copied up from this computer.
-
-Options: declared in recipes/options.toml, with what each means and its default; `roost
-deploy ID --help` lists them."""
+"""`static-blog`: nginx serving a folder of pages copied up from this computer."""
 
 from __future__ import annotations
 

@@ -5,10 +5,7 @@ The database is reached over MariaDB's socket as `www-data` (unix_socket authent
 there is no database password at all. WordPress's secret keys are made once on the host (mode
 0640, group www-data). The admin account's password comes from the key vault and reaches the
 host only on the standard input of the PHP that finishes the install (`wp_install`, as the web
-installer does), never in a command line.
-
-Options: declared in recipes/options.toml, with what each means and its default; `roost
-deploy ID --help` lists them."""
+installer does), never in a command line."""
 
 from __future__ import annotations
 
