@@ -15,16 +15,9 @@ from roost.core import validate
 from roost.core.errors import RoostError
 from roost.deploy.options import recipe_options
 from roost.deploy.reach import Site
-from roost.deploy.recipe import (
-    Identities,
-    Port,
-    PublicIdentity,
-    Recipe,
-    TargetHost,
-    register,
-    take_options,
-)
+from roost.deploy.recipe import Identities, Port, Recipe, TargetHost, register, take_options
 from roost.deploy.recipes.host import host_command, reach_address
+from roost.deploy.recipes.identity import Picked, pick_identity
 from roost.deploy.steps.accounts import CreateAccount, EnsureUser
 from roost.deploy.steps.base import Secret, Step
 from roost.deploy.steps.commands import RunCommand
@@ -63,23 +56,12 @@ _VERSION = re.compile(r"^[0-9]+(\.[0-9]+){1,3}$")
 _LOCALPART = re.compile(r"^[a-z0-9._=/-]{1,64}$")
 
 
-def matrix_identity(options: Mapping[str, str], identities: Identities
-                    ) -> tuple[str, PublicIdentity]:
-    found = {str(k): v for k, v in identities.items() if v.kind == "matrix"}
-    if options["identity"]:
-        if options["identity"] not in found:
-            raise RoostError(f"the key vault has no Matrix identity {options['identity']!r}",
-                             hint="list them with `roost keys list`")
-        return options["identity"], found[options["identity"]]
-    if not found:
-        raise RoostError("matrix-synapse needs a Matrix identity (the server's name and keys)",
-                         hint="create one with `roost keys` (kind matrix, with the server name), "
-                              "then deploy again")
-    if len(found) > 1:
-        raise RoostError("there are several Matrix identities",
-                         hint=f"choose one with --option identity=ID ({', '.join(sorted(found))})")
-    ident_id = next(iter(found))
-    return ident_id, found[ident_id]
+def matrix_identity(options: Mapping[str, str], identities: Identities) -> Picked:
+    return pick_identity(
+        options["identity"], identities, "matrix", "Matrix",
+        none="matrix-synapse needs a Matrix identity (the server's name and keys)",
+        none_hint="create one with `roost keys` (kind matrix, with the server name), "
+                  "then deploy again")
 
 
 def _health(address: str, server_name: str, port: int) -> WaitHealth:

@@ -58,16 +58,9 @@ from pathlib import Path
 
 from roost.core.errors import RoostError
 from roost.deploy.options import Values, recipe_options
-from roost.deploy.recipe import (
-    Identities,
-    Port,
-    PublicIdentity,
-    Recipe,
-    TargetHost,
-    register,
-    take_options,
-)
+from roost.deploy.recipe import Identities, Port, Recipe, TargetHost, register, take_options
 from roost.deploy.recipes.host import host_command
+from roost.deploy.recipes.identity import Picked
 from roost.deploy.recipes.ssb_pub import secret_file_template, ssb_identity
 from roost.deploy.recipes.upstream import Artifact, InstallArtifact, check_sha256
 from roost.deploy.steps.accounts import EnsureUser
@@ -204,7 +197,7 @@ def config_json(ssb_port: int, ws_port: int) -> bytes:
     return (json.dumps(conf, indent=2) + "\n").encode()
 
 
-def _identity(o: Mapping[str, str], identities: Identities) -> tuple[str, PublicIdentity]:
+def _identity(o: Mapping[str, str], identities: Identities) -> Picked:
     if not any(v.kind == "ssb" for v in identities.values()):
         raise RoostError("Oasis needs a Secure Scuttlebutt identity",
                          hint="create one with `roost keys` (kind ssb), then deploy again")

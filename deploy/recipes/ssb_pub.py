@@ -18,16 +18,9 @@ from collections.abc import Mapping
 
 from roost.core.errors import RoostError
 from roost.deploy.options import recipe_options
-from roost.deploy.recipe import (
-    Identities,
-    Port,
-    PublicIdentity,
-    Recipe,
-    TargetHost,
-    register,
-    take_options,
-)
+from roost.deploy.recipe import Identities, Port, Recipe, TargetHost, register, take_options
 from roost.deploy.recipes.host import host_command, reach_address
+from roost.deploy.recipes.identity import Picked, pick_identity
 from roost.deploy.steps.accounts import EnsureUser
 from roost.deploy.steps.base import Secret, Step, script
 from roost.deploy.steps.commands import RunCommand
@@ -75,22 +68,10 @@ WHOAMI = (
 )
 
 
-def ssb_identity(options: Mapping[str, str], identities: Identities
-                 ) -> tuple[str, PublicIdentity]:
-    found = {str(k): v for k, v in identities.items() if v.kind == "ssb"}
-    if options["identity"]:
-        if options["identity"] not in found:
-            raise RoostError(f"the key vault has no SSB identity {options['identity']!r}",
-                             hint="list them with `roost keys list`")
-        return options["identity"], found[options["identity"]]
-    if not found:
-        raise RoostError("ssb-pub needs a Secure Scuttlebutt identity",
-                         hint="create one with `roost keys` (kind ssb), then deploy again")
-    if len(found) > 1:
-        raise RoostError("there are several SSB identities",
-                         hint=f"choose one with --option identity=ID ({', '.join(sorted(found))})")
-    ident_id = next(iter(found))
-    return ident_id, found[ident_id]
+def ssb_identity(options: Mapping[str, str], identities: Identities) -> Picked:
+    return pick_identity(options["identity"], identities, "ssb", "SSB",
+                         none="ssb-pub needs a Secure Scuttlebutt identity",
+                         none_hint="create one with `roost keys` (kind ssb), then deploy again")
 
 
 def secret_file_template(ident_id: str, public: Mapping[str, str]) -> str:
