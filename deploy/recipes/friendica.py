@@ -50,6 +50,7 @@ from roost.core.errors import RoostError
 from roost.deploy.options import recipe_options
 from roost.deploy.reach import Site
 from roost.deploy.recipe import Identities, Port, Recipe, TargetHost, register, take_options
+from roost.deploy.recipes import mariadb
 from roost.deploy.recipes.host import https_commands, reach_address
 from roost.deploy.recipes.logins import pick_login
 from roost.deploy.recipes.upstream import InstallArtifact, choose
@@ -218,11 +219,7 @@ def build_friendica(host: TargetHost | None, options: Mapping[str, str],
     marker = f"{CONF_DIR}/.roost-admin-{nick}"
     steps: list[Step] = [
         InstallPackages(PACKAGES),
-        EnableService("mariadb"),
-        RunCommand(("mysql",), stdin=DATABASE_SQL,
-                   unless=("runuser", "-u", "www-data", "--", "mysql", "friendica", "-e",
-                           "SELECT 1"),
-                   description="make the database, reached by www-data over the socket"),
+        *mariadb.database_steps("friendica", DATABASE_SQL),
         EnsureDir(ROOT, mode=0o755),
         EnsureDir(f"{ROOT}/releases", mode=0o755),
         install,
@@ -256,7 +253,7 @@ def build_friendica(host: TargetHost | None, options: Mapping[str, str],
         title=f"Friendica for {domain}",
         steps=tuple(steps),
         ports=(Port(listen, units=("nginx",), option="listen"),
-               Port(3306, units=("mariadb", "mysql"), option=None)),
+               mariadb.PORT),
         health=WaitHealth(f"check that Friendica answers for {domain} through nginx",
                           probe=json_probe(site, url), site=site,
                           timeout=90, interval=1.0),

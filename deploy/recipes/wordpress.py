@@ -17,6 +17,7 @@ from roost.core.errors import RoostError
 from roost.deploy.options import recipe_options
 from roost.deploy.reach import Site
 from roost.deploy.recipe import Identities, Port, Recipe, TargetHost, register, take_options
+from roost.deploy.recipes import mariadb
 from roost.deploy.recipes.host import debian_version, host_command, https_commands
 from roost.deploy.recipes.logins import pick_login
 from roost.deploy.steps.accounts import CreateAccount
@@ -130,11 +131,7 @@ def build_wordpress(facts: TargetHost | None, options: Mapping[str, str],
     site = Site(target.address or domain, domain, port)
     steps: list[Step] = [
         InstallPackages(PACKAGES),
-        EnableService("mariadb"),
-        RunCommand(("mysql",), stdin=DATABASE_SQL,
-                   unless=("runuser", "-u", "www-data", "--", "mysql", "wordpress", "-e",
-                           "SELECT 1"),
-                   description="make the database, reached by www-data over the socket"),
+        *mariadb.database_steps("wordpress", DATABASE_SQL),
         RunCommand(("php", "-r", SALTS_PHP, "--", SALTS), creates=SALTS,
                    description="make WordPress's secret keys"),
         RenderTemplate(CONFIG, template="wordpress-config.php", mode=0o640, owner="root",
@@ -160,7 +157,7 @@ def build_wordpress(facts: TargetHost | None, options: Mapping[str, str],
         title="WordPress",
         steps=tuple(steps),
         ports=(Port(port, units=("nginx",)),
-               Port(3306, units=("mariadb", "mysql"), option=None)),
+               mariadb.PORT),
         health=WaitHealth("check that WordPress serves its front page", site=site,
                           expect_text='<meta name="generator" content="WordPress',
                           timeout=60, interval=1),
