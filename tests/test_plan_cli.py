@@ -11,23 +11,13 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from support.answers import ANSWERS_TOML
 
 from roost.cli.main import main
 from roost.core.errors import RoostError
 from roost.plan.answers import Answers
 from roost.plan.detect import detect_local
 from roost.plan.workspace import Workspace
-
-ANSWERS_TOML = '''
-uses = ["whatsapp", "gmail"]
-hardware = ["pi"]
-pi_ram_mb = 1024
-pi_arch = "aarch64"
-has_domain = true
-domain = "example.org"
-skill = "some"
-pace = "days"
-'''
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

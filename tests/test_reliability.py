@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.answers import ANSWERS_TOML
 
 from roost.core.errors import LockedError, RoostError
 
@@ -27,16 +28,6 @@ PY = sys.executable
 ROOST = [PY, "-m", "roost"]
 PASSPHRASE = "correct horse battery staple"
 
-ANSWERS_TOML = '''
-uses = ["whatsapp", "gmail"]
-hardware = ["pi"]
-pi_ram_mb = 1024
-pi_arch = "aarch64"
-has_domain = true
-domain = "example.org"
-skill = "some"
-pace = "days"
-'''
 
 # --- writers, each run as `python -c WRITER home start` and killed at random ----------------
 

@@ -11,22 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.hostile import HOSTILE
 
 from roost.core.errors import RoostError
 from roost.deploy.local import LocalTransport
 from roost.deploy.transport import Transport
 
 pytest_plugins = ["sshd"]
-
-HOSTILE = [
-    "; touch {c}",
-    "$(touch {c})",
-    "`touch {c}`",
-    "' ; touch {c}; '",
-    '" ; touch {c}; "',
-    "a b\ntouch {c}\n",
-    "|| touch {c}",
-]
 
 
 def test_is_a_transport() -> None:
