@@ -57,9 +57,11 @@ def _json(r: httpx.Response, what: str) -> dict[str, Any] | str:
     return data
 
 
-def _ap_json(r: httpx.Response, what: str) -> dict[str, Any] | str:
-    """`what`'s JSON object when it came as an ActivityPub type, else one line saying what is
-    wrong."""
+def _ap_json(r: httpx.Response, what: str, path: str) -> dict[str, Any] | str:
+    """`what`'s JSON object (served at `path`) when it answered 200 as an ActivityPub type,
+    else one line saying what is wrong."""
+    if r.status_code != 200:
+        return f"{what} {path[:60]} answered {r.status_code}"
     kind = r.headers.get("content-type", "").split(";")[0].strip()
     if kind not in AP_TYPES:
         return f"{what} came as {kind[:40] or 'no type'}, not {AP_TYPE}"
@@ -154,9 +156,7 @@ def _key_document(site: Site, path: str, actor_id: str, handle: str, timeout: fl
         k = site.get(path, headers={"Accept": AP_TYPE}, timeout=timeout)
     except httpx.HTTPError as exc:
         return f"the public key document did not answer ({type(exc).__name__})"
-    if k.status_code != 200:
-        return f"the public key document {path[:60]} answered {k.status_code}"
-    doc = _ap_json(k, "the public key document")
+    doc = _ap_json(k, "the public key document", path)
     if isinstance(doc, str):
         return doc
     return check_key_document(doc, actor_id, handle) or True
@@ -200,9 +200,7 @@ def webfinger_probe(site: Site, handle: str, sign: Signer | None = None,
                     "request" + ("" if sign is None else " and did not accept this one"))
         if a.status_code == 404:
             return f"the actor document {parts.path[:60]} answered 404: no such account"
-        if a.status_code != 200:
-            return f"the actor document {parts.path[:60]} answered {a.status_code}"
-        actor = _ap_json(a, "the actor document")
+        actor = _ap_json(a, "the actor document", parts.path)
         if isinstance(actor, str):
             return actor
         return check_actor(actor, actor_id, handle) or True
