@@ -261,8 +261,8 @@ def _deploy_walk(tmp_path: Path, home: Path, target: Path) -> None:
         w.key(keys.ENTER, "State, next", opens=True, name="Enter")
         w.key(b"d", "Deploy to local", opens=True, name="d", title="Deploy")
         w.idle("deploy: choose a host")
-        w.key(keys.TAB, "Options", name="Tab", field=True, opens=True)
-        s.write(f"root={target}".encode())
+        w.key(keys.TAB, "Root:", name="Tab", field=True, opens=True)
+        s.write(str(target).encode())
         s.wait_until(lambda s: str(target) in s.cursor_line)
         w.key(keys.SHIFT_TAB, "Deploy to local", name="Shift+Tab", opens=True)
         # Enter starts the deploy: progress lines keep coming, so no per-key budget here.

@@ -7,8 +7,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from test_tui import SIZE, check_cursor, drawn, make_app, press, screen_lines, settle, sync
-from textual.widgets import Input
+from test_tui import (
+    SIZE,
+    check_cursor,
+    drawn,
+    make_app,
+    press,
+    screen_lines,
+    settle,
+    sync,
+    type_text,
+)
+from textual.widgets import Input, Label, Static
 
 from roost.deploy.hosts import HOSTS_FILE, HostStore
 from roost.tui.a11y import AccessibleList, cursor_line
@@ -109,7 +119,7 @@ async def test_deploy_shows_progress_lines_then_health_and_can_run_again(
         assert type(app.screen).__name__ == "DeployScreen"
         line = check_cursor(app)
         assert "Deploy to local" in line
-        await fill(pilot, app, {"options": f"root={root}"})
+        await fill(pilot, app, {"root": str(root)})
         await press(pilot, app, "enter")
         await settle(pilot, app)
         text = "\n".join(x.strip() for x in screen_lines(app))
@@ -152,6 +162,70 @@ def test_cancel_stops_before_the_next_step_and_resume_finishes(
                         events.append, cancel)
     assert result.ok and result.resumed
     assert (root / "greeting.copy").exists()
+
+
+@sync
+@pytest.mark.parametrize("size", [SIZE, (40, 12)])
+async def test_deploy_form_has_a_checked_field_per_option_and_passes_them_on(
+        home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        size: tuple[int, int]) -> None:
+    """static-blog's declared options as labelled fields (keyboard only, at 80x24 and in a
+    40x12 terminal where the form scrolls): a bad port is refused in one line under the field
+    and on the status line before anything starts; a good one reaches the deploy. The deploy
+    is its dry run (static-blog would install nginx on this computer)."""
+    from roost.app.deploying import Deployment
+    from roost.tui.screens import open_screen
+
+    monkeypatch.setenv("ROOST_HOST_STATE_DIR", str(tmp_path / "state"))
+    given: list[tuple[dict[str, str], list[str]]] = []
+
+    def dry(self: Deployment, **_: object) -> None:
+        given.append((dict(self.values), self.dry_run()))
+
+    monkeypatch.setattr(Deployment, "run", dry)
+    app = make_app(home, screen_reader=True)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        open_screen(app, "deploy", "static-blog")
+        await settle(pilot, app)
+        labels = {f.id: str(f.parent.query_one(Label).render()).strip()
+                  for f in app.screen.query(Input) if f.id and f.parent}
+        assert labels["field-site"] == "Site:" and labels["field-port"] == "Port:", labels
+        notes = " ".join(str(n.render()) for n in app.screen.query(".field-note"))
+        assert "The folder on this computer with your pages" in notes, notes
+        assert "The port nginx serves the pages on. Default: 80." in notes, notes
+        if size == SIZE:
+            text = " ".join(x.strip() for x in screen_lines(app))
+            assert "The port nginx serves the pages on. Default: 80." in text, text
+        await press(pilot, app, "tab")                        # from the hosts to the first field
+        assert app.focused is app.screen.query_one("#field-site", Input)
+        await press(pilot, app, "tab", "tab")                 # domain, then port
+        assert app.focused is app.screen.query_one("#field-port", Input)
+        await pilot.pause()
+        assert "Port:" in check_cursor(app)
+        await type_text(pilot, "99999")
+        await press(pilot, app, "enter")
+        assert app.focused is app.screen.query_one("#field-port", Input), "stays on the field"
+        error = str(app.screen.query_one("#error-port", Static).render())
+        assert error.startswith("Port: ") and "99999" in error and "\n" not in error, error
+        if size == SIZE:
+            lines = [x.strip() for x in screen_lines(app)]
+            assert error in lines, "the refusal is on screen, under the field"
+        status = str(app.screen.query_one("#status", Static).render())
+        assert status == error, "and said on the status line, read as changed text"
+        await press(pilot, app, *["backspace"] * 5)
+        await type_text(pilot, "8080")
+        await press(pilot, app, "enter")                      # accepted: on to the next field
+        assert app.focused is app.screen.query_one("#field-address", Input)
+        assert not app.screen.query_one("#error-port", Static).display
+        await press(pilot, app, "enter", "enter")             # address, passphrase: the hosts
+        assert "Deploy to local" in check_cursor(app)
+        await press(pilot, app, "enter")
+        await settle(pilot, app)
+    assert len(given) == 1
+    values, plan = given[0]
+    assert values == {"port": "8080"}, "only what was typed; empty fields keep the default"
+    assert any("8080" in line for line in plan), plan
 
 
 @sync
@@ -201,7 +275,7 @@ async def test_deploy_asks_the_sudo_password_only_once_connected_and_trusted(
         assert not app.screen.query("#field-sudo"), "no sudo password asked before connecting"
         text = "\n".join(screen_lines(app))
         assert "sudo" not in text, text
-        await fill(pilot, app, {"options": f"root={site}"})
+        await fill(pilot, app, {"root": str(site)})
         await press(pilot, app, "down")
         assert "Deploy to box" in check_cursor(app)
         await press(pilot, app, "enter")

@@ -118,7 +118,7 @@ async def deploy_hello(pilot: object) -> None:
     os.environ["ROOST_HOST_STATE_DIR"] = HELLO_ROOT + "-state"
     open_screen(pilot.app, "deploy", "hello")
     await pilot.pause()
-    pilot.app.screen.query_one("#field-options", Input).value = f"root={HELLO_ROOT}"
+    pilot.app.screen.query_one("#field-root", Input).value = str(HELLO_ROOT)
     await pilot.press("enter")
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()

@@ -12,14 +12,16 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from textual import events
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.widget import Widget
-from textual.widgets import Input, Label
+from textual.widgets import Input, Label, Static
 from textual.worker import Worker, WorkerState
 
 from roost.core.errors import RoostError
-from roost.tui.a11y import Row
+from roost.tui.a11y import Row, to_ascii
 from roost.tui.screens.base import RoostScreen
 from roost.tui.screens.forms import Field, FormScreen
 from roost.tui.widgets.secret import SecretInput
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from roost.deploy.hosts import Host
+    from roost.deploy.options import Option
     from roost.deploy.sudo import SudoPassword
 
 
@@ -54,6 +57,11 @@ def deploy_job(recipe_id: str, host: Host, home: Path, options: dict[str, str],
         raise RoostError(f"roost has not confirmed {host.name}'s host key yet",
                          hint="open Hosts, choose the host and read its facts "
                               "to confirm it") from None
+
+
+class OptionsForm(Vertical):
+    """The deploy's fields, above the hosts; the screen's body scrolls them (and the hosts)
+    into view in a short terminal, and Tab goes from field to field."""
 
 
 class DeployScreen(RoostScreen):
@@ -100,15 +108,96 @@ class DeployScreen(RoostScreen):
                     "is shown line by line; you can leave at any time and resume later.")
         return ""
 
+    def recipe_id(self) -> str:
+        svc = self.ws.catalog.get(self.service_id)
+        return svc.recipe if svc is not None and svc.recipe else self.service_id
+
+    def option_fields(self) -> tuple[Option, ...]:
+        """The recipe's declared options (roost.deploy.options.fields), one field each."""
+        from roost.deploy.options import fields
+
+        try:
+            return fields(self.recipe_id())
+        except RoostError:  # no recipe, or one that declares no options
+            return ()
+
     def compose_form(self) -> Iterable[Widget]:
-        # No sudo password here: it is asked (SudoScreen) only once connected to a trusted
-        # host, and only when a step needs root and sudo asks for one.
-        for key, label in (("options", "Options (name=value ...)"),
-                           ("passphrase", "Vault passphrase (if it needs keys)")):
-            cls = Input if key == "options" else SecretInput
-            inp = cls(id=f"field-{key}", select_on_focus=False)
+        # One labelled field per declared option, its meaning and default on the line below
+        # and a refusal under it once a value is refused. No sudo password here: it is asked
+        # (SudoScreen) only once connected to a trusted host, and only when sudo asks.
+        rows: list[Widget] = []
+        for o in self.option_fields():
+            inp = Input(placeholder="" if o.required else o.default_text(),
+                        id=f"field-{o.name}", select_on_focus=False)
             inp.cursor_blink = False
-            yield Horizontal(Label(f"{label}: "), inp, classes="form-row")
+            rows.append(Horizontal(Label(f"{o.label}: "), inp, classes="form-row"))
+            rows.append(Static(Content(to_ascii(self.field_note(o))), classes="field-note"))
+            error = Static(Content(""), id=f"error-{o.name}", classes="field-error")
+            error.display = False
+            rows.append(error)
+        inp = SecretInput(id="field-passphrase", select_on_focus=False)
+        inp.cursor_blink = False
+        rows.append(Horizontal(Label("Vault passphrase (if it needs keys): "), inp,
+                               classes="form-row"))
+        yield OptionsForm(*rows, id="deploy-form")
+
+    @staticmethod
+    def field_note(o: Option) -> str:
+        """What the field is for, and what an empty field means."""
+        choices = f" One of: {', '.join(o.values)}." if o.values else ""
+        if o.required:
+            return f"{_cap(o.meaning)}.{choices} Required."
+        return f"{_cap(o.meaning)}.{choices} Default: {o.default_text()}."
+
+    def check_field(self, o: Option, inp: Input) -> bool:
+        """Check one field's value with its option's validator; a refusal is shown under the
+        field and said on the status line. True when the value may be used."""
+        error = self.query_one(f"#error-{o.name}", Static)
+        try:
+            if inp.value:
+                o.check(inp.value)
+            elif o.required:
+                raise RoostError(f"{o.name} has no default", hint="type a value for it")
+        except RoostError as exc:
+            line = to_ascii(f"{o.label}: {exc.line()}")
+            error.update(Content(line))
+            error.display = True
+            self.say(line)
+
+            def in_view() -> None:  # the refusal, and above all the field (the cursor)
+                self.scroll_to_widget(error, animate=False)
+                self.scroll_to_widget(inp, animate=False)
+
+            self.call_after_refresh(in_view)
+            return False
+        if error.display:
+            error.display = False
+            self.say(f"{o.label}: accepted.")
+        return True
+
+    def _option_of(self, inp: Input) -> Option | None:
+        return next((o for o in self.option_fields() if inp.id == f"field-{o.name}"), None)
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """In a short terminal the body scrolls: once the frame is laid out, the focused
+        field (where the cursor is) is in view."""
+        self.call_after_refresh(self.scroll_to_widget, event.widget, animate=False)
+
+    def on_input_blurred(self, event: Input.Blurred) -> None:
+        o = self._option_of(event.input)
+        if o is not None and event.input.value and self.phase == "choose":
+            self.check_field(o, event.input)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Enter in a field: check it, then go to the next field (after the last, the
+        hosts)."""
+        event.stop()
+        o = self._option_of(event.input)
+        if o is not None and not self.check_field(o, event.input):
+            return
+        inputs = list(self.query(Input))
+        i = inputs.index(event.input)
+        (inputs[i + 1] if i + 1 < len(inputs) else self.menu).focus()
 
     def rows(self) -> Sequence[Row]:
         if self.phase == "choose":
@@ -148,23 +237,34 @@ class DeployScreen(RoostScreen):
         from roost.deploy.recipes import RECIPES
 
         svc = self.ws.catalog.get(self.service_id)
-        recipe_id = svc.recipe if svc is not None and svc.recipe else self.service_id
+        recipe_id = self.recipe_id()
         if recipe_id in RECIPES:
             return
         if svc is None:
             raise no_recipe_error(recipe_id, RECIPES, host)
         raise explain(svc, self.ws.catalog, RECIPES, host, in_app=True)
 
-    def _values(self) -> dict[str, str]:
-        return {i.id.removeprefix("field-"): i.value for i in self.query(Input) if i.id}
+    def options(self) -> dict[str, str] | None:
+        """The options typed, name -> value as typed (an empty field is left out: its
+        default is used); None when a field is refused (said, and focused)."""
+        out: dict[str, str] = {}
+        for o in self.option_fields():
+            inp = self.query_one(f"#field-{o.name}", Input)
+            if not self.check_field(o, inp):
+                inp.focus()
+                return None
+            if inp.value:
+                out[o.name] = inp.value
+        return out
 
     def start(self, resume: bool) -> None:
         from roost.app.hosts import host_store
-        from roost.deploy.recipe import parse_options
 
-        v = self._values()
+        passphrase = self.query_one("#field-passphrase", Input).value
+        options = self.options()
+        if options is None:
+            return
         try:
-            options = parse_options(v.get("options", "").split())
             host = host_store(self.ws.home).get(self.host_name)
             self.refuse_unless_installable(host)
         except RoostError as exc:
@@ -174,8 +274,7 @@ class DeployScreen(RoostScreen):
         self.phase = "running"
         self.lines.append(f"starting on {host.name}")
         self.finish_rows = []
-        for row in self.query(".form-row"):
-            row.display = False
+        self.query_one("#deploy-form").display = False
         self._follow()
         self.menu.focus()
         self.say("Deploying; each step is shown as a line.")
@@ -194,11 +293,10 @@ class DeployScreen(RoostScreen):
                 raise Cancelled("roost was closed during the deploy",
                                 hint="start it again to resume") from None
 
-        svc = self.ws.catalog.get(self.service_id)
-        recipe_id = svc.recipe if svc is not None and svc.recipe else self.service_id
+        recipe_id = self.recipe_id()
 
         def job() -> Any:
-            return deploy_job(recipe_id, host, home, options, v.get("passphrase", ""),
+            return deploy_job(recipe_id, host, home, options, passphrase,
                               lambda: self.ask_sudo_password(host), resume, emit,
                               self.cancel)
 
@@ -299,6 +397,10 @@ class DeployScreen(RoostScreen):
         if self.act(self.ws.done, self.service_id):
             nxt = self.ws.next_step() if self.ws.answers else None
             self.say("Marked done." + (f" Next: {nxt.name}." if nxt else ""))
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 class SudoScreen(FormScreen):
