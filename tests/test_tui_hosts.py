@@ -292,7 +292,11 @@ async def test_deploy_asks_the_sudo_password_only_once_connected_and_trusted(
                 break
         assert type(app.screen).__name__ == "SudoScreen"
         await drawn(pilot, app)
-        text = " ".join(x.strip() for x in screen_lines(app))
+        for _ in range(100):  # on a loaded machine the question is drawn a few frames later
+            text = " ".join(x.strip() for x in screen_lines(app))
+            if "sudo on box" in text:
+                break
+            await pilot.pause(0.05)
         assert f"sudo on box asks for the password of {sudo_user.user}" in text, text
         assert "sudo password" in check_cursor(app)
         app.screen.query_one("#field-sudo", Input).value = sudo_user.password
@@ -305,3 +309,36 @@ async def test_deploy_asks_the_sudo_password_only_once_connected_and_trusted(
         check_cursor(app)
     assert (site / "greeting.txt").read_text().startswith("Hello")
     assert (site / "greeting.txt").stat().st_uid == 0  # written through sudo
+
+
+@pytest.mark.timeout(120)  # before the fix it hung here, in asyncio.run's executor shutdown
+@sync
+async def test_quitting_at_the_sudo_question_ends_the_deploy_and_roost(
+        home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sudo_user: Sshd) -> None:
+    """A person who quits roost while sudo's question is open: the deploy's worker stops
+    waiting for an answer nobody can give, so roost closes (it hung before, until killed)."""
+    from roost.app.connecting import connect
+    from roost.deploy.hosts import Host
+    from roost.tui.screens import open_screen
+
+    monkeypatch.setenv("ROOST_HOST_STATE_DIR", str(tmp_path / "state"))
+    box = Host("box", address=sudo_user.host, user=sudo_user.user, port=sudo_user.port,
+               key_path=str(sudo_user.key))
+    HostStore(home / HOSTS_FILE).add(box)
+    connect(box, home, trust=sudo_user.fingerprint()).close()
+    app = make_app(home, screen_reader=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        open_screen(app, "deploy", "hello")
+        await settle(pilot, app)
+        await fill(pilot, app, {"root": str(tmp_path / "site")})
+        await press(pilot, app, "down")
+        await press(pilot, app, "enter")
+        for _ in range(300):
+            await pilot.pause(0.1)
+            if type(app.screen).__name__ == "SudoScreen":
+                break
+        assert type(app.screen).__name__ == "SudoScreen"
+        app.exit()
+    # The proof is that this returns: asyncio.run (in @sync) joins the deploy's worker thread,
+    # which waited forever for the answer before the fix (the timeout above then fails it).

@@ -319,7 +319,9 @@ class DeployScreen(RoostScreen):
         except RuntimeError:  # the app has quit
             return None
         while not given.wait(0.1):
-            if self.cancel.is_set():
+            # Quitting roost (or leaving the screen) while the question is open ends the
+            # deploy: the worker must not wait for an answer nobody can give any more.
+            if self.cancel.is_set() or not self.app.is_running:
                 return None
         return answer[0]
 
