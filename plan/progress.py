@@ -25,11 +25,15 @@ from roost.plan.answers import Answers
 
 SCHEMA = 1
 EVENT_KINDS = ("assessed", "planned", "started", "done", "skipped", "failed", "deployed",
-               "removed", "identity", "identity_removed", "undone")
+               "removed", "identity", "identity_removed", "reach", "reach_removed", "undone")
 STEP_EVENTS = ("started", "done", "skipped", "failed")
 """Events that change a service's state."""
 UNDOABLE = ("assessed", "started", "done", "skipped", "failed", "deployed", "removed",
-            "identity")
+            "identity", "reach", "reach_removed")
+WAYS_IN = ("router", "upnp", "relay", "tor")
+"""How people outside reach a service on a host: the router forwards its ports (by hand, or
+`upnp` when roost asked the router), a WireGuard `relay` through the person's VPS, or a Tor
+onion service. A `reach` event records one way in place; `reach_removed` takes it away."""
 SECRET_WORDS = ("secret", "password", "passphrase", "private", "token", "seed")
 """Detail keys never exported (progress should hold none; this is a second wall)."""
 PORT = re.compile(r"^[0-9]{1,5}/(tcp|udp)$")
@@ -107,12 +111,27 @@ class Event:
             "removed": f"removed {sid} from {host}",
             "identity": f"created a {kind} identity".replace("  ", " "),
             "identity_removed": f"removed a {kind} identity".replace("  ", " "),
+            "reach": f"made {sid} on {host} reachable {way_words(self.detail)}",
+            "reach_removed": f"took away {way_words(self.detail)} to {sid} on {host}",
             "undone": f"undid: {printable(self.detail.get('what', 'a step'), 200)}",
         }[self.kind]
         reason = self.detail.get("reason")
         tail = (f" ({printable(reason, 300)})"
                 if reason and self.kind in ("skipped", "failed") else "")
         return f"{when}: {what}{tail}."
+
+
+def way_words(detail: Mapping[str, Any]) -> str:
+    """A way in, in words: "through the router", "through a relay on vps", "as a Tor onion
+    service"."""
+    way = detail.get("way", "")
+    via = printable(detail.get("via", ""), 120)
+    return {
+        "router": "through the router's port forwarding",
+        "upnp": "through ports the router opened by UPnP",
+        "relay": f"through a relay on {via or 'the VPS'}",
+        "tor": "as a Tor onion service",
+    }.get(str(way), "in a way this roost does not know")
 
 
 @dataclass(frozen=True)
@@ -216,6 +235,26 @@ class Progress:
                 for p in e.ports():
                     out[p] = e.service_id
         return out
+
+    def ways_in(self, service_id: str, host: str) -> tuple[Event, ...]:
+        """The ways in (`reach` events) now in place for a service on a host, one per way,
+        latest first; () when others cannot reach it yet (or it is not deployed there)."""
+        on = {(e.service_id, str(e.detail.get("host", ""))) for e in self.running()}
+        if (service_id, host) not in on:
+            return ()
+        kept: dict[str, Event] = {}
+        for e in self.effective():
+            if e.service_id != service_id or str(e.detail.get("host", "")) != host:
+                continue
+            way = str(e.detail.get("way", ""))
+            if e.kind == "reach":
+                kept.pop(way, None)
+                kept[way] = e
+            elif e.kind == "reach_removed":
+                kept.pop(way, None)
+            elif e.kind == "removed":
+                kept.clear()  # off the host: its ways in went with it
+        return tuple(reversed(kept.values()))
 
     def identities(self) -> tuple[Event, ...]:
         """The identities roost made, minus those removed from the vault since."""

@@ -24,6 +24,7 @@ from roost.plan.progress import (
     PORT,
     SCHEMA,
     SECRET_WORDS,
+    WAYS_IN,
     Event,
     Progress,
     ProgressStore,
@@ -222,6 +223,19 @@ class Workspace:
         self._append(Event("removed", self.clock(), self._service(service_id),
                            {"host": str(host)[:200]}))
 
+    def record_reach(self, service_id: str, host: str, way: str, via: str | None = None,
+                     address: str | None = None) -> None:
+        """Note a way in now in place for a service on a host (`way` one of WAYS_IN; `via`
+        the relay host; `address` what people outside use: the router's or VPS's address,
+        or the onion address). Public facts only, never a key."""
+        self._append(Event("reach", self.clock(), self._service(service_id),
+                           _reach_detail(host, way, via, address)))
+
+    def record_reach_removed(self, service_id: str, host: str, way: str) -> None:
+        """Note that a way in was taken away (an undeploy, or the person's choice)."""
+        self._append(Event("reach_removed", self.clock(), self._service(service_id),
+                           _reach_detail(host, way, None, None)))
+
     def record_identity(self, kind: str, public_id: str) -> None:
         """Remember that an identity exists: its kind and PUBLIC id only, never a secret."""
         self._append(Event("identity", self.clock(), None,
@@ -340,6 +354,18 @@ def _deployed_event(service_id: str, host: str, version: str, at: datetime,
     return Event("deployed", at, service_id, detail)
 
 
+def _reach_detail(host: str, way: str, via: str | None, address: str | None) -> dict[str, Any]:
+    if way not in WAYS_IN:
+        raise RoostError(f"{str(way)[:20]!r} is not a way in roost knows",
+                         hint=f"use one of {', '.join(WAYS_IN)}")
+    detail: dict[str, Any] = {"host": str(host)[:200], "way": way}
+    if via:
+        detail["via"] = str(via)[:200]
+    if address:
+        detail["address"] = str(address)[:200]
+    return detail
+
+
 def _undo_words(e: Event) -> str:
     sid = e.service_id or ""
     return {
@@ -351,4 +377,6 @@ def _undo_words(e: Event) -> str:
         "deployed": f"the record of deploying {sid}",
         "removed": f"the record of removing {sid}",
         "identity": f"the record of the {e.detail.get('kind', '')} identity",
+        "reach": f"the record of a way in to {sid}",
+        "reach_removed": f"the record of taking a way in to {sid} away",
     }.get(e.kind, e.kind)
