@@ -264,42 +264,17 @@ def test_missing_key_file_is_named(capsys: pytest.CaptureFixture[str]) -> None:
 def test_cli_add_in_a_real_terminal(sshd: Sshd, tmp_path: Path, _home: Path) -> None:
     """`roost host add` in a pty shows the fingerprint, asks, and trusts only after "yes"."""
     import os
-    import pty
-    import select
-    import subprocess
     import sys
-    import time
+
+    from support.pty_run import pty_text
 
     def session(answer: str) -> tuple[int, str]:
-        main_fd, sub_fd = pty.openpty()
         env = {**os.environ, "ROOST_HOME": str(_home), "HOME": str(tmp_path / "user-home"),
                "TERM": "dumb"}
         env.pop("SSH_AUTH_SOCK", None)
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "roost", "host", "add", "box",
-             f"{sshd.user}@{sshd.host}:{sshd.port}", "--key", str(sshd.key)],
-            stdin=sub_fd, stdout=sub_fd, stderr=sub_fd, env=env, close_fds=True)
-        os.close(sub_fd)
-        out = b""
-        answered = False
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([main_fd], [], [], 0.2)
-            if ready:
-                try:
-                    chunk = os.read(main_fd, 4096)
-                except OSError:
-                    break
-                if not chunk:
-                    break
-                out += chunk
-            if not answered and b"Type yes or no:" in out:
-                os.write(main_fd, answer.encode() + b"\n")
-                answered = True
-            if proc.poll() is not None and not ready:
-                break
-        os.close(main_fd)
-        return proc.wait(10), out.decode(errors="replace")
+        return pty_text([sys.executable, "-m", "roost", "host", "add", "box",
+                         f"{sshd.user}@{sshd.host}:{sshd.port}", "--key", str(sshd.key)],
+                        env, [(b"Type yes or no:", answer.encode() + b"\n")], timeout=60)
 
     code, out = session("no")
     assert code == 2, out
@@ -317,7 +292,8 @@ def test_first_contact_deploy_makes_one_ssh_handshake(
         sshd_factory: Callable[..., Sshd], tmp_path: Path, _home: Path) -> None:
     """`roost deploy` in a terminal, first contact: the fingerprint is asked within the one
     connection (as ssh does), not after a failed handshake followed by a second one."""
-    from test_messages import _cli_env, _pty_run
+    from support.pty_run import pty_text
+    from test_messages import _cli_env
 
     server = sshd_factory("once")
     log = server.folder / "sshd.log"
@@ -331,7 +307,7 @@ def test_first_contact_deploy_makes_one_ssh_handshake(
         time.sleep(0.05)
     seen = len(log.read_bytes())
     site = tmp_path / "site"
-    code, out = _pty_run(
+    code, out = pty_text(
         [sys.executable, "-m", "roost", "deploy", "hello", "--host", "box", "--option",
          f"root={site}"], _cli_env(_home, tmp_path / "user-home", tmp_path / "state"),
         [(b"Type yes or no:", b"yes\n")])

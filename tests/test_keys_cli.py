@@ -9,16 +9,14 @@ of every process spawned.
 from __future__ import annotations
 
 import os
-import pty
-import select
 import shutil
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from support.pty_run import pty_run
 
 from roost.keys import KINDS, Vault
 from roost.keys.vault import FAST_LIMITS_FOR_TESTS, LOSS_WARNING
@@ -268,42 +266,13 @@ def test_backup_and_restore_on_a_new_machine(fast_home: tuple[Path, Path],
     assert "Added 0 identities" in said and "Kept your current" in said
 
 
-def _pty_run(argv: list[str], env: dict[str, str], replies: list[tuple[bytes, bytes]],
-             timeout: float = 60) -> tuple[int, bytes]:
-    """Run argv on a real terminal, answering each prompt; returns (exit code, all output)."""
-    pid, fd = pty.fork()
-    if pid == 0:  # pragma: no cover - the child
-        os.execve(argv[0], argv, env)
-    seen = b""
-    pending = list(replies)
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([fd], [], [], 0.2)
-            if ready:
-                try:
-                    chunk = os.read(fd, 4096)
-                except OSError:
-                    break
-                if not chunk:
-                    break
-                seen += chunk
-            if pending and pending[0][0] in seen:
-                os.write(fd, pending.pop(0)[1])
-                seen += b"<<answered>>"
-    finally:
-        _, status = os.waitpid(pid, 0)
-        os.close(fd)
-    return os.waitstatus_to_exitcode(status), seen
-
-
 @pytest.mark.slow
 def test_prompt_warns_about_loss_and_never_echoes(tmp_path: Path) -> None:
     """A person at a terminal: the first `keys new` makes the vault (default cost)."""
     home = tmp_path / "home"
     env = _env(home, None)
     typed = b"my long typed passphrase"
-    code, seen = _pty_run(
+    code, seen = pty_run(
         [sys.executable, "-m", "roost", "keys", "new", "wireguard"], env,
         [(b"New vault passphrase: ", typed + b"\r"), (b"Type it again: ", typed + b"\r")])
     text = seen.decode("utf-8", "replace")
@@ -312,13 +281,13 @@ def test_prompt_warns_about_loss_and_never_echoes(tmp_path: Path) -> None:
     flat = " ".join(text.split())
     assert LOSS_WARNING in flat
     assert "Made wireguard" in text
-    code, seen = _pty_run(
+    code, seen = pty_run(
         [sys.executable, "-m", "roost", "keys", "export", "wireguard", "--to",
          str(tmp_path / "wg.key")], env, [(b"Vault passphrase: ", typed + b"\r")])
     assert code == 0, seen
     assert typed not in seen
     assert stat.S_IMODE((tmp_path / "wg.key").stat().st_mode) == 0o600
-    code, seen = _pty_run(
+    code, seen = pty_run(
         [sys.executable, "-m", "roost", "keys", "new", "tor"], env,
         [(b"Vault passphrase: ", b"wrong one\r")])
     assert code == 2 and b"the passphrase is wrong" in seen and b"wrong one" not in seen
@@ -398,23 +367,23 @@ def test_on_a_terminal_the_password_is_asked_twice_and_shown_after_the_passphras
     env = _env(home, None)
     roost = [sys.executable, "-m", "roost", "keys"]
     typed = b"my own login password"
-    code, seen = _pty_run([*roost, "new", "login", "--type-password"], env,
+    code, seen = pty_run([*roost, "new", "login", "--type-password"], env,
                           [(b"Your password (not shown): ", typed + b"\r"),
                            (b"Type it again: ", typed + b"\r"),
                            (b"Vault passphrase: ", PASS.encode() + b"\r")])
     assert code == 0, seen
     assert typed not in seen and PASS.encode() not in seen
-    code, seen = _pty_run([*roost, "new", "login", "--type-password"], env,
+    code, seen = pty_run([*roost, "new", "login", "--type-password"], env,
                           [(b"Your password (not shown): ", typed + b"\r"),
                            (b"Type it again: ", b"something else\r")])
     assert code == 2 and b"the two passwords differ" in seen
-    code, seen = _pty_run([*roost, "show", "login", "--secret"], env,
+    code, seen = pty_run([*roost, "show", "login", "--secret"], env,
                           [(b"Vault passphrase: ", PASS.encode() + b"\r")])
     text = seen.decode()
     assert code == 0, text
     assert text.index("<<answered>>") < text.index("Password: ")
     assert f"Password: {typed.decode()}" in text and PASS not in text
-    code, seen = _pty_run([*roost, "show", "login", "--secret"], env,
+    code, seen = pty_run([*roost, "show", "login", "--secret"], env,
                           [(b"Vault passphrase: ", b"not the passphrase\r")])
     assert code == 2 and b"the passphrase is wrong" in seen and typed not in seen
 
@@ -436,7 +405,7 @@ def test_show_secret_reads_out_every_secret_of_every_kind(fast_home: tuple[Path,
         ident = vault.get(kind)
         labels = dict(SECRET_LABELS[kind])
         assert sorted(labels) == sorted(ident.secret), f"{kind}: declare every secret field"
-        code, seen = _pty_run([sys.executable, "-m", "roost", "keys", "show", kind,
+        code, seen = pty_run([sys.executable, "-m", "roost", "keys", "show", kind,
                                "--secret"], env, [])
         text = seen.decode().replace("\r\n", "\n")
         assert code == 0, text
@@ -506,11 +475,11 @@ def test_remove_on_a_terminal_asks_yes(fast_home: tuple[Path, Path]) -> None:
     Runner(home, passfile)("keys", "new", "login", "--name", "mail")
     env = _env(home, None)
     argv = [sys.executable, "-m", "roost", "keys", "remove", "mail"]
-    code, seen = _pty_run(argv, env, [(b"Type yes to remove it: ", b"no\r")])
+    code, seen = pty_run(argv, env, [(b"Type yes to remove it: ", b"no\r")])
     assert code == 1 and b"Nothing was removed" in seen, seen
     assert b"Remove mail, a login with a password, admin?" in seen
     assert "mail" in Vault.open(home, PASS)
-    code, seen = _pty_run(argv, env, [(b"Type yes to remove it: ", b"yes\r"),
+    code, seen = pty_run(argv, env, [(b"Type yes to remove it: ", b"yes\r"),
                                       (b"Vault passphrase: ", PASS.encode() + b"\r")])
     assert code == 0 and b"Removed mail" in seen, seen
     assert "mail" not in Vault.open(home, PASS)

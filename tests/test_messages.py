@@ -15,13 +15,10 @@ import contextlib
 import difflib
 import io
 import os
-import pty
 import re
-import select
 import shlex
 import subprocess
 import sys
-import time
 import tomllib
 from collections.abc import Iterator
 from functools import cache
@@ -29,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from support.pty_run import pty_text
 
 from roost.cli.main import build_parser, main
 from roost.core.text import a, count
@@ -368,37 +366,6 @@ def test_a_one_step_deploy_says_1_step() -> None:
 
 # -- over a real sshd: no key, --trust, the sudo password, host names ------------------------
 
-def _pty_run(argv: list[str], env: dict[str, str], replies: list[tuple[bytes, bytes]],
-             timeout: float = 120) -> tuple[int, str]:
-    """Run argv on a real terminal, answering each prompt as it shows; (exit code, output)."""
-    main_fd, sub_fd = pty.openpty()
-    proc = subprocess.Popen(argv, stdin=sub_fd, stdout=sub_fd, stderr=sub_fd, env=env,
-                            close_fds=True)
-    os.close(sub_fd)
-    seen = b""
-    pending = list(replies)
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([main_fd], [], [], 0.2)
-            if ready:
-                try:
-                    chunk = os.read(main_fd, 4096)
-                except OSError:
-                    break
-                if not chunk:
-                    break
-                seen += chunk
-            if pending and pending[0][0] in seen:
-                os.write(main_fd, pending.pop(0)[1])
-                seen += b"<<answered>>"
-            if proc.poll() is not None and not ready:
-                break
-    finally:
-        os.close(main_fd)
-    return proc.wait(30), seen.decode("utf-8", "replace")
-
-
 def _cli_env(home: Path, user_home: Path, state: Path) -> dict[str, str]:
     env = {**os.environ, "ROOST_HOME": str(home), "HOME": str(user_home), "TERM": "dumb",
            "ROOST_HOST_STATE_DIR": str(state)}
@@ -463,7 +430,7 @@ def test_sudo_password_is_not_asked_when_the_connection_fails(tmp_path: Path) ->
     home.mkdir()
     hosts.write_text(f'schema = 1\n[hosts.box]\naddress = "127.0.0.1"\nuser = "someone"\n'
                      f'port = {free_port()}\n[hosts.box.facts]\nsudo = "password"\n')
-    code, out = _pty_run([sys.executable, "-m", "roost", "deploy", "hello", "--host", "box",
+    code, out = pty_text([sys.executable, "-m", "roost", "deploy", "hello", "--host", "box",
                           "--option", f"root={tmp_path / 'site'}"], env,
                          [(b"password", b"never-typed\r")], timeout=60)
     assert code == 2, out
@@ -485,7 +452,7 @@ def test_sudo_password_is_asked_after_the_host_key_is_trusted(
         f'port = {sudo_user.port}\nkey = "{sudo_user.key}"\n')
     assert sudo_user.password is not None
     site = tmp_path / "site"
-    code, out = _pty_run(
+    code, out = pty_text(
         [sys.executable, "-m", "roost", "deploy", "hello", "--host", "box", "--option",
          f"root={site}"], env,
         [(b"Type yes or no:", b"yes\n"), (b"sudo password for", sudo_user.password.encode()
