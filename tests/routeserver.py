@@ -4,14 +4,22 @@
         s.routes["/.well-known/webfinger?resource=acct:alice@x"] = (200, "application/jrd+json",
                                                                    {...})
         probe(s.base)
+
+`answer` replaces the table when a test's server decides from more than the path (the Host
+header, a query it ignores); `tls` serves https.
 """
 
 from __future__ import annotations
 
 import http.server
 import json
+import ssl
 import threading
+from collections.abc import Callable
 from typing import Any
+
+Answer = tuple[int, str, Any]
+"""(status, content type, body)"""
 
 
 class RouteServer:
@@ -19,15 +27,18 @@ class RouteServer:
     as is when bytes, UTF-8 when text, else as JSON. Unknown paths answer 404. `seen` keeps
     the path and headers of every request."""
 
-    def __init__(self) -> None:
-        self.routes: dict[str, tuple[int, str, Any]] = {}
+    def __init__(self, answer: Callable[[str, dict[str, str]], Answer] | None = None,
+                 tls: ssl.SSLContext | None = None) -> None:
+        self.routes: dict[str, Answer] = {}
         self.seen: list[tuple[str, dict[str, str]]] = []
         server = self
+        reply = answer or (lambda path, _: self.routes.get(path, (404, "text/plain", "no")))
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                server.seen.append((self.path, dict(self.headers.items())))
-                status, kind, body = server.routes.get(self.path, (404, "text/plain", "no"))
+                headers = dict(self.headers.items())
+                server.seen.append((self.path, headers))
+                status, kind, body = reply(self.path, headers)
                 data = body if isinstance(body, bytes) else (
                     body.encode() if isinstance(body, str) else json.dumps(body).encode())
                 self.send_response(status)
@@ -40,6 +51,8 @@ class RouteServer:
                 pass
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if tls is not None:
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
         self.port = int(self.httpd.server_address[1])
         self.base = f"http://127.0.0.1:{self.port}"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()

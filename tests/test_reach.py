@@ -9,16 +9,15 @@ site for the name they serve, Debian's welcome page for any other name."""
 from __future__ import annotations
 
 import datetime as dt
-import http.server
 import socket
 import ssl
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from routeserver import Answer, RouteServer
 from support.fake import FakeTransport
 
 from roost.core.errors import RoostError
@@ -43,39 +42,20 @@ class NameServer:
         self.name = name
         self.routes: dict[str, tuple[str, Any]] = {}
         self.seen: list[tuple[str, str]] = []
-        server = self
+        self.server = RouteServer(self._answer, tls)
+        self.port = self.server.port
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                host = self.headers.get("Host", "")
-                server.seen.append((self.path, host))
-                asked = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-                found = server.routes.get(self.path) if asked == server.name else None
-                if found is None:
-                    status, kind, body = ((200, "text/html", WELCOME) if self.path == "/"
-                                          else (404, "text/html", "not found"))
-                else:
-                    status, (kind, body) = 200, found
-                data = body.encode() if isinstance(body, str) else __import__("json").dumps(
-                    body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        if tls is not None:
-            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
-        self.port = int(self.httpd.server_address[1])
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+    def _answer(self, path: str, headers: dict[str, str]) -> Answer:
+        host = next((v for k, v in headers.items() if k.lower() == "host"), "")
+        self.seen.append((path, host))
+        asked = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+        found = self.routes.get(path) if asked == self.name else None
+        if found is None:
+            return (200, "text/html", WELCOME) if path == "/" else (404, "text/html", "not found")
+        return 200, found[0], found[1]
 
     def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.server.close()
 
 
 @pytest.fixture

@@ -234,30 +234,18 @@ def test_reset_body_is_json_for_any_password(home: Path, alice: Identity,
 def test_probe_needs_webfinger_and_the_actor(home: Path, alice: Identity) -> None:
     """The recipe's health check with an account is the shared WebFinger probe; each broken
     link of the chain is named in one line."""
-    import http.server
-    import json
-    import threading
+    from routeserver import Answer, RouteServer
 
     answers: dict[str, tuple[str, object]] = {}
 
-    class H(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            kind, body = answers.get(self.path.split("?")[0], ("application/json", None))
-            data = json.dumps(body).encode()
-            self.send_response(200 if body is not None else 404)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+    def answer(path: str, _: dict[str, str]) -> Answer:
+        found = answers.get(path.split("?")[0])
+        return (200, *found) if found is not None else (404, "application/json", None)
 
-        def log_message(self, *a: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = RouteServer(answer)
     try:
         recipe = build_akkoma(None, {"domain": DOMAIN, "address": "127.0.0.1",
-                                     "listen": str(server.server_address[1])},
+                                     "listen": str(server.port)},
                               {alice.id: alice.info()})
         assert recipe.health is not None and recipe.health.probe is not None
         probe = recipe.health.probe
@@ -294,8 +282,7 @@ def test_probe_needs_webfinger_and_the_actor(home: Path, alice: Identity) -> Non
         answers["/users/alice"] = (ap, actor)
         assert probe() is True
     finally:
-        server.shutdown()
-        server.server_close()
+        server.close()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -16,8 +16,6 @@ deleted), and nothing is downloaded while the pin is empty.
 from __future__ import annotations
 
 import hashlib
-import http.server
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+from routeserver import RouteServer
 from support.programs import standin
 from support.releases import release_archive
 
@@ -81,31 +80,17 @@ def test_pins_are_data_and_name_each_architecture() -> None:
     assert art.arch == "aarch64" and art.file.endswith("_linux_arm64.tar.gz") and local == ""
 
 
-class _Served:
+class _Served(RouteServer):
     """A loopback HTTP server handing out one file (counts its requests)."""
 
     def __init__(self, data: bytes) -> None:
-        served = self
+        super().__init__()
+        self.routes["/x.tar.gz"] = (200, "application/octet-stream", data)
+        self.url = f"{self.base}/x.tar.gz"
 
-        class H(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                served.requests += 1
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *a: object) -> None:
-                pass
-
-        self.requests = 0
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/x.tar.gz"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    @property
+    def requests(self) -> int:
+        return len(self.seen)
 
 
 @pytest.fixture
