@@ -5,9 +5,27 @@ The plan is imported when an identity is kept or removed, not when `roost keys` 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from roost.core.errors import RoostError
 from roost.keys.model import Identity
 from roost.keys.vault import Vault
+
+if TYPE_CHECKING:
+    from roost.plan.workspace import Workspace
+
+
+def _note(vault: Vault, done: str, note: Callable[[Workspace], None]) -> str | None:
+    """Note a change in the progress; a one-line warning (saying the identity was `done`
+    either way) when the progress could not be updated, else None."""
+    try:
+        from roost.plan.workspace import Workspace
+
+        note(Workspace.open(vault.home, detect=False))
+    except RoostError as exc:
+        return f"the identity was {done}, but your progress was not updated: {exc.line()}"
+    return None
 
 
 def add_and_record(vault: Vault, identity: Identity) -> str | None:
@@ -17,14 +35,8 @@ def add_and_record(vault: Vault, identity: Identity) -> str | None:
     saved either way), else None.
     """
     vault.add(identity)
-    try:
-        from roost.plan.workspace import Workspace
-
-        Workspace.open(vault.home, detect=False).record_identity(identity.kind,
-                                                                 identity.public_id)
-    except RoostError as exc:
-        return f"the identity was saved, but your progress was not updated: {exc.line()}"
-    return None
+    return _note(vault, "saved",
+                 lambda ws: ws.record_identity(identity.kind, identity.public_id))
 
 
 def remove_and_record(vault: Vault, ident_id: str) -> str | None:
@@ -33,11 +45,5 @@ def remove_and_record(vault: Vault, ident_id: str) -> str | None:
     progress could not be updated (the identity is removed either way), else None."""
     info = vault.get(ident_id).info()
     vault.remove(ident_id)
-    try:
-        from roost.plan.workspace import Workspace
-
-        Workspace.open(vault.home, detect=False).record_identity_removed(info.kind,
-                                                                         info.public_id)
-    except RoostError as exc:
-        return f"the identity was removed, but your progress was not updated: {exc.line()}"
-    return None
+    return _note(vault, "removed",
+                 lambda ws: ws.record_identity_removed(info.kind, info.public_id))

@@ -157,26 +157,14 @@ def test_cli_deploy_records_progress_and_the_plan_moves_on(
     pi_host: TestHost, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    from support.answers import answers_toml, planned_with_pi
     from test_service_static_blog import make_site
-
-    from roost.deploy.hosts import Host, HostStore
-    from roost.deploy.trust import KnownHosts
 
     home = tmp_path / "home"
     monkeypatch.setenv("ROOST_HOME", str(home))
     monkeypatch.setenv("ROOST_HOST_STATE_DIR", "/var/lib/roost-test-state")
-    answers = tmp_path / "answers.toml"
-    answers.write_text('uses = ["hosted-blog"]\nhardware = ["pi"]\npi_ram_mb = 4096\n'
-                       'pi_arch = "aarch64"\nhas_domain = false\nskill = "some"\n'
-                       'pace = "days"\n')
-    assert main(["assess", "--answers", str(answers)]) == 0
+    planned_with_pi(home, answers_toml(["hosted-blog"]), pi_host)
     capsys.readouterr()
-    HostStore().add(Host("pi", address=pi_host.address, user="root", port=pi_host.ssh_port,
-                         key_path=str(pi_host.key_path)))
-    known = KnownHosts()
-    known.path.parent.mkdir(parents=True, exist_ok=True)
-    known.path.write_text(pi_host.known_hosts_lines())
-    known.path.chmod(0o600)
     site = tmp_path / "site"
     make_site(site, "Moving day")
 

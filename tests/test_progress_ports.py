@@ -9,6 +9,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from support.answers import answers_toml
 
 from roost.app.deploying import note_deployed, roost_ports
 from roost.cli.main import main
@@ -17,15 +18,7 @@ from roost.deploy import engine
 from roost.plan.progress import ports_words
 from roost.plan.workspace import Workspace
 
-ANSWERS = '''
-uses = ["whatsapp", "hosted-blog"]
-hardware = ["pi"]
-pi_ram_mb = 4096
-pi_arch = "aarch64"
-has_domain = false
-skill = "some"
-pace = "days"
-'''
+ANSWERS = answers_toml(["whatsapp", "hosted-blog"])
 
 # A progress file as roost wrote it before deploys recorded ports (schema 1, same as now).
 OLD_FILE = '''schema = 1

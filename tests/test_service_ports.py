@@ -23,15 +23,15 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+from support.answers import answers_toml, planned_with_pi
 from support.programs import standin
 
 from roost.app import deploying
 from roost.cli.main import main
 from roost.core.errors import RoostError
-from roost.deploy.hosts import Host, HostStore
+from roost.deploy.hosts import HostStore
 from roost.deploy.journal import Journal
 from roost.deploy.recipes.matrix_synapse import build_matrix_synapse
-from roost.deploy.trust import KnownHosts
 from roost.keys.model import IdentityInfo
 
 if TYPE_CHECKING:
@@ -41,8 +41,7 @@ pytest_plugins = ["testhost"]
 
 STATE = "/var/lib/roost-test-state"
 HOLDER = standin("port_holder.py")
-ANSWERS = ('uses = ["hosted-blog"]\nhardware = ["pi"]\npi_ram_mb = 4096\npi_arch = "aarch64"\n'
-           'has_domain = false\nskill = "some"\npace = "days"\n')
+ANSWERS = answers_toml(["hosted-blog"])
 MATRIX = {"matrix": IdentityInfo("matrix", "matrix",
                                  {"server_name": "matrix.roost.test", "key_version": "a_x1"},
                                  "2026-11-25T12:00:00+00:00")}
@@ -85,14 +84,7 @@ def test_a_taken_port_stops_the_deploy_before_anything_is_installed(
     home = tmp_path / "home"
     monkeypatch.setenv("ROOST_HOME", str(home))
     monkeypatch.setenv("ROOST_HOST_STATE_DIR", STATE)
-    (tmp_path / "answers.toml").write_text(ANSWERS)
-    assert main(["assess", "--answers", str(tmp_path / "answers.toml")]) == 0
-    HostStore().add(Host("pi", address=pi_host.address, user="root", port=pi_host.ssh_port,
-                         key_path=str(pi_host.key_path)))
-    known = KnownHosts()
-    known.path.parent.mkdir(parents=True, exist_ok=True)
-    known.path.write_text(pi_host.known_hosts_lines())
-    known.path.chmod(0o600)
+    planned_with_pi(home, ANSWERS, pi_host)
     site = tmp_path / "site"
     make_site(site, "Port eighty was taken")
     blog = ["deploy", "static-blog", "--host", "pi", "--quiet", "--option", f"site={site}",

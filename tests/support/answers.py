@@ -1,14 +1,40 @@
-"""A complete answers file (the plan's questions answered) for tests that make a plan."""
+"""Answers files (the plan's questions answered) for tests that make a plan, and the set-up
+of a workspace whose plan is made and whose `pi` is a booted test host roost trusts."""
 
 from __future__ import annotations
 
-ANSWERS_TOML = '''
-uses = ["whatsapp", "gmail"]
-hardware = ["pi"]
-pi_ram_mb = 1024
-pi_arch = "aarch64"
-has_domain = true
-domain = "example.org"
-skill = "some"
-pace = "days"
-'''
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from testhost import TestHost
+
+
+def answers_toml(uses: list[str], *, pi_ram_mb: int = 4096, domain: str = "") -> str:
+    """An answers file: these platforms used, a Pi with `pi_ram_mb`, a domain when given."""
+    quoted = ", ".join(f'"{u}"' for u in uses)
+    named = f'has_domain = true\ndomain = "{domain}"\n' if domain else "has_domain = false\n"
+    return (f'uses = [{quoted}]\nhardware = ["pi"]\npi_ram_mb = {pi_ram_mb}\n'
+            f'pi_arch = "aarch64"\n{named}skill = "some"\npace = "days"\n')
+
+
+ANSWERS_TOML = answers_toml(["whatsapp", "gmail"], pi_ram_mb=1024, domain="example.org")
+
+
+def planned_with_pi(home: Path, answers: str, pi_host: TestHost) -> None:
+    """`roost assess` with `answers` into `home` (ROOST_HOME), then the test host as `pi`
+    (root, its key) with its host key already trusted."""
+    from roost.cli.main import main
+    from roost.deploy.hosts import HOSTS_FILE, Host, HostStore
+    from roost.deploy.trust import KNOWN_HOSTS, KnownHosts
+
+    path = home.parent / "answers.toml"
+    path.write_text(answers)
+    assert main(["assess", "--answers", str(path)]) == 0
+    HostStore(home / HOSTS_FILE).add(Host("pi", address=pi_host.address, user="root",
+                                          port=pi_host.ssh_port,
+                                          key_path=str(pi_host.key_path)))
+    known = KnownHosts(home / KNOWN_HOSTS)
+    known.path.parent.mkdir(parents=True, exist_ok=True)
+    known.path.write_text(pi_host.known_hosts_lines())
+    known.path.chmod(0o600)
