@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from support.clock import TEST_CLOCK as CLOCK
 from support.clock import TEST_TODAY as TODAY
-from textual.widgets import Input, Label
+from support.tui import check_cursor, shown
+from textual.widgets import Input
 
 from roost.plan.detect import HostFacts
 from roost.plan.workspace import Workspace
@@ -37,43 +38,12 @@ def make_app(home: Path, screen_reader: bool = False) -> RoostApp:
     return RoostApp(screen_reader=screen_reader, home=home, facts=FACTS, clock=CLOCK)
 
 
-def check_cursor(app: RoostApp) -> str:
-    """The cursor rule: the line under the terminal cursor names what has focus, and its state."""
-    line = cursor_line(app)
-    focused = app.focused
-    if isinstance(focused, AccessibleList):
-        row = focused.current
-        assert row is not None, "a focused list always has a highlighted row"
-        assert row.label[:40] in line, f"{row.label!r} not under the cursor: {line!r}"
-        if row.state:
-            assert row.state[:30] in line, f"state {row.state!r} not on the cursor line: {line!r}"
-    elif isinstance(focused, Input):
-        label = focused.parent.query_one(Label) if focused.parent else None
-        assert label is not None
-        text = str(label.render()).strip()
-        assert text and text in line, f"the field's label {text!r} is not on {line!r}"
-    else:
-        raise AssertionError(f"focus on {focused!r}: every screen focuses its list or input")
-    return line
-
-
-async def drawn(pilot, app: RoostApp) -> None:  # type: ignore[no-untyped-def]
-    """Wait until a screen that was just drawn has moved the cursor onto its focused row
-    (that happens in a later frame than the screen itself: RoostScreen.hold_cursor)."""
-    for _ in range(50):
-        if not getattr(app.screen, "cursor_held", False):
-            return
-        await pilot.pause(0.02)
-    raise AssertionError("the cursor stayed on the title of a screen")
-
-
 async def press(pilot, app: RoostApp, *keys: str) -> str:  # type: ignore[no-untyped-def]
     line = ""
     for k in keys:
         await pilot.press(k)
         await pilot.pause()
-        await drawn(pilot, app)
-        line = check_cursor(app)
+        line = await shown(pilot, app)
     return line
 
 
@@ -137,9 +107,7 @@ async def test_assess_plan_open_done_restart(home: Path, screen_reader: bool) ->
     app = make_app(home, screen_reader)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        await drawn(pilot, app)
-        check_cursor(app)
-        assert "Answer a few questions" in cursor_line(app)
+        assert "Answer a few questions" in await shown(pilot, app)
         await answer_all(pilot, app)
         assert type(app.screen).__name__ == "PlanScreen"
         line = check_cursor(app)
@@ -168,8 +136,7 @@ async def test_assess_plan_open_done_restart(home: Path, screen_reader: bool) ->
     again = make_app(home, screen_reader)
     async with again.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        await drawn(pilot, again)
-        line = check_cursor(again)
+        line = await shown(pilot, again)
         assert "Continue where you left off" in line and nxt.name[:30] in line
         text = "\n".join(screen_lines(again))
         assert f"1 of {len(ws.plan(TODAY).steps)} done" in text
@@ -357,7 +324,7 @@ async def settle(pilot, app: RoostApp) -> None:  # type: ignore[no-untyped-def]
     await app.workers.wait_for_complete()
     await pilot.pause()
     await pilot.pause()
-    await drawn(pilot, app)
+    await shown(pilot, app)
 
 
 @sync

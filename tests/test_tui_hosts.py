@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from support.tui import shown
 from test_tui import (
     SIZE,
     check_cursor,
-    drawn,
     make_app,
     press,
     screen_lines,
@@ -291,21 +291,8 @@ async def test_deploy_asks_the_sudo_password_only_once_connected_and_trusted(
             if type(app.screen).__name__ != "DeployScreen":
                 break
         assert type(app.screen).__name__ == "SudoScreen"
-        await drawn(pilot, app)
-        for _ in range(100):  # on a loaded machine the question is drawn a few frames later
-            text = " ".join(x.strip() for x in screen_lines(app))
-            if "sudo on box" in text:
-                break
-            await pilot.pause(0.05)
-        assert f"sudo on box asks for the password of {sudo_user.user}" in text, text
-        for _ in range(100):  # the cursor reaches the field a frame after the screen is drawn
-            try:
-                on_field = check_cursor(app)
-                break
-            except AssertionError:
-                await pilot.pause(0.05)
-        else:
-            on_field = check_cursor(app)
+        on_field = await shown(pilot, app,
+                               f"sudo on box asks for the password of {sudo_user.user}")
         assert "sudo password" in on_field
         app.screen.query_one("#field-sudo", Input).value = sudo_user.password
         await press(pilot, app, "enter")
