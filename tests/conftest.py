@@ -42,6 +42,15 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return h
 
 
+@pytest.fixture
+def host_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Where roost keeps its step records on a host (`ROOST_HOST_STATE_DIR`), for deploys to
+    this machine or a test sshd: a folder of this test, not /var/lib."""
+    state = tmp_path / "state"
+    monkeypatch.setenv("ROOST_HOST_STATE_DIR", str(state))
+    return state
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """How scripts/test.sh spreads the suite over pytest-xdist workers (`--dist loadgroup`).

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import stat
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -60,18 +63,25 @@ def _hold(path: str, ready: multiprocessing.synchronize.Event, done: multiproces
         done.wait(10)
 
 
-def test_lock_refuses_a_second_process(tmp_path: Path) -> None:
+@contextlib.contextmanager
+def held_by_another_process(path: Path) -> Iterator[multiprocessing.synchronize.Event]:
+    """`path` locked by another process until the event yielded is set (or the block ends)."""
     ctx = multiprocessing.get_context("fork")
     ready, done = ctx.Event(), ctx.Event()
-    p = ctx.Process(target=_hold, args=(str(tmp_path / "f"), ready, done))
+    p = ctx.Process(target=_hold, args=(str(path), ready, done))
     p.start()
     try:
         assert ready.wait(10)
-        with pytest.raises(LockedError, match="another roost"), FileLock(tmp_path / "f"):
-            pass
+        yield done
     finally:
         done.set()
         p.join(10)
+
+
+def test_lock_refuses_a_second_process(tmp_path: Path) -> None:
+    with held_by_another_process(tmp_path / "f"), \
+            pytest.raises(LockedError, match="another roost"), FileLock(tmp_path / "f"):
+        pass
     with FileLock(tmp_path / "f"):  # free again once the holder exits
         pass
 
@@ -100,16 +110,8 @@ def test_hostname_accepts_names_and_addresses() -> None:
 
 
 def test_lock_waits_for_a_holder_that_lets_go(tmp_path: Path) -> None:
-    ctx = multiprocessing.get_context("fork")
-    ready, done = ctx.Event(), ctx.Event()
-    p = ctx.Process(target=_hold, args=(str(tmp_path / "f"), ready, done))
-    p.start()
-    try:
-        assert ready.wait(10)
-        timer = __import__("threading").Timer(0.3, done.set)
+    with held_by_another_process(tmp_path / "f") as done:
+        timer = threading.Timer(0.3, done.set)
         timer.start()
         with FileLock(tmp_path / "f", wait_s=5.0):  # taken once the holder exits
             pass
-    finally:
-        done.set()
-        p.join(10)

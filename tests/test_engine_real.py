@@ -39,10 +39,8 @@ TEMP = re.compile(r"^\..*\.roost-")  # a transport's temp file (left only if kil
 
 
 @pytest.fixture(autouse=True)
-def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path / "home"
-    monkeypatch.setenv("ROOST_HOME", str(home))
-    monkeypatch.setenv("ROOST_HOST_STATE_DIR", str(tmp_path / "state"))
+def _home(home: Path, host_state: Path) -> Path:
+    """Every test here: the shared `home` and `host_state` (tests/conftest.py)."""
     return home
 
 
@@ -173,6 +171,16 @@ def ssh_transport(server: Sshd, tmp_path: Path) -> Transport:
     return t
 
 
+def resume_over_ssh(server: Sshd, tmp_path: Path, root: Path, j: Journal) -> engine.DeployResult:
+    """Run the counter recipe again with --resume over a fresh SSH connection."""
+    t = ssh_transport(server, tmp_path)
+    try:
+        return engine.run(counter_recipe(str(root), N, delay=0.01), t, journal=j, resume=True,
+                          state_dir=str(tmp_path / "state"))
+    finally:
+        t.close()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("kill_at", [5, 26, 40])
 def test_ssh_connection_killed_mid_recipe_then_resume(sshd: Sshd, tmp_path: Path,
@@ -208,12 +216,7 @@ def test_ssh_connection_killed_mid_recipe_then_resume(sshd: Sshd, tmp_path: Path
     assert said.count("again") == 1
     st = j.load()
     assert st is not None and st.status == "stopped"
-    t2 = ssh_transport(sshd, tmp_path)
-    try:
-        res = engine.run(counter_recipe(str(root), N, delay=0.01), t2, journal=j, resume=True,
-                         state_dir=str(tmp_path / "state"))
-    finally:
-        t2.close()
+    res = resume_over_ssh(sshd, tmp_path, root, j)
     assert res.resumed and 0 < res.applied < N
     check_complete(root, j, want)
 
@@ -227,12 +230,7 @@ def test_sigkill_runner_over_ssh_then_resume(sshd: Sshd, tmp_path: Path) -> None
     proc.send_signal(signal.SIGKILL)
     proc.wait(10)
     j = Journal.for_host("testhost", "counter")
-    t = ssh_transport(sshd, tmp_path)
-    try:
-        res = engine.run(counter_recipe(str(root), N, delay=0.01), t, journal=j, resume=True,
-                         state_dir=str(tmp_path / "state"))
-    finally:
-        t.close()
+    res = resume_over_ssh(sshd, tmp_path, root, j)
     assert res.resumed
     check_complete(root, j, want)
 

@@ -35,10 +35,8 @@ N = 40
 
 
 @pytest.fixture(autouse=True)
-def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path / "home"
-    monkeypatch.setenv("ROOST_HOME", str(home))
-    monkeypatch.setenv("ROOST_HOST_STATE_DIR", str(tmp_path / "state"))
+def _home(home: Path, host_state: Path) -> Path:
+    """Every test here: the shared `home` and `host_state` (tests/conftest.py)."""
     return home
 
 
