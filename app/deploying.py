@@ -34,6 +34,7 @@ from roost.deploy.journal import Journal
 from roost.deploy.not_installed import no_recipe_error
 from roost.deploy.recipe import Recipe, parse_options
 from roost.deploy.recipes import RECIPES, builder
+from roost.deploy.recipes.upstream import UPSTREAM_CACHE
 from roost.deploy.steps import Secret
 from roost.deploy.sudo import SudoPassword
 from roost.deploy.transport import Transport
@@ -162,7 +163,8 @@ class Deployment:
             return engine.run(recipe, t, journal=journal,
                               secrets=self.secrets(),
                               on_event=self._emit, resume=resume,
-                              state_dir=session.host_state_dir())
+                              state_dir=session.host_state_dir(),
+                              cache=self.home / UPSTREAM_CACHE)
 
     def notes(self, result: Any, workspace: Workspace | None = None,
               service_id: str | None = None) -> list[str]:

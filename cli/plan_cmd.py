@@ -79,9 +79,10 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
 
 def hosts_measured() -> dict[str, tuple[object, str]]:
     """Answers the hosts' cached facts already hold (`roost host facts` measured them)."""
-    from roost.deploy.hosts import HostStore
+    from roost.app.hosts import host_store
+    from roost.core.paths import data_dir
 
-    return measured_answers({h.name: h.facts for h in HostStore().all() if h.facts})
+    return measured_answers({h.name: h.facts for h in host_store(data_dir()).all() if h.facts})
 
 
 def run_assess(args: argparse.Namespace) -> int:

@@ -1,6 +1,6 @@
 """Run a recipe on a host: check each step, apply what is not done, journal what finished.
 
-    result = run(recipe, transport, journal=Journal.for_host("pi", recipe.id),
+    result = run(recipe, transport, journal=Journal.for_host("pi", recipe.id, home),
                  secrets={"xmpp/alice@example.org#password": "..."}, on_event=print_event)
 
 Resumability: every applied step is recorded twice, in the controller's journal and in a
@@ -28,6 +28,7 @@ import secrets as _random
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from roost.core import clock as clocks
 from roost.core.errors import RoostError
@@ -195,14 +196,17 @@ def run(
     on_event: EventSink | None = None,
     resume: bool = False,
     state_dir: str = HOST_STATE_DIR,
+    cache: Path | None = None,
 ) -> DeployResult:
     """Run `recipe` on `transport`'s host. Emits events to `on_event`; returns the result, or
     raises DeployFailed (after a StepFailed event) when a step fails or the host is lost.
-    With `resume=True` and an unfinished journal, the earlier run continues."""
+    With `resume=True` and an unfinished journal, the earlier run continues. `cache`: the
+    folder upstream downloads are kept in (the caller's `home / UPSTREAM_CACHE`)."""
     if journal is None:
-        return _run(recipe, transport, None, secrets or {}, on_event, resume, state_dir)
+        return _run(recipe, transport, None, secrets or {}, on_event, resume, state_dir, cache)
     with journal.locked():
-        return _run(recipe, transport, journal, secrets or {}, on_event, resume, state_dir)
+        return _run(recipe, transport, journal, secrets or {}, on_event, resume, state_dir,
+                    cache)
 
 
 def _run(
@@ -213,9 +217,10 @@ def _run(
     on_event: EventSink | None,
     resume: bool,
     state_dir: str,
+    cache: Path | None = None,
 ) -> DeployResult:
     """The loop: what the records say decides each step (resume.decide); `_Deploy` does it."""
-    d = _Deploy(recipe, t, journal, secret_values, on_event, state_dir)
+    d = _Deploy(recipe, t, journal, secret_values, on_event, state_dir, cache)
     keys = recipe.keys()
     records = d.open(resume)
     for n, (key, step) in enumerate(zip(keys, recipe.steps, strict=True), start=1):
@@ -232,7 +237,7 @@ class _Deploy:
 
     def __init__(self, recipe: Recipe, t: Transport, journal: Journal | None,
                  secret_values: SecretValues, on_event: EventSink | None,
-                 state_dir: str) -> None:
+                 state_dir: str, cache: Path | None = None) -> None:
         self.recipe, self.t, self.journal, self.on_event = recipe, t, journal, on_event
         self.state_dir = state_dir
         self.total = recipe.total
@@ -242,7 +247,7 @@ class _Deploy:
         self.ctx = StepContext(
             transport=t, sudo=recipe.sudo, secrets=secret_values,
             on_output=lambda line: self.emit(Output(self.index, line)),
-            restart_record=restart_record_path(recipe.id, state_dir),
+            restart_record=restart_record_path(recipe.id, state_dir), cache=cache,
         )
 
     def emit(self, e: Event) -> None:

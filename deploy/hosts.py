@@ -15,7 +15,6 @@ from typing import Any
 from roost.core import validate
 from roost.core.errors import CorruptFileError, RoostError
 from roost.core.lock import FileLock
-from roost.core.paths import data_dir
 from roost.core.versioned import read_versioned, write_versioned
 from roost.deploy.sudo import SudoPassword
 from roost.deploy.transport import Transport
@@ -101,10 +100,11 @@ def parse_target(text: str) -> tuple[str | None, str, int | None]:
 
 
 class HostStore:
-    """hosts.toml in the data folder. Every change is a locked read-modify-write."""
+    """hosts.toml in the data folder (its caller gives the path: `home / HOSTS_FILE`). Every
+    change is a locked read-modify-write."""
 
-    def __init__(self, path: Path | None = None) -> None:
-        self.path = path if path is not None else data_dir() / HOSTS_FILE
+    def __init__(self, path: Path) -> None:
+        self.path = path
 
     def _read(self) -> dict[str, dict[str, Any]]:
         data = read_versioned(self.path, "hosts", SCHEMA) or {}

@@ -24,7 +24,6 @@ from typing import Any
 
 from roost.core.errors import RoostError
 from roost.core.lock import FileLock
-from roost.core.paths import data_dir
 from roost.core.validate import short_name
 from roost.core.versioned import read_versioned, write_versioned
 
@@ -94,10 +93,10 @@ class JournalState:
                              hint="deploy again without --resume") from None
 
 
-def journal_path(host: str, recipe_id: str, base: Path | None = None) -> Path:
+def journal_path(host: str, recipe_id: str, base: Path) -> Path:
+    """Where the journal of `recipe_id` on `host` lives below the data folder `base`."""
     short_name(host, "host name")
-    root = base if base is not None else data_dir()
-    return root / "deploys" / host / f"{recipe_id}.toml"
+    return base / "deploys" / host / f"{recipe_id}.toml"
 
 
 class Journal:
@@ -120,7 +119,7 @@ class Journal:
         self._lock = FileLock(path, f"the deploy of {recipe_id} to {host}", wait_s=2.0)
 
     @classmethod
-    def for_host(cls, host: str, recipe_id: str, base: Path | None = None) -> Journal:
+    def for_host(cls, host: str, recipe_id: str, base: Path) -> Journal:
         return cls(journal_path(host, recipe_id, base), recipe_id, host)
 
     @contextlib.contextmanager

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING
 from roost.core.atomic import atomic_write_with
 from roost.core.errors import RoostError
 from roost.core.lock import FileLock
-from roost.core.paths import data_dir
 
 if TYPE_CHECKING:
     import paramiko
@@ -130,10 +129,10 @@ class KnownKey:
 
 
 class KnownHosts:
-    """roost's own known_hosts file (default: in the data folder)."""
+    """roost's own known_hosts file (its caller gives the path: `home / KNOWN_HOSTS`)."""
 
-    def __init__(self, path: Path | None = None) -> None:
-        self.path = path if path is not None else data_dir() / KNOWN_HOSTS
+    def __init__(self, path: Path) -> None:
+        self.path = path
 
     def _load(self) -> paramiko.HostKeys:
         import paramiko

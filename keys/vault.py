@@ -33,7 +33,6 @@ import nacl.secret
 import nacl.utils
 import tomli_w
 
-from roost.core import paths
 from roost.core.atomic import atomic_write_text
 from roost.core.errors import NewerFormatError, RoostError
 from roost.core.lock import FileLock
@@ -217,19 +216,16 @@ class Vault:
     # --- where -----------------------------------------------------------------------------
 
     @staticmethod
-    def _home(home: Path | None) -> Path:
-        return Path(home) if home is not None else paths.data_dir()
+    def path(home: Path) -> Path:
+        """The vault file in the data folder `home` (its caller gives the folder)."""
+        return Path(home) / VAULT_FILE
 
     @staticmethod
-    def path(home: Path | None = None) -> Path:
-        return Vault._home(home) / VAULT_FILE
+    def index_path(home: Path) -> Path:
+        return Path(home) / INDEX_FILE
 
     @staticmethod
-    def index_path(home: Path | None = None) -> Path:
-        return Vault._home(home) / INDEX_FILE
-
-    @staticmethod
-    def exists(home: Path | None = None) -> bool:
+    def exists(home: Path) -> bool:
         return Vault.path(home).exists()
 
     @staticmethod
@@ -239,10 +235,10 @@ class Vault:
     # --- opening ---------------------------------------------------------------------------
 
     @classmethod
-    def create(cls, home: Path | None, passphrase: str, *,
+    def create(cls, home: Path, passphrase: str, *,
                limits: KdfLimits = DEFAULT_LIMITS) -> Vault:
         """A new, empty vault. Refuses when one exists (it would lose its keys)."""
-        base = cls._home(home)
+        base = Path(home)
         _check_new_passphrase(passphrase)
         base.mkdir(parents=True, exist_ok=True, mode=0o700)
         with cls._lock(base):
@@ -255,8 +251,8 @@ class Vault:
         return vault
 
     @classmethod
-    def open(cls, home: Path | None, passphrase: str) -> Vault:
-        base = cls._home(home)
+    def open(cls, home: Path, passphrase: str) -> Vault:
+        base = Path(home)
         if not cls.exists(base):
             raise RoostError("there is no key vault yet",
                              hint="create an identity with 'roost keys new KIND' to start one")
@@ -270,9 +266,9 @@ class Vault:
         return vault
 
     @classmethod
-    def restore(cls, home: Path | None, backup: Path, passphrase: str) -> Vault:
+    def restore(cls, home: Path, backup: Path, passphrase: str) -> Vault:
         """Make a vault from a backup when there is none (the backup's passphrase stays)."""
-        base = cls._home(home)
+        base = Path(home)
         found = _Sealed.read(Path(backup), (KIND_BACKUP, KIND_VAULT), "key backup")
         key = _derive(passphrase, found.salt, found.limits)
         identities = _unseal(key, found.sealed)
@@ -290,7 +286,7 @@ class Vault:
     # --- reading ---------------------------------------------------------------------------
 
     @staticmethod
-    def public_index(home: Path | None = None) -> tuple[IdentityInfo, ...]:
+    def public_index(home: Path) -> tuple[IdentityInfo, ...]:
         """Public parts of every identity, without the passphrase (empty when none)."""
         data = read_versioned(Vault.index_path(home), "key index", SCHEMA)
         if data is None:

@@ -13,6 +13,7 @@ from support.fake import FakeHost, FakeTransport
 from support.resume import LAST, Cut, interrupt_at
 
 from roost.core.errors import RoostError
+from roost.core.paths import data_dir
 from roost.deploy import engine
 from roost.deploy.events import (
     Event,
@@ -95,7 +96,7 @@ def _prosodyctl(a: list[str], stdin: bytes | None, accounts: set[str],
 
 def run(recipe: Recipe, t: FakeTransport, events: list[Event] | None = None,
         resume: bool = False, on_event: EventSink | None = None) -> engine.DeployResult:
-    j = Journal.for_host(t.name, recipe.id)
+    j = Journal.for_host(t.name, recipe.id, data_dir())
     sink = on_event or (events.append if events is not None else None)
     return engine.run(recipe, t, journal=j, secrets=SECRETS, on_event=sink, resume=resume)
 
@@ -282,7 +283,7 @@ def test_marker_and_journal_reconciliation() -> None:
     run(recipe, t)
     log_path = "/srv/c/applied.log"
     assert t.host.files[log_path].data.decode().split() == [f"step{i}" for i in (1, 2, 3, 4)]
-    j = Journal.for_host("h", "counter")
+    j = Journal.for_host("h", "counter", data_dir())
     st = j.load()
     assert st is not None and st.status == "finished"
     # pretend the run was cut off after its last two steps were applied on the host, with
@@ -328,7 +329,7 @@ def test_journal_entry_missing_on_host_is_rechecked_and_redone() -> None:
     recipe = counter_recipe("/srv/c", n=4, files=False)
     t = FakeTransport("h")
     run(recipe, t)
-    j = Journal.for_host("h", "counter")
+    j = Journal.for_host("h", "counter", data_dir())
     st = j.load()
     assert st is not None
     j.state = st
@@ -357,7 +358,7 @@ def test_a_failed_step_says_which_what_happened_and_what_to_try() -> None:
     assert text.startswith("step 1 of 10 failed: install packages prosody, lua-dbi-sqlite3")
     assert "what to try:" in text
     assert str(err.value).startswith("step 1 of 10 (install packages")
-    st = Journal.for_host("pi", "prosody-demo").load()
+    st = Journal.for_host("pi", "prosody-demo", data_dir()).load()
     assert st is not None and st.status == "failed"
 
 
@@ -388,12 +389,12 @@ def test_unhealthy_service_is_reported_with_what_to_try() -> None:
     with pytest.raises(engine.DeployFailed, match="not healthy"):
         run(service_recipe(), t, events)
     assert isinstance(events[-1], Finished) and not events[-1].ok
-    st = Journal.for_host("pi", "prosody-demo").load()
+    st = Journal.for_host("pi", "prosody-demo", data_dir()).load()
     assert st is not None and st.status == "unhealthy"
 
 
 def test_two_deploys_of_the_same_recipe_cannot_overlap() -> None:
-    j = Journal.for_host("pi", "prosody-demo")
+    j = Journal.for_host("pi", "prosody-demo", data_dir())
     with j.locked(), pytest.raises(RoostError, match="another roost"):
         run(service_recipe(), prosody_host())
 
@@ -402,7 +403,7 @@ def test_journal_records_each_applied_step_once_with_stable_keys() -> None:
     recipe = counter_recipe("/srv/c", n=12)
     t = FakeTransport("h")
     run(recipe, t)
-    j = Journal.for_host("h", "counter")
+    j = Journal.for_host("h", "counter", data_dir())
     st = j.load()
     assert st is not None
     assert [e.key for e in st.steps] == recipe.keys()

@@ -22,8 +22,10 @@ from support.programs import STANDINS
 
 from roost.cli.main import main
 from roost.core.errors import RoostError
+from roost.core.paths import data_dir
 from roost.deploy import engine
 from roost.deploy.events import Event, StepSkipped
+from roost.deploy.hosts import HOSTS_FILE
 from roost.deploy.journal import Journal
 from roost.deploy.local import LocalTransport
 from roost.deploy.recipes import RECIPES
@@ -77,7 +79,7 @@ def check_complete(root: Path, journal: Journal, want: dict[str, tuple[int, byte
 
 def test_local_run_twice_changes_nothing(tmp_path: Path) -> None:
     root = tmp_path / "site"
-    j = Journal.for_host("local", "counter")
+    j = Journal.for_host("local", "counter", data_dir())
     state = str(tmp_path / "state")
     first = engine.run(counter_recipe(str(root), N), LocalTransport(), journal=j,
                        state_dir=state)
@@ -126,7 +128,7 @@ def test_sigkill_mid_recipe_then_resume_locally(tmp_path: Path, kill_at: int) ->
     cut = (root / "applied.log").read_text().split() if (root / "applied.log").exists() else []
     assert len(cut) < len(expected_log()), "the runner finished before it was killed"
     # resume in this process (the CLI would say "continuing the deploy ... that stopped")
-    j = Journal.for_host("local", "counter")
+    j = Journal.for_host("local", "counter", data_dir())
     st = j.load()
     assert st is not None and st.unfinished
     res = engine.run(counter_recipe(str(root), N, delay=0.01), LocalTransport(), journal=j,
@@ -143,7 +145,7 @@ def test_ctrl_c_mid_recipe_saves_progress_then_resume(tmp_path: Path) -> None:
     wait_for_line(proc, f"step 20 of {N}:")
     proc.send_signal(signal.SIGINT)
     assert proc.wait(10) != 0
-    j = Journal.for_host("local", "counter")
+    j = Journal.for_host("local", "counter", data_dir())
     st = j.load()
     assert st is not None and st.status == "stopped"  # written on the way out
     res = engine.run(counter_recipe(str(root), N, delay=0.01), LocalTransport(), journal=j,
@@ -204,7 +206,7 @@ def test_ssh_connection_killed_mid_recipe_then_resume(sshd: Sshd, tmp_path: Path
 
     th = threading.Thread(target=killer)
     th.start()
-    j = Journal.for_host("testhost", "counter")
+    j = Journal.for_host("testhost", "counter", data_dir())
     events: list[Event] = []
     with pytest.raises(engine.DeployFailed) as err:
         engine.run(counter_recipe(str(root), N, delay=0.01), t, journal=j,
@@ -229,7 +231,7 @@ def test_sigkill_runner_over_ssh_then_resume(sshd: Sshd, tmp_path: Path) -> None
     wait_for_line(proc, f"step 21 of {N}:")
     proc.send_signal(signal.SIGKILL)
     proc.wait(10)
-    j = Journal.for_host("testhost", "counter")
+    j = Journal.for_host("testhost", "counter", data_dir())
     res = resume_over_ssh(sshd, tmp_path, root, j)
     assert res.resumed
     check_complete(root, j, want)
@@ -403,13 +405,14 @@ def test_hostile_values_over_ssh_with_sudo(sudo_user: Sshd, tmp_path: Path) -> N
             value = raw.format(c=canary)
             root = f"{tmp_path}/ssh{i}/{value.replace('/', '_')}"
             recipe = RECIPES["hello"](None, {"root": root, "name": value}, {})
-            res = engine.run(recipe, t, journal=Journal.for_host("testhost", f"hello{i}"),
+            journal = Journal.for_host("testhost", f"hello{i}", data_dir())
+            res = engine.run(recipe, t, journal=journal,
                              state_dir=str(tmp_path / "state"))
             assert res.ok and res.applied == 3
             assert Path(root, "greeting.txt").read_text().startswith(f"Hello, {value}!")
             assert Path(root, "greeting.txt").stat().st_uid == 0  # written through sudo
             seen: list[Event] = []
-            again = engine.run(recipe, t, journal=Journal.for_host("testhost", f"hello{i}"),
+            again = engine.run(recipe, t, journal=journal,
                                state_dir=str(tmp_path / "state"), on_event=seen.append)
             # Seen once under a loaded xdist run (applied 1): say which step and why.
             assert again.applied == 0, [e for e in seen if not isinstance(e, StepSkipped)]
@@ -429,7 +432,7 @@ def test_connection_failure_before_any_step_is_one_line(tmp_path: Path) -> None:
                      ssh_config=tmp_path / "none", connect_timeout=2)
     with pytest.raises(RoostError) as err:
         engine.run(counter_recipe(str(tmp_path / "x"), 3), t,
-                   journal=Journal.for_host("nowhere", "counter"),
+                   journal=Journal.for_host("nowhere", "counter", data_dir()),
                    state_dir=str(tmp_path / "state"))
     assert "refused" in str(err.value)
 
@@ -445,7 +448,7 @@ def test_cli_resolves_secrets_from_the_key_vault(tmp_path: Path, _home: Path,
     from roost.keys.vault import FAST_LIMITS_FOR_TESTS, Vault
 
     value = "pw-" + "x7" * 12
-    v = Vault.create(None, "a long passphrase", limits=FAST_LIMITS_FOR_TESTS)
+    v = Vault.create(data_dir(), "a long passphrase", limits=FAST_LIMITS_FOR_TESTS)
     v.add(Identity("alice", "xmpp", {"jid": "alice@example.org"}, {"password": value}))
     pf = tmp_path / "passphrase"
     pf.write_text("a long passphrase\n")
@@ -455,7 +458,7 @@ def test_cli_resolves_secrets_from_the_key_vault(tmp_path: Path, _home: Path,
     recipe = Recipe("secret-demo", "x", "x", (
         WriteFile(str(target), Secret("alice", "password"), mode=0o600),), sudo=False)
     events: list[Event] = []
-    engine.run(recipe, LocalTransport(), journal=Journal.for_host("local", recipe.id),
+    engine.run(recipe, LocalTransport(), journal=Journal.for_host("local", recipe.id, data_dir()),
                secrets=vault_secrets(), on_event=events.append,
                state_dir=str(tmp_path / "state"))
     assert target.read_text() == value and target.stat().st_mode & 0o777 == 0o600
@@ -470,15 +473,15 @@ def test_cli_deploys_to_a_host_from_the_hosts_list_over_ssh(
         sshd: Sshd, tmp_path: Path, _home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from roost.deploy.hosts import Host, HostStore
 
-    HostStore().add(Host("testhost", address=sshd.host, user=sshd.user, port=sshd.port,
-                         key_path=str(sshd.key)))
+    HostStore(data_dir() / HOSTS_FILE).add(Host("testhost", address=sshd.host, user=sshd.user,
+                                                port=sshd.port, key_path=str(sshd.key)))
     site = tmp_path / "remote-site"
     args = ["deploy", "hello", "--host", "testhost", "--option", f"root={site}"]
     assert main([*args, "--trust", sshd.fingerprint()]) == 0
     out = capsys.readouterr().out
     assert "hello: done, 3 steps applied" in out
     assert (site / "greeting.txt").read_text().startswith("Hello, world!")
-    host = HostStore().get("testhost")
+    host = HostStore(data_dir() / HOSTS_FILE).get("testhost")
     assert host.facts is not None and host.facts.get("sudo") == "root"  # read on first use
     assert main(args) == 0  # the key is trusted now; nothing to change
     assert "hello: already done, nothing changed" in capsys.readouterr().out

@@ -16,8 +16,9 @@ import pytest
 
 from roost.cli.main import main
 from roost.core.errors import NewerFormatError, RoostError
+from roost.core.paths import data_dir
 from roost.deploy.facts import Facts, gather, parse_facts, parse_ports
-from roost.deploy.hosts import Host, HostStore, open_transport, parse_target
+from roost.deploy.hosts import HOSTS_FILE, Host, HostStore, open_transport, parse_target
 from roost.deploy.local import LocalTransport
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ def test_parse_target_rejects_hostile(bad: str) -> None:
 
 
 def test_store_add_list_remove_and_file_format(_home: Path) -> None:
-    store = HostStore()
+    store = HostStore(data_dir() / HOSTS_FILE)
     assert [h.name for h in store.all()] == ["local"]
     store.add(Host("vps", "vps.example.org", "admin", 2222, "/k"))
     store.add(Host("pi", "192.168.1.5", "pi"))
@@ -85,7 +86,7 @@ def test_newer_hosts_file_is_left_alone(_home: Path) -> None:
     path = _home / "hosts.toml"
     path.write_text("schema = 99\n[hosts.x]\naddress = 'a'\n")
     with pytest.raises(NewerFormatError):
-        HostStore().add(Host("y", "b"))
+        HostStore(data_dir() / HOSTS_FILE).add(Host("y", "b"))
     assert path.read_text() == "schema = 99\n[hosts.x]\naddress = 'a'\n"
 
 
@@ -186,7 +187,7 @@ def test_cli_add_needs_trust_when_not_a_tty(sshd: Sshd, capsys: pytest.CaptureFi
     assert err.startswith("roost: roost has not met box")
     assert sshd.fingerprint() in err and f"--trust {sshd.fingerprint()}" in err
     assert len(err.strip().splitlines()) == 1
-    assert [h.name for h in HostStore().all()] == ["local"]  # nothing added
+    assert [h.name for h in HostStore(data_dir() / HOSTS_FILE).all()] == ["local"]  # nothing added
 
     assert _add(sshd, "--trust", "SHA256:" + "B" * 43) == 2
     assert "roost did not connect" in capsys.readouterr().err
@@ -195,7 +196,7 @@ def test_cli_add_needs_trust_when_not_a_tty(sshd: Sshd, capsys: pytest.CaptureFi
     out = capsys.readouterr().out
     assert out.startswith(f"Added box: {sshd.user}@{sshd.host}:{sshd.port}.")
     assert "Ports in use: TCP" in out
-    host = HostStore().get("box")
+    host = HostStore(data_dir() / HOSTS_FILE).get("box")
     assert host.facts and sshd.port in host.facts["tcp_ports"]
 
     assert main(["host", "list"]) == 0
@@ -214,7 +215,7 @@ def test_cli_add_needs_trust_when_not_a_tty(sshd: Sshd, capsys: pytest.CaptureFi
     assert "roost has not met box" in capsys.readouterr().err
 
     assert main(["host", "remove", "box"]) == 0
-    assert [h.name for h in HostStore().all()] == ["local"]
+    assert [h.name for h in HostStore(data_dir() / HOSTS_FILE).all()] == ["local"]
 
 
 def test_cli_add_asks_on_a_terminal(sshd: Sshd, capsys: pytest.CaptureFixture[str],
@@ -280,11 +281,11 @@ def test_cli_add_in_a_real_terminal(sshd: Sshd, tmp_path: Path, _home: Path) -> 
     assert code == 2, out
     assert sshd.fingerprint() in out and "Trust this key?" in out
     assert "was not trusted" in out
-    assert [h.name for h in HostStore().all()] == ["local"]
+    assert [h.name for h in HostStore(data_dir() / HOSTS_FILE).all()] == ["local"]
     code, out = session("yes")
     assert code == 0, out
     assert "Added box" in out
-    assert HostStore().get("box").facts
+    assert HostStore(data_dir() / HOSTS_FILE).get("box").facts
 
 
 @pytest.mark.slow

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from roost.core.errors import CorruptFileError, LockedError, NewerFormatError, RoostError
+from roost.core.paths import data_dir
 from roost.deploy import engine
 from roost.deploy.journal import Journal, JournalState, journal_path
 
@@ -21,7 +22,7 @@ def _home(home: Path) -> None:
 
 
 def test_records_reach_the_disk_on_flush_and_round_trip(tmp_path: Path) -> None:
-    j = Journal.for_host("pi", "prosody")
+    j = Journal.for_host("pi", "prosody", data_dir())
     assert j.path == tmp_path / "home" / "deploys" / "pi" / "prosody.toml"
     assert j.load() is None
     with j.locked():
@@ -32,7 +33,7 @@ def test_records_reach_the_disk_on_flush_and_round_trip(tmp_path: Path) -> None:
         j.flush()
         text = j.path.read_text()
         assert text.count("[[steps]]") == 201
-    again = Journal.for_host("pi", "prosody")
+    again = Journal.for_host("pi", "prosody", data_dir())
     st = again.load()
     assert st is not None and st.status == "running" and st.run_id == "run-1"
     assert len(st.done_keys()) == 200 and KEY2 in st.seen_keys() and KEY2 not in st.done_keys()
@@ -41,24 +42,24 @@ def test_records_reach_the_disk_on_flush_and_round_trip(tmp_path: Path) -> None:
 
 
 def test_finish_writes_status_and_a_new_run_starts_clean() -> None:
-    j = Journal.for_host("pi", "blog")
+    j = Journal.for_host("pi", "blog", data_dir())
     j.begin("run-1", "fp", 2, resume=False)
     j.record(KEY, "a")
     j.finish("failed")
-    st = Journal.for_host("pi", "blog").load()
+    st = Journal.for_host("pi", "blog", data_dir()).load()
     assert st is not None and st.status == "failed" and st.unfinished
     j.begin("run-1", "fp", 2, resume=True)  # resuming keeps what was done
     assert j.state is not None and j.state.done_keys() == {KEY}
     j.begin("run-2", "fp", 2, resume=False)  # a new run: nothing done yet in it
     assert j.state is not None and j.state.done_keys() == set()
     j.finish("finished")
-    st = Journal.for_host("pi", "blog").load()
+    st = Journal.for_host("pi", "blog", data_dir()).load()
     assert st is not None and not st.unfinished
     assert j.applied_counts() == {}
 
 
 def test_a_damaged_journal_is_kept_aside_and_a_newer_one_left_alone() -> None:
-    j = Journal.for_host("pi", "blog")
+    j = Journal.for_host("pi", "blog", data_dir())
     j.path.parent.mkdir(parents=True)
     j.path.write_text("schema = 1\nrecipe = [broken\n")
     with pytest.raises(CorruptFileError, match="kept as"):
@@ -75,8 +76,8 @@ def test_a_damaged_journal_is_kept_aside_and_a_newer_one_left_alone() -> None:
 
 
 def test_two_runs_of_one_journal_cannot_overlap() -> None:
-    a = Journal.for_host("pi", "blog")
-    b = Journal.for_host("pi", "blog")
+    a = Journal.for_host("pi", "blog", data_dir())
+    b = Journal.for_host("pi", "blog", data_dir())
     with a.locked(), pytest.raises(LockedError), b.locked():
         pass
     with b.locked():
@@ -86,11 +87,11 @@ def test_two_runs_of_one_journal_cannot_overlap() -> None:
 @pytest.mark.parametrize("bad", ["../etc", "a/b", "Pi", "x;y", "", "a b"])
 def test_host_names_cannot_escape_the_journal_folder(bad: str) -> None:
     with pytest.raises(RoostError):
-        journal_path(bad, "blog")
+        journal_path(bad, "blog", data_dir())
 
 
 def test_records_from_threads_are_all_kept() -> None:
-    j = Journal.for_host("pi", "many")
+    j = Journal.for_host("pi", "many", data_dir())
     j.begin("r", "fp", 400, resume=False)
 
     def add(base: int) -> None:
@@ -103,7 +104,7 @@ def test_records_from_threads_are_all_kept() -> None:
     for th in threads:
         th.join()
     j.finish("finished")
-    st = Journal.for_host("pi", "many").load()
+    st = Journal.for_host("pi", "many", data_dir()).load()
     assert st is not None and len(st.done_keys()) == 400
 
 
@@ -111,7 +112,7 @@ def test_unwritable_journal_folder_is_a_clear_error(tmp_path: Path) -> None:
     blocker = tmp_path / "home" / "deploys"
     blocker.parent.mkdir(parents=True)
     blocker.write_text("a file where the folder should be")
-    j = Journal.for_host("pi", "blog")
+    j = Journal.for_host("pi", "blog", data_dir())
     with pytest.raises(RoostError), j.locked():
         j.begin("r", "fp", 1, resume=False)
 

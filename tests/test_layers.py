@@ -49,3 +49,16 @@ def test_layer_imports_only_layers_below(layer: str) -> None:
                     and parts[1] not in ALLOWED[layer]):
                 bad.append(f"{path.relative_to(ROOT)}:{line} imports roost.{parts[1]}")
     assert not bad, "\n".join(bad)
+
+
+@pytest.mark.parametrize("layer", ["keys", "deploy"])
+def test_the_data_folder_is_passed_not_guessed_below_app(layer: str) -> None:
+    """keys/ and deploy/ never find the data folder themselves (roost.core.paths): the
+    hosts file, known_hosts, the journals, the vault and the download cache are each given
+    their folder by app/ or the front end, so one `home` reaches every file."""
+    found = [f"{path.relative_to(ROOT)}:{line}"
+             for path in sorted((ROOT / layer).rglob("*.py"))
+             for line, name in imports_of(path) if name == "roost.core.paths"]
+    found += [str(path.relative_to(ROOT)) for path in sorted((ROOT / layer).rglob("*.py"))
+              if "from roost.core import paths" in path.read_text("utf-8")]
+    assert found == [], f"the data folder is guessed below app/ in {found}"

@@ -29,7 +29,9 @@ import pytest
 from support.pty_run import pty_text
 
 from roost.cli.main import build_parser, main
+from roost.core.paths import data_dir
 from roost.core.text import a, count
+from roost.deploy.hosts import HOSTS_FILE
 from roost.keys.model import a_kind
 
 if TYPE_CHECKING:
@@ -407,8 +409,8 @@ def test_host_facts_takes_the_trust_its_hint_names(
     """Without a terminal, first contact says to pass --trust: `roost host facts` takes it."""
     from roost.deploy.hosts import Host, HostStore
 
-    HostStore().add(Host("box", address=sshd.host, user=sshd.user, port=sshd.port,
-                         key_path=str(sshd.key)))
+    HostStore(data_dir() / HOSTS_FILE).add(Host("box", address=sshd.host, user=sshd.user,
+                                                port=sshd.port, key_path=str(sshd.key)))
     assert main(["host", "facts", "box"]) == 2
     err = capsys.readouterr().err
     fp = sshd.fingerprint()

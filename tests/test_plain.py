@@ -13,6 +13,8 @@ from support.clock import TEST_TODAY as TODAY
 
 from roost.catalog import load as load_catalog
 from roost.cli.plain import run_plain
+from roost.core.paths import data_dir
+from roost.deploy.hosts import HOSTS_FILE
 from roost.plan.answers import questions
 from roost.plan.detect import HostFacts
 from roost.plan.workspace import Workspace
@@ -136,8 +138,8 @@ def test_plain_assess_says_what_host_facts_measured_instead_of_asking(home: Path
     from roost.deploy.facts import Facts
     from roost.deploy.hosts import Host, HostStore
 
-    HostStore().add(Host("pi", address="192.168.1.20"))
-    HostStore().save_facts("pi", Facts(
+    HostStore(data_dir() / HOSTS_FILE).add(Host("pi", address="192.168.1.20"))
+    HostStore(data_dir() / HOSTS_FILE).save_facts("pi", Facts(
         hostname="pi", os_id="debian", os_version="12", os_codename="bookworm",
         arch="armv7l", ram_mb=926, root_free_mb=9000, var_free_mb=9000,
         pi_model="Raspberry Pi 3 Model B Rev 1.2", init="systemd", sudo="password",

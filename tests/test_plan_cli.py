@@ -15,6 +15,8 @@ from support.answers import ANSWERS_TOML
 
 from roost.cli.main import main
 from roost.core.errors import RoostError
+from roost.core.paths import data_dir
+from roost.deploy.hosts import HOSTS_FILE
 from roost.plan.answers import Answers
 from roost.plan.detect import detect_local
 from roost.plan.workspace import Workspace
@@ -322,7 +324,7 @@ def _pi_with_facts(ram_mb: int = 1848) -> None:
     from roost.deploy.facts import Facts
     from roost.deploy.hosts import Host, HostStore
 
-    store = HostStore()
+    store = HostStore(data_dir() / HOSTS_FILE)
     store.add(Host("pi", address="192.168.1.20", user="pi"))
     store.save_facts("pi", Facts(
         hostname="pi", os_id="debian", os_version="12", os_codename="bookworm",

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import pytest
 from support.counter import counter_recipe
 
+from roost.core.paths import data_dir
 from roost.deploy import engine
 from roost.deploy.journal import Journal
 
@@ -92,7 +93,7 @@ def test_host_rebooted_mid_deploy_then_resume(sshd_factory: Callable[..., Sshd],
                                               tmp_path: Path) -> None:
     first = sshd_factory("before-reboot")
     root = tmp_path / "site"
-    j = Journal.for_host("box", "counter")
+    j = Journal.for_host("box", "counter", data_dir())
     t = transport(first, tmp_path)
     watcher = when_log_reaches(root / "applied.log", 12, first.stop)
     with pytest.raises(engine.DeployFailed) as err:
@@ -154,7 +155,7 @@ def test_network_dropped_mid_deploy_is_noticed_then_resume(
         packet_filter: PacketFilter) -> None:
     server = sshd_factory("dropped")
     root = tmp_path / "site"
-    j = Journal.for_host("box", "counter")
+    j = Journal.for_host("box", "counter", data_dir())
     t = transport(server, tmp_path, dead_after=4.0)
     watcher = when_log_reaches(root / "applied.log", 12, lambda: packet_filter.drop(server.port))
     t0 = time.monotonic()

@@ -43,6 +43,7 @@ from support.releases import release_archive
 from support.resume import Cut, interrupt_at, step_index
 
 from roost.core.errors import RoostError
+from roost.core.paths import data_dir
 from roost.deploy import engine
 from roost.deploy.dryrun import plan_lines, removal_lines
 from roost.deploy.events import Event, StepDone, StepSkipped
@@ -306,7 +307,7 @@ def test_akkoma_release_with_postgresql_behind_nginx(
                "address": vps_host.address}
     recipe = build_akkoma(None, options, people)
     install = next(s for s in recipe.steps if isinstance(s, InstallArtifact))
-    journal = Journal.for_host("vps", recipe.id)
+    journal = Journal.for_host("vps", recipe.id, data_dir())
 
     def sh(cmd: str) -> str:
         return vps_host.ssh(cmd).stdout.strip()
@@ -494,7 +495,7 @@ def test_pleroma_with_a_password_json_and_shell_would_break(pi_host: TestHost, h
     sha = release_zip(art)
     recipe = build_pleroma(None, {"domain": DOMAIN, "artifact": str(art), "sha256": sha,
                                   "address": pi_host.address}, {bob.id: bob.info()})
-    journal = Journal.for_host("pi", recipe.id)
+    journal = Journal.for_host("pi", recipe.id, data_dir())
 
     def sh(cmd: str) -> str:
         return pi_host.ssh(cmd).stdout.strip()

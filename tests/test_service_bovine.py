@@ -28,6 +28,7 @@ from support.resume import Cut, interrupt_at
 
 from roost.catalog import load
 from roost.core.errors import RoostError
+from roost.core.paths import data_dir
 from roost.deploy import engine
 from roost.deploy.dryrun import plan_lines, removal_lines
 from roost.deploy.events import Event, StepSkipped
@@ -274,7 +275,7 @@ def test_bovine_from_pypi_answers_webfinger_and_its_actor_through_nginx(
                           {alice.id: alice.info()})
     names = [s.describe() for s in recipe.steps]
     cut_at = names.index("write /opt/bovine/app.py from a template") + 1  # after pip
-    journal = Journal.for_host("pi", recipe.id)
+    journal = Journal.for_host("pi", recipe.id, data_dir())
 
     interrupt = interrupt_at(cut_at)
 

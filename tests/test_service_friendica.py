@@ -41,6 +41,7 @@ from support.resume import Cut, interrupt_at, step_index
 
 from roost.catalog import load
 from roost.core.errors import RoostError
+from roost.core.paths import data_dir
 from roost.deploy import engine
 from roost.deploy.dryrun import plan_lines, removal_lines
 from roost.deploy.events import Event, StepDone, StepSkipped
@@ -207,7 +208,7 @@ def test_friendica_installs_behind_nginx_and_the_admin_logs_in(
     recipe = build_friendica(None, {"domain": DOMAIN, "scheme": "http", "admin": "robin",
                                     "email": "robin@example.org", "artifact": str(art),
                                     "sha256": sha, "address": vps_host.address}, {})
-    journal = Journal.for_host("vps", recipe.id)
+    journal = Journal.for_host("vps", recipe.id, data_dir())
     t = vps_host.transport(tmp_path / "ssh")
     base = f"http://{vps_host.address}"
     app = f"/opt/friendica/current/{TOP}"

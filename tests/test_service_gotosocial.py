@@ -40,6 +40,7 @@ from support.programs import standin
 from support.releases import release_archive
 
 from roost.core.errors import RoostError
+from roost.core.paths import data_dir
 from roost.deploy import engine
 from roost.deploy.dryrun import plan_lines, removal_lines
 from roost.deploy.events import Event, StepDone, StepSkipped
@@ -248,7 +249,7 @@ def test_gotosocial_release_deploys_behind_nginx(
     recipe = build_gotosocial(None, {"domain": DOMAIN, "artifact": str(art), "sha256": sha,
                                      "address": pi_host.address}, people)
     install = next(s for s in recipe.steps if isinstance(s, InstallArtifact))
-    journal = Journal.for_host("pi", recipe.id)
+    journal = Journal.for_host("pi", recipe.id, data_dir())
     t = pi_host.transport(tmp_path / "ssh")
     try:
         events: list[Event] = []

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from roost.core.errors import RoostError
+from roost.core.paths import data_dir
 from roost.deploy import engine
 from roost.deploy.dryrun import plan_lines
 from roost.deploy.facts import Facts
@@ -81,7 +82,7 @@ def test_synapse_deploys_and_the_admin_chats(
     secrets = secret_values(server_identity, admin_password)
     recipe = build_matrix_synapse(None, {"address": vps_host.address},
                                   {"matrix": server_identity.info()})
-    journal = Journal.for_host("vps", recipe.id)
+    journal = Journal.for_host("vps", recipe.id, data_dir())
     t = vps_host.transport(tmp_path / "ssh")
     watched = [admin_password, server_identity.secret["registration_shared_secret"],
                server_identity.secret["signing_key_seed"]]

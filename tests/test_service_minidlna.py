@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from roost.core.errors import RoostError
+from roost.core.paths import data_dir
 from roost.deploy import engine
 from roost.deploy.dryrun import plan_lines
 from roost.deploy.journal import Journal
@@ -105,7 +106,7 @@ def test_minidlna_serves_the_uploaded_media(
     titles = make_media(tmp_path / "media")
     recipe = build_minidlna(None, {"upload": str(tmp_path / "media"), "name": "Living room",
                                    "address": pi_host.address}, {})
-    journal = Journal.for_host("pi", recipe.id)
+    journal = Journal.for_host("pi", recipe.id, data_dir())
     t = pi_host.transport(tmp_path / "ssh")
     try:
         start = time.monotonic()

@@ -28,6 +28,7 @@ from support.programs import standin
 from support.releases import release_archive
 
 from roost.core.errors import RoostError
+from roost.core.paths import data_dir
 from roost.deploy import engine
 from roost.deploy.dryrun import plan_lines, removal_lines
 from roost.deploy.events import Event, StepSkipped
@@ -120,13 +121,13 @@ def test_no_download_without_a_pin_and_wrong_user_hash_refused(
     with pytest.raises(RoostError, match="no pinned sha256, so roost will not download"):
         download(unpinned, home / "cache")
     with pytest.raises(RoostError, match="no pinned sha256"):
-        obtain(unpinned)
+        obtain(unpinned, "", home / "cache")
     assert served.requests == 0 and not (home / "cache").exists()
     # The real pins: nothing pinned means a one-line refusal before any connection.
     art, _ = choose("navidrome", None, {"artifact": "", "sha256": ""})
     if not art.sha256:
         with pytest.raises(RoostError) as exc:
-            obtain(art)
+            obtain(art, "", home / "cache")
         assert "\n" not in str(exc.value) and "--option sha256" in (exc.value.hint or "")
     # A file the user supplies is checked against the hash they give.
     mine = tmp_path / "navidrome_0.53.3_linux_amd64.tar.gz"
@@ -178,7 +179,7 @@ def test_navidrome_release_deploys_behind_nginx(
                "music": "/srv/music"}
     recipe = build_navidrome(None, options, {})
     install = next(s for s in recipe.steps if isinstance(s, InstallArtifact))
-    journal = Journal.for_host("pi", recipe.id)
+    journal = Journal.for_host("pi", recipe.id, data_dir())
     t = pi_host.transport(tmp_path / "ssh")
     try:
         start = time.monotonic()

@@ -29,7 +29,8 @@ from support.programs import standin
 from roost.app import deploying
 from roost.cli.main import main
 from roost.core.errors import RoostError
-from roost.deploy.hosts import HostStore
+from roost.core.paths import data_dir
+from roost.deploy.hosts import HOSTS_FILE, HostStore
 from roost.deploy.journal import Journal
 from roost.deploy.recipes.matrix_synapse import build_matrix_synapse
 from roost.keys.model import IdentityInfo
@@ -101,12 +102,12 @@ def test_a_taken_port_stops_the_deploy_before_anything_is_installed(
                    "blog on another port with --option port=8080.\n")
     assert not installed(pi_host, "nginx")
     pi_host.ssh(f"test ! -e {STATE}")  # not even roost's step record was started
-    assert Journal.for_host("pi", "static-blog").load() is None
+    assert Journal.for_host("pi", "static-blog", data_dir()).load() is None
 
     # The full-screen app's deploy job goes through the same check, in the same words.
     events: list[Any] = []
     with pytest.raises(RoostError) as refused:
-        deploy_job("static-blog", HostStore().get("pi"), home,
+        deploy_job("static-blog", HostStore(data_dir() / HOSTS_FILE).get("pi"), home,
                    {"site": str(site), "address": pi_host.address}, "", "", True,
                    events.append, threading.Event())
     assert f"roost: {refused.value.line()}\n" == err and events == []

@@ -18,6 +18,7 @@ from support.identities import public, xmpp_pair
 from support.resume import LAST, Cut, interrupt_at
 
 from roost.core.errors import RoostError
+from roost.core.paths import data_dir
 from roost.deploy import engine
 from roost.deploy.dryrun import plan_lines, removal_lines
 from roost.deploy.events import Event, Output
@@ -135,7 +136,7 @@ def test_prosody_deploys_and_a_real_client_logs_in_and_chats(
     alice, bob = people
     passwords = [alice.secret["password"], bob.secret["password"]]
     recipe = build_prosody(None, {"address": pi_host.address}, public(alice, bob))
-    journal = Journal.for_host("pi", recipe.id)
+    journal = Journal.for_host("pi", recipe.id, data_dir())
     events: list[Event] = []
     canary = "roost-canary-" + rnd.token_hex(6)
     t = pi_host.transport(tmp_path / "ssh")
@@ -276,7 +277,7 @@ def test_a_changed_option_reaches_prosody_and_a_rerun_restarts_nothing(
         return build_prosody(None, {"address": pi_host.address, **options}, public(alice, bob))
 
     first = recipe()
-    journal = Journal.for_host("pi", first.id)
+    journal = Journal.for_host("pi", first.id, data_dir())
 
     cut_at_health = interrupt_at(LAST)
 
@@ -316,7 +317,7 @@ def test_interrupted_deploy_resumes_and_survives_a_reboot(
 
     alice, bob = people
     recipe = build_prosody(None, {"address": pi_host.address}, public(alice, bob))
-    journal = Journal.for_host("pi", recipe.id)
+    journal = Journal.for_host("pi", recipe.id, data_dir())
     secrets = secret_values(alice, bob)
     cut_at = 3  # after the packages and the certificate, before the configuration
 

@@ -30,6 +30,7 @@ import pytest
 from support.identities import public, xmpp_pair
 
 from roost.core.errors import RoostError
+from roost.core.paths import data_dir
 from roost.deploy import engine
 from roost.deploy.dryrun import plan_lines, removal_lines
 from roost.deploy.engine import DeployFailed
@@ -238,7 +239,7 @@ def test_prosody_gets_an_acme_certificate_and_a_real_client_trusts_it(
     start_pebble(pi_host)
     recipe = build_prosody(None, le_options(address=pi_host.address, acme_server=ACME,
                                             acme_ca_bundle=BUNDLE), public(alice, bob))
-    journal = Journal.for_host("pi", recipe.id)
+    journal = Journal.for_host("pi", recipe.id, data_dir())
     secrets = secret_values(alice, bob)
     t = pi_host.transport(tmp_path / "ssh")
     try:
@@ -345,7 +346,7 @@ def test_port_80_served_by_nginx_goes_through_certbots_nginx_plugin(
     start_pebble(pi_host)
     recipe = build_prosody(None, le_options(address=pi_host.address, acme_server=ACME,
                                             acme_ca_bundle=BUNDLE), public(alice, bob))
-    journal = Journal.for_host("pi", recipe.id)
+    journal = Journal.for_host("pi", recipe.id, data_dir())
     t = pi_host.transport(tmp_path / "ssh")
     try:
         start = time.monotonic()

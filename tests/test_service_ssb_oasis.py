@@ -34,6 +34,7 @@ from support.releases import release_archive
 from support.resume import Cut, interrupt_at
 
 from roost.core.errors import RoostError
+from roost.core.paths import data_dir
 from roost.deploy import engine
 from roost.deploy.dryrun import plan_lines, removal_lines
 from roost.deploy.events import Event, StepSkipped
@@ -170,7 +171,7 @@ def test_oasis_archive_deploys_as_the_vault_id_on_localhost(
     sha = oasis_archive(art)
     options = {"artifact": str(art), "sha256": sha, "invite": invite}
     recipe = build_ssb_oasis(None, options, {me.id: me.info()})
-    journal = Journal.for_host("pi", recipe.id)
+    journal = Journal.for_host("pi", recipe.id, data_dir())
     release = next(s for s in recipe.steps if isinstance(s, InstallSource)).release
 
     def sh(cmd: str) -> str:

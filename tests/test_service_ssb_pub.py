@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from roost.core.errors import RoostError
+from roost.core.paths import data_dir
 from roost.deploy import engine
 from roost.deploy.dryrun import plan_lines
 from roost.deploy.journal import Journal
@@ -63,7 +64,7 @@ def _deploy(host: TestHost, ident: Identity, tmp: Path, role: str) -> engine.Dep
     try:
         with ProcScanner([ident.secret["private"]]) as scan:
             start = time.monotonic()
-            result = engine.run(recipe, t, journal=Journal.for_host(role, recipe.id),
+            result = engine.run(recipe, t, journal=Journal.for_host(role, recipe.id, data_dir()),
                                 secrets=secrets)
             record_time(f"deploy_ssb_pub_{role}", time.monotonic() - start)
         assert scan.hits == []
@@ -74,7 +75,8 @@ def _deploy(host: TestHost, ident: Identity, tmp: Path, role: str) -> engine.Dep
             all(h.endswith("/var/lib/ssb/.ssb/secret") for h in holders), holders
         assert host.ssh("stat -c '%a %U' /var/lib/ssb/.ssb/secret").stdout.split() == \
             ["400", "ssb"]
-        again = engine.run(recipe, t, journal=Journal.for_host(role, recipe.id), secrets=secrets)
+        again = engine.run(recipe, t, journal=Journal.for_host(role, recipe.id, data_dir()),
+                           secrets=secrets)
         assert again.ok and again.applied == 0
         return result
     finally:
@@ -140,7 +142,7 @@ def test_pub_answers_as_the_vault_id_and_a_second_peer_joins(
     t = pi_host.transport(tmp_path / "ssh-undeploy")
     try:
         recipe = build_ssb_pub(None, {"address": pi_host.address}, {pub.id: pub.info()})
-        engine.undeploy(recipe, t, journal=Journal.for_host("pi", recipe.id))
+        engine.undeploy(recipe, t, journal=Journal.for_host("pi", recipe.id, data_dir()))
     finally:
         t.close()
     assert pi_host.ssh("systemctl is-active ssb-server", check=False).stdout.strip() != "active"

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from support.resume import Cut, interrupt_at
 
+from roost.core.paths import data_dir
 from roost.deploy import engine
 from roost.deploy.journal import Journal
 from roost.deploy.recipe import Recipe
@@ -44,7 +45,7 @@ def test_static_blog_pages_are_served(
     make_site(site, "Notes from the roost")
     options = {"site": str(site), "address": pi_host.address}
     recipe = RECIPES["static-blog"](None, options, {})
-    journal = Journal.for_host("pi", recipe.id)
+    journal = Journal.for_host("pi", recipe.id, data_dir())
     t = pi_host.transport(tmp_path / "ssh")
     try:
         start = time.monotonic()
@@ -131,7 +132,7 @@ def test_a_changed_port_reaches_nginx_and_a_rerun_reloads_nothing(
         return RECIPES["static-blog"](None, {**base, "port": port}, {})
 
     first = recipe("80")
-    journal = Journal.for_host("pi", first.id)
+    journal = Journal.for_host("pi", first.id, data_dir())
     health = len(first.steps) + 1
     restart = 1 + next(i for i, s in enumerate(first.steps) if isinstance(s, Restart))
     t = pi_host.transport(tmp_path / "ssh")

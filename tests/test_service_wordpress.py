@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from roost.core.errors import RoostError
+from roost.core.paths import data_dir
 from roost.deploy import engine
 from roost.deploy.dryrun import plan_lines
 from roost.deploy.events import Event, Output
@@ -78,7 +79,7 @@ def test_wordpress_installs_and_the_admin_logs_in(
                              {"domain": DOMAIN, "title": "Roost & notes", "admin": "robin",
                               "email": "robin@example.org"}, {})
     events: list[Event] = []
-    journal = Journal.for_host("vps", recipe.id)
+    journal = Journal.for_host("vps", recipe.id, data_dir())
     t = vps_host.transport(tmp_path / "ssh")
     try:
         with ProcScanner([password]) as scan:

@@ -23,6 +23,8 @@ import pytest
 from support.fake import FakeTransport
 
 from roost.core.errors import RoostError
+from roost.deploy import engine
+from roost.deploy.recipe import Recipe
 from roost.deploy.recipes import upstream
 from roost.deploy.recipes.upstream import InstallArtifact, check_archive
 from roost.deploy.steps import StepContext
@@ -121,3 +123,31 @@ def test_install_refuses_before_anything_is_uploaded(tmp_path: Path) -> None:
     with pytest.raises(RoostError, match="link pointing outside"):
         step.apply(t, StepContext(transport=t))
     assert t.log == []
+
+
+def _otp_step() -> tuple[InstallArtifact, bytes]:
+    data = _zip(OTP)
+    step = InstallArtifact(service="akkoma", version="3", file="akkoma.zip",
+                           url="http://127.0.0.1:9/akkoma.zip",  # nothing listens: no request
+                           sha256=hashlib.sha256(data).hexdigest(), binary="bin/pleroma",
+                           root="/opt/akkoma")
+    return step, data
+
+
+def test_the_release_comes_from_the_download_folder_its_caller_gives(tmp_path: Path) -> None:
+    """The engine's caller (app/, with its `home`) names the download folder; a verified copy
+    there is used without a request, and no other folder is looked in."""
+    step, data = _otp_step()
+    cache = tmp_path / "home" / upstream.UPSTREAM_CACHE
+    cache.mkdir(parents=True)
+    (cache / "akkoma.zip").write_bytes(data)
+    t = FakeTransport()
+    # The fake host cannot run the unpack script (exit 127); the upload before it is read here.
+    with pytest.raises(engine.DeployFailed, match="exit code 127"):
+        engine.run(Recipe("akkoma", "akkoma", "Akkoma", (step,)), t, cache=cache,
+                   state_dir="/var/lib/roost-test")
+    assert t.host.files["/opt/akkoma/releases/akkoma.zip"].data == data
+    t = FakeTransport()
+    with pytest.raises(RoostError, match=r"no folder to download akkoma\.zip into") as told:
+        step.apply(t, StepContext(transport=t))
+    assert "--option artifact=PATH" in (told.value.hint or "") and t.log == []

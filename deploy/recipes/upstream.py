@@ -37,7 +37,6 @@ from pathlib import Path
 from typing import Any
 
 from roost.core.errors import RoostError
-from roost.core.paths import data_dir
 from roost.deploy.options import Values
 from roost.deploy.recipe import TargetHost
 from roost.deploy.recipes.host import reach_address
@@ -53,6 +52,8 @@ _SHA = re.compile(r"^[0-9a-f]{64}$")
 _FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 _BINARY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*(/[A-Za-z0-9][A-Za-z0-9._+-]*)*$")
 ZIP_MAGIC = b"PK\x03\x04"
+UPSTREAM_CACHE = Path("cache", "upstream")
+"""Where downloads are kept below the data folder; its caller gives `home / UPSTREAM_CACHE`."""
 MAX_BYTES = 512 * 1024 * 1024
 MAX_UNPACKED = 2 * 1024 * 1024 * 1024
 """The most an archive may unpack to (bytes); more is refused before upload (an archive bomb)."""
@@ -148,15 +149,15 @@ def _not_pinned(art: Artifact) -> RoostError:
                       hint="check the hash upstream publishes and pass --option sha256=HASH")
 
 
-def download(art: Artifact, cache: Path | None = None, timeout: float = 60.0) -> Path:
-    """Download `art` into the cache (or reuse a verified copy) and return its path. A file
+def download(art: Artifact, cache: Path, timeout: float = 60.0) -> Path:
+    """Download `art` into the folder `cache` (or reuse a verified copy) and return its path. A file
     whose sha256 differs is deleted and RoostError raised. No request is made unless the
     artifact has a sha256."""
     if not art.sha256:
         raise _not_pinned(art)
     if not _FILE.match(art.file):
         raise RoostError(f"{art.file[:60]!r} is not a usable file name")
-    folder = cache or data_dir() / "cache" / "upstream"
+    folder = cache
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     dest = folder / art.file
     if dest.is_file() and file_sha256(dest) == art.sha256:
@@ -194,8 +195,12 @@ def download(art: Artifact, cache: Path | None = None, timeout: float = 60.0) ->
 
 
 def obtain(art: Artifact, local: str = "", cache: Path | None = None) -> Path:
-    """The verified file on this computer: the user's own (`local`) or a download."""
+    """The verified file on this computer: the user's own (`local`) or a download into
+    `cache` (the caller's folder: `home / UPSTREAM_CACHE`, through StepContext.cache)."""
     if not local:
+        if cache is None:
+            raise RoostError(f"roost was given no folder to download {art.file} into",
+                             hint="download it yourself and pass --option artifact=PATH")
         return download(art, cache)
     if not art.sha256:
         raise _not_pinned(art)
@@ -410,7 +415,7 @@ class InstallArtifact(Step):
                        quiet=True).ok
 
     def apply(self, t: Transport, ctx: StepContext) -> None:
-        path = obtain(self.artifact(), self.local)
+        path = obtain(self.artifact(), self.local, ctx.cache)
         tarball = f"{self.root}/releases/{self.file}"
         data = path.read_bytes()
         check_archive(data, self.binary, self.file)

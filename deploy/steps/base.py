@@ -27,6 +27,7 @@ import re
 import shlex
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any, ClassVar
 
 from roost.core import validate
@@ -90,6 +91,9 @@ class StepContext:
     on_output: Callable[[str], None] | None = None
     changed_paths: set[str] = field(default_factory=set)
     restart_record: str | None = None
+    cache: Path | None = None
+    """Set by the engine from its caller: the folder on this computer that upstream downloads
+    are kept in (`home / UPSTREAM_CACHE`); None when the caller gives none."""
     """Set by the engine: the host file where each `Restart` records the state of what it
     watches at its last successful restart (see `Restart`)."""
     wrap_final: Callable[[list[str]], list[str]] | None = None

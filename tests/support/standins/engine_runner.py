@@ -7,6 +7,7 @@ from pathlib import Path
 
 from support.counter import counter_recipe
 
+from roost.core.paths import data_dir
 from roost.deploy import engine
 from roost.deploy.events import as_text
 from roost.deploy.journal import Journal
@@ -23,7 +24,7 @@ else:
     from roost.deploy.local import LocalTransport
     t = LocalTransport()
 recipe = counter_recipe(cfg["root"], cfg["n"], delay=cfg["delay"])
-j = Journal.for_host(cfg["host"], recipe.id)
+j = Journal.for_host(cfg["host"], recipe.id, data_dir())
 try:
     engine.run(recipe, t, journal=j, resume=True, state_dir=cfg["state"],
                on_event=lambda e: print(as_text(e), flush=True))
