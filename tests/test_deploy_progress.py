@@ -154,14 +154,12 @@ def test_debian_version_names_a_package_only() -> None:
 @pytest.mark.slow
 @pytest.mark.container
 def test_cli_deploy_records_progress_and_the_plan_moves_on(
-    pi_host: TestHost, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    pi_host: TestHost, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     from support.answers import answers_toml, planned_with_pi
     from test_service_static_blog import make_site
 
-    home = tmp_path / "home"
-    monkeypatch.setenv("ROOST_HOME", str(home))
     monkeypatch.setenv("ROOST_HOST_STATE_DIR", "/var/lib/roost-test-state")
     planned_with_pi(home, answers_toml(["hosted-blog"]), pi_host)
     capsys.readouterr()

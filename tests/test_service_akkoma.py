@@ -40,7 +40,7 @@ import pytest
 from support.identities import fediverse_alice
 from support.programs import standin
 from support.releases import release_archive
-from support.resume import Cut, interrupt_at, step_index
+from support.resume import cut_then_resume, step_index
 
 from roost.core.errors import RoostError
 from roost.core.paths import data_dir
@@ -435,20 +435,7 @@ def test_akkoma_release_with_postgresql_behind_nginx(
 
         # An interrupted deploy resumes where it stopped and ends healthy.
         cut_at = step_index(recipe, "migrate")
-
-        interrupt = interrupt_at(cut_at)
-
-        with pytest.raises(Cut):
-            engine.run(recipe, t, journal=journal, secrets=secrets, on_event=interrupt)
-        state = journal.load()
-        assert state is not None and state.unfinished
-        seen: list[Event] = []
-        start = time.monotonic()
-        resumed = engine.run(recipe, t, journal=journal, secrets=secrets, resume=True,
-                             on_event=seen.append)
-        record_time("resume_akkoma", time.monotonic() - start)
-        assert resumed.ok and resumed.resumed and resumed.health is not None \
-            and resumed.health.ok
+        resumed, seen = cut_then_resume(recipe, t, journal, secrets, cut_at, "resume_akkoma")
         earlier = [e.index for e in seen
                    if isinstance(e, StepSkipped) and "earlier run" in e.reason]
         # Steps finished before the cut are not redone: the packages and the user (which

@@ -37,7 +37,7 @@ import httpx
 import pytest
 from support.programs import standin
 from support.releases import release_archive
-from support.resume import Cut, interrupt_at, step_index
+from support.resume import cut_then_resume, step_index
 
 from roost.catalog import load
 from roost.core.errors import RoostError
@@ -305,20 +305,7 @@ def test_friendica_installs_behind_nginx_and_the_admin_logs_in(
 
         # An interrupted deploy resumes where it stopped and ends healthy.
         cut_at = step_index(recipe, "run Friendica's installer")
-
-        interrupt = interrupt_at(cut_at)
-
-        with pytest.raises(Cut):
-            engine.run(recipe, t, journal=journal, secrets=secrets, on_event=interrupt)
-        state = journal.load()
-        assert state is not None and state.unfinished
-        seen: list[Event] = []
-        start = time.monotonic()
-        resumed = engine.run(recipe, t, journal=journal, secrets=secrets, resume=True,
-                             on_event=seen.append)
-        record_time("resume_friendica", time.monotonic() - start)
-        assert resumed.ok and resumed.resumed and resumed.health is not None \
-            and resumed.health.ok
+        _, seen = cut_then_resume(recipe, t, journal, secrets, cut_at, "resume_friendica")
         skipped = [e.index for e in seen if isinstance(e, StepSkipped)]
         assert skipped[:cut_at - 1] == list(range(1, cut_at))
         assert _login(base, "robin", password) == 200

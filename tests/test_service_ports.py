@@ -74,7 +74,7 @@ def roost(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str
 @pytest.mark.slow
 @pytest.mark.container
 def test_a_taken_port_stops_the_deploy_before_anything_is_installed(
-    pi_host: TestHost, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    pi_host: TestHost, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     from test_service_static_blog import make_site
@@ -82,8 +82,6 @@ def test_a_taken_port_stops_the_deploy_before_anything_is_installed(
 
     from roost.tui.screens.deploy import deploy_job
 
-    home = tmp_path / "home"
-    monkeypatch.setenv("ROOST_HOME", str(home))
     monkeypatch.setenv("ROOST_HOST_STATE_DIR", STATE)
     planned_with_pi(home, ANSWERS, pi_host)
     site = tmp_path / "site"

@@ -8,10 +8,17 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
+from roost.deploy import engine
 from roost.deploy.events import Event, StepStarted
+from roost.deploy.journal import Journal
+from roost.deploy.steps import SecretValues
+from roost.deploy.transport import Transport
 
 
 class Cut(Exception):
@@ -37,3 +44,24 @@ def step_index(recipe: Any, prefix: str) -> int:
     """The 1-based index of the first step of `recipe` whose description starts with
     `prefix`."""
     return next(i for i, s in enumerate(recipe.steps, 1) if s.describe().startswith(prefix))
+
+
+def cut_then_resume(recipe: Any, t: Transport, journal: Journal, secrets: SecretValues,
+                    cut_at: int, timing: str) -> tuple[engine.DeployResult, list[Event]]:
+    """Deploy until step `cut_at` starts (Ctrl+C there), then deploy again with resume: the
+    journal says the first run is unfinished, the resumed run (its time kept as `timing`)
+    ends healthy. Returns the resumed result and its events."""
+    from testhost import record_time
+
+    with pytest.raises(Cut):
+        engine.run(recipe, t, journal=journal, secrets=secrets, on_event=interrupt_at(cut_at))
+    state = journal.load()
+    assert state is not None and state.unfinished
+    seen: list[Event] = []
+    start = time.monotonic()
+    resumed = engine.run(recipe, t, journal=journal, secrets=secrets, resume=True,
+                         on_event=seen.append)
+    record_time(timing, time.monotonic() - start)
+    assert resumed.ok and resumed.resumed and resumed.health is not None \
+        and resumed.health.ok
+    return resumed, seen
