@@ -41,6 +41,7 @@ from roost.deploy.recipe import Identities, Port, Recipe, TargetHost, register, 
 from roost.deploy.recipes.activitypub import webfinger_probe
 from roost.deploy.recipes.gotosocial import fediverse_account
 from roost.deploy.recipes.host import host_command, https_commands, reach_address
+from roost.deploy.recipes.pypi import pip_install
 from roost.deploy.steps.accounts import CreateAccount, EnsureUser
 from roost.deploy.steps.base import Secret, Step, StepContext
 from roost.deploy.steps.commands import RunCommand
@@ -210,13 +211,8 @@ def build_bovine(host: TargetHost | None, options: Mapping[str, str],
         EnsureUser(USER, home=DATA),
         EnsureDir(ROOT, mode=0o755),
         EnsureDir(DATA, mode=0o750, owner=USER, group=USER),
-        RunCommand(("python3", "-m", "venv", VENV), creates=python,
-                   description="make a Python environment for bovine"),
-        RunCommand((f"{VENV}/bin/pip", "install", "-q", "--disable-pip-version-check",
-                    f"bovine-herd=={o['version']}"),
-                   unless=(python, "-c", VERSION_IS, o["version"]), timeout=1800,
-                   description=f"install bovine-herd {o['version']} from PyPI",
-                   on_failure="check that the host reaches pypi.org and has 300 MB free"),
+        *pip_install(VENV, "bovine-herd", o["version"], VERSION_IS, env_for="bovine",
+                     shown="bovine-herd", free_mb=300),
         # Its change (a new version) restarts the server.
         RenderTemplate(INSTALLED, text="bovine-herd ${version}\n", mode=0o644,
                        values={"version": o["version"]}),

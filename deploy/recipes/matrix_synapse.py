@@ -18,9 +18,9 @@ from roost.deploy.reach import Site
 from roost.deploy.recipe import Identities, Port, Recipe, TargetHost, register, take_options
 from roost.deploy.recipes.host import host_command, reach_address
 from roost.deploy.recipes.identity import Picked, pick_identity
+from roost.deploy.recipes.pypi import pip_install
 from roost.deploy.steps.accounts import CreateAccount, EnsureUser
 from roost.deploy.steps.base import Secret, Step
-from roost.deploy.steps.commands import RunCommand
 from roost.deploy.steps.files import EnsureDir, RemovePath, RenderTemplate
 from roost.deploy.steps.health import WaitHealth
 from roost.deploy.steps.packages import InstallPackages
@@ -124,13 +124,8 @@ def build_matrix_synapse(facts: TargetHost | None, options: Mapping[str, str],
         EnsureDir("/opt/synapse", mode=0o755),
         EnsureDir(CONF_DIR, mode=0o750, owner="root", group="synapse"),
         EnsureDir(DATA, mode=0o750, owner="synapse", group="synapse"),
-        RunCommand(("python3", "-m", "venv", VENV), creates=python,
-                   description="make a Python environment for Synapse"),
-        RunCommand((f"{VENV}/bin/pip", "install", "-q", "--disable-pip-version-check",
-                    f"matrix-synapse=={o['version']}"),
-                   unless=(python, "-c", VERSION_IS, o["version"]), timeout=1800,
-                   description=f"install Synapse {o['version']} from PyPI",
-                   on_failure="check that the host reaches pypi.org and has 500 MB free"),
+        *pip_install(VENV, "matrix-synapse", o["version"], VERSION_IS, env_for="Synapse",
+                     shown="Synapse", free_mb=500),
         RenderTemplate(SIGNING_KEY, text="ed25519 ${version} ${seed}\n", mode=0o600,
                        owner="synapse", group="synapse",
                        values={"version": key_version,
