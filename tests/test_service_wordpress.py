@@ -64,6 +64,21 @@ def login(base: str, user: str, password: str) -> tuple[httpx.Response, httpx.Cl
     return r, c
 
 
+def assert_the_admin_logs_in(base: str, user: str, password: str) -> None:
+    """`user` logs in with `password` and reaches the dashboard; a wrong password is refused."""
+    r, c = login(base, user, password)
+    try:
+        assert r.status_code == 302, r.text[:500]
+        assert any(k.startswith("wordpress_logged_in") for k in c.cookies)
+        dash = c.get("/wp-admin/")
+        assert dash.status_code == 200 and "Dashboard" in dash.text
+    finally:
+        c.close()
+    bad, c2 = login(base, user, "wrong-" + password)
+    c2.close()
+    assert bad.status_code == 200 and "login_error" in bad.text
+
+
 @pytest.mark.slow
 @pytest.mark.container
 @pytest.mark.timeout(1200)
@@ -103,17 +118,7 @@ def test_wordpress_installs_and_the_admin_logs_in(
         assert front.status_code == 200
         assert "<title>Roost &amp; notes" in front.text or "Roost &#038; notes" in front.text
 
-        r, c = login(base, "robin", password)
-        try:
-            assert r.status_code == 302, r.text[:500]
-            assert any(k.startswith("wordpress_logged_in") for k in c.cookies)
-            dash = c.get("/wp-admin/")
-            assert dash.status_code == 200 and "Dashboard" in dash.text
-        finally:
-            c.close()
-        bad, c2 = login(base, "robin", "wrong-" + password)
-        c2.close()
-        assert bad.status_code == 200 and "login_error" in bad.text
+        assert_the_admin_logs_in(base, "robin", password)
 
         again = engine.run(recipe, t, journal=journal, secrets=secrets)
         assert again.ok and again.applied == 0

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from support.background import run_in_thread
 
 from roost.deploy.facts import gather
 from roost.deploy.ssh import ConnectionLost, SSHTransport
@@ -73,16 +74,7 @@ def test_link_going_silent_is_a_lost_connection(netns_hosts: list[Sshd],
                   dead_after=3.0)
     t.connect()
     assert t.run(["true"]).ok
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            t.run(["sleep", "60"])
-        except BaseException as exc:
-            errors.append(exc)
-
-    th = threading.Thread(target=run)
-    th.start()
+    th, errors = run_in_thread(t, ["sleep", "60"])
     time.sleep(0.5)
     subprocess.run(["ip", "link", "set", veth, "down"], check=True)
     t0 = time.monotonic()

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from support import hostile
+from support.background import run_in_thread
 
 from roost.core.errors import RoostError
 from roost.deploy.ssh import ConnectionLost, SSHTransport, resolve
@@ -232,16 +233,7 @@ def test_killed_connection_mid_command_is_a_clean_error(sshd: Sshd, tmp_path: Pa
     before = set(sshd.session_pids())
     t = connect(sshd, tmp_path)
     t.current_step = "3 of 7, install packages"
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            t.run(["sleep", "30"])
-        except BaseException as exc:
-            errors.append(exc)
-
-    th = threading.Thread(target=run)
-    th.start()
+    th, errors = run_in_thread(t, ["sleep", "30"])
     time.sleep(0.5)
     mine = [p for p in sshd.session_pids() if p not in before]
     # the connection opened for this test is the session sshd that has a `sleep 30` below it
