@@ -419,10 +419,8 @@ def test_akkoma_release_with_postgresql_behind_nginx(
 
         # Uninstall: stopped, site gone, data and database kept.
         engine.undeploy(recipe, t, journal=journal)
-        assert vps_host.ssh("systemctl is-active akkoma", check=False).stdout.strip() \
-            != "active"
-        assert vps_host.ssh("test -e /etc/nginx/sites-enabled/roost-akkoma.conf",
-                            check=False).returncode == 1
+        assert not vps_host.active("akkoma")
+        assert vps_host.gone("/etc/nginx/sites-enabled/roost-akkoma.conf")
         assert psql("SELECT count(*) FROM pg_database WHERE datname = 'akkoma'") == "1"
         assert sh("test -d /var/lib/akkoma && echo kept") == "kept"
 
@@ -431,7 +429,7 @@ def test_akkoma_release_with_postgresql_behind_nginx(
         assert psql("SELECT count(*) FROM pg_database WHERE datname = 'akkoma'") == "0"
         assert psql("SELECT count(*) FROM pg_roles WHERE rolname = 'akkoma'") == "0"
         for gone in ("/var/lib/akkoma", "/opt/akkoma", "/etc/akkoma"):
-            assert vps_host.ssh(f"test -e {gone}", check=False).returncode == 1
+            assert vps_host.gone(gone)
 
         # An interrupted deploy resumes where it stopped and ends healthy.
         cut_at = step_index(recipe, "migrate")

@@ -224,10 +224,8 @@ def test_navidrome_release_deploys_behind_nginx(
 
         # Uninstall stops it and removes the nginx site; the library data stays.
         engine.undeploy(recipe, t, journal=journal)
-        assert pi_host.ssh("systemctl is-active navidrome", check=False).stdout.strip() \
-            != "active"
-        assert pi_host.ssh("test -e /etc/nginx/sites-enabled/roost-navidrome.conf",
-                           check=False).returncode == 1
+        assert not pi_host.active("navidrome")
+        assert pi_host.gone("/etc/nginx/sites-enabled/roost-navidrome.conf")
         assert sh("test -d /var/lib/navidrome && echo kept") == "kept"
     finally:
         t.close()

@@ -275,6 +275,14 @@ class TestHost:
             )
         return result
 
+    def active(self, unit: str) -> bool:
+        """systemd says `unit` is active."""
+        return self.ssh(f"systemctl is-active {unit}", check=False).stdout.strip() == "active"
+
+    def gone(self, path: str) -> bool:
+        """Nothing is at `path` (`test -e` answers 1, not an SSH failure)."""
+        return self.ssh(f"test -e {path}", check=False).returncode == 1
+
     def known_hosts_lines(self) -> str:
         """OpenSSH known_hosts lines for this host's keys (read from its own files)."""
         out = []
