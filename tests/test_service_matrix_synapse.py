@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+from support.dryrun import dry_run_text
 
 from roost.core.errors import RoostError
 from roost.core.paths import data_dir
 from roost.deploy import engine
-from roost.deploy.dryrun import plan_lines
 from roost.deploy.facts import Facts
 from roost.deploy.journal import Journal
 from roost.deploy.recipe import TargetHost
@@ -49,9 +49,7 @@ def test_registered_dry_run_shows_steps_not_secrets(server_identity: Identity) -
     assert RECIPES["matrix-synapse"] is build_matrix_synapse
     recipe = build_matrix_synapse(None, {"address": "10.0.0.5"},
                                   {"matrix": server_identity.info()})
-    text = "\n".join(plan_lines(recipe, "vps"))
-    for step in recipe.steps:
-        assert step.describe() in text
+    text = dry_run_text(recipe, "vps")
     assert "matrix-synapse==1.163.2" in text
     assert f'server_name: "{SERVER}"' in text
     assert "--password-file /dev/stdin" in text

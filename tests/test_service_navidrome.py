@@ -24,13 +24,14 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 from routeserver import RouteServer
+from support.dryrun import dry_run_text
 from support.programs import standin
 from support.releases import release_archive
 
 from roost.core.errors import RoostError
 from roost.core.paths import data_dir
 from roost.deploy import engine
-from roost.deploy.dryrun import plan_lines, removal_lines
+from roost.deploy.dryrun import removal_lines
 from roost.deploy.events import Event, StepSkipped
 from roost.deploy.journal import Journal
 from roost.deploy.recipe import TargetHost
@@ -147,9 +148,7 @@ def test_no_download_without_a_pin_and_wrong_user_hash_refused(
 def test_registered_and_dry_run(home: Path) -> None:
     assert RECIPES["navidrome"] is build_navidrome
     recipe = build_navidrome(None, {"music": "/srv/my music", "address": "10.0.0.5"}, {})
-    text = "\n".join(plan_lines(recipe, "pi"))
-    for step in recipe.steps:
-        assert step.describe() in text
+    text = dry_run_text(recipe, "pi")
     assert 'MusicFolder = "/srv/my music"' in text
     assert "sha256 NOT PINNED" in text or "sha256 " in text
     assert "proxy_pass http://127.0.0.1:4533;" in text

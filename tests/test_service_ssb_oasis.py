@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+from support.dryrun import dry_run_text
 from support.ports import free_port
 from support.programs import standin
 from support.releases import release_archive
@@ -86,9 +87,7 @@ def test_registered_dry_run_and_options(feeds: tuple[Identity, Identity], tmp_pa
     sha = oasis_archive(art)
     recipe = build_ssb_oasis(None, {"artifact": str(art), "sha256": sha, "invite": invite},
                              people)
-    text = "\n".join(plan_lines(recipe, "pi"))
-    for step in recipe.steps:
-        assert step.describe() in text
+    text = dry_run_text(recipe, "pi")
     assert recipe.health is not None and recipe.health.describe() in text
     # The private key and the invite never show: the key by reference, the invite as a size.
     assert me.secret["private"] not in text and invite not in text

@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from support.dryrun import dry_run_text
 
 from roost.core.errors import RoostError
 from roost.core.paths import data_dir
 from roost.deploy import engine
-from roost.deploy.dryrun import plan_lines
 from roost.deploy.journal import Journal
 from roost.deploy.recipes import RECIPES
 from roost.deploy.recipes.ssb_pub import build_ssb_pub
@@ -42,9 +42,7 @@ def test_registered_and_dry_run_hides_the_private_key(feeds: tuple[Identity, Ide
     pub, friend = feeds
     assert RECIPES["ssb-pub"] is build_ssb_pub
     recipe = build_ssb_pub(None, {"address": "192.168.1.9"}, {"pub": pub.info()})
-    text = "\n".join(plan_lines(recipe, "pi"))
-    for step in recipe.steps:
-        assert step.describe() in text
+    text = dry_run_text(recipe, "pi")
     assert pub.public["ssb_id"] in text
     assert '"private": "<secret: pub private>"' in text
     assert pub.secret["private"] not in text

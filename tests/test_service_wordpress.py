@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+from support.dryrun import dry_run_text
 
 from roost.core.errors import RoostError
 from roost.core.paths import data_dir
 from roost.deploy import engine
-from roost.deploy.dryrun import plan_lines
 from roost.deploy.events import Event, Output
 from roost.deploy.journal import Journal
 from roost.deploy.recipe import TargetHost
@@ -40,9 +40,7 @@ def test_registered_and_dry_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
     monkeypatch.setenv("ROOST_HOME", str(tmp_path))
     assert RECIPES["wordpress"] is build_wordpress
     recipe = build_wordpress(None, {"domain": "blog.example.org", "title": "Roost notes"}, {})
-    text = "\n".join(plan_lines(recipe, "vps"))
-    for step in recipe.steps:
-        assert step.describe() in text
+    text = dry_run_text(recipe, "vps")
     assert "IDENTIFIED VIA unix_socket" not in text  # stdin contents are not printed...
     assert "(stdin: " in text  # ...but said to be there
     assert "<secret: wordpress password>" in text
