@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import subprocess
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +102,16 @@ async def answer_all(pilot, app: RoostApp) -> None:  # type: ignore[no-untyped-d
     await answer_until(pilot, app, SCRIPT)
 
 
+@contextlib.asynccontextmanager
+async def planned(home: Path, screen_reader: bool = False) -> AsyncIterator[tuple[Any, RoostApp]]:
+    """The app running, every question answered (SCRIPT): on the plan. (pilot, app)."""
+    app = make_app(home, screen_reader)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await answer_all(pilot, app)
+        yield pilot, app
+
+
 @pytest.mark.parametrize("screen_reader", [False, True])
 @sync
 async def test_assess_plan_open_done_restart(home: Path, screen_reader: bool) -> None:
@@ -152,10 +163,7 @@ async def test_assess_plan_open_done_restart(home: Path, screen_reader: bool) ->
 
 @sync
 async def test_skip_with_reason_then_undo(home: Path) -> None:
-    app = make_app(home)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        await answer_all(pilot, app)
+    async with planned(home) as (pilot, app):
         first = app.screen.query_one("#steps", AccessibleList).current
         assert first is not None
         await press(pilot, app, "s")
@@ -171,10 +179,7 @@ async def test_skip_with_reason_then_undo(home: Path) -> None:
 
 @sync
 async def test_every_screen_keeps_cursor_on_focused_row(home: Path) -> None:
-    app = make_app(home, screen_reader=True)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        await answer_all(pilot, app)
+    async with planned(home, screen_reader=True) as (pilot, app):
         await press(pilot, app, "q")
         for key, name in (("i", "IdentitiesScreen"), ("h", "HostsScreen"),
                           ("s", "SettingsScreen"), ("question_mark", "HelpScreen"),
@@ -287,10 +292,7 @@ async def test_space_ticks_a_box_like_enter(home: Path) -> None:
 
 @sync
 async def test_bad_domain_is_one_line_not_a_crash(home: Path) -> None:
-    app = make_app(home)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        await answer_all(pilot, app)
+    async with planned(home) as (pilot, app):
         await press(pilot, app, "a")
         await answer_until(pilot, app, {**SCRIPT, "has_domain": "yes",
                                         "domain": "not a domain"})
