@@ -465,64 +465,55 @@ def test_the_first_screen_shows_without_loading_the_catalog_or_the_plan(
     assert out.split() == ["True"]
 
 
-@pytest.mark.parametrize("screen_reader", [True, False])
-@sync
-async def test_cursor_sits_on_the_first_line_of_a_wrapped_row(screen_reader: bool) -> None:
-    """A row longer than the screen wraps; the cursor goes on its first line, which starts
-    with the label and (in screen-reader mode) says the state before anything long."""
+async def on_the_second_row(rows: list[Row], screen_reader: bool,
+                            size: tuple[int, int]) -> tuple[list[str], int]:
+    """An app with one AccessibleList of `rows`, moved down once: the screen's lines and the
+    cursor's line."""
     from textual.app import App, ComposeResult
-
-    long = Row("log:1", "Read the admin guide", state="failed",
-               extra="https://example.org/docs/a/very/long/path/to/the/admin/guide/for/"
-                     "this/service.html and then the rest of a long sentence")
 
     class One(App[None]):
         def compose(self) -> ComposeResult:
-            yield AccessibleList([Row("a", "short"), long, Row("c", "after")],
-                                 screen_reader=screen_reader, id="l")
+            yield AccessibleList(rows, screen_reader=screen_reader, id="l")
 
     app = One()
-    async with app.run_test(size=(60, 12)) as pilot:
+    async with app.run_test(size=size) as pilot:
         menu = app.query_one("#l", AccessibleList)
         menu.focus()
         await pilot.press("down")
         await pilot.pause()
         offset = menu.cursor_offset()
         assert offset is not None
-        lines = screen_lines(app)
-        first, second = lines[offset.y], lines[offset.y + 1]
-        assert "Read the admin guide" in first and "failed" in first, lines
-        if screen_reader:
-            assert "2 of 3" in first, "the position is on the first line too"
-        assert "short" in lines[offset.y - 1] and "after" not in second, lines
+        return screen_lines(app), offset.y
+
+
+@pytest.mark.parametrize("screen_reader", [True, False])
+@sync
+async def test_cursor_sits_on_the_first_line_of_a_wrapped_row(screen_reader: bool) -> None:
+    """A row longer than the screen wraps; the cursor goes on its first line, which starts
+    with the label and (in screen-reader mode) says the state before anything long."""
+    long = Row("log:1", "Read the admin guide", state="failed",
+               extra="https://example.org/docs/a/very/long/path/to/the/admin/guide/for/"
+                     "this/service.html and then the rest of a long sentence")
+    lines, y = await on_the_second_row([Row("a", "short"), long, Row("c", "after")],
+                                       screen_reader, (60, 12))
+    first, second = lines[y], lines[y + 1]
+    assert "Read the admin guide" in first and "failed" in first, lines
+    if screen_reader:
+        assert "2 of 3" in first, "the position is on the first line too"
+    assert "short" in lines[y - 1] and "after" not in second, lines
 
 
 @sync
 async def test_a_long_word_does_not_leave_the_cursor_line_almost_empty() -> None:
     """A deploy log line with a long address: in screen-reader mode the first line is
     filled (the address is split), so the cursor line is not just '- Read'."""
-    from textual.app import App, ComposeResult
-
     from roost.tui.a11y import fill_lines
 
     url = "https://example.org/docs/a/very/long/path/to/the/admin/guide/for/this/service.html"
     line = Row("log:1", f"  - Read {url} first", numbered=False)
-
-    class One(App[None]):
-        def compose(self) -> ComposeResult:
-            yield AccessibleList([Row("a", "short"), line], screen_reader=True, id="l")
-
-    app = One()
-    async with app.run_test(size=(80, 12)) as pilot:
-        menu = app.query_one("#l", AccessibleList)
-        menu.focus()
-        await pilot.press("down")
-        await pilot.pause()
-        offset = menu.cursor_offset()
-        assert offset is not None
-        lines = screen_lines(app)
-        assert "- Read https://example.org/docs" in lines[offset.y], lines
-        joined = lines[offset.y].strip(" \u258a\u258e") + lines[offset.y + 1].strip(" \u258a\u258e")
-        assert url in joined, "nothing is lost: the address continues on the next line"
+    lines, y = await on_the_second_row([Row("a", "short"), line], True, (80, 12))
+    assert "- Read https://example.org/docs" in lines[y], lines
+    joined = lines[y].strip(" \u258a\u258e") + lines[y + 1].strip(" \u258a\u258e")
+    assert url in joined, "nothing is lost: the address continues on the next line"
     assert fill_lines("short words stay whole", 10) == ["short", "words stay", "whole"]
     assert fill_lines("x " + "a" * 30, 10) == ["x aaaaaaaa", "aaaaaaaaaa", "aaaaaaaaaa", "aa"]
