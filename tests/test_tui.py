@@ -103,11 +103,18 @@ async def answer_all(pilot, app: RoostApp) -> None:  # type: ignore[no-untyped-d
 
 
 @contextlib.asynccontextmanager
-async def planned(home: Path, screen_reader: bool = False) -> AsyncIterator[tuple[Any, RoostApp]]:
-    """The app running, every question answered (SCRIPT): on the plan. (pilot, app)."""
+async def running(home: Path, screen_reader: bool = False) -> AsyncIterator[tuple[Any, RoostApp]]:
+    """The app running on a SIZE screen, its first frame drawn. (pilot, app)."""
     app = make_app(home, screen_reader)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
+        yield pilot, app
+
+
+@contextlib.asynccontextmanager
+async def planned(home: Path, screen_reader: bool = False) -> AsyncIterator[tuple[Any, RoostApp]]:
+    """The app running, every question answered (SCRIPT): on the plan. (pilot, app)."""
+    async with running(home, screen_reader) as (pilot, app):
         await answer_all(pilot, app)
         yield pilot, app
 
@@ -115,9 +122,7 @@ async def planned(home: Path, screen_reader: bool = False) -> AsyncIterator[tupl
 @pytest.mark.parametrize("screen_reader", [False, True])
 @sync
 async def test_assess_plan_open_done_restart(home: Path, screen_reader: bool) -> None:
-    app = make_app(home, screen_reader)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+    async with running(home, screen_reader) as (pilot, app):
         assert "Answer a few questions" in await shown(pilot, app)
         await answer_all(pilot, app)
         assert type(app.screen).__name__ == "PlanScreen"
@@ -210,9 +215,7 @@ async def test_every_screen_keeps_cursor_on_focused_row(home: Path) -> None:
 
 @sync
 async def test_q_on_welcome_quits_and_escape_alone_does_not(home: Path) -> None:
-    app = make_app(home)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+    async with running(home) as (pilot, app):
         await press(pilot, app, "s", "escape")
         assert type(app.screen).__name__ == "WelcomeScreen"
         await press(pilot, app, "escape", "backspace")
@@ -227,9 +230,7 @@ async def test_q_on_welcome_quits_and_escape_alone_does_not(home: Path) -> None:
 async def test_help_lists_every_key_of_every_screen(home: Path) -> None:
     from roost.tui.screens.settings import all_screens
 
-    app = make_app(home)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+    async with running(home) as (pilot, app):
         await press(pilot, app, "question_mark")
         rows = app.screen.query_one("#help", AccessibleList).rows
         labels = {r.label for r in rows}
@@ -242,9 +243,7 @@ async def test_help_lists_every_key_of_every_screen(home: Path) -> None:
 
 @sync
 async def test_settings_toggle_screen_reader_is_saved(home: Path) -> None:
-    app = make_app(home)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+    async with running(home) as (pilot, app):
         await press(pilot, app, "s")
         line = await press(pilot, app, "enter")
         assert "Screen-reader mode" in line and "on" in line
@@ -258,9 +257,7 @@ async def test_settings_toggle_screen_reader_is_saved(home: Path) -> None:
 
 @sync
 async def test_text_question_uses_an_input_on_a_labelled_line(home: Path) -> None:
-    app = make_app(home)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+    async with running(home) as (pilot, app):
         await answer_until(pilot, app, {**SCRIPT, "has_domain": "yes"}, stop="domain")
         assert isinstance(app.focused, Input)
         check_cursor(app)
@@ -279,9 +276,7 @@ async def test_text_question_uses_an_input_on_a_labelled_line(home: Path) -> Non
 
 @sync
 async def test_space_ticks_a_box_like_enter(home: Path) -> None:
-    app = make_app(home, screen_reader=True)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+    async with running(home, screen_reader=True) as (pilot, app):
         await press(pilot, app, "a")
         assert "not chosen" in check_cursor(app)
         line = await press(pilot, app, "space")

@@ -13,6 +13,7 @@ from test_tui import (
     check_cursor,
     make_app,
     press,
+    running,
     screen_lines,
     settle,
     sync,
@@ -40,9 +41,7 @@ def home(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @sync
 async def test_read_the_facts_of_this_computer(home: Path) -> None:
-    app = make_app(home, screen_reader=True)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+    async with running(home, screen_reader=True) as (pilot, app):
         await press(pilot, app, "h")
         line = check_cursor(app)
         assert "local" in line and "facts not read yet" in line
@@ -111,9 +110,7 @@ async def test_deploy_shows_progress_lines_then_health_and_can_run_again(
 
     monkeypatch.setenv("ROOST_HOST_STATE_DIR", str(tmp_path / "state"))
     root = tmp_path / "hello"
-    app = make_app(home, screen_reader=True)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+    async with running(home, screen_reader=True) as (pilot, app):
         open_screen(app, "deploy", "hello")
         await settle(pilot, app)
         assert type(app.screen).__name__ == "DeployScreen"
@@ -238,9 +235,7 @@ async def test_deploy_without_a_recipe_says_so_in_one_line(home: Path) -> None:
     services = make_app(home).ws.catalog.services
     missing = next(s.id for s in (*[s for s in services if s.recipe is None], *services)
                    if (s.recipe or s.id) not in RECIPES)
-    app = make_app(home)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+    async with running(home) as (pilot, app):
         open_screen(app, "deploy", missing)
         await pilot.pause()
         await press(pilot, app, "enter")
@@ -267,9 +262,7 @@ async def test_deploy_asks_the_sudo_password_only_once_connected_and_trusted(
                key_path=str(sudo_user.key))
     HostStore(home / HOSTS_FILE).add(box)
     site = tmp_path / "site"
-    app = make_app(home, screen_reader=True)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+    async with running(home, screen_reader=True) as (pilot, app):
         open_screen(app, "deploy", "hello")
         await settle(pilot, app)
         assert not app.screen.query("#field-sudo"), "no sudo password asked before connecting"
@@ -321,9 +314,7 @@ async def test_quitting_at_the_sudo_question_ends_the_deploy_and_roost(
                key_path=str(sudo_user.key))
     HostStore(home / HOSTS_FILE).add(box)
     connect(box, home, trust=sudo_user.fingerprint()).close()
-    app = make_app(home, screen_reader=True)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+    async with running(home, screen_reader=True) as (pilot, app):
         open_screen(app, "deploy", "hello")
         await settle(pilot, app)
         await fill(pilot, app, {"root": str(tmp_path / "site")})
