@@ -11,13 +11,14 @@ echo "== system packages"
 # strace: the keys security test records the argv of every process roost spawns;
 # systemd-container, mmdebstrap: the Debian test host; fenrir: the real screen reader;
 # nodejs, npm: ssb-keys and ssb-server as the SSB reference; faketime: the plan and progress
-# tests run a second time two years ahead.
+# tests run a second time two years ahead; knot: the authoritative DNS server `roost reach`
+# is checked against.
 APT_PACKAGES=(
   openssh-server openssh-client iproute2 procps sudo
   tor wireguard-tools strace
   systemd-container mmdebstrap debian-archive-keyring nftables
   fenrir espeak-ng
-  python3-venv faketime shellcheck
+  python3-venv faketime shellcheck knot
 )
 # Node.js with npm: Debian's packages, unless a node with npm is already there (Debian's npm
 # conflicts with the nodejs builds that bundle npm).
