@@ -31,6 +31,11 @@ def open_screen(app: App[int], name: str, arg: str | None = None) -> None:
         from roost.tui.screens.deploy import DeployScreen
 
         app.push_screen(DeployScreen(arg))
+    elif name == "reach":
+        from roost.tui.screens.reach import ReachScreen
+
+        service, _, host = (arg or "").partition(":")  # "prosody:pi", "prosody", ":pi"
+        app.push_screen(ReachScreen(service, host))
     elif name == "settings":
         from roost.tui.screens.settings import SettingsScreen
 

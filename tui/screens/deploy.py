@@ -73,6 +73,7 @@ class DeployScreen(RoostScreen):
         Binding("c", "cancel", "cancel after this step"),
         Binding("r", "resume", "resume what stopped"),
         Binding("m", "done", "mark the step done"),
+        Binding("o", "reach", "can others reach it?"),
     ]
 
     def __init__(self, service_id: str = "") -> None:
@@ -229,6 +230,8 @@ class DeployScreen(RoostScreen):
             self.start(resume=True)
         elif key == "done":
             self.action_done()
+        elif key == "reach":
+            self.action_reach()
 
     def refuse_unless_installable(self, host: Host) -> None:
         """Before connecting: a service roost does not install is refused in one line that
@@ -370,6 +373,11 @@ class DeployScreen(RoostScreen):
             rows.append(Row(f"next:{i}", "What next", extra=text))
         for i, text in enumerate(noted):
             rows.append(Row(f"plan:{i}", "Your plan", extra=text))
+        from roost.app.reaching import reached_from_outside
+
+        if reached_from_outside(self.service_id):
+            rows.append(Row("reach", "Can others reach it?", state="action, key o",
+                            extra="Check its DNS records, ports and certificate."))
         self.finish_rows = rows
         self.refresh_content()
         if rows:
@@ -391,6 +399,14 @@ class DeployScreen(RoostScreen):
         else:
             self.say("There is nothing to resume." if self.phase != "running"
                      else "It is running.")
+
+    def action_reach(self) -> None:
+        if self.phase != "finished":
+            self.say("Check who can reach it once the deploy has finished.")
+            return
+        from roost.tui.screens import open_screen
+
+        open_screen(self.app, "reach", f"{self.service_id}:{self.host_name}")
 
     def action_done(self) -> None:
         if self.ws.catalog.get(self.service_id) is None:

@@ -89,6 +89,7 @@ class HostScreen(RoostScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "refresh_facts", "read the facts again"),
         Binding("x", "remove", "remove the host"),
+        Binding("o", "reach", "can others reach its services?"),
     ]
 
     def __init__(self, name: str) -> None:
@@ -140,6 +141,11 @@ class HostScreen(RoostScreen):
             err = event.worker.error
             self.say(err.line() if isinstance(err, RoostError)
                      else f"Reading the facts failed: {type(err).__name__}.")
+
+    def action_reach(self) -> None:
+        from roost.tui.screens import open_screen
+
+        open_screen(self.app, "reach", f":{self.host_name}")
 
     def action_remove(self) -> None:
         if self.act(store(self.ws.home).remove, self.host_name):

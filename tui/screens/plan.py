@@ -56,6 +56,7 @@ class PlanScreen(RoostScreen):
         Binding("s", "skip", "skip"),
         Binding("u", "undo", "undo"),
         Binding("a", "answers", "change answers"),
+        Binding("o", "reach", "can others reach it?"),
     ]
 
     def title_text(self) -> str:
@@ -123,6 +124,13 @@ class PlanScreen(RoostScreen):
         from roost.tui.screens import open_screen
 
         open_screen(self.app, "assess")
+
+    def action_reach(self) -> None:
+        sid = self._current_service()
+        if sid:
+            from roost.tui.screens import open_screen
+
+            open_screen(self.app, "reach", sid)
 
 
 class ServiceScreen(RoostScreen):
