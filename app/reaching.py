@@ -112,9 +112,6 @@ class Reaching:
                   else parse_options(list(self.options)))
         recipe = session.build_recipe(self.target.recipe_id, self.host, values, None,
                                       self.home)
-        if not recipe.domain:
-            raise RoostError(f"roost does not know the domain of {self.target.name} on "
-                             f"{self.host.name}", hint="give it with --domain NAME")
         return recipe.domain
 
     def _add(self, out: list[Check], checks: Sequence[Check]) -> None:
@@ -128,6 +125,10 @@ class Reaching:
         checks: list[Check] = []
         notes: list[str] = []
         self._add(checks, dns.check_records(self.dns, domain, need) if domain else [])
+        if need.domain and not domain:
+            notes.append(f"roost does not know the domain people use for "
+                         f"{self.target.name}, so no DNS record or certificate was checked: "
+                         "give it with --domain NAME.")
         address = host_address(self.host)
         if domain:
             found = self.dns.addresses(domain)
@@ -154,3 +155,25 @@ class Reaching:
             self._add(checks, [web.check_webfinger(address, domain)])
         return Report(self.target.service_id, self.host.name, domain, address, where,
                       tuple(checks), tuple(notes))
+
+
+def after_deploy(service_id: str, host: Host, home: Path, domain: str = "",
+                 on_check: Callable[[Check], None] = lambda c: None) -> list[str]:
+    """After a deploy: for a service others must reach, the checks from this computer, as
+    lines (the checks themselves go to `on_check` as they are done), ending with how to
+    check from outside; [] for a service nobody outside reaches. A check that cannot start
+    costs one line, never the deploy."""
+    if not reached_from_outside(service_id):
+        return []
+    from roost.app.hosts import host_store
+
+    try:
+        report = Reaching(service_id, host, home, domain=domain, on_check=on_check).run()
+    except RoostError as exc:
+        return [f"roost could not check who can reach {service_id}: {exc.line()}"]
+    others = [h.name for h in host_store(home).all() if h.name not in (host.name, "local")]
+    how = (f"roost reach {service_id} --host {host.name} --from {others[0]}" if others
+           else f"roost host add vps USER@ADDRESS, then roost reach {service_id} --host "
+                f"{host.name} --from vps")
+    notes = [n for n in report.notes if n != ports.LOCAL_NOTE]
+    return [*notes, report.summary(), f"To check from outside your network: {how}"]

@@ -339,3 +339,39 @@ def test_reach_exit_codes_and_json(home: Path, catalog_with_port: tuple[Path, so
         assert bad.returncode == 2, (args, bad.stdout, bad.stderr)
         assert len(bad.stderr.splitlines()) == 1 and words in bad.stderr, bad.stderr
         assert "Traceback" not in bad.stderr
+
+
+def test_a_deploy_of_a_service_others_reach_ends_with_the_checks(
+        home: Path, catalog_with_port: tuple[Path, socket.socket],
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from roost.app.deploying import Deployment
+    from roost.app.hosts import find
+    from roost.cli.deploy_cmd import print_reach
+
+    folder, listener = catalog_with_port
+    monkeypatch.setenv("ROOST_CATALOG_DIR", str(folder))
+    port = listener.getsockname()[1]
+    d = Deployment("ssb-pub", find(home, "local"), home)
+    print_reach("ssb-pub", d)
+    assert capsys.readouterr().out.splitlines() == [
+        "Can others reach it? Checking DNS, the ports and the certificate:",
+        f"ok: port {port}/tcp from this computer: 127.0.0.1:{port} answers from this "
+        "computer; this proves only that your own network reaches it.",
+        "Others can reach ssb-pub on local: all 1 checks are fine.",
+        "To check from outside your network: roost host add vps USER@ADDRESS, then roost "
+        "reach ssb-pub --host local --from vps"]
+    hello = Deployment("hello", find(home, "local"), home)
+    print_reach("hello", hello)  # nobody outside reaches the demo: nothing is checked
+    assert capsys.readouterr().out == ""
+
+
+def test_without_a_domain_the_ports_are_checked_and_the_report_says_what_was_not(
+        home: Path) -> None:
+    from roost.app.hosts import find
+    from roost.app.reaching import Reaching
+
+    r = Reaching("static-blog", find(home, "local"), home)  # its default name is "_"
+    report = r.run()
+    assert [c.kind for c in report.checks] == ["port", "port"]
+    assert "so no DNS record or certificate was checked: give it with --domain NAME" in (
+        report.notes[0])
