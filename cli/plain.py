@@ -168,10 +168,17 @@ class Plain:
                 fits = "fits" if w.possible else "does not fit"
                 self.say(f"{_cap(WAY_NAMES[w.kind])}: {fits}. {w.summary} {_cap(w.reason)}.")
             self.say(f"Takes about {s.time_minutes} minutes; difficulty {s.difficulty}.")
-            picked = self.choose(f"What would you like to do with {s.name}?",
-                                 ["Mark it done", "Skip it", "Undo the last change"])
+            actions = ["Mark it done", "Skip it", "Undo the last change"]
+            from roost.app.reaching import reached_from_outside
+
+            if reached_from_outside(service_id):
+                actions.append("Check that others can reach it")
+            picked = self.choose(f"What would you like to do with {s.name}?", actions)
             if picked is None:
                 return
+            if picked == 3:
+                self.reach(service_id)
+                continue
             try:
                 if picked == 0:
                     self.ws.done(service_id)
@@ -189,6 +196,40 @@ class Plain:
                     self.say(self.ws.undo())
             except RoostError as exc:
                 self.say(exc.line())
+
+    def reach(self, service_id: str) -> None:
+        """Can others reach it? Where it runs, where to check from, then a line a check."""
+        from roost.app.hosts import find, host_store
+        from roost.app.reaching import Reaching
+
+        hosts = [h.name for h in host_store(self.ws.home).all()]
+        runs = [str(e.detail.get("host", "")) for e in self.ws.progress.running()
+                if e.service_id == service_id]
+        where = [h for h in hosts if h in runs] or hosts
+        picked = self.choose("Which host does it run on?", where)
+        if picked is None:
+            return
+        host = where[picked]
+        others = [h for h in hosts if h not in (host, "local")]
+        froms = [f"From {h}: proves the internet reaches it" for h in others]
+        froms.append("From this computer: proves only your own network")
+        picked = self.choose("Where should roost check the ports from?", froms)
+        if picked is None:
+            return
+        domain = self.ask("The domain people use (Enter: the one the deploy used):")
+        try:
+            r = Reaching(service_id, find(self.ws.home, host), self.ws.home, domain=domain,
+                         from_host=(find(self.ws.home, others[picked])
+                                    if picked < len(others) else None),
+                         on_check=lambda c: self.say(c.line()))
+            self.say(f"Checking {service_id} on {host}; one line a check.")
+            report = r.run()
+        except RoostError as exc:
+            self.say(exc.line())
+            return
+        for note in report.notes:
+            self.say(note)
+        self.say(report.summary())
 
     def pace(self) -> None:
         answers = self.ws.answers

@@ -37,6 +37,8 @@ wrong A 192.0.2.9
 _xmpp-client._tcp.wrong SRV 0 5 5222 elsewhere.roost.test.
 elsewhere A 198.51.100.1
 _xmpp-server._tcp.wrong SRV 0 5 5299 wrong.roost.test.
+here A 127.0.0.1
+_xmpp-client._tcp.here SRV 0 5 5222 here.roost.test.
 """
 PROSODY = needs("prosody")
 
@@ -375,3 +377,31 @@ def test_without_a_domain_the_ports_are_checked_and_the_report_says_what_was_not
     assert [c.kind for c in report.checks] == ["port", "port"]
     assert "so no DNS record or certificate was checked: give it with --domain NAME" in (
         report.notes[0])
+
+
+def test_plain_mode_checks_a_step_line_by_line(home: Path, server: AuthServer,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """From a step of the plan: the host, where from, the domain, then a line a check."""
+    from test_plain import ASSESS, CLOCK, FACTS, TODAY, run
+
+    from roost.plan.workspace import Workspace
+
+    monkeypatch.setenv("ROOST_DNS_RESOLVER", server.address)
+    run(home, [*ASSESS, "0"])
+    plan = Workspace.open(home, facts=FACTS, clock=CLOCK).plan(TODAY)
+    steps = list(plan.steps)
+    if plan.next is not None:
+        steps.remove(plan.next)
+        steps.insert(0, plan.next)
+    n = [s.service_id for s in steps].index("prosody") + 1
+    # plan, Prosody, "Check that others can reach it", host 1 (local), from this computer
+    text = run(home, ["2", str(n), "4", "1", "1", "here.roost.test", "0", "0", "0"])
+    assert "  4. Check that others can reach it" in text
+    lines = text.splitlines()
+    assert "ok: SRV _xmpp-client._tcp.here.roost.test: points at here.roost.test port 5222." \
+        in lines
+    assert any(x.startswith("missing: SRV _xmpp-server._tcp.here.roost.test:") for x in lines)
+    assert any(x.startswith("closed: port 5222/tcp from this computer:") for x in lines) or \
+        any(x.startswith("ok: port 5222/tcp from this computer:") for x in lines)
+    assert any(x.startswith("prosody on local: ") and "need your attention" in x
+               for x in lines)
