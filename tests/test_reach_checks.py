@@ -405,3 +405,29 @@ def test_plain_mode_checks_a_step_line_by_line(home: Path, server: AuthServer,
         any(x.startswith("ok: port 5222/tcp from this computer:") for x in lines)
     assert any(x.startswith("prosody on local: ") and "need your attention" in x
                for x in lines)
+
+
+def test_hostile_values_in_every_reach_argument_are_refused_in_one_line(
+        home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from support.hostile import HOSTILE
+
+    from roost.cli.main import main
+
+    canary = tmp_path / "canary"
+    for template in HOSTILE:
+        v = template.format(c=canary)
+        for argv in (["reach", v, "--host", "local"],
+                     ["reach", "prosody", "--host", v],
+                     ["reach", "prosody", "--host", "local", "--from", v],
+                     ["reach", "prosody", "--host", "local", "--domain", v],
+                     ["reach", "prosody", "--host", "local", "--resolver", v],
+                     ["reach", "prosody", "--host", "local", "--option", f"domain={v}"],
+                     ["reach", "prosody", "--host", "local", "--option", v]):
+            try:
+                rc = main(argv)
+            except SystemExit as exc:
+                rc = int(exc.code or 0)
+            out, err = capsys.readouterr()
+            assert rc == 2, (argv, out, err)
+            assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, (argv, err)
+            assert not canary.exists(), argv
