@@ -158,7 +158,8 @@ class Reaching:
 
 
 def after_deploy(service_id: str, host: Host, home: Path, domain: str = "",
-                 on_check: Callable[[Check], None] = lambda c: None) -> list[str]:
+                 on_check: Callable[[Check], None] = lambda c: None,
+                 options: Mapping[str, str] | None = None) -> list[str]:
     """After a deploy: for a service others must reach, the checks from this computer, as
     lines (the checks themselves go to `on_check` as they are done), ending with how to
     check from outside; [] for a service nobody outside reaches. A check that cannot start
@@ -168,7 +169,8 @@ def after_deploy(service_id: str, host: Host, home: Path, domain: str = "",
     from roost.app.hosts import host_store
 
     try:
-        report = Reaching(service_id, host, home, domain=domain, on_check=on_check).run()
+        report = Reaching(service_id, host, home, domain=domain, options=options or {},
+                          on_check=on_check).run()
     except RoostError as exc:
         return [f"roost could not check who can reach {service_id}: {exc.line()}"]
     others = [h.name for h in host_store(home).all() if h.name not in (host.name, "local")]

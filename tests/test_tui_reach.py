@@ -119,7 +119,8 @@ async def test_opened_from_a_step_of_the_plan_by_key_o(home: Path) -> None:
 
 
 @sync
-async def test_the_deploy_result_offers_the_check_and_key_o_opens_it(home: Path) -> None:
+async def test_the_deploy_result_runs_the_checks_and_key_o_opens_them(
+        home: Path, catalog_with_port: tuple[Path, socket.socket]) -> None:  # noqa: F811
     from types import SimpleNamespace
 
     from roost.tui.screens.deploy import DeployScreen
@@ -136,6 +137,11 @@ async def test_the_deploy_result_offers_the_check_and_key_o_opens_it(home: Path)
         deploy.finished(SimpleNamespace(health=None, next_steps=(), version="", ports=()))
         await settle(pilot, app)
         assert any(r.key == "reach" for r in deploy.finish_rows)
+        port = catalog_with_port[1].getsockname()[1]
+        reached = [r.extra for r in deploy.finish_rows if r.key.startswith("reached:")]
+        assert reached[0].startswith(f"ok: port {port}/tcp from this computer"), reached
+        assert reached[1] == "Others can reach ssb-pub on local: all 1 checks are fine."
+        assert reached[2].startswith("To check from outside your network: roost host add")
         await press(pilot, app, "o")
         assert isinstance(app.screen, ReachScreen)
         assert (app.screen.service_id, app.screen.host_name) == ("ssb-pub", "local")

@@ -8,6 +8,7 @@ next run continue where this one stopped.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -85,6 +86,7 @@ class DeployScreen(RoostScreen):
         self.host_name = ""
         self.cancel = threading.Event()
         self.finish_rows: list[Row] = []
+        self._reach_add: Callable[[str], None] = lambda line: None
 
     def title_text(self) -> str:
         svc = self.ws.catalog.get(self.service_id)
@@ -335,6 +337,10 @@ class DeployScreen(RoostScreen):
         self._follow()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.name == "reach-after" and event.state == WorkerState.SUCCESS:
+            for line in event.worker.result or ():
+                self._reach_add(line)
+            return
         if event.worker.name != "deploy":
             return
         if event.state == WorkerState.SUCCESS:
@@ -377,7 +383,9 @@ class DeployScreen(RoostScreen):
 
         if reached_from_outside(self.service_id):
             rows.append(Row("reach", "Can others reach it?", state="action, key o",
-                            extra="Check its DNS records, ports and certificate."))
+                            extra="Check its DNS records, ports and certificate, from "
+                                  "another of your hosts."))
+            self.check_reach()
         self.finish_rows = rows
         self.refresh_content()
         if rows:
@@ -399,6 +407,34 @@ class DeployScreen(RoostScreen):
         else:
             self.say("There is nothing to resume." if self.phase != "running"
                      else "It is running.")
+
+    def check_reach(self) -> None:
+        """After the deploy, the reach checks from this computer (roost.app.reaching), each
+        a line of the result as it is done, then how to check from outside."""
+        from roost.app.hosts import host_store
+        from roost.app.reaching import after_deploy
+
+        home, service = self.ws.home, self.service_id
+        try:
+            host = host_store(home).get(self.host_name)
+            options = self.options() or {}
+        except RoostError:
+            return
+
+        def add(line: str) -> None:
+            self.finish_rows.append(Row(f"reached:{len(self.finish_rows)}", "Reach",
+                                        extra=line))
+            self.refresh_content()
+
+        def job() -> list[str]:
+            def one(c: Any) -> None:
+                with contextlib.suppress(RuntimeError):  # the app has quit
+                    self.app.call_from_thread(add, c.line())
+
+            return after_deploy(service, host, home, on_check=one, options=options)
+
+        self._reach_add = add
+        self.run_worker(job, thread=True, exit_on_error=False, name="reach-after")
 
     def action_reach(self) -> None:
         if self.phase != "finished":
