@@ -38,6 +38,8 @@ _xmpp-client._tcp.wrong SRV 0 5 5222 elsewhere.roost.test.
 elsewhere A 198.51.100.1
 _xmpp-server._tcp.wrong SRV 0 5 5299 wrong.roost.test.
 here A 127.0.0.1
+fed A 127.0.0.1
+_matrix-fed._tcp.fed SRV 0 5 8448 fed.roost.test.
 _xmpp-client._tcp.here SRV 0 5 5222 here.roost.test.
 """
 PROSODY = needs("prosody")
@@ -431,3 +433,58 @@ def test_hostile_values_in_every_reach_argument_are_refused_in_one_line(
             assert rc == 2, (argv, out, err)
             assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, (argv, err)
             assert not canary.exists(), argv
+
+
+class WebServer(TlsServer):
+    """The TLS server answering HTTP: `routes` maps a path to (status, body)."""
+
+    routes: dict[str, tuple[int, str]]
+
+    def _serve(self) -> None:
+        import http.server
+
+        routes = self.routes = {}
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                status, body = routes.get(self.path, (404, "not found"))
+                data = body.encode()
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        while True:
+            try:
+                conn, addr = self.sock.accept()
+            except OSError:
+                return
+            try:
+                tls_conn = self.ctx.wrap_socket(conn, server_side=True)
+                Handler(tls_conn, addr, None)  # type: ignore[arg-type]
+                tls_conn.close()
+            except (OSError, ssl.SSLError):
+                conn.close()
+
+
+def test_matrix_delegation_and_webfinger_over_https(
+        tmp_path: Path, test_ca: tuple[object, object, Path], server: AuthServer) -> None:
+    from roost.deploy.reachability import web
+
+    site = WebServer(tmp_path / "web", test_ca[0], test_ca[1], "mx.roost.test")
+    d = dns.Dns(server.address)
+    missing = web.check_matrix(d, "127.0.0.1", "mx.roost.test", site.port)
+    assert missing.state == "missing"
+    assert "_matrix-fed._tcp.mx.roost.test pointing at mx.roost.test port 8448" in missing.fix
+    site.routes["/.well-known/matrix/server"] = (200, '{"m.server": "mx.roost.test:443"}')
+    ok = web.check_matrix(d, "127.0.0.1", "mx.roost.test", site.port)
+    assert ok.state == "ok" and ok.found == "/.well-known/matrix/server names mx.roost.test:443."
+    by_srv = web.check_matrix(d, "127.0.0.1", "fed.roost.test", site.port)
+    assert by_srv.state == "ok" and "_matrix-fed._tcp.fed.roost.test" in by_srv.found
+
+    assert web.check_webfinger("127.0.0.1", "mx.roost.test", site.port).state == "missing"
+    site.routes["/.well-known/webfinger"] = (400, "resource is required")
+    assert web.check_webfinger("127.0.0.1", "mx.roost.test", site.port).state == "ok"

@@ -15,17 +15,17 @@ MATRIX_PATH = "/.well-known/matrix/server"
 WEBFINGER_PATH = "/.well-known/webfinger"
 
 
-def _get(address: str, domain: str, path: str) -> tuple[int, str] | str:
+def _get(address: str, domain: str, path: str, port: int) -> tuple[int, str] | str:
     import httpx
 
     try:
-        r = Site(address, domain, port=443, https=True).get(path, verify=False)
+        r = Site(address, domain, port=port, https=True).get(path, verify=False)
     except httpx.HTTPError as exc:
         return f"https://{domain}{path} could not be fetched at {address} ({type(exc).__name__})"
     return r.status_code, r.text
 
 
-def check_matrix(d: Dns, address: str, domain: str) -> Check:
+def check_matrix(d: Dns, address: str, domain: str, port: int = 443) -> Check:
     subject = f"Matrix delegation for {domain}"
     for name in ("_matrix-fed._tcp", "_matrix._tcp"):
         found = d.ask(f"{name}.{domain}", "SRV")
@@ -33,7 +33,7 @@ def check_matrix(d: Dns, address: str, domain: str) -> Check:
             port, target = srv_records(found)[0]
             return Check("web", subject, "ok", f"SRV {name}.{domain} points at {target} "
                          f"port {port}.")
-    got = _get(address, domain, MATRIX_PATH)
+    got = _get(address, domain, MATRIX_PATH, port)
     fix = (f"Serve https://{domain}{MATRIX_PATH} with {{\"m.server\": \"{domain}:443\"}}, or "
            f"add an SRV record _matrix-fed._tcp.{domain} pointing at {domain} port 8448.")
     if isinstance(got, str):
@@ -49,13 +49,13 @@ def check_matrix(d: Dns, address: str, domain: str) -> Check:
     return Check("web", subject, "ok", f"{MATRIX_PATH} names {server}.")
 
 
-def check_webfinger(address: str, domain: str) -> Check:
+def check_webfinger(address: str, domain: str, port: int = 443) -> Check:
     """WebFinger answers at the domain: any answer but 404 or a server error (a server asked
     without a resource answers 400, which still shows it is there)."""
     subject = f"WebFinger at {domain}"
     fix = (f"Serve https://{domain}{WEBFINGER_PATH} from the service (the domain must point "
            "at it, and its web server pass /.well-known/webfinger on).")
-    got = _get(address, domain, WEBFINGER_PATH)
+    got = _get(address, domain, WEBFINGER_PATH, port)
     if isinstance(got, str):
         return Check("web", subject, "missing", got + ".", fix)
     status, _ = got
