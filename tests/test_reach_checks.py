@@ -295,6 +295,10 @@ def catalog_with_port(tmp_path: Path) -> tuple[Path, socket.socket]:
     text = manifest.read_text()
     assert 'inbound_ports = ["8008/tcp"]' in text
     manifest.write_text(text.replace('"8008/tcp"', f'"{port}/tcp"'))
+    blog = folder / "manifests" / "static-blog.toml"
+    text = blog.read_text()
+    assert 'inbound_ports = ["80/tcp", "443/tcp"]' in text
+    blog.write_text(text.replace('["80/tcp", "443/tcp"]', f'["{port}/tcp"]'))
     return folder, listener
 
 
@@ -330,6 +334,23 @@ def test_reach_exit_codes_and_json(home: Path, catalog_with_port: tuple[Path, so
     assert got["SRV _xmpp-client._tcp.bare.roost.test"] == "missing"
     assert got["A/AAAA bare.roost.test"] == "ok"
     assert bare.returncode == 1
+
+    # A resolver that never answers: the A record could not be checked (the port still
+    # was, at the host's address): exit 2, and one line on stderr says why.
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as quiet:
+        quiet.bind(("127.0.0.1", 0))
+        listener2 = socket.create_server(("127.0.0.1", port))
+        try:
+            unknown = roost("reach", "static-blog", "--host", "local", "--domain",
+                            "blog.roost.test", "--resolver",
+                            f"127.0.0.1:{quiet.getsockname()[1]}", env=env)
+        finally:
+            listener2.close()
+    assert unknown.returncode == 2, unknown.stdout
+    assert unknown.stdout.splitlines()[0].startswith("unknown: A/AAAA blog.roost.test: ")
+    assert f"ok: port {port}/tcp from this computer" in unknown.stdout
+    assert unknown.stderr == ("roost: some checks could not be done; the lines above say "
+                              "why.\n")
 
     for args, words in [
         (("reach", "nosuch", "--host", "local"), "does not know a service called 'nosuch'"),
