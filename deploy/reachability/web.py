@@ -29,8 +29,9 @@ def check_matrix(d: Dns, address: str, domain: str, port: int = 443) -> Check:
     subject = f"Matrix delegation for {domain}"
     for name in ("_matrix-fed._tcp", "_matrix._tcp"):
         found = d.ask(f"{name}.{domain}", "SRV")
-        if isinstance(found, list) and found:
-            port, target = srv_records(found)[0]
+        records = srv_records(found) if isinstance(found, list) else []
+        if records:
+            port, target = records[0]
             return Check("web", subject, "ok", f"SRV {name}.{domain} points at {target} "
                          f"port {port}.")
     got = _get(address, domain, MATRIX_PATH, port)
