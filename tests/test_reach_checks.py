@@ -509,3 +509,21 @@ def test_matrix_delegation_and_webfinger_over_https(
     assert web.check_webfinger("127.0.0.1", "mx.roost.test", site.port).state == "missing"
     site.routes["/.well-known/webfinger"] = (400, "resource is required")
     assert web.check_webfinger("127.0.0.1", "mx.roost.test", site.port).state == "ok"
+
+
+def test_the_domain_is_the_one_the_deploy_uses(home: Path) -> None:
+    """No --domain: the recipe built as the deploy builds it (from the vault's public index,
+    no passphrase) names it; --option domain= and --domain win."""
+    from roost.app.hosts import find
+    from roost.app.reaching import Reaching
+    from roost.keys import xmpp
+    from roost.keys.vault import FAST_LIMITS_FOR_TESTS, Vault
+
+    Vault.create(home, "correct horse battery 42", limits=FAST_LIMITS_FOR_TESTS).add(
+        xmpp.create("alice", address="alice@chat.roost.test"))
+    local = find(home, "local")
+    assert Reaching("prosody", local, home).name() == "chat.roost.test"
+    assert Reaching("prosody", local, home, options=["domain=chat.roost.test"]).name() == \
+        "chat.roost.test"
+    assert Reaching("prosody", local, home, domain="Other.Roost.Test").name() == \
+        "other.roost.test"
