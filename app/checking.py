@@ -137,7 +137,7 @@ class ServiceCheck:
     """Every problem of this service, in words; empty when all is well."""
 
     def words(self, now: datetime) -> str:
-        parts = [self.state + (f" ({self.detail})" if self.detail else "")]
+        parts = [self.state + (f", {self.detail}" if self.detail else "")]
         if self.certificate_days is not None:
             d = self.certificate_days
             parts.append(f"certificate expired {-d} day{'s' if d != -1 else ''} ago" if d < 0
@@ -352,8 +352,8 @@ def _host_attention(st: host_state.HostState, limits: Thresholds) -> tuple[str, 
     out: list[str] = []
     for d in st.disks:
         if d.free_mb is None:
-            out.append(f"{d.path} is not on the host")
-        elif d.free_percent < limits.disk_min_free_percent or d.free_mb < limits.disk_min_free_mb:
+            continue  # a path asked for every host may be on one only: said in its line
+        if d.free_percent < limits.disk_min_free_percent or d.free_mb < limits.disk_min_free_mb:
             out.append(f"disk at {d.path} nearly full: {_size(d.free_mb)} free "
                        f"({d.free_percent:.0f}%)")
     if (st.memory_available_mb is not None
