@@ -41,6 +41,7 @@ from typing import Any
 
 from roost.app import certificates, host_state
 from roost.app.connecting import connect
+from roost.app.last_check import LAST_CHECK, NOT_WORKING, UNKNOWN, WORKING
 from roost.core import clock as clocks
 from roost.core.atomic import atomic_write_text
 from roost.core.errors import RoostError
@@ -53,8 +54,6 @@ from roost.deploy.transport import Transport
 from roost.plan.workspace import PROGRESS_FILE, Workspace
 
 THRESHOLDS_FILE = Path(__file__).with_name("check.toml")
-LAST_CHECK = "last-check.json"
-WORKING, NOT_WORKING, UNKNOWN = "working", "not working", "could not check"
 
 
 @dataclass(frozen=True)
@@ -434,39 +433,6 @@ def _certificate(recipe: Recipe, d: Deployed, host: Host) -> datetime | None:
 
 # -- the last report, for the plan ------------------------------------------------------------
 
-@dataclass(frozen=True)
-class LastState:
-    """A service's state at the last check, in words, and when."""
-
-    at: datetime
-    state: str
-    words: str
-
-    def spoken(self) -> str:
-        return f"last check {self.at.strftime('%Y-%m-%d %H:%M')}: {self.state}"
-
-
 def keep_report(home: Path, report: CheckReport) -> None:
     """Keep the report in the data folder (replacing the previous one), for the plan."""
-    data = report.to_dict()
-    atomic_write_text(home / LAST_CHECK, json.dumps(data, indent=1) + "\n")
-
-
-def last_states(home: Path) -> dict[tuple[str, str], LastState]:
-    """(service id, host) -> its state at the last check; {} when never checked (or the
-    file cannot be read: the next check writes it again)."""
-    try:
-        data = json.loads((home / LAST_CHECK).read_text("utf-8"))
-        at = clocks.parse(str(data["at"]), "the last check's time")
-        out: dict[tuple[str, str], LastState] = {}
-        for h in data["hosts"]:
-            for s in h["services"]:
-                state = str(s["state"])
-                if s.get("attention") and state == WORKING:
-                    state = "working, needs attention"
-                out[(str(s["service_id"]), str(h["host"]))] = LastState(
-                    at, printable(state, 60), printable(str(s.get("line", "")), 400))
-        return out
-    except (OSError, ValueError, KeyError, TypeError, RoostError):
-        return {}
-
+    atomic_write_text(home / LAST_CHECK, json.dumps(report.to_dict(), indent=1) + "\n")

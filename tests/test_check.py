@@ -23,6 +23,7 @@ from support.clock import TEST_NOW
 from roost.app import checking, host_state
 from roost.app.checking import Backup, CheckReport, HostCheck, Reach, ServiceCheck
 from roost.app.deploying import note_deployed
+from roost.app.last_check import last_states
 from roost.cli.main import main
 from roost.deploy import engine
 from roost.plan.workspace import Workspace
@@ -233,7 +234,7 @@ def test_check_two_hosts_stopped_service_expiry_full_disk_and_a_host_down(
     assert out["hosts"][0]["services"][0]["certificate_days"] == 61
     assert out["hosts"][0]["services"][0]["backup"] is None  # the hook, unfilled here
     # The plan's view of it: the last check, kept.
-    last = checking.last_states(home)
+    last = last_states(home)
     assert last[("static-blog", "pi")].state == "working"
 
     # The same certificate 50 days later (ROOST_NOW, not the wall clock): 11 days left.
@@ -263,7 +264,7 @@ def test_check_two_hosts_stopped_service_expiry_full_disk_and_a_host_down(
     assert blog.startswith("blog (static-blog) on pi: not working, http://blog.roost.test/ at "
                            f"{pi_host.address} did not answer"), blog
     assert chat.split(";")[0] + ";" in "\n".join(lines)
-    assert checking.last_states(home)[("static-blog", "pi")].state == "not working"
+    assert last_states(home)[("static-blog", "pi")].state == "not working"
     pi_host.ssh("systemctl start nginx")
 
     # A small file system filled for real, checked by path: said, exit 1.
