@@ -1,4 +1,4 @@
-"""Check that everything roost deployed still works: the one use case `roost check`, plain
+"""Check that every deployed service still works: the one use case `roost check`, plain
 mode and the full-screen status view call.
 
 Every service the progress says runs somewhere (`deployed` events, minus removals) is checked

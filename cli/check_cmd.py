@@ -1,4 +1,4 @@
-"""`roost check`: is everything roost deployed still working? One line per service in words,
+"""`roost check`: is every deployed service still working? One line per service in words,
 `--json` for scripts; exit 0 all good, 1 something needs attention, 2 could not check.
 
 The checking itself is roost.app.checking (the same the full-screen status view runs).
@@ -18,7 +18,7 @@ from roost.core.text import printable
 def register(sub: argparse._SubParsersAction[Any]) -> None:
     p = sub.add_parser(
         "check", help="check that every deployed service still works",
-        description="Check every service roost deployed, on every host (in parallel): the "
+        description="Check every deployed service, on every host (in parallel): the "
         "health check the deploy used, its TLS certificate, the host's disk and memory, a "
         "read-only SD card, and automatic security updates. Exit code 0: all good; 1: "
         "something needs attention; 2: something could not be checked.")

@@ -1,4 +1,4 @@
-"""Status: is everything roost deployed still working? The last check's lines (kept, so the
+"""Status: is every deployed service still working? The last check's lines (kept, so the
 screen opens at once without connecting), and `r` to check again now (roost.app.checking, in
 a worker thread; the same check as `roost check`). Each line is a row, read as a sentence."""
 
