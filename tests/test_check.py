@@ -9,8 +9,11 @@ its end (by ROOST_NOW, never the wall clock), a small file system filled for rea
 
 from __future__ import annotations
 
+import http.server
 import json
 import re
+import socket
+import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -287,3 +290,70 @@ def test_check_two_hosts_stopped_service_expiry_full_disk_and_a_host_down(
     assert "blog (static-blog) on pi: working; certificate valid for 61 days." in lines
     assert lines[-1] == "Something could not be checked."
     assert not any("Traceback" in line for line in lines)
+
+
+# --- on this computer: the recipe's own probe, and hosts in parallel ---------------------------
+
+class _Page(http.server.BaseHTTPRequestHandler):
+    body = b"<!doctype html><h1>someone else's page</h1>\n"
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def _record(home: Path, host: str, port: int) -> None:
+    ws = Workspace.open(home, detect=False)
+    ws.deployed("static-blog", host, "1.22", recipe="static-blog",
+                options={"address": "127.0.0.1", "port": str(port)})
+
+
+def test_the_check_is_the_deploys_own_probe_not_a_port_that_answers(home: Path) -> None:
+    """A server answers 200 on the blog's port, but not with the blog's page: the static
+    blog's health check (its front page's text, from the recipe) says so."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        _record(home, "local", server.server_port)
+        report = checking.check(home)
+    finally:
+        server.shutdown()
+        server.server_close()
+    (s,) = report.services
+    assert s.state == checking.NOT_WORKING
+    assert s.detail.endswith("answered without the expected text")
+    assert report.exit_code == 1
+
+
+@pytest.mark.slow
+def test_hosts_are_checked_in_parallel(home: Path) -> None:
+    """Two hosts whose SSH never answers (a listener that accepts and stays silent) each cost
+    the connection timeout (15 s); checked one after the other they would cost 30 s."""
+    from roost.deploy.hosts import Host, HostStore
+
+    silent = [socket.socket() for _ in range(2)]
+    for n, s in enumerate(silent):
+        s.bind(("127.0.0.1", 0))
+        s.listen(4)
+        port = s.getsockname()[1]
+        HostStore(home / "hosts.toml").add(Host(f"quiet{n}", address="127.0.0.1", port=port,
+                                                user="nobody"))
+        _record(home, f"quiet{n}", 80)
+    try:
+        start = time.monotonic()
+        report = checking.check(home)
+        took = time.monotonic() - start
+    finally:
+        for s in silent:
+            s.close()
+    assert [h.reached for h in report.hosts] == [False, False]
+    assert report.exit_code == 2
+    assert all(line.startswith(("quiet0: could not be reached", "quiet1: could not be reached"))
+               for line in report.lines()[:2]), report.lines()
+    assert min(h.seconds for h in report.hosts) >= 10  # each waited for its timeout
+    assert took < 25, took
