@@ -18,6 +18,7 @@ Nothing here prints or prompts. The progress (the plan) is written here, never b
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -159,10 +160,11 @@ class Deployment:
             elif asked_resume:
                 self.on_event(Said(f"nothing to continue for {name} on {where}; starting "
                                    "the deploy"))
-            return engine.run(recipe, t, journal=journal,
-                              secrets=self.secrets(),
-                              on_event=self._emit, resume=resume,
-                              state_dir=session.host_state_dir())
+            result = engine.run(recipe, t, journal=journal,
+                                secrets=self.secrets(),
+                                on_event=self._emit, resume=resume,
+                                state_dir=session.host_state_dir())
+            return dataclasses.replace(result, options=tuple(sorted(self.values.items())))
 
     def notes(self, result: Any, workspace: Workspace | None = None,
               service_id: str | None = None) -> list[str]:
@@ -208,13 +210,16 @@ def note_deployed(service_id: str, host: str, result: Any, home: Path,
     the deploy."""
     version = str(getattr(result, "version", "") or "")
     bound = tuple(str(p) for p in getattr(result, "ports", ()) or ())
+    recipe = str(getattr(result, "recipe", "") or "")
+    options = dict(getattr(result, "options", ()) or ())
     health = getattr(result, "health", None)
     healthy = health is None or bool(getattr(health, "ok", False))
     try:
         ws = workspace if workspace is not None else Workspace.open(home, detect=False)
         if ws.catalog.get(service_id) is None:
             return []
-        nxt = ws.deployed(service_id, host, version, healthy=healthy, ports=bound)
+        nxt = ws.deployed(service_id, host, version, healthy=healthy, ports=bound,
+                          recipe=recipe, options=options)
     except RoostError as exc:
         return [f"roost could not note this deploy in your progress: {exc.line()}"]
     name = ws.catalog.get(service_id)

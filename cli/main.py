@@ -31,6 +31,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "host_cmd": ("host",),
     "deploy_cmd": ("deploy", "undeploy"),
     "reach_cmd": ("reach",),
+    "check_cmd": ("check",),
 }
 _TOP_FLAGS = {"--screen-reader", "--plain"}
 

@@ -102,6 +102,8 @@ class Plain:
                 items.append(("Change the pace", self.pace))
             else:
                 items.append(("Answer a few questions to get your plan", self.assess))
+            if self.ws.progress.running():
+                items.append(("Status: is everything working? (roost check)", self.status))
             items.append(("Identities: your keys and ids", self.identities))
             items.append(("Hosts: the machines roost sets up", self.hosts))
             items.append(("Help", self.help))
@@ -129,6 +131,15 @@ class Plain:
             spoken = f" In groups: {group(pid)}." if len(pid) > 24 else ""
             self.say(f"{n}. {KIND_NAMES.get(info.kind, info.kind)} named {info.id}. "
                      f"Public id: {pid}.{spoken}")
+
+    def status(self) -> None:
+        """Check every deployed service now (roost.app.checking, as `roost check`)."""
+        from roost.app.checking import check
+
+        self.say()
+        self.say("Checking every deployed service on every host; this takes a few seconds.")
+        for line in check(self.ws.home, clock=self.ws.clock).lines():
+            self.say(line)
 
     def hosts(self) -> None:
         from roost.deploy.hosts import HOSTS_FILE, HostStore

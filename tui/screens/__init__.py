@@ -40,6 +40,10 @@ def open_screen(app: App[int], name: str, arg: str | None = None) -> None:
         from roost.tui.screens.settings import SettingsScreen
 
         app.push_screen(SettingsScreen())
+    elif name == "status":
+        from roost.tui.screens.status import StatusScreen
+
+        app.push_screen(StatusScreen())
     elif name == "help":
         from roost.tui.screens.settings import HelpScreen
 

@@ -70,10 +70,16 @@ class PlanScreen(RoostScreen):
     def rows(self) -> Sequence[Row]:
         if self.ws.answers is None:
             return [Row("assess", "Answer a few questions first", state="no plan yet")]
+        from roost.app.last_check import last_states
+
         plan = self.ws.plan()
+        running = {(e.service_id, str(e.detail.get("host", "")))
+                   for e in self.ws.progress.running()}
+        checked = {k: v for k, v in last_states(self.ws.home).items() if k in running}
         out = []
         for s in ordered(plan):
-            extra = []
+            extra = [last.spoken(host) for (sid, host), last in checked.items()
+                     if sid == s.service_id]
             if s.replaces and s.relevant:
                 extra.append(f"Replaces {_join(s.replaces)}.")
             if s.state not in ("done", "skipped"):
