@@ -49,6 +49,22 @@ def _no_passphrase() -> str:
                      hint="give the vault passphrase and start again")
 
 
+def close_relays(service_id: str, host: Host, home: Path, **callbacks: Any) -> list[str]:
+    """Remove every relay the progress records for `service_id` on `host` (an undeploy takes
+    its ways in with it); the lines to tell. `callbacks` are Relaying's (on_event...)."""
+    from roost.app.hosts import find
+
+    path = home / PROGRESS_FILE
+    if not path.exists():
+        return []
+    lines: list[str] = []
+    for way in ProgressStore(path).load().ways_in(service_id, host.name):
+        via = str(way.detail.get("via", ""))
+        if way.detail.get("way") == WAY and via:
+            lines += Relaying(service_id, host, find(home, via), home, **callbacks).close()
+    return lines
+
+
 @dataclass
 class Relaying:
     service_id: str

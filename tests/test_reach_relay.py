@@ -311,3 +311,14 @@ def test_a_client_outside_logs_in_through_the_vps_and_the_relay_comes_back_by_it
 
     events = [e.kind for e in Workspace.open(home, detect=False).progress.events]
     assert events.count("reach") == 2 and events[-1] == "reach_removed"
+
+    # Undeploying the service takes its relay away too, on both ends.
+    assert main(["reach", "prosody", "--host", "pi", "--relay", "vps", "--quiet"]) == 0
+    client.wait_login(vps_host.address, jid, password, cafile, within=30)
+    capsys.readouterr()
+    assert main(["undeploy", "prosody", "--host", "pi"]) == 0
+    assert "The tunnel is gone from both hosts." in capsys.readouterr().out
+    _clean(pi_host)
+    _clean(vps_host)
+    events = [e.kind for e in Workspace.open(home, detect=False).progress.events]
+    assert events[-2:] == ["reach_removed", "removed"]
