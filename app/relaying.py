@@ -110,8 +110,9 @@ class Relaying:
                 return tuple(out)
         return session.build_recipe(self.service_id, self.home_host, {}, None, self.home).ports
 
-    def identities(self, create: bool) -> tuple[str, str]:
-        """The public keys of both ends (made in the vault when missing and `create`)."""
+    def identities(self, create: bool, dry: bool = False) -> tuple[str, str]:
+        """The public keys of both ends (made in the vault when missing and `create`; for a
+        dry run, `dry`, a missing one is named as made on first use)."""
         from roost.app.identities import add_and_record
         from roost.keys import wireguard
         from roost.keys.vault import Vault
@@ -130,14 +131,17 @@ class Relaying:
         keys = []
         for label in labels:
             info = index.get(label)
+            if info is None and dry:
+                keys.append(f"<the public key of {label}, made on first use>")
+                continue
             if info is None or info.kind != wireguard.KIND:
                 raise RoostError(f"the key vault has no WireGuard identity {label}",
                                  hint=f"make it with `roost keys new wireguard --name {label}`")
             keys.append(info.public["public_key"])
         return keys[0], keys[1]
 
-    def relay(self, create: bool = True) -> Relay:
-        home_public, vps_public = self.identities(create)
+    def relay(self, create: bool = True, dry: bool = False) -> Relay:
+        home_public, vps_public = self.identities(create, dry)
         return Relay(self.service_id, self.home_host.name, self.vps_host.name,
                      self.vps_host.address, identity_label(self.home_host.name), home_public,
                      identity_label(self.vps_host.name), vps_public, self.ports())
@@ -193,7 +197,7 @@ class Relaying:
     def dry_run(self) -> list[str]:
         from roost.deploy.dryrun import plan_lines
 
-        r = self.relay(create=False)
+        r = self.relay(create=False, dry=True)
         return [*plan_lines(vps_recipe(r), self.vps_host.name),
                 *plan_lines(home_recipe(r), self.home_host.name)]
 

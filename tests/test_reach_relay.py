@@ -120,6 +120,30 @@ def test_the_ends_identities_are_made_in_the_vault_once(home: Path) -> None:
     assert [vault.get(f"relay-{h}").kind for h in ("pi", "vps")] == ["wireguard"] * 2
 
 
+def test_the_command_dry_run_shows_both_ends_and_connects_to_nothing(
+    home: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from roost.cli.main import main
+    from roost.deploy.hosts import HostStore
+
+    store = HostStore()
+    store.add(Host("pi", address="192.0.2.8", user="root"))
+    store.add(Host("vps", address="192.0.2.7", user="root"))
+    from roost.plan.workspace import Workspace
+
+    Workspace.open(home, detect=False).deployed("prosody", "pi", "0.12",
+                                                 ports=("5222/tcp", "5269/tcp"))
+    assert main(["reach", "prosody", "--host", "pi", "--relay", "vps", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "dry run: the relay on vps for prosody on vps" in out
+    assert "dry run: the relay tunnel from pi to vps on pi" in out
+    assert "PublicKey = <the public key of relay-vps, made on first use>" in out
+    assert "tcp dport { 5222, 5269 } dnat to 10.213.47.2" in out  # as deployed
+    assert main(["reach", "prosody", "--host", "pi"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--relay VPS" in err
+
+
 # --- with real parts ----------------------------------------------------------------------------
 
 @dataclass
