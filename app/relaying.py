@@ -181,10 +181,12 @@ class Relaying:
                 check_ports(recipe, t, host.name, self.home)
             journal = Journal.for_host(host.name, recipe.id, self.home)
             previous = journal.load()
+            resume = previous is not None and previous.unfinished
+            if resume:
+                self.on_event(Said(f"continuing {recipe.title} that stopped earlier; finished "
+                                   "steps are not redone"))
             engine.run(recipe, t, journal=journal, secrets=vault_secrets(self._ask, self.home),
-                       on_event=self._emit,
-                       resume=previous is not None and previous.unfinished,
-                       state_dir=session.host_state_dir())
+                       on_event=self._emit, resume=resume, state_dir=session.host_state_dir())
 
     def _remove(self, host: Host, recipe: Recipe) -> None:
         self.on_event(Said(f"removing {recipe.title}, on {host.name}:"))

@@ -252,10 +252,13 @@ def test_a_client_outside_logs_in_through_the_vps_and_the_relay_comes_back_by_it
     pi_host: TestHost, vps_host: TestHost, client: Client, home: Path, tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
+    from support.resume import Cut
     from testhost import ProcScanner, files_containing, record_time
 
+    from roost.app.hosts import find
     from roost.app.identities import add_and_record
     from roost.cli.main import main
+    from roost.deploy.events import StepStarted
     from roost.keys import wireguard, xmpp
     from roost.keys.vault import Vault
 
@@ -286,10 +289,24 @@ def test_a_client_outside_logs_in_through_the_vps_and_the_relay_comes_back_by_it
         keys[label] = made.secret["private_key"]
     start = time.monotonic()
     with ProcScanner(list(keys.values())) as scan:
+        # Cut off as the home end's last step starts (Ctrl+C, a lost connection)...
+        relaying = Relaying("prosody", find(home, "pi"), find(home, "vps"), home,
+                            passphrase=lambda: PASSPHRASE)
+        last = home_recipe(relaying.relay()).total
+
+        def cut(e: object) -> None:
+            if isinstance(e, StepStarted) and e.index == e.total == last:
+                raise Cut
+
+        relaying.on_event = cut
+        with pytest.raises(Cut):
+            relaying.open()
+        # ... the same command again finishes it.
         assert main(["reach", "prosody", "--host", "pi", "--relay", "vps", "--quiet"]) == 0
     record_time("reach_relay_open", time.monotonic() - start)
     assert scan.hits == [], f"a private key was visible in a process: {scan.hits}"
     said = capsys.readouterr().out
+    assert "continuing the relay tunnel from pi to vps that stopped earlier" in said, said
     assert f"Point your domain at vps, not at your home: its A record (or AAAA) must give " \
            f"{vps_host.address}." in said, said
     assert "The relay is up: people reach Prosody (XMPP chat) on pi through vps at " \
