@@ -168,10 +168,15 @@ class Plain:
                 fits = "fits" if w.possible else "does not fit"
                 self.say(f"{_cap(WAY_NAMES[w.kind])}: {fits}. {w.summary} {_cap(w.reason)}.")
             self.say(f"Takes about {s.time_minutes} minutes; difficulty {s.difficulty}.")
+            relays = self.relay_choices(service_id)
             picked = self.choose(f"What would you like to do with {s.name}?",
-                                 ["Mark it done", "Skip it", "Undo the last change"])
+                                 ["Mark it done", "Skip it", "Undo the last change",
+                                  *[text for text, _ in relays]])
             if picked is None:
                 return
+            if picked >= 3:
+                relays[picked - 3][1]()
+                continue
             try:
                 if picked == 0:
                     self.ws.done(service_id)
@@ -189,6 +194,59 @@ class Plain:
                     self.say(self.ws.undo())
             except RoostError as exc:
                 self.say(exc.line())
+
+    def relay_choices(self, service_id: str) -> list[tuple[str, Callable[[], None]]]:
+        """For each host the service runs on: relay it through a VPS, or remove that relay
+        (roost.app.relaying, as `roost reach ID --host H --relay VPS [--close]`)."""
+        out: list[tuple[str, Callable[[], None]]] = []
+        progress = self.ws.progress
+        for e in progress.running():
+            host = str(e.detail.get("host", ""))
+            if e.service_id != service_id or not host:
+                continue
+            vias = [str(w.detail.get("via", "")) for w in progress.ways_in(service_id, host)
+                    if w.detail.get("way") == "relay"]
+            if vias:
+                out.append((f"Remove the relay through {vias[0]} (it runs on {host})",
+                            lambda h=host, v=vias[0]: self.relay(  # type: ignore[misc]
+                                service_id, h, v, close=True)))
+            else:
+                out.append((f"Reach it from outside through your VPS (it runs on {host})",
+                            lambda h=host: self.relay(service_id, h)))  # type: ignore[misc]
+        return out
+
+    def relay(self, service_id: str, host: str, via: str | None = None,
+              close: bool = False) -> None:
+        from roost.app.deploying import text_of
+        from roost.app.relaying import Relaying
+        from roost.deploy.events import Output
+        from roost.deploy.hosts import HOSTS_FILE, HostStore
+        from roost.keys.vault import passphrase_from_env_or_prompt
+
+        store = HostStore(self.ws.home / HOSTS_FILE)
+        if via is None:
+            others = [h for h in store.all() if h.name != host and not h.is_local]
+            if not others:
+                self.say("Add your VPS first with: roost host add NAME user@address.")
+                return
+            picked = self.choose("Which host is your VPS?", [h.describe() for h in others])
+            if picked is None:
+                return
+            via = others[picked].name
+
+        def show(e: object) -> None:
+            if not isinstance(e, Output):
+                self.say(text_of(e))  # type: ignore[arg-type]
+
+        try:
+            r = Relaying(service_id, store.get(host), store.get(via), self.ws.home,
+                         on_event=show, passphrase=passphrase_from_env_or_prompt)
+            lines = r.close() if close else r.open()
+        except RoostError as exc:
+            self.say(exc.line())
+            return
+        for line in lines:
+            self.say(line)
 
     def pace(self) -> None:
         answers = self.ws.answers

@@ -12,6 +12,7 @@ hosts are clean and the login fails.
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 import time
@@ -144,6 +145,39 @@ def test_the_command_dry_run_shows_both_ends_and_connects_to_nothing(
     assert err.count("\n") == 1 and "--relay VPS" in err
 
 
+def test_plain_mode_offers_the_relay_where_the_service_runs_and_runs_the_use_case(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from roost.cli.plain import Plain
+    from roost.deploy.hosts import HostStore
+    from roost.keys.vault import Vault
+    from roost.plan.workspace import Workspace
+
+    Vault.create(home, PASSPHRASE)
+    (tmp_path / "pass").write_text(PASSPHRASE + "\n")
+    monkeypatch.setenv("ROOST_PASSPHRASE_FILE", str(tmp_path / "pass"))
+    store = HostStore()
+    store.add(Host("pi", address="192.0.2.8", user="root"))
+    store.add(Host("vps", address="127.0.0.1", port=1, user="root"))  # nothing listens
+    ws = Workspace.open(home, detect=False)
+    ws.deployed("prosody", "pi", "0.12", ports=("5222/tcp", "5269/tcp"))
+    out = io.StringIO()
+    plain = Plain(ws, out, io.StringIO("1\n"), False)
+    choices = dict(plain.relay_choices("prosody"))
+    assert list(choices) == ["Reach it from outside through your VPS (it runs on pi)"]
+    choices["Reach it from outside through your VPS (it runs on pi)"]()
+    said = out.getvalue()
+    assert "Which host is your VPS?" in said and "1. vps: root@127.0.0.1:1." in said
+    # The use case ran, and said in one line why it stopped.
+    assert said.endswith("the relay on vps for prosody, on vps:\n127.0.0.1 port 1 refused the "
+                         "connection. Check that sshd runs there and the port is right.\n")
+    # It made both ends' keys on the way; once the relay is noted, plain offers removing it.
+    assert {i.id for i in Vault.public_index(home)} >= {"relay-pi", "relay-vps"}
+    ws.record_reach("prosody", "pi", "relay", via="vps", address="127.0.0.1")
+    assert list(dict(plain.relay_choices("prosody"))) == [
+        "Remove the relay through vps (it runs on pi)"]
+
+
 # --- with real parts ----------------------------------------------------------------------------
 
 @dataclass
@@ -258,9 +292,11 @@ def test_a_client_outside_logs_in_through_the_vps_and_the_relay_comes_back_by_it
     from roost.app.hosts import find
     from roost.app.identities import add_and_record
     from roost.cli.main import main
+    from roost.cli.plain import Plain
     from roost.deploy.events import StepStarted
     from roost.keys import wireguard, xmpp
     from roost.keys.vault import Vault
+    from roost.plan.workspace import Workspace
 
     pass_file = tmp_path / "passphrase"
     pass_file.write_text(PASSPHRASE + "\n")
@@ -338,17 +374,15 @@ def test_a_client_outside_logs_in_through_the_vps_and_the_relay_comes_back_by_it
     back = client.wait_login(vps_host.address, jid, password, cafile, within=90)
     record_time("reach_relay_back_after_vps_reboot", back)
 
-    # --close: both ends clean, the way in noted as gone, and the login fails.
-    capsys.readouterr()
-    assert main(["reach", "prosody", "--host", "pi", "--relay", "vps", "--close"]) == 0
-    said = capsys.readouterr().out
-    assert "The tunnel is gone from both hosts." in said
+    # Closed from plain mode (as `--close`): both ends clean, noted, and the login fails.
+    out = io.StringIO()
+    plain = Plain(Workspace.open(home, detect=False), out, io.StringIO(), False)
+    dict(plain.relay_choices("prosody"))["Remove the relay through vps (it runs on pi)"]()
+    assert "The tunnel is gone from both hosts." in out.getvalue(), out.getvalue()
     _clean(pi_host)
     _clean(vps_host)
     assert client.login(vps_host.address, jid, password, cafile) != "ok"
     assert pi_host.ssh("systemctl is-active prosody").stdout.strip() == "active"
-
-    from roost.plan.workspace import Workspace
 
     events = [e.kind for e in Workspace.open(home, detect=False).progress.events]
     assert events.count("reach") == 2 and events[-1] == "reach_removed"
