@@ -178,6 +178,60 @@ def test_plain_mode_offers_the_relay_where_the_service_runs_and_runs_the_use_cas
         "Remove the relay through vps (it runs on pi)"]
 
 
+def test_the_deploy_screen_offers_the_relay_and_runs_the_use_case(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import asyncio
+
+    from test_tui import SIZE, check_cursor, make_app, screen_lines, settle
+    from textual.widgets import Input
+
+    from roost.deploy.engine import DeployResult
+    from roost.deploy.hosts import HostStore
+    from roost.keys.vault import Vault
+    from roost.tui.a11y import AccessibleList
+    from roost.tui.screens import open_screen
+
+    Vault.create(home, PASSPHRASE)
+    store = HostStore()
+    store.add(Host("pi", address="192.0.2.8", user="root"))
+    store.add(Host("vps", address="127.0.0.1", port=1, user="root"))  # nothing listens
+
+    async def run() -> None:
+        app = make_app(home, screen_reader=True)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            open_screen(app, "deploy", "prosody")
+            await settle(pilot, app)
+            screen = app.screen
+            screen.query_one("#field-passphrase", Input).value = PASSPHRASE
+            screen.host_name = "pi"  # type: ignore[attr-defined]
+            screen.query_one("#deploy-form").display = False  # as once a deploy started
+            # A deploy of Prosody to pi just finished (what the engine returns).
+            screen.finished(DeployResult(True, "r", 5, 0, None, False, "0.12",  # type: ignore[attr-defined]
+                                         ("5222/tcp", "5269/tcp")))
+            await settle(pilot, app)
+            menu = screen.query_one(AccessibleList)
+            keys = [r.key for r in menu.rows]
+            assert "relay:vps" in keys and "relay:pi" not in keys
+            menu.highlighted = keys.index("relay:vps")
+            await pilot.pause()
+            assert "Reach it from outside through vps" in check_cursor(app)
+            await pilot.press("enter")
+            await settle(pilot, app)
+            # The use case ran: the VPS was tried first, and why it stopped said in one line.
+            log = screen.lines  # type: ignore[attr-defined]
+            assert log[-4:-1] == [
+                "relaying through vps", "the relay on vps for prosody, on vps:",
+                "127.0.0.1 port 1 refused the connection. Check that sshd runs there and the "
+                "port is right."], log
+            assert "127.0.0.1 port 1 refused the connection" in "\n".join(screen_lines(app))
+            check_cursor(app)
+
+    asyncio.run(run())
+    assert {i.id for i in Vault.public_index(home)} >= {"relay-pi", "relay-vps"}
+
+
 # --- with real parts ----------------------------------------------------------------------------
 
 @dataclass
