@@ -203,6 +203,15 @@ class Relaying:
         return [*plan_lines(vps_recipe(r), self.vps_host.name),
                 *plan_lines(home_recipe(r), self.home_host.name)]
 
+    def removal_dry_run(self) -> list[str]:
+        """What `close` would run on each end; no connection."""
+        from roost.deploy.dryrun import removal_lines
+
+        r, last = self.relay(create=False, dry=True), not self.others()
+        return [*removal_lines(vps_recipe(r, last=last), False, self.vps_host.name),
+                *(removal_lines(home_recipe(r, last=True), False, self.home_host.name)
+                  if last else [])]
+
     def open(self) -> list[str]:
         """Build both ends (the VPS first, so the home end's check finds it listening), note
         the way in, and return the lines to tell the person."""

@@ -52,7 +52,7 @@ def run_reach(args: argparse.Namespace) -> int:
                          hint="--relay VPS relays it through your VPS")
     r = relaying(args)
     if args.dry_run:
-        print("\n".join(r.dry_run()))
+        print("\n".join(r.removal_dry_run() if args.close else r.dry_run()))
         return 0
     try:
         lines = r.close() if args.close else r.open()

@@ -140,6 +140,10 @@ def test_the_command_dry_run_shows_both_ends_and_connects_to_nothing(
     assert "dry run: the relay tunnel from pi to vps on pi" in out
     assert "PublicKey = <the public key of relay-vps, made on first use>" in out
     assert "tcp dport { 5222, 5269 } dnat to 10.213.47.2" in out  # as deployed
+    assert main(["reach", "prosody", "--host", "pi", "--relay", "vps", "--close",
+                 "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "nft delete table ip" in out and "systemctl disable --now roost-relay.service" in out
     assert main(["reach", "prosody", "--host", "pi"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--relay VPS" in err
