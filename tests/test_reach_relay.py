@@ -375,6 +375,16 @@ def test_a_client_outside_logs_in_through_the_vps_and_the_relay_comes_back_by_it
     assert client.login(vps_host.address, jid, password, cafile) != "ok"
     capsys.readouterr()
 
+    # The VPS's own firewall (Debian's nftables.service, which flushes everything at boot),
+    # which the relay must leave alone.
+    vps_host.ssh("apt-get install -y -q nftables >/dev/null && cat > /etc/nftables.conf && "
+                 "systemctl enable --now nftables", input=b"""flush ruleset
+table inet theirs {
+  chain input { type filter hook input priority 0; policy accept; tcp dport 2222 accept; }
+}
+""")
+    theirs = vps_host.ssh("nft list table inet theirs").stdout
+
     # The two ends' WireGuard identities (roost makes them when missing: tested apart).
     keys = {}
     for label in ("relay-pi", "relay-vps"):
@@ -406,6 +416,7 @@ def test_a_client_outside_logs_in_through_the_vps_and_the_relay_comes_back_by_it
     assert "The relay is up: people reach Prosody (XMPP chat) on pi through vps at " \
         f"{vps_host.address} (port 5222, port 5269)" in said, said
     assert keys["relay-pi"] not in said and keys["relay-vps"] not in said
+    assert files_containing(home, list(keys.values())) == []  # in the sealed vault only
 
     first = client.wait_login(vps_host.address, jid, password, cafile, within=30)
     record_time("reach_relay_first_login", first)
@@ -439,6 +450,7 @@ def test_a_client_outside_logs_in_through_the_vps_and_the_relay_comes_back_by_it
     assert "The tunnel is gone from both hosts." in out.getvalue(), out.getvalue()
     _clean(pi_host)
     _clean(vps_host)
+    assert vps_host.ssh("nft list table inet theirs").stdout == theirs
     assert client.login(vps_host.address, jid, password, cafile) != "ok"
     assert pi_host.ssh("systemctl is-active prosody").stdout.strip() == "active"
 
