@@ -180,8 +180,20 @@ class Deployment:
             engine.undeploy(recipe, t, purge_data=purge_data, journal=self.journal(recipe),
                             secrets=self.secrets(),
                             on_event=self._emit, state_dir=session.host_state_dir())
-        return [*recipe.removed_lines(self.host.name, purge_data),
+        relays = self._close_relays(recipe.service_id)
+        return [*recipe.removed_lines(self.host.name, purge_data), *relays,
                 *note_removed(recipe.service_id, self.host.name, self.home)]
+
+    def _close_relays(self, service_id: str) -> list[str]:
+        """A relay through a VPS (roost.app.relaying) goes with the service, on both ends."""
+        from roost.app.relaying import close_relays
+
+        mine = self.host.name
+        return close_relays(
+            service_id, self.host, self.home, on_event=self._emit, passphrase=self.passphrase,
+            trust=lambda h: self.trust if h.name == mine else None,
+            ask_trust=lambda h: self.ask_trust if h.name == mine else None,
+            sudo_password=lambda h: self.sudo_password if h.name == mine else None)
 
 
 # -- the progress ------------------------------------------------------------------------------

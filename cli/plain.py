@@ -182,13 +182,19 @@ class Plain:
             actions = ["Mark it done", "Skip it", "Undo the last change"]
             from roost.app.reaching import reached_from_outside
 
-            if reached_from_outside(service_id):
+            checks = reached_from_outside(service_id)
+            if checks:
                 actions.append("Check that others can reach it")
-            picked = self.choose(f"What would you like to do with {s.name}?", actions)
+            relays = self.relay_choices(service_id)
+            picked = self.choose(f"What would you like to do with {s.name}?",
+                                 [*actions, *[text for text, _ in relays]])
             if picked is None:
                 return
-            if picked == 3:
+            if picked == 3 and checks:
                 self.reach(service_id)
+                continue
+            if picked >= len(actions):
+                relays[picked - len(actions)][1]()
                 continue
             try:
                 if picked == 0:
@@ -241,6 +247,59 @@ class Plain:
         for note in report.notes:
             self.say(note)
         self.say(report.summary())
+
+    def relay_choices(self, service_id: str) -> list[tuple[str, Callable[[], None]]]:
+        """For each host the service runs on: relay it through a VPS, or remove that relay
+        (roost.app.relaying, as `roost reach ID --host H --relay VPS [--close]`)."""
+        out: list[tuple[str, Callable[[], None]]] = []
+        progress = self.ws.progress
+        for e in progress.running():
+            host = str(e.detail.get("host", ""))
+            if e.service_id != service_id or not host:
+                continue
+            vias = [str(w.detail.get("via", "")) for w in progress.ways_in(service_id, host)
+                    if w.detail.get("way") == "relay"]
+            if vias:
+                out.append((f"Remove the relay through {vias[0]} (it runs on {host})",
+                            lambda h=host, v=vias[0]: self.relay(  # type: ignore[misc]
+                                service_id, h, v, close=True)))
+            else:
+                out.append((f"Reach it from outside through your VPS (it runs on {host})",
+                            lambda h=host: self.relay(service_id, h)))  # type: ignore[misc]
+        return out
+
+    def relay(self, service_id: str, host: str, via: str | None = None,
+              close: bool = False) -> None:
+        from roost.app.deploying import text_of
+        from roost.app.relaying import Relaying
+        from roost.deploy.events import Output
+        from roost.deploy.hosts import HOSTS_FILE, HostStore
+        from roost.keys.vault import passphrase_from_env_or_prompt
+
+        store = HostStore(self.ws.home / HOSTS_FILE)
+        if via is None:
+            others = [h for h in store.all() if h.name != host and not h.is_local]
+            if not others:
+                self.say("Add your VPS first with: roost host add NAME user@address.")
+                return
+            picked = self.choose("Which host is your VPS?", [h.describe() for h in others])
+            if picked is None:
+                return
+            via = others[picked].name
+
+        def show(e: object) -> None:
+            if not isinstance(e, Output):
+                self.say(text_of(e))  # type: ignore[arg-type]
+
+        try:
+            r = Relaying(service_id, store.get(host), store.get(via), self.ws.home,
+                         on_event=show, passphrase=passphrase_from_env_or_prompt)
+            lines = r.close() if close else r.open()
+        except RoostError as exc:
+            self.say(exc.line())
+            return
+        for line in lines:
+            self.say(line)
 
     def pace(self) -> None:
         answers = self.ws.answers

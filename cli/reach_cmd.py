@@ -1,8 +1,14 @@
-"""`roost reach SERVICE --host NAME [--from OTHER]`: can the people it is for reach it?
+"""`roost reach SERVICE --host NAME`: can the people it is for reach it, and the ways in.
 
-One line per check, in words, each with what to do when it fails, then one summary line.
-Exit code 0: every check is fine; 1: something needs attention; 2: something could not be
-checked, or bad input (one line on stderr). `--json` prints the report for scripts.
+Without a way, it checks: one line per check, in words, each with what to do when it fails,
+then one summary line. Exit code 0: every check is fine; 1: something needs attention; 2:
+something could not be checked, or bad input (one line on stderr). `--json` prints the report
+for scripts.
+
+With `--relay VPS` it makes the service reachable from outside through the person's VPS (a
+WireGuard tunnel and forwarded ports; `--close` removes it); progress is printed as plain lines,
+one per step, as `roost deploy` prints them; what it did and where the domain must point come
+last.
 """
 
 from __future__ import annotations
@@ -10,34 +16,50 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from roost.core import paths
+from roost.core.errors import RoostError
 from roost.core.text import printable
+
+if TYPE_CHECKING:
+    from roost.app.relaying import Relaying
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
-    p = sub.add_parser("reach", help="check that others can reach a service",
+    p = sub.add_parser("reach", help="check that others can reach a service, or open a way in",
                        description="Check that the people a service is for can reach it: the "
                        "DNS records it needs, each port from outside (from another of your "
                        "hosts, with --from), and its TLS certificate. Exit code 0: all fine; "
-                       "1: something needs attention; 2: could not check.")
+                       "1: something needs attention; 2: could not check. With a way in "
+                       "(--relay VPS: a WireGuard tunnel from the host to your VPS, which "
+                       "forwards the service's ports to it; your domain then points at the "
+                       "VPS), it opens that way; --close removes it from both hosts.")
     p.add_argument("service", help="the service, e.g. prosody")
     p.add_argument("--host", default="local", help="the host it runs on (default: local)")
-    p.add_argument("--from", dest="from_host", metavar="HOST",
-                   help="another of your hosts (a VPS) to check the ports from, over SSH; "
-                   "without it they are checked from this computer, which proves only your "
-                   "own network")
-    p.add_argument("--domain", default="", help="the name people use (default: the one the "
-                   "deploy uses)")
-    p.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
-                   help="the service's deploy options, to find its domain as the deploy does")
-    p.add_argument("--resolver", default="", metavar="ADDRESS[:PORT]",
-                   help="the DNS resolver to ask (also ROOST_DNS_RESOLVER; default: this "
-                   "computer's)")
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
-    p.add_argument("--trust", metavar="SHA256:…",
-                   help="on first contact with the --from host, trust this host key")
+    check = p.add_argument_group("checking")
+    check.add_argument("--from", dest="from_host", metavar="HOST",
+                       help="another of your hosts (a VPS) to check the ports from, over SSH; "
+                       "without it they are checked from this computer, which proves only "
+                       "your own network")
+    check.add_argument("--domain", default="", help="the name people use (default: the one "
+                       "the deploy uses)")
+    check.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
+                       help="the service's deploy options, to find its domain as the deploy "
+                       "does")
+    check.add_argument("--resolver", default="", metavar="ADDRESS[:PORT]",
+                       help="the DNS resolver to ask (also ROOST_DNS_RESOLVER; default: this "
+                       "computer's)")
+    check.add_argument("--json", action="store_true", help="print the report as JSON")
+    check.add_argument("--trust", metavar="SHA256:…",
+                       help="on first contact with the --from host, trust this host key")
+    ways = p.add_argument_group("ways in")
+    ways.add_argument("--relay", metavar="VPS", help="relay through this host (your VPS)")
+    ways.add_argument("--close", action="store_true", help="remove the way in again")
+    ways.add_argument("--dry-run", action="store_true",
+                      help="print every command and file it would run or write, change "
+                      "nothing")
+    ways.add_argument("--quiet", action="store_true", help="print steps, not command output")
     p.set_defaults(handler=run_reach)
 
 
@@ -47,6 +69,15 @@ def show_line(text: str) -> None:
 
 
 def run_reach(args: argparse.Namespace) -> int:
+    if args.relay:
+        return run_relay(args)
+    if args.close or args.dry_run:
+        raise RoostError("--close and --dry-run go with a way in",
+                         hint="add --relay VPS, or leave them out to check")
+    return run_check(args)
+
+
+def run_check(args: argparse.Namespace) -> int:
     from roost.app.hosts import find
     from roost.app.reaching import Reaching
     from roost.cli.host_cmd import ask_trust
@@ -68,3 +99,39 @@ def run_reach(args: argparse.Namespace) -> int:
     if report.exit_code == 2:
         sys.stderr.write("roost: some checks could not be done; the lines above say why.\n")
     return report.exit_code
+
+
+def relaying(args: argparse.Namespace) -> Relaying:
+    """The use case with this terminal's callbacks (as `roost deploy` asks them)."""
+    from roost.app.relaying import Relaying
+    from roost.cli.deploy_cmd import ask_sudo_password, printer, target_host
+    from roost.cli.host_cmd import ask_trust
+    from roost.keys.vault import passphrase_from_env_or_prompt
+
+    return Relaying(args.service, target_host(args.host), target_host(args.relay),
+                    paths.data_dir(), on_event=printer(args.quiet),
+                    passphrase=passphrase_from_env_or_prompt,
+                    ask_trust=lambda h: ask_trust(h, None),
+                    sudo_password=lambda h: lambda: ask_sudo_password(h))
+
+
+def run_relay(args: argparse.Namespace) -> int:
+    from roost.cli.deploy_cmd import ABOVE
+    from roost.deploy import engine
+
+    r = relaying(args)
+    if args.dry_run:
+        print("\n".join(r.removal_dry_run() if args.close else r.dry_run()))
+        return 0
+    try:
+        lines = r.close() if args.close else r.open()
+    except engine.DeployFailed as exc:
+        if exc.event is None:
+            raise
+        what = "removing the relay" if args.close else "the relay"
+        sys.stderr.write(f"roost: {what} stopped at step {exc.event.index} of "
+                         f"{exc.event.total}; {ABOVE}.\n")
+        return 2
+    for line in lines:
+        print(line)
+    return 0

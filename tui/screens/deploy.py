@@ -60,6 +60,24 @@ def deploy_job(recipe_id: str, host: Host, home: Path, options: dict[str, str],
                               "to confirm it") from None
 
 
+def relay_job(service_id: str, host: Host, vps: Host, home: Path, passphrase: str,
+              sudo_password: SudoPassword, emit: Callable[[Any], None],
+              cancel: threading.Event) -> list[str]:
+    """Blocking: relay the service through the VPS (the use case in roost.app.relaying, as
+    `roost reach ID --host H --relay VPS`); the lines to tell."""
+    from roost.app.relaying import Relaying
+
+    def passphrase_given() -> str:
+        if not passphrase:
+            raise RoostError("the relay needs your vault's WireGuard keys",
+                             hint="type the vault passphrase and start again")
+        return passphrase
+
+    return Relaying(service_id, host, vps, home, on_event=emit, passphrase=passphrase_given,
+                    sudo_password=lambda h: sudo_password if h.name == host.name else None,
+                    cancel=cancel).open()
+
+
 class OptionsForm(Vertical):
     """The deploy's fields, above the hosts; the screen's body scrolls them (and the hosts)
     into view in a short terminal, and Tab goes from field to field."""
@@ -230,6 +248,8 @@ class DeployScreen(RoostScreen):
         if key.startswith("host:") and self.phase == "choose":
             self.host_name = key.split(":", 1)[1]
             self.start(resume=True)
+        elif key.startswith("relay:") and self.phase == "finished":
+            self.start_relay(key.split(":", 1)[1])
         elif key == "done":
             self.action_done()
         elif key == "reach":
@@ -307,6 +327,53 @@ class DeployScreen(RoostScreen):
 
         self.run_worker(job, thread=True, exclusive=True, exit_on_error=False, name="deploy")
 
+    def relay_rows(self, ports: Sequence[str]) -> list[Row]:
+        """After a deploy others connect to: one line per other host to relay it through."""
+        from roost.app.hosts import host_store
+
+        if not ports or self.ws.catalog.get(self.service_id) is None:
+            return []
+        return [Row(f"relay:{h.name}", f"Reach it from outside through {h.name}",
+                    extra=f"a WireGuard tunnel from {self.host_name} to {h.name}, which "
+                          f"forwards {', '.join(ports)}; your domain then points at "
+                          f"{h.name}")
+                for h in host_store(self.ws.home).all()
+                if not h.is_local and h.name != self.host_name]
+
+    def start_relay(self, vps_name: str) -> None:
+        from roost.app.hosts import host_store
+
+        passphrase = self.query_one("#field-passphrase", Input).value
+        try:
+            store = host_store(self.ws.home)
+            host, vps = store.get(self.host_name), store.get(vps_name)
+        except RoostError as exc:
+            self.say(exc.line())
+            return
+        self.cancel.clear()
+        self.phase = "running"
+        self.lines.append(f"relaying through {vps.name}")
+        self._follow()
+        self.menu.focus()
+        self.say(f"Relaying through {vps.name}; each step is shown as a line.")
+        home, service_id = self.ws.home, self.service_id
+
+        def emit(e: Any) -> None:
+            try:
+                self.app.call_from_thread(self.on_engine_event, e)
+            except RuntimeError:  # the app has quit: stop here, the journal is saved
+                self.cancel.set()
+                from roost.app.deploying import Cancelled
+
+                raise Cancelled("roost was closed during the relay",
+                                hint="start it again to continue") from None
+
+        def job() -> list[str]:
+            return relay_job(service_id, host, vps, home, passphrase,
+                             lambda: self.ask_sudo_password(host), emit, self.cancel)
+
+        self.run_worker(job, thread=True, exclusive=True, exit_on_error=False, name="relay")
+
     def ask_sudo_password(self, host: Host) -> str | None:
         """From the deploy's worker thread, once connected and only when a command needs
         root and sudo asks: ask on a SudoScreen and wait for the answer (None: cancelled)."""
@@ -341,6 +408,9 @@ class DeployScreen(RoostScreen):
             for line in event.worker.result or ():
                 self._reach_add(line)
             return
+        if event.worker.name == "relay":
+            self.relay_ended(event)
+            return
         if event.worker.name != "deploy":
             return
         if event.state == WorkerState.SUCCESS:
@@ -355,6 +425,21 @@ class DeployScreen(RoostScreen):
                 self.lines.append("Press r to resume: finished steps are not done again.")
             self._follow()
             self.say(msg)
+
+    def relay_ended(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.SUCCESS:
+            said = list(event.worker.result or [])
+        elif event.state in (WorkerState.ERROR, WorkerState.CANCELLED):
+            err = event.worker.error
+            said = [err.line() if isinstance(err, RoostError) else "the relay stopped",
+                    "Choose the relay's line again to continue: finished steps are not "
+                    "done again."]
+        else:
+            return
+        self.phase = "finished"
+        self.lines += said
+        self._follow()
+        self.say(said[0])
 
     def finished(self, result: Any) -> None:
         self.phase = "finished"
@@ -386,6 +471,8 @@ class DeployScreen(RoostScreen):
                             extra="Check its DNS records, ports and certificate, from "
                                   "another of your hosts."))
             self.check_reach()
+        if health is None or health.ok:
+            rows += self.relay_rows(tuple(getattr(result, "ports", ()) or ()))
         self.finish_rows = rows
         self.refresh_content()
         if rows:
