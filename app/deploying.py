@@ -173,12 +173,17 @@ class Deployment:
     def undeploy(self, purge_data: bool = False) -> list[str]:
         """Stop the service and remove it; returns the lines to tell: what was removed, what
         is kept and where, and the progress noted."""
+        from roost.app.onion import Onion, has_onion
+
         with self.connect() as t:
             recipe = self.build(t)
             engine.undeploy(recipe, t, purge_data=purge_data, journal=self.journal(recipe),
                             secrets=self.secrets(),
                             on_event=self._emit, state_dir=session.host_state_dir())
-        return [*recipe.removed_lines(self.host.name, purge_data),
+            onion = (Onion(recipe.service_id, self.host, self.home, on_event=self._emit)
+                     .close(t) if has_onion(recipe.service_id, self.host.name, self.home)
+                     else [])  # its onion service goes with it
+        return [*recipe.removed_lines(self.host.name, purge_data), *onion,
                 *note_removed(recipe.service_id, self.host.name, self.home)]
 
 
