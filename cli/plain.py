@@ -164,6 +164,8 @@ class Plain:
             if s.replaces:
                 self.say(f"Replaces: {', '.join(s.replaces)}.")
             self.say(f"Suggested way: {WAY_NAMES[s.way]}. {s.way_reason}")
+            if s.reach:
+                self.say(f"From outside: {s.reach}")
             for w in s.ways:
                 fits = "fits" if w.possible else "does not fit"
                 self.say(f"{_cap(WAY_NAMES[w.kind])}: {fits}. {w.summary} {_cap(w.reason)}.")

@@ -77,6 +77,8 @@ class PlanScreen(RoostScreen):
                 extra.append(f"Replaces {_join(s.replaces)}.")
             if s.state not in ("done", "skipped"):
                 extra.append(f"Way: {WAY_NAMES[s.way]}.")
+            if s.reach_short() and (s.ways_in or s.state not in ("done", "skipped")):
+                extra.append(s.reach_short())
             out.append(Row(f"step:{s.service_id}", s.name, state=state_words(s),
                            extra=" ".join(extra)))
         for i, line in enumerate(plan.excluded):
@@ -172,6 +174,10 @@ class ServiceScreen(RoostScreen):
         if step is not None:
             out.append(Row("info:way", "Suggested way", state=WAY_NAMES[step.way],
                            extra=step.way_reason))
+            if step.reach:
+                out.append(Row("info:reach", "From outside",
+                               state="reachable" if step.ways_in else "no way in yet",
+                               extra=step.reach))
             for w in step.ways:
                 out.append(Row(f"way:{w.kind}", WAY_TITLES.get(w.kind, w.kind),
                                state="fits" if w.possible else "does not fit",
