@@ -170,10 +170,15 @@ class Plain:
                 fits = "fits" if w.possible else "does not fit"
                 self.say(f"{_cap(WAY_NAMES[w.kind])}: {fits}. {w.summary} {_cap(w.reason)}.")
             self.say(f"Takes about {s.time_minutes} minutes; difficulty {s.difficulty}.")
-            picked = self.choose(f"What would you like to do with {s.name}?",
-                                 ["Mark it done", "Skip it", "Undo the last change"])
+            actions = ["Mark it done", "Skip it", "Undo the last change"]
+            if s.reach:
+                actions.append("Reach it over Tor: an onion service for private use")
+            picked = self.choose(f"What would you like to do with {s.name}?", actions)
             if picked is None:
                 return
+            if picked == 3:
+                self.tor(service_id)
+                continue
             try:
                 if picked == 0:
                     self.ws.done(service_id)
@@ -191,6 +196,43 @@ class Plain:
                     self.say(self.ws.undo())
             except RoostError as exc:
                 self.say(exc.line())
+
+    def tor(self, service_id: str) -> None:
+        """A Tor onion service for the service on a host that runs it (roost.app.onion)."""
+        from roost.app.deploying import text_of
+        from roost.app.hosts import find
+        from roost.app.onion import Onion
+        from roost.cli.deploy_cmd import ask_sudo_password
+        from roost.deploy.trust import TrustNeeded
+        from roost.keys.vault import passphrase_from_env_or_prompt
+
+        hosts = sorted({str(e.detail.get("host", "")) for e in self.ws.progress.running()
+                        if e.service_id == service_id})
+        if not hosts:
+            self.say(f"No host runs it yet: deploy it first with roost deploy {service_id} "
+                     "--host NAME.")
+            return
+        picked = self.choose("On which host?", hosts) if len(hosts) > 1 else 0
+        if picked is None:
+            return
+
+        def trust(need: TrustNeeded) -> bool:
+            if self.choose(need.question(), ["Yes, trust it"], "No") != 0:
+                raise RoostError("the host was not trusted; nothing was changed",
+                                 hint="check the fingerprint on the host, then try again")
+            return True
+
+        try:
+            host = find(self.ws.home, hosts[picked])
+            lines = Onion(service_id, host, self.ws.home,
+                          on_event=lambda e: self.say(text_of(e)),
+                          passphrase=passphrase_from_env_or_prompt, ask_trust=trust,
+                          sudo_password=lambda: ask_sudo_password(host)).open()
+        except RoostError as exc:
+            self.say(exc.line())
+            return
+        for line in lines:
+            self.say(line)
 
     def pace(self) -> None:
         answers = self.ws.answers

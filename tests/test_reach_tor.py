@@ -175,3 +175,73 @@ def test_tor_starts_with_the_vaults_key_and_writes_its_onion_address(
     ws.reload()
     assert ws.progress.ways_in("static-blog", "pi") == ()
     assert [e.kind for e in ws.progress.effective()][-2:] == ["reach_removed", "removed"]
+
+
+@pytest.mark.slow
+@pytest.mark.container
+def test_the_plain_mode_and_the_app_make_it_too(
+    pi_host: TestHost, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, home: Path,
+) -> None:
+    """The step of a service others must reach offers Tor in the plain mode and on the
+    app's step screen; both run the same use case over real SSH."""
+    import io
+
+    from support.clock import TEST_CLOCK as CLOCK
+    from test_plan_reach import ANSWERS, FACTS
+    from test_tui import check_cursor, press, settle, sync
+    from textual.widgets import Input
+
+    from roost.cli.plain import Plain
+    from roost.tui.a11y import AccessibleList, screen_lines
+    from roost.tui.app import RoostApp
+    from roost.tui.screens import open_screen
+
+    ident = _setup(pi_host, tmp_path, monkeypatch, home)
+    onion = ident.public["hostname"]
+    folder = "/var/lib/tor/roost-prosody"
+    ws = Workspace.open(home, facts=FACTS, clock=CLOCK)
+    ws.save_answers(ANSWERS)
+    ws.deployed("prosody", "pi", "0.12.3", ports=("5222/tcp", "5269/tcp"))
+
+    out = io.StringIO()
+    Plain(ws, out, io.StringIO("4\n0\n"), False).step("prosody")
+    text = out.getvalue()
+    assert "  4. Reach it over Tor: an onion service for private use" in text
+    assert f"reachable over Tor at {onion}" in text, text[-2000:]
+    assert pi_host.ssh(f"cat {folder}/hostname").stdout.strip() == onion
+    assert "HiddenServicePort 5269 127.0.0.1:5269" in pi_host.ssh(
+        "cat /etc/tor/torrc.d/roost-prosody.conf").stdout
+    assert main(["reach", "prosody", "--host", "pi", "--tor", "--remove"]) == 0
+    assert pi_host.ssh(f"test -e {folder}", check=False).returncode != 0
+
+    @sync
+    async def in_the_app() -> None:
+        app = RoostApp(screen_reader=True, home=home, facts=FACTS, clock=CLOCK)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            open_screen(app, "detail", "prosody")
+            await settle(pilot, app)
+            menu = app.screen.query_one(AccessibleList)
+            while menu.current is None or menu.current.key != "action:tor":
+                line = await press(pilot, app, "down")
+            assert "Reach it over Tor, action, Enter" in line, line
+            await press(pilot, app, "enter")
+            await settle(pilot, app)
+            assert type(app.screen).__name__ == "OnionScreen"
+            app.screen.query_one("#field-passphrase", Input).value = PASSPHRASE
+            app.screen.query_one("#deploy-log").focus()
+            await pilot.pause()
+            assert "Reach it over Tor on pi" in check_cursor(app)
+            await press(pilot, app, "enter")
+            await settle(pilot, app)
+            shown = " ".join(x.strip() for x in screen_lines(app))
+            assert "Finished: prosody is reachable over Tor on pi" in shown, shown
+            await pilot.pause()
+            assert "What next" in check_cursor(app)
+            menu = app.screen.query_one("#deploy-log", AccessibleList)
+            assert menu.current is not None and onion in menu.current.extra
+
+    in_the_app()
+    assert pi_host.ssh(f"cat {folder}/hostname").stdout.strip() == onion
+    ws.reload()
+    assert [e.detail["way"] for e in ws.progress.ways_in("prosody", "pi")] == ["tor"]

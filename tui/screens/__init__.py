@@ -31,6 +31,10 @@ def open_screen(app: App[int], name: str, arg: str | None = None) -> None:
         from roost.tui.screens.deploy import DeployScreen
 
         app.push_screen(DeployScreen(arg))
+    elif name == "reach-tor" and arg is not None:
+        from roost.tui.screens.reach import OnionScreen
+
+        app.push_screen(OnionScreen(arg))
     elif name == "settings":
         from roost.tui.screens.settings import SettingsScreen
 

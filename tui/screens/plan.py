@@ -218,6 +218,9 @@ class ServiceScreen(RoostScreen):
             Row("action:done", "Mark done", state="already done" if done else "action, key m"),
             Row("action:skip", "Skip this step", state="action, key s"),
             self._deploy_row(svc),
+            *([Row("action:tor", "Reach it over Tor", state="action, Enter",
+                   extra="A Tor onion service for private use: you and friends you give "
+                   "its address.")] if step is not None and step.reach else []),
             Row("action:undo", "Undo the last change", state="action, key u"),
         ]
         return out
@@ -234,7 +237,8 @@ class ServiceScreen(RoostScreen):
 
     def activate(self, key: str) -> None:
         actions = {"action:done": self.action_done, "action:skip": self.action_skip,
-                   "action:deploy": self.action_deploy, "action:undo": self.action_undo}
+                   "action:deploy": self.action_deploy, "action:undo": self.action_undo,
+                   "action:tor": self.action_tor}
         if key in actions:
             actions[key]()
 
@@ -272,6 +276,12 @@ class ServiceScreen(RoostScreen):
         from roost.tui.screens import open_screen
 
         open_screen(self.app, "deploy", self.service_id)
+
+
+    def action_tor(self) -> None:
+        from roost.tui.screens import open_screen
+
+        open_screen(self.app, "reach-tor", self.service_id)
 
 
 SKIP_REASONS = (
