@@ -91,6 +91,11 @@ class Onion:
         recipe, _ = self.recipe(self.workspace())
         return plan_lines(recipe, self.host.name)
 
+    def removal_dry_run(self) -> list[str]:
+        from roost.deploy.dryrun import removal_lines
+
+        return removal_lines(onion.onion_removal(self.service_id), False, self.host.name)
+
     def open(self) -> list[str]:
         """Make the onion service (again: nothing done is redone) and note it in the
         progress. Returns the lines to tell; raises engine.DeployFailed or a RoostError."""

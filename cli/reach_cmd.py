@@ -114,7 +114,7 @@ def run_reach(args: argparse.Namespace) -> int:
               trust=args.trust, ask_trust=ask_trust(host, args.trust),
               sudo_password=lambda: ask_sudo_password(host))
     if args.dry_run:
-        print("\n".join(o.dry_run()))
+        print("\n".join(o.removal_dry_run() if args.remove else o.dry_run()))
         return 0
     return _told(lambda: o.close() if args.remove else o.open(),
                  f"the onion service of {args.service}", host.name)

@@ -35,6 +35,7 @@ from roost.deploy.steps import (
     WriteFile,
     script,
 )
+from roost.keys.tor import PUBLIC_HEADER, SECRET_FILE_FIELD
 
 TOR_USER = "debian-tor"
 TORRC = "/etc/tor/torrc"
@@ -42,10 +43,8 @@ DROPIN_DIR = "/etc/tor/torrc.d"
 INCLUDE = f"%include {DROPIN_DIR}/*.conf"
 DATA_DIR = "/var/lib/tor"
 UNIT = "tor@default"
-SECRET_FIELD = "hs_ed25519_secret_key"  # noqa: S105 (a field name)
-"""keys.tor.SECRET_FILE_FIELD: the vault gives Tor's secret key file under this field."""
-PUBLIC_HEADER = b"== ed25519v1-public: type0 ==\x00\x00\x00"
-"""keys.tor.PUBLIC_HEADER (deploy does not import keys' internals)."""
+SECRET_FIELD = SECRET_FILE_FIELD
+"""The vault gives Tor's secret key file under this field (roost.keys.tor)."""
 
 _ADD_INCLUDE = ('f=$1; line=$2; grep -qxF -- "$line" "$f" && exit 0; '
                 'printf "\\n# Added by roost: its onion services\\n%s\\n" "$line" >> "$f"')

@@ -245,3 +245,24 @@ def test_the_plain_mode_and_the_app_make_it_too(
     assert pi_host.ssh(f"cat {folder}/hostname").stdout.strip() == onion
     ws.reload()
     assert [e.detail["way"] for e in ws.progress.ways_in("prosody", "pi")] == ["tor"]
+
+
+def test_the_dry_runs_name_every_step_and_change_nothing(
+        home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
+    from roost.deploy.hosts import Host, HostStore
+    from roost.keys.vault import FAST_LIMITS_FOR_TESTS, Vault
+
+    ident = tor.create("home-onion")
+    Vault.create(home, PASSPHRASE, limits=FAST_LIMITS_FOR_TESTS).add(ident)
+    HostStore().add(Host("pi", address="192.0.2.7", user="pi"))
+    assert main(["reach", "prosody", "--host", "pi", "--tor", "--dry-run"]) == 2
+    assert "prosody is not deployed on pi" in capsys.readouterr().err
+    Workspace.open(home, detect=False).deployed("prosody", "pi", "1", ports=("5222/tcp",))
+    assert main(["reach", "prosody", "--host", "pi", "--tor", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "HiddenServicePort 5222 127.0.0.1:5222" in out and "<secret: home-onion" in out
+    assert main(["reach", "prosody", "--host", "pi", "--tor", "--remove", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "rm -rf -- /var/lib/tor/roost-prosody" in out and "HiddenServicePort" not in out
+    assert Workspace.open(home, detect=False).progress.ways_in("prosody", "pi") == ()
