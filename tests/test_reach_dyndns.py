@@ -143,3 +143,81 @@ def test_a_wrong_token_fails_the_health_check_in_one_line(
         with pytest.raises(RoostError, match="not healthy"):
             d.run()
         assert provider.refused and provider.records == {}
+
+
+@pytest.mark.slow
+@pytest.mark.container
+def test_the_plain_mode_and_the_app_set_it_up_too(
+    pi_host: TestHost, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, home: Path,
+) -> None:
+    """The plain mode's hosts and the app's host screen run the same use case."""
+    import io
+
+    from support.clock import TEST_CLOCK as CLOCK
+    from support.dyndns import DynDnsServer
+    from test_tui import check_cursor, press, settle, sync
+    from textual.widgets import Input
+
+    from roost.cli.plain import Plain
+    from roost.deploy.hosts import Host, HostStore
+    from roost.deploy.trust import KnownHosts
+    from roost.keys import login
+    from roost.keys.vault import FAST_LIMITS_FOR_TESTS, Vault
+    from roost.plan.workspace import Workspace
+    from roost.tui.a11y import AccessibleList, screen_lines
+    from roost.tui.app import RoostApp
+    from roost.tui.screens.hosts import HostScreen
+
+    monkeypatch.setenv("ROOST_HOST_STATE_DIR", "/var/lib/roost-test-state")
+    Vault.create(home, PASSPHRASE, limits=FAST_LIMITS_FOR_TESTS).add(
+        login.create("dyndns", user="home-user", password=TOKEN))
+    pf = tmp_path / "passphrase"
+    pf.write_text(PASSPHRASE + "\n")
+    pf.chmod(0o600)
+    monkeypatch.setenv("ROOST_PASSPHRASE_FILE", str(pf))
+    HostStore().add(Host("pi", address=pi_host.address, user="root", port=pi_host.ssh_port,
+                         key_path=str(pi_host.key_path)))
+    known = KnownHosts()
+    known.path.write_text(pi_host.known_hosts_lines())
+    known.path.chmod(0o600)
+
+    with DynDnsServer(pi_host.gateway, login="home-user", token=TOKEN) as provider:
+        out = io.StringIO()
+        answers = ["1", "home.example.org", provider.server, "", provider.check_url, "2"]
+        Plain(Workspace.open(home, detect=False), out,
+              io.StringIO("".join(a + "\n" for a in answers)), False).hosts()
+        text = out.getvalue()
+        assert "  1. pi" in text and "ddclient keeps home.example.org pointed" in text, text
+        assert provider.records == {"home.example.org": pi_host.address}
+
+        @sync
+        async def in_the_app() -> None:
+            app = RoostApp(screen_reader=True, home=home, clock=CLOCK)
+            async with app.run_test(size=(80, 24)) as pilot:
+                await pilot.pause()
+                app.push_screen(HostScreen("pi"))
+                await settle(pilot, app)
+                menu = app.screen.query_one(AccessibleList)
+                line = ""
+                while menu.current is None or menu.current.key != "dyndns":
+                    line = await press(pilot, app, "down")
+                assert "Keep a dynamic-DNS name pointed at it, action, Enter" in line
+                await press(pilot, app, "enter")
+                await settle(pilot, app)
+                assert type(app.screen).__name__ == "DynDnsScreen"
+                assert "Name to keep up to date" in check_cursor(app)
+                for key, value in {"domain": "other.example.org", "server": provider.server,
+                                   "check": provider.check_url, "https": "no",
+                                   "passphrase": PASSPHRASE}.items():
+                    app.screen.query_one(f"#field-{key}", Input).value = value
+                app.screen.query_one("#form-actions").focus()
+                await pilot.pause()
+                await press(pilot, app, "enter")
+                await settle(pilot, app)
+                assert type(app.screen).__name__ == "HostScreen"
+                shown = " ".join(x.strip() for x in screen_lines(app))
+                assert "ddclient keeps other.example.org pointed" in shown, shown
+
+        in_the_app()
+        assert provider.records["other.example.org"] == pi_host.address
+        assert provider.refused == []

@@ -1,7 +1,11 @@
-"""A Tor onion service for a service that runs on one of the person's hosts: choose the host
-(those the progress says run it), then live progress as lines, as the deploy screen shows
-them; at the end, the onion address and what to do with it. The use case is
-roost.app.onion; the engine runs in a worker thread, as for a deploy."""
+"""Ways in from outside, in the app.
+
+`OnionScreen`: a Tor onion service for a service that runs on one of the person's hosts:
+choose the host (those the progress says run it), then live progress as lines, as the deploy
+screen shows them; at the end, the onion address and what to do with it (roost.app.onion).
+
+`DynDnsScreen`: a form for ddclient on a host whose home address changes (roost.app.dyndns),
+opened from the host's screen."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from roost.core.errors import RoostError
 from roost.tui.a11y import Row
 from roost.tui.screens.deploy import DeployScreen
+from roost.tui.screens.forms import Field, FormScreen
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -110,3 +115,70 @@ class OnionScreen(DeployScreen):
             self.call_after_refresh(self.menu.park_cursor)
         self.say(f"Finished: {self.service_id} is reachable over Tor on {self.host_name}; "
                  "its address is below.")
+
+
+class DynDnsScreen(FormScreen):
+    """The dynamic-DNS name, the provider and the vault passphrase; ddclient is installed
+    and configured in a worker thread and the provider's answer checked."""
+
+    TITLE = "Dynamic DNS"
+    NAME = "Dynamic DNS"
+    SUBMIT = "Set up ddclient on the host"
+    BUSY = "Setting up ddclient and waiting for the provider's answer: up to a minute and a half."
+
+    def __init__(self, host_name: str) -> None:
+        super().__init__()
+        self.host_name = host_name
+
+    def title_text(self) -> str:
+        return f"Dynamic DNS for {self.host_name}"
+
+    def intro(self) -> str:
+        return ("ddclient keeps the name pointed at the home's address. The provider's token "
+                "is the password of the login named dyndns in your vault (roost keys new "
+                "login --name dyndns --user LOGIN --type-password).")
+
+    def fields(self) -> Sequence[Field]:
+        return [Field("domain", "Name to keep up to date", placeholder="home.example.org"),
+                Field("server", "Provider's dyndns2 server", placeholder="members.dyndns.org"),
+                Field("login", "Login there", placeholder="the vault login's user"),
+                Field("check", "Address check", value="dyndns"),
+                Field("https", "Provider over https, yes or no", value="yes"),
+                Field("passphrase", "Vault passphrase", password=True)]
+
+    def work(self, values: dict[str, str]) -> Callable[[], Any]:
+        from roost.app.dyndns import DynDns
+        from roost.app.hosts import host_store
+
+        https = values.get("https", "yes").strip().lower()
+        if https not in ("yes", "no"):
+            raise RoostError("say yes or no for https", hint="yes for every provider on the "
+                             "internet, no for one on your own network")
+        passphrase = values.get("passphrase", "")
+
+        def given() -> str:
+            if not passphrase:
+                raise RoostError("ddclient needs the provider's token from your vault",
+                                 hint="type the vault passphrase and try again")
+            return passphrase
+
+        host = host_store(self.ws.home).get(self.host_name)
+        d = DynDns(host, self.ws.home, domain=values.get("domain", "").strip(),
+                   server=values.get("server", "").strip(),
+                   login=values.get("login", "").strip(),
+                   check=values.get("check", "").strip() or "dyndns", ssl=https == "yes",
+                   passphrase=given)
+        return lambda: " ".join(d.run())
+
+    def activate(self, key: str) -> None:
+        if key == "submit":
+            try:
+                work = self.work(self.values())
+            except RoostError as exc:
+                self.say(exc.line())
+                return
+            self.say(self.BUSY)
+            self.run_worker(work, thread=True, exclusive=True, exit_on_error=False,
+                            name="form")
+            return
+        super().activate(key)
