@@ -28,6 +28,7 @@ from roost.deploy.steps import (
     RemovePath,
     RenderTemplate,
     Restart,
+    RunCommand,
     Secret,
     WaitHealth,
     script,
@@ -46,8 +47,15 @@ _TOKEN = re.compile(r"^[!#-&(-\[\]-~]{1,200}$")
 cannot go wrong with these."""
 _LOGIN = re.compile(r"^[A-Za-z0-9._@+-]{1,100}$")
 
-_GOOD = ('awk -v h="$1" \'$NF == h && /status(-ipv4)?=(good|nochg)/ { f = 1 } '
-         'END { exit !f }\' "$2"')
+_GOOD = ('[ -f "$2" ] || { echo "no answer from the provider yet"; exit 1; }; '
+         'awk -v h="$1" \'$NF == h { n = split($1, kv, ","); for (i = 1; i <= n; i++) { '
+         'split(kv[i], p, "="); if (p[1] == "status" || p[1] == "status-ipv4") { '
+         'if (p[2] == "good" || p[2] == "nochg") ok = 1; else if (s == "") s = p[2] } } } '
+         'END { if (ok) exit 0; if (s == "") print "no answer from the provider yet"; '
+         'else print "the provider answered " s; exit 1 }\' "$2"')
+"""Healthy when ddclient's cache says the provider took the address for the name (`status`
+for the dyndns2 protocol as ddclient 3.10 speaks it, `status-ipv4` for later ones); else one
+line saying what it answered."""
 
 CONF_TEXT = """\
 # Written by roost (roost host dyndns): keeps ${domain} pointed at this host's address.
@@ -115,10 +123,14 @@ def build_dyndns(domain: str, server: str, login: str, identity: str,
             InstallPackages(("ddclient",)),
             RenderTemplate(CONF, mode=0o600, owner="root", group="root", values=values,
                            render=functools.partial(_render, shown=token.shown())),
+            # ddclient updates only when the address changed: forget its last answer when
+            # the file is newer, so a new name or token is tried (and checked) at once.
+            RunCommand(("rm", "-f", "--", CACHE), unless=("test", CACHE, "-nt", CONF),
+                       description="forget ddclient's last answer when its settings changed"),
             EnableService(UNIT),
             Restart(UNIT, watch=(CONF,)),
         ),
-        health=WaitHealth(f"the provider at {server} has the home's address for {domain}",
+        health=WaitHealth(f"the address of {domain} at {server}",
                           argv=tuple(script(_GOOD, domain, CACHE)), timeout=HEALTH_TIMEOUT),
         uninstall=_UNINSTALL,
         next_steps=(f"ddclient keeps {domain} pointed at this host's address, checking every "

@@ -14,6 +14,7 @@ import pytest
 
 from roost.cli.main import main
 from roost.core.errors import RoostError
+from roost.deploy import dyndns as dyndns_recipe
 from roost.deploy.dryrun import plan_lines
 from roost.deploy.dyndns import build_dyndns, check_token
 
@@ -77,6 +78,7 @@ def test_ddclient_updates_the_provider_with_the_hosts_address(
     known = KnownHosts()
     known.path.write_text(pi_host.known_hosts_lines())
     known.path.chmod(0o600)
+    monkeypatch.setattr(dyndns_recipe, "HEALTH_TIMEOUT", 30.0)
 
     with DynDnsServer(pi_host.gateway, login="home-user", token=TOKEN) as provider:
         start = time.monotonic()
@@ -104,6 +106,17 @@ def test_ddclient_updates_the_provider_with_the_hosts_address(
                      "--server", provider.server, "--check", provider.check_url,
                      "--no-tls", "--quiet"]) == 0
         assert pi_host.ssh("systemctl show -p MainPID --value ddclient").stdout == sums
+
+        # A new token in the vault is tried at once, and a refused one is not called done.
+        vault = Vault.open(home, PASSPHRASE)
+        vault.remove("dyndns")
+        vault.add(login.create("dyndns", user="home-user", password=TOKEN + "-old"))
+        capsys.readouterr()
+        assert main(["host", "dyndns", "pi", "--domain", "home.example.org",
+                     "--server", provider.server, "--check", provider.check_url,
+                     "--no-tls", "--quiet"]) == 2
+        told = capsys.readouterr().out
+        assert provider.refused and "the provider answered" in told, told
 
         assert main(["host", "dyndns", "pi", "--remove"]) == 0
         assert "file with your token is deleted" in capsys.readouterr().out
