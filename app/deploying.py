@@ -180,9 +180,15 @@ class Deployment:
             engine.undeploy(recipe, t, purge_data=purge_data, journal=self.journal(recipe),
                             secrets=self.secrets(),
                             on_event=self._emit, state_dir=session.host_state_dir())
-            onion = (Onion(recipe.service_id, self.host, self.home, on_event=self._emit)
-                     .close(t) if has_onion(recipe.service_id, self.host.name, self.home)
-                     else [])  # its onion service goes with it
+            onion: list[str] = []
+            if has_onion(recipe.service_id, self.host.name, self.home):
+                try:  # its onion service goes with it
+                    onion = Onion(recipe.service_id, self.host, self.home,
+                                  on_event=self._emit).close(t)
+                except RoostError as exc:  # the service is gone: still note that
+                    onion = [f"Its onion service is still there: {exc.line()} Remove it "
+                             f"with: roost reach {recipe.service_id} --host {self.host.name} "
+                             "--tor --remove"]
         return [*recipe.removed_lines(self.host.name, purge_data), *onion,
                 *note_removed(recipe.service_id, self.host.name, self.home)]
 

@@ -266,3 +266,30 @@ def test_the_dry_runs_name_every_step_and_change_nothing(
     out = capsys.readouterr().out
     assert "rm -rf -- /var/lib/tor/roost-prosody" in out and "HiddenServicePort" not in out
     assert Workspace.open(home, detect=False).progress.ways_in("prosody", "pi") == ()
+
+
+@pytest.mark.slow
+@pytest.mark.container
+def test_an_onion_service_that_cannot_be_removed_does_not_stop_the_undeploy(
+    pi_host: TestHost, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, home: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Tor refuses to restart (a broken torrc): the service is still removed and noted, and
+    one line says how to remove the onion service once Tor is fixed."""
+    from test_service_static_blog import make_site
+
+    _setup(pi_host, tmp_path, monkeypatch, home)
+    site = tmp_path / "site"
+    make_site(site, "Behind an onion")
+    blog = ["--option", f"site={site}", "--option", f"address={pi_host.address}"]
+    assert main(["deploy", "static-blog", "--host", "pi", "--quiet", *blog]) == 0
+    assert main(["reach", "static-blog", "--host", "pi", "--tor", "--quiet"]) == 0
+    capsys.readouterr()
+    pi_host.ssh("printf 'NoSuchTorOption 1\\n' >> /etc/tor/torrc")
+    assert main(["undeploy", "static-blog", "--host", "pi", *blog]) == 0
+    out = capsys.readouterr().out
+    assert "Its onion service is still there: " in out, out
+    assert "roost reach static-blog --host pi --tor --remove" in out
+    assert "Noted in your progress: static-blog no longer runs on pi." in out
+    ws = Workspace.open(home, detect=False)
+    assert ws.progress.running() == ()
