@@ -175,13 +175,24 @@ class Deployment:
     def undeploy(self, purge_data: bool = False) -> list[str]:
         """Stop the service and remove it; returns the lines to tell: what was removed, what
         is kept and where, and the progress noted."""
+        from roost.app.onion import Onion, has_onion
+
         with self.connect() as t:
             recipe = self.build(t)
             engine.undeploy(recipe, t, purge_data=purge_data, journal=self.journal(recipe),
                             secrets=self.secrets(),
                             on_event=self._emit, state_dir=session.host_state_dir())
+            onion: list[str] = []
+            if has_onion(recipe.service_id, self.host.name, self.home):
+                try:  # its onion service goes with it
+                    onion = Onion(recipe.service_id, self.host, self.home,
+                                  on_event=self._emit).close(t)
+                except RoostError as exc:  # the service is gone: still note that
+                    onion = [f"Its onion service is still there: {exc.line()} Remove it "
+                             f"with: roost reach {recipe.service_id} --host {self.host.name} "
+                             "--tor --remove"]
         relays = self._close_relays(recipe.service_id)
-        return [*recipe.removed_lines(self.host.name, purge_data), *relays,
+        return [*recipe.removed_lines(self.host.name, purge_data), *onion, *relays,
                 *note_removed(recipe.service_id, self.host.name, self.home)]
 
     def _close_relays(self, service_id: str) -> list[str]:

@@ -5,10 +5,14 @@ then one summary line. Exit code 0: every check is fine; 1: something needs atte
 something could not be checked, or bad input (one line on stderr). `--json` prints the report
 for scripts.
 
-With `--relay VPS` it makes the service reachable from outside through the person's VPS (a
-WireGuard tunnel and forwarded ports; `--close` removes it); progress is printed as plain lines,
-one per step, as `roost deploy` prints them; what it did and where the domain must point come
-last.
+With a way in it opens it: `--relay VPS` through the person's VPS (a WireGuard tunnel and
+forwarded ports), `--tor` as a Tor onion service from the vault's Tor identity; `--close` (or
+`--remove`) takes it away again. Progress is printed as plain lines, one per step, as `roost
+deploy` prints them; what it did and what to do next (where the domain must point, the onion
+address) come last.
+
+`roost host dyndns NAME ...` (registered by `roost host`) keeps a dynamic-DNS name pointed at a
+host whose home address changes.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from roost.core import paths
@@ -34,7 +39,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
                        "1: something needs attention; 2: could not check. With a way in "
                        "(--relay VPS: a WireGuard tunnel from the host to your VPS, which "
                        "forwards the service's ports to it; your domain then points at the "
-                       "VPS), it opens that way; --close removes it from both hosts.")
+                       "VPS; --tor: a Tor onion service, for private use by friends and "
+                       "your own phone), it opens that way; --close takes it away again.")
     p.add_argument("service", help="the service, e.g. prosody")
     p.add_argument("--host", default="local", help="the host it runs on (default: local)")
     check = p.add_argument_group("checking")
@@ -52,10 +58,16 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
                        "computer's)")
     check.add_argument("--json", action="store_true", help="print the report as JSON")
     check.add_argument("--trust", metavar="SHA256:…",
-                       help="on first contact with the --from host, trust this host key")
+                       help="on first contact with the host (or the --from host), trust "
+                       "this host key")
     ways = p.add_argument_group("ways in")
     ways.add_argument("--relay", metavar="VPS", help="relay through this host (your VPS)")
-    ways.add_argument("--close", action="store_true", help="remove the way in again")
+    ways.add_argument("--tor", action="store_true",
+                      help="a Tor onion service from the vault's Tor identity")
+    ways.add_argument("--identity", default="", metavar="ID",
+                      help="with --tor: the Tor identity to use, when the vault has several")
+    ways.add_argument("--close", "--remove", dest="close", action="store_true",
+                      help="take the way in away again")
     ways.add_argument("--dry-run", action="store_true",
                       help="print every command and file it would run or write, change "
                       "nothing")
@@ -69,11 +81,15 @@ def show_line(text: str) -> None:
 
 
 def run_reach(args: argparse.Namespace) -> int:
+    if args.relay and args.tor:
+        raise RoostError("one way in at a time", hint="use --relay VPS or --tor, not both")
     if args.relay:
         return run_relay(args)
+    if args.tor:
+        return run_tor(args)
     if args.close or args.dry_run:
         raise RoostError("--close and --dry-run go with a way in",
-                         hint="add --relay VPS, or leave them out to check")
+                         hint="add --relay VPS or --tor, or leave them out to check")
     return run_check(args)
 
 
@@ -116,22 +132,94 @@ def relaying(args: argparse.Namespace) -> Relaying:
 
 
 def run_relay(args: argparse.Namespace) -> int:
-    from roost.cli.deploy_cmd import ABOVE
-    from roost.deploy import engine
-
     r = relaying(args)
     if args.dry_run:
         print("\n".join(r.removal_dry_run() if args.close else r.dry_run()))
         return 0
+    return _told(lambda: r.close() if args.close else r.open(),
+                 "removing the relay" if args.close else "the relay", args.host)
+
+
+def run_tor(args: argparse.Namespace) -> int:
+    from roost.app.onion import Onion
+    from roost.cli.deploy_cmd import ask_sudo_password, printer, target_host
+    from roost.cli.host_cmd import ask_trust
+    from roost.keys.vault import passphrase_from_env_or_prompt
+
+    host = target_host(args.host)
+    o = Onion(args.service, host, paths.data_dir(), identity=args.identity,
+              on_event=printer(args.quiet), passphrase=passphrase_from_env_or_prompt,
+              trust=args.trust, ask_trust=ask_trust(host, args.trust),
+              sudo_password=lambda: ask_sudo_password(host))
+    if args.dry_run:
+        print("\n".join(o.removal_dry_run() if args.close else o.dry_run()))
+        return 0
+    return _told(lambda: o.close() if args.close else o.open(),
+                 f"the onion service of {args.service}", host.name)
+
+
+def _told(act: Callable[[], list[str]], what: str, where: str) -> int:
+    """Run a use case and print its lines; a stopped run points at the step's own advice."""
+    from roost.cli.deploy_cmd import ABOVE
+    from roost.deploy import engine
+
     try:
-        lines = r.close() if args.close else r.open()
+        lines = act()
     except engine.DeployFailed as exc:
         if exc.event is None:
             raise
-        what = "removing the relay" if args.close else "the relay"
-        sys.stderr.write(f"roost: {what} stopped at step {exc.event.index} of "
+        sys.stderr.write(f"roost: {what} on {where} stopped at step {exc.event.index} of "
                          f"{exc.event.total}; {ABOVE}.\n")
         return 2
     for line in lines:
         print(line)
     return 0
+
+
+def register_dyndns(hs: argparse._SubParsersAction[Any]) -> None:
+    """`roost host dyndns NAME ...` (registered by `roost host`)."""
+    d = hs.add_parser("dyndns", help="keep a dynamic-DNS name pointed at a host whose "
+                      "address changes (ddclient)",
+                      description="Install ddclient on the host and keep a dynamic-DNS name "
+                      "pointed at its address. The provider's token is the password of a "
+                      "login in your vault: roost keys new login --name dyndns --user LOGIN "
+                      "--type-password.")
+    d.add_argument("name", help="the host's name")
+    d.add_argument("--domain", default="", help="the name to keep up to date")
+    d.add_argument("--server", default="", metavar="HOST[:PORT]",
+                   help="your provider's dyndns2 server, like members.dyndns.org")
+    d.add_argument("--login", default="", help="your login there (default: the vault "
+                   "login's user)")
+    d.add_argument("--identity", default="", metavar="ID",
+                   help="the vault login with the token (default: dyndns)")
+    d.add_argument("--check", default="dyndns", metavar="NAME|URL",
+                   help="where ddclient learns the home's address (default: dyndns, "
+                   "checkip.dyndns.org)")
+    d.add_argument("--no-tls", action="store_true",
+                   help="talk to the provider over plain http (a provider on your network)")
+    d.add_argument("--remove", action="store_true", help="stop ddclient and delete its file")
+    d.add_argument("--dry-run", action="store_true",
+                   help="print every command and file it would run or write, change nothing")
+    d.add_argument("--quiet", action="store_true", help="print steps, not command output")
+    d.add_argument("--trust", metavar="SHA256:…",
+                   help="on first contact, trust the host key with this fingerprint")
+    d.set_defaults(handler=run_dyndns)
+
+
+def run_dyndns(args: argparse.Namespace) -> int:
+    from roost.app.dyndns import DynDns
+    from roost.cli.deploy_cmd import ask_sudo_password, printer, target_host
+    from roost.cli.host_cmd import ask_trust
+    from roost.keys.vault import passphrase_from_env_or_prompt
+
+    host = target_host(args.name)
+    d = DynDns(host, paths.data_dir(), domain=args.domain, server=args.server,
+               login=args.login, identity=args.identity, check=args.check,
+               ssl=not args.no_tls, on_event=printer(args.quiet),
+               passphrase=passphrase_from_env_or_prompt, trust=args.trust,
+               ask_trust=ask_trust(host, args.trust),
+               sudo_password=lambda: ask_sudo_password(host))
+    if args.dry_run:
+        print("\n".join(d.removal_dry_run() if args.remove else d.dry_run()))
+        return 0
+    return _told(lambda: d.remove() if args.remove else d.run(), "ddclient", host.name)

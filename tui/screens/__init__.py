@@ -36,6 +36,10 @@ def open_screen(app: App[int], name: str, arg: str | None = None) -> None:
 
         service, _, host = (arg or "").partition(":")  # "prosody:pi", "prosody", ":pi"
         app.push_screen(ReachScreen(service, host))
+    elif name == "reach-tor" and arg is not None:
+        from roost.tui.screens.ways_in import OnionScreen
+
+        app.push_screen(OnionScreen(arg))
     elif name == "settings":
         from roost.tui.screens.settings import SettingsScreen
 

@@ -302,8 +302,7 @@ class DeployScreen(RoostScreen):
         self.query_one("#deploy-form").display = False
         self._follow()
         self.menu.focus()
-        self.say("Deploying; each step is shown as a line.")
-        home = self.ws.home
+        self.say(self.running_words())
 
         if self.cancel not in self.roost.cancel_events:
             self.roost.cancel_events.append(self.cancel)
@@ -318,14 +317,24 @@ class DeployScreen(RoostScreen):
                 raise Cancelled("roost was closed during the deploy",
                                 hint="start it again to resume") from None
 
-        recipe_id = self.recipe_id()
+        self.run_worker(self.make_job(host, options, passphrase, resume, emit), thread=True,
+                        exclusive=True, exit_on_error=False, name="deploy")
+
+    def make_job(self, host: Host, options: dict[str, str], passphrase: str, resume: bool,
+                 emit: Callable[[Any], None]) -> Callable[[], Any]:
+        """What the worker runs (blocking): the deploy; a screen that runs another use case
+        the same way (roost.tui.screens.ways_in) gives its own."""
+        recipe_id, home = self.recipe_id(), self.ws.home
 
         def job() -> Any:
             return deploy_job(recipe_id, host, home, options, passphrase,
                               lambda: self.ask_sudo_password(host), resume, emit,
                               self.cancel)
 
-        self.run_worker(job, thread=True, exclusive=True, exit_on_error=False, name="deploy")
+        return job
+
+    def running_words(self) -> str:
+        return "Deploying; each step is shown as a line."
 
     def relay_rows(self, ports: Sequence[str]) -> list[Row]:
         """After a deploy others connect to: one line per other host to relay it through."""

@@ -84,6 +84,8 @@ class PlanScreen(RoostScreen):
                 extra.append(f"Replaces {_join(s.replaces)}.")
             if s.state not in ("done", "skipped"):
                 extra.append(f"Way: {WAY_NAMES[s.way]}.")
+            if s.reach_short() and (s.ways_in or s.state not in ("done", "skipped")):
+                extra.append(s.reach_short())
             out.append(Row(f"step:{s.service_id}", s.name, state=state_words(s),
                            extra=" ".join(extra)))
         for i, line in enumerate(plan.excluded):
@@ -186,6 +188,10 @@ class ServiceScreen(RoostScreen):
         if step is not None:
             out.append(Row("info:way", "Suggested way", state=WAY_NAMES[step.way],
                            extra=step.way_reason))
+            if step.reach:
+                out.append(Row("info:reach", "From outside",
+                               state="reachable" if step.ways_in else "no way in yet",
+                               extra=step.reach))
             for w in step.ways:
                 out.append(Row(f"way:{w.kind}", WAY_TITLES.get(w.kind, w.kind),
                                state="fits" if w.possible else "does not fit",
@@ -226,6 +232,9 @@ class ServiceScreen(RoostScreen):
             Row("action:done", "Mark done", state="already done" if done else "action, key m"),
             Row("action:skip", "Skip this step", state="action, key s"),
             self._deploy_row(svc),
+            *([Row("action:tor", "Reach it over Tor", state="action, Enter",
+                   extra="A Tor onion service for private use: you and friends you give "
+                   "its address.")] if step is not None and step.reach else []),
             Row("action:undo", "Undo the last change", state="action, key u"),
         ]
         return out
@@ -242,7 +251,8 @@ class ServiceScreen(RoostScreen):
 
     def activate(self, key: str) -> None:
         actions = {"action:done": self.action_done, "action:skip": self.action_skip,
-                   "action:deploy": self.action_deploy, "action:undo": self.action_undo}
+                   "action:deploy": self.action_deploy, "action:undo": self.action_undo,
+                   "action:tor": self.action_tor}
         if key in actions:
             actions[key]()
 
@@ -280,6 +290,12 @@ class ServiceScreen(RoostScreen):
         from roost.tui.screens import open_screen
 
         open_screen(self.app, "deploy", self.service_id)
+
+
+    def action_tor(self) -> None:
+        from roost.tui.screens import open_screen
+
+        open_screen(self.app, "reach-tor", self.service_id)
 
 
 SKIP_REASONS = (
