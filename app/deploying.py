@@ -18,6 +18,7 @@ Nothing here prints or prompts. The progress (the plan) is written here, never b
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -160,11 +161,12 @@ class Deployment:
             elif asked_resume:
                 self.on_event(Said(f"nothing to continue for {name} on {where}; starting "
                                    "the deploy"))
-            return engine.run(recipe, t, journal=journal,
-                              secrets=self.secrets(),
-                              on_event=self._emit, resume=resume,
-                              state_dir=session.host_state_dir(),
-                              cache=self.home / UPSTREAM_CACHE)
+            result = engine.run(recipe, t, journal=journal,
+                                secrets=self.secrets(),
+                                on_event=self._emit, resume=resume,
+                                state_dir=session.host_state_dir(),
+                                cache=self.home / UPSTREAM_CACHE)
+            return dataclasses.replace(result, options=tuple(sorted(self.values.items())))
 
     def notes(self, result: Any, workspace: Workspace | None = None,
               service_id: str | None = None) -> list[str]:
@@ -175,13 +177,36 @@ class Deployment:
     def undeploy(self, purge_data: bool = False) -> list[str]:
         """Stop the service and remove it; returns the lines to tell: what was removed, what
         is kept and where, and the progress noted."""
+        from roost.app.onion import Onion, has_onion
+
         with self.connect() as t:
             recipe = self.build(t)
             engine.undeploy(recipe, t, purge_data=purge_data, journal=self.journal(recipe),
                             secrets=self.secrets(),
                             on_event=self._emit, state_dir=session.host_state_dir())
-        return [*recipe.removed_lines(self.host.name, purge_data),
+            onion: list[str] = []
+            if has_onion(recipe.service_id, self.host.name, self.home):
+                try:  # its onion service goes with it
+                    onion = Onion(recipe.service_id, self.host, self.home,
+                                  on_event=self._emit).close(t)
+                except RoostError as exc:  # the service is gone: still note that
+                    onion = [f"Its onion service is still there: {exc.line()} Remove it "
+                             f"with: roost reach {recipe.service_id} --host {self.host.name} "
+                             "--tor --remove"]
+        relays = self._close_relays(recipe.service_id)
+        return [*recipe.removed_lines(self.host.name, purge_data), *onion, *relays,
                 *note_removed(recipe.service_id, self.host.name, self.home)]
+
+    def _close_relays(self, service_id: str) -> list[str]:
+        """A relay through a VPS (roost.app.relaying) goes with the service, on both ends."""
+        from roost.app.relaying import close_relays
+
+        mine = self.host.name
+        return close_relays(
+            service_id, self.host, self.home, on_event=self._emit, passphrase=self.passphrase,
+            trust=lambda h: self.trust if h.name == mine else None,
+            ask_trust=lambda h: self.ask_trust if h.name == mine else None,
+            sudo_password=lambda h: self.sudo_password if h.name == mine else None)
 
 
 # -- the progress ------------------------------------------------------------------------------
@@ -210,13 +235,16 @@ def note_deployed(service_id: str, host: str, result: Any, home: Path,
     the deploy."""
     version = str(getattr(result, "version", "") or "")
     bound = tuple(str(p) for p in getattr(result, "ports", ()) or ())
+    recipe = str(getattr(result, "recipe", "") or "")
+    options = dict(getattr(result, "options", ()) or ())
     health = getattr(result, "health", None)
     healthy = health is None or bool(getattr(health, "ok", False))
     try:
         ws = workspace if workspace is not None else Workspace.open(home, detect=False)
         if ws.catalog.get(service_id) is None:
             return []
-        nxt = ws.deployed(service_id, host, version, healthy=healthy, ports=bound)
+        nxt = ws.deployed(service_id, host, version, healthy=healthy, ports=bound,
+                          recipe=recipe, options=options)
     except RoostError as exc:
         return [f"roost could not note this deploy in your progress: {exc.line()}"]
     name = ws.catalog.get(service_id)

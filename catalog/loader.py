@@ -234,6 +234,7 @@ def parse_manifest(text: str, file: str, platforms: Iterable[str]) -> Service:
         inbound_ports=rq.strs("inbound_ports", pattern=_PORT),
         residential_ok=rq.bool_("residential_ok"),
         lan_only=rq.bool_("lan_only", required=False),
+        reached_by_others=rq.bool_("reached_by_others", required=False),
         os=rq.strs("os", required=False, pattern=_OS),
     )
     rq.no_unknown()
@@ -315,6 +316,8 @@ def _check_consistency(s: Service) -> None:
             raise fail("install.by_roost", f"is false, but the service names recipe {s.recipe!r}")
         if s.id in s.install.instead:
             raise fail("install.instead", "names the service itself")
+    if req.lan_only and req.reached_by_others:
+        raise fail("requirements.reached_by_others", "must be false when lan_only is true")
 
 
 def _link_problem(s: Service, by_id: dict[str, Service]) -> str | None:

@@ -48,6 +48,9 @@ class Requirements:
     lan_only: bool = False
     os: tuple[str, ...] = ()
     """Supported systems as `id-version` (e.g. `ubuntu-22.04`); empty means any Debian-like."""
+    reached_by_others: bool = False
+    """People other than the person (friends, other servers, readers) must reach it from
+    outside: at home it needs a way in (the router, a relay, Tor)."""
 
 
 @dataclass(frozen=True)

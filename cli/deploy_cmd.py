@@ -171,7 +171,22 @@ def run_deploy(args: argparse.Namespace) -> int:
         return 2
     for line in d.notes(result):
         print(line)
+    print_reach(args.service, d)
     return 0
+
+
+def print_reach(service: str, d: Deployment) -> None:
+    """For a service others must reach: each reach check as a line, as `roost reach` prints
+    them (its exit code is that command's, not the deploy's)."""
+    from roost.app.reaching import after_deploy, reached_from_outside
+
+    if not reached_from_outside(service):
+        return
+    print("Can others reach it? Checking DNS, the ports and the certificate:")
+    domain = d.recipe.domain if d.recipe is not None else ""
+    for line in after_deploy(service, d.host, d.home, domain,
+                             on_check=lambda c: print(printable(c.line(), 1000))):
+        print(printable(line, 1000))
 
 
 def run_undeploy(args: argparse.Namespace) -> int:

@@ -48,6 +48,10 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
                     help="on first contact, trust the host key with this fingerprint")
     fa.set_defaults(handler=run_facts)
 
+    from roost.cli.reach_cmd import register_dyndns
+
+    register_dyndns(hs)
+
 
 def _ask(question: str) -> bool:
     sys.stdout.write(question + " Type yes or no: ")

@@ -30,6 +30,8 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "keys_cmd": ("keys",),
     "host_cmd": ("host",),
     "deploy_cmd": ("deploy", "undeploy"),
+    "reach_cmd": ("reach",),
+    "check_cmd": ("check",),
 }
 _TOP_FLAGS = {"--screen-reader", "--plain"}
 

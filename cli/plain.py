@@ -12,7 +12,7 @@ import dataclasses
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from roost.core.clock import Clock
 from roost.core.errors import RoostError
@@ -20,6 +20,9 @@ from roost.plan.answers import PACE, PACE_LABELS, Question, answers_from_respons
 from roost.plan.detect import HostFacts
 from roost.plan.planner import WAY_NAMES, Step
 from roost.plan.workspace import Workspace
+
+if TYPE_CHECKING:
+    from roost.deploy.trust import TrustNeeded
 
 PROGRESS_KINDS = ("started", "done", "skipped", "failed", "deployed")
 """Events that mean the person has moved on their plan."""
@@ -102,6 +105,8 @@ class Plain:
                 items.append(("Change the pace", self.pace))
             else:
                 items.append(("Answer a few questions to get your plan", self.assess))
+            if self.ws.progress.running():
+                items.append(("Status: is everything working? (roost check)", self.status))
             items.append(("Identities: your keys and ids", self.identities))
             items.append(("Hosts: the machines roost sets up", self.hosts))
             items.append(("Help", self.help))
@@ -130,13 +135,69 @@ class Plain:
             self.say(f"{n}. {KIND_NAMES.get(info.kind, info.kind)} named {info.id}. "
                      f"Public id: {pid}.{spoken}")
 
+    def status(self) -> None:
+        """Check every deployed service now (roost.app.checking, as `roost check`)."""
+        from roost.app.checking import check
+
+        self.say()
+        self.say("Checking every deployed service on every host; this takes a few seconds.")
+        for line in check(self.ws.home, clock=self.ws.clock).lines():
+            self.say(line)
+
     def hosts(self) -> None:
         from roost.deploy.hosts import HOSTS_FILE, HostStore
 
         self.say()
-        for n, h in enumerate(HostStore(self.ws.home / HOSTS_FILE).all(), start=1):
+        hosts = HostStore(self.ws.home / HOSTS_FILE).all()
+        for n, h in enumerate(hosts, start=1):
             self.say(f"{n}. {h.describe()}")
         self.say("Add one with: roost host add NAME user@address.")
+        remote = [h for h in hosts if not h.is_local]
+        if remote:
+            picked = self.choose("Keep a dynamic-DNS name pointed at a host whose address "
+                                 "changes? Choose the host.", [h.name for h in remote])
+            if picked is not None:
+                self.dyndns(remote[picked].name)
+
+    def dyndns(self, host_name: str) -> None:
+        """ddclient on the host for the person's dynamic-DNS provider (roost.app.dyndns)."""
+        from roost.app.deploying import text_of
+        from roost.app.dyndns import DynDns
+        from roost.app.hosts import find
+        from roost.cli.deploy_cmd import ask_sudo_password
+        from roost.keys.vault import passphrase_from_env_or_prompt
+
+        self.say("The provider's token is the password of the login named dyndns in your "
+                 "vault: roost keys new login --name dyndns --user LOGIN --type-password.")
+        domain = self.ask("The name to keep up to date, like home.example.org:")
+        server = self.ask("Your provider's dyndns2 server, like members.dyndns.org:")
+        login = self.ask("Your login there (Enter: the vault login's user):")
+        check = self.ask("Where ddclient learns the home's address (Enter: dyndns, "
+                         "checkip.dyndns.org):")
+        tls = self.choose("How does ddclient talk to the provider?",
+                          ["Over https (every provider on the internet)",
+                           "Over plain http (a provider on your own network)"])
+        if tls is None:
+            return
+        try:
+            host = find(self.ws.home, host_name)
+            lines = DynDns(host, self.ws.home, domain=domain, server=server, login=login,
+                           check=check or "dyndns", ssl=tls == 0,
+                           on_event=lambda e: self.say(text_of(e)),
+                           passphrase=passphrase_from_env_or_prompt, ask_trust=self._trust,
+                           sudo_password=lambda: ask_sudo_password(host)).run()
+        except RoostError as exc:
+            self.say(exc.line())
+            return
+        for line in lines:
+            self.say(line)
+
+    def _trust(self, need: TrustNeeded) -> bool:
+        """On first contact with a host: its fingerprint, and the person's answer."""
+        if self.choose(need.question(), ["Yes, trust it"], "No") != 0:
+            raise RoostError("the host was not trusted; nothing was changed",
+                             hint="check the fingerprint on the host, then try again")
+        return True
 
     def plan(self) -> None:
         while True:
@@ -164,14 +225,30 @@ class Plain:
             if s.replaces:
                 self.say(f"Replaces: {', '.join(s.replaces)}.")
             self.say(f"Suggested way: {WAY_NAMES[s.way]}. {s.way_reason}")
+            if s.reach:
+                self.say(f"From outside: {s.reach}")
             for w in s.ways:
                 fits = "fits" if w.possible else "does not fit"
                 self.say(f"{_cap(WAY_NAMES[w.kind])}: {fits}. {w.summary} {_cap(w.reason)}.")
             self.say(f"Takes about {s.time_minutes} minutes; difficulty {s.difficulty}.")
+            actions = ["Mark it done", "Skip it", "Undo the last change"]
+            from roost.app.reaching import reached_from_outside
+
+            more: list[tuple[str, Callable[[], None]]] = []
+            if reached_from_outside(service_id):
+                more.append(("Check that others can reach it",
+                             lambda: self.reach(service_id)))
+            if s.reach:
+                more.append(("Reach it over Tor: an onion service for private use",
+                             lambda: self.tor(service_id)))
+            more += self.relay_choices(service_id)
             picked = self.choose(f"What would you like to do with {s.name}?",
-                                 ["Mark it done", "Skip it", "Undo the last change"])
+                                 [*actions, *[text for text, _ in more]])
             if picked is None:
                 return
+            if picked >= len(actions):
+                more[picked - len(actions)][1]()
+                continue
             try:
                 if picked == 0:
                     self.ws.done(service_id)
@@ -189,6 +266,123 @@ class Plain:
                     self.say(self.ws.undo())
             except RoostError as exc:
                 self.say(exc.line())
+
+    def reach(self, service_id: str) -> None:
+        """Can others reach it? Where it runs, where to check from, then a line a check."""
+        from roost.app.hosts import find, host_store
+        from roost.app.reaching import Reaching
+
+        hosts = [h.name for h in host_store(self.ws.home).all()]
+        runs = [str(e.detail.get("host", "")) for e in self.ws.progress.running()
+                if e.service_id == service_id]
+        where = [h for h in hosts if h in runs] or hosts
+        picked = self.choose("Which host does it run on?", where)
+        if picked is None:
+            return
+        host = where[picked]
+        others = [h for h in hosts if h not in (host, "local")]
+        froms = [f"From {h}: proves the internet reaches it" for h in others]
+        froms.append("From this computer: proves only your own network")
+        picked = self.choose("Where should roost check the ports from?", froms)
+        if picked is None:
+            return
+        domain = self.ask("The domain people use (Enter: the one the deploy used):")
+        try:
+            r = Reaching(service_id, find(self.ws.home, host), self.ws.home, domain=domain,
+                         from_host=(find(self.ws.home, others[picked])
+                                    if picked < len(others) else None),
+                         on_check=lambda c: self.say(c.line()))
+            self.say(f"Checking {service_id} on {host}; one line a check.")
+            report = r.run()
+        except RoostError as exc:
+            self.say(exc.line())
+            return
+        for note in report.notes:
+            self.say(note)
+        self.say(report.summary())
+
+    def relay_choices(self, service_id: str) -> list[tuple[str, Callable[[], None]]]:
+        """For each host the service runs on: relay it through a VPS, or remove that relay
+        (roost.app.relaying, as `roost reach ID --host H --relay VPS [--close]`)."""
+        out: list[tuple[str, Callable[[], None]]] = []
+        progress = self.ws.progress
+        for e in progress.running():
+            host = str(e.detail.get("host", ""))
+            if e.service_id != service_id or not host:
+                continue
+            vias = [str(w.detail.get("via", "")) for w in progress.ways_in(service_id, host)
+                    if w.detail.get("way") == "relay"]
+            if vias:
+                out.append((f"Remove the relay through {vias[0]} (it runs on {host})",
+                            lambda h=host, v=vias[0]: self.relay(  # type: ignore[misc]
+                                service_id, h, v, close=True)))
+            else:
+                out.append((f"Reach it from outside through your VPS (it runs on {host})",
+                            lambda h=host: self.relay(service_id, h)))  # type: ignore[misc]
+        return out
+
+    def relay(self, service_id: str, host: str, via: str | None = None,
+              close: bool = False) -> None:
+        from roost.app.deploying import text_of
+        from roost.app.relaying import Relaying
+        from roost.deploy.events import Output
+        from roost.deploy.hosts import HOSTS_FILE, HostStore
+        from roost.keys.vault import passphrase_from_env_or_prompt
+
+        store = HostStore(self.ws.home / HOSTS_FILE)
+        if via is None:
+            others = [h for h in store.all() if h.name != host and not h.is_local]
+            if not others:
+                self.say("Add your VPS first with: roost host add NAME user@address.")
+                return
+            picked = self.choose("Which host is your VPS?", [h.describe() for h in others])
+            if picked is None:
+                return
+            via = others[picked].name
+
+        def show(e: object) -> None:
+            if not isinstance(e, Output):
+                self.say(text_of(e))  # type: ignore[arg-type]
+
+        try:
+            r = Relaying(service_id, store.get(host), store.get(via), self.ws.home,
+                         on_event=show, passphrase=passphrase_from_env_or_prompt)
+            lines = r.close() if close else r.open()
+        except RoostError as exc:
+            self.say(exc.line())
+            return
+        for line in lines:
+            self.say(line)
+
+    def tor(self, service_id: str) -> None:
+        """A Tor onion service for the service on a host that runs it (roost.app.onion)."""
+        from roost.app.deploying import text_of
+        from roost.app.hosts import find
+        from roost.app.onion import Onion
+        from roost.cli.deploy_cmd import ask_sudo_password
+        from roost.keys.vault import passphrase_from_env_or_prompt
+
+        hosts = sorted({str(e.detail.get("host", "")) for e in self.ws.progress.running()
+                        if e.service_id == service_id})
+        if not hosts:
+            self.say(f"No host runs it yet: deploy it first with roost deploy {service_id} "
+                     "--host NAME.")
+            return
+        picked = self.choose("On which host?", hosts) if len(hosts) > 1 else 0
+        if picked is None:
+            return
+
+        try:
+            host = find(self.ws.home, hosts[picked])
+            lines = Onion(service_id, host, self.ws.home,
+                          on_event=lambda e: self.say(text_of(e)),
+                          passphrase=passphrase_from_env_or_prompt, ask_trust=self._trust,
+                          sudo_password=lambda: ask_sudo_password(host)).open()
+        except RoostError as exc:
+            self.say(exc.line())
+            return
+        for line in lines:
+            self.say(line)
 
     def pace(self) -> None:
         answers = self.ws.answers

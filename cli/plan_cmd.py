@@ -235,10 +235,15 @@ def run_plan(args: argparse.Namespace) -> int:
                "excluded": list(plan.excluded), "running": running_json(ws)})
         return 0
     for s in plan.steps:
-        print(f"{s.line(len(plan.steps))} Id: {s.service_id}.")
+        print(f"{s.line(len(plan.steps))} Id: {s.service_id}.{_reach(s)}")
     for line in plan.excluded:
         print(line)
     return 0
+
+
+def _reach(step: Step) -> str:
+    short = step.reach_short() if step.state not in ("done", "skipped") or step.ways_in else ""
+    return f" {short}" if short else ""
 
 
 def next_lines(step: Step, total: int) -> list[str]:
@@ -247,6 +252,8 @@ def next_lines(step: Step, total: int) -> list[str]:
         lines.append(step.summary)
     lines.append(f"Why: {step.why}")
     lines.append(f"Suggested way: {WAY_NAMES[step.way]}. {step.way_reason}")
+    if step.reach:
+        lines.append(f"From outside: {step.reach}")
     titles = {"public": "On a public instance", "home": "At home", "vps": "On your VPS"}
     for w in step.ways:
         if w.kind == step.way:

@@ -126,6 +126,11 @@ class DeployResult:
     """The installed version as the host reports it (or as the recipe pinned it)."""
     ports: tuple[str, ...] = ()
     """The ports the service binds, as the recipe declares them ("8008/tcp")."""
+    recipe: str = ""
+    """The recipe that ran ("static-blog"): `roost check` builds it again for its health check."""
+    options: tuple[tuple[str, str], ...] = ()
+    """The options it ran with, as (name, value) pairs (set by roost.app.deploying): `roost
+    check` builds the same recipe, so it runs the same health check."""
 
 
 def marker_path(recipe_id: str, state_dir: str = HOST_STATE_DIR) -> str:
@@ -229,7 +234,8 @@ def _run(
     health = d.health()
     d.finish(health)
     return DeployResult(True, records.run_id, d.applied, d.skipped, health, records.resuming,
-                        installed_version(recipe, t), tuple(str(p) for p in recipe.ports))
+                        installed_version(recipe, t), tuple(str(p) for p in recipe.ports),
+                        recipe.id)
 
 
 class _Deploy:

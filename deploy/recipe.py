@@ -88,6 +88,9 @@ class Recipe:
     (e.g. dpkg-query for a Debian package); its answer wins over `version`."""
     ports: tuple[Port, ...] = ()
     """The ports the service binds, checked free (or already its own) before the first step."""
+    domain: str = ""
+    """The name people reach the service at ("" when they reach it by the host's address):
+    `roost reach` checks its DNS records and certificate."""
 
     def __post_init__(self) -> None:
         if not _ID.match(self.id):

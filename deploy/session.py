@@ -74,6 +74,10 @@ def vault_secrets(passphrase: Callable[[], str], home: Path) -> Callable[[Secret
                                   "yours with `roost keys list`") from None
         value = ident.secret.get(s.field)
         if value is None:
+            from roost.keys import tor
+
+            value = tor.derived_secret(ident, s.field)
+        if value is None:
             raise RoostError(f"the identity {s.name} has no {s.field}")
         return str(value)
 

@@ -533,6 +533,10 @@ def _drain(ready: Callable[[], bool], recv: Callable[[int], bytes], buf: bytearr
     return got
 
 
+EOF_GRACE = 1.0
+"""Seconds to wait, after the exit status, for the rest of the output and its EOF."""
+
+
 def _collect(chan: paramiko.Channel, t: paramiko.Transport, deadline: float | None,
              on_output: OutputSink | None) -> tuple[bytearray, bytearray, bool]:
     """Read the command's stdout and stderr until it ends or the deadline passes: (stdout,
@@ -542,12 +546,18 @@ def _collect(chan: paramiko.Channel, t: paramiko.Transport, deadline: float | No
     pend_out = bytearray()
     pend_err = bytearray()
     timed_out = False
+    exited_at: float | None = None
     while True:
         if _read_ready(chan, out, err, pend_out, pend_err, on_output):
             continue
         if chan.exit_status_ready() and not chan.recv_ready() \
                 and not chan.recv_stderr_ready():
-            break
+            # sshd sends the exit status when the command ends, which can be before the
+            # command's last output (still in its pipe) is sent: that comes, then EOF. A
+            # command that left a child holding its output open gets EOF_GRACE seconds.
+            exited_at = exited_at if exited_at is not None else time.monotonic()
+            if chan.eof_received or time.monotonic() - exited_at > EOF_GRACE:
+                break
         if chan.closed:
             break
         wait = 1.0
@@ -557,6 +567,8 @@ def _collect(chan: paramiko.Channel, t: paramiko.Transport, deadline: float | No
                 timed_out = True
                 break
             wait = min(wait, left)
+        if exited_at is not None:
+            wait = min(wait, EOF_GRACE / 4)  # a select() woken by EOF, or the grace's end
         if chan.eof_received:
             # the output is over and only the exit status is to come: select() on
             # the channel would return at once from here on (a busy loop)

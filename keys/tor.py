@@ -53,3 +53,16 @@ def public_key_file(identity: Identity) -> bytes:
 
 def hostname_file_text(identity: Identity) -> str:
     return identity.public["hostname"] + "\n"
+
+
+SECRET_FILE_FIELD = "hs_ed25519_secret_key"  # noqa: S105 (a field name)
+"""The secret a deploy asks the vault for (`Secret(id, SECRET_FILE_FIELD, binary=True)`):
+Tor's secret key file, base64 (it is bytes, not text)."""
+
+
+def derived_secret(identity: Identity, field: str) -> str | None:
+    """A secret field made from the identity's secret rather than stored: Tor's secret key
+    file (base64) for SECRET_FILE_FIELD; None for any other field."""
+    if identity.kind == KIND and field == SECRET_FILE_FIELD:
+        return b64(secret_key_file(identity))
+    return None

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from roost.catalog.model import Catalog, Service
 from roost.plan.answers import Answers
 from roost.plan.detect import format_mb
-from roost.plan.progress import Progress
+from roost.plan.progress import Progress, way_words
 
 STATES = ("next", "waiting", "later", "done", "skipped", "failed", "started")
 WAYS = ("public", "home", "vps")
@@ -40,6 +40,12 @@ IDENTITY_WORDS = {
     "login": "a login with a strong password for your admin account",
 }
 WAY_NAMES = {"public": "a public instance", "home": "at home", "vps": "on your VPS"}
+REACH_OFFER = ("the router forwards its ports (roost can ask a router that offers UPnP), a "
+               "relay through your VPS (for carrier-grade NAT, or when you cannot change the "
+               "router), or a Tor onion service for private use (friends and your own phone)")
+"""The ways in the plan offers for a service others must reach at home, in words."""
+REACH_SHORT = {"router": "through the router", "upnp": "through the router (UPnP)",
+               "relay": "through a relay", "tor": "over Tor"}
 
 
 @dataclass(frozen=True)
@@ -88,6 +94,21 @@ class Step:
     needs_first: tuple[str, ...] = ()
     """Identity kinds roost creates at the start of this step because none exists yet: 'ssh'
     to reach a home or VPS server, then the service's own (e.g. 'xmpp')."""
+    ways_in: tuple[str, ...] = ()
+    """For a service others must reach, run at home: the ways in now in place (router, upnp,
+    relay, tor; roost.plan.progress.WAYS_IN), as the progress recorded them."""
+    reach: str = ""
+    """For a service others must reach, at home: one sentence saying which way in people
+    outside use, or that none is in place yet and which there are. "" otherwise."""
+
+    def reach_short(self) -> str:
+        """A few words for a list: "No way in from outside yet.", "Reached over Tor.", or ""
+        when no way in is needed."""
+        if not self.reach:
+            return ""
+        if not self.ways_in:
+            return "No way in from outside yet."
+        return f"Reached {_join([REACH_SHORT.get(w, w) for w in self.ways_in])}."
 
     def line(self, total: int) -> str:
         """One sentence, read aloud: '1 of 14: Prosody (XMPP chat), next. Replaces WhatsApp.'"""
@@ -318,6 +339,27 @@ def _order_key(s: Service, a: Answers, infra_needed: bool,
     )
 
 
+def reach_for(s: Service, way: str, progress: Progress) -> tuple[tuple[str, ...], str]:
+    """(the ways in in place, one sentence) for a step whose service others must reach and
+    that runs at home; ((), "") for any other."""
+    if way != "home" or not s.requirements.reached_by_others:
+        return (), ""
+    found: dict[str, str] = {}
+    for e in progress.running():
+        if e.service_id != s.id:
+            continue
+        host = str(e.detail.get("host", ""))
+        for w in progress.ways_in(s.id, host):
+            kind = str(w.detail.get("way", ""))
+            address = str(w.detail.get("address", "") or "")
+            found.setdefault(kind, f"{way_words(w.detail)} on {host}"
+                             + (f" (at {address})" if address else ""))
+    if found:
+        return tuple(found), _sentence("People outside reach it " + _join(list(found.values())))
+    return (), (f"Others must reach {s.name} from outside, and no way in is in place yet. "
+                f"The ways: {REACH_OFFER}. Once it runs: roost reach {s.id} --host NAME.")
+
+
 def build_plan(catalog: Catalog, answers: Answers, progress: Progress, today: date) -> Plan:
     """The ordered plan for this person. Same inputs, same plan."""
     ids = set(catalog.ids)
@@ -371,6 +413,7 @@ def build_plan(catalog: Catalog, answers: Answers, progress: Progress, today: da
         if way in ("home", "vps") and "ssh" not in have and "ssh" not in s.identities:
             needs.append("ssh")
         needs += [k for k in s.identities if k not in have]
+        ways_in, reach = reach_for(s, way, progress)
         names = [p.name for pid in s.replaces if (p := catalog.platform(pid)) is not None
                  and (pid in answers.uses or not relevant)]
         steps.append(Step(
@@ -380,7 +423,8 @@ def build_plan(catalog: Catalog, answers: Answers, progress: Progress, today: da
             summary=s.summary, category=s.category, difficulty=s.difficulty,
             relevant=relevant, alternative=relevant and s.id not in primary,
             reason=progress.reason_of(s.id) if st in ("skipped", "failed") else None,
-            next_steps=s.next_steps, needs_first=tuple(needs),
+            next_steps=s.next_steps, needs_first=tuple(needs), ways_in=ways_in,
+            reach=reach,
         ))
     nxt = next((s for s in steps if s.state == "next"), None)
     return Plan(tuple(steps), nxt, tuple(excluded))

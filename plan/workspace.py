@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -198,12 +198,16 @@ class Workspace:
         self._append(_deployed_event(self._service(service_id), host, version, self.clock(), ports))
 
     def deployed(self, service_id: str, host: str, version: str, healthy: bool = True,
-                 ports: tuple[str, ...] = ()) -> Step | None:
+                 ports: tuple[str, ...] = (), recipe: str = "",
+                 options: Mapping[str, str] | None = None) -> Step | None:
         """Note a finished deploy (host, version, the ports it binds like "8008/tcp", time)
-        and, when it passed its health check, mark its plan step done, in one write. Returns
-        the plan's next step (None when there is no plan yet or nothing is left)."""
+        and, when it passed its health check, mark its plan step done, in one write. `recipe`
+        and `options` are what ran (public words the person typed, never a secret), so `roost
+        check` can run the same health check. Returns the plan's next step (None when there
+        is no plan yet or nothing is left)."""
         at = self.clock()
-        events = [_deployed_event(self._service(service_id), host, version, at, ports)]
+        events = [_deployed_event(self._service(service_id), host, version, at, ports,
+                                  recipe, options)]
         if healthy:
             events.append(Event("done", at, service_id))
 
@@ -344,8 +348,15 @@ def _public(d: dict[str, Any]) -> dict[str, Any]:
 
 
 def _deployed_event(service_id: str, host: str, version: str, at: datetime,
-                    ports: tuple[str, ...] = ()) -> Event:
+                    ports: tuple[str, ...] = (), recipe: str = "",
+                    options: Mapping[str, str] | None = None) -> Event:
     detail: dict[str, Any] = {"host": str(host)[:200], "version": str(version)[:100]}
+    if recipe:
+        detail["recipe"] = str(recipe)[:63]
+    kept = {str(k)[:40]: str(v)[:400] for k, v in (options or {}).items()
+            if not any(w in str(k).lower() for w in SECRET_WORDS)}
+    if kept:
+        detail["options"] = dict(list(kept.items())[:50])
     for p in ports:
         if not isinstance(p, str) or not PORT.match(p):
             raise RoostError(f"{str(p)[:20]!r} is not a port to record", hint='like "8008/tcp"')

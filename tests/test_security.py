@@ -121,6 +121,15 @@ def entry_points(v: str, files: Path) -> list[list[str]]:
         ["deploy", "static-blog", "--dry-run", "--option", f"address={v}"],
         ["deploy", "prosody", "--dry-run", "--option", f"domain={v}"],
         ["undeploy", v, "--dry-run"], ["undeploy", "static-blog", "--host", v, "--dry-run"],
+        ["reach", v, "--tor", "--dry-run"], ["reach", "prosody", "--host", v, "--dry-run"],
+        ["reach", "prosody", "--tor", "--identity", v, "--dry-run"],
+        ["host", "dyndns", v, "--dry-run"],
+        ["host", "dyndns", "local", "--domain", v, "--server", "x.org", "--login", "a",
+         "--dry-run"],
+        ["host", "dyndns", "local", "--domain", "h.example.org", "--server", v, "--login", "a",
+         "--dry-run"],
+        ["host", "dyndns", "local", "--domain", "h.example.org", "--server", "x.org",
+         "--login", v, "--check", v, "--identity", v, "--dry-run"],
         [v], ["--plain", v],
     ]
     if path_safe(v):

@@ -361,3 +361,16 @@ def test_write_under_a_file_is_one_clear_error(root_t: SSHTransport, tmp_path: P
 
     with pytest.raises(RoostError, match="cannot write"):
         LocalTransport().put_file(str(tmp_path / "plain" / "f"), b"1")
+
+
+def test_output_after_the_exit_status_is_not_lost(root_t: SSHTransport) -> None:
+    """sshd may send the exit status while the command's last output is still in its pipe
+    (it reads the pipe only as the channel window allows); the output that follows it is
+    the command's too. Seen as `roost check` losing its probe's last section."""
+    short = []
+    for _ in range(60):
+        r = root_t.run(["sh", "-c", "head -c 2000000 /dev/zero | od -v -An | tail -c 300000; "
+                        "echo the-end"])
+        if not r.stdout.endswith("the-end\n") or len(r.stdout) != 300008:
+            short.append(len(r.stdout))
+    assert short == []

@@ -381,7 +381,9 @@ class TestHost:
         try:
             self._proc = subprocess.Popen(
                 ["systemd-nspawn", "-b", "-D", str(self.fs), f"--machine={self.machine}",
-                 "--register=no", "--keep-unit", "--network-veth", "--console=pipe"],
+                 "--register=no", "--keep-unit", "--network-veth", "--console=pipe",
+                 # A tun device for userspace WireGuard (wireguard-go), as a VPS offers one.
+                 *(["--bind=/dev/net/tun"] if Path("/dev/net/tun").exists() else [])],
                 stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT,
                 start_new_session=True,
             )

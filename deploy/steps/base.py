@@ -20,6 +20,7 @@ they reach the host only on stdin or as file contents.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import importlib.resources
 import json
@@ -46,6 +47,8 @@ class Secret:
 
     name: str
     field: str = "password"
+    binary: bool = False
+    """The value is base64 of bytes (a key file): a file written from it gets the bytes."""
 
     @property
     def ref(self) -> str:
@@ -123,7 +126,13 @@ class StepContext:
 
     def data(self, d: Data) -> bytes:
         if isinstance(d, Secret):
-            return self.secret(d).encode("utf-8")
+            value = self.secret(d)
+            if d.binary:
+                try:
+                    return base64.b64decode(value, validate=True)
+                except ValueError:
+                    raise RoostError(f"the secret {d.name} ({d.field}) is not base64") from None
+            return value.encode("utf-8")
         return d.encode("utf-8") if isinstance(d, str) else d
 
     def redact(self, text: str) -> str:

@@ -25,16 +25,22 @@ def planned_with_pi(home: Path, answers: str, pi_host: TestHost) -> None:
     """`roost assess` with `answers` into `home` (ROOST_HOME), then the test host as `pi`
     (root, its key) with its host key already trusted."""
     from roost.cli.main import main
-    from roost.deploy.hosts import HOSTS_FILE, Host, HostStore
-    from roost.deploy.trust import KNOWN_HOSTS, KnownHosts
 
     path = home.parent / "answers.toml"
     path.write_text(answers)
     assert main(["assess", "--answers", str(path)]) == 0
-    HostStore(home / HOSTS_FILE).add(Host("pi", address=pi_host.address, user="root",
-                                          port=pi_host.ssh_port,
-                                          key_path=str(pi_host.key_path)))
+    trusted_host(home, "pi", pi_host)
+
+
+def trusted_host(home: Path, name: str, host: TestHost) -> None:
+    """The test host in `home`'s hosts file as `name` (root, its key), its host key already
+    in roost's known_hosts."""
+    from roost.deploy.hosts import HOSTS_FILE, Host, HostStore
+    from roost.deploy.trust import KNOWN_HOSTS, KnownHosts
+
+    HostStore(home / HOSTS_FILE).add(Host(name, address=host.address, user="root",
+                                          port=host.ssh_port, key_path=str(host.key_path)))
     known = KnownHosts(home / KNOWN_HOSTS)
     known.path.parent.mkdir(parents=True, exist_ok=True)
-    known.path.write_text(pi_host.known_hosts_lines())
+    known.path.write_text(host.known_hosts_lines())
     known.path.chmod(0o600)

@@ -48,6 +48,8 @@ SCENES = (
     Scene("hosts", "progress", ("h",)),
     Scene("deploy", "progress", (), open="deploy"),
     Scene("deploy-finished", "progress", (), open="deploy-hello", snapshot=False),
+    Scene("reach", "progress", (), open="reach"),
+    Scene("reach-report", "progress", (), open="reach-report"),
     Scene("settings", "progress", ("s",)),
     Scene("help", "progress", ("question_mark",)),
 )
@@ -90,6 +92,13 @@ def run_before(scene: Scene) -> Callable[[object], Awaitable[None]]:
             assert isinstance(app, RoostApp)
             nxt = app.ws.next_step()
             open_screen(app, "deploy", nxt.service_id if nxt else "static-blog")
+        if scene.open in ("reach", "reach-report"):
+            from roost.tui.screens import open_screen
+
+            open_screen(pilot.app, "reach", "prosody")
+            if scene.open == "reach-report":
+                await pilot.pause()
+                pilot.app.screen.show(REACH_REPORT)  # type: ignore[attr-defined]
         if scene.open == "deploy-hello":
             await deploy_hello(pilot)
         for key in scene.keys:
@@ -98,6 +107,26 @@ def run_before(scene: Scene) -> Callable[[object], Awaitable[None]]:
 
     return go
 
+
+def _reach_report() -> object:
+    from roost.deploy.reachability.model import Check, Report
+
+    return Report("prosody", "pi", "chat.example.org", "192.0.2.7", "vps", (
+        Check("dns", "A/AAAA chat.example.org", "ok", "chat.example.org points at 192.0.2.7."),
+        Check("dns", "SRV _xmpp-client._tcp.chat.example.org", "missing",
+              "there is no SRV record _xmpp-client._tcp.chat.example.org.",
+              "Add an SRV record _xmpp-client._tcp.chat.example.org pointing at "
+              "chat.example.org port 5222 (so XMPP apps find your server)."),
+        Check("port", "port 5222/tcp from vps", "ok", "192.0.2.7:5222 answers from vps."),
+        Check("port", "port 5269/tcp from vps", "closed",
+              "192.0.2.7:5269 refused the connection from vps.",
+              "Forward port 5269 on your router to this host."),
+        Check("tls", "certificate days left for chat.example.org", "ok",
+              "80 days left (until 2027-02-13).")))
+
+
+REACH_REPORT = _reach_report()
+"""A fixed report for the reach screen's snapshot (its checks are proven elsewhere)."""
 
 HELLO_ROOT = "/tmp/roost-screenshot-hello"
 

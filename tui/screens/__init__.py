@@ -31,10 +31,23 @@ def open_screen(app: App[int], name: str, arg: str | None = None) -> None:
         from roost.tui.screens.deploy import DeployScreen
 
         app.push_screen(DeployScreen(arg))
+    elif name == "reach":
+        from roost.tui.screens.reach import ReachScreen
+
+        service, _, host = (arg or "").partition(":")  # "prosody:pi", "prosody", ":pi"
+        app.push_screen(ReachScreen(service, host))
+    elif name == "reach-tor" and arg is not None:
+        from roost.tui.screens.ways_in import OnionScreen
+
+        app.push_screen(OnionScreen(arg))
     elif name == "settings":
         from roost.tui.screens.settings import SettingsScreen
 
         app.push_screen(SettingsScreen())
+    elif name == "status":
+        from roost.tui.screens.status import StatusScreen
+
+        app.push_screen(StatusScreen())
     elif name == "help":
         from roost.tui.screens.settings import HelpScreen
 

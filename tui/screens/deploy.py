@@ -8,6 +8,7 @@ next run continue where this one stopped.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -59,6 +60,24 @@ def deploy_job(recipe_id: str, host: Host, home: Path, options: dict[str, str],
                               "to confirm it") from None
 
 
+def relay_job(service_id: str, host: Host, vps: Host, home: Path, passphrase: str,
+              sudo_password: SudoPassword, emit: Callable[[Any], None],
+              cancel: threading.Event) -> list[str]:
+    """Blocking: relay the service through the VPS (the use case in roost.app.relaying, as
+    `roost reach ID --host H --relay VPS`); the lines to tell."""
+    from roost.app.relaying import Relaying
+
+    def passphrase_given() -> str:
+        if not passphrase:
+            raise RoostError("the relay needs your vault's WireGuard keys",
+                             hint="type the vault passphrase and start again")
+        return passphrase
+
+    return Relaying(service_id, host, vps, home, on_event=emit, passphrase=passphrase_given,
+                    sudo_password=lambda h: sudo_password if h.name == host.name else None,
+                    cancel=cancel).open()
+
+
 class OptionsForm(Vertical):
     """The deploy's fields, above the hosts; the screen's body scrolls them (and the hosts)
     into view in a short terminal, and Tab goes from field to field."""
@@ -73,6 +92,7 @@ class DeployScreen(RoostScreen):
         Binding("c", "cancel", "cancel after this step"),
         Binding("r", "resume", "resume what stopped"),
         Binding("m", "done", "mark the step done"),
+        Binding("o", "reach", "can others reach it?"),
     ]
 
     def __init__(self, service_id: str = "") -> None:
@@ -84,6 +104,7 @@ class DeployScreen(RoostScreen):
         self.host_name = ""
         self.cancel = threading.Event()
         self.finish_rows: list[Row] = []
+        self._reach_add: Callable[[str], None] = lambda line: None
 
     def title_text(self) -> str:
         svc = self.ws.catalog.get(self.service_id)
@@ -227,8 +248,12 @@ class DeployScreen(RoostScreen):
         if key.startswith("host:") and self.phase == "choose":
             self.host_name = key.split(":", 1)[1]
             self.start(resume=True)
+        elif key.startswith("relay:") and self.phase == "finished":
+            self.start_relay(key.split(":", 1)[1])
         elif key == "done":
             self.action_done()
+        elif key == "reach":
+            self.action_reach()
 
     def refuse_unless_installable(self, host: Host) -> None:
         """Before connecting: a service roost does not install is refused in one line that
@@ -277,8 +302,7 @@ class DeployScreen(RoostScreen):
         self.query_one("#deploy-form").display = False
         self._follow()
         self.menu.focus()
-        self.say("Deploying; each step is shown as a line.")
-        home = self.ws.home
+        self.say(self.running_words())
 
         if self.cancel not in self.roost.cancel_events:
             self.roost.cancel_events.append(self.cancel)
@@ -293,14 +317,71 @@ class DeployScreen(RoostScreen):
                 raise Cancelled("roost was closed during the deploy",
                                 hint="start it again to resume") from None
 
-        recipe_id = self.recipe_id()
+        self.run_worker(self.make_job(host, options, passphrase, resume, emit), thread=True,
+                        exclusive=True, exit_on_error=False, name="deploy")
+
+    def make_job(self, host: Host, options: dict[str, str], passphrase: str, resume: bool,
+                 emit: Callable[[Any], None]) -> Callable[[], Any]:
+        """What the worker runs (blocking): the deploy; a screen that runs another use case
+        the same way (roost.tui.screens.ways_in) gives its own."""
+        recipe_id, home = self.recipe_id(), self.ws.home
 
         def job() -> Any:
             return deploy_job(recipe_id, host, home, options, passphrase,
                               lambda: self.ask_sudo_password(host), resume, emit,
                               self.cancel)
 
-        self.run_worker(job, thread=True, exclusive=True, exit_on_error=False, name="deploy")
+        return job
+
+    def running_words(self) -> str:
+        return "Deploying; each step is shown as a line."
+
+    def relay_rows(self, ports: Sequence[str]) -> list[Row]:
+        """After a deploy others connect to: one line per other host to relay it through."""
+        from roost.app.hosts import host_store
+
+        if not ports or self.ws.catalog.get(self.service_id) is None:
+            return []
+        return [Row(f"relay:{h.name}", f"Reach it from outside through {h.name}",
+                    extra=f"a WireGuard tunnel from {self.host_name} to {h.name}, which "
+                          f"forwards {', '.join(ports)}; your domain then points at "
+                          f"{h.name}")
+                for h in host_store(self.ws.home).all()
+                if not h.is_local and h.name != self.host_name]
+
+    def start_relay(self, vps_name: str) -> None:
+        from roost.app.hosts import host_store
+
+        passphrase = self.query_one("#field-passphrase", Input).value
+        try:
+            store = host_store(self.ws.home)
+            host, vps = store.get(self.host_name), store.get(vps_name)
+        except RoostError as exc:
+            self.say(exc.line())
+            return
+        self.cancel.clear()
+        self.phase = "running"
+        self.lines.append(f"relaying through {vps.name}")
+        self._follow()
+        self.menu.focus()
+        self.say(f"Relaying through {vps.name}; each step is shown as a line.")
+        home, service_id = self.ws.home, self.service_id
+
+        def emit(e: Any) -> None:
+            try:
+                self.app.call_from_thread(self.on_engine_event, e)
+            except RuntimeError:  # the app has quit: stop here, the journal is saved
+                self.cancel.set()
+                from roost.app.deploying import Cancelled
+
+                raise Cancelled("roost was closed during the relay",
+                                hint="start it again to continue") from None
+
+        def job() -> list[str]:
+            return relay_job(service_id, host, vps, home, passphrase,
+                             lambda: self.ask_sudo_password(host), emit, self.cancel)
+
+        self.run_worker(job, thread=True, exclusive=True, exit_on_error=False, name="relay")
 
     def ask_sudo_password(self, host: Host) -> str | None:
         """From the deploy's worker thread, once connected and only when a command needs
@@ -332,6 +413,13 @@ class DeployScreen(RoostScreen):
         self._follow()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.name == "reach-after" and event.state == WorkerState.SUCCESS:
+            for line in event.worker.result or ():
+                self._reach_add(line)
+            return
+        if event.worker.name == "relay":
+            self.relay_ended(event)
+            return
         if event.worker.name != "deploy":
             return
         if event.state == WorkerState.SUCCESS:
@@ -346,6 +434,21 @@ class DeployScreen(RoostScreen):
                 self.lines.append("Press r to resume: finished steps are not done again.")
             self._follow()
             self.say(msg)
+
+    def relay_ended(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.SUCCESS:
+            said = list(event.worker.result or [])
+        elif event.state in (WorkerState.ERROR, WorkerState.CANCELLED):
+            err = event.worker.error
+            said = [err.line() if isinstance(err, RoostError) else "the relay stopped",
+                    "Choose the relay's line again to continue: finished steps are not "
+                    "done again."]
+        else:
+            return
+        self.phase = "finished"
+        self.lines += said
+        self._follow()
+        self.say(said[0])
 
     def finished(self, result: Any) -> None:
         self.phase = "finished"
@@ -370,6 +473,15 @@ class DeployScreen(RoostScreen):
             rows.append(Row(f"next:{i}", "What next", extra=text))
         for i, text in enumerate(noted):
             rows.append(Row(f"plan:{i}", "Your plan", extra=text))
+        from roost.app.reaching import reached_from_outside
+
+        if reached_from_outside(self.service_id):
+            rows.append(Row("reach", "Can others reach it?", state="action, key o",
+                            extra="Check its DNS records, ports and certificate, from "
+                                  "another of your hosts."))
+            self.check_reach()
+        if health is None or health.ok:
+            rows += self.relay_rows(tuple(getattr(result, "ports", ()) or ()))
         self.finish_rows = rows
         self.refresh_content()
         if rows:
@@ -391,6 +503,42 @@ class DeployScreen(RoostScreen):
         else:
             self.say("There is nothing to resume." if self.phase != "running"
                      else "It is running.")
+
+    def check_reach(self) -> None:
+        """After the deploy, the reach checks from this computer (roost.app.reaching), each
+        a line of the result as it is done, then how to check from outside."""
+        from roost.app.hosts import host_store
+        from roost.app.reaching import after_deploy
+
+        home, service = self.ws.home, self.service_id
+        try:
+            host = host_store(home).get(self.host_name)
+            options = self.options() or {}
+        except RoostError:
+            return
+
+        def add(line: str) -> None:
+            self.finish_rows.append(Row(f"reached:{len(self.finish_rows)}", "Reach",
+                                        extra=line))
+            self.refresh_content()
+
+        def job() -> list[str]:
+            def one(c: Any) -> None:
+                with contextlib.suppress(RuntimeError):  # the app has quit
+                    self.app.call_from_thread(add, c.line())
+
+            return after_deploy(service, host, home, on_check=one, options=options)
+
+        self._reach_add = add
+        self.run_worker(job, thread=True, exit_on_error=False, name="reach-after")
+
+    def action_reach(self) -> None:
+        if self.phase != "finished":
+            self.say("Check who can reach it once the deploy has finished.")
+            return
+        from roost.tui.screens import open_screen
+
+        open_screen(self.app, "reach", f"{self.service_id}:{self.host_name}")
 
     def action_done(self) -> None:
         if self.ws.catalog.get(self.service_id) is None:

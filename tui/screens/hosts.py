@@ -89,6 +89,7 @@ class HostScreen(RoostScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "refresh_facts", "read the facts again"),
         Binding("x", "remove", "remove the host"),
+        Binding("o", "reach", "can others reach its services?"),
     ]
 
     def __init__(self, name: str) -> None:
@@ -110,6 +111,8 @@ class HostScreen(RoostScreen):
             out.append(Row("fact:none", "Its facts were not read yet", state="key r reads them"))
         out.append(Row("refresh", "Read the facts again", state="action, key r"))
         if not h.is_local:
+            out.append(Row("dyndns", "Keep a dynamic-DNS name pointed at it",
+                           state="action, Enter", extra="For a home whose address changes."))
             out.append(Row("remove", "Remove this host from roost", state="action, key x"))
         return out
 
@@ -118,6 +121,10 @@ class HostScreen(RoostScreen):
             self.action_refresh_facts()
         elif key == "remove":
             self.action_remove()
+        elif key == "dyndns":
+            from roost.tui.screens.ways_in import DynDnsScreen
+
+            self.app.push_screen(DynDnsScreen(self.host_name))
 
     def action_refresh_facts(self) -> None:
         h = store(self.ws.home).get(self.host_name)
@@ -140,6 +147,11 @@ class HostScreen(RoostScreen):
             err = event.worker.error
             self.say(err.line() if isinstance(err, RoostError)
                      else f"Reading the facts failed: {type(err).__name__}.")
+
+    def action_reach(self) -> None:
+        from roost.tui.screens import open_screen
+
+        open_screen(self.app, "reach", f":{self.host_name}")
 
     def action_remove(self) -> None:
         if self.act(store(self.ws.home).remove, self.host_name):

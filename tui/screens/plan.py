@@ -56,6 +56,7 @@ class PlanScreen(RoostScreen):
         Binding("s", "skip", "skip"),
         Binding("u", "undo", "undo"),
         Binding("a", "answers", "change answers"),
+        Binding("o", "reach", "can others reach it?"),
     ]
 
     def title_text(self) -> str:
@@ -69,14 +70,22 @@ class PlanScreen(RoostScreen):
     def rows(self) -> Sequence[Row]:
         if self.ws.answers is None:
             return [Row("assess", "Answer a few questions first", state="no plan yet")]
+        from roost.app.last_check import last_states
+
         plan = self.ws.plan()
+        running = {(e.service_id, str(e.detail.get("host", "")))
+                   for e in self.ws.progress.running()}
+        checked = {k: v for k, v in last_states(self.ws.home).items() if k in running}
         out = []
         for s in ordered(plan):
-            extra = []
+            extra = [last.spoken(host) for (sid, host), last in checked.items()
+                     if sid == s.service_id]
             if s.replaces and s.relevant:
                 extra.append(f"Replaces {_join(s.replaces)}.")
             if s.state not in ("done", "skipped"):
                 extra.append(f"Way: {WAY_NAMES[s.way]}.")
+            if s.reach_short() and (s.ways_in or s.state not in ("done", "skipped")):
+                extra.append(s.reach_short())
             out.append(Row(f"step:{s.service_id}", s.name, state=state_words(s),
                            extra=" ".join(extra)))
         for i, line in enumerate(plan.excluded):
@@ -123,6 +132,13 @@ class PlanScreen(RoostScreen):
         from roost.tui.screens import open_screen
 
         open_screen(self.app, "assess")
+
+    def action_reach(self) -> None:
+        sid = self._current_service()
+        if sid:
+            from roost.tui.screens import open_screen
+
+            open_screen(self.app, "reach", sid)
 
 
 class ServiceScreen(RoostScreen):
@@ -172,6 +188,10 @@ class ServiceScreen(RoostScreen):
         if step is not None:
             out.append(Row("info:way", "Suggested way", state=WAY_NAMES[step.way],
                            extra=step.way_reason))
+            if step.reach:
+                out.append(Row("info:reach", "From outside",
+                               state="reachable" if step.ways_in else "no way in yet",
+                               extra=step.reach))
             for w in step.ways:
                 out.append(Row(f"way:{w.kind}", WAY_TITLES.get(w.kind, w.kind),
                                state="fits" if w.possible else "does not fit",
@@ -212,6 +232,9 @@ class ServiceScreen(RoostScreen):
             Row("action:done", "Mark done", state="already done" if done else "action, key m"),
             Row("action:skip", "Skip this step", state="action, key s"),
             self._deploy_row(svc),
+            *([Row("action:tor", "Reach it over Tor", state="action, Enter",
+                   extra="A Tor onion service for private use: you and friends you give "
+                   "its address.")] if step is not None and step.reach else []),
             Row("action:undo", "Undo the last change", state="action, key u"),
         ]
         return out
@@ -228,7 +251,8 @@ class ServiceScreen(RoostScreen):
 
     def activate(self, key: str) -> None:
         actions = {"action:done": self.action_done, "action:skip": self.action_skip,
-                   "action:deploy": self.action_deploy, "action:undo": self.action_undo}
+                   "action:deploy": self.action_deploy, "action:undo": self.action_undo,
+                   "action:tor": self.action_tor}
         if key in actions:
             actions[key]()
 
@@ -266,6 +290,12 @@ class ServiceScreen(RoostScreen):
         from roost.tui.screens import open_screen
 
         open_screen(self.app, "deploy", self.service_id)
+
+
+    def action_tor(self) -> None:
+        from roost.tui.screens import open_screen
+
+        open_screen(self.app, "reach-tor", self.service_id)
 
 
 SKIP_REASONS = (

@@ -80,11 +80,15 @@ def all_screens() -> list[type[RoostScreen]]:
         KindScreen,
     )
     from roost.tui.screens.plan import PlanScreen, ServiceScreen, SkipScreen
+    from roost.tui.screens.reach import ReachScreen
+    from roost.tui.screens.status import StatusScreen
     from roost.tui.screens.welcome import WelcomeScreen
 
     return [WelcomeScreen, AssessmentScreen, PlanScreen, ServiceScreen, SkipScreen,
             IdentitiesScreen, KindScreen, IdentityFormScreen, BackupScreen, HostsScreen,
-            HostScreen, AddHostScreen, TrustScreen, DeployScreen, SettingsScreen, HelpScreen]
+            HostScreen, AddHostScreen, TrustScreen, DeployScreen, ReachScreen, StatusScreen,
+            SettingsScreen,
+            HelpScreen]
 
 
 class HelpScreen(RoostScreen):

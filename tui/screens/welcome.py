@@ -66,6 +66,8 @@ class WelcomeScreen(RoostScreen):
         else:
             out.append(Row("assess", "Answer a few questions to get your plan",
                            state="start here"))
+        if ws.progress.running():  # something is deployed: its status is a row away
+            out.append(Row("status", "Status", detail="is everything working? (roost check)"))
         out += [
             Row("identities", "Identities", detail="your keys and ids"),
             Row("hosts", "Hosts", detail="the machines roost sets up"),

@@ -1,0 +1,49 @@
+"""Log in to an XMPP server as a person's app would, from wherever this runs (a test runs it
+inside a network namespace): `python xmpp_login.py ADDRESS JID CAFILE`, the password on
+stdin. Prints "logged in" and exits 0, or says why not and exits 1 (within TIMEOUT seconds).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+TIMEOUT = 15.0
+
+
+async def login(address: str, jid: str, password: str, cafile: str) -> str:
+    import slixmpp
+
+    loop = asyncio.get_running_loop()
+    outcome: asyncio.Future[str] = loop.create_future()
+
+    def done(what: str) -> None:
+        if not outcome.done():
+            outcome.set_result(what)
+
+    c = slixmpp.ClientXMPP(jid, password)
+    c.ca_certs = cafile
+    c.enable_plaintext = False
+    c.enable_direct_tls = False  # STARTTLS on 5222, as apps do (else a failed first try)
+    c.add_event_handler("session_start", lambda _: done("logged in"))
+    c.add_event_handler("failed_auth", lambda _: done("refused"))
+    c.add_event_handler("connection_failed", lambda e: done(f"no connection: {e}"))
+    c.connect(host=address, port=5222)
+    try:
+        return await asyncio.wait_for(outcome, TIMEOUT)
+    except TimeoutError:
+        return "timed out"
+    finally:
+        c.disconnect()
+        await asyncio.sleep(0.2)
+
+
+def main() -> int:
+    address, jid, cafile = sys.argv[1:4]
+    said = asyncio.run(login(address, jid, sys.stdin.readline().rstrip("\n"), cafile))
+    print(said)
+    return 0 if said == "logged in" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,148 @@
+"""The "Can others reach it?" screen, driven by keys through Pilot: opened from the plan, a
+host and the deploy result; a real check (a port on loopback) at 80x24 and at 40x12, with the
+terminal cursor on the focused line and its state after every key."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+from test_reach_checks import catalog_with_port  # noqa: F401 (a fixture)
+from test_tui import check_cursor, make_app, press, screen_lines, settle, sync
+
+from roost.deploy.reachability.model import Check, Report
+from roost.tui.a11y import cursor_line
+from roost.tui.screens import open_screen
+from roost.tui.screens.reach import ReachScreen
+
+
+@pytest.fixture
+def home(home: Path, monkeypatch: pytest.MonkeyPatch,
+         catalog_with_port: tuple[Path, socket.socket]) -> Path:  # noqa: F811
+    home.mkdir()
+    monkeypatch.setenv("ROOST_CATALOG_DIR", str(catalog_with_port[0]))
+    return home
+
+
+@pytest.mark.parametrize("size", [(80, 24), (40, 12)])
+@sync
+async def test_check_a_port_by_keyboard_and_read_each_line(
+        home: Path, catalog_with_port: tuple[Path, socket.socket],  # noqa: F811
+        size: tuple[int, int]) -> None:
+    port = catalog_with_port[1].getsockname()[1]
+    app = make_app(home, screen_reader=True)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        open_screen(app, "reach", "ssb-pub:local")
+        await settle(pilot, app)
+        assert isinstance(app.screen, ReachScreen)
+        line = check_cursor(app)
+        assert "From here, own network only" in line
+        await press(pilot, app, "enter")
+        await settle(pilot, app)
+        line = check_cursor(app)
+        assert "Result, all fine" in line
+        await press(pilot, app, "down")
+        line = check_cursor(app)
+        assert line.strip().startswith(f"ok, port {port}/tcp from this"), line
+        text = " ".join(screen_lines(app))
+        assert "Others can reach ssb-pub on local" in text
+        # Closed now: r checks again and says so, in words.
+        catalog_with_port[1].close()
+        await press(pilot, app, "r")
+        await settle(pilot, app)
+        line = check_cursor(app)
+        assert "Result, needs your attention" in line
+        await press(pilot, app, "down")
+        assert check_cursor(app).strip().startswith("closed, port"), cursor_line(app)
+        await pilot.press("q")  # back (the welcome screen is not made for 40x12)
+        await pilot.pause()
+        assert not isinstance(app.screen, ReachScreen)
+
+
+@sync
+async def test_opened_from_the_plan_and_a_host_by_key_o(home: Path) -> None:
+    app = make_app(home, screen_reader=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await press(pilot, app, "h")
+        await press(pilot, app, "enter")  # the host "local"
+        await press(pilot, app, "o")
+        assert isinstance(app.screen, ReachScreen)
+        assert "Nothing to check here" in check_cursor(app)
+        await press(pilot, app, "q")
+        await press(pilot, app, "q")
+        assert "Check" not in cursor_line(app)
+
+
+@sync
+async def test_a_report_reads_state_first_and_what_to_do(home: Path) -> None:
+    report = Report("prosody", "pi", "chat.example.org", "192.0.2.7", "vps", (
+        Check("dns", "SRV _xmpp-client._tcp.chat.example.org", "missing",
+              "there is no SRV record _xmpp-client._tcp.chat.example.org.",
+              "Add an SRV record _xmpp-client._tcp.chat.example.org pointing at "
+              "chat.example.org port 5222."),
+        Check("port", "port 5222/tcp from vps", "ok", "192.0.2.7:5222 answers from vps.")))
+    app = make_app(home, screen_reader=True)
+    async with app.run_test(size=(40, 12)) as pilot:
+        await pilot.pause()
+        screen = ReachScreen("prosody", "pi")
+        await app.push_screen(screen)
+        await settle(pilot, app)
+        screen.show(report)
+        await settle(pilot, app)
+        assert "Result, needs your attention" in check_cursor(app)
+        await press(pilot, app, "down")
+        assert check_cursor(app).strip().startswith("missing, SRV _xmpp-client")
+        await press(pilot, app, "down")
+        assert check_cursor(app).strip().startswith("ok, port 5222/tcp from vps")
+
+
+@sync
+async def test_opened_from_a_step_of_the_plan_by_key_o(home: Path) -> None:
+    from support.scenes import FACTS, prepare
+
+    from roost.tui.app import RoostApp
+
+    prepare(home, "progress")
+    app = RoostApp(screen_reader=True, home=home, facts=FACTS)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await press(pilot, app, "p")
+        step = app.screen.menu.current  # type: ignore[attr-defined]
+        assert step is not None and step.key.startswith("step:")
+        await press(pilot, app, "o")
+        assert isinstance(app.screen, ReachScreen)
+        assert app.screen.service_id == step.key.split(":", 1)[1]
+        assert "From here, own network only" in check_cursor(app)
+
+
+@sync
+async def test_the_deploy_result_runs_the_checks_and_key_o_opens_them(
+        home: Path, catalog_with_port: tuple[Path, socket.socket]) -> None:  # noqa: F811
+    from types import SimpleNamespace
+
+    from roost.tui.screens.deploy import DeployScreen
+
+    app = make_app(home, screen_reader=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        deploy = DeployScreen("ssb-pub")
+        await app.push_screen(deploy)
+        await settle(pilot, app)
+        await press(pilot, app, "o")
+        assert "once the deploy has finished" in " ".join(screen_lines(app))
+        deploy.host_name = "local"
+        deploy.finished(SimpleNamespace(health=None, next_steps=(), version="", ports=()))
+        await settle(pilot, app)
+        assert any(r.key == "reach" for r in deploy.finish_rows)
+        port = catalog_with_port[1].getsockname()[1]
+        reached = [r.extra for r in deploy.finish_rows if r.key.startswith("reached:")]
+        assert reached[0].startswith(f"ok: port {port}/tcp from this computer"), reached
+        assert reached[1] == "Others can reach ssb-pub on local: all 1 checks are fine."
+        assert reached[2].startswith("To check from outside your network: roost host add")
+        await press(pilot, app, "o")
+        assert isinstance(app.screen, ReachScreen)
+        assert (app.screen.service_id, app.screen.host_name) == ("ssb-pub", "local")
+        assert "From here, own network only, ssb-pub on local" in check_cursor(app)

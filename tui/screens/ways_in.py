@@ -1,0 +1,184 @@
+"""Ways in from outside, in the app (the checks are in reach.py).
+
+`OnionScreen`: a Tor onion service for a service that runs on one of the person's hosts:
+choose the host (those the progress says run it), then live progress as lines, as the deploy
+screen shows them; at the end, the onion address and what to do with it (roost.app.onion).
+
+`DynDnsScreen`: a form for ddclient on a host whose home address changes (roost.app.dyndns),
+opened from the host's screen."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from roost.core.errors import RoostError
+from roost.tui.a11y import Row
+from roost.tui.screens.deploy import DeployScreen
+from roost.tui.screens.forms import Field, FormScreen
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from roost.deploy.hosts import Host
+    from roost.deploy.options import Option
+    from roost.deploy.sudo import SudoPassword
+
+
+def onion_job(service_id: str, host: Host, home: Path, passphrase: str,
+              sudo_password: SudoPassword, emit: Callable[[Any], None],
+              cancel: threading.Event) -> list[str]:
+    """Blocking: make the onion service (roost.app.onion) and return the lines to show."""
+    from roost.app.deploying import Cancelled
+    from roost.app.onion import Onion
+    from roost.deploy.events import StepStarted
+    from roost.deploy.trust import TrustNeeded
+
+    def passphrase_given() -> str:
+        if not passphrase:
+            raise RoostError("the onion service needs the Tor key from your vault",
+                             hint="type the vault passphrase and start again")
+        return passphrase
+
+    def on_event(e: Any) -> None:
+        if isinstance(e, StepStarted) and cancel.is_set():
+            raise Cancelled("cancelled before this step", hint="press r to go on later")
+        emit(e)
+
+    try:
+        return Onion(service_id, host, home, on_event=on_event, passphrase=passphrase_given,
+                     sudo_password=sudo_password or None).open()
+    except TrustNeeded:
+        raise RoostError(f"roost has not confirmed {host.name}'s host key yet",
+                         hint="open Hosts, choose the host and read its facts "
+                              "to confirm it") from None
+
+
+class OnionScreen(DeployScreen):
+    TITLE = "Tor onion service"
+    NAME = "Tor onion service"
+    ENTER = "start on the host / act on the line"
+
+    def title_text(self) -> str:
+        svc = self.ws.catalog.get(self.service_id)
+        name = svc.name if svc else self.service_id
+        where = f" on {self.host_name}" if self.host_name else ""
+        return f"{name} over Tor{where}: {self.phase_words()}"
+
+    def intro(self) -> str:
+        if self.phase == "choose":
+            return ("A Tor onion service lets you and friends you give its address reach it "
+                    "from the Tor Browser or Orbot, with no open port. Type the vault "
+                    "passphrase, choose the host and press Enter.")
+        return ""
+
+    def option_fields(self) -> tuple[Option, ...]:
+        return ()
+
+    def running_words(self) -> str:
+        return "Making the onion service; each step is shown as a line."
+
+    def rows(self) -> Sequence[Row]:
+        if self.phase != "choose":
+            return super().rows()
+        hosts = sorted({str(e.detail.get("host", "")) for e in self.ws.progress.running()
+                        if e.service_id == self.service_id})
+        if not hosts:
+            return [Row("none", "No host runs it yet", state="deploy it first")]
+        return [Row(f"host:{h}", f"Reach it over Tor on {h}", state="action") for h in hosts]
+
+    def refuse_unless_installable(self, host: Host) -> None:
+        return None
+
+    def make_job(self, host: Host, options: dict[str, str], passphrase: str, resume: bool,
+                 emit: Callable[[Any], None]) -> Callable[[], Any]:
+        sid, home = self.service_id, self.ws.home
+
+        def job() -> Any:
+            return onion_job(sid, host, home, passphrase,
+                             lambda: self.ask_sudo_password(host), emit, self.cancel)
+
+        return job
+
+    def finished(self, result: Any) -> None:
+        self.phase = "finished"
+        lines = [str(x) for x in result] if isinstance(result, list) else []
+        self.finish_rows = [Row(f"next:{i}", "What next", extra=text)
+                            for i, text in enumerate(lines)]
+        self.refresh_content()
+        if self.finish_rows:
+            self.menu.highlighted = len(self.menu.rows) - len(self.finish_rows)
+            # The new rows are laid out in the next frame: scroll to them then (the list
+            # moves the cursor along when it scrolls).
+            self.call_after_refresh(self.menu.scroll_to_highlight)
+            self.call_after_refresh(self.menu.park_cursor)
+        self.say(f"Finished: {self.service_id} is reachable over Tor on {self.host_name}; "
+                 "its address is below.")
+
+
+class DynDnsScreen(FormScreen):
+    """The dynamic-DNS name, the provider and the vault passphrase; ddclient is installed
+    and configured in a worker thread and the provider's answer checked."""
+
+    TITLE = "Dynamic DNS"
+    NAME = "Dynamic DNS"
+    SUBMIT = "Set up ddclient on the host"
+    BUSY = "Setting up ddclient and waiting for the provider's answer: up to a minute and a half."
+
+    def __init__(self, host_name: str) -> None:
+        super().__init__()
+        self.host_name = host_name
+
+    def title_text(self) -> str:
+        return f"Dynamic DNS for {self.host_name}"
+
+    def intro(self) -> str:
+        return ("ddclient keeps the name pointed at the home's address. The provider's token "
+                "is the password of the login named dyndns in your vault (roost keys new "
+                "login --name dyndns --user LOGIN --type-password).")
+
+    def fields(self) -> Sequence[Field]:
+        return [Field("domain", "Name to keep up to date", placeholder="home.example.org"),
+                Field("server", "Provider's dyndns2 server", placeholder="members.dyndns.org"),
+                Field("login", "Login there", placeholder="the vault login's user"),
+                Field("check", "Address check", value="dyndns"),
+                Field("https", "Provider over https, yes or no", value="yes"),
+                Field("passphrase", "Vault passphrase", password=True)]
+
+    def work(self, values: dict[str, str]) -> Callable[[], Any]:
+        from roost.app.dyndns import DynDns
+        from roost.app.hosts import host_store
+
+        https = values.get("https", "yes").strip().lower()
+        if https not in ("yes", "no"):
+            raise RoostError("say yes or no for https", hint="yes for every provider on the "
+                             "internet, no for one on your own network")
+        passphrase = values.get("passphrase", "")
+
+        def given() -> str:
+            if not passphrase:
+                raise RoostError("ddclient needs the provider's token from your vault",
+                                 hint="type the vault passphrase and try again")
+            return passphrase
+
+        host = host_store(self.ws.home).get(self.host_name)
+        d = DynDns(host, self.ws.home, domain=values.get("domain", "").strip(),
+                   server=values.get("server", "").strip(),
+                   login=values.get("login", "").strip(),
+                   check=values.get("check", "").strip() or "dyndns", ssl=https == "yes",
+                   passphrase=given)
+        return lambda: " ".join(d.run())
+
+    def activate(self, key: str) -> None:
+        if key == "submit":
+            try:
+                work = self.work(self.values())
+            except RoostError as exc:
+                self.say(exc.line())
+                return
+            self.say(self.BUSY)
+            self.run_worker(work, thread=True, exclusive=True, exit_on_error=False,
+                            name="form")
+            return
+        super().activate(key)
