@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+from support.certs import self_signed
 from support.clock import TEST_NOW
 
 from roost.app import checking, host_state
@@ -124,24 +125,7 @@ def test_the_hooks_for_backups_and_reach_are_said_in_words() -> None:
 def _certificate(folder: Path, name: str, not_after: datetime) -> tuple[Path, Path]:
     """A self-signed certificate for `name` valid until `not_after` (dates from the test's
     clock, never the wall clock), and its key."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(TEST_NOW - timedelta(days=1)).not_valid_after(not_after)
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
-            .sign(key, hashes.SHA256()))
-    crt, pem = folder / "cert.pem", folder / "key.pem"
-    crt.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    pem.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                      serialization.PrivateFormat.PKCS8,
-                                      serialization.NoEncryption()))
-    return crt, pem
+    return self_signed(folder, name, TEST_NOW - timedelta(days=1), not_after)
 
 
 TLS_SITE = """server {

@@ -183,7 +183,7 @@ def _status(app: Any) -> str:
 
 
 def test_app_service_screen_and_deploy_screen_say_why_not(app_home: Path) -> None:
-    from test_tui import SIZE, check_cursor, make_app, press, settle, sync
+    from test_tui import check_cursor, press, running, settle, sync
 
     from roost.tui.screens import open_screen
 
@@ -191,9 +191,7 @@ def test_app_service_screen_and_deploy_screen_say_why_not(app_home: Path) -> Non
 
     @sync
     async def run() -> None:
-        app = make_app(app_home, screen_reader=True)
-        async with app.run_test(size=SIZE) as pilot:
-            await pilot.pause()
+        async with running(app_home, screen_reader=True) as (pilot, app):
             open_screen(app, "detail", "mastodon")
             await settle(pilot, app)
             await press(pilot, app, "d")

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from routeserver import Answer, RouteServer
+from support.certs import self_signed
 from support.fake import FakeTransport
 
 from roost.core.errors import RoostError
@@ -122,26 +123,9 @@ def test_a_passing_check_notes_a_name_that_does_not_point_at_the_host(
 
 
 def _certificate(tmp_path: Path, name: str) -> tuple[Path, Path]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     start = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(start).not_valid_after(start + dt.timedelta(days=365 * 80))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
-    crt, pem = tmp_path / "site.crt", tmp_path / "site.key"
-    crt.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    pem.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                      serialization.PrivateFormat.PKCS8,
-                                      serialization.NoEncryption()))
-    return crt, pem
+    return self_signed(tmp_path, name, start, start + dt.timedelta(days=365 * 80), ca=True,
+                       files=("site.crt", "site.key"))
 
 
 def test_https_sends_the_name_as_tls_server_name_and_checks_the_certificate_for_it(

@@ -189,7 +189,7 @@ def test_the_deploy_screen_offers_the_relay_and_runs_the_use_case(
 ) -> None:
     import asyncio
 
-    from test_tui import SIZE, check_cursor, make_app, screen_lines, settle
+    from test_tui import check_cursor, running, screen_lines, settle
     from textual.widgets import Input
 
     from roost.deploy.engine import DeployResult
@@ -204,9 +204,7 @@ def test_the_deploy_screen_offers_the_relay_and_runs_the_use_case(
     store.add(Host("vps", address="127.0.0.1", port=1, user="root"))  # nothing listens
 
     async def run() -> None:
-        app = make_app(home, screen_reader=True)
-        async with app.run_test(size=SIZE) as pilot:
-            await pilot.pause()
+        async with running(home, screen_reader=True) as (pilot, app):
             open_screen(app, "deploy", "prosody")
             await settle(pilot, app)
             screen = app.screen
