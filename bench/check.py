@@ -71,27 +71,27 @@ def main() -> int:
 
 def _deploy(home: Path, hosts: dict[str, Any]) -> None:
     from roost.cli.main import main as roost
-    from roost.deploy.hosts import Host, HostStore
-    from roost.deploy.trust import KnownHosts
+    from roost.deploy.hosts import HOSTS_FILE, Host, HostStore
+    from roost.deploy.trust import KNOWN_HOSTS, KnownHosts
     from roost.keys.model import Identity
     from roost.keys.vault import FAST_LIMITS_FOR_TESTS, Vault
 
     os.environ["ROOST_HOME"] = str(home)
     os.environ["ROOST_HOST_STATE_DIR"] = "/var/lib/roost-bench-state"
-    vault = Vault.create(None, "a long passphrase", limits=FAST_LIMITS_FOR_TESTS)
+    vault = Vault.create(home, "a long passphrase", limits=FAST_LIMITS_FOR_TESTS)
     vault.add(Identity("alice", "xmpp", {"jid": "alice@chat.roost.test"},
                        {"password": "pw-" + "b4" * 12}))
     passfile = home / "passphrase"
     passfile.write_text("a long passphrase\n")
     passfile.chmod(0o600)
     os.environ["ROOST_PASSPHRASE_FILE"] = str(passfile)
-    known = KnownHosts()
+    known = KnownHosts(home / KNOWN_HOSTS)
     known.path.parent.mkdir(parents=True, exist_ok=True)
     known.path.write_text("".join(h.known_hosts_lines() for h in hosts.values()))
     known.path.chmod(0o600)
     for name, h in hosts.items():
-        HostStore().add(Host(name, address=h.address, user="root", port=h.ssh_port,
-                             key_path=str(h.key_path)))
+        HostStore(home / HOSTS_FILE).add(Host(name, address=h.address, user="root",
+                                              port=h.ssh_port, key_path=str(h.key_path)))
     for service, name, options in (
             ("static-blog", "pi", ["domain=blog.roost.test"]),
             ("static-blog", "vps", ["domain=blog.roost.test"]),
@@ -112,10 +112,10 @@ def _bare(home: Path, hosts: dict[str, Any]) -> Any:
     from roost.app import certificates, host_state
     from roost.app.checking import deployed
     from roost.deploy import session
-    from roost.deploy.hosts import HostStore
+    from roost.deploy.hosts import HOSTS_FILE, HostStore
     from roost.deploy.steps import StepContext
 
-    store = HostStore()
+    store = HostStore(home / HOSTS_FILE)
     plan: dict[str, list[tuple[Any, str, str, int, bool]]] = {}
     for d in deployed(home):
         recipe = session.build_recipe(d.recipe, store.get(d.host), d.options, None, home)

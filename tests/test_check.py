@@ -182,7 +182,7 @@ def test_check_two_hosts_stopped_service_expiry_full_disk_and_a_host_down(
     from roost.keys.model import Identity
     from roost.keys.vault import FAST_LIMITS_FOR_TESTS, Vault
 
-    vault = Vault.create(None, "a long passphrase", limits=FAST_LIMITS_FOR_TESTS)
+    vault = Vault.create(home, "a long passphrase", limits=FAST_LIMITS_FOR_TESTS)
     vault.add(Identity("alice", "xmpp", {"jid": "alice@chat.roost.test"},
                        {"password": "pw-" + "k3" * 12}))
     passfile = tmp_path / "passphrase"
