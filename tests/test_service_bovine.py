@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 from routeserver import RouteServer
+from support.dryrun import dry_run_text
 from support.identities import fediverse_alice
 from support.resume import Cut, interrupt_at
 
@@ -76,9 +77,7 @@ def test_registered_dry_run_and_options(home: Path, alice: Identity) -> None:
         with pytest.raises(RoostError):
             build_bovine(None, bad, {})
     bare = build_bovine(None, {"domain": DOMAIN, "address": "10.0.0.5"}, {})
-    text = "\n".join(plan_lines(bare, "vps"))
-    for step in bare.steps:
-        assert step.describe() in text
+    text = dry_run_text(bare, "vps")
     assert "bovine-herd==0.5.19" in text and "--bind 127.0.0.1:8000 /opt/bovine/app.py:app" in text
     assert f"server_name {DOMAIN};" in text and "proxy_set_header X-Forwarded-Proto https" in text
     assert 'db_url="sqlite:///var/lib/bovine/bovine.sqlite3"' in text
