@@ -23,6 +23,7 @@ import httpx
 import pytest
 from support.certs import self_signed
 from support.clock import TEST_NOW
+from support.identities import vault_for_commands
 
 from roost.app import checking, host_state
 from roost.app.checking import Backup, CheckReport, HostCheck, Reach, ServiceCheck
@@ -180,15 +181,10 @@ def test_check_two_hosts_stopped_service_expiry_full_disk_and_a_host_down(
     known.path.write_text(pi_host.known_hosts_lines() + vps_host.known_hosts_lines())
     known.path.chmod(0o600)
     from roost.keys.model import Identity
-    from roost.keys.vault import FAST_LIMITS_FOR_TESTS, Vault
 
-    vault = Vault.create(home, "a long passphrase", limits=FAST_LIMITS_FOR_TESTS)
-    vault.add(Identity("alice", "xmpp", {"jid": "alice@chat.roost.test"},
-                       {"password": "pw-" + "k3" * 12}))
-    passfile = tmp_path / "passphrase"
-    passfile.write_text("a long passphrase\n")
-    passfile.chmod(0o600)
-    monkeypatch.setenv("ROOST_PASSPHRASE_FILE", str(passfile))
+    vault_for_commands(home, "a long passphrase", tmp_path, monkeypatch,
+                       Identity("alice", "xmpp", {"jid": "alice@chat.roost.test"},
+                                {"password": "pw-" + "k3" * 12}))
     for name, h in (("pi", pi_host), ("vps", vps_host)):
         HostStore(data_dir() / HOSTS_FILE).add(Host(name, address=h.address, user="root",
                                                     port=h.ssh_port, key_path=str(h.key_path)))

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from support.answers import trusted_host
+from support.identities import vault_for_commands
 
 from roost.cli.main import main
 from roost.core.errors import RoostError
@@ -65,15 +66,11 @@ def test_ddclient_updates_the_provider_with_the_hosts_address(
     from testhost import ProcScanner, files_containing, record_time
 
     from roost.keys import login
-    from roost.keys.vault import FAST_LIMITS_FOR_TESTS, Vault
+    from roost.keys.vault import Vault
 
     monkeypatch.setenv("ROOST_HOST_STATE_DIR", "/var/lib/roost-test-state")
-    Vault.create(home, PASSPHRASE, limits=FAST_LIMITS_FOR_TESTS).add(
-        login.create("dyndns", user="home-user", password=TOKEN))
-    pf = tmp_path / "passphrase"
-    pf.write_text(PASSPHRASE + "\n")
-    pf.chmod(0o600)
-    monkeypatch.setenv("ROOST_PASSPHRASE_FILE", str(pf))
+    vault_for_commands(home, PASSPHRASE, tmp_path, monkeypatch,
+                       login.create("dyndns", user="home-user", password=TOKEN))
     trusted_host(data_dir(), "pi", pi_host)
     monkeypatch.setattr(dyndns_recipe, "HEALTH_TIMEOUT", 30.0)
 
@@ -165,19 +162,14 @@ def test_the_plain_mode_and_the_app_set_it_up_too(
 
     from roost.cli.plain import Plain
     from roost.keys import login
-    from roost.keys.vault import FAST_LIMITS_FOR_TESTS, Vault
     from roost.plan.workspace import Workspace
     from roost.tui.a11y import AccessibleList, screen_lines
     from roost.tui.app import RoostApp
     from roost.tui.screens.hosts import HostScreen
 
     monkeypatch.setenv("ROOST_HOST_STATE_DIR", "/var/lib/roost-test-state")
-    Vault.create(home, PASSPHRASE, limits=FAST_LIMITS_FOR_TESTS).add(
-        login.create("dyndns", user="home-user", password=TOKEN))
-    pf = tmp_path / "passphrase"
-    pf.write_text(PASSPHRASE + "\n")
-    pf.chmod(0o600)
-    monkeypatch.setenv("ROOST_PASSPHRASE_FILE", str(pf))
+    vault_for_commands(home, PASSPHRASE, tmp_path, monkeypatch,
+                       login.create("dyndns", user="home-user", password=TOKEN))
     trusted_host(data_dir(), "pi", pi_host)
 
     with DynDnsServer(pi_host.gateway, login="home-user", token=TOKEN) as provider:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from support.answers import trusted_host
+from support.identities import vault_for_commands
 
 from roost.cli.main import main
 from roost.core.errors import RoostError
@@ -88,15 +89,10 @@ def test_reach_without_a_way_says_which_to_add(home: Path,
 
 def _setup(pi_host: TestHost, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
            home: Path) -> tor.Identity:
-    from roost.keys.vault import FAST_LIMITS_FOR_TESTS, Vault
 
     monkeypatch.setenv("ROOST_HOST_STATE_DIR", "/var/lib/roost-test-state")
     ident = tor.create("home-onion")
-    Vault.create(home, PASSPHRASE, limits=FAST_LIMITS_FOR_TESTS).add(ident)
-    pf = tmp_path / "passphrase"
-    pf.write_text(PASSPHRASE + "\n")
-    pf.chmod(0o600)
-    monkeypatch.setenv("ROOST_PASSPHRASE_FILE", str(pf))
+    vault_for_commands(home, PASSPHRASE, tmp_path, monkeypatch, ident)
     trusted_host(data_dir(), "pi", pi_host)
     # No Tor network here, and none outside may be reached: tor starts offline.
     pi_host.ssh("mkdir -p /etc/tor && printf 'DisableNetwork 1\\n' > /etc/tor/torrc")

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from roost.keys import fediverse, xmpp
 from roost.keys.model import Identity
+from roost.keys.vault import FAST_LIMITS_FOR_TESTS, Vault
 
 
 def fediverse_alice(domain: str, server: str) -> Identity:
@@ -21,3 +26,17 @@ def xmpp_pair(domain: str) -> tuple[Identity, Identity]:
 def public(*ids: Identity) -> dict[str, object]:
     """What a recipe is given of these identities: their public parts, by id."""
     return {i.id: i.info() for i in ids}
+
+
+def vault_for_commands(home: Path, passphrase: str, tmp_path: Path,
+                       monkeypatch: pytest.MonkeyPatch, *identities: Identity) -> Vault:
+    """A vault in `home` (the fast key derivation) holding `identities`, its passphrase in a
+    file that ROOST_PASSPHRASE_FILE names, where roost's commands read it."""
+    vault = Vault.create(home, passphrase, limits=FAST_LIMITS_FOR_TESTS)
+    for ident in identities:
+        vault.add(ident)
+    pf = tmp_path / "passphrase"
+    pf.write_text(passphrase + "\n")
+    pf.chmod(0o600)
+    monkeypatch.setenv("ROOST_PASSPHRASE_FILE", str(pf))
+    return vault
