@@ -321,7 +321,7 @@ async def settle(pilot, app: RoostApp) -> None:  # type: ignore[no-untyped-def]
     await app.workers.wait_for_complete()
     await pilot.pause()
     await pilot.pause()
-    await shown(pilot, app)
+    await shown(pilot, app, cursor=False)
 
 
 @sync

@@ -41,12 +41,15 @@ def _text(app: RoostApp) -> str:
     return " ".join(x.strip() for x in screen_lines(app))
 
 
-async def shown(pilot: Any, app: RoostApp, text: str = "") -> str:
-    """Wait, at most TRIES pauses, until `text` is drawn on the screen (words as one line)
-    and the cursor is on the focused row or field (`check_cursor`); the cursor line. Fails
-    with what was missing when the wait runs out."""
+async def shown(pilot: Any, app: RoostApp, text: str = "", *, cursor: bool = True) -> str:
+    """Wait, at most TRIES pauses, until the screen has moved the cursor off its title,
+    `text` is drawn on it (words as one line) and, with `cursor`, the cursor is on the
+    focused row or field (`check_cursor`). Returns the cursor line; fails with what was
+    missing when the wait runs out."""
     for _ in range(TRIES):
         if not getattr(app.screen, "cursor_held", False) and text in _text(app):
+            if not cursor:
+                return cursor_line(app)
             try:
                 return check_cursor(app)
             except AssertionError:
@@ -54,4 +57,4 @@ async def shown(pilot: Any, app: RoostApp, text: str = "") -> str:
         await pilot.pause(PAUSE)
     assert text in _text(app), f"{text!r} is not drawn: {_text(app)}"
     assert not getattr(app.screen, "cursor_held", False), "the cursor stayed on the title"
-    return check_cursor(app)
+    return check_cursor(app) if cursor else cursor_line(app)
