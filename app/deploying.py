@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from roost.app.connecting import connect
+from roost.app.deploy_options import record_options
 from roost.core.errors import RoostError
 from roost.deploy import engine, ports, session
 from roost.deploy.dryrun import plan_lines, removal_lines
@@ -159,10 +160,12 @@ class Deployment:
             elif asked_resume:
                 self.on_event(Said(f"nothing to continue for {name} on {where}; starting "
                                    "the deploy"))
-            return engine.run(recipe, t, journal=journal,
-                              secrets=self.secrets(),
-                              on_event=self._emit, resume=resume,
-                              state_dir=session.host_state_dir())
+            result = engine.run(recipe, t, journal=journal,
+                                secrets=self.secrets(),
+                                on_event=self._emit, resume=resume,
+                                state_dir=session.host_state_dir())
+        record_options(self.home, recipe.service_id, self.host.name, self.values)
+        return result
 
     def notes(self, result: Any, workspace: Workspace | None = None,
               service_id: str | None = None) -> list[str]:

@@ -30,6 +30,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "keys_cmd": ("keys",),
     "host_cmd": ("host",),
     "deploy_cmd": ("deploy", "undeploy"),
+    "backup_cmd": ("backup", "backups", "restore"),
 }
 _TOP_FLAGS = {"--screen-reader", "--plain"}
 

@@ -104,6 +104,7 @@ class Plain:
                 items.append(("Answer a few questions to get your plan", self.assess))
             items.append(("Identities: your keys and ids", self.identities))
             items.append(("Hosts: the machines roost sets up", self.hosts))
+            items.append(("Backups: where each service is kept safe", self.backups))
             items.append(("Help", self.help))
             picked = self.choose("What would you like to do?", [t for t, _ in items], "Quit")
             if picked is None:
@@ -137,6 +138,16 @@ class Plain:
         for n, h in enumerate(HostStore(self.ws.home / HOSTS_FILE).all(), start=1):
             self.say(f"{n}. {h.describe()}")
         self.say("Add one with: roost host add NAME user@address.")
+
+    def backups(self) -> None:
+        from roost.app.backing_up import overview
+        from roost.core import clock
+
+        self.say()
+        for line in overview(self.ws.home, clock.from_environment()()):
+            self.say(line)
+        self.say("Set one up with: roost backup ID --host HOST --to OTHER-HOST. Check them "
+                 "against the hosts with: roost backups.")
 
     def plan(self) -> None:
         while True:

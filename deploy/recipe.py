@@ -26,6 +26,7 @@ from roost.deploy.steps import (
 )
 
 if TYPE_CHECKING:
+    from roost.deploy.backup import BackupSpec
     from roost.deploy.facts import Facts
 
 _ID = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
@@ -88,6 +89,8 @@ class Recipe:
     (e.g. dpkg-query for a Debian package); its answer wins over `version`."""
     ports: tuple[Port, ...] = ()
     """The ports the service binds, checked free (or already its own) before the first step."""
+    backup: BackupSpec | None = None
+    """What to back up (folders, database dumps, units to pause): roost.deploy.backup."""
 
     def __post_init__(self) -> None:
         if not _ID.match(self.id):

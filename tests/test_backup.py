@@ -1,0 +1,370 @@
+"""Backups and restore on BorgBackup (roost.app.backing_up, roost.deploy.backup).
+
+The end-to-end proof runs over real SSH on two booted Debian hosts: Prosody on the "pi" with an
+account whose roster holds a contact and a message waiting in its offline store, backed up to
+the "vps" (encrypted, append-only), the pi reset (its card died), Prosody restored onto the
+vps, and a real XMPP client (slixmpp) logs in there with the same password and finds the
+contact and the message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets as rnd
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from support.identities import xmpp_pair
+
+from roost.app.backing_up import Backups, Record, load_records, save_record, status_lines
+from roost.core.errors import RoostError
+from roost.deploy.backup import (
+    BackupSpec,
+    Dump,
+    Where,
+    archive_name,
+    key_line,
+    source_recipe,
+    unit_text,
+)
+from roost.deploy.hosts import HOSTS_FILE, Host, HostStore
+from roost.deploy.recipes.prosody import BACKUP
+from roost.deploy.steps import Secret
+from roost.deploy.trust import KNOWN_HOSTS
+from roost.keys.model import Identity
+from roost.keys.vault import FAST_LIMITS_FOR_TESTS, Vault
+
+if TYPE_CHECKING:
+    from testhost import TestHost
+
+pytest_plugins = ["testhost"]
+
+DOMAIN = "chat.roost.test"
+PASS = "correct horse battery staple backup"
+NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+
+
+# -- declarations and listing (no host) ----------------------------------------------------------
+
+def test_recipes_declare_what_to_back_up() -> None:
+    from roost.deploy.recipes.ssb_pub import build_ssb_pub  # noqa: F401 (registers)
+    from roost.deploy.recipes.static_blog import build_static_blog  # noqa: F401
+
+    assert BACKUP.paths == ("/var/lib/prosody", "/etc/prosody") and BACKUP.pause == ("prosody",)
+    unit = unit_text(Where("prosody", "pi", "10.0.0.9"), BACKUP)
+    assert "ExecStartPre=/bin/systemctl stop prosody" in unit
+    assert "ExecStopPost=/bin/systemctl start prosody" in unit  # started again, whatever happened
+    assert "LoadCredentialEncrypted=borg:/etc/roost/backup/prosody.cred" in unit
+    assert "BORG_PASSPHRASE=" not in unit  # the passphrase comes sealed, never in the unit
+    line = key_line(Where("prosody", "pi", "10.0.0.9"), "ssh-ed25519 AAAAC3Nz x")
+    assert line.startswith('command="/usr/bin/python3 /usr/local/lib/roost/borg-serve-guard '
+                           'borg serve --append-only --restrict-to-path /srv/roost-backups/pi",'
+                           'restrict ')
+    dump = Dump("sqlite", "/var/lib/navidrome/navidrome.db", "/var/lib/navidrome/roost.db")
+    assert ".backup" in " ".join(dump.argv())
+    assert "--single-transaction" in " ".join(Dump("mariadb", "wordpress", "/var/x.sql").argv())
+    with pytest.raises(RoostError, match="not a backup folder"):
+        BackupSpec(paths=("/var/lib/a b",))
+    with pytest.raises(RoostError, match="not a database"):
+        Dump("oracle", "x", "/x")
+    with pytest.raises(RoostError, match="not a backup schedule"):
+        source_recipe(Where("prosody", "pi", "h"), BACKUP, "", Secret("x"), every="1h;rm")
+
+
+def test_the_passphrase_reaches_the_host_only_on_stdin() -> None:
+    from roost.deploy.dryrun import plan_lines
+
+    secret = Secret("backup-prosody-pi", "password")
+    recipe = source_recipe(Where("prosody", "pi", "10.0.0.9"), BACKUP, "k\n", secret)
+    text = "\n".join(plan_lines(recipe, "pi"))
+    assert "(stdin: <secret: backup-prosody-pi password>)" in text
+    assert "borg init --encryption=repokey" in text
+
+
+def test_archive_names_are_checked() -> None:
+    assert archive_name("prosody-2026-12-06T03:00:01") == "prosody-2026-12-06T03:00:01"
+    for bad in ("prosody", "../x", "prosody-2026-12-06T03:00:01;rm"):
+        with pytest.raises(RoostError, match="not a backup archive name"):
+            archive_name(bad)
+
+
+def test_backups_lists_where_age_and_size_and_flags_in_words(tmp_path: Path) -> None:
+    fresh = Record("prosody", "pi", "vps", "10.0.0.9", last_archive="prosody-2026-12-06T03:00:00",
+                   last_at="2026-12-06T03:00:10+00:00", size=2_500_000, original=9_000_000)
+    old = Record("static-blog", "pi", "vps", "10.0.0.9", last_archive="static-blog-2026-12-01"
+                 "T03:00:00", last_at="2026-12-01T03:00:10+00:00", size=10, original=20)
+    save_record(tmp_path, fresh)
+    save_record(tmp_path, old)
+    records = load_records(tmp_path)
+    lines = status_lines(records, [("prosody", "pi"), ("static-blog", "pi"),
+                                   ("ssb-pub", "vps")], NOW)
+    assert lines[0] == ("prosody on pi: backed up to vps (daily); last good backup "
+                        "prosody-2026-12-06T03:00:00, 8 hours ago, 9.0 MB of data, 2.5 MB added.")
+    assert lines[1].startswith("ssb-pub on vps: NOT BACKED UP. Set it up with: roost backup "
+                               "ssb-pub --host vps --to OTHER-HOST")
+    assert "5 days ago" in lines[2] and "TOO OLD" in lines[2]
+    # The same backup a day later is still fine; three days later it is flagged.
+    assert "TOO OLD" not in status_lines(records, [], datetime(2026, 12, 7, 12, 0,
+                                                                tzinfo=UTC))[0]
+    assert "TOO OLD" in status_lines(records, [], datetime(2026, 12, 9, 12, 0, tzinfo=UTC))[0]
+
+
+# -- the CLI's answers to bad input ---------------------------------------------------------------
+
+def _roost(home: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "ROOST_HOME": str(home), "ROOST_PASSPHRASE_FILE": str(home / "pass")}
+    return subprocess.run([sys.executable, "-m", "roost", *args], capture_output=True,
+                          text=True, env=env, timeout=120, input=stdin)
+
+
+def _one_line_exit_2(res: subprocess.CompletedProcess[str], text: str) -> None:
+    assert res.returncode == 2, (res.stdout, res.stderr)
+    assert res.stderr.count("\n") == 1 and text in res.stderr, res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_bad_input_gets_one_line_and_exit_2(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "pass").write_text(PASS)
+    save_record(home, Record("prosody", "pi", "vps", "10.0.0.9"))
+    HostStore(home / HOSTS_FILE).add(Host("vps", "10.0.0.9", user="root"))
+    # A host that does not answer: the documentation address block, nothing listens there.
+    HostStore(home / HOSTS_FILE).add(Host("gone", "192.0.2.1", user="root", port=9))
+    _one_line_exit_2(_roost(home, "restore", "prosody", "--to", "vps", "--archive", "x;rm"),
+                     "is not a backup archive name")
+    _one_line_exit_2(_roost(home, "restore", "prosody", "--to", "vps", "--archive",
+                            "static-blog-2026-12-06T03:00:00"),
+                     "is a backup of another service")
+    _one_line_exit_2(_roost(home, "restore", "static-blog", "--to", "vps"),
+                     "static-blog has no backup roost knows of")
+    _one_line_exit_2(_roost(home, "backup", "prosody", "--host", "vps", "--to", "nowhere"),
+                     "nowhere")
+    _one_line_exit_2(_roost(home, "backup", "prosody", "--host", "vps", "--to", "vps"),
+                     "lost with that host")
+    _one_line_exit_2(_roost(home, "backup", "nosuch", "--host", "vps", "--to", "gone"),
+                     "knows no service")
+
+
+# -- the proof over real SSH --------------------------------------------------------------------
+
+async def _client(address: str, cafile: Path, who: Identity, todo: object) -> object:
+    import slixmpp
+
+    loop = asyncio.get_running_loop()
+    ready: asyncio.Future[bool] = loop.create_future()
+    got: list[str] = []
+    c = slixmpp.ClientXMPP(who.public["jid"], who.secret["password"])
+    c.ca_certs = cafile
+    c.enable_plaintext = False
+
+    def started(_: object) -> None:
+        if not ready.done():
+            ready.set_result(True)
+
+    def failed(_: object) -> None:
+        if not ready.done():
+            ready.set_exception(AssertionError(f"{who.id} could not log in"))
+
+    c.add_event_handler("session_start", started)
+    c.add_event_handler("failed_auth", failed)
+    c.add_event_handler("message", lambda m: got.append(str(m["body"])))
+    try:
+        c.connect(host=address, port=5222)
+        await asyncio.wait_for(ready, 30)
+        result = await todo(c, got)  # type: ignore[operator]
+        return result
+    finally:
+        c.disconnect()
+        await asyncio.sleep(0.2)
+
+
+def _seed(address: str, cafile: Path, alice: Identity, bob: Identity, text: str) -> None:
+    async def add_and_send(c: object, _: list[str]) -> None:
+        await c.get_roster()  # type: ignore[attr-defined]
+        await c.update_roster(bob.public["jid"], name="Bob")  # type: ignore[attr-defined]
+        c.send_message(mto=bob.public["jid"], mbody=text, mtype="chat")  # type: ignore[attr-defined]
+        await asyncio.sleep(1.0)
+
+    asyncio.run(_client(address, cafile, alice, add_and_send))
+
+
+def _roster_names(address: str, cafile: Path, who: Identity) -> list[str]:
+    async def roster(c: object, _: list[str]) -> list[str]:
+        await c.get_roster()  # type: ignore[attr-defined]
+        return sorted(str(j) for j in c.client_roster)  # type: ignore[attr-defined]
+
+    return asyncio.run(_client(address, cafile, who, roster))  # type: ignore[return-value]
+
+
+def _waiting(address: str, cafile: Path, who: Identity) -> list[str]:
+    async def messages(c: object, got: list[str]) -> list[str]:
+        c.send_presence()  # type: ignore[attr-defined]  # offline messages come after it
+        for _ in range(50):
+            if got:
+                break
+            await asyncio.sleep(0.2)
+        return got
+
+    return asyncio.run(_client(address, cafile, who, messages))  # type: ignore[return-value]
+
+
+def _home(tmp_path: Path, hosts: list[TestHost], people: tuple[Identity, ...]) -> Path:
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    (home / "pass").write_text(PASS)
+    vault = Vault.create(home, PASS, limits=FAST_LIMITS_FOR_TESTS)
+    for p in people:
+        vault.add(p)
+    store = HostStore(home / HOSTS_FILE)
+    known = ""
+    for h in hosts:
+        store.add(Host(h.role, h.address, user="root", port=h.ssh_port, key_path=str(h.key_path)))
+        known += h.known_hosts_lines()
+    (home / KNOWN_HOSTS).write_text(known)
+    return home
+
+
+def _borg_from_pi(pi: TestHost, where: Where, passphrase: str, *args: str
+                  ) -> subprocess.CompletedProcess[str]:
+    env = " ".join(shlex.quote(e) for e in where.env())
+    return pi.ssh(f"IFS= read -r BORG_PASSPHRASE; export BORG_PASSPHRASE; env {env} borg "
+                  + " ".join(args), input=(passphrase + "\n").encode(), check=False)
+
+
+def _append_only(pi: TestHost, vps: TestHost, where: Where, passphrase: str,
+                 archive: str) -> None:
+    """From the source, `borg delete` and `borg prune` fail with roost's one line, and the
+    archive is still there, seen from the target's own side too."""
+    for args in (("delete", f"::{archive}"), ("prune", "--keep-last", "1")):
+        if args[0] == "prune":  # a second archive, so prune has one to drop
+            pi.ssh("systemctl start roost-backup-prosody.service")
+        res = _borg_from_pi(pi, where, passphrase, *args)
+        assert res.returncode != 0, (args, res.stdout, res.stderr)
+        assert "may only add backups here" in res.stderr, res.stderr
+    seen = _borg_from_pi(pi, where, passphrase, "list", "--short").stdout.split()
+    assert seen[0] == archive and len(seen) == 2, seen
+    on_vps = vps.ssh(
+        f"cd / && IFS= read -r BORG_PASSPHRASE; export BORG_PASSPHRASE "
+        f"BORG_RELOCATED_REPO_ACCESS_IS_OK=yes; runuser -u roost-backup -- env "
+        f"BORG_BASE_DIR=/srv/roost-backups/.borg borg list --short {where.path}",
+        input=(passphrase + "\n").encode(), check=False)
+    assert on_vps.stdout.split() == seen, (on_vps.stdout, on_vps.stderr)
+
+
+@pytest.mark.slow
+@pytest.mark.container
+@pytest.mark.timeout(2400)
+def test_prosody_backed_up_pi_lost_restored_on_the_vps_and_a_client_finds_everything(
+    pi_host: TestHost, vps_host: TestHost, tmp_path: Path,
+) -> None:
+    from testhost import ProcScanner, files_containing, record_time
+
+    from roost.app.deploying import Deployment
+
+    alice, bob = xmpp_pair(DOMAIN)
+    home = _home(tmp_path, [pi_host, vps_host], (alice, bob))
+    os.environ["ROOST_HOME"] = str(home)
+    try:
+        pi = HostStore(home / HOSTS_FILE).get("pi")
+        vps = HostStore(home / HOSTS_FILE).get("vps")
+        Deployment("prosody", pi, home, {}, passphrase=lambda: PASS).run()
+        cafile = tmp_path / "pi.crt"
+        cafile.write_text(pi_host.ssh(f"cat /etc/prosody/certs/{DOMAIN}.crt").stdout)
+        text = "remember the milk " + rnd.token_hex(4)
+        _seed(pi_host.address, cafile, alice, bob, text)
+        assert f"bob@{DOMAIN}" in _roster_names(pi_host.address, cafile, alice)
+
+        # The backup, as the person runs it; then once more with roost killed mid-run.
+        b = Backups(home, passphrase=lambda: PASS)
+        canary = "roost-canary-" + rnd.token_hex(6)
+        with ProcScanner([PASS, alice.secret["password"]], canary=canary) as scan:
+            pi_host.ssh(f"sh -c 'sleep 0.3' {canary}")
+            start = time.monotonic()
+            lines = b.back_up("prosody", pi, vps)
+            record_time("backup_prosody_first", time.monotonic() - start)
+        assert scan.canary_seen and scan.hits == []
+        assert lines[0].startswith("Backed up prosody from pi to vps: archive prosody-"), lines
+        passphrase = Vault.open(home, PASS).get("backup-prosody-pi").secret["password"]
+        with ProcScanner([passphrase]) as scan:
+            time.sleep(0.5)  # a scan while nothing runs sees nothing: this one must see borg
+            rec = load_records(home)["prosody"]
+            where = rec.where
+            listed = _borg_from_pi(pi_host, where, passphrase, "list", "--short")
+        # The passphrase reaches borg by its environment (readable by root only), never argv.
+        assert not [h for h in scan.hits if " cmdline " in h], scan.hits
+        assert any(" environ " in h for h in scan.hits), "the scan did not see borg's env"
+        assert listed.returncode == 0, listed.stderr
+        assert listed.stdout.split() == [rec.last_archive]
+        # Nothing on either host holds the passphrase in the clear.
+        for h in (pi_host, vps_host):
+            assert files_containing(h.changes, [passphrase]) == []
+
+        _append_only(pi_host, vps_host, where, passphrase, rec.last_archive)
+
+        # roost killed in the middle of a backup: the backup (a systemd job on the pi) is
+        # not cut, the rerun finishes, and borg check finds the repository whole.
+        pi_host.ssh("head -c 30000000 /dev/urandom > /var/lib/prosody/roost-big.bin")
+        env = {**os.environ, "ROOST_HOME": str(home),
+               "ROOST_PASSPHRASE_FILE": str(home / "pass")}
+        proc = subprocess.Popen([sys.executable, "-m", "roost", "backup", "prosody", "--host",
+                                 "pi", "--to", "vps"], env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if "running the backup" in line:
+                break
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        rerun = subprocess.run([sys.executable, "-m", "roost", "backup", "prosody", "--host",
+                                "pi", "--to", "vps"], env=env, capture_output=True, text=True,
+                               timeout=900)
+        assert rerun.returncode == 0, rerun.stderr
+        checked = _borg_from_pi(pi_host, where, passphrase, "check")
+        assert checked.returncode == 0, checked.stderr
+        rec = load_records(home)["prosody"]
+        files = _borg_from_pi(pi_host, where, passphrase, "list", "--short",
+                              f"::{rec.last_archive}").stdout.split()
+        assert "var/lib/prosody/roost-big.bin" in files
+        assert "var/lib/prosody/chat%2eroost%2etest/accounts/alice.dat" in files
+
+        listing = subprocess.run([sys.executable, "-m", "roost", "backups"], env=env,
+                                 capture_output=True, text=True, timeout=300)
+        assert listing.returncode == 0, listing.stderr
+        assert "prosody on pi: backed up to vps (daily); last good backup prosody-" in \
+            listing.stdout
+
+        # The pi's card dies.
+        pi_host.reset()
+
+        # Restore onto the vps: bad archive names are refused first, in one line.
+        with pytest.raises(RoostError, match="no archive prosody-2000-01-01T00:00:00"):
+            b.restore("prosody", vps, "prosody-2000-01-01T00:00:00")
+        start = time.monotonic()
+        with ProcScanner([passphrase]) as scan:
+            done = b.restore("prosody", vps)
+        record_time("restore_prosody", time.monotonic() - start)
+        assert not [h for h in scan.hits if " cmdline " in h], scan.hits
+        assert done[0].startswith("Restored prosody on vps from prosody-"), done
+        # A second restore over the running service needs the person's yes.
+        with pytest.raises(RoostError, match="running on vps with its own data"):
+            b.restore("prosody", vps)
+
+        cafile2 = tmp_path / "vps.crt"
+        cafile2.write_text(vps_host.ssh(f"cat /etc/prosody/certs/{DOMAIN}.crt").stdout)
+        assert f"bob@{DOMAIN}" in _roster_names(vps_host.address, cafile2, alice)
+        assert text in _waiting(vps_host.address, cafile2, bob)
+        for h in (vps_host,):
+            assert files_containing(h.changes, [passphrase]) == []
+        json.dumps(done)
+    finally:
+        os.environ.pop("ROOST_HOME", None)
