@@ -235,13 +235,9 @@ class Backups:
                 connect(source, self.home, trust=self.trust) as ts:
             secret = self._passphrase(service, source.name)
             secrets = vault_secrets(self.passphrase, self.home)
-            self._run(backup.source_key_recipe(where, spec), ts, source.name)
-            pub = ts.get_file(backup.KEY + ".pub")
-            if pub is None:
-                raise RoostError(f"{source.name} has no backup key", hint="run again")
-            self._run(backup.target_recipe(where, pub.decode()), tt, target.name)
-            self._run(backup.source_recipe(where, spec, self._host_keys(tt, where), secret,
-                                           every), ts, source.name, secrets)
+            self._grant(where, spec, ts, tt)
+            self._run(backup.source_recipe(where, spec, secret, every), ts, source.name,
+                      secrets)
             self._say(f"running the backup of {service} on {source.name} now "
                       f"({where.unit}.service)")
             res = ts.run(["systemctl", "start", f"{where.unit}.service"], sudo=True)
@@ -266,6 +262,16 @@ class Backups:
                 f"{target.name} keeps them append-only: {source.name} cannot delete them.",
                 "The repository's passphrase is in your vault only "
                 f"(`roost keys show {secret.name} --secret`)."]
+
+    def _grant(self, where: Where, spec: BackupSpec, ts: Transport, tt: Transport) -> None:
+        """The source host (ts) gets borg, its own key and the target's host keys; the target
+        (tt) lets that key add to (and read) the source's repositories, append-only."""
+        self._run(backup.source_key_recipe(where, spec, self._host_keys(tt, where)), ts,
+                  ts.name)
+        pub = ts.get_file(backup.KEY + ".pub")
+        if pub is None:
+            raise RoostError(f"{ts.name} has no backup key", hint="run the command again")
+        self._run(backup.target_recipe(where, pub.decode()), tt, tt.name)
 
     @staticmethod
     def _host_keys(tt: Transport, where: Where) -> str:
@@ -311,8 +317,11 @@ class Backups:
 
     # -- restore ---------------------------------------------------------------------------
 
-    def archives(self, rec: Record, t: Transport, secret: str) -> list[str]:
-        res = t.run(script(LIST, rec.where.path), sudo=True, stdin=secret.encode())
+    def archives(self, rec: Record, t: Transport, secret: str, local: bool) -> list[str]:
+        """The archive names, oldest first: read on the host that keeps them (`local`), or
+        from the source host through its own key."""
+        argv = script(LIST, rec.where.path) if local else rec.where.borg("list", "--short")
+        res = t.run(argv, sudo=True, stdin=secret.encode())
         if not res.ok:
             raise RoostError(f"roost cannot read the backups of {rec.service} on {rec.target}",
                              hint="check the host, then run again")
@@ -331,17 +340,24 @@ class Backups:
                                  hint=f"restore it with roost restore "
                                       f"{archive.rsplit('-', 3)[0]}, or pick one of "
                                       f"{service}'s archives")
-        if to.name != rec.target:
-            raise RoostError(f"roost restores {service} onto {rec.target}, the host that keeps "
-                             "its backups, for now",
-                             hint=f"give --to {rec.target}")
+        if to.name not in (rec.target, rec.source):
+            raise RoostError(f"roost restores {service} onto {rec.source}, where it ran, or "
+                             f"{rec.target}, the host that keeps its backups, for now",
+                             hint=f"give --to {rec.source} or --to {rec.target}")
         spec = self._spec(service, to, rec.options)
         secrets = vault_secrets(self.passphrase, self.home)
         secret = secrets(Secret(backup.passphrase_id(service, rec.source), "password"))
         options = {k: v for k, v in rec.options.items()
                    if not (k == "address" and to.name != rec.source)}
+        local = to.name == rec.target
+        if not local:  # the source host, maybe new: its key is let in again (append-only)
+            from roost.app.hosts import find
+
+            with connect(find(self.home, rec.target), self.home, trust=self.trust) as tt, \
+                    connect(to, self.home, trust=self.trust) as ts:
+                self._grant(rec.where, spec, ts, tt)
         with connect(to, self.home, trust=self.trust) as t:
-            names = self.archives(rec, t, secret)
+            names = self.archives(rec, t, secret, local)
             if archive is None:
                 if not names:
                     raise RoostError(f"there is no archive of {service} yet",
@@ -370,8 +386,9 @@ class Backups:
                 raise RoostError("roost could not keep the current data aside",
                                  hint=kept.tail(3) or "check the host, then run again")
             self._say(f"putting {archive} back")
-            res = t.run(("bash", "-c", RESTORE, "bash", f"{rec.where.path}::{archive}"), sudo=True,
-                        stdin=secret.encode(), timeout=3600)
+            argv = (("bash", "-c", RESTORE, "bash", f"{rec.where.path}::{archive}") if local
+                    else rec.where.with_passphrase("sh", "-c", backup.EXTRACT, "sh", archive))
+            res = t.run(argv, sudo=True, stdin=secret.encode(), timeout=3600)
             if not res.ok:
                 raise RoostError(f"the restore of {archive} failed: "
                                  f"{_last(res.stderr or res.stdout)}",

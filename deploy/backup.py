@@ -216,13 +216,16 @@ def passphrase_id(service: str, source: str) -> str:
     return f"backup-{service}-{source}"[:60]
 
 
-def source_key_recipe(where: Where, spec: BackupSpec) -> Recipe:
+def source_key_recipe(where: Where, spec: BackupSpec, target_host_keys: str) -> Recipe:
+    """borg, the target's host keys (read over roost's trusted connection) and the source's
+    own SSH key: all a host needs to reach its repository (to back up, or to restore)."""
     return Recipe(
         id=f"backup-{where.service}-key"[:63], service_id=where.service,
         title=f"backups of {where.service}: borg and the host's own key",
         steps=(
             InstallPackages(spec.packages()),
             EnsureDir(CONF_DIR, mode=0o700),
+            WriteFile(KNOWN_HOSTS, target_host_keys, mode=0o600),
             RunCommand(("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C",
                         f"roost-backup@{where.source}", "-f", KEY), creates=KEY,
                        description="make this host's own SSH key for its backups"),
@@ -309,8 +312,8 @@ def timer_text(where: Where, every: str) -> str:
     ])
 
 
-def source_recipe(where: Where, spec: BackupSpec, target_host_keys: str,
-                  passphrase: Secret, every: str = DAILY) -> Recipe:
+def source_recipe(where: Where, spec: BackupSpec, passphrase: Secret,
+                  every: str = DAILY) -> Recipe:
     if every not in EVERY:
         raise RoostError(f"{every[:30]!r} is not a backup schedule",
                          hint=f"use one of {', '.join(EVERY)}")
@@ -320,7 +323,6 @@ def source_recipe(where: Where, spec: BackupSpec, target_host_keys: str,
         id=f"backup-{where.service}"[:63], service_id=where.service,
         title=f"backups of {where.service}",
         steps=(
-            WriteFile(KNOWN_HOSTS, target_host_keys, mode=0o600),
             RunCommand(tuple(script(SEAL, where.cred)), stdin=passphrase, creates=where.cred,
                        description="seal the repository's passphrase for the backup service"),
             RunCommand(where.with_passphrase("sh", "-c", INIT_REPO), stdin=passphrase,
@@ -329,6 +331,11 @@ def source_recipe(where: Where, spec: BackupSpec, target_host_keys: str,
             WriteFile(timer, timer_text(where, every), mode=0o644),
             EnableService(f"{where.unit}.timer"),
         ))
+
+
+EXTRACT = 'cd / && exec borg extract "::$1"'
+"""Put archive $1 back in place (run through `Where.with_passphrase`, as root: owners by
+name)."""
 
 
 def status_argv(service: str) -> tuple[str, ...]:

@@ -10,7 +10,6 @@ contact and the message.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import secrets as rnd
 import shlex
@@ -77,14 +76,14 @@ def test_recipes_declare_what_to_back_up() -> None:
     with pytest.raises(RoostError, match="not a database"):
         Dump("oracle", "x", "/x")
     with pytest.raises(RoostError, match="not a backup schedule"):
-        source_recipe(Where("prosody", "pi", "h"), BACKUP, "", Secret("x"), every="1h;rm")
+        source_recipe(Where("prosody", "pi", "h"), BACKUP, Secret("x"), every="1h;rm")
 
 
 def test_the_passphrase_reaches_the_host_only_on_stdin() -> None:
     from roost.deploy.dryrun import plan_lines
 
     secret = Secret("backup-prosody-pi", "password")
-    recipe = source_recipe(Where("prosody", "pi", "10.0.0.9"), BACKUP, "k\n", secret)
+    recipe = source_recipe(Where("prosody", "pi", "10.0.0.9"), BACKUP, secret)
     text = "\n".join(plan_lines(recipe, "pi"))
     assert "(stdin: <secret: backup-prosody-pi password>)" in text
     assert "borg init --encryption=repokey" in text
@@ -138,8 +137,10 @@ def test_bad_input_gets_one_line_and_exit_2(tmp_path: Path) -> None:
     (home / "pass").write_text(PASS)
     save_record(home, Record("prosody", "pi", "vps", "10.0.0.9"))
     HostStore(home / HOSTS_FILE).add(Host("vps", "10.0.0.9", user="root"))
-    # A host that does not answer: the documentation address block, nothing listens there.
-    HostStore(home / HOSTS_FILE).add(Host("gone", "192.0.2.1", user="root", port=9))
+    # A target that does not answer (nothing listens on this port).
+    HostStore(home / HOSTS_FILE).add(Host("gone", "127.0.0.1", user="root", port=9))
+    vault = Vault.create(home, PASS, limits=FAST_LIMITS_FOR_TESTS)
+    vault.add(xmpp_pair(DOMAIN)[0])
     _one_line_exit_2(_roost(home, "restore", "prosody", "--to", "vps", "--archive", "x;rm"),
                      "is not a backup archive name")
     _one_line_exit_2(_roost(home, "restore", "prosody", "--to", "vps", "--archive",
@@ -153,6 +154,9 @@ def test_bad_input_gets_one_line_and_exit_2(tmp_path: Path) -> None:
                      "lost with that host")
     _one_line_exit_2(_roost(home, "backup", "nosuch", "--host", "vps", "--to", "gone"),
                      "knows no service")
+    unreachable = _roost(home, "backup", "prosody", "--host", "vps", "--to", "gone")
+    _one_line_exit_2(unreachable, "127.0.0.1")
+    assert not (home / "backups.toml").read_text().count("gone")  # nothing recorded
 
 
 # -- the proof over real SSH --------------------------------------------------------------------
@@ -323,6 +327,14 @@ def test_prosody_backed_up_pi_lost_restored_on_the_vps_and_a_client_finds_everyt
         for line in proc.stdout:
             if "running the backup" in line:
                 break
+        # Killed once the pi is in the middle of it (the 30 MB file takes seconds to encrypt).
+        for _ in range(100):
+            state = pi_host.ssh("systemctl is-active roost-backup-prosody.service",
+                                check=False).stdout.strip()
+            if state == "activating":
+                break
+            time.sleep(0.1)
+        assert state == "activating", state
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         rerun = subprocess.run([sys.executable, "-m", "roost", "backup", "prosody", "--host",
@@ -363,8 +375,16 @@ def test_prosody_backed_up_pi_lost_restored_on_the_vps_and_a_client_finds_everyt
         cafile2.write_text(vps_host.ssh(f"cat /etc/prosody/certs/{DOMAIN}.crt").stdout)
         assert f"bob@{DOMAIN}" in _roster_names(vps_host.address, cafile2, alice)
         assert text in _waiting(vps_host.address, cafile2, bob)
-        for h in (vps_host,):
-            assert files_containing(h.changes, [passphrase]) == []
-        json.dumps(done)
+        assert files_containing(vps_host.changes, [passphrase]) == []
+
+        # And onto the new pi (its card replaced): it gets a new key, let in append-only.
+        with ProcScanner([passphrase]) as scan:
+            again = b.restore("prosody", pi)
+        assert not [h for h in scan.hits if " cmdline " in h], scan.hits
+        assert again[0].startswith("Restored prosody on pi from prosody-"), again
+        cafile3 = tmp_path / "pi2.crt"
+        cafile3.write_text(pi_host.ssh(f"cat /etc/prosody/certs/{DOMAIN}.crt").stdout)
+        assert f"bob@{DOMAIN}" in _roster_names(pi_host.address, cafile3, alice)
+        assert files_containing(pi_host.changes, [passphrase]) == []
     finally:
         os.environ.pop("ROOST_HOME", None)
