@@ -388,3 +388,46 @@ def test_prosody_backed_up_pi_lost_restored_on_the_vps_and_a_client_finds_everyt
         assert files_containing(pi_host.changes, [passphrase]) == []
     finally:
         os.environ.pop("ROOST_HOME", None)
+
+
+def test_the_app_lists_the_backups_on_its_own_screen(home: Path) -> None:
+    from test_tui import SIZE, make_app, press, screen_lines, sync
+
+    home.mkdir(exist_ok=True)
+    save_record(home, Record("prosody", "pi", "vps", "10.0.0.9"))
+
+    @sync
+    async def walk() -> None:
+        app = make_app(home, screen_reader=True)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            await press(pilot, app, "b")
+            assert type(app.screen).__name__ == "BackupsScreen"
+            text = " ".join("\n".join(screen_lines(app)).split())
+            assert "prosody on pi" in text and "NO GOOD BACKUP YET" in text, text
+            await press(pilot, app, "enter")
+            said = " ".join("\n".join(screen_lines(app)).split())
+            assert "roost restore prosody --to HOST" in said, said
+
+    walk()
+
+
+def test_plain_mode_lists_the_backups(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from roost.cli.plain import run_plain
+    from roost.plan.detect import HostFacts
+
+    home = tmp_path / "home"
+    home.mkdir()
+    save_record(home, Record("prosody", "pi", "vps", "10.0.0.9", last_archive="prosody-2026-"
+                             "12-01T03:00:00", last_at="2026-12-01T03:00:10+00:00"))
+    monkeypatch.setenv("ROOST_NOW", NOW.isoformat())
+    out = io.StringIO()
+    facts = HostFacts("x86_64", 4096, 50000, "debian", "12", "bookworm", None, "testbox")
+    # No answers yet: 1 questions, 2 identities, 3 hosts, 4 backups.
+    run_plain(False, home=home, facts=facts, stdin=io.StringIO("4\n0\n"), stdout=out)
+    text = out.getvalue()
+    assert "4. Backups: where each service is kept safe" in text
+    assert "prosody on pi: backed up to vps (daily); last good backup prosody-2026-12-01T03:00:00"\
+        ", 5 days ago" in text and "TOO OLD" in text

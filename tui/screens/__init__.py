@@ -31,6 +31,10 @@ def open_screen(app: App[int], name: str, arg: str | None = None) -> None:
         from roost.tui.screens.deploy import DeployScreen
 
         app.push_screen(DeployScreen(arg))
+    elif name == "backups":
+        from roost.tui.screens.backups import BackupsScreen
+
+        app.push_screen(BackupsScreen())
     elif name == "settings":
         from roost.tui.screens.settings import SettingsScreen
 
