@@ -58,6 +58,18 @@ LIST = (
     f'BORG_BASE_DIR={backup.REPO_ROOT}/.borg; '
     f'exec runuser -u {backup.REPO_USER} -- borg list --short "$1"'
 )
+VERIFY = (
+    'set -o pipefail; IFS= read -r p || [ -n "$p" ] || exit 3; cd / && '
+    'export BORG_PASSPHRASE=$p BORG_RELOCATED_REPO_ACCESS_IS_OK=yes '
+    f'BORG_BASE_DIR={backup.REPO_ROOT}/.borg; '
+    f'b() {{ runuser -u {backup.REPO_USER} -- borg "$@"; }}; '
+    'b check "$1" >&2 || exit 4; '
+    'n=$(b export-tar "$1::$2" - | tar -tf - | wc -l) || exit 5; '
+    'm=$(b list --short "$1::$2" | wc -l) || exit 6; echo "$n $m"'
+)
+"""(bash) On the host that keeps repository $1: `borg check` it, then the restore drill: stream
+archive $2 out (every chunk read, decrypted and checked) through tar without writing anything,
+and print how many entries came back and how many the archive lists."""
 KEEP_ASIDE = ('s=$1; shift; for p in "$@"; do if [ -e "$p" ]; then '
               'mv -f -- "$p" "$p.roost-replaced-$s" || exit 1; fi; done')
 
@@ -80,6 +92,8 @@ class Record:
     """Bytes the last archive added to the repository (after deduplication and compression)."""
     original: int = 0
     """Bytes of the data the last archive holds."""
+    last_verify: str = ""
+    """ISO 8601 UTC time of the last `roost backup --verify` that passed."""
 
     @property
     def where(self) -> Where:
@@ -151,8 +165,10 @@ def status_lines(records: Mapping[str, Record], deployed: list[tuple[str, str]],
         at = clocks.parse(rec.last_at, "the last backup's time")
         age = now - at
         late = age > timedelta(hours=2 * SCHEDULE_HOURS.get(rec.every, 24))
+        checked = (f", verified {_age(now - clocks.parse(rec.last_verify))}"
+                   if rec.last_verify else ", never verified")
         lines.append(f"{head}; last good backup {rec.last_archive}, {_age(age)}, "
-                     f"{_size(rec.original)} of data, {_size(rec.size)} added"
+                     f"{_size(rec.original)} of data, {_size(rec.size)} added{checked}"
                      + (f". TOO OLD: the {rec.every} backup has not run for "
                         f"{_age(age).removesuffix(' ago')}; check the host {rec.source}."
                         if late else "."))
@@ -314,6 +330,37 @@ class Backups:
             except RoostError:
                 continue
         return records
+
+    def verify(self, service: str) -> list[str]:
+        """`borg check` of the repository and a restore drill of the last archive on the host
+        that keeps it; nothing is written there in the clear."""
+        from roost.app.hosts import find
+
+        rec = load_records(self.home).get(service)
+        if rec is None:
+            raise RoostError(f"{service} has no backup roost knows of",
+                             hint="`roost backups` lists them")
+        secret = vault_secrets(self.passphrase, self.home)(
+            Secret(backup.passphrase_id(service, rec.source), "password"))
+        with connect(find(self.home, rec.target), self.home, trust=self.trust) as t:
+            names = self.archives(rec, t, secret, True)
+            if not names:
+                raise RoostError(f"there is no archive of {service} yet",
+                                 hint=f"run roost backup {service} first")
+            self._say(f"checking the repository on {rec.target} and unpacking {names[-1]} "
+                      "without writing it")
+            res = t.run(("bash", "-c", VERIFY, "bash", rec.where.path, names[-1]), sudo=True,
+                        stdin=secret.encode(), timeout=3600)
+        counts = res.stdout.split()
+        if not res.ok or len(counts) != 2 or counts[0] != counts[1]:
+            raise RoostError(f"the backups of {service} on {rec.target} failed their check: "
+                             f"{_last(res.stderr or res.stdout)}",
+                             hint="make a new backup at once (roost backup), and keep the "
+                                  "service's host safe until it passes")
+        rec.last_verify = self.clock().isoformat()
+        save_record(self.home, rec)
+        return [f"The repository of {service} on {rec.target} passed borg check, and all "
+                f"{counts[0]} files and folders of {names[-1]} came back from it."]
 
     # -- restore ---------------------------------------------------------------------------
 

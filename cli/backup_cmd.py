@@ -14,9 +14,11 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     b = sub.add_parser("backup", help="back a service up to another host (BorgBackup, "
                                       "encrypted, append-only) and run the first backup")
     b.add_argument("service", metavar="ID")
-    b.add_argument("--host", required=True, help="the host the service runs on")
-    b.add_argument("--to", required=True, metavar="TARGET",
+    b.add_argument("--host", help="the host the service runs on")
+    b.add_argument("--to", metavar="TARGET",
                    help="another host roost knows, that keeps the backups")
+    b.add_argument("--verify", action="store_true",
+                   help="check the repository and unpack the last archive (nothing written)")
     b.add_argument("--every", default="daily", choices=("hourly", "daily", "weekly"))
     b.add_argument("--trust", metavar="SHA256:…")
     b.set_defaults(handler=run_backup)
@@ -63,6 +65,13 @@ def _check_service(service: str) -> None:
 
 def run_backup(args: argparse.Namespace) -> int:
     _check_service(args.service)
+    if args.verify:
+        for line in _backups(args).verify(args.service):
+            print(line)
+        return 0
+    if not args.host or not args.to:
+        raise RoostError("roost backup needs --host and --to",
+                         hint=f"write roost backup {args.service} --host HOST --to OTHER-HOST")
     source, target = _host(args.host), _host(args.to)
     for line in _backups(args).back_up(args.service, source, target, args.every):
         print(line)

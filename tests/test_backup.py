@@ -107,7 +107,8 @@ def test_backups_lists_where_age_and_size_and_flags_in_words(tmp_path: Path) -> 
     lines = status_lines(records, [("prosody", "pi"), ("static-blog", "pi"),
                                    ("ssb-pub", "vps")], NOW)
     assert lines[0] == ("prosody on pi: backed up to vps (daily); last good backup "
-                        "prosody-2026-12-06T03:00:00, 8 hours ago, 9.0 MB of data, 2.5 MB added.")
+                        "prosody-2026-12-06T03:00:00, 8 hours ago, 9.0 MB of data, 2.5 MB "
+                        "added, never verified.")
     assert lines[1].startswith("ssb-pub on vps: NOT BACKED UP. Set it up with: roost backup "
                                "ssb-pub --host vps --to OTHER-HOST")
     assert "5 days ago" in lines[2] and "TOO OLD" in lines[2]
@@ -349,6 +350,14 @@ def test_prosody_backed_up_pi_lost_restored_on_the_vps_and_a_client_finds_everyt
         assert "var/lib/prosody/roost-big.bin" in files
         assert "var/lib/prosody/chat%2eroost%2etest/accounts/alice.dat" in files
 
+        verified = subprocess.run([sys.executable, "-m", "roost", "backup", "prosody",
+                                   "--verify"], env=env, capture_output=True, text=True,
+                                  timeout=600)
+        assert verified.returncode == 0, verified.stderr
+        assert "passed borg check, and all" in verified.stdout, verified.stdout
+        came = int(verified.stdout.split("and all ")[1].split()[0])
+        assert came == len(files)
+
         listing = subprocess.run([sys.executable, "-m", "roost", "backups"], env=env,
                                  capture_output=True, text=True, timeout=300)
         assert listing.returncode == 0, listing.stderr
@@ -386,6 +395,14 @@ def test_prosody_backed_up_pi_lost_restored_on_the_vps_and_a_client_finds_everyt
         cafile3.write_text(pi_host.ssh(f"cat /etc/prosody/certs/{DOMAIN}.crt").stdout)
         assert f"bob@{DOMAIN}" in _roster_names(pi_host.address, cafile3, alice)
         assert files_containing(pi_host.changes, [passphrase]) == []
+
+        # A damaged repository fails the verify, in one line.
+        vps_host.ssh("f=$(ls -S /srv/roost-backups/pi/prosody/data/0/* | head -1); "
+                     "printf 'XXXXXXXXXXXXXXXX' | dd of=$f bs=1 seek=2000000 conv=notrunc")
+        bad = subprocess.run([sys.executable, "-m", "roost", "backup", "prosody", "--verify"],
+                             env=env, capture_output=True, text=True, timeout=600)
+        assert bad.returncode == 2 and "failed their check" in bad.stderr, bad.stderr
+        assert bad.stderr.count("\n") == 1
     finally:
         os.environ.pop("ROOST_HOME", None)
 
