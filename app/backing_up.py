@@ -376,6 +376,10 @@ class Backups:
 
     def restore(self, service: str, to: Host, archive: str | None = None,
                 replace: bool = False) -> list[str]:
+        return self._restore(service, to, archive, replace)[0]
+
+    def _restore(self, service: str, to: Host, archive: str | None = None,
+                 replace: bool = False) -> tuple[list[str], Any]:
         rec = load_records(self.home).get(service)
         if rec is None:
             raise RoostError(f"{service} has no backup roost knows of",
@@ -451,7 +455,52 @@ class Backups:
         return [f"Restored {service} on {to.name} from {archive}; its health check passed.",
                 f"What it replaced is kept on {to.name}: "
                 + ", ".join(f"{p}.roost-replaced-{stamp}" for p in spec.paths)
-                + " (where there was anything)."]
+                + " (where there was anything)."], result
+
+    # -- move ------------------------------------------------------------------------------
+
+    def move(self, service: str, frm: Host, to: Host, replace: bool = False) -> list[str]:
+        """Move a service from `frm` to `to` (the host that keeps, or will keep, its backups):
+        a last backup with the service held stopped on `frm`, the restore on `to` proven by its
+        health check and noted in the progress; only then is it removed from `frm`, its data
+        kept there."""
+        from roost.app.deploying import Deployment, note_deployed
+
+        rec = load_records(self.home).get(service)
+        if rec is not None and (rec.source, rec.target) != (frm.name, to.name):
+            raise RoostError(f"{service} is backed up from {rec.source} to {rec.target}",
+                             hint=f"move it with --from {rec.source} --to {rec.target}")
+        spec = self._spec(service, frm, deployed_options(self.home, service, frm.name))
+        where = Where(service, frm.name, to.address, to.port or 22)
+        self.back_up(service, frm, to)  # set up (or check) the backup while it still runs
+        self._say(f"stopping {service} on {frm.name} for its last backup")
+        with connect(frm, self.home, trust=self.trust) as t:
+            for u in spec.pause:
+                t.run(["systemctl", "stop", u], sudo=True)
+                t.run(["systemctl", "mask", "--runtime", u], sudo=True)
+        try:
+            last = self.back_up(service, frm, to)
+            lines, result = self._restore(service, to, None, replace)
+        except BaseException:
+            with connect(frm, self.home, trust=self.trust) as t:  # back as it was
+                for u in spec.pause:
+                    t.run(["systemctl", "unmask", "--runtime", u], sudo=True)
+                    t.run(["systemctl", "start", u], sudo=True)
+            raise
+        noted = note_deployed(service, to.name, result, self.home)
+        with connect(frm, self.home, trust=self.trust) as t:
+            t.run(["systemctl", "disable", "--now", f"{where.unit}.timer"], sudo=True)
+            for u in spec.pause:  # still stopped: unmasking starts nothing
+                t.run(["systemctl", "unmask", "--runtime", u], sudo=True)
+        old = Deployment(service, frm, self.home, deployed_options(self.home, service, frm.name),
+                         on_event=self.on_event, passphrase=self.passphrase, trust=self.trust)
+        removed = old.undeploy(purge_data=False)
+        return [last[0], *lines, *noted, *removed,
+                f"{frm.name} no longer backs {service} up. {to.name} keeps the backups and "
+                f"now runs {service} too: back it up from there to another host with "
+                f"roost backup {service} --host {to.name} --to OTHER-HOST.",
+                f"If a domain name points at {frm.name} ({frm.address}) for {service}, point "
+                f"it at {to.name} ({to.address}) now (DNS A or AAAA record)."]
 
 
 def _last(text: str) -> str:

@@ -36,6 +36,15 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
                    help="replace the data of a service already running there (kept aside)")
     r.add_argument("--trust", metavar="SHA256:…")
     r.set_defaults(handler=run_restore)
+    m = sub.add_parser("move", help="move a service to the host that keeps its backups, "
+                                    "proven there before it is removed here")
+    m.add_argument("service", metavar="ID")
+    m.add_argument("--from", dest="frm", required=True, metavar="HOST")
+    m.add_argument("--to", required=True, metavar="HOST")
+    m.add_argument("--yes", action="store_true",
+                   help="replace the data of a service already running there (kept aside)")
+    m.add_argument("--trust", metavar="SHA256:…")
+    m.set_defaults(handler=run_move)
 
 
 def _backups(args: argparse.Namespace) -> Any:
@@ -96,4 +105,12 @@ def run_restore(args: argparse.Namespace) -> int:
     for line in lines:
         print(line)
     sys.stdout.flush()
+    return 0
+
+
+def run_move(args: argparse.Namespace) -> int:
+    _check_service(args.service)
+    frm, to = _host(args.frm), _host(args.to)
+    for line in _backups(args).move(args.service, frm, to, replace=args.yes):
+        print(line)
     return 0

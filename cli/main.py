@@ -30,7 +30,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "keys_cmd": ("keys",),
     "host_cmd": ("host",),
     "deploy_cmd": ("deploy", "undeploy"),
-    "backup_cmd": ("backup", "backups", "restore"),
+    "backup_cmd": ("backup", "backups", "restore", "move"),
 }
 _TOP_FLAGS = {"--screen-reader", "--plain"}
 

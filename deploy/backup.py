@@ -267,7 +267,8 @@ def target_recipe(where: Where, public_key: str) -> Recipe:
 def unit_text(where: Where, spec: BackupSpec) -> str:
     pre = [f"ExecStartPre=/bin/systemctl stop {u}" for u in spec.pause]
     dumps = [f"ExecStartPre={' '.join(_unit_quote(a) for a in d.argv())}" for d in spec.dumps]
-    post = [f"ExecStopPost=/bin/systemctl start {u}" for u in spec.pause]
+    # "-": a unit held stopped on purpose (masked while roost moves the service) is no failure
+    post = [f"ExecStopPost=-/bin/systemctl start {u}" for u in spec.pause]
     create = ["/bin/sh", *script(CREATE, where.service, *spec.paths)[1:]]
     env = [f'Environment="{e}"' for e in where.env()]
     return "\n".join([

@@ -448,3 +448,39 @@ def test_plain_mode_lists_the_backups(tmp_path: Path, monkeypatch: pytest.Monkey
     assert "4. Backups: where each service is kept safe" in text
     assert "prosody on pi: backed up to vps (daily); last good backup prosody-2026-12-01T03:00:00"\
         ", 5 days ago" in text and "TOO OLD" in text
+
+
+@pytest.mark.slow
+@pytest.mark.container
+@pytest.mark.timeout(1800)
+def test_move_prosody_from_the_pi_to_the_vps(
+    pi_host: TestHost, vps_host: TestHost, tmp_path: Path,
+) -> None:
+    """`roost move`: the roster and the waiting message are there on the vps, the pi no longer
+    runs Prosody (nor backs it up) but keeps its data."""
+    from roost.app.deploying import Deployment
+
+    alice, bob = xmpp_pair(DOMAIN)
+    home = _home(tmp_path, [pi_host, vps_host], (alice, bob))
+    os.environ["ROOST_HOME"] = str(home)
+    try:
+        pi = HostStore(home / HOSTS_FILE).get("pi")
+        Deployment("prosody", pi, home, {}, passphrase=lambda: PASS).run()
+    finally:
+        os.environ.pop("ROOST_HOME", None)
+    cafile = tmp_path / "pi.crt"
+    cafile.write_text(pi_host.ssh(f"cat /etc/prosody/certs/{DOMAIN}.crt").stdout)
+    text = "moved with me " + rnd.token_hex(4)
+    _seed(pi_host.address, cafile, alice, bob, text)
+
+    moved = _roost(home, "move", "prosody", "--from", "pi", "--to", "vps")
+    assert moved.returncode == 0, moved.stderr[-3000:]
+    out = moved.stdout
+    assert "Restored prosody on vps from prosody-" in out, out
+    assert f"point it at vps ({vps_host.address})" in out, out
+    assert pi_host.ssh("systemctl is-active prosody", check=False).stdout.strip() != "active"
+    pi_host.ssh("test -e /var/lib/prosody/chat%2eroost%2etest/accounts/alice.dat")  # kept
+    assert pi_host.ssh("systemctl is-enabled roost-backup-prosody.timer",
+                       check=False).stdout.strip() != "enabled"
+    assert f"bob@{DOMAIN}" in _roster_names(vps_host.address, cafile, alice)
+    assert text in _waiting(vps_host.address, cafile, bob)
