@@ -164,7 +164,11 @@ class Deployment:
                                 secrets=self.secrets(),
                                 on_event=self._emit, resume=resume,
                                 state_dir=session.host_state_dir())
-        record_options(self.home, recipe.service_id, self.host.name, self.values)
+        try:  # kept for a restore; a file that cannot be written costs a warning, not the deploy
+            record_options(self.home, recipe.service_id, self.host.name, self.values)
+        except (OSError, RoostError) as exc:
+            self.on_event(Said(f"roost could not keep this deploy's options for a later "
+                               f"restore: {exc}"))
         return result
 
     def notes(self, result: Any, workspace: Workspace | None = None,

@@ -15,6 +15,7 @@ Usage (an authorized_keys forced command): borg-serve-guard borg serve --append-
 import os
 import subprocess
 import sys
+import time
 
 import msgpack  # type: ignore[import-untyped]
 
@@ -59,6 +60,9 @@ def main() -> int:
             elif method == b"destroy" or (method == b"delete" and ident not in written):
                 sys.stderr.write(REFUSED)
                 sys.stderr.flush()
+                # borg's client prints the server's stderr as it reads it, but stops reading
+                # at the end of stdout: give the line time to arrive before the connection ends
+                time.sleep(1.0)
                 child.kill()
                 child.wait()
                 return 2
