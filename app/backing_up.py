@@ -3,9 +3,11 @@ the app's screens) run. Nothing here prints or prompts: events go to `on_event`,
 callbacks or flags.
 
     b = Backups(home, passphrase=ask, on_event=show)
-    b.back_up("prosody", source=pi, target=vps, every="daily")   # lines: what was done
-    b.lines(clock)                                                # `roost backups`
-    b.restore("prosody", to=vps, archive=None, replace=False)      # lines
+    b.back_up("prosody", pi, vps, every="daily")     # lines: what was done
+    overview(home, now, b.refresh())                 # `roost backups`
+    b.verify("prosody")                              # borg check + a restore drill
+    b.restore("prosody", vps, archive=None, replace=False)   # onto the target or the source
+    b.move("prosody", pi, vps)                       # backup, restore, proven, then removed
 
 Where each service is backed up, and its last good backup as roost saw it, is kept in the data
 folder's `backups.toml` (no secret: the repository's passphrase is in the vault, identity
