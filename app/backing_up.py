@@ -72,6 +72,17 @@ VERIFY = (
 """(bash) On the host that keeps repository $1: `borg check` it, then the restore drill: stream
 archive $2 out (every chunk read, decrypted and checked) through tar without writing anything,
 and print how many entries came back and how many the archive lists."""
+PRUNE = (
+    'IFS= read -r p || [ -n "$p" ] || exit 3; cd / && '
+    'export BORG_PASSPHRASE=$p BORG_RELOCATED_REPO_ACCESS_IS_OK=yes '
+    f'BORG_BASE_DIR={backup.REPO_ROOT}/.borg; r=$1; g=$2; shift 2; '
+    f'runuser -u {backup.REPO_USER} -- borg prune --list --glob-archives "$g" "$@" "$r" && '
+    f'runuser -u {backup.REPO_USER} -- borg compact "$r"'
+)
+"""On the host that keeps repository $1 (not through the source's append-only key): prune the
+archives matching $2 with the keep options "$@", then free their space."""
+KEEP = {"daily": 7, "weekly": 4, "monthly": 6}
+"""How many archives `roost backup ID --prune` keeps, per period."""
 KEEP_ASIDE = ('s=$1; shift; for p in "$@"; do if [ -e "$p" ]; then '
               'mv -f -- "$p" "$p.roost-replaced-$s" || exit 1; fi; done')
 
@@ -363,6 +374,33 @@ class Backups:
         save_record(self.home, rec)
         return [f"The repository of {service} on {rec.target} passed borg check, and all "
                 f"{counts[0]} files and folders of {names[-1]} came back from it."]
+
+    def prune(self, service: str, keep: Mapping[str, int] | None = None) -> list[str]:
+        """Thin out the archives from roost's side, on the host that keeps them (the source
+        host cannot: its key is append-only)."""
+        from roost.app.hosts import find
+
+        rec = load_records(self.home).get(service)
+        if rec is None:
+            raise RoostError(f"{service} has no backup roost knows of",
+                             hint="`roost backups` lists them")
+        policy = dict(KEEP if keep is None else keep)
+        args = [f"--keep-{k}={int(v)}" for k, v in policy.items()]
+        secret = vault_secrets(self.passphrase, self.home)(
+            Secret(backup.passphrase_id(service, rec.source), "password"))
+        with connect(find(self.home, rec.target), self.home, trust=self.trust) as t:
+            res = t.run(script(PRUNE, rec.where.path, f"{service}-*", *args), sudo=True,
+                        stdin=secret.encode(), timeout=3600)
+            if not res.ok:
+                raise RoostError(f"pruning the backups of {service} failed: "
+                                 f"{_last(res.stderr or res.stdout)}",
+                                 hint="run it again; nothing is lost when it stops")
+            left = self.archives(rec, t, secret, True)
+        gone = sum(1 for ln in (res.stdout + res.stderr).splitlines()
+                   if ln.startswith("Pruning archive"))
+        kept = ", ".join(f"{v} {k}" for k, v in policy.items())
+        return [f"Pruned the backups of {service} on {rec.target} (keeping {kept}): "
+                f"{gone} removed, {len(left)} kept, the last {left[-1] if left else 'none'}."]
 
     # -- restore ---------------------------------------------------------------------------
 

@@ -17,6 +17,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     b.add_argument("--host", help="the host the service runs on")
     b.add_argument("--to", metavar="TARGET",
                    help="another host roost knows, that keeps the backups")
+    b.add_argument("--prune", action="store_true",
+                   help="thin out old archives from roost's side (keeps 7 daily, 4 weekly, "
+                        "6 monthly)")
     b.add_argument("--verify", action="store_true",
                    help="check the repository and unpack the last archive (nothing written)")
     b.add_argument("--every", default="daily", choices=("hourly", "daily", "weekly"))
@@ -74,8 +77,10 @@ def _check_service(service: str) -> None:
 
 def run_backup(args: argparse.Namespace) -> int:
     _check_service(args.service)
-    if args.verify:
-        for line in _backups(args).verify(args.service):
+    if args.verify or args.prune:
+        b = _backups(args)
+        for line in (b.prune(args.service) if args.prune else []) + (
+                b.verify(args.service) if args.verify else []):
             print(line)
         return 0
     if not args.host or not args.to:

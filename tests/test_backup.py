@@ -350,6 +350,19 @@ def test_prosody_backed_up_pi_lost_restored_on_the_vps_and_a_client_finds_everyt
         assert "var/lib/prosody/roost-big.bin" in files
         assert "var/lib/prosody/chat%2eroost%2etest/accounts/alice.dat" in files
 
+        # Pruning runs from roost's side, on the vps: of three archives of today, borg's rules
+        # (7 daily, 4 weekly, 6 monthly) keep the last and, while a rule is not full, the
+        # oldest; one goes, and what the source sees agrees.
+        before = _borg_from_pi(pi_host, where, passphrase, "list", "--short").stdout.split()
+        assert len(before) == 3 and before[-1] == rec.last_archive, before
+        pruned = subprocess.run([sys.executable, "-m", "roost", "backup", "prosody",
+                                 "--prune"], env=env, capture_output=True, text=True,
+                                timeout=600)
+        assert pruned.returncode == 0, pruned.stderr
+        assert "1 removed, 2 kept, the last " + rec.last_archive in pruned.stdout, pruned.stdout
+        after = _borg_from_pi(pi_host, where, passphrase, "list", "--short").stdout.split()
+        assert len(after) == 2 and after[-1] == rec.last_archive and set(after) < set(before)
+
         verified = subprocess.run([sys.executable, "-m", "roost", "backup", "prosody",
                                    "--verify"], env=env, capture_output=True, text=True,
                                   timeout=600)
