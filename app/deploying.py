@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from roost.app.connecting import connect
+from roost.app.deploy_options import record_options
 from roost.core.errors import RoostError
 from roost.deploy import engine, ports, session
 from roost.deploy.dryrun import plan_lines, removal_lines
@@ -166,7 +167,12 @@ class Deployment:
                                 on_event=self._emit, resume=resume,
                                 state_dir=session.host_state_dir(),
                                 cache=self.home / UPSTREAM_CACHE)
-            return dataclasses.replace(result, options=tuple(sorted(self.values.items())))
+        try:  # kept for a restore; a file that cannot be written costs a warning, not the deploy
+            record_options(self.home, recipe.service_id, self.host.name, self.values)
+        except (OSError, RoostError) as exc:
+            self.on_event(Said(f"roost could not keep this deploy's options for a later "
+                               f"restore: {exc}"))
+        return dataclasses.replace(result, options=tuple(sorted(self.values.items())))
 
     def notes(self, result: Any, workspace: Workspace | None = None,
               service_id: str | None = None) -> list[str]:

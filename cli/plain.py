@@ -109,6 +109,7 @@ class Plain:
                 items.append(("Status: is everything working? (roost check)", self.status))
             items.append(("Identities: your keys and ids", self.identities))
             items.append(("Hosts: the machines roost sets up", self.hosts))
+            items.append(("Backups: where each service is kept safe", self.backups))
             items.append(("Help", self.help))
             picked = self.choose("What would you like to do?", [t for t, _ in items], "Quit")
             if picked is None:
@@ -198,6 +199,16 @@ class Plain:
             raise RoostError("the host was not trusted; nothing was changed",
                              hint="check the fingerprint on the host, then try again")
         return True
+
+    def backups(self) -> None:
+        from roost.app.backing_up import overview
+        from roost.core import clock
+
+        self.say()
+        for line in overview(self.ws.home, clock.from_environment()()):
+            self.say(line)
+        self.say("Set one up with: roost backup ID --host HOST --to OTHER-HOST. Check them "
+                 "against the hosts with: roost backups.")
 
     def plan(self) -> None:
         while True:

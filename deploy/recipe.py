@@ -26,6 +26,7 @@ from roost.deploy.steps import (
 )
 
 if TYPE_CHECKING:
+    from roost.deploy.backup import BackupSpec
     from roost.deploy.facts import Facts
 
 _ID = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
@@ -91,6 +92,8 @@ class Recipe:
     domain: str = ""
     """The name people reach the service at ("" when they reach it by the host's address):
     `roost reach` checks its DNS records and certificate."""
+    backup: BackupSpec | None = None
+    """What to back up (folders, database dumps, units to pause): roost.deploy.backup."""
 
     def __post_init__(self) -> None:
         if not _ID.match(self.id):

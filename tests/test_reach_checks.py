@@ -314,8 +314,8 @@ def test_reach_exit_codes_and_json(home: Path, catalog_with_port: tuple[Path, so
         f"ok: port {port}/tcp from this computer: 127.0.0.1:{port} answers from this "
         "computer; this proves only that your own network reaches it.",
         "The ports were checked from this computer, which proves only that your own network "
-        "reaches them. To check from outside, add a host elsewhere (a VPS) with roost host add "
-        "and give --from NAME.",
+        "reaches them. To check from outside, add a host elsewhere (a VPS) with roost host add, "
+        "then check from it with roost reach ID --host NAME --from VPS.",
         "Others can reach ssb-pub on local: all 1 checks are fine."]
 
     listener.close()

@@ -108,4 +108,5 @@ def from_here(address: str, ports: Sequence[str], timeout: float = TIMEOUT) -> l
 
 LOCAL_NOTE = ("The ports were checked from this computer, which proves only that your own "
               "network reaches them. To check from outside, add a host elsewhere (a VPS) "
-              "with roost host add and give --from NAME.")
+              "with roost host add, then check from it with roost reach ID --host NAME "
+              "--from VPS.")

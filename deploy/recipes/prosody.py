@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 
 from roost.core import validate
 from roost.core.errors import RoostError
+from roost.deploy.backup import BackupSpec
 from roost.deploy.options import Values, recipe_options
 from roost.deploy.reach import Site
 from roost.deploy.recipe import Identities, Port, Recipe, TargetHost, register, take_options
@@ -58,6 +59,9 @@ CERTBOT_DROPIN_DIR = "/etc/systemd/system/certbot.service.d"
 RENEW_DAYS = 30  # certbot's own renewal window: a certificate closer to its end is renewed
 CERT_DIR = "/etc/prosody/certs"
 DATA_DIR = "/var/lib/prosody"
+BACKUP = BackupSpec(paths=(DATA_DIR, "/etc/prosody"), pause=("prosody",))
+"""Its accounts, rosters and message archive (files in DATA_DIR) and its configuration and
+certificates; Prosody paused while borg reads, so no file is caught half-written."""
 C2S_PORT = 5222
 S2S_PORT = 5269
 
@@ -382,6 +386,7 @@ def build_prosody(facts: TargetHost | None, options: Mapping[str, str],
         ports=(Port(C2S_PORT, units=("prosody",), option=None),
                Port(S2S_PORT, units=("prosody",), option=None)),
         health=_health(address, domain),
+        backup=BACKUP,
         next_steps=_next_steps(facts, domain, accounts, cert_steps, allow),
         uninstall=(DisableService("prosody"), RemovePath(enabled), RemovePath(conf),
                    *uninstall),

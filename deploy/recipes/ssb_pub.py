@@ -17,6 +17,7 @@ import re
 from collections.abc import Mapping
 
 from roost.core.errors import RoostError
+from roost.deploy.backup import BackupSpec
 from roost.deploy.options import recipe_options
 from roost.deploy.recipe import Identities, Port, Recipe, TargetHost, register, take_options
 from roost.deploy.recipes.host import host_command, reach_address
@@ -148,6 +149,7 @@ def build_ssb_pub(facts: TargetHost | None, options: Mapping[str, str],
         title="your Scuttlebutt pub",
         steps=tuple(steps),
         ports=(Port(port, units=("ssb-server",)),),
+        backup=BackupSpec(paths=(SSB_DIR,), pause=("ssb-server",)),
         health=WaitHealth("check that the pub answers as your id",
                           argv=tuple(script(WHOAMI, ssb_id)), timeout=60, interval=1),
         next_steps=(

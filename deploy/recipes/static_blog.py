@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from roost.core.errors import RoostError
+from roost.deploy.backup import BackupSpec
 from roost.deploy.options import recipe_options
 from roost.deploy.reach import Site
 from roost.deploy.recipe import Identities, Port, Recipe, TargetHost, register, take_options
@@ -88,6 +89,7 @@ def build_static_blog(facts: TargetHost | None, options: Mapping[str, str],
         title="your static blog",
         steps=tuple(steps),
         ports=(Port(int(port), units=("nginx",)),),
+        backup=BackupSpec(paths=(WEB_ROOT,)),
         health=WaitHealth("fetch the blog's front page", site=Site(address, domain, int(port)),
                           expect_text=expect, timeout=30, interval=0.5),
         next_steps=(

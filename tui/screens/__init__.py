@@ -40,6 +40,10 @@ def open_screen(app: App[int], name: str, arg: str | None = None) -> None:
         from roost.tui.screens.ways_in import OnionScreen
 
         app.push_screen(OnionScreen(arg))
+    elif name == "backups":
+        from roost.tui.screens.backups import BackupsScreen
+
+        app.push_screen(BackupsScreen())
     elif name == "settings":
         from roost.tui.screens.settings import SettingsScreen
 

@@ -33,6 +33,7 @@ class WelcomeScreen(RoostScreen):
         Binding("a", "go('assess')", "questions"),
         Binding("i", "go('identities')", "identities"),
         Binding("h", "go('hosts')", "hosts"),
+        Binding("b", "go('backups')", "backups", show=False),
         Binding("s", "go('settings')", "settings"),
     ]
 

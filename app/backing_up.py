@@ -1,0 +1,548 @@
+"""Back a service up to another host, list the backups, restore one: the use case the CLI (and
+the app's screens) run. Nothing here prints or prompts: events go to `on_event`, questions are
+callbacks or flags.
+
+    b = Backups(home, passphrase=ask, on_event=show)
+    b.back_up("prosody", pi, vps, every="daily")     # lines: what was done
+    overview(home, now, b.refresh())                 # `roost backups`
+    b.verify("prosody")                              # borg check + a restore drill
+    b.restore("prosody", vps, archive=None, replace=False)   # onto the target or the source
+    b.move("prosody", pi, vps)                       # backup, restore, proven, then removed
+
+Where each service is backed up, and its last good backup as roost saw it, is kept in the data
+folder's `backups.toml` (no secret: the repository's passphrase is in the vault, identity
+`backup-SERVICE-SOURCE`). Setting up runs three journaled recipes (roost.deploy.backup), so a
+run cut anywhere continues when run again; the backup itself runs as the source host's systemd
+service, so killing roost never cuts an archive in half.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets as _random
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from roost.app.connecting import connect
+from roost.app.deploy_options import deployed_options
+from roost.app.deploying import Deployment, vault_secrets
+from roost.core import clock as clocks
+from roost.core.atomic import atomic_write_text
+from roost.core.errors import RoostError
+from roost.deploy import backup, engine, session
+from roost.deploy.backup import BackupSpec, Where
+from roost.deploy.hosts import Host
+from roost.deploy.journal import Journal
+from roost.deploy.steps import Secret, script
+from roost.deploy.transport import Transport
+
+BACKUPS_FILE = "backups.toml"
+SCHEDULE_HOURS = {"hourly": 1, "daily": 24, "weekly": 24 * 7}
+
+RESTORE = (
+    'set -o pipefail; IFS= read -r p || [ -n "$p" ] || exit 3; cd / && '
+    'BORG_PASSPHRASE=$p BORG_RELOCATED_REPO_ACCESS_IS_OK=yes '
+    f'BORG_BASE_DIR={backup.REPO_ROOT}/.borg '
+    f'runuser -u {backup.REPO_USER} -- borg export-tar "$1" - | tar -xpf - -C /'
+)
+"""(bash, for pipefail) As the repository's own user, stream archive $1 out of the repository
+on this host, and unpack it as root (owners by name) in place."""
+LIST = (
+    'IFS= read -r BORG_PASSPHRASE || [ -n "$BORG_PASSPHRASE" ] || exit 3; '
+    'export BORG_PASSPHRASE BORG_RELOCATED_REPO_ACCESS_IS_OK=yes '
+    f'BORG_BASE_DIR={backup.REPO_ROOT}/.borg; '
+    f'exec runuser -u {backup.REPO_USER} -- borg list --short "$1"'
+)
+VERIFY = (
+    'set -o pipefail; IFS= read -r p || [ -n "$p" ] || exit 3; cd / && '
+    'export BORG_PASSPHRASE=$p BORG_RELOCATED_REPO_ACCESS_IS_OK=yes '
+    f'BORG_BASE_DIR={backup.REPO_ROOT}/.borg; '
+    f'b() {{ runuser -u {backup.REPO_USER} -- borg "$@"; }}; '
+    'b check "$1" >&2 || exit 4; '
+    'n=$(b export-tar "$1::$2" - | tar -tf - | wc -l) || exit 5; '
+    'm=$(b list --short "$1::$2" | wc -l) || exit 6; echo "$n $m"'
+)
+"""(bash) On the host that keeps repository $1: `borg check` it, then the restore drill: stream
+archive $2 out (every chunk read, decrypted and checked) through tar without writing anything,
+and print how many entries came back and how many the archive lists."""
+PRUNE = (
+    'IFS= read -r p || [ -n "$p" ] || exit 3; cd / && '
+    'export BORG_PASSPHRASE=$p BORG_RELOCATED_REPO_ACCESS_IS_OK=yes '
+    f'BORG_BASE_DIR={backup.REPO_ROOT}/.borg; r=$1; g=$2; shift 2; '
+    f'runuser -u {backup.REPO_USER} -- borg prune --list --glob-archives "$g" "$@" "$r" && '
+    f'runuser -u {backup.REPO_USER} -- borg compact "$r"'
+)
+"""On the host that keeps repository $1 (not through the source's append-only key): prune the
+archives matching $2 with the keep options "$@", then free their space."""
+KEEP = {"daily": 7, "weekly": 4, "monthly": 6}
+"""How many archives `roost backup ID --prune` keeps, per period."""
+KEEP_ASIDE = ('s=$1; shift; for p in "$@"; do if [ -e "$p" ]; then '
+              'mv -f -- "$p" "$p.roost-replaced-$s" || exit 1; fi; done')
+
+
+@dataclass
+class Record:
+    """One service's backup, as `backups.toml` keeps it."""
+
+    service: str
+    source: str
+    target: str
+    address: str
+    port: int = 22
+    every: str = backup.DAILY
+    options: dict[str, str] = field(default_factory=dict)
+    last_archive: str = ""
+    last_at: str = ""
+    """ISO 8601 UTC end time of the last good backup."""
+    size: int = 0
+    """Bytes the last archive added to the repository (after deduplication and compression)."""
+    original: int = 0
+    """Bytes of the data the last archive holds."""
+    last_verify: str = ""
+    """ISO 8601 UTC time of the last `roost backup --verify` that passed."""
+
+    @property
+    def where(self) -> Where:
+        return Where(self.service, self.source, self.address, self.port)
+
+
+def _read(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise RoostError(f"{path} cannot be read ({exc})",
+                         hint="fix or move the file, then run again") from None
+
+
+def load_records(home: Path) -> dict[str, Record]:
+    out: dict[str, Record] = {}
+    for sid, d in _read(home / BACKUPS_FILE).items():
+        if isinstance(d, dict):
+            known = {k: v for k, v in d.items() if k in Record.__dataclass_fields__}
+            out[sid] = Record(**known)
+    return out
+
+
+def save_record(home: Path, rec: Record) -> None:
+    data = _read(home / BACKUPS_FILE)
+    data[rec.service] = asdict(rec)
+    atomic_write_text(home / BACKUPS_FILE, tomli_w.dumps(data))
+
+
+def _size(n: int) -> str:
+    for unit in ("bytes", "kB", "MB", "GB", "TB"):
+        if n < 1000 or unit == "TB":
+            return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n = n / 1000  # type: ignore[assignment]
+    return f"{n} bytes"
+
+
+def _age(delta: timedelta) -> str:
+    s = int(delta.total_seconds())
+    if s < 3600:
+        return f"{max(s // 60, 0)} minutes ago"
+    if s < 86400 * 2:
+        return f"{s // 3600} hours ago"
+    return f"{s // 86400} days ago"
+
+
+def status_lines(records: Mapping[str, Record], deployed: list[tuple[str, str]],
+                 now: datetime) -> list[str]:
+    """`roost backups`: one line per deployed service (service, host) and per backup, with
+    where it goes, the last good backup and its age, its size; no backup, or one older than
+    twice its schedule, flagged in words."""
+    lines: list[str] = []
+    services = sorted({s for s, _ in deployed} | set(records))
+    for sid in services:
+        rec = records.get(sid)
+        hosts = sorted({h for s, h in deployed if s == sid})
+        on = f" on {', '.join(hosts)}" if hosts else ""
+        if rec is None:
+            lines.append(f"{sid}{on}: NOT BACKED UP. Set it up with: roost backup {sid} "
+                         f"--host {hosts[0] if hosts else 'HOST'} --to OTHER-HOST")
+            continue
+        head = f"{sid} on {rec.source}: backed up to {rec.target} ({rec.every})"
+        if not rec.last_at:
+            lines.append(f"{head}; NO GOOD BACKUP YET. Run: roost backup {sid} --host "
+                         f"{rec.source} --to {rec.target}")
+            continue
+        at = clocks.parse(rec.last_at, "the last backup's time")
+        age = now - at
+        late = age > timedelta(hours=2 * SCHEDULE_HOURS.get(rec.every, 24))
+        checked = (f", verified {_age(now - clocks.parse(rec.last_verify))}"
+                   if rec.last_verify else ", never verified")
+        lines.append(f"{head}; last good backup {rec.last_archive}, {_age(age)}, "
+                     f"{_size(rec.original)} of data, {_size(rec.size)} added{checked}"
+                     + (f". TOO OLD: the {rec.every} backup has not run for "
+                        f"{_age(age).removesuffix(' ago')}; check the host {rec.source}."
+                        if late else "."))
+    if not lines:
+        lines.append("No service is deployed yet, so there is nothing to back up.")
+    return lines
+
+
+def deployed_services(home: Path) -> list[tuple[str, str]]:
+    """(service, host) of every service the progress says runs somewhere."""
+    from roost.plan.progress import ProgressStore
+    from roost.plan.workspace import PROGRESS_FILE
+
+    if not (home / PROGRESS_FILE).exists():
+        return []
+    return [(e.service_id, str(e.detail.get("host", "")))
+            for e in ProgressStore(home / PROGRESS_FILE).load().running() if e.service_id]
+
+
+def overview(home: Path, now: datetime, records: Mapping[str, Record] | None = None
+             ) -> list[str]:
+    """The lines of `roost backups` (and of the app's Backups screens): every deployed
+    service and every backup, from `records` or what roost saw last."""
+    return status_lines(load_records(home) if records is None else records,
+                        deployed_services(home), now)
+
+
+@dataclass
+class Backups:
+    home: Path
+    passphrase: Callable[[], str]
+    """The vault's passphrase, asked when the repository's passphrase is first needed."""
+    on_event: Callable[[Any], None] = lambda e: None
+    trust: str | None = None
+    clock: clocks.Clock = clocks.system
+
+    def _say(self, text: str) -> None:
+        from roost.app.deploying import Said
+
+        self.on_event(Said(text))
+
+    def _spec(self, service: str, host: Host, options: Mapping[str, str]) -> BackupSpec:
+        recipe = session.build_recipe(service, host, options, None, self.home)
+        if recipe.backup is None:
+            raise RoostError(f"roost does not know yet what to back up of {service}",
+                             hint="back up its folders with borg by hand for now")
+        return recipe.backup
+
+    def _passphrase(self, service: str, source: str) -> Secret:
+        """The repository's passphrase: made and kept in the vault on first use."""
+        from roost.keys.login import create
+        from roost.keys.vault import Vault
+
+        ident = backup.passphrase_id(service, source)
+        vault = Vault.open(self.home, self.passphrase())
+        if ident not in vault:
+            made = create(ident, user="borg", password=_random.token_urlsafe(32))
+            vault.add(made)
+        return Secret(ident, "password")
+
+    def _run(self, recipe: Any, t: Transport, host: str, secrets: Any = None) -> None:
+        journal = Journal.for_host(host, recipe.id, self.home)
+        previous = journal.load()
+        resume = previous is not None and previous.unfinished
+        engine.run(recipe, t, journal=journal, secrets=secrets, on_event=self.on_event,
+                   resume=resume, state_dir=session.host_state_dir())
+
+    def back_up(self, service: str, source: Host, target: Host,
+                every: str = backup.DAILY) -> list[str]:
+        if source.name == target.name:
+            raise RoostError("a backup on the same host is lost with that host",
+                             hint="give another host with --to")
+        if every not in backup.EVERY:
+            raise RoostError(f"{every[:30]!r} is not a backup schedule",
+                             hint=f"use one of {', '.join(backup.EVERY)}")
+        options = deployed_options(self.home, service, source.name)
+        spec = self._spec(service, source, options)
+        where = Where(service, source.name, target.address, target.port or 22)
+        with connect(target, self.home, trust=self.trust) as tt, \
+                connect(source, self.home, trust=self.trust) as ts:
+            secret = self._passphrase(service, source.name)
+            secrets = vault_secrets(self.passphrase, self.home)
+            self._grant(where, spec, ts, tt)
+            self._run(backup.source_recipe(where, spec, secret, every), ts, source.name,
+                      secrets)
+            self._say(f"running the backup of {service} on {source.name} now "
+                      f"({where.unit}.service)")
+            res = ts.run(["systemctl", "start", f"{where.unit}.service"], sudo=True)
+            if not res.ok:
+                raise RoostError(f"the backup of {service} on {source.name} failed",
+                                 hint=f"see why with `journalctl -u {where.unit} -n 50` on "
+                                      f"{source.name}, then run again")
+            rec = Record(service, source.name, target.name, where.address, where.port, every,
+                         options)
+            self._read_status(ts, rec)
+            listed = ts.run(where.borg("list", "--short", f"::{rec.last_archive}"), sudo=True,
+                            stdin=secrets(secret).encode())
+            if not listed.ok:
+                raise RoostError(f"the archive {rec.last_archive} cannot be listed",
+                                 hint="run `roost backup` again")
+            files = len(listed.stdout.splitlines())
+        save_record(self.home, rec)
+        return [f"Backed up {service} from {source.name} to {target.name}: archive "
+                f"{rec.last_archive} holds {files} files and folders, "
+                f"{_size(rec.original)} of data ({_size(rec.size)} added).",
+                f"The next backups run {every} on {source.name} ({where.unit}.timer). "
+                f"{target.name} keeps them append-only: {source.name} cannot delete them.",
+                "The repository's passphrase is in your vault only "
+                f"(`roost keys show {secret.name} --secret`)."]
+
+    def _grant(self, where: Where, spec: BackupSpec, ts: Transport, tt: Transport) -> None:
+        """The source host (ts) gets borg, its own key and the target's host keys; the target
+        (tt) lets that key add to (and read) the source's repositories, append-only."""
+        self._run(backup.source_key_recipe(where, spec, self._host_keys(tt, where)), ts,
+                  ts.name)
+        pub = ts.get_file(backup.KEY + ".pub")
+        if pub is None:
+            raise RoostError(f"{ts.name} has no backup key", hint="run the command again")
+        self._run(backup.target_recipe(where, pub.decode()), tt, tt.name)
+
+    @staticmethod
+    def _host_keys(tt: Transport, where: Where) -> str:
+        """The target's host keys, read over roost's trusted connection, as known_hosts lines
+        for the source."""
+        res = tt.run(script('cat /etc/ssh/ssh_host_*_key.pub'), sudo=True)
+        name = where.address if where.port == 22 else f"[{where.address}]:{where.port}"
+        lines = [f"{name} {' '.join(ln.split()[:2])}" for ln in res.stdout.splitlines()
+                 if ln.startswith(("ssh-", "ecdsa-"))]
+        if not lines:
+            raise RoostError("roost cannot read the backup host's SSH keys")
+        return "\n".join(lines) + "\n"
+
+    @staticmethod
+    def _read_status(ts: Transport, rec: Record) -> None:
+        raw = ts.get_file(f"{backup.STATUS_DIR}/{rec.service}.json")
+        try:
+            data = json.loads(raw or b"{}")
+            arch = data["archive"]
+            stats = arch["stats"]
+            rec.last_archive = str(arch["name"])
+            rec.last_at = clocks.parse(str(arch["end"])).isoformat()
+            rec.size = int(stats.get("deduplicated_size", 0))
+            rec.original = int(stats.get("original_size", 0))
+        except (ValueError, KeyError, TypeError):
+            raise RoostError(f"{rec.source} has no record of a good backup of {rec.service}",
+                             hint="run `roost backup` again") from None
+
+    def refresh(self) -> dict[str, Record]:
+        """Each backup's last good archive as its source host says (hosts that cannot be
+        reached keep what roost saw last)."""
+        from roost.app.hosts import find
+
+        records = load_records(self.home)
+        for rec in records.values():
+            try:
+                with connect(find(self.home, rec.source), self.home, trust=self.trust) as ts:
+                    self._read_status(ts, rec)
+                save_record(self.home, rec)
+            except RoostError:
+                continue
+        return records
+
+    def verify(self, service: str) -> list[str]:
+        """`borg check` of the repository and a restore drill of the last archive on the host
+        that keeps it; nothing is written there in the clear."""
+        from roost.app.hosts import find
+
+        rec = load_records(self.home).get(service)
+        if rec is None:
+            raise RoostError(f"{service} has no backup roost knows of",
+                             hint="`roost backups` lists them")
+        secret = vault_secrets(self.passphrase, self.home)(
+            Secret(backup.passphrase_id(service, rec.source), "password"))
+        with connect(find(self.home, rec.target), self.home, trust=self.trust) as t:
+            names = self.archives(rec, t, secret, True)
+            if not names:
+                raise RoostError(f"there is no archive of {service} yet",
+                                 hint=f"run roost backup {service} first")
+            self._say(f"checking the repository on {rec.target} and unpacking {names[-1]} "
+                      "without writing it")
+            res = t.run(("bash", "-c", VERIFY, "bash", rec.where.path, names[-1]), sudo=True,
+                        stdin=secret.encode(), timeout=3600)
+        counts = res.stdout.split()
+        if not res.ok or len(counts) != 2 or counts[0] != counts[1]:
+            raise RoostError(f"the backups of {service} on {rec.target} failed their check: "
+                             f"{_last(res.stderr or res.stdout)}",
+                             hint="make a new backup at once (roost backup), and keep the "
+                                  "service's host safe until it passes")
+        rec.last_verify = self.clock().isoformat()
+        save_record(self.home, rec)
+        return [f"The repository of {service} on {rec.target} passed borg check, and all "
+                f"{counts[0]} files and folders of {names[-1]} came back from it."]
+
+    def prune(self, service: str, keep: Mapping[str, int] | None = None) -> list[str]:
+        """Thin out the archives from roost's side, on the host that keeps them (the source
+        host cannot: its key is append-only)."""
+        from roost.app.hosts import find
+
+        rec = load_records(self.home).get(service)
+        if rec is None:
+            raise RoostError(f"{service} has no backup roost knows of",
+                             hint="`roost backups` lists them")
+        policy = dict(KEEP if keep is None else keep)
+        args = [f"--keep-{k}={int(v)}" for k, v in policy.items()]
+        secret = vault_secrets(self.passphrase, self.home)(
+            Secret(backup.passphrase_id(service, rec.source), "password"))
+        with connect(find(self.home, rec.target), self.home, trust=self.trust) as t:
+            res = t.run(script(PRUNE, rec.where.path, f"{service}-*", *args), sudo=True,
+                        stdin=secret.encode(), timeout=3600)
+            if not res.ok:
+                raise RoostError(f"pruning the backups of {service} failed: "
+                                 f"{_last(res.stderr or res.stdout)}",
+                                 hint="run it again; nothing is lost when it stops")
+            left = self.archives(rec, t, secret, True)
+        gone = sum(1 for ln in (res.stdout + res.stderr).splitlines()
+                   if ln.startswith("Pruning archive"))
+        kept = ", ".join(f"{v} {k}" for k, v in policy.items())
+        return [f"Pruned the backups of {service} on {rec.target} (keeping {kept}): "
+                f"{gone} removed, {len(left)} kept, the last {left[-1] if left else 'none'}."]
+
+    # -- restore ---------------------------------------------------------------------------
+
+    def archives(self, rec: Record, t: Transport, secret: str, local: bool) -> list[str]:
+        """The archive names, oldest first: read on the host that keeps them (`local`), or
+        from the source host through its own key."""
+        argv = script(LIST, rec.where.path) if local else rec.where.borg("list", "--short")
+        res = t.run(argv, sudo=True, stdin=secret.encode())
+        if not res.ok:
+            raise RoostError(f"roost cannot read the backups of {rec.service} on {rec.target}",
+                             hint="check the host, then run again")
+        return [ln.strip() for ln in res.stdout.splitlines() if ln.strip()]
+
+    def restore(self, service: str, to: Host, archive: str | None = None,
+                replace: bool = False) -> list[str]:
+        return self._restore(service, to, archive, replace)[0]
+
+    def _restore(self, service: str, to: Host, archive: str | None = None,
+                 replace: bool = False) -> tuple[list[str], Any]:
+        rec = load_records(self.home).get(service)
+        if rec is None:
+            raise RoostError(f"{service} has no backup roost knows of",
+                             hint="`roost backups` lists them")
+        if archive is not None:
+            backup.archive_name(archive)
+            if not archive.startswith(service + "-"):
+                raise RoostError(f"{archive} is a backup of another service, not {service}",
+                                 hint=f"restore it with roost restore "
+                                      f"{archive.rsplit('-', 3)[0]}, or pick one of "
+                                      f"{service}'s archives")
+        if to.name not in (rec.target, rec.source):
+            raise RoostError(f"roost restores {service} onto {rec.source}, where it ran, or "
+                             f"{rec.target}, the host that keeps its backups, for now",
+                             hint=f"give --to {rec.source} or --to {rec.target}")
+        spec = self._spec(service, to, rec.options)
+        secrets = vault_secrets(self.passphrase, self.home)
+        secret = secrets(Secret(backup.passphrase_id(service, rec.source), "password"))
+        options = {k: v for k, v in rec.options.items()
+                   if not (k == "address" and to.name != rec.source)}
+        local = to.name == rec.target
+        if not local:  # the source host, maybe new: its key is let in again (append-only)
+            from roost.app.hosts import find
+
+            with connect(find(self.home, rec.target), self.home, trust=self.trust) as tt, \
+                    connect(to, self.home, trust=self.trust) as ts:
+                self._grant(rec.where, spec, ts, tt)
+        with connect(to, self.home, trust=self.trust) as t:
+            names = self.archives(rec, t, secret, local)
+            if archive is None:
+                if not names:
+                    raise RoostError(f"there is no archive of {service} yet",
+                                     hint=f"run roost backup {service} first")
+                archive = names[-1]
+            elif archive not in names:
+                raise RoostError(f"there is no archive {archive} of {service}",
+                                 hint="`roost backups` shows the last one")
+            running = [u for u in spec.pause
+                       if t.run(["systemctl", "is-active", "--quiet", u], sudo=True).ok]
+            if running and not replace:
+                raise RoostError(f"{service} is running on {to.name} with its own data",
+                                 hint="restore over it with --yes (what it holds now is kept "
+                                      "aside, not deleted)")
+        d = Deployment(service, to, self.home, options, on_event=self.on_event,
+                       passphrase=self.passphrase, trust=self.trust)
+        self._say(f"installing {service} on {to.name} with the options it had")
+        d.run(restart=True)
+        stamp = clocks.stamp(self.clock)
+        with connect(to, self.home, trust=self.trust) as t:
+            for u in spec.pause:
+                t.run(["systemctl", "stop", u], sudo=True)
+            self._say(f"keeping what {to.name} had aside (*.roost-replaced-{stamp})")
+            kept = t.run(script(KEEP_ASIDE, stamp, *spec.paths), sudo=True)
+            if not kept.ok:
+                raise RoostError("roost could not keep the current data aside",
+                                 hint=kept.tail(3) or "check the host, then run again")
+            self._say(f"putting {archive} back")
+            argv = (("bash", "-c", RESTORE, "bash", f"{rec.where.path}::{archive}") if local
+                    else rec.where.with_passphrase("sh", "-c", backup.EXTRACT, "sh", archive))
+            res = t.run(argv, sudo=True, stdin=secret.encode(), timeout=3600)
+            if not res.ok:
+                raise RoostError(f"the restore of {archive} failed: "
+                                 f"{_last(res.stderr or res.stdout)}",
+                                 hint="run the same command again: it starts over")
+            for u in spec.pause:
+                t.run(["systemctl", "start", u], sudo=True)
+        self._say("checking that it works")
+        result = d.run()
+        ok = result.health is None or result.health.ok
+        if not ok:
+            raise RoostError(f"{service} was restored on {to.name} but its health check failed",
+                             hint=f"the data it replaced is in *.roost-replaced-{stamp}")
+        return [f"Restored {service} on {to.name} from {archive}; its health check passed.",
+                f"What it replaced is kept on {to.name}: "
+                + ", ".join(f"{p}.roost-replaced-{stamp}" for p in spec.paths)
+                + " (where there was anything)."], result
+
+    # -- move ------------------------------------------------------------------------------
+
+    def move(self, service: str, frm: Host, to: Host, replace: bool = False) -> list[str]:
+        """Move a service from `frm` to `to` (the host that keeps, or will keep, its backups):
+        a last backup with the service held stopped on `frm`, the restore on `to` proven by its
+        health check and noted in the progress; only then is it removed from `frm`, its data
+        kept there."""
+        from roost.app.deploying import Deployment, note_deployed
+
+        rec = load_records(self.home).get(service)
+        if rec is not None and (rec.source, rec.target) != (frm.name, to.name):
+            raise RoostError(f"{service} is backed up from {rec.source} to {rec.target}",
+                             hint=f"move it with --from {rec.source} --to {rec.target}")
+        spec = self._spec(service, frm, deployed_options(self.home, service, frm.name))
+        where = Where(service, frm.name, to.address, to.port or 22)
+        self.back_up(service, frm, to)  # set up (or check) the backup while it still runs
+        self._say(f"stopping {service} on {frm.name} for its last backup")
+        with connect(frm, self.home, trust=self.trust) as t:
+            for u in spec.pause:
+                t.run(["systemctl", "stop", u], sudo=True)
+                t.run(["systemctl", "mask", "--runtime", u], sudo=True)
+        try:
+            last = self.back_up(service, frm, to)
+            lines, result = self._restore(service, to, None, replace)
+        except BaseException:
+            with connect(frm, self.home, trust=self.trust) as t:  # back as it was
+                for u in spec.pause:
+                    t.run(["systemctl", "unmask", "--runtime", u], sudo=True)
+                    t.run(["systemctl", "start", u], sudo=True)
+            raise
+        noted = note_deployed(service, to.name, result, self.home)
+        with connect(frm, self.home, trust=self.trust) as t:
+            t.run(["systemctl", "disable", "--now", f"{where.unit}.timer"], sudo=True)
+            for u in spec.pause:  # still stopped: unmasking starts nothing
+                t.run(["systemctl", "unmask", "--runtime", u], sudo=True)
+        old = Deployment(service, frm, self.home, deployed_options(self.home, service, frm.name),
+                         on_event=self.on_event, passphrase=self.passphrase, trust=self.trust)
+        removed = old.undeploy(purge_data=False)
+        return [last[0], *lines, *noted, *removed,
+                f"{frm.name} no longer backs {service} up. {to.name} keeps the backups and "
+                f"now runs {service} too: back it up from there to another host with "
+                f"roost backup {service} --host {to.name} --to OTHER-HOST.",
+                f"If a domain name points at {frm.name} ({frm.address}) for {service}, point "
+                f"it at {to.name} ({to.address}) now (DNS A or AAAA record)."]
+
+
+def _last(text: str) -> str:
+    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
+    return re.sub(r"\s+", " ", lines[-1])[:200] if lines else "no output"
