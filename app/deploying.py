@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from roost.app.connecting import connect
+from roost.app.opening import close_on
 from roost.core.errors import RoostError
 from roost.deploy import engine, ports, session
 from roost.deploy.dryrun import plan_lines, removal_lines
@@ -178,7 +179,8 @@ class Deployment:
             engine.undeploy(recipe, t, purge_data=purge_data, journal=self.journal(recipe),
                             secrets=self.secrets(),
                             on_event=self._emit, state_dir=session.host_state_dir())
-        return [*recipe.removed_lines(self.host.name, purge_data),
+            closed = close_on(t, recipe, self.host.name, self.home)  # the router's forwards
+        return [*recipe.removed_lines(self.host.name, purge_data), *closed,
                 *note_removed(recipe.service_id, self.host.name, self.home)]
 
 

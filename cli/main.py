@@ -30,6 +30,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "keys_cmd": ("keys",),
     "host_cmd": ("host",),
     "deploy_cmd": ("deploy", "undeploy"),
+    "reach_upnp_cmd": ("reach-upnp",),
 }
 _TOP_FLAGS = {"--screen-reader", "--plain"}
 
