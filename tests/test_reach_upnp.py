@@ -145,6 +145,14 @@ def test_the_router_forwards_prosody_and_people_outside_reach_it(
         for host, domain in ((pi_host, PI_DOMAIN), (vps_host, VPS_DOMAIN)):
             certs[domain] = tmp_path / f"{domain}.crt"
             certs[domain].write_text(host.ssh(f"cat /etc/prosody/certs/{domain}.crt").stdout)
+        # Each server trusts the other's certificate (what Let's Encrypt gives outside), and
+        # finds the other by /etc/hosts (Prosody's libunbound reads it only when told).
+        for host, other in ((pi_host, VPS_DOMAIN), (vps_host, PI_DOMAIN)):
+            host.ssh(f"cat > /usr/local/share/ca-certificates/{other}.crt && "
+                     "update-ca-certificates >/dev/null", input=certs[other].read_bytes())
+            host.ssh("printf '%s\\n' 'VirtualHost \"*\"' "
+                     "'unbound = { hoststxt = \"/etc/hosts\" }' "
+                     "> /etc/prosody/conf.d/zz-test-names.cfg.lua && systemctl restart prosody")
 
         def account(name: str, domain: str, address: str) -> dict[str, str]:
             return {"jid": f"{name}@{domain}", "password": password[name],
@@ -193,6 +201,10 @@ def test_the_router_forwards_prosody_and_people_outside_reach_it(
         text = "from the vps " + rnd.token_hex(4)
         got = _probe(lab, [account("carol", VPS_DOMAIN, vps_host.address), bob_outside],
                      send=text, timeout=60)
+        logs = [h.ssh("tail -n 40 /var/log/prosody/prosody.log", check=False).stdout
+                for h in (vps_host, pi_host)]
+        if not got.get("ok"):
+            print("\n\n".join(logs))  # shown with the failure: how far each server got
         assert got == {"ok": True, "got": f"carol@{VPS_DOMAIN}: {text}"}, got
 
         # 4. Undeploy: the forwarding goes with the service; nobody outside gets in.
