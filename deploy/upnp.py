@@ -154,7 +154,7 @@ def close_ports(t: Transport, ports: Sequence[Port], description: str) -> list[P
             continue
         _upnpc(t, "-d", str(m.external), m.protocol)
         removed.append(p)
-    return removed
+    return [p for p in ports if p in removed]  # in the recipe's order, not the router's
 
 
 def by_hand_lines(service: str, lan: str, ports: Sequence[Port], check: str) -> list[str]:
