@@ -27,6 +27,7 @@ from typing import Any
 
 from roost.app.connecting import connect
 from roost.app.deploy_options import record_options
+from roost.app.opening import close_on
 from roost.core.errors import RoostError
 from roost.deploy import engine, ports, session
 from roost.deploy.dryrun import plan_lines, removal_lines
@@ -199,8 +200,9 @@ class Deployment:
                     onion = [f"Its onion service is still there: {exc.line()} Remove it "
                              f"with: roost reach {recipe.service_id} --host {self.host.name} "
                              "--tor --remove"]
+            closed = close_on(t, recipe, self.host.name, self.home)  # the router's forwards
         relays = self._close_relays(recipe.service_id)
-        return [*recipe.removed_lines(self.host.name, purge_data), *onion, *relays,
+        return [*recipe.removed_lines(self.host.name, purge_data), *closed, *onion, *relays,
                 *note_removed(recipe.service_id, self.host.name, self.home)]
 
     def _close_relays(self, service_id: str) -> list[str]:

@@ -5,7 +5,7 @@ then one summary line. Exit code 0: every check is fine; 1: something needs atte
 something could not be checked, or bad input (one line on stderr). `--json` prints the report
 for scripts.
 
-With a way in it opens it: `--relay VPS` through the person's VPS (a WireGuard tunnel and
+With a way in it opens it: `--upnp` asks the home router to forward the ports, `--relay VPS` through the person's VPS (a WireGuard tunnel and
 forwarded ports), `--tor` as a Tor onion service from the vault's Tor identity; `--close` (or
 `--remove`) takes it away again. Progress is printed as plain lines, one per step, as `roost
 deploy` prints them; what it did and what to do next (where the domain must point, the onion
@@ -62,6 +62,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
                        "this host key")
     ways = p.add_argument_group("ways in")
     ways.add_argument("--relay", metavar="VPS", help="relay through this host (your VPS)")
+    ways.add_argument("--upnp", action="store_true",
+                      help="ask the home router (UPnP) to forward the service's ports to the "
+                      "host; without UPnP on the router, prints the steps by hand, exit 1")
     ways.add_argument("--tor", action="store_true",
                       help="a Tor onion service from the vault's Tor identity")
     ways.add_argument("--identity", default="", metavar="ID",
@@ -81,15 +84,17 @@ def show_line(text: str) -> None:
 
 
 def run_reach(args: argparse.Namespace) -> int:
-    if args.relay and args.tor:
-        raise RoostError("one way in at a time", hint="use --relay VPS or --tor, not both")
+    if sum((bool(args.relay), args.tor, args.upnp)) > 1:
+        raise RoostError("one way in at a time", hint="use one of --upnp, --relay VPS, --tor")
+    if args.upnp:
+        return run_upnp(args)
     if args.relay:
         return run_relay(args)
     if args.tor:
         return run_tor(args)
     if args.close or args.dry_run:
         raise RoostError("--close and --dry-run go with a way in",
-                         hint="add --relay VPS or --tor, or leave them out to check")
+                         hint="add --upnp, --relay VPS or --tor, or leave them out to check")
     return run_check(args)
 
 
@@ -138,6 +143,29 @@ def run_relay(args: argparse.Namespace) -> int:
         return 0
     return _told(lambda: r.close() if args.close else r.open(),
                  "removing the relay" if args.close else "the relay", args.host)
+
+
+def run_upnp(args: argparse.Namespace) -> int:
+    """Exit code 0: the router forwards every port (or, with --close, roost's forwardings are
+    gone); 1: the router offers no UPnP, nothing was opened, the steps by hand are printed."""
+    from roost.app.opening import Opening
+    from roost.cli.deploy_cmd import ask_sudo_password, target_host
+    from roost.cli.host_cmd import ask_trust
+
+    if args.dry_run:
+        raise RoostError("--upnp has no dry run", hint="leave out --dry-run")
+    host = target_host(args.host)
+    o = Opening(args.service, host, paths.data_dir(), args.option, on_line=show_line,
+                trust=args.trust, ask_trust=ask_trust(host, args.trust),
+                sudo_password=lambda: ask_sudo_password(host))
+    if args.close:
+        lines = o.close()
+        for line in lines:
+            show_line(line)
+        if not lines:
+            show_line(f"The router forwards nothing roost made for {args.service}.")
+        return 0
+    return o.open().exit_code
 
 
 def run_tor(args: argparse.Namespace) -> int:

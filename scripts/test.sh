@@ -12,11 +12,11 @@ echo "== system packages"
 # systemd-container, mmdebstrap: the Debian test host; fenrir: the real screen reader;
 # nodejs, npm: ssb-keys and ssb-server as the SSB reference; faketime: the plan and progress
 # tests run a second time two years ahead; knot: the authoritative DNS server `roost reach`
-# is checked against.
+# is checked against; miniupnpd-nftables: the home router of the UPnP test.
 APT_PACKAGES=(
   openssh-server openssh-client iproute2 procps sudo
   tor wireguard-tools strace
-  systemd-container mmdebstrap debian-archive-keyring nftables
+  systemd-container mmdebstrap debian-archive-keyring nftables miniupnpd-nftables
   fenrir espeak-ng
   python3-venv faketime shellcheck knot
 )

@@ -79,10 +79,10 @@ def test_the_vault_gives_tors_key_file_as_bytes(tmp_path: Path) -> None:
     assert data == tor.secret_key_file(ident)
 
 
-def test_reach_without_a_way_says_which_to_add(home: Path,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["reach", "prosody", "--host", "pi"]) == 2
-    assert "Add --tor: roost reach prosody --host pi --tor." in capsys.readouterr().err
+def test_closing_without_a_way_says_which_to_add(home: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["reach", "prosody", "--host", "local", "--close"]) == 2
+    assert "add --relay VPS or --tor" in capsys.readouterr().err
 
 
 # --- on a booted Debian host, through roost's own commands -----------------------------------
@@ -197,7 +197,8 @@ def test_the_plain_mode_and_the_app_make_it_too(
     ws.deployed("prosody", "pi", "0.12.3", ports=("5222/tcp", "5269/tcp"))
 
     out = io.StringIO()
-    Plain(ws, out, io.StringIO("4\n0\n"), False).step("prosody")
+    # 4 is "Check that others can reach it", 5 the onion service
+    Plain(ws, out, io.StringIO("5\n0\n"), False).step("prosody")
     text = out.getvalue()
     assert "  4. Reach it over Tor: an onion service for private use" in text
     assert f"reachable over Tor at {onion}" in text, text[-2000:]

@@ -194,6 +194,9 @@ def _cleanup_slot(n: int) -> None:
                     time.sleep(0.1)
         with contextlib.suppress(OSError):
             state.unlink()
+    from support.netlab import cleanup_lab  # a network lab (namespaces) left in slot n
+
+    cleanup_lab(n)
     for link in Path("/sys/class/net").glob(f"ve-rt{n}-*"):
         subprocess.run(["ip", "link", "del", link.name], capture_output=True)
     subprocess.run([str(NAT_SCRIPT), "down", f"t{n}"], capture_output=True)
@@ -210,7 +213,8 @@ def sweep_stale_slots() -> int:
     cleaned = 0
     for n in range(1, MAX_SLOTS + 1):
         lock = RUN_DIR / f"slot{n}.lock"
-        leftovers = (RUN_DIR / f"slot{n}.json").exists() or any(
+        leftovers = (RUN_DIR / f"slot{n}.json").exists() or (
+            RUN_DIR / f"lab{n}.json").exists() or any(
             (cache_dir() / "hosts").glob(f"slot{n}-*"))
         if not leftovers:
             continue

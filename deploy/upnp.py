@@ -1,0 +1,176 @@
+"""The home router forwards a service's ports: UPnP-IGD, asked from the host itself.
+
+A router only takes port mappings from a machine on its own network, for that machine's own
+address, so the requests are made ON the host (the Pi at home) over the transport, with
+Debian's `miniupnpc` client (`upnpc`, installed here when missing). Every argument is passed as
+data (an argument list: the transport quotes it), never pasted into a shell line.
+
+    gw = discover(t)                 # None: the router offers no UPnP-IGD
+    added = open_ports(t, gw, ports, "roost prosody")
+    close_ports(t, ports, "roost prosody")
+
+`open_ports` reads the router's mappings first: a port already forwarded to this host under
+the same description is kept (a rerun after an interruption adds nothing twice); a port the
+router forwards to ANOTHER machine is refused in one sentence, never taken over.
+`close_ports` removes only mappings to this host with this description.
+
+When there is no UPnP, `by_hand_lines` says in words what to set on the router's page.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from roost.core.errors import RoostError
+from roost.deploy.recipe import Port
+from roost.deploy.transport import Transport
+
+PACKAGE = "miniupnpc"
+UPNPC = "upnpc"
+TIMEOUT = 60.0
+"""Seconds one upnpc call may take (discovery waits about two seconds for answers)."""
+
+_EXTERNAL = re.compile(r"^ExternalIPAddress\s*=\s*([0-9a-fA-F.:]+)\s*$", re.M)
+_LAN = re.compile(r"^Local LAN ip address\s*:\s*([0-9a-fA-F.:]+)\s*$", re.M)
+_MAPPING = re.compile(
+    r"^\s*\d+\s+(TCP|UDP)\s+(\d+)->([0-9a-fA-F.:]+):(\d+)\s+'((?:[^']|'(?!\s))*)'", re.M)
+
+
+@dataclass(frozen=True)
+class Gateway:
+    """The router as the host sees it: its address outside (the WAN address people use) and
+    the host's own address on the home network (where the ports are forwarded to)."""
+
+    external: str
+    lan: str
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """One forwarding the router holds: `external` port -> `address`:`internal`."""
+
+    protocol: str
+    external: int
+    address: str
+    internal: int
+    description: str
+
+
+def parse_status(text: str) -> Gateway | None:
+    """`upnpc -s` output -> the gateway, or None when no router answered as an IGD."""
+    ext, lan = _EXTERNAL.search(text), _LAN.search(text)
+    if ext is None or lan is None:
+        return None
+    try:
+        if ipaddress.ip_address(ext.group(1)).is_unspecified:
+            return None  # an IGD with no address outside yet (not connected)
+    except ValueError:
+        return None
+    return Gateway(ext.group(1), lan.group(1))
+
+
+def parse_list(text: str) -> tuple[Mapping, ...]:
+    """`upnpc -l` output -> the mappings the router lists."""
+    return tuple(Mapping(m.group(1), int(m.group(2)), m.group(3), int(m.group(4)),
+                         m.group(5)) for m in _MAPPING.finditer(text))
+
+
+def _upnpc(t: Transport, *args: str) -> str:
+    res = t.run([UPNPC, *args], timeout=TIMEOUT)
+    if res.exit_code == 127:
+        raise RoostError(f"{UPNPC} is not installed on {t.name}",
+                         hint=f"install Debian's {PACKAGE} there and try again")
+    return res.stdout + "\n" + res.stderr
+
+
+def ensure_client(t: Transport) -> bool:
+    """Install Debian's miniupnpc on the host unless `upnpc` is there; True when installed
+    now."""
+    if t.run(["sh", "-c", 'command -v "$1" >/dev/null', "sh", UPNPC]).ok:
+        return False
+    env = ["env", "DEBIAN_FRONTEND=noninteractive"]
+    res = t.run([*env, "apt-get", "install", "-y", "-q", "--no-install-recommends", PACKAGE],
+                sudo=True, timeout=600)
+    if not res.ok:
+        t.run([*env, "apt-get", "update", "-q"], sudo=True, timeout=600)
+        res = t.run([*env, "apt-get", "install", "-y", "-q", "--no-install-recommends",
+                     PACKAGE], sudo=True, timeout=600)
+    if not res.ok:
+        raise RoostError(f"installing {PACKAGE} on {t.name} failed (apt-get exit code "
+                         f"{res.exit_code})",
+                         hint=f"run `sudo apt-get install {PACKAGE}` on {t.name} and read "
+                              "what it says, then try again")
+    return True
+
+
+def discover(t: Transport) -> Gateway | None:
+    """Ask the home network for an Internet Gateway Device; None when none answers."""
+    return parse_status(_upnpc(t, "-s"))
+
+
+def mappings(t: Transport) -> tuple[Mapping, ...]:
+    return parse_list(_upnpc(t, "-l"))
+
+
+def open_ports(t: Transport, gw: Gateway, ports: Sequence[Port],
+               description: str) -> list[Port]:
+    """Forward each port from the router's WAN address to the same port on this host. Returns
+    the ports added now (those already forwarded here are kept as they are)."""
+    have = {(m.protocol, m.external): m for m in mappings(t)}
+    added: list[Port] = []
+    for p in ports:
+        proto = p.protocol.upper()
+        m = have.get((proto, p.number))
+        if m is not None and m.address == gw.lan and m.internal == p.number:
+            continue
+        if m is not None:
+            raise RoostError(
+                f"the router already forwards port {p.number}/{p.protocol} to "
+                f"{m.address}:{m.internal} ({m.description or 'no description'})",
+                hint="remove that forwarding on the router's page, or use another way in")
+        _upnpc(t, "-e", description, "-a", gw.lan, str(p.number), str(p.number), proto)
+        added.append(p)
+    now = {(m.protocol, m.external): m for m in mappings(t)}
+    missing = [str(p) for p in ports
+               if (m := now.get((p.protocol.upper(), p.number))) is None or m.address != gw.lan]
+    if missing:
+        raise RoostError(f"the router did not take the forwarding of {', '.join(missing)}",
+                         hint="forward the ports by hand on the router's page (roost reach "
+                              "upnp --by-hand says how)")
+    return added
+
+
+def close_ports(t: Transport, ports: Sequence[Port], description: str) -> list[Port]:
+    """Remove the router's forwardings of these ports to this host made as `description`;
+    returns those removed. Another machine's forwarding of the same port is left alone."""
+    wanted = {(p.protocol.upper(), p.number): p for p in ports}
+    removed: list[Port] = []
+    for m in mappings(t):
+        p = wanted.get((m.protocol, m.external))
+        if p is None or m.description != description:
+            continue
+        _upnpc(t, "-d", str(m.external), m.protocol)
+        removed.append(p)
+    return [p for p in ports if p in removed]  # in the recipe's order, not the router's
+
+
+def by_hand_lines(service: str, lan: str, ports: Sequence[Port], check: str) -> list[str]:
+    """What to do on the router's own page when it offers no UPnP, in words."""
+    lines = [
+        "Your router did not answer as a UPnP gateway, so roost opened nothing. "
+        "To open the ports by hand:",
+        "1. Open your router's page in a browser (often http://192.168.1.1 or the address "
+        "printed on the router) and log in.",
+        "2. Find the section called port forwarding (also: virtual servers, NAT, or "
+        "applications).",
+    ]
+    to = lan or f"of the host {service} runs on"
+    for i, p in enumerate(ports, start=3):
+        lines.append(f"{i}. Add a forwarding: outside port {p.number}, protocol "
+                     f"{p.protocol.upper()}, to the address {to} port {p.number}. "
+                     f"Name it roost {service}.")
+    lines.append(f"{len(ports) + 3}. Save. Then check that it works from outside: {check}")
+    return lines
