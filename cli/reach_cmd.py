@@ -5,11 +5,11 @@ then one summary line. Exit code 0: every check is fine; 1: something needs atte
 something could not be checked, or bad input (one line on stderr). `--json` prints the report
 for scripts.
 
-With a way in it opens it: `--upnp` asks the home router to forward the ports, `--relay VPS` through the person's VPS (a WireGuard tunnel and
-forwarded ports), `--tor` as a Tor onion service from the vault's Tor identity; `--close` (or
-`--remove`) takes it away again. Progress is printed as plain lines, one per step, as `roost
-deploy` prints them; what it did and what to do next (where the domain must point, the onion
-address) come last.
+With a way in it opens it: `--upnp` asks the home router to forward the ports, `--relay VPS`
+goes through the person's VPS (a WireGuard tunnel and forwarded ports), `--tor` makes a Tor
+onion service from the vault's Tor identity; `--close` (or `--remove`) takes it away again.
+Progress is printed as plain lines, one per step, as `roost deploy` prints them; what it did
+and what to do next (where the domain must point, the onion address) come last.
 
 `roost host dyndns NAME ...` (registered by `roost host`) keeps a dynamic-DNS name pointed at a
 host whose home address changes.
