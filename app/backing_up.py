@@ -42,6 +42,7 @@ from roost.deploy.hosts import Host
 from roost.deploy.journal import Journal
 from roost.deploy.steps import Secret, script
 from roost.deploy.transport import Transport
+from roost.deploy.trust import AskTrust
 
 BACKUPS_FILE = "backups.toml"
 SCHEDULE_HOURS = {"hourly": 1, "daily": 24, "weekly": 24 * 7}
@@ -216,7 +217,12 @@ class Backups:
     """The vault's passphrase, asked when the repository's passphrase is first needed."""
     on_event: Callable[[Any], None] = lambda e: None
     trust: str | None = None
+    ask_trust: AskTrust | None = None
+    """Asked on first contact with a host (after showing its fingerprint)."""
     clock: clocks.Clock = clocks.system
+
+    def _connect(self, host: Host) -> Transport:
+        return connect(host, self.home, trust=self.trust, ask_trust=self.ask_trust)
 
     def _say(self, text: str) -> None:
         from roost.app.deploying import Said
@@ -260,8 +266,8 @@ class Backups:
         options = deployed_options(self.home, service, source.name)
         spec = self._spec(service, source, options)
         where = Where(service, source.name, target.address, target.port or 22)
-        with connect(target, self.home, trust=self.trust) as tt, \
-                connect(source, self.home, trust=self.trust) as ts:
+        with self._connect(target) as tt, \
+                self._connect(source) as ts:
             secret = self._passphrase(service, source.name)
             secrets = vault_secrets(self.passphrase, self.home)
             self._grant(where, spec, ts, tt)
@@ -284,13 +290,14 @@ class Backups:
                                  hint="run `roost backup` again")
             files = len(listed.stdout.splitlines())
         save_record(self.home, rec)
+        noted = _note_backup(self.home, service, source.name, target.name, every)
         return [f"Backed up {service} from {source.name} to {target.name}: archive "
                 f"{rec.last_archive} holds {files} files and folders, "
                 f"{_size(rec.original)} of data ({_size(rec.size)} added).",
                 f"The next backups run {every} on {source.name} ({where.unit}.timer). "
                 f"{target.name} keeps them append-only: {source.name} cannot delete them.",
                 "The repository's passphrase is in your vault only "
-                f"(`roost keys show {secret.name} --secret`)."]
+                f"(`roost keys show {secret.name} --secret`).", *noted]
 
     def _grant(self, where: Where, spec: BackupSpec, ts: Transport, tt: Transport) -> None:
         """The source host (ts) gets borg, its own key and the target's host keys; the target
@@ -337,7 +344,7 @@ class Backups:
         records = load_records(self.home)
         for rec in records.values():
             try:
-                with connect(find(self.home, rec.source), self.home, trust=self.trust) as ts:
+                with self._connect(find(self.home, rec.source)) as ts:
                     self._read_status(ts, rec)
                 save_record(self.home, rec)
             except RoostError:
@@ -355,7 +362,7 @@ class Backups:
                              hint="`roost backups` lists them")
         secret = vault_secrets(self.passphrase, self.home)(
             Secret(backup.passphrase_id(service, rec.source), "password"))
-        with connect(find(self.home, rec.target), self.home, trust=self.trust) as t:
+        with self._connect(find(self.home, rec.target)) as t:
             names = self.archives(rec, t, secret, True)
             if not names:
                 raise RoostError(f"there is no archive of {service} yet",
@@ -388,7 +395,7 @@ class Backups:
         args = [f"--keep-{k}={int(v)}" for k, v in policy.items()]
         secret = vault_secrets(self.passphrase, self.home)(
             Secret(backup.passphrase_id(service, rec.source), "password"))
-        with connect(find(self.home, rec.target), self.home, trust=self.trust) as t:
+        with self._connect(find(self.home, rec.target)) as t:
             res = t.run(script(PRUNE, rec.where.path, f"{service}-*", *args), sudo=True,
                         stdin=secret.encode(), timeout=3600)
             if not res.ok:
@@ -444,10 +451,10 @@ class Backups:
         if not local:  # the source host, maybe new: its key is let in again (append-only)
             from roost.app.hosts import find
 
-            with connect(find(self.home, rec.target), self.home, trust=self.trust) as tt, \
-                    connect(to, self.home, trust=self.trust) as ts:
+            with self._connect(find(self.home, rec.target)) as tt, \
+                    self._connect(to) as ts:
                 self._grant(rec.where, spec, ts, tt)
-        with connect(to, self.home, trust=self.trust) as t:
+        with self._connect(to) as t:
             names = self.archives(rec, t, secret, local)
             if archive is None:
                 if not names:
@@ -468,7 +475,7 @@ class Backups:
         self._say(f"installing {service} on {to.name} with the options it had")
         d.run(restart=True)
         stamp = clocks.stamp(self.clock)
-        with connect(to, self.home, trust=self.trust) as t:
+        with self._connect(to) as t:
             for u in spec.pause:
                 t.run(["systemctl", "stop", u], sudo=True)
             self._say(f"keeping what {to.name} had aside (*.roost-replaced-{stamp})")
@@ -514,7 +521,7 @@ class Backups:
         where = Where(service, frm.name, to.address, to.port or 22)
         self.back_up(service, frm, to)  # set up (or check) the backup while it still runs
         self._say(f"stopping {service} on {frm.name} for its last backup")
-        with connect(frm, self.home, trust=self.trust) as t:
+        with self._connect(frm) as t:
             for u in spec.pause:
                 t.run(["systemctl", "stop", u], sudo=True)
                 t.run(["systemctl", "mask", "--runtime", u], sudo=True)
@@ -522,13 +529,13 @@ class Backups:
             last = self.back_up(service, frm, to)
             lines, result = self._restore(service, to, None, replace)
         except BaseException:
-            with connect(frm, self.home, trust=self.trust) as t:  # back as it was
+            with self._connect(frm) as t:  # back as it was
                 for u in spec.pause:
                     t.run(["systemctl", "unmask", "--runtime", u], sudo=True)
                     t.run(["systemctl", "start", u], sudo=True)
             raise
         noted = note_deployed(service, to.name, result, self.home)
-        with connect(frm, self.home, trust=self.trust) as t:
+        with self._connect(frm) as t:
             t.run(["systemctl", "disable", "--now", f"{where.unit}.timer"], sudo=True)
             for u in spec.pause:  # still stopped: unmasking starts nothing
                 t.run(["systemctl", "unmask", "--runtime", u], sudo=True)
@@ -541,6 +548,20 @@ class Backups:
                 f"roost backup {service} --host {to.name} --to OTHER-HOST.",
                 f"If a domain name points at {frm.name} ({frm.address}) for {service}, point "
                 f"it at {to.name} ({to.address}) now (DNS A or AAAA record)."]
+
+
+def _note_backup(home: Path, service: str, host: str, target: str, every: str) -> list[str]:
+    """Note the backup in the progress (the plan stops offering to protect it); a progress
+    that cannot be written costs a line, never the backup."""
+    from roost.plan.workspace import Workspace
+
+    try:
+        ws = Workspace.open(home, detect=False)
+        if ws.catalog.get(service) is not None:
+            ws.record_backup(service, host, target, every)
+    except RoostError as exc:
+        return [f"roost could not note the backup in your progress: {exc.line()}"]
+    return []
 
 
 def _last(text: str) -> str:

@@ -509,3 +509,46 @@ def test_the_options_of_a_deploy_are_kept_for_a_restore(tmp_path: Path) -> None:
     assert deployed_options(tmp_path, "prosody", "pi") == {"registration": "open",
                                                            "domain": "x.test"}
     assert deployed_options(tmp_path, "prosody", "vps") == {}
+
+
+@pytest.mark.slow
+@pytest.mark.container
+def test_the_plain_mode_offers_the_backup_after_a_deploy_and_sets_it_up(
+    pi_host: TestHost, vps_host: TestHost, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """"Protect what you moved", as the person meets it: the static blog runs on the pi, the
+    plain mode's first choice is to back it up; picking the vps sets the backup up over real
+    SSH, the first archive lands there, and the offer is gone."""
+    import io
+
+    from support.clock import TEST_CLOCK
+    from test_plan_reach import ANSWERS, FACTS
+
+    from roost.app.deploying import Deployment, note_deployed
+    from roost.cli.plain import Plain
+    from roost.plan.workspace import Workspace
+
+    home = _home(tmp_path, [pi_host, vps_host], ())
+    monkeypatch.setenv("ROOST_HOME", str(home))
+    monkeypatch.setenv("ROOST_PASSPHRASE_FILE", str(home / "pass"))
+    (home / "pass").chmod(0o600)
+    ws = Workspace.open(home, facts=FACTS, clock=TEST_CLOCK)
+    ws.save_answers(ANSWERS)
+    pi = HostStore(home / HOSTS_FILE).get("pi")
+    result = Deployment("static-blog", pi, home, {"address": pi_host.address},
+                        passphrase=lambda: PASS).run()
+    lines = note_deployed("static-blog", "pi", result, home)
+    assert any(line.startswith("Protect what you moved") for line in lines), lines
+    ws.reload()
+    others = [h.name for h in HostStore(home / HOSTS_FILE).all() if h.name != "pi"]
+    out = io.StringIO()
+    # 1: protect it; then the vps among the other hosts; 1: every day; 0: quit.
+    Plain(ws, out, io.StringIO(f"1\n{others.index('vps') + 1}\n1\n0\n"), False).main_menu()
+    text = out.getvalue()
+    assert "  1. Protect what you moved: back up Static blog" in text, text[:2000]
+    assert "Backed up static-blog from pi to vps: archive static-blog-" in text, text[-3000:]
+    listed = vps_host.ssh("ls /srv/roost-backups/pi").stdout.split()
+    assert listed == ["static-blog"], listed
+    ws.reload()
+    assert ws.protect_offer() is None
+    assert ws.history()[-1].describe().endswith("set up backups of static-blog on pi to vps.")
