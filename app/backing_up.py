@@ -299,6 +299,40 @@ class Backups:
                 "The repository's passphrase is in your vault only "
                 f"(`roost keys show {secret.name} --secret`).", *noted]
 
+    def back_up_all(self, target: Host, every: str = backup.DAILY) -> list[str]:
+        """`back_up` every running service roost can back up, each from its host to `target`
+        (those running on `target` itself are left out, said in a line). One failing service
+        does not stop the others; a RoostError at the end names the ones that failed."""
+        from roost.app.hosts import find
+        from roost.plan.protect import running_backed_up
+        from roost.plan.workspace import Workspace
+
+        ws = Workspace.open(self.home, detect=False)
+        found = running_backed_up(ws.progress, ws.catalog)
+        if not found:
+            raise RoostError("nothing roost can back up runs yet",
+                             hint="deploy a service first; `roost catalog` says which ones "
+                                  "roost backs up")
+        lines: list[str] = []
+        failed: list[str] = []
+        for service, host in found:
+            if host == target.name:
+                lines.append(f"{service} runs on {target.name} itself: back it up to another "
+                             "host.")
+                continue
+            try:
+                lines += self.back_up(service, find(self.home, host), target, every)
+            except RoostError as exc:
+                lines.append(f"{service} on {host}: {exc.line()}")
+                failed.append(f"{service} on {host}")
+        if failed:
+            for line in lines:
+                self._say(line)
+            raise RoostError(f"{len(failed)} of {len(found)} backups failed: "
+                             f"{', '.join(failed)}",
+                             hint="the lines above say why; run again once it is fixed")
+        return lines
+
     def _grant(self, where: Where, spec: BackupSpec, ts: Transport, tt: Transport) -> None:
         """The source host (ts) gets borg, its own key and the target's host keys; the target
         (tt) lets that key add to (and read) the source's repositories, append-only."""

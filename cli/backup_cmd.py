@@ -21,6 +21,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     b.add_argument("--vault", action="store_true",
                    help="copy roost's own data (the sealed vault, progress, hosts) instead of "
                         "a service: to a host (--to) or a folder (--to-path)")
+    b.add_argument("--all", action="store_true",
+                   help="every running service roost can back up, each from its host, to "
+                        "--to")
     b.add_argument("--to-path", type=Path, metavar="DIR",
                    help="with --vault: a folder, such as a USB disk")
     b.add_argument("--prune", action="store_true",
@@ -117,6 +120,12 @@ def run_backup(args: argparse.Namespace) -> int:
         lines = (_copies(args).copy_to(_host(args.to)) if args.to
                  else _copies(args).copy_to_path(args.to_path))
         print("\n".join(lines))
+        return 0
+    if args.all:
+        if args.service or args.host or not args.to:
+            raise RoostError("--all backs up every running service to one host (--to)",
+                             hint="write roost backup --all --to HOST")
+        print("\n".join(_backups(args).back_up_all(_host(args.to), args.every)))
         return 0
     if args.to_path is not None:
         raise RoostError("--to-path goes with --vault for now",

@@ -155,6 +155,11 @@ def test_bad_input_gets_one_line_and_exit_2(tmp_path: Path) -> None:
                      "lost with that host")
     _one_line_exit_2(_roost(home, "backup", "nosuch", "--host", "vps", "--to", "gone"),
                      "knows no service")
+    _one_line_exit_2(_roost(home, "backup", "--all"), "--all backs up every running service")
+    _one_line_exit_2(_roost(home, "backup", "prosody", "--all", "--to", "vps"),
+                     "--all backs up every running service")
+    _one_line_exit_2(_roost(home, "backup", "--all", "--to", "vps"),
+                     "nothing roost can back up runs yet")
     unreachable = _roost(home, "backup", "prosody", "--host", "vps", "--to", "gone")
     _one_line_exit_2(unreachable, "127.0.0.1")
     assert not (home / "backups.toml").read_text().count("gone")  # nothing recorded
@@ -552,3 +557,10 @@ def test_the_plain_mode_offers_the_backup_after_a_deploy_and_sets_it_up(
     ws.reload()
     assert ws.protect_offer() is None
     assert ws.history()[-1].describe().endswith("set up backups of static-blog on pi to vps.")
+
+    # Every running service at once: here the blog again, a second archive.
+    from roost.cli.main import main
+
+    assert main(["backup", "--all", "--to", "vps"]) == 0
+    archives = [r.last_archive for r in load_records(home).values()]
+    assert len(archives) == 1 and archives[0] != text.split("archive ")[1].split(" ")[0]
