@@ -22,6 +22,7 @@ from roost.plan.planner import WAY_NAMES, Step
 from roost.plan.workspace import Workspace
 
 if TYPE_CHECKING:
+    from roost.app.backing_up import Record
     from roost.deploy.trust import TrustNeeded
 
 PROGRESS_KINDS = ("started", "done", "skipped", "failed", "deployed")
@@ -222,6 +223,11 @@ class Plain:
                 host = str(e.detail.get("host", ""))
                 actions.append((f"Back up {svc.name} on {host} to another host",
                                 lambda s=svc.id, h=host: self.back_up(s, h)))  # type: ignore[misc]
+        from roost.app.backing_up import load_records
+
+        for rec in load_records(self.ws.home).values():
+            actions.append((f"Restore {rec.service} from its backups on {rec.target}",
+                            lambda r=rec: self.restore(r)))  # type: ignore[misc]
         actions.append(("Copy roost's data, with the sealed vault, to another host",
                         self.copy_home))
         picked = self.choose("What would you like to do?", [t for t, _ in actions])
@@ -261,6 +267,38 @@ class Plain:
                             ask_trust=self._trust).back_up(
                 service_id, find(self.ws.home, host), find(self.ws.home, to),
                 ("daily", "hourly", "weekly")[every])
+        except RoostError as exc:
+            self.say(exc.line())
+            return
+        for line in lines:
+            self.say(line)
+
+    def restore(self, rec: Record) -> None:
+        """Put a service's backed-up data back, on the host it ran on or the one that keeps
+        its backups (as `roost restore ID --to HOST`, roost.app.backing_up)."""
+        from roost.app.backing_up import Backups
+        from roost.app.deploying import text_of
+        from roost.app.hosts import find
+        from roost.keys.vault import passphrase_from_env_or_prompt
+
+        hosts = [rec.source, rec.target]
+        picked = self.choose(f"Restore {rec.service} onto which host?",
+                             [f"{rec.source}, where it ran", f"{rec.target}, which keeps its "
+                              "backups"])
+        if picked is None:
+            return
+        over = self.choose("If it runs there with its own data, replace that data? What it "
+                           "holds now is kept aside, never deleted.",
+                           ["No, stop if it runs there", "Yes, replace it"])
+        if over is None:
+            return
+        self.say(f"Restoring {rec.service}: installing it, putting the last backup back and "
+                 "checking that it works; this can take a few minutes.")
+        try:
+            lines = Backups(self.ws.home, passphrase=passphrase_from_env_or_prompt,
+                            on_event=lambda e: self.say(text_of(e)), clock=self.ws.clock,
+                            ask_trust=self._trust).restore(
+                rec.service, find(self.ws.home, hosts[picked]), replace=over == 1)
         except RoostError as exc:
             self.say(exc.line())
             return

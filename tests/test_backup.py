@@ -564,3 +564,16 @@ def test_the_plain_mode_offers_the_backup_after_a_deploy_and_sets_it_up(
     assert main(["backup", "--all", "--to", "vps"]) == 0
     archives = [r.last_archive for r in load_records(home).values()]
     assert len(archives) == 1 and archives[0] != text.split("archive ")[1].split(" ")[0]
+
+    # The pi is lost: from the plain mode's Backups, the blog restored onto the vps (the host
+    # that keeps its backups); the page loads there.
+    import httpx
+
+    out = io.StringIO()
+    # Backups menu: 1 back up the blog, 2 restore it, 3 copy roost's data; onto 2 (the vps).
+    Plain(ws, out, io.StringIO("2\n2\n1\n"), False).backups()
+    said = out.getvalue()
+    assert "  2. Restore static-blog from its backups on vps" in said, said[:3000]
+    assert "Restored static-blog on vps from static-blog-" in said, said[-3000:]
+    page = httpx.get(f"http://{vps_host.address}/", timeout=10)
+    assert page.status_code == 200 and b"Served by roost." in page.content
