@@ -82,6 +82,12 @@ PRUNE = (
 )
 """On the host that keeps repository $1 (not through the source's append-only key): prune the
 archives matching $2 with the keep options "$@", then free their space."""
+ALONE = ('u=$1; shift; if [ -d /run/systemd/system ]; then '
+         'exec systemd-run --unit="$u" --quiet --wait --pipe --collect -- "$@"; fi; exec "$@"')
+"""Run "$@" as the transient unit $1. A restore whose roost was killed (Ctrl+C, a lost
+connection) leaves its extraction running on the host; the rerun stops that unit before it
+keeps anything aside and starts over, so two never write the same folders. (Without systemd
+as PID 1 it runs directly.)"""
 KEEP = {"daily": 7, "weekly": 4, "monthly": 6}
 """How many archives `roost backup ID --prune` keeps, per period."""
 KEEP_ASIDE = ('s=$1; shift; for p in "$@"; do if [ -e "$p" ]; then '
@@ -513,6 +519,8 @@ class Backups:
             for u in spec.pause:
                 t.run(["systemctl", "stop", u], sudo=True)
             self._say(f"keeping what {to.name} had aside (*.roost-replaced-{stamp})")
+            unit = f"roost-restore-{service}.service"
+            t.run(["systemctl", "stop", unit], sudo=True)  # one a killed run left going
             kept = t.run(script(KEEP_ASIDE, stamp, *spec.paths), sudo=True)
             if not kept.ok:
                 raise RoostError("roost could not keep the current data aside",
@@ -520,7 +528,8 @@ class Backups:
             self._say(f"putting {archive} back")
             argv = (("bash", "-c", RESTORE, "bash", f"{rec.where.path}::{archive}") if local
                     else rec.where.with_passphrase("sh", "-c", backup.EXTRACT, "sh", archive))
-            res = t.run(argv, sudo=True, stdin=secret.encode(), timeout=3600)
+            res = t.run(script(ALONE, unit, *argv), sudo=True, stdin=secret.encode(),
+                        timeout=3600)
             if not res.ok:
                 raise RoostError(f"the restore of {archive} failed: "
                                  f"{_last(res.stderr or res.stdout)}",
