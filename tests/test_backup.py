@@ -460,9 +460,10 @@ def test_the_app_lists_the_backups_on_its_own_screen(home: Path) -> None:
             assert type(app.screen).__name__ == "BackupsScreen"
             text = " ".join("\n".join(screen_lines(app)).split())
             assert "prosody on pi" in text and "NO GOOD BACKUP YET" in text, text
-            await press(pilot, app, "enter")
+            await press(pilot, app, "enter")  # a backed-up service: its restore form
+            assert type(app.screen).__name__ == "RestoreFormScreen"
             said = " ".join("\n".join(screen_lines(app)).split())
-            assert "roost restore prosody --to HOST" in said, said
+            assert "Restore prosody from its backups" in said, said
 
     walk()
 
