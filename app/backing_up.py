@@ -549,11 +549,12 @@ class Backups:
 
     # -- move ------------------------------------------------------------------------------
 
-    def move(self, service: str, frm: Host, to: Host, replace: bool = False) -> list[str]:
+    def move(self, service: str, frm: Host, to: Host, replace: bool = False,
+             forget_old: bool = False) -> list[str]:
         """Move a service from `frm` to `to` (the host that keeps, or will keep, its backups):
         a last backup with the service held stopped on `frm`, the restore on `to` proven by its
         health check and noted in the progress; only then is it removed from `frm`, its data
-        kept there."""
+        kept there unless `forget_old` (the backups on `to` still hold it)."""
         from roost.app.deploying import Deployment, note_deployed
 
         rec = load_records(self.home).get(service)
@@ -584,7 +585,7 @@ class Backups:
                 t.run(["systemctl", "unmask", "--runtime", u], sudo=True)
         old = Deployment(service, frm, self.home, deployed_options(self.home, service, frm.name),
                          on_event=self.on_event, passphrase=self.passphrase, trust=self.trust)
-        removed = old.undeploy(purge_data=False)
+        removed = old.undeploy(purge_data=forget_old)
         return [last[0], *lines, *noted, *removed,
                 f"{frm.name} no longer backs {service} up. {to.name} keeps the backups and "
                 f"now runs {service} too: back it up from there to another host with "

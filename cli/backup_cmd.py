@@ -61,6 +61,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     m.add_argument("--to", required=True, metavar="HOST")
     m.add_argument("--yes", action="store_true",
                    help="replace the data of a service already running there (kept aside)")
+    m.add_argument("--forget-old", action="store_true",
+                   help="once it works on the new host, delete its data on the old one too "
+                        "(the backups keep it)")
     m.add_argument("--trust", metavar="SHA256:…")
     m.set_defaults(handler=run_move)
 
@@ -185,6 +188,7 @@ def run_restore(args: argparse.Namespace) -> int:
 def run_move(args: argparse.Namespace) -> int:
     _check_service(args.service)
     frm, to = _host(args.frm), _host(args.to)
-    for line in _backups(args).move(args.service, frm, to, replace=args.yes):
+    for line in _backups(args).move(args.service, frm, to, replace=args.yes,
+                                    forget_old=args.forget_old):
         print(line)
     return 0

@@ -597,3 +597,13 @@ def test_the_plain_mode_offers_the_backup_after_a_deploy_and_sets_it_up(
     assert "Restored static-blog on vps from static-blog-" in said, said[-3000:]
     page = httpx.get(f"http://{vps_host.address}/", timeout=10)
     assert page.status_code == 200 and b"Served by roost." in page.content
+
+    # Moved for good: the pi's copy goes only with --forget-old, and only once the vps works.
+    assert pi_host.ssh("test -d /var/www/roost-blog", check=False).returncode == 0
+    assert main(["move", "static-blog", "--from", "pi", "--to", "vps", "--yes",
+                 "--forget-old"]) == 0
+    assert pi_host.ssh("test -e /var/www/roost-blog", check=False).returncode != 0
+    page = httpx.get(f"http://{vps_host.address}/", timeout=10)
+    assert page.status_code == 200 and b"Served by roost." in page.content
+    ws.reload()
+    assert [str(e.detail["host"]) for e in ws.progress.running()] == ["vps"]
