@@ -30,7 +30,7 @@ from typing import Any
 import tomli_w
 
 from roost.app.connecting import connect
-from roost.app.deploy_options import deployed_options, read_toml
+from roost.app.deploy_options import deployed_options, read_table
 from roost.app.deploying import Deployment, vault_secrets
 from roost.core import clock as clocks
 from roost.core.atomic import atomic_write_text
@@ -121,7 +121,7 @@ class Record:
 
 def load_records(home: Path) -> dict[str, Record]:
     out: dict[str, Record] = {}
-    for sid, d in read_toml(home / BACKUPS_FILE).items():
+    for sid, d in read_table(home / BACKUPS_FILE).items():
         if isinstance(d, dict):
             known = {k: v for k, v in d.items() if k in Record.__dataclass_fields__}
             out[sid] = Record(**known)
@@ -129,7 +129,7 @@ def load_records(home: Path) -> dict[str, Record]:
 
 
 def save_record(home: Path, rec: Record) -> None:
-    data = read_toml(home / BACKUPS_FILE)
+    data = read_table(home / BACKUPS_FILE)
     data[rec.service] = asdict(rec)
     atomic_write_text(home / BACKUPS_FILE, tomli_w.dumps(data))
 
