@@ -25,7 +25,8 @@ from roost.plan.answers import Answers
 
 SCHEMA = 1
 EVENT_KINDS = ("assessed", "planned", "started", "done", "skipped", "failed", "deployed",
-               "removed", "identity", "identity_removed", "reach", "reach_removed", "undone")
+               "removed", "identity", "identity_removed", "reach", "reach_removed", "undone",
+               "upgraded")
 STEP_EVENTS = ("started", "done", "skipped", "failed")
 """Events that change a service's state."""
 UNDOABLE = ("assessed", "started", "done", "skipped", "failed", "deployed", "removed",
@@ -114,11 +115,23 @@ class Event:
             "reach": f"made {sid} on {host} reachable {way_words(self.detail)}",
             "reach_removed": f"took away {way_words(self.detail)} to {sid} on {host}",
             "undone": f"undid: {printable(self.detail.get('what', 'a step'), 200)}",
+            "upgraded": upgrade_words(sid, host, self.detail),
         }[self.kind]
         reason = self.detail.get("reason")
         tail = (f" ({printable(reason, 300)})"
                 if reason and self.kind in ("skipped", "failed") else "")
         return f"{when}: {what}{tail}."
+
+
+def upgrade_words(sid: str, host: str, detail: Mapping[str, Any]) -> str:
+    """An `upgraded` event in words: upgraded, or rolled back and why."""
+    version = printable(detail.get("version", ""), 100)
+    if detail.get("outcome") == "rolled back":
+        reason = printable(detail.get("reason", ""), 300)
+        return (f"an upgrade of {sid} on {host} failed"
+                + (f" ({reason})" if reason else "")
+                + f" and was rolled back to {version or 'the version before'}")
+    return f"upgraded {sid} on {host}" + (f" to {version}" if version else "")
 
 
 def way_words(detail: Mapping[str, Any]) -> str:

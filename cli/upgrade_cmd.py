@@ -1,0 +1,62 @@
+"""`roost updates` and `roost upgrade`: the CLI of roost.app.upgrading. What is newer for the
+deployed services; upgrading one, with a backup first and an automatic rollback."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from roost.core import paths
+from roost.core.text import printable
+
+
+def register(sub: argparse._SubParsersAction[Any]) -> None:
+    u = sub.add_parser(
+        "updates", help="what is newer for the deployed services",
+        description="For each deployed service, on each host: the Debian packages its "
+        "recipe installed that have a newer version (security updates first), and for "
+        "upstream releases the version roost knows against the one installed. Changes "
+        "nothing; exit code 0.")
+    u.add_argument("--host", metavar="NAME", help="only this host")
+    u.add_argument("--json", action="store_true", help="the report as JSON, for scripts")
+    u.add_argument("--offline", action="store_true",
+                   help="read the host's package lists as they are (no apt-get update)")
+    u.set_defaults(handler=run_updates)
+    g = sub.add_parser(
+        "upgrade", help="upgrade a service, rolled back by itself when it breaks",
+        description="Back the service up (its backup target, set up with `roost backup`), "
+        "upgrade its Debian packages, run the health check the deploy used, and when "
+        "anything fails go back to the versions before, prove they work and say what "
+        "failed. Run again after an interruption: it finishes the upgrade or the rollback.")
+    g.add_argument("service", metavar="ID")
+    g.add_argument("--host", required=True, metavar="NAME")
+    g.add_argument("--no-backup", action="store_true",
+                   help="upgrade without taking a backup first (knowingly)")
+    g.set_defaults(handler=run_upgrade)
+
+
+def run_updates(args: argparse.Namespace) -> int:
+    from roost.app.upgrading import updates
+
+    report = updates(paths.data_dir(), host=args.host, offline=args.offline)
+    if args.json:
+        json.dump(report.to_dict(), sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    else:
+        for line in report.lines():
+            print(printable(line, 2000))
+    return 0
+
+
+def run_upgrade(args: argparse.Namespace) -> int:
+    from roost.app.upgrading import ROLLED_BACK, upgrade
+    from roost.cli.deploy_cmd import printer
+    from roost.keys.vault import passphrase_from_env_or_prompt
+
+    result = upgrade(paths.data_dir(), args.service, args.host, no_backup=args.no_backup,
+                     passphrase=passphrase_from_env_or_prompt, on_event=printer(quiet=True))
+    for line in result.lines:
+        print(printable(line, 2000))
+    return 1 if result.outcome == ROLLED_BACK else 0

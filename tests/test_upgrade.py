@@ -1,0 +1,292 @@
+"""`roost updates` and `roost upgrade`: what is newer, and an upgrade that rolls back by itself.
+
+The end-to-end test drives roost's own entry point over real SSH against a booted Debian host:
+Prosody deployed by `roost deploy`; a local apt repository built on the host in the test
+(`dpkg-deb --build` of a newer Prosody package, `apt-ftparchive`, a `deb [trusted=yes] file:`
+source) offers a broken version (its server program exits at once), then a good one. The broken
+upgrade ends with the old version running and a real XMPP client logging in to the account
+registered before; the good one upgrades; roost killed (SIGKILL) in the middle of an upgrade
+is finished by running it again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from support.identities import vault_for_commands
+
+from roost.app import upgrading
+from roost.cli.main import main
+from roost.core.errors import RoostError
+from roost.core.paths import data_dir
+from roost.deploy import upgrade as up
+from roost.deploy.hosts import HOSTS_FILE, Host, HostStore
+from roost.deploy.recipes.prosody import build_prosody
+from roost.deploy.trust import KNOWN_HOSTS, KnownHosts
+from roost.keys.model import Identity
+from roost.plan.workspace import Workspace
+
+if TYPE_CHECKING:
+    from testhost import TestHost
+
+pytest_plugins = ["testhost"]
+
+HERE = Path(__file__).parent
+DOMAIN = "chat.roost.test"
+POLICY = """prosody:
+  Installed: 0.12.3-1
+  Candidate: 0.12.3-1+roost1
+  Version table:
+     0.12.3-1+roost1 500
+        500 file:/srv/roost-repo ./ Packages
+ *** 0.12.3-1 500
+        500 http://deb.debian.org/debian bookworm/main amd64 Packages
+        100 /var/lib/dpkg/status
+openssl:
+  Installed: 3.0.11-1~deb12u2
+  Candidate: 3.0.15-1~deb12u1
+  Version table:
+     3.0.15-1~deb12u1 500
+        500 http://deb.debian.org/debian-security bookworm-security/main amd64 Packages
+ *** 3.0.11-1~deb12u2 500
+        500 http://deb.debian.org/debian bookworm/main amd64 Packages
+        100 /var/lib/dpkg/status
+lua-unbound:
+  Installed: 1.0.0-2
+  Candidate: 1.0.0-2
+  Version table:
+ *** 1.0.0-2 500
+        500 http://deb.debian.org/debian bookworm/main amd64 Packages
+        100 /var/lib/dpkg/status
+certbot:
+  Installed: (none)
+  Candidate: 2.1.0-4
+"""
+
+
+def test_apt_policy_is_read_with_the_security_archive() -> None:
+    got = up.parse_policy(POLICY)
+    assert got["prosody"] == ("0.12.3-1", "0.12.3-1+roost1", False)
+    assert got["openssl"] == ("3.0.11-1~deb12u2", "3.0.15-1~deb12u1", True)
+    assert got["lua-unbound"] == ("1.0.0-2", "1.0.0-2", False)
+    assert got["certbot"] == ("", "2.1.0-4", False)
+
+
+def test_the_recipes_packages_are_the_ones_looked_at() -> None:
+    from support.identities import public
+
+    from roost.keys import xmpp
+
+    alice = xmpp.create("alice", address=f"alice@{DOMAIN}")
+    recipe = build_prosody(None, {"address": "10.0.0.5"}, public(alice))
+    assert up.recipe_packages(recipe) == ("prosody", "lua-unbound", "openssl")
+
+
+def test_a_line_per_service_security_first_in_words() -> None:
+    s = upgrading.ServiceUpdates("prosody", "pi", "chat (prosody)", (
+        up.Pending("openssl", "3.0.11", "3.0.15", True),
+        up.Pending("prosody", "0.12.3-1", "0.12.4-1", False)))
+    assert s.words() == (
+        "chat (prosody) on pi: 2 newer Debian packages, 1 of them security updates: openssl "
+        "3.0.11 to 3.0.15 (security), prosody 0.12.3-1 to 0.12.4-1; upgrade with: roost "
+        "upgrade prosody --host pi.")
+    nav = upgrading.ServiceUpdates("navidrome", "vps", "music (navidrome)",
+                                   release=("0.52.0", "0.53.3"))
+    assert nav.words() == ("music (navidrome) on vps: a newer release, 0.53.3 (installed: "
+                           "0.52.0); upgrade with: roost upgrade navidrome --host vps.")
+    cut = upgrading.ServiceUpdates("prosody", "pi", "chat (prosody)",
+                                   unfinished=up.ROLLING_BACK)
+    assert cut.words() == ("chat (prosody) on pi: an upgrade was cut off while rolling back; "
+                           "finish it with: roost upgrade prosody --host pi.")
+    report = upgrading.UpdatesReport((upgrading.HostUpdates("pi", True, services=(s, cut)),))
+    assert report.lines()[-1] == ("1 upgrade was cut off and must be finished (see above). "
+                                  "2 updates for 1 service.")
+    assert report.to_dict()["hosts"][0]["services"][0]["packages"][0]["security"] is True
+
+
+def test_a_marker_from_the_host_is_checked_before_use() -> None:
+    m = up.Marker("prosody", up.UPGRADING, {"prosody": "0.12.3-1"}, {"prosody": "0.12.4-1"},
+                  [f"{up.KEEP_DIR}/prosody/prosody_0.12.3-1_all.deb"])
+    assert up.Marker.from_json(m.to_json()) == m
+    with pytest.raises(RoostError, match="not a Debian package version"):
+        up.Marker.from_json(m.to_json().replace("0.12.4-1", "1; rm -rf /"))
+    with pytest.raises(RoostError, match="cannot be read"):
+        up.Marker.from_json("{")
+    with pytest.raises(RoostError, match="not a file roost kept"):
+        up.downgrade(None, ["/etc/passwd"])  # type: ignore[arg-type]
+
+
+def test_nothing_deployed_and_no_backup_are_said_in_one_line(
+    home: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["updates"]) == 0
+    assert capsys.readouterr().out == "Nothing is deployed yet, so nothing needs updating.\n"
+    assert main(["updates", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["hosts"] == []
+    assert main(["upgrade", "prosody", "--host", "pi"]) == 2
+    assert "prosody is not deployed on pi" in capsys.readouterr().err
+    Workspace.open(home, detect=False).deployed("prosody", "pi", "0.12.3-1", recipe="prosody",
+                                                options={"domain": DOMAIN})
+    assert main(["upgrade", "prosody", "--host", "pi"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") <= 2 and "Traceback" not in err
+    assert "no backup of prosody on pi is set up, so roost does not upgrade it" in err
+    assert "roost backup prosody --host pi --to OTHER_HOST" in err and "--no-backup" in err
+
+
+# --- over real SSH -----------------------------------------------------------------------------
+
+BUILD = r"""set -e
+v=$1; kind=$2; old=$3; d=/root/roost-build; r=/srv/roost-repo
+rm -rf "$d" && mkdir -p "$d" && cd "$d"
+apt-get download -q "prosody=$old" >/dev/null 2>&1
+dpkg-deb -R prosody_*.deb pkg
+sed -i "s/^Version: .*/Version: $v/" pkg/DEBIAN/control
+case $kind in
+  broken) rm -f pkg/usr/bin/prosody
+          printf '#!/bin/sh\necho "this build is broken" >&2\nexit 1\n' > pkg/usr/bin/prosody
+          chmod 755 pkg/usr/bin/prosody ;;
+  slow) sed -i '2i sleep 25' pkg/DEBIAN/postinst ;;
+esac
+mkdir -p $r
+dpkg-deb --build pkg "$r/prosody_${v}_all.deb" >/dev/null
+cd $r && apt-ftparchive packages . > Packages
+echo "deb [trusted=yes] file:$r ./" > /etc/apt/sources.list.d/roost-test.list
+"""
+"""(bash) A newer Prosody package $1 in a local apt repository on the host: Debian's $3
+unpacked, its version changed, and for `broken` its server program replaced by one that exits,
+for `slow` its postinst made to sleep (time to kill roost in the middle)."""
+
+
+def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[str]]:
+    code = main(list(args))
+    out = capsys.readouterr().out
+    with capsys.disabled():
+        print(f"\n$ roost {' '.join(args)}  # exit {code}\n{out}")
+    return code, out.splitlines()
+
+
+def _login(address: str, jid: str, password: str, cafile: Path) -> str:
+    res = subprocess.run([sys.executable, str(HERE / "support" / "xmpp_login.py"), address,
+                          jid, str(cafile)], input=password + "\n", capture_output=True,
+                         text=True, timeout=60)
+    return res.stdout.strip()
+
+
+def _version(h: TestHost) -> str:
+    return h.ssh("dpkg-query -W -f '${Version}' prosody").stdout.strip()
+
+
+@pytest.mark.slow
+@pytest.mark.container
+def test_a_broken_upgrade_rolls_back_a_good_one_upgrades_a_killed_one_finishes(
+    pi_host: TestHost, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    home = tmp_path / "home"
+    monkeypatch.setenv("ROOST_HOME", str(home))
+    monkeypatch.setenv("ROOST_HOST_STATE_DIR", "/var/lib/roost-test-state")
+    known = KnownHosts(data_dir() / KNOWN_HOSTS)
+    known.path.parent.mkdir(parents=True, exist_ok=True)
+    known.path.write_text(pi_host.known_hosts_lines())
+    known.path.chmod(0o600)
+    password = "pw-" + "u7" * 12
+    vault_for_commands(home, "a long passphrase", tmp_path, monkeypatch,
+                       Identity("alice", "xmpp", {"jid": f"alice@{DOMAIN}"},
+                                {"password": password}))
+    HostStore(data_dir() / HOSTS_FILE).add(Host("pi", address=pi_host.address, user="root",
+                                                port=pi_host.ssh_port,
+                                                key_path=str(pi_host.key_path)))
+    assert main(["deploy", "prosody", "--host", "pi", "--quiet",
+                 "--option", f"domain={DOMAIN}", "--option", f"address={pi_host.address}"]) == 0
+    capsys.readouterr()
+    cafile = tmp_path / "server.crt"
+    cafile.write_text(pi_host.ssh(f"cat /etc/prosody/certs/{DOMAIN}.crt").stdout)
+    jid = f"alice@{DOMAIN}"
+    assert _login(pi_host.address, jid, password, cafile) == "logged in"
+    old = _version(pi_host)
+
+    # Nothing newer: said, offline too.
+    code, lines = _run(capsys, "updates", "--host", "pi", "--offline")
+    assert code == 0
+    assert any(line.startswith("chat (prosody) on pi: ") for line in lines), lines
+    assert f"prosody {old} to" not in "\n".join(lines)
+
+    # A broken newer Prosody in a local apt repository on the host.
+    pi_host.ssh("DEBIAN_FRONTEND=noninteractive apt-get install -y -q apt-utils >/dev/null")
+    broken = f"{old}+roost1"
+    pi_host.ssh(f"bash -s {broken} broken {old}", input=BUILD.encode())
+    code, lines = _run(capsys, "updates", "--host", "pi")  # runs apt-get update itself
+    assert code == 0
+    assert f"prosody {old} to {broken}" in "\n".join(lines)
+    assert "upgrade with: roost upgrade prosody --host pi." in "\n".join(lines)
+
+    # Upgraded, it fails its health check: rolled back by itself, said, the old one works.
+    start = time.monotonic()
+    code, lines = _run(capsys, "upgrade", "prosody", "--host", "pi", "--no-backup")
+    took = time.monotonic() - start
+    text = "\n".join(lines)
+    assert code == 1, text
+    assert "The upgrade of prosody on pi failed: the health check failed" in text
+    assert "Rolled back to " in text and f"prosody {old}; " in text
+    assert "it works again" in text
+    assert _version(pi_host) == old
+    assert pi_host.ssh("systemctl is-active prosody").stdout.strip() == "active"
+    assert _login(pi_host.address, jid, password, cafile) == "logged in"  # the account kept
+    assert pi_host.ssh("ls /var/lib/roost-test-state/upgrade-prosody.json",
+                       check=False).returncode != 0
+    ws = Workspace.open(home, detect=False)
+    last = ws.progress.effective()[-1]
+    assert (last.kind, last.detail["outcome"], last.detail["version"]) == (
+        "upgraded", "rolled back", old)
+    assert "failed (the health check failed" in last.describe()
+
+    # A good newer one: upgraded, checked, noted.
+    good = f"{old}+roost2"
+    pi_host.ssh(f"bash -s {good} good {old}", input=BUILD.encode())
+    code, lines = _run(capsys, "upgrade", "prosody", "--host", "pi", "--no-backup")
+    assert code == 0, lines
+    assert "Upgraded prosody on pi: " in lines[-2] and f"prosody {old} to {good}" in lines[-2]
+    assert _version(pi_host) == good
+    assert _login(pi_host.address, jid, password, cafile) == "logged in"
+    code, lines = _run(capsys, "updates", "--host", "pi", "--offline")
+    assert f"prosody {good} to" not in "\n".join(lines)
+
+    # roost killed (SIGKILL) while dpkg configures the next one: running it again finishes.
+    slow = f"{old}+roost3"
+    pi_host.ssh(f"bash -s {slow} slow {old}", input=BUILD.encode())
+    proc = subprocess.Popen([sys.executable, "-m", "roost", "upgrade", "prosody", "--host",
+                             "pi", "--no-backup"], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, env=dict(os.environ))
+    deadline = time.monotonic() + 180
+    while pi_host.ssh("pgrep -fx 'sleep 25'", check=False).returncode != 0:
+        assert time.monotonic() < deadline and proc.poll() is None, "dpkg never got there"
+        time.sleep(0.3)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert pi_host.ssh("test -f /var/lib/roost-test-state/upgrade-prosody.json",
+                       check=False).returncode == 0  # the host knows an upgrade is under way
+    code, lines = _run(capsys, "updates", "--host", "pi", "--offline")
+    assert ("chat (prosody) on pi: an upgrade was cut off while upgrading; finish it with: "
+            "roost upgrade prosody --host pi") in "\n".join(lines)
+    assert lines[-1].startswith("1 upgrade was cut off and must be finished (see above).")
+    start_again = time.monotonic()
+    code, lines = _run(capsys, "upgrade", "prosody", "--host", "pi", "--no-backup")
+    text = "\n".join(lines)
+    assert code == 0, text
+    assert "was cut off while upgrading; finishing it" in text
+    assert "Upgraded prosody on pi: " in text and f"prosody {good} to {slow}" in text
+    assert _version(pi_host) == slow
+    assert pi_host.ssh("dpkg --audit").stdout.strip() == ""  # nothing half-configured
+    assert _login(pi_host.address, jid, password, cafile) == "logged in"
+    with capsys.disabled():
+        print(f"\nbroken upgrade and rollback: {took:.1f} s; the rerun after the kill: "
+              f"{time.monotonic() - start_again:.1f} s")
