@@ -26,8 +26,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     u.set_defaults(handler=run_updates)
     g = sub.add_parser(
         "upgrade", help="upgrade a service, rolled back by itself when it breaks",
-        description="Back the service up (its backup target, set up with `roost backup`), "
-        "upgrade its Debian packages, run the health check the deploy used, and when "
+        description="Back the service up (where `roost backup ID --host NAME --to OTHER` "
+        "set its backups up), upgrade its Debian packages, run the health check the deploy "
+        "used, and when "
         "anything fails go back to the versions before, prove they work and say what "
         "failed. Run again after an interruption: it finishes the upgrade or the rollback.")
     g.add_argument("service", metavar="ID")

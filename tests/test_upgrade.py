@@ -185,28 +185,37 @@ def _version(h: TestHost) -> str:
     return h.ssh("dpkg-query -W -f '${Version}' prosody").stdout.strip()
 
 
+def _setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, password: str,
+           *hosts: TestHost) -> Path:
+    """A data folder with the hosts (pi first) and alice's XMPP identity; Prosody deployed
+    to pi by `roost deploy`."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("ROOST_HOME", str(home))
+    monkeypatch.setenv("ROOST_HOST_STATE_DIR", "/var/lib/roost-test-state")
+    known = KnownHosts(data_dir() / KNOWN_HOSTS)
+    known.path.parent.mkdir(parents=True, exist_ok=True)
+    known.path.write_text("".join(h.known_hosts_lines() for h in hosts))
+    known.path.chmod(0o600)
+    vault_for_commands(home, "a long passphrase", tmp_path, monkeypatch,
+                       Identity("alice", "xmpp", {"jid": f"alice@{DOMAIN}"},
+                                {"password": password}))
+    for name, h in zip(("pi", "vps"), hosts, strict=False):
+        HostStore(data_dir() / HOSTS_FILE).add(Host(name, address=h.address, user="root",
+                                                    port=h.ssh_port, key_path=str(h.key_path)))
+    pi = hosts[0]
+    assert main(["deploy", "prosody", "--host", "pi", "--quiet",
+                 "--option", f"domain={DOMAIN}", "--option", f"address={pi.address}"]) == 0
+    return home
+
+
 @pytest.mark.slow
 @pytest.mark.container
 def test_a_broken_upgrade_rolls_back_a_good_one_upgrades_a_killed_one_finishes(
     pi_host: TestHost, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    home = tmp_path / "home"
-    monkeypatch.setenv("ROOST_HOME", str(home))
-    monkeypatch.setenv("ROOST_HOST_STATE_DIR", "/var/lib/roost-test-state")
-    known = KnownHosts(data_dir() / KNOWN_HOSTS)
-    known.path.parent.mkdir(parents=True, exist_ok=True)
-    known.path.write_text(pi_host.known_hosts_lines())
-    known.path.chmod(0o600)
     password = "pw-" + "u7" * 12
-    vault_for_commands(home, "a long passphrase", tmp_path, monkeypatch,
-                       Identity("alice", "xmpp", {"jid": f"alice@{DOMAIN}"},
-                                {"password": password}))
-    HostStore(data_dir() / HOSTS_FILE).add(Host("pi", address=pi_host.address, user="root",
-                                                port=pi_host.ssh_port,
-                                                key_path=str(pi_host.key_path)))
-    assert main(["deploy", "prosody", "--host", "pi", "--quiet",
-                 "--option", f"domain={DOMAIN}", "--option", f"address={pi_host.address}"]) == 0
+    home = _setup(tmp_path, monkeypatch, password, pi_host)
     capsys.readouterr()
     cafile = tmp_path / "server.crt"
     cafile.write_text(pi_host.ssh(f"cat /etc/prosody/certs/{DOMAIN}.crt").stdout)
@@ -290,3 +299,35 @@ def test_a_broken_upgrade_rolls_back_a_good_one_upgrades_a_killed_one_finishes(
     with capsys.disabled():
         print(f"\nbroken upgrade and rollback: {took:.1f} s; the rerun after the kill: "
               f"{time.monotonic() - start_again:.1f} s")
+
+
+@pytest.mark.slow
+@pytest.mark.container
+@pytest.mark.timeout(1800)
+def test_an_upgrade_backs_up_first_to_the_services_backup_target(
+    pi_host: TestHost, vps_host: TestHost, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from roost.app.backing_up import load_records
+
+    password = "pw-" + "b4" * 12
+    home = _setup(tmp_path, monkeypatch, password, pi_host, vps_host)
+    code, lines = _run(capsys, "backup", "prosody", "--host", "pi", "--to", "vps")
+    assert code == 0, lines
+    first = load_records(home)["prosody"].last_archive
+    old = _version(pi_host)
+    pi_host.ssh("DEBIAN_FRONTEND=noninteractive apt-get install -y -q apt-utils >/dev/null")
+    pi_host.ssh(f"bash -s {old}+roost1 broken {old}", input=BUILD.encode())
+    time.sleep(1.1)  # archives are named by the second
+    code, lines = _run(capsys, "upgrade", "prosody", "--host", "pi")
+    text = "\n".join(lines)
+    assert code == 1, text
+    second = load_records(home)["prosody"].last_archive
+    assert second != first
+    assert "backing prosody up to vps before upgrading" in text
+    assert text.index("Backed up prosody from pi to vps") < text.index("upgrading prosody to")
+    assert f"(the backup {second} was taken before the upgrade)" in text
+    assert _version(pi_host) == old
+    cafile = tmp_path / "server.crt"
+    cafile.write_text(pi_host.ssh(f"cat /etc/prosody/certs/{DOMAIN}.crt").stdout)
+    assert _login(pi_host.address, f"alice@{DOMAIN}", password, cafile) == "logged in"
