@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from roost.app.backing_up import Backups, load_records
 from roost.app.checking import Deployed, deployed
 from roost.app.connecting import connect
 from roost.core.errors import RoostError
@@ -248,12 +249,22 @@ def _find(home: Path, service_id: str, host: str) -> Deployed:
 
 def _backup_target(home: Path, service_id: str, host: str) -> tuple[Host, str] | None:
     """The host the service's backups go to, and their schedule; None when none is set up."""
-    from roost.app.backing_up import load_records
-
-    rec = load_records(home).get(service_id)
-    if rec is None or rec.source != host:
+    if not backup_set_up(home, service_id, host):
         return None
+    rec = load_records(home)[service_id]
     return HostStore(home / HOSTS_FILE).get(rec.target), rec.every
+
+
+def backup_set_up(home: Path, service_id: str, host: str) -> bool:
+    """Whether the service on `host` has a backup target (else an upgrade needs no_backup)."""
+    rec = load_records(home).get(service_id)
+    return rec is not None and rec.source == host
+
+
+def upgradable(report: UpdatesReport) -> list[ServiceUpdates]:
+    """The services `upgrade` has something to do for: newer Debian packages, or an upgrade
+    that was cut off."""
+    return [s for s in report.services if s.packages or s.unfinished]
 
 
 def upgrade(home: Path, service_id: str, host_name: str, *, no_backup: bool = False,
@@ -269,7 +280,7 @@ def upgrade(home: Path, service_id: str, host_name: str, *, no_backup: bool = Fa
         raise RoostError(
             f"no backup of {service_id} on {host_name} is set up, so roost does not upgrade it",
             hint=f"set one up first with `roost backup {service_id} --host {host_name} --to "
-                 "OTHER_HOST`, or add --no-backup to upgrade without one")
+                 "OTHER-HOST`, or add --no-backup to upgrade without one")
     host = HostStore(home / HOSTS_FILE).get(host_name)
     secrets = session.vault_secrets(passphrase, home)
     with connect(host, home) as t:
@@ -293,8 +304,6 @@ def upgrade(home: Path, service_id: str, host_name: str, *, no_backup: bool = Fa
                                                   f" {', '.join(packages)}.",))
             archive = ""
             if target is not None:
-                from roost.app.backing_up import Backups, load_records
-
                 say(f"backing {service_id} up to {target[0].name} before upgrading")
                 for line in Backups(home, passphrase, on_event).back_up(
                         service_id, host, target[0], every=target[1]):
@@ -305,7 +314,10 @@ def upgrade(home: Path, service_id: str, host_name: str, *, no_backup: bool = Fa
             say(f"keeping the installed versions aside on {host_name} to go back to: "
                 + ", ".join(f"{p} {v}" for p, v in old.items()))
             files = up.keep_old(t, service_id, old)
-            marker = up.Marker(service_id, up.UPGRADING, old, new, files, backup=archive)
+            data = (up.data_print(t, recipe.backup.paths)
+                    if archive and recipe.backup is not None else "")
+            marker = up.Marker(service_id, up.UPGRADING, old, new, files, backup=archive,
+                               data=data)
             up.write_marker(t, path, marker)
         else:
             say(f"an upgrade of {service_id} on {host_name} was cut off while "
@@ -328,7 +340,8 @@ def upgrade(home: Path, service_id: str, host_name: str, *, no_backup: bool = Fa
             up.write_marker(t, path, marker)
             say(f"the upgrade failed: {problem}. Going back to "
                 + ", ".join(f"{p} {v}" for p, v in marker.old.items()))
-        return _roll_back(home, t, recipe, ctx, marker, units, path, host_name, say)
+        return _roll_back(home, t, recipe, ctx, marker, units, path, host, say,
+                          lambda: Backups(home, passphrase, on_event))
 
 
 def _units(recipe: Recipe) -> tuple[str, ...]:
@@ -361,15 +374,23 @@ def _try_upgrade(t: Transport, recipe: Recipe, ctx: StepContext, marker: up.Mark
 
 
 def _roll_back(home: Path, t: Transport, recipe: Recipe, ctx: StepContext, marker: up.Marker,
-               units: Sequence[str], path: str, host_name: str,
-               say: Callable[[str], None]) -> UpgradeResult:
-    sid = marker.service
+               units: Sequence[str], path: str, host: Host, say: Callable[[str], None],
+               backups: Callable[[], Backups]) -> UpgradeResult:
+    sid, host_name = marker.service, host.name
     again = f"run `roost upgrade {sid} --host {host_name}` again to retry the rollback"
     say("installing the kept versions again: " + _joined(marker.old))
     ok, tail = up.downgrade(t, marker.files)
     if not ok:
         raise RoostError(f"the rollback of {sid} on {host_name} failed too: apt-get said "
                          f"{printable(_last(tail), 200)}", hint=again)
+    restored = False
+    if marker.backup and marker.data and recipe.backup is not None and (
+            up.data_print(t, recipe.backup.paths) != marker.data):
+        say(f"the upgrade changed {sid}'s data too: putting back the backup {marker.backup} "
+            "taken just before it")
+        for line in backups().restore(sid, host, archive=marker.backup, replace=True):
+            say(line)
+        restored = True
     problem = up.restart(t, units)
     assert recipe.health is not None
     if problem is None:
@@ -384,9 +405,10 @@ def _roll_back(home: Path, t: Transport, recipe: Recipe, ctx: StepContext, marke
     up.forget_kept(t, sid)
     lines = [f"The upgrade of {sid} on {host_name} failed: {marker.reason}.",
              f"Rolled back to {_joined(marker.old)}; {recipe.health.describe()}: it works "
-             "again. Your data was not touched by the rollback"
-             + (f" (the backup {marker.backup} was taken before the upgrade)."
-                if marker.backup else ".")]
+             "again. "
+             + (f"Its data is back as it was before the upgrade (the backup {marker.backup})."
+                if restored else "The upgrade had not changed its data."
+                if marker.data else "Your data was not touched by the rollback.")]
     lines += _note(home, sid, host_name, version, ROLLED_BACK, marker.old, marker.reason)
     return UpgradeResult(ROLLED_BACK, tuple(lines), marker.reason, version)
 

@@ -53,6 +53,10 @@ KEEP = (
 """Into folder $1, for each (package, version) pair after it: that version's .deb, from the
 folder itself (an earlier run), the host's apt cache, or downloaded; prints each file's path.
 Exit 4: a version no longer to be had."""
+DATA_PRINT = ('for p in "$@"; do [ -e "$p" ] && find "$p" -xdev -printf "%p %s %T@ %m %u\\n"; '
+              'done | LC_ALL=C sort | sha256sum')
+"""A fingerprint of the service's data folders $@ (every path's size, time, mode, owner):
+whether an upgrade touched them."""
 REPAIR = ('i=0; until dpkg --configure -a; do i=$((i + 1)); [ "$i" -ge 30 ] && exit 1; '
           'sleep 2; done')
 """A dpkg cut off mid-way (roost killed during an upgrade) is finished before apt runs again;
@@ -170,6 +174,8 @@ class Marker:
     """What failed, once the rollback began."""
     backup: str = ""
     """The archive taken before the upgrade, when one was."""
+    data: str = ""
+    """The data folders' fingerprint before the upgrade (DATA_PRINT), when a backup was taken."""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True) + "\n"
@@ -256,6 +262,15 @@ def restart(t: Transport, units: Sequence[str]) -> str | None:
         if not res.ok:
             return f"{u} did not start again ({res.tail(1) or f'exit code {res.exit_code}'})"
     return None
+
+
+def data_print(t: Transport, paths: Sequence[str]) -> str:
+    """The fingerprint of the data folders `paths` (DATA_PRINT)."""
+    res = t.run(script(DATA_PRINT, *paths), sudo=True, timeout=600)
+    if not res.ok:
+        raise RoostError(f"roost could not look at the data folders on {t.name}: "
+                         f"{res.tail(2)}")
+    return res.stdout.split()[0] if res.stdout.split() else ""
 
 
 def forget_kept(t: Transport, service: str) -> None:

@@ -11,6 +11,7 @@ is finished by running it again.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -25,6 +26,7 @@ from support.identities import vault_for_commands
 
 from roost.app import upgrading
 from roost.cli.main import main
+from roost.cli.plain import run_plain
 from roost.core.errors import RoostError
 from roost.core.paths import data_dir
 from roost.deploy import upgrade as up
@@ -139,7 +141,7 @@ def test_nothing_deployed_and_no_backup_are_said_in_one_line(
     err = capsys.readouterr().err
     assert err.count("\n") <= 2 and "Traceback" not in err
     assert "no backup of prosody on pi is set up, so roost does not upgrade it" in err
-    assert "roost backup prosody --host pi --to OTHER_HOST" in err and "--no-backup" in err
+    assert "roost backup prosody --host pi --to OTHER-HOST" in err and "--no-backup" in err
 
 
 # --- over real SSH -----------------------------------------------------------------------------
@@ -151,11 +153,17 @@ apt-get download -q "prosody=$old" >/dev/null 2>&1
 dpkg-deb -R prosody_*.deb pkg
 sed -i "s/^Version: .*/Version: $v/" pkg/DEBIAN/control
 case $kind in
-  broken) rm -f pkg/usr/bin/prosody
+  broken|eats) rm -f pkg/usr/bin/prosody
           printf '#!/bin/sh\necho "this build is broken" >&2\nexit 1\n' > pkg/usr/bin/prosody
           chmod 755 pkg/usr/bin/prosody ;;
   slow) sed -i '2i sleep 25' pkg/DEBIAN/postinst ;;
 esac
+if [ "$kind" = eats ]; then
+  { head -n 1 pkg/DEBIAN/postinst
+    echo 'echo "return {};" > /var/lib/prosody/chat%2eroost%2etest/accounts/alice.dat'
+    tail -n +2 pkg/DEBIAN/postinst; } > postinst.new
+  mv postinst.new pkg/DEBIAN/postinst && chmod 755 pkg/DEBIAN/postinst
+fi
 mkdir -p $r
 dpkg-deb --build pkg "$r/prosody_${v}_all.deb" >/dev/null
 cd $r && apt-ftparchive packages . > Packages
@@ -163,7 +171,8 @@ echo "deb [trusted=yes] file:$r ./" > /etc/apt/sources.list.d/roost-test.list
 """
 """(bash) A newer Prosody package $1 in a local apt repository on the host: Debian's $3
 unpacked, its version changed, and for `broken` its server program replaced by one that exits,
-for `slow` its postinst made to sleep (time to kill roost in the middle)."""
+for `slow` its postinst made to sleep (time to kill roost in the middle), and `eats` is
+`broken` with a postinst that also empties alice's account (the data)."""
 
 
 def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[str]]:
@@ -296,15 +305,33 @@ def test_a_broken_upgrade_rolls_back_a_good_one_upgrades_a_killed_one_finishes(
     assert _version(pi_host) == slow
     assert pi_host.ssh("dpkg --audit").stdout.strip() == ""  # nothing half-configured
     assert _login(pi_host.address, jid, password, cafile) == "logged in"
+    again = time.monotonic() - start_again
+
+    # Plain mode: Updates in its menu lists it, and upgrades it without a backup, when asked.
+    latest = f"{old}+roost4"
+    pi_host.ssh(f"bash -s {latest} good {old}", input=BUILD.encode())
+    probe = io.StringIO()
+    run_plain(home=home, stdin=io.StringIO(""), stdout=probe)
+    number = next(line.split(".")[0].strip() for line in probe.getvalue().splitlines()
+                  if "Updates: what is newer, and upgrade" in line)
+    out = io.StringIO()
+    run_plain(home=home, stdin=io.StringIO(f"{number}\n1\n1\n0\n"), stdout=out)
+    text = out.getvalue()
+    with capsys.disabled():
+        print(f"\n$ roost --plain\n{text}")
+    assert f"prosody {slow} to {latest}" in text
+    assert "No backup of prosody on pi is set up." in text
+    assert "Upgraded prosody on pi: " in text and "Traceback" not in text
+    assert _version(pi_host) == latest
     with capsys.disabled():
         print(f"\nbroken upgrade and rollback: {took:.1f} s; the rerun after the kill: "
-              f"{time.monotonic() - start_again:.1f} s")
+              f"{again:.1f} s")
 
 
 @pytest.mark.slow
 @pytest.mark.container
 @pytest.mark.timeout(1800)
-def test_an_upgrade_backs_up_first_to_the_services_backup_target(
+def test_an_upgrade_backs_up_first_and_a_rollback_puts_the_data_back(
     pi_host: TestHost, vps_host: TestHost, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -317,7 +344,7 @@ def test_an_upgrade_backs_up_first_to_the_services_backup_target(
     first = load_records(home)["prosody"].last_archive
     old = _version(pi_host)
     pi_host.ssh("DEBIAN_FRONTEND=noninteractive apt-get install -y -q apt-utils >/dev/null")
-    pi_host.ssh(f"bash -s {old}+roost1 broken {old}", input=BUILD.encode())
+    pi_host.ssh(f"bash -s {old}+roost1 eats {old}", input=BUILD.encode())
     time.sleep(1.1)  # archives are named by the second
     code, lines = _run(capsys, "upgrade", "prosody", "--host", "pi")
     text = "\n".join(lines)
@@ -326,7 +353,9 @@ def test_an_upgrade_backs_up_first_to_the_services_backup_target(
     assert second != first
     assert "backing prosody up to vps before upgrading" in text
     assert text.index("Backed up prosody from pi to vps") < text.index("upgrading prosody to")
-    assert f"(the backup {second} was taken before the upgrade)" in text
+    assert ("the upgrade changed prosody's data too: putting back the backup "
+            f"{second} taken just before it") in text
+    assert f"Its data is back as it was before the upgrade (the backup {second})." in text
     assert _version(pi_host) == old
     cafile = tmp_path / "server.crt"
     cafile.write_text(pi_host.ssh(f"cat /etc/prosody/certs/{DOMAIN}.crt").stdout)
