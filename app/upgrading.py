@@ -32,6 +32,7 @@ from typing import Any
 from roost.app.backing_up import Backups, load_records
 from roost.app.checking import Deployed, deployed
 from roost.app.connecting import connect
+from roost.app.deploy_options import record_options
 from roost.core.errors import RoostError
 from roost.core.text import printable
 from roost.deploy import engine, session
@@ -267,13 +268,28 @@ def upgradable(report: UpdatesReport) -> list[ServiceUpdates]:
     return [s for s in report.services if s.packages or s.unfinished]
 
 
+RELEASE_OPTIONS = ("artifact", "sha256")
+"""The options `roost upgrade` takes: a release file and its hash, for an upstream release."""
+
+
 def upgrade(home: Path, service_id: str, host_name: str, *, no_backup: bool = False,
+            options: Mapping[str, str] | None = None,
             passphrase: Callable[[], str] = _no_passphrase,
             on_event: Callable[[Any], None] = lambda e: None) -> UpgradeResult:
-    """Upgrade the service's Debian packages on the host, rolling back by itself when the
-    upgrade or the health check after it fails; finishes an upgrade or a rollback that was cut
-    off. Raises RoostError when it cannot start, or when even the rollback did not work."""
+    """Upgrade the service on the host, rolling back by itself when the upgrade or the health
+    check after it fails; finishes an upgrade or a rollback that was cut off. Raises RoostError
+    when it cannot start, or when even the rollback did not work.
+
+    An upstream release is upgraded to the release roost's catalog pins, or to the one given
+    as `options` (artifact, sha256): deployed into its own folder, the link switched to it;
+    its rollback switches the link back. Anything else: the recipe's Debian packages."""
     say = _said(on_event)
+    given = dict(options or {})
+    for k in given:
+        if k not in RELEASE_OPTIONS:
+            raise RoostError(f"roost upgrade takes no option {printable(k, 40)!r}",
+                             hint="it takes --option artifact=FILE and --option sha256=HASH "
+                                  "for an upstream release")
     d = _find(home, service_id, host_name)
     target = _backup_target(home, service_id, host_name)
     if target is None and not no_backup:
@@ -283,6 +299,10 @@ def upgrade(home: Path, service_id: str, host_name: str, *, no_backup: bool = Fa
                  "OTHER-HOST`, or add --no-backup to upgrade without one")
     host = HostStore(home / HOSTS_FILE).get(host_name)
     secrets = session.vault_secrets(passphrase, home)
+
+    def backups() -> Backups:
+        return Backups(home, passphrase, on_event)
+
     with connect(host, home) as t:
         recipe = session.build_recipe(d.recipe, host, d.options, t, home)
         if recipe.health is None:
@@ -291,33 +311,30 @@ def upgrade(home: Path, service_id: str, host_name: str, *, no_backup: bool = Fa
         path = up.marker_path(service_id, session.host_state_dir())
         marker = up.read_marker(t, path)
         if marker is None:
-            packages = up.recipe_packages(recipe)
-            if not packages:
-                raise RoostError(
-                    f"{service_id} is an upstream release; roost upgrades Debian packages only "
-                    "for now", hint=f"deploy it again with `roost deploy {service_id} --host "
-                                    f"{host_name}` to install the release roost knows")
-            say(f"reading the newest package lists on {host_name}")
-            todo = up.pending(t, packages, refresh=True)
-            if not todo:
-                return UpgradeResult(UP_TO_DATE, (f"{service_id} on {host_name} is up to date:"
-                                                  f" {', '.join(packages)}.",))
-            archive = ""
+            release = _release(recipe)
+            recorded = _recorded_versions(home).get((service_id, host_name), "")
+            if release is not None and (given or (recipe.version and
+                                                  recipe.version != recorded)):
+                marker = _new_release(home, t, d, host, given, release, say)
+            elif given:
+                raise RoostError(f"{service_id} is not an upstream release: roost upgrades "
+                                 "its Debian packages, and takes no option for them")
+            else:
+                marker = _new_packages(t, recipe, host_name, say)
+            if marker is None:
+                return UpgradeResult(UP_TO_DATE, (f"{service_id} on {host_name} is up to "
+                                                  "date.",))
             if target is not None:
                 say(f"backing {service_id} up to {target[0].name} before upgrading")
-                for line in Backups(home, passphrase, on_event).back_up(
-                        service_id, host, target[0], every=target[1]):
+                for line in backups().back_up(service_id, host, target[0], every=target[1]):
                     say(line)
-                archive = load_records(home)[service_id].last_archive
-            old = {p.package: p.installed for p in todo}
-            new = {p.package: p.candidate for p in todo}
-            say(f"keeping the installed versions aside on {host_name} to go back to: "
-                + ", ".join(f"{p} {v}" for p, v in old.items()))
-            files = up.keep_old(t, service_id, old)
-            data = (up.data_print(t, recipe.backup.paths)
-                    if archive and recipe.backup is not None else "")
-            marker = up.Marker(service_id, up.UPGRADING, old, new, files, backup=archive,
-                               data=data)
+                marker.backup = load_records(home)[service_id].last_archive
+                if recipe.backup is not None:
+                    marker.data = up.data_print(t, recipe.backup.paths)
+            if marker.kind == up.PACKAGES:
+                say(f"keeping the installed versions aside on {host_name} to go back to: "
+                    + _joined(marker.old))
+                marker.files = up.keep_old(t, service_id, marker.old)
             up.write_marker(t, path, marker)
         else:
             say(f"an upgrade of {service_id} on {host_name} was cut off while "
@@ -325,23 +342,106 @@ def upgrade(home: Path, service_id: str, host_name: str, *, no_backup: bool = Fa
         ctx = StepContext(transport=t, sudo=recipe.sudo, secrets=secrets)
         units = _units(recipe)
         if marker.phase == up.UPGRADING:
-            problem = _try_upgrade(t, recipe, ctx, marker, units, say)
+            if marker.kind == up.RELEASE:
+                problem, result = _try_release(home, d, host, marker, passphrase, on_event, say)
+            else:
+                problem, result = _try_upgrade(t, recipe, ctx, marker, units, say), None
             if problem is None:
-                version = engine.installed_version(recipe, t) or _joined(marker.new)
-                up.remove_marker(t, path)
-                up.forget_kept(t, service_id)
-                lines = [f"Upgraded {service_id} on {host_name}: "
-                         + ", ".join(f"{p} {marker.old[p]} to {v}"
-                                     for p, v in marker.new.items())
-                         + f"; {recipe.health.describe()}: it works."]
-                lines += _note(home, service_id, host_name, version, UPGRADED, marker.new)
-                return UpgradeResult(UPGRADED, tuple(lines), version=version)
+                return _upgraded(home, t, recipe, marker, path, host_name, result)
             marker.phase, marker.reason = up.ROLLING_BACK, problem
             up.write_marker(t, path, marker)
-            say(f"the upgrade failed: {problem}. Going back to "
-                + ", ".join(f"{p} {v}" for p, v in marker.old.items()))
-        return _roll_back(home, t, recipe, ctx, marker, units, path, host, say,
-                          lambda: Backups(home, passphrase, on_event))
+            if marker.kind == up.RELEASE:  # a restore reinstalls the release in use
+                record_options(home, service_id, host_name, d.options)
+            say(f"the upgrade failed: {problem}. Going back to {_joined(marker.old)}")
+        return _roll_back(home, t, recipe, ctx, marker, units, path, host, say, backups)
+
+
+def _release(recipe: Recipe) -> Any:
+    """The recipe's upstream release step (InstallArtifact), or None."""
+    from roost.deploy.recipes.upstream import InstallArtifact
+
+    return next((s for s in recipe.steps if isinstance(s, InstallArtifact)), None)
+
+
+def _new_release(home: Path, t: Transport, d: Deployed, host: Host, given: Mapping[str, str],
+                 release: Any, say: Callable[[str], None]) -> up.Marker | None:
+    """The marker of an upgrade to the release roost knows (or the one given); None when that
+    release is the one in use."""
+    options = {**d.options, **given}
+    new = _release(session.build_recipe(d.recipe, host, options, t, home))
+    in_use = up.release_in_use(t, release.current)
+    if not in_use:
+        raise RoostError(f"{d.service_id} on {host.name} has no release in use "
+                         f"({release.current} is missing)",
+                         hint=f"deploy it again with `roost deploy {d.service_id} --host "
+                              f"{host.name}`")
+    if new.release == in_use:
+        return None
+    say(f"the release in use is {in_use}; the new one goes to {new.release}")
+    return up.Marker(d.service_id, up.UPGRADING, {"release": in_use},
+                     {"release": new.release, "current": release.current},
+                     kind=up.RELEASE, options=options)
+
+
+def _new_packages(t: Transport, recipe: Recipe, host_name: str,
+                  say: Callable[[str], None]) -> up.Marker | None:
+    packages = up.recipe_packages(recipe)
+    if not packages:
+        raise RoostError(f"{recipe.service_id} installs no Debian package and no upstream "
+                         "release roost can upgrade",
+                         hint=f"deploy it again with `roost deploy {recipe.service_id} --host "
+                              f"{host_name}`")
+    say(f"reading the newest package lists on {host_name}")
+    todo = up.pending(t, packages, refresh=True)
+    if not todo:
+        return None
+    return up.Marker(recipe.service_id, up.UPGRADING, {p.package: p.installed for p in todo},
+                     {p.package: p.candidate for p in todo})
+
+
+def _try_release(home: Path, d: Deployed, host: Host, marker: up.Marker,
+                 passphrase: Callable[[], str], on_event: Callable[[Any], None],
+                 say: Callable[[str], None]) -> tuple[str | None, Any]:
+    """Deploy the new release (its own folder, the link switched, the health check): (None,
+    the deploy's result) when it works, else (what failed, None)."""
+    from roost.app.deploying import Deployment
+    from roost.deploy.events import Finished, Output
+
+    def steps(e: Any) -> None:  # each step; not the deploy's closing words (first-use tips)
+        if not isinstance(e, Output | Finished):
+            on_event(e)
+
+    say(f"deploying the new release of {d.service_id} into {marker.new['release']}")
+    dep = Deployment(d.recipe, host, home, marker.options, passphrase=passphrase,
+                     on_event=steps)
+    try:
+        return None, dep.run()
+    except engine.DeployFailed as exc:
+        return exc.message, None
+
+
+def _upgraded(home: Path, t: Transport, recipe: Recipe, marker: up.Marker, path: str,
+              host_name: str, result: Any) -> UpgradeResult:
+    sid = marker.service
+    assert recipe.health is not None
+    up.remove_marker(t, path)
+    if marker.kind == up.RELEASE:
+        from roost.app.deploying import note_deployed
+
+        version = str(getattr(result, "version", "") or "")
+        lines = [f"Upgraded {sid} on {host_name} to the release in {marker.new['release']}"
+                 + (f", version {version}" if version else "")
+                 + f" (it was {marker.old['release']}); its health check passed."]
+        lines += note_deployed(sid, host_name, result, home)[:1]
+        lines += _note(home, sid, host_name, version, UPGRADED, {})
+        return UpgradeResult(UPGRADED, tuple(lines), version=version)
+    up.forget_kept(t, sid)
+    version = engine.installed_version(recipe, t) or _joined(marker.new)
+    lines = [f"Upgraded {sid} on {host_name}: "
+             + ", ".join(f"{p} {marker.old[p]} to {v}" for p, v in marker.new.items())
+             + f"; {recipe.health.describe()}: it works."]
+    lines += _note(home, sid, host_name, version, UPGRADED, marker.new)
+    return UpgradeResult(UPGRADED, tuple(lines), version=version)
 
 
 def _units(recipe: Recipe) -> tuple[str, ...]:
@@ -378,11 +478,15 @@ def _roll_back(home: Path, t: Transport, recipe: Recipe, ctx: StepContext, marke
                backups: Callable[[], Backups]) -> UpgradeResult:
     sid, host_name = marker.service, host.name
     again = f"run `roost upgrade {sid} --host {host_name}` again to retry the rollback"
-    say("installing the kept versions again: " + _joined(marker.old))
-    ok, tail = up.downgrade(t, marker.files)
-    if not ok:
-        raise RoostError(f"the rollback of {sid} on {host_name} failed too: apt-get said "
-                         f"{printable(_last(tail), 200)}", hint=again)
+    if marker.kind == up.RELEASE:
+        say(f"pointing {marker.new['current']} at {marker.old['release']} again")
+        up.switch_release(t, marker.old["release"], marker.new["current"])
+    else:
+        say("installing the kept versions again: " + _joined(marker.old))
+        ok, tail = up.downgrade(t, marker.files)
+        if not ok:
+            raise RoostError(f"the rollback of {sid} on {host_name} failed too: apt-get said "
+                             f"{printable(_last(tail), 200)}", hint=again)
     restored = False
     if marker.backup and marker.data and recipe.backup is not None and (
             up.data_print(t, recipe.backup.paths) != marker.data):
@@ -400,9 +504,12 @@ def _roll_back(home: Path, t: Transport, recipe: Recipe, ctx: StepContext, marke
     if problem is not None:
         raise RoostError(f"after the rollback, {sid} on {host_name} does not work either: "
                          f"{problem}", hint=again)
-    version = engine.installed_version(recipe, t) or _joined(marker.old)
+    version = (_recorded_versions(home).get((sid, host_name), "")
+               if marker.kind == up.RELEASE else
+               engine.installed_version(recipe, t) or _joined(marker.old))
     up.remove_marker(t, path)
-    up.forget_kept(t, sid)
+    if marker.kind == up.PACKAGES:
+        up.forget_kept(t, sid)
     lines = [f"The upgrade of {sid} on {host_name} failed: {marker.reason}.",
              f"Rolled back to {_joined(marker.old)}; {recipe.health.describe()}: it works "
              "again. "

@@ -35,6 +35,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     g.add_argument("--host", required=True, metavar="NAME")
     g.add_argument("--no-backup", action="store_true",
                    help="upgrade without taking a backup first (knowingly)")
+    g.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
+                   help="for an upstream release: artifact=FILE (a release file you "
+                        "downloaded) and sha256=HASH, instead of the release roost pins")
     g.set_defaults(handler=run_upgrade)
 
 
@@ -54,9 +57,11 @@ def run_updates(args: argparse.Namespace) -> int:
 def run_upgrade(args: argparse.Namespace) -> int:
     from roost.app.upgrading import ROLLED_BACK, upgrade
     from roost.cli.deploy_cmd import printer
+    from roost.deploy.recipe import parse_options
     from roost.keys.vault import passphrase_from_env_or_prompt
 
     result = upgrade(paths.data_dir(), args.service, args.host, no_backup=args.no_backup,
+                     options=parse_options(args.option),
                      passphrase=passphrase_from_env_or_prompt, on_event=printer(quiet=True))
     for line in result.lines:
         print(printable(line, 2000))

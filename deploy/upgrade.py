@@ -154,6 +154,8 @@ def installed_versions(t: Transport, packages: Sequence[str]) -> dict[str, str]:
 
 # -- the marker --------------------------------------------------------------------------------
 
+PACKAGES = "packages"
+RELEASE = "release"
 UPGRADING = "upgrading"
 ROLLING_BACK = "rolling back"
 
@@ -176,6 +178,11 @@ class Marker:
     """The archive taken before the upgrade, when one was."""
     data: str = ""
     """The data folders' fingerprint before the upgrade (DATA_PRINT), when a backup was taken."""
+    kind: str = "packages"
+    """"packages" (Debian) or "release" (an upstream release: `old` and `new` name the release
+    folders, `new["current"]` the link that points at the one in use)."""
+    options: dict[str, str] = field(default_factory=dict)
+    """For a release: the options the new release is deployed with (never a secret)."""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True) + "\n"
@@ -189,9 +196,18 @@ class Marker:
             raise RoostError(f"roost's upgrade record on the host cannot be read ({exc})",
                              hint="check the packages by hand, remove the record, then run "
                                   "again") from None
-        for p, v in (*m.old.items(), *m.new.items()):
-            _check_name(p)
-            _check_version(v)
+        if m.kind == RELEASE:
+            for v in (*m.old.values(), *m.new.values()):
+                release_path(v)
+            if set(m.old) != {"release"} or set(m.new) != {"release", "current"}:
+                raise RoostError("roost's upgrade record on the host names no release")
+        elif m.kind == PACKAGES:
+            for p, v in (*m.old.items(), *m.new.items()):
+                _check_name(p)
+                _check_version(v)
+        else:
+            raise RoostError(f"roost's upgrade record on the host has an unknown kind "
+                             f"{m.kind[:30]!r}")
         if m.phase not in (UPGRADING, ROLLING_BACK):
             raise RoostError(f"roost's upgrade record on the host has an unknown phase "
                              f"{m.phase[:30]!r}")
@@ -275,6 +291,33 @@ def data_print(t: Transport, paths: Sequence[str]) -> str:
 
 def forget_kept(t: Transport, service: str) -> None:
     t.run(["rm", "-rf", "--", f"{KEEP_DIR}/{service}"], sudo=True)
+
+
+# -- upstream releases ------------------------------------------------------------------------
+
+_PATH = re.compile(r"^/[A-Za-z0-9._+-]+(/[A-Za-z0-9._+-]+)*$")
+SWITCH = 'ln -sfn -- "$1" "$2.roost-new" && mv -Tf -- "$2.roost-new" "$2"'
+"""Point the link $2 at the release folder $1 in one rename (never a moment without it)."""
+
+
+def release_path(p: str) -> str:
+    if not _PATH.match(p) or "/../" in p + "/" or "/./" in p + "/":
+        raise RoostError(f"{p[:80]!r} is not a release folder roost made")
+    return p
+
+
+def release_in_use(t: Transport, current: str) -> str:
+    """The release folder the link `current` points at ("" when there is none)."""
+    res = t.run(["readlink", "-f", "--", release_path(current)], sudo=True)
+    return res.stdout.strip() if res.ok else ""
+
+
+def switch_release(t: Transport, release: str, current: str) -> None:
+    """Point `current` at `release` again (the rollback of an upstream release)."""
+    res = t.run(script(SWITCH, release_path(release), release_path(current)), sudo=True)
+    if not res.ok:
+        raise RoostError(f"roost could not point {current} at {release} on {t.name}: "
+                         f"{res.tail(2)}", hint="run the same command again")
 
 
 def _check_name(p: str) -> str:

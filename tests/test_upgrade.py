@@ -360,3 +360,77 @@ def test_an_upgrade_backs_up_first_and_a_rollback_puts_the_data_back(
     cafile = tmp_path / "server.crt"
     cafile.write_text(pi_host.ssh(f"cat /etc/prosody/certs/{DOMAIN}.crt").stdout)
     assert _login(pi_host.address, f"alice@{DOMAIN}", password, cafile) == "logged in"
+
+
+@pytest.mark.slow
+@pytest.mark.container
+def test_an_upstream_release_that_fails_its_health_check_is_switched_back(
+    pi_host: TestHost, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Navidrome from a stand-in release (tests/test_service_navidrome.py); a newer stand-in
+    whose program exits at once: the link goes back to the release before, which answers
+    again; then a good newer one is switched to."""
+    import httpx
+    from support.programs import standin
+    from support.releases import release_archive
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("ROOST_HOME", str(home))
+    monkeypatch.setenv("ROOST_HOST_STATE_DIR", "/var/lib/roost-test-state")
+    known = KnownHosts(data_dir() / KNOWN_HOSTS)
+    known.path.parent.mkdir(parents=True, exist_ok=True)
+    known.path.write_text(pi_host.known_hosts_lines())
+    known.path.chmod(0o600)
+    HostStore(data_dir() / HOSTS_FILE).add(Host("pi", address=pi_host.address, user="root",
+                                                port=pi_host.ssh_port,
+                                                key_path=str(pi_host.key_path)))
+    program = standin("navidrome.py")
+
+    def release(name: str, prog: bytes, note: bytes) -> tuple[str, str]:
+        path = tmp_path / name
+        sha = release_archive(path, (("navidrome", prog, 0o755), ("README.md", note, 0o644)))
+        return str(path), sha
+
+    first, sha1 = release("first.tar.gz", program, b"first\n")
+    broken, sha2 = release("broken.tar.gz", b"#!/bin/sh\necho broken >&2\nexit 1\n", b"2\n")
+    good, sha3 = release("good.tar.gz", program, b"third\n")
+    assert main(["deploy", "navidrome", "--host", "pi", "--quiet",
+                 "--option", f"artifact={first}", "--option", f"sha256={sha1}",
+                 "--option", f"address={pi_host.address}", "--option", "music=/srv/music"]) == 0
+    capsys.readouterr()
+
+    def page() -> str:
+        return httpx.get(f"http://{pi_host.address}/", timeout=10).text
+
+    def in_use() -> str:
+        return pi_host.ssh("readlink /opt/navidrome/current").stdout.strip()
+
+    assert page() == "fake navidrome for /srv/music"
+    assert in_use().endswith(sha1[:16])
+
+    code, lines = _run(capsys, "upgrade", "navidrome", "--host", "pi", "--no-backup",
+                       "--option", f"artifact={broken}", "--option", f"sha256={sha2}")
+    text = "\n".join(lines)
+    assert code == 1, text
+    assert "The upgrade of navidrome on pi failed: " in text
+    assert f"Rolled back to release /opt/navidrome/releases/{sha1[:16]}; " in text
+    assert "it works again" in text
+    assert in_use().endswith(sha1[:16])
+    assert page() == "fake navidrome for /srv/music"
+    assert pi_host.ssh("test -d /opt/navidrome/releases/" + sha2[:16]).returncode == 0
+
+    code, lines = _run(capsys, "upgrade", "navidrome", "--host", "pi", "--no-backup",
+                       "--option", f"artifact={good}", "--option", f"sha256={sha3}")
+    text = "\n".join(lines)
+    assert code == 0, text
+    assert (f"Upgraded navidrome on pi to the release in /opt/navidrome/releases/{sha3[:16]}"
+            in text)
+    assert in_use().endswith(sha3[:16])
+    assert page() == "fake navidrome for /srv/music"
+    ws = Workspace.open(home, detect=False)
+    outcomes = [e.detail["outcome"] for e in ws.progress.effective() if e.kind == "upgraded"]
+    assert outcomes == ["rolled back", "upgraded"]
+    # The deploy recorded the new release's options: a check builds the new recipe.
+    running = [e for e in ws.progress.running() if e.service_id == "navidrome"]
+    assert running[-1].detail["options"]["sha256"] == sha3
