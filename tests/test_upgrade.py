@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -112,6 +113,22 @@ def test_a_line_per_service_security_first_in_words() -> None:
     assert report.lines()[-1] == ("1 upgrade was cut off and must be finished (see above). "
                                   "2 updates for 1 service.")
     assert report.to_dict()["hosts"][0]["services"][0]["packages"][0]["security"] is True
+
+
+def test_check_says_an_upgrade_that_was_cut_off() -> None:
+    from roost.app import checking, host_state
+
+    st = host_state.parse("@df\n@mem\n@root\nrw\n@uu\nabsent\n@up\nupgrade-prosody\n", [])
+    assert st.upgrades_cut_off == ("prosody",)
+    s = checking._with_upgrade(checking.ServiceCheck("prosody", "pi", "chat (prosody)",
+                                                     checking.WORKING), st)
+    assert s.words(datetime(2026, 12, 6, tzinfo=UTC)) == (
+        "chat (prosody) on pi: working; an upgrade was cut off; finish it with: roost upgrade "
+        "prosody --host pi.")
+    assert s.attention
+    report = checking.CheckReport(datetime(2026, 12, 6, tzinfo=UTC),
+                                  (checking.HostCheck("pi", True, services=(s,)),))
+    assert report.exit_code == 1
 
 
 def test_a_marker_from_the_host_is_checked_before_use() -> None:
@@ -292,6 +309,12 @@ def test_a_broken_upgrade_rolls_back_a_good_one_upgrades_a_killed_one_finishes(
     proc.wait()
     assert pi_host.ssh("test -f /var/lib/roost-test-state/upgrade-prosody.json",
                        check=False).returncode == 0  # the host knows an upgrade is under way
+    code, lines = _run(capsys, "check")
+    assert code == 1
+    assert ("chat (prosody) on pi: working; an upgrade was cut off; finish it with: roost "
+            "upgrade prosody --host pi." in lines) or any(
+        "an upgrade was cut off; finish it with: roost upgrade prosody --host pi" in line
+        for line in lines), lines
     code, lines = _run(capsys, "updates", "--host", "pi", "--offline")
     assert ("chat (prosody) on pi: an upgrade was cut off while upgrading; finish it with: "
             "roost upgrade prosody --host pi") in "\n".join(lines)
