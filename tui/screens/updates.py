@@ -28,7 +28,8 @@ def _passphrase() -> str:
     file = os.environ.get(ENV_PASSPHRASE_FILE)
     if not file:
         raise RoostError("this upgrade needs the vault passphrase (for its backup)",
-                         hint="run `roost upgrade` in a terminal, where it asks for it")
+                         hint="run `roost upgrade ID --host NAME` in a terminal, where it "
+                                  "asks for it")
     return passphrase_from_file(file)
 
 
