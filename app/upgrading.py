@@ -356,6 +356,35 @@ def upgrade(home: Path, service_id: str, host_name: str, *, no_backup: bool = Fa
         return _roll_back(home, t, recipe, ctx, marker, units, path, host, say, backups)
 
 
+def upgrade_all(home: Path, *, host: str | None = None, no_backup: bool = False,
+                passphrase: Callable[[], str] = _no_passphrase,
+                on_event: Callable[[Any], None] = lambda e: None) -> tuple[int, list[str]]:
+    """Upgrade every deployed service (on `host`, when given) that has newer Debian packages
+    or an upgrade to finish, one after the other; one that cannot start or fails does not stop
+    the others. (exit code: 0 all upgraded, 1 one was rolled back, 2 one could not be
+    upgraded; the lines to tell.)"""
+    say = _said(on_event)
+    report = updates(home, host=host)
+    todo = upgradable(report)
+    lines: list[str] = []
+    code = 0
+    if not todo:
+        return 0, [report.summary]
+    for s in todo:
+        say(f"upgrading {s.service_id} on {s.host}")
+        try:
+            result = upgrade(home, s.service_id, s.host, no_backup=no_backup,
+                             passphrase=passphrase, on_event=on_event)
+        except RoostError as exc:
+            lines.append(f"{s.service_id} on {s.host} was not upgraded: {exc.line()}")
+            code = 2
+            continue
+        lines.extend(result.lines)
+        if result.outcome == ROLLED_BACK:
+            code = max(code, 1)
+    return code, lines
+
+
 def _release(recipe: Recipe) -> Any:
     """The recipe's upstream release step (InstallArtifact), or None."""
     from roost.deploy.recipes.upstream import InstallArtifact

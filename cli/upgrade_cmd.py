@@ -31,8 +31,10 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         "used, and when "
         "anything fails go back to the versions before, prove they work and say what "
         "failed. Run again after an interruption: it finishes the upgrade or the rollback.")
-    g.add_argument("service", metavar="ID")
-    g.add_argument("--host", required=True, metavar="NAME")
+    g.add_argument("service", metavar="ID", nargs="?")
+    g.add_argument("--host", metavar="NAME")
+    g.add_argument("--all", action="store_true",
+                   help="every deployed service with something newer, one after the other")
     g.add_argument("--no-backup", action="store_true",
                    help="upgrade without taking a backup first (knowingly)")
     g.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
@@ -55,6 +57,33 @@ def run_updates(args: argparse.Namespace) -> int:
 
 
 def run_upgrade(args: argparse.Namespace) -> int:
+    from roost.core.errors import RoostError
+
+    if args.all:
+        if args.service or args.option:
+            raise RoostError("--all upgrades every service; it takes no ID and no --option",
+                             hint="write roost upgrade --all, or roost upgrade ID --host NAME")
+        return _upgrade_all(args)
+    if not args.service or not args.host:
+        raise RoostError("roost upgrade needs the service and its host",
+                         hint="write roost upgrade ID --host NAME, or roost upgrade --all")
+    return _upgrade_one(args)
+
+
+def _upgrade_all(args: argparse.Namespace) -> int:
+    from roost.app.upgrading import upgrade_all
+    from roost.cli.deploy_cmd import printer
+    from roost.keys.vault import passphrase_from_env_or_prompt
+
+    code, lines = upgrade_all(paths.data_dir(), host=args.host, no_backup=args.no_backup,
+                              passphrase=passphrase_from_env_or_prompt,
+                              on_event=printer(quiet=True))
+    for line in lines:
+        print(printable(line, 2000))
+    return code
+
+
+def _upgrade_one(args: argparse.Namespace) -> int:
     from roost.app.upgrading import ROLLED_BACK, upgrade
     from roost.cli.deploy_cmd import printer
     from roost.deploy.recipe import parse_options

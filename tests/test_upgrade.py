@@ -150,6 +150,12 @@ def test_nothing_deployed_and_no_backup_are_said_in_one_line(
     assert capsys.readouterr().out == "Nothing is deployed yet, so nothing needs updating.\n"
     assert main(["updates", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["hosts"] == []
+    assert main(["upgrade", "--all"]) == 0
+    assert capsys.readouterr().out == "Nothing is deployed yet, so nothing needs updating.\n"
+    assert main(["upgrade"]) == 2
+    assert "roost upgrade needs the service and its host" in capsys.readouterr().err
+    assert main(["upgrade", "prosody", "--all"]) == 2
+    assert "--all upgrades every service" in capsys.readouterr().err
     assert main(["upgrade", "prosody", "--host", "pi"]) == 2
     assert "prosody is not deployed on pi" in capsys.readouterr().err
     Workspace.open(home, detect=False).deployed("prosody", "pi", "0.12.3-1", recipe="prosody",
@@ -346,6 +352,13 @@ def test_a_broken_upgrade_rolls_back_a_good_one_upgrades_a_killed_one_finishes(
     assert "No backup of prosody on pi is set up." in text
     assert "Upgraded prosody on pi: " in text and "Traceback" not in text
     assert _version(pi_host) == latest
+
+    # --all: every service with something newer, one after the other.
+    pi_host.ssh(f"bash -s {old}+roost5 good {old}", input=BUILD.encode())
+    code, lines = _run(capsys, "upgrade", "--all", "--no-backup")
+    assert code == 0, lines
+    assert any(line.startswith("Upgraded prosody on pi: ") and f"to {old}+roost5" in line
+               for line in lines), lines
     with capsys.disabled():
         print(f"\nbroken upgrade and rollback: {took:.1f} s; the rerun after the kill: "
               f"{again:.1f} s")
