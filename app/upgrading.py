@@ -301,7 +301,7 @@ def upgrade(home: Path, service_id: str, host_name: str, *, no_backup: bool = Fa
     secrets = session.vault_secrets(passphrase, home)
 
     def backups() -> Backups:
-        return Backups(home, passphrase, on_event)
+        return Backups(home, passphrase, _steps_only(on_event))
 
     with connect(host, home) as t:
         recipe = session.build_recipe(d.recipe, host, d.options, t, home)
@@ -385,6 +385,18 @@ def upgrade_all(home: Path, *, host: str | None = None, no_backup: bool = False,
     return code, lines
 
 
+def _steps_only(on_event: Callable[[Any], None]) -> Callable[[Any], None]:
+    """Each step of a deploy run inside the upgrade (a new release, a restore), not its
+    commands' output nor its closing words (the first-use tips of a fresh deploy)."""
+    from roost.deploy.events import Finished, Output
+
+    def steps(e: Any) -> None:
+        if not isinstance(e, Output | Finished):
+            on_event(e)
+
+    return steps
+
+
 def _release(recipe: Recipe) -> Any:
     """The recipe's upstream release step (InstallArtifact), or None."""
     from roost.deploy.recipes.upstream import InstallArtifact
@@ -434,15 +446,9 @@ def _try_release(home: Path, d: Deployed, host: Host, marker: up.Marker,
     """Deploy the new release (its own folder, the link switched, the health check): (None,
     the deploy's result) when it works, else (what failed, None)."""
     from roost.app.deploying import Deployment
-    from roost.deploy.events import Finished, Output
-
-    def steps(e: Any) -> None:  # each step; not the deploy's closing words (first-use tips)
-        if not isinstance(e, Output | Finished):
-            on_event(e)
-
     say(f"deploying the new release of {d.service_id} into {marker.new['release']}")
     dep = Deployment(d.recipe, host, home, marker.options, passphrase=passphrase,
-                     on_event=steps)
+                     on_event=_steps_only(on_event))
     try:
         return None, dep.run()
     except engine.DeployFailed as exc:

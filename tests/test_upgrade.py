@@ -11,6 +11,7 @@ is finished by running it again.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import os
@@ -20,7 +21,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from support.identities import vault_for_commands
@@ -240,6 +241,31 @@ def _setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, password: str,
     return home
 
 
+async def _tui_upgrade(home: Path) -> tuple[str, list[str]]:
+    """In the app: open Updates, look (r), Enter on prosody twice; (what the status line said
+    after the first Enter, the rows at the end)."""
+    from test_tui import make_app, press, screen_lines, settle
+
+    from roost.tui.screens import open_screen
+
+    app = make_app(home, screen_reader=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        open_screen(app, "updates")
+        await settle(pilot, app)
+        await press(pilot, app, "r")
+        await settle(pilot, app)
+        screen: Any = app.screen
+        keys = [r.key for r in screen.menu.rows]
+        assert "svc:prosody:pi" in keys, keys
+        await press(pilot, app, *["down"] * keys.index("svc:prosody:pi"))
+        await press(pilot, app, "enter")
+        said = " ".join(screen_lines(app))
+        await press(pilot, app, "enter")
+        await settle(pilot, app)
+        return said, [r.label for r in screen.menu.rows]
+
+
 @pytest.mark.slow
 @pytest.mark.container
 def test_a_broken_upgrade_rolls_back_a_good_one_upgrades_a_killed_one_finishes(
@@ -352,6 +378,16 @@ def test_a_broken_upgrade_rolls_back_a_good_one_upgrades_a_killed_one_finishes(
     assert "No backup of prosody on pi is set up." in text
     assert "Upgraded prosody on pi: " in text and "Traceback" not in text
     assert _version(pi_host) == latest
+
+    # The full-screen app: Updates, r looks with fresh lists, Enter on prosody (twice: there
+    # is no backup) upgrades it, each step listed.
+    pi_host.ssh(f"bash -s {old}+roost6 good {old}", input=BUILD.encode())
+    said, rows = asyncio.run(_tui_upgrade(home))
+    with capsys.disabled():
+        print("\n(full-screen app, Updates)\n" + "\n".join(rows))
+    assert "No backup of prosody on pi is set up" in said
+    assert any(r.startswith("Upgraded prosody on pi: ") for r in rows), rows
+    assert _version(pi_host) == f"{old}+roost6"
 
     # --all: every service with something newer, one after the other.
     pi_host.ssh(f"bash -s {old}+roost5 good {old}", input=BUILD.encode())

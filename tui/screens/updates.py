@@ -48,6 +48,9 @@ class UpdatesScreen(RoostScreen):
         """What runs now ("looking", "upgrading prosody on pi"), or ""."""
         self.report: UpdatesReport | None = None
         self.confirm = ""
+        self.outcomes: dict[str, str] = {}
+        """Row key -> how its upgrade here ended ("upgraded", "rolled back"), until looked again."""
+        self.upgrading = ""
         self.steps_said: list[str] = []
 
     def intro(self) -> str:
@@ -71,8 +74,9 @@ class UpdatesScreen(RoostScreen):
                     state = ("could not look" if s.problem else "upgrade cut off"
                              if s.unfinished else f"{s.count} newer" if s.count
                              else "up to date")
-                    out.append(Row(f"svc:{s.service_id}:{s.host}",
-                                   f"{s.service_id} on {s.host}", state=state,
+                    key = f"svc:{s.service_id}:{s.host}"
+                    out.append(Row(key, f"{s.service_id} on {s.host}",
+                                   state=self.outcomes.get(key, state),
                                    extra=s.words()))
         out += [Row(f"log:{i}", line) for i, line in enumerate(self.steps_said)]
         return out
@@ -122,6 +126,7 @@ class UpdatesScreen(RoostScreen):
                      "upgrade without one.")
             return
         self.confirm = ""
+        self.upgrading = key
         self.steps_said = []
 
         def show(e: Any) -> None:
@@ -152,9 +157,11 @@ class UpdatesScreen(RoostScreen):
         result: Any = event.worker.result
         if event.worker.name == "look":
             self.report = result
+            self.outcomes = {}
             self.refresh_content()
             self.say(result.summary)
             return
+        self.outcomes[self.upgrading] = result.outcome
         self.steps_said.extend(result.lines)
         self.refresh_content()
         self.say(" ".join(result.lines[:2]))
