@@ -390,10 +390,10 @@ def test_a_broken_upgrade_rolls_back_a_good_one_upgrades_a_killed_one_finishes(
     assert _version(pi_host) == f"{old}+roost6"
 
     # --all: every service with something newer, one after the other.
-    pi_host.ssh(f"bash -s {old}+roost5 good {old}", input=BUILD.encode())
+    pi_host.ssh(f"bash -s {old}+roost7 good {old}", input=BUILD.encode())
     code, lines = _run(capsys, "upgrade", "--all", "--no-backup")
     assert code == 0, lines
-    assert any(line.startswith("Upgraded prosody on pi: ") and f"to {old}+roost5" in line
+    assert any(line.startswith("Upgraded prosody on pi: ") and f"to {old}+roost7" in line
                for line in lines), lines
     with capsys.disabled():
         print(f"\nbroken upgrade and rollback: {took:.1f} s; the rerun after the kill: "
