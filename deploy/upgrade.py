@@ -41,13 +41,14 @@ left behind) instead of failing at once."""
 POLICY = 'LC_ALL=C apt-cache policy -- "$@"'
 UPDATE = "env DEBIAN_FRONTEND=noninteractive apt-get update -q"
 KEEP = (
+    'first() { for x in "$@"; do if [ -e "$x" ]; then echo "$x"; return; fi; done; }; '
     'd=$1; shift; mkdir -p "$d" && chmod 755 "$d" && cd "$d" || exit 1; '
     'while [ $# -ge 2 ]; do p=$1; v=$2; shift 2; e=$(printf %s "$v" | sed "s/:/%3a/g"); '
-    'f=$(ls "${p}_${e}_"*.deb 2>/dev/null | head -n 1); '
-    'if [ -z "$f" ]; then c=$(ls "/var/cache/apt/archives/${p}_${e}_"*.deb 2>/dev/null '
-    '| head -n 1); if [ -n "$c" ]; then cp -f -- "$c" . || exit 1; '
+    'f=$(first "${p}_${e}_"*.deb); '
+    'if [ -z "$f" ]; then c=$(first "/var/cache/apt/archives/${p}_${e}_"*.deb); '
+    'if [ -n "$c" ]; then cp -f -- "$c" . || exit 1; '
     'else apt-get download -q "$p=$v" >&2 || exit 4; fi; '
-    'f=$(ls "${p}_${e}_"*.deb 2>/dev/null | head -n 1); fi; '
+    'f=$(first "${p}_${e}_"*.deb); fi; '
     '[ -n "$f" ] || exit 4; echo "$d/$f"; done'
 )
 """Into folder $1, for each (package, version) pair after it: that version's .deb, from the
