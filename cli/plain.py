@@ -12,7 +12,7 @@ import dataclasses
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from roost.core.clock import Clock
 from roost.core.errors import RoostError
@@ -125,6 +125,8 @@ class Plain:
                                  lambda s=sid, h=host: self.back_up(s, h)))  # type: ignore[misc]
             if self.ws.progress.running():
                 items.append(("Status: is everything working? (roost check)", self.status))
+                items.append(("Updates: what is newer, and upgrade (roost updates)",
+                              self.updates))
             items.append(("Identities: your keys and ids", self.identities))
             items.append(("Hosts: the machines roost sets up", self.hosts))
             items.append(("Backups: where each service is kept safe", self.backups))
@@ -161,6 +163,57 @@ class Plain:
         self.say()
         self.say("Checking every deployed service on every host; this takes a few seconds.")
         for line in check(self.ws.home, clock=self.ws.clock).lines():
+            self.say(line)
+
+    def updates(self) -> None:
+        """What is newer for every deployed service (roost.app.upgrading, as `roost
+        updates`), and upgrading one (as `roost upgrade`)."""
+        from roost.app.upgrading import updates, upgradable
+
+        self.say()
+        self.say("Looking for updates on every host; this takes a moment.")
+        try:
+            report = updates(self.ws.home)
+        except RoostError as exc:
+            self.say(exc.line())
+            return
+        for line in report.lines():
+            self.say(line)
+        todo = upgradable(report)
+        if not todo:
+            return
+        picked = self.choose("Upgrade one? roost backs it up first, checks it works after, "
+                             "and goes back to the version before by itself if not.",
+                             [f"Upgrade {s.service_id} on {s.host}" for s in todo])
+        if picked is not None:
+            self.upgrade(todo[picked].service_id, todo[picked].host)
+
+    def upgrade(self, service_id: str, host: str) -> None:
+        from roost.app.deploying import text_of
+        from roost.app.upgrading import backup_set_up, upgrade
+        from roost.deploy.events import Output
+        from roost.keys.vault import passphrase_from_env_or_prompt
+
+        no_backup = False
+        if not backup_set_up(self.ws.home, service_id, host):
+            if self.choose(f"No backup of {service_id} on {host} is set up. Set one up first "
+                           f"with: roost backup {service_id} --host {host} --to OTHER-HOST. "
+                           "Or:", ["Upgrade without a backup"]) != 0:
+                return
+            no_backup = True
+
+        def show(e: Any) -> None:
+            if not isinstance(e, Output):
+                self.say(text_of(e))
+
+        self.say(f"Upgrading {service_id} on {host}; one line a step.")
+        try:
+            result = upgrade(self.ws.home, service_id, host, no_backup=no_backup,
+                             passphrase=passphrase_from_env_or_prompt, on_event=show)
+        except RoostError as exc:
+            self.say(exc.line())
+            return
+        for line in result.lines:
             self.say(line)
 
     def hosts(self) -> None:

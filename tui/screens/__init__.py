@@ -65,6 +65,10 @@ def open_screen(app: App[int], name: str, arg: str | None = None) -> None:
         from roost.tui.screens.status import StatusScreen
 
         app.push_screen(StatusScreen())
+    elif name == "updates":
+        from roost.tui.screens.updates import UpdatesScreen
+
+        app.push_screen(UpdatesScreen())
     elif name == "help":
         from roost.tui.screens.settings import HelpScreen
 
