@@ -8,6 +8,11 @@ data (an argument list: the transport quotes it), never pasted into a shell line
     gw = discover(t)                 # None: the router offers no UPnP-IGD
     added = open_ports(t, gw, ports, "roost prosody")
     close_ports(t, ports, "roost prosody")
+    forwarded(t, gw.url, ports, "roost prosody")   # roost check: asks the router directly
+
+`discover` waits about two seconds for the routers to answer; with the address of the router's
+description (`Gateway.url`, noted in the progress when the ports were opened) the router is
+asked straight away, which is what `roost check` does.
 
 `open_ports` reads the router's mappings first: a port already forwarded to this host under
 the same description is kept (a rerun after an interruption adds nothing twice); a port the
@@ -35,6 +40,9 @@ TIMEOUT = 60.0
 
 _EXTERNAL = re.compile(r"^ExternalIPAddress\s*=\s*([0-9a-fA-F.:]+)\s*$", re.M)
 _LAN = re.compile(r"^Local LAN ip address\s*:\s*([0-9a-fA-F.:]+)\s*$", re.M)
+_DESC = re.compile(r"^\s*desc:\s*(https?://[!-~]+)\s*$", re.M)
+CHECK_TIMEOUT = 8.0
+"""Seconds `roost check` gives the router to list its forwardings (no discovery)."""
 _MAPPING = re.compile(
     r"^\s*\d+\s+(TCP|UDP)\s+(\d+)->([0-9a-fA-F.:]+):(\d+)\s+'((?:[^']|'(?!\s))*)'", re.M)
 
@@ -46,6 +54,9 @@ class Gateway:
 
     external: str
     lan: str
+    url: str = ""
+    """Where the router describes itself (its rootDesc.xml): asking it there needs no
+    discovery. "" when upnpc did not say."""
 
 
 @dataclass(frozen=True)
@@ -69,7 +80,8 @@ def parse_status(text: str) -> Gateway | None:
             return None  # an IGD with no address outside yet (not connected)
     except ValueError:
         return None
-    return Gateway(ext.group(1), lan.group(1))
+    desc = _DESC.search(text)
+    return Gateway(ext.group(1), lan.group(1), desc.group(1) if desc else "")
 
 
 def parse_list(text: str) -> tuple[Mapping, ...]:
@@ -78,8 +90,8 @@ def parse_list(text: str) -> tuple[Mapping, ...]:
                          m.group(5)) for m in _MAPPING.finditer(text))
 
 
-def _upnpc(t: Transport, *args: str) -> str:
-    res = t.run([UPNPC, *args], timeout=TIMEOUT)
+def _upnpc(t: Transport, *args: str, timeout: float = TIMEOUT) -> str:
+    res = t.run([UPNPC, *args], timeout=timeout)
     if res.exit_code == 127:
         raise RoostError(f"{UPNPC} is not installed on {t.name}",
                          hint=f"install Debian's {PACKAGE} there and try again")
@@ -115,6 +127,27 @@ def mappings(t: Transport) -> tuple[Mapping, ...]:
     return parse_list(_upnpc(t, "-l"))
 
 
+def forwarded(t: Transport, url: str, ports: Sequence[Port],
+              description: str) -> tuple[bool | None, str]:
+    """For `roost check`: whether the router at `url` (a `Gateway.url`) still forwards every
+    port to this host as `description`, asked straight away (no discovery). (True, "") when it
+    does; (False, what is missing) when the router answered without them; (None, why) when
+    it could not be asked (no upnpc, the router did not answer there)."""
+    if not url.startswith(("http://", "https://")) or any(c.isspace() for c in url):
+        return None, "roost has no address of the router to ask"
+    res = t.run([UPNPC, "-u", url, "-l"], timeout=CHECK_TIMEOUT)
+    if res.exit_code == 127:
+        return None, f"{UPNPC} is not installed on {t.name}"
+    text = res.stdout + "\n" + res.stderr
+    if "protocol exPort" not in text:  # the listing's header: the router answered
+        return None, "the router did not answer where it did before"
+    have = {(m.protocol, m.external) for m in parse_list(text) if m.description == description}
+    missing = [str(p) for p in ports if (p.protocol.upper(), p.number) not in have]
+    if missing:
+        return False, f"the router no longer forwards {', '.join(missing)}"
+    return True, ""
+
+
 def open_ports(t: Transport, gw: Gateway, ports: Sequence[Port],
                description: str) -> list[Port]:
     """Forward each port from the router's WAN address to the same port on this host. Returns
@@ -138,8 +171,8 @@ def open_ports(t: Transport, gw: Gateway, ports: Sequence[Port],
                if (m := now.get((p.protocol.upper(), p.number))) is None or m.address != gw.lan]
     if missing:
         raise RoostError(f"the router did not take the forwarding of {', '.join(missing)}",
-                         hint="forward the ports by hand on the router's page (roost reach "
-                              "upnp --by-hand says how)")
+                         hint=f"forward {', '.join(missing)} to {gw.lan} by hand on the router's "
+                              "page, or use another way in")
     return added
 
 
