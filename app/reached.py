@@ -29,6 +29,9 @@ from roost.deploy.transport import Transport
 from roost.plan.progress import Event
 from roost.plan.workspace import Workspace
 
+TOR_LOOK = ('systemctl is-active --quiet "$1" || exit 3; test -r "$3" || exit 4; '
+            'grep -qxF -- "$2" "$3"')
+"""Tor's unit runs ($1), and the onion service's hostname file ($3) holds the address ($2)."""
 Look = tuple[bool | None, str]
 """(True: the way is there, False: it is gone, None: could not look; words)."""
 
@@ -105,9 +108,8 @@ def look(service_id: str, detail: Mapping[str, Any], ports: tuple[str, ...],
 def _tor(service_id: str, address: str, t: Transport) -> Look:
     if not address:
         return None, "roost noted no onion address"
-    res = t.run(["sh", "-c", 'systemctl is-active --quiet "$1" || exit 3; '
-                 'test -r "$3" || exit 4; grep -qxF -- "$2" "$3"', "sh", onion.UNIT,
-                 address, f"{onion.service_dir(service_id)}/hostname"], sudo=True, timeout=10)
+    res = t.run(["sh", "-c", TOR_LOOK, "sh", onion.UNIT, address,
+                 f"{onion.service_dir(service_id)}/hostname"], sudo=True, timeout=10)
     if res.ok:
         return True, ""
     return False, {3: f"Tor is not running on {t.name}",

@@ -82,7 +82,7 @@ def test_the_vault_gives_tors_key_file_as_bytes(tmp_path: Path) -> None:
 def test_closing_without_a_way_says_which_to_add(home: Path,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["reach", "prosody", "--host", "local", "--close"]) == 2
-    assert "add --relay VPS or --tor" in capsys.readouterr().err
+    assert "Add --upnp, --relay VPS or --tor" in capsys.readouterr().err
 
 
 # --- on a booted Debian host, through roost's own commands -----------------------------------
