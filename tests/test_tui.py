@@ -318,7 +318,13 @@ async def type_text(pilot, text: str) -> None:  # type: ignore[no-untyped-def]
 
 
 async def settle(pilot, app: RoostApp) -> None:  # type: ignore[no-untyped-def]
-    await app.workers.wait_for_complete()
+    """Every worker done (one that failed is the screen's to report: its error is not raised
+    here, whether it finished before or during this wait), then the screen drawn."""
+    from textual.worker import WorkerCancelled, WorkerFailed
+
+    for worker in list(app.workers):
+        with contextlib.suppress(WorkerFailed, WorkerCancelled):
+            await worker.wait()
     await pilot.pause()
     await pilot.pause()
     await shown(pilot, app, cursor=False)
