@@ -1,0 +1,184 @@
+"""Alerts that do not depend on the server that is down: the one use case `roost watch`
+(and plain mode) runs.
+
+    w = Watching(home, passphrase=ask, on_event=show)
+    lines = w.watch("prosody", "pi", "vps", to="me@example.org", sender="alerts")
+    lines = w.test("prosody", "pi")      # one message now, from the watcher host
+    lines = w.remove("prosody", "pi")
+    lines = w.listed()
+
+The watcher (roost.deploy.watch) goes on another host than the watched one; it probes the
+service the way the deploy's health check did (rebuilt from what the progress recorded: the
+recipe and its options) and sends one XMPP message when it goes down and one when it is back,
+from the sender's account in the vault (an XMPP identity, default `alerts`). What is watched
+from where is kept in the data folder (`watches.json`, public facts only), so `--list`,
+`--test` and `--remove` need no more than the service and host. Nothing here prints or prompts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from roost.app.checking import deployed
+from roost.app.connecting import connect
+from roost.app.deploying import vault_secrets
+from roost.app.hosts import find
+from roost.core.atomic import atomic_write_text
+from roost.core.errors import RoostError
+from roost.core.lock import FileLock
+from roost.core.text import printable
+from roost.deploy import engine, session
+from roost.deploy.hosts import Host
+from roost.deploy.journal import Journal
+from roost.deploy.sudo import SudoPassword
+from roost.deploy.transport import Transport
+from roost.deploy.trust import AskTrust
+from roost.deploy.watch import EVERY_DEFAULT, XMPP_PORT, Probe, Watch, recipe, send_test_argv
+
+WATCHES_FILE = "watches.json"
+DEFAULT_SENDER = "alerts"
+
+
+def _no_passphrase() -> str:
+    raise RoostError("the watcher needs the sender's password from your vault",
+                     hint="give the vault passphrase and start again")
+
+
+def _sender(home: Path, wanted: str) -> tuple[str, str]:
+    """(identity id, JID) of the XMPP account that sends the alerts."""
+    ident_id = wanted or DEFAULT_SENDER
+    found = session.public_identities(home).get(ident_id)
+    if found is None or getattr(found, "kind", "") != "xmpp":
+        what = "no" if found is None else "a " + str(getattr(found, "kind", "")) + ", not an"
+        raise RoostError(
+            f"the key vault has {what} XMPP identity {ident_id} to send alerts from",
+            hint=f"make it with `roost keys new xmpp --name {ident_id}` (an account on a "
+                 "server that is not the one watched), or name yours with --sender ID")
+    return ident_id, str(found.public["jid"])
+
+
+@dataclass
+class Watching:
+    home: Path
+    """The data folder: hosts, known hosts, journals, the vault, the progress, the watches."""
+    on_event: Callable[[Any], None] = lambda e: None
+    passphrase: Callable[[], str] = _no_passphrase
+    ask_trust: Callable[[Host], AskTrust | None] = lambda h: None
+    sudo_password: Callable[[Host], SudoPassword] = lambda h: None
+
+    # -- what is watched -------------------------------------------------------------------
+
+    @property
+    def _file(self) -> Path:
+        return self.home / WATCHES_FILE
+
+    def watches(self) -> list[Watch]:
+        if not self._file.exists():
+            return []
+        try:
+            raw = json.loads(self._file.read_text("utf-8"))
+            return [Watch(**{**w, "probe": Probe(**w["probe"])}) for w in raw["watches"]]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise RoostError(f"{self._file} is damaged ({type(exc).__name__})",
+                             hint="remove it; the watchers on your hosts keep running, and "
+                                  "`roost watch` sets each up again") from None
+
+    def _keep(self, change: Callable[[list[Watch]], list[Watch]]) -> None:
+        with FileLock(self._file, "the list of watches", wait_s=5):
+            kept = change(self.watches())
+            atomic_write_text(self._file, json.dumps(
+                {"watches": [asdict(w) for w in kept]}, indent=1) + "\n")
+
+    def find(self, service_id: str, host: str) -> Watch:
+        for w in self.watches():
+            if (w.service_id, w.host) == (service_id, host):
+                return w
+        raise RoostError(f"roost does not watch {printable(service_id, 40)} on "
+                         f"{printable(host, 40)}",
+                         hint="`roost watch --list` says what is watched")
+
+    def plan(self, service_id: str, host: str, watcher: str, *, to: str, sender: str = "",
+             server: str = "", ca_pem: str = "", every: int = EVERY_DEFAULT) -> Watch:
+        """The watch, from what the progress says runs on `host`; connects nowhere."""
+        if not to:
+            raise RoostError("roost needs to know who gets the alerts",
+                             hint="give --to your XMPP address (on another server than the "
+                                  "one watched)")
+        watched, by = find(self.home, host), find(self.home, watcher)
+        found = [d for d in deployed(self.home)
+                 if (d.service_id, d.host) == (service_id, watched.name)]
+        if not found:
+            raise RoostError(f"your progress has no {printable(service_id, 40)} running on "
+                             f"{watched.name}",
+                             hint="deploy it first, or see `roost status`")
+        d = found[0]
+        r = session.build_recipe(d.recipe, watched, d.options, None, self.home)
+        from roost.deploy.watch import probe_of
+
+        probe = probe_of(r.health, r.ports, watched.address)
+        ident_id, sender_jid = _sender(self.home, sender)
+        address, _, port = server.rpartition(":") if server.count(":") == 1 else (server, "", "")
+        return Watch(service_id, watched.name, by.name, d.label, probe, to, ident_id,
+                     sender_jid, address, int(port) if port.isdigit() else XMPP_PORT, ca_pem,
+                     every)
+
+    # -- the use cases ---------------------------------------------------------------------
+
+    def _connect(self, name: str) -> Transport:
+        host = find(self.home, name)
+        return connect(host, self.home, ask_trust=self.ask_trust(host),
+                       sudo_password=self.sudo_password(host))
+
+    def dry_run(self, w: Watch) -> list[str]:
+        from roost.deploy.dryrun import plan_lines
+
+        return plan_lines(recipe(w), w.watcher)
+
+    def watch(self, w: Watch) -> list[str]:
+        """Set the watcher up on its host (or continue it), and keep the watch."""
+        r = recipe(w)
+        with self._connect(w.watcher) as t:
+            engine.run(r, t, journal=Journal.for_host(w.watcher, r.id, self.home),
+                       secrets=vault_secrets(self.passphrase, self.home),
+                       on_event=self.on_event, resume=True,
+                       state_dir=session.host_state_dir())
+        self._keep(lambda ws: [*(x for x in ws if (x.service_id, x.host)
+                                 != (w.service_id, w.host)), w])
+        return [f"Watching {w.words()}.",
+                f"You get one message when it goes down, and one when it is back. Send a "
+                f"test now: roost watch {w.service_id} --host {w.host} --test",
+                f"To stop: roost watch {w.service_id} --host {w.host} --remove"]
+
+    def test(self, service_id: str, host: str) -> list[str]:
+        """One message now, sent by the watcher host as an alert would be."""
+        w = self.find(service_id, host)
+        with self._connect(w.watcher) as t:
+            res = t.run(send_test_argv(w), sudo=True, timeout=60)
+        if not res.ok:
+            raise RoostError(f"{w.watcher} could not send the test message: "
+                             + printable((res.stderr or res.stdout).strip()[-300:], 300),
+                             hint="check --to, the sender's account and its server, then "
+                                  "set the watch up again")
+        return [f"{w.watcher} sent a test message to {w.to} from {w.sender_jid}."]
+
+    def remove(self, service_id: str, host: str) -> list[str]:
+        w = self.find(service_id, host)
+        r = recipe(w)
+        with self._connect(w.watcher) as t:
+            engine.undeploy(r, t, journal=Journal.for_host(w.watcher, r.id, self.home),
+                            on_event=self.on_event, state_dir=session.host_state_dir())
+        self._keep(lambda ws: [x for x in ws if (x.service_id, x.host)
+                               != (service_id, host)])
+        return [f"{w.watcher} no longer watches {w.label} on {w.host}; its files and the "
+                "sender's password are deleted there."]
+
+    def listed(self) -> list[str]:
+        found = self.watches()
+        if not found:
+            return ["Nothing is watched yet: roost watch ID --host HOST --from OTHER --to "
+                    "YOU@EXAMPLE.ORG sets up alerts."]
+        return [w.words() + "." for w in found]

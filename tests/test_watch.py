@@ -1,0 +1,314 @@
+"""`roost watch`: another host watches a service and tells the person once when it goes down
+and once when it is back (roost.deploy.watch, scripts/roost_watch.py, roost.app.watching).
+
+The proof uses real parts: Prosody deployed on the "pi" (the watched service), another Prosody
+on the "vps" that carries the alert accounts (the sender and the person), the watcher on the
+vps, and the person's real XMPP app (slixmpp) online, counting what it receives. The timer is
+run by hand (`systemctl start roost-watch-...service`) to keep the test fast.
+"""
+
+from __future__ import annotations
+
+import http.server
+import importlib.util
+import json
+import queue
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+import pytest
+from support.identities import public, vault_for_commands
+
+from roost.cli.main import main
+from roost.core.errors import RoostError
+from roost.deploy.dryrun import plan_lines, removal_lines
+from roost.deploy.reach import Site
+from roost.deploy.recipe import Port
+from roost.deploy.recipes.prosody import build_prosody
+from roost.deploy.steps import RenderTemplate, Secret, WaitHealth, WriteFile
+from roost.deploy.watch import Probe, Watch, probe_of, recipe
+from roost.keys import xmpp
+
+if TYPE_CHECKING:
+    from testhost import TestHost
+
+pytest_plugins = ["testhost"]
+
+HERE = Path(__file__).resolve().parent
+SCRIPT = HERE.parent / "deploy" / "scripts" / "roost_watch.py"
+CHAT, ALERTS = "chat.roost.test", "alerts.roost.test"
+PASSPHRASE = "a long passphrase for the watch"
+
+
+def _script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("roost_watch", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _watch(**kw: object) -> Watch:
+    values: dict[str, object] = {
+        "service_id": "prosody", "host": "pi", "watcher": "vps", "label": "chat (prosody)",
+        "probe": Probe("xmpp", "192.0.2.8", 5222, name=CHAT), "to": f"me@{ALERTS}",
+        "sender": "alerts", "sender_jid": f"roost-alerts@{ALERTS}"}
+    values.update(kw)
+    return Watch(**values)  # type: ignore[arg-type]
+
+
+def test_a_change_is_told_once_down_then_back() -> None:
+    decide = _script().decide
+    # (was up at the last run, this run's problem) -> what to tell
+    assert decide(None, None) is None          # first run, up: nothing to say
+    assert decide(None, "refused") == "down"   # first run, down: say it
+    assert decide(True, "refused") == "down"
+    assert decide(False, "refused") is None    # still down: said already
+    assert decide(False, None) == "back"
+    assert decide(True, None) is None
+
+
+def test_the_watcher_holds_the_password_in_a_root_only_file_never_in_a_unit_or_argv() -> None:
+    w = _watch(server="192.0.2.7", ca_pem="-----BEGIN CERTIFICATE-----\nx\n")
+    r = recipe(w)
+    secrets = [s for s in r.steps if isinstance(s, WriteFile) and isinstance(s.content, Secret)]
+    assert [(s.path, s.mode, s.owner, s.content) for s in secrets] == [
+        ("/etc/roost/watch/prosody-pi.secret", 0o600, "root", Secret("alerts", "password"))]
+    text = "\n".join(plan_lines(r, "vps"))
+    assert "LoadCredential=sender:/etc/roost/watch/prosody-pi.secret" in text
+    assert "DynamicUser=yes" in text and "OnUnitActiveSec=5min" in text
+    assert "ExecStart=/usr/bin/python3 /usr/local/lib/roost/roost-watch " \
+           "/etc/roost/watch/prosody-pi.json" in text
+    config = w.config()
+    assert config["probe"] == {"kind": "xmpp", "address": "192.0.2.8", "port": 5222,
+                               "domain": CHAT}
+    assert config["alert"]["ca"] == "/etc/roost/watch/prosody-pi.ca.pem"
+    assert "password" not in json.dumps(config)
+    units = [s for s in r.steps if isinstance(s, RenderTemplate)]
+    assert all(not isinstance(v, Secret) for s in units for v in s.values.values())
+    removal = "\n".join(removal_lines(r, False, "vps"))
+    assert "systemctl disable --now roost-watch-prosody-pi.timer" in removal
+    assert "/etc/roost/watch/prosody-pi.secret" in removal
+
+
+def test_a_watch_refuses_what_cannot_work() -> None:
+    with pytest.raises(RoostError, match="cannot watch itself"):
+        _watch(watcher="pi")
+    with pytest.raises(RoostError, match="not an XMPP address"):
+        _watch(to="me at example")
+    with pytest.raises(RoostError, match="between 1 and 60"):
+        _watch(every=0)
+    with pytest.raises(RoostError, match="not a PEM certificate"):
+        _watch(ca_pem="hello")
+    with pytest.raises(RoostError):
+        Probe("xmpp", "192.0.2.8; rm -rf /", 5222)
+
+
+def test_the_probe_is_the_deploys_health_check_seen_from_outside() -> None:
+    alice = xmpp.create("alice", address=f"alice@{CHAT}")
+    prosody = build_prosody(None, {"address": "192.0.2.8"}, public(alice))
+    assert probe_of(prosody.health, prosody.ports, "192.0.2.8") == Probe(
+        "xmpp", "192.0.2.8", 5222, name=CHAT)
+    web = WaitHealth("the blog answers", site=Site("192.0.2.9", "blog.roost.test"),
+                     expect_text="roost")
+    assert probe_of(web, (Port(80),), "192.0.2.9").to_json() == {
+        "kind": "http", "address": "192.0.2.9", "port": 80, "name": "blog.roost.test",
+        "path": "/", "https": False, "status": 200, "text": "roost", "verify": True}
+    inside = WaitHealth("it runs", argv=("systemctl", "is-active", "x"))
+    assert probe_of(inside, (Port(8080),), "192.0.2.9") == Probe("tcp", "192.0.2.9", 8080)
+    with pytest.raises(RoostError, match="answers only on its own host"):
+        probe_of(inside, (), "192.0.2.9")
+
+
+@pytest.fixture
+def site() -> Iterator[int]:
+    """A web site on this machine that answers "roost" for blog.roost.test only."""
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            ok = self.headers.get("Host", "").startswith("blog.roost.test")
+            self.send_response(200 if ok else 404)
+            self.end_headers()
+            self.wfile.write(b"roost" if ok else b"no")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+
+
+def test_the_scripts_probes_ask_as_a_client_does(site: int) -> None:
+    probe = _script().probe
+    web = {"kind": "http", "address": "127.0.0.1", "port": site, "name": "blog.roost.test",
+           "path": "/", "https": False, "status": 200, "text": "roost", "verify": True}
+    assert probe(web) is None
+    assert "answered 404, not 200" in probe({**web, "name": "other.roost.test"})
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        free = s.getsockname()[1]
+    assert "ConnectionRefusedError" in probe({"kind": "tcp", "address": "127.0.0.1",
+                                              "port": free})
+    assert probe({"kind": "tcp", "address": "127.0.0.1", "port": site}) is None
+    said = probe({"kind": "xmpp", "address": "127.0.0.1", "port": site, "domain": CHAT})
+    assert said is not None  # a web server is not an XMPP server
+
+
+def test_the_command_says_what_is_missing_in_one_line(
+    home: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["watch", "--list"]) == 0
+    assert capsys.readouterr().out.startswith("Nothing is watched yet")
+    assert main(["watch", "prosody", "--host", "pi", "--test"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "roost does not watch prosody on pi" in err
+    assert main(["watch", "prosody", "--host", "pi", "--to", "me@x.org"]) == 2
+    assert "--from OTHER" in capsys.readouterr().err
+
+
+# --- with real parts ---------------------------------------------------------------------------
+
+class Inbox:
+    """The person's XMPP app, online on the alert server, collecting the messages it gets."""
+
+    def __init__(self, address: str, jid: str, password: str, cafile: Path) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, str(HERE / "support" / "xmpp_inbox.py"), address, jid,
+             str(cafile)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(password + "\n")
+        self.proc.stdin.close()
+        self.lines: queue.Queue[str] = queue.Queue()
+        out = self.proc.stdout
+        threading.Thread(target=lambda: [self.lines.put(x.rstrip("\n")) for x in out],
+                         daemon=True).start()
+        first = self.lines.get(timeout=30)
+        assert first == "online", first
+
+    def received(self, settle: float, within: float = 30.0) -> list[str]:
+        """The messages that came: waits up to `within` for the first, then `settle` more
+        seconds for any other (none may come that should not)."""
+        got: list[str] = []
+        deadline = time.monotonic() + within
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return got
+            try:
+                got.append(self.lines.get(timeout=left))
+            except queue.Empty:
+                return got
+            deadline = time.monotonic() + settle
+
+    def close(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
+@pytest.mark.slow
+@pytest.mark.container
+def test_the_vps_tells_the_person_once_when_chat_on_the_pi_goes_down_and_once_when_back(
+    pi_host: TestHost, vps_host: TestHost, home: Path, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from test_reach_relay import _trusted
+    from testhost import ProcScanner, files_containing, record_time
+
+    alice = xmpp.create("alice", address=f"alice@{CHAT}")
+    sender = xmpp.create("alerts", address=f"roost-alerts@{ALERTS}")
+    me = xmpp.create("me", address=f"me@{ALERTS}")
+    vault_for_commands(home, PASSPHRASE, tmp_path, monkeypatch, alice, sender, me)
+    _trusted(home, pi_host, vps_host)
+    assert main(["deploy", "prosody", "--host", "pi", "--quiet", "--option", "accounts=alice",
+                 "--option", f"address={pi_host.address}"]) == 0
+    assert main(["deploy", "prosody", "--host", "vps", "--quiet",
+                 "--option", "accounts=alerts,me", "--option",
+                 f"address={vps_host.address}"]) == 0
+    cafile = tmp_path / "alerts.crt"
+    cafile.write_text(vps_host.ssh(f"cat /etc/prosody/certs/{ALERTS}.crt").stdout)
+    capsys.readouterr()
+
+    password = sender.secret["password"]
+    scan = ProcScanner([password]).__enter__()
+    start = time.monotonic()
+    assert main(["watch", "prosody", "--host", "pi", "--from", "vps", "--to", f"me@{ALERTS}",
+                 "--server", vps_host.address, "--server-certificate", str(cafile),
+                 "--every", "3", "--quiet"]) == 0
+    record_time("watch_setup", time.monotonic() - start)
+    said = capsys.readouterr().out
+    assert "Watching chat (prosody) on pi, watched from vps every 3 minutes (an XMPP stream " \
+           f"to {CHAT} at {pi_host.address}:5222); alerts to me@{ALERTS} from " \
+           f"roost-alerts@{ALERTS}." in said, said
+    # The password: root-only on the watcher, nowhere else there, never in what was said.
+    assert password not in said and files_containing(home, [password]) == []
+    assert vps_host.ssh("stat -c '%a %U' /etc/roost/watch/prosody-pi.secret").stdout.strip() \
+        == "600 root"
+    found = vps_host.ssh("grep -rlF -f /dev/stdin /etc /usr/local /var/lib || true",
+                         input=password.encode()).stdout
+    assert found.split() == ["/etc/roost/watch/prosody-pi.secret"], found
+    assert vps_host.active("roost-watch-prosody-pi.timer")
+    assert pi_host.ssh("ls /etc/roost/watch 2>/dev/null || true").stdout == ""  # not watched
+
+    inbox = Inbox(vps_host.address, me.public["jid"], me.secret["password"], cafile)
+    try:
+        run = "systemctl start roost-watch-prosody-pi.service"
+        # --test: one message now.
+        assert main(["watch", "prosody", "--host", "pi", "--test"]) == 0
+        assert f"vps sent a test message to me@{ALERTS}" in capsys.readouterr().out
+        got = inbox.received(settle=2)
+        assert len(got) == 1 and got[0].startswith(f"message roost-alerts@{ALERTS}: roost: a "
+                                                   "test from vps"), got
+        # Up: runs say nothing.
+        vps_host.ssh(run)
+        vps_host.ssh(run)
+        assert inbox.received(settle=0, within=3) == []
+        state = json.loads(vps_host.ssh("cat /var/lib/roost-watch/prosody-pi.json").stdout)
+        assert state["up"] is True
+
+        # Down: one alert, however many runs.
+        pi_host.ssh("systemctl stop prosody")
+        down = time.monotonic()
+        vps_host.ssh(run)
+        record_time("watch_down_alert", time.monotonic() - down)
+        vps_host.ssh(run)
+        vps_host.ssh(run)
+        got = inbox.received(settle=3)
+        assert len(got) == 1, got
+        assert got[0].startswith(f"message roost-alerts@{ALERTS}: roost: chat (prosody) on pi "
+                                 "is down ("), got
+        assert "Seen from vps" in got[0]
+
+        # Back: one message.
+        pi_host.ssh("systemctl start prosody")
+        time.sleep(1)
+        vps_host.ssh(run)
+        vps_host.ssh(run)
+        got = inbox.received(settle=3)
+        assert len(got) == 1, got
+        assert got[0].startswith(f"message roost-alerts@{ALERTS}: roost: chat (prosody) on pi "
+                                 "is back"), got
+    finally:
+        inbox.close()
+        scan.__exit__()
+    assert scan.hits == [], f"the sender's password was visible in a process: {scan.hits}"
+
+    assert main(["watch", "--list"]) == 0
+    assert capsys.readouterr().out.startswith("chat (prosody) on pi, watched from vps")
+    assert main(["watch", "prosody", "--host", "pi", "--remove", "--quiet"]) == 0
+    assert "vps no longer watches chat (prosody) on pi" in capsys.readouterr().out
+    assert not vps_host.active("roost-watch-prosody-pi.timer")
+    assert vps_host.ssh("ls -A /etc/roost/watch /usr/local/lib/roost/roost-watch "
+                        "/etc/systemd/system/roost-watch-prosody-pi.timer 2>&1 || true"
+                        ).stdout.count("No such file") == 3
+    assert main(["watch", "--list"]) == 0
+    assert capsys.readouterr().out.startswith("Nothing is watched yet")
