@@ -131,7 +131,7 @@ def test_the_probe_is_the_deploys_health_check_seen_from_outside() -> None:
 def site() -> Iterator[int]:
     """A web site on this machine that answers "roost" for blog.roost.test only."""
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        def do_GET(self) -> None:
             ok = self.headers.get("Host", "").startswith("blog.roost.test")
             self.send_response(200 if ok else 404)
             self.end_headers()
@@ -312,3 +312,36 @@ def test_the_vps_tells_the_person_once_when_chat_on_the_pi_goes_down_and_once_wh
                         ).stdout.count("No such file") == 3
     assert main(["watch", "--list"]) == 0
     assert capsys.readouterr().out.startswith("Nothing is watched yet")
+
+
+def test_plain_mode_sets_up_alerts_with_the_same_use_case(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import io
+
+    from roost.cli.plain import Plain
+    from roost.deploy.hosts import HOSTS_FILE, Host, HostStore
+    from roost.plan.workspace import Workspace
+
+    vault_for_commands(home, PASSPHRASE, tmp_path, monkeypatch,
+                       xmpp.create("alice", address=f"alice@{CHAT}"),
+                       xmpp.create("alerts", address=f"roost-alerts@{ALERTS}"))
+    store = HostStore(home / HOSTS_FILE)
+    store.add(Host("pi", address="192.0.2.8", user="root"))
+    store.add(Host("vps", address="127.0.0.1", port=1, user="root"))  # nothing listens
+    ws = Workspace.open(home, detect=False)
+    ws.deployed("prosody", "pi", "0.12", ports=("5222/tcp", "5269/tcp"),
+                options={"accounts": "alice", "address": "192.0.2.8"})
+    out = io.StringIO()
+    # Alerts, set up, prosody on pi, watched by vps, to me, default sender and server.
+    answers = "\n".join(["1", "1", "1", f"me@{ALERTS}", "", "", "0", ""])
+    plain = Plain(ws, out, io.StringIO(answers), False)
+    plain.alerts()
+    said = out.getvalue()
+    assert "Nothing is watched yet" in said
+    assert "1. Set up alerts for a service" in said
+    assert "1. prosody on pi" in said and "1. vps: root@127.0.0.1:1." in said
+    # The use case ran: it went to the watcher, and said in one line why it stopped.
+    assert "Setting up the watcher on vps." in said
+    assert "127.0.0.1 port 1 refused the connection. Check that sshd runs there and the " \
+           "port is right." in said, said
