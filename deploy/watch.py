@@ -193,10 +193,12 @@ class Watch:
                       "secret": self.path("secret")},
         }
 
-    def words(self) -> str:
-        return (f"{self.label} on {self.host}, watched from {self.watcher} "
-                f"every {self.every} minutes ({self.probe.words()}); alerts to {self.to} "
+    def how(self) -> str:
+        return (f"every {self.every} minutes ({self.probe.words()}); alerts to {self.to} "
                 f"from {self.sender_jid}")
+
+    def words(self) -> str:
+        return f"{self.label} on {self.host}, watched from {self.watcher} {self.how()}"
 
 
 def recipe(w: Watch) -> Recipe:

@@ -345,3 +345,79 @@ def test_plain_mode_sets_up_alerts_with_the_same_use_case(
     assert "Setting up the watcher on vps." in said
     assert "127.0.0.1 port 1 refused the connection. Check that sshd runs there and the " \
            "port is right." in said, said
+
+
+@pytest.mark.parametrize("size", [(80, 24), (40, 12)])
+def test_the_alerts_screen_lists_tests_and_sets_up_with_the_same_use_case(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: tuple[int, int],
+) -> None:
+    import asyncio
+
+    from test_tui import check_cursor, make_app, press, screen_lines, settle
+    from textual.widgets import Input
+
+    from roost.app.watching import Watching
+    from roost.deploy.hosts import HOSTS_FILE, Host, HostStore
+    from roost.plan.workspace import Workspace
+    from roost.tui.screens import open_screen
+
+    vault_for_commands(home, PASSPHRASE, tmp_path, monkeypatch,
+                       xmpp.create("alice", address=f"alice@{CHAT}"),
+                       xmpp.create("alerts", address=f"roost-alerts@{ALERTS}"))
+    store = HostStore(home / HOSTS_FILE)
+    store.add(Host("pi", address="192.0.2.8", user="root"))
+    store.add(Host("vps", address="127.0.0.1", port=1, user="root"))  # nothing listens
+    Workspace.open(home, detect=False).deployed(
+        "prosody", "pi", "0.12", ports=("5222/tcp", "5269/tcp"),
+        options={"accounts": "alice", "address": "192.0.2.8"})
+
+    async def run() -> None:
+        app = make_app(home, screen_reader=True)
+        async with app.run_test(size=size) as pilot:
+            await settle(pilot, app)
+            keys = [r.key for r in app.screen.menu.rows]  # type: ignore[attr-defined]
+            assert keys.index("alerts") == keys.index("status") + 1
+            open_screen(app, "alerts")
+            await settle(pilot, app)
+            assert type(app.screen).__name__ == "AlertsScreen"
+            assert "Set up alerts, action, n, 1 of 1" in check_cursor(app)
+            await press(pilot, app, "enter")
+            assert type(app.screen).__name__ == "WatchFormScreen"
+            form = app.screen
+            assert form.query_one("#field-service", Input).value == "prosody"
+            assert form.query_one("#field-host", Input).value == "pi"
+            form.query_one("#field-watcher", Input).value = "vps"
+            form.query_one("#field-to", Input).value = f"me@{ALERTS}"
+            form.query_one("#field-passphrase", Input).value = PASSPHRASE
+            form.query_one("#field-passphrase", Input).focus()
+            await press(pilot, app, "enter")  # Enter on the last field submits
+            await settle(pilot, app)
+            for _ in range(50):  # the worker connects to the watcher host
+                if "port 1 refused the" in " ".join(screen_lines(app)):
+                    break
+                await pilot.pause(0.1)
+            assert "port 1 refused the" in " ".join(screen_lines(app))
+            await press(pilot, app, "escape")  # (q types into the form's field)
+            await settle(pilot, app)
+
+    asyncio.run(run())
+    # A watch kept from the command line: listed, Enter sends a test (here: refused).
+    Watching(home)._keep(lambda ws: [_watch(probe=Probe("xmpp", "192.0.2.8", 5222,
+                                                        name=CHAT))])
+
+    async def listed() -> None:
+        app = make_app(home, screen_reader=True)
+        async with app.run_test(size=size) as pilot:
+            await settle(pilot, app)
+            open_screen(app, "alerts")
+            await settle(pilot, app)
+            assert "chat (prosody) on pi, from vps" in check_cursor(app)
+            await press(pilot, app, "enter")
+            for _ in range(50):
+                if "port 1 refused the" in " ".join(screen_lines(app)):
+                    break
+                await pilot.pause(0.1)
+            assert "port 1 refused the" in " ".join(screen_lines(app))
+            check_cursor(app)
+
+    asyncio.run(listed())

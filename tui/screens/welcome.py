@@ -69,6 +69,8 @@ class WelcomeScreen(RoostScreen):
                            state="start here"))
         if ws.progress.running():  # something is deployed: its status is a row away
             out.append(Row("status", "Status", detail="is everything working? (roost check)"))
+            out.append(Row("alerts", "Alerts", detail="another host tells you when a service "
+                           "goes down (roost watch)"))
         out += [
             Row("identities", "Identities", detail="your keys and ids"),
             Row("hosts", "Hosts", detail="the machines roost sets up"),
