@@ -93,6 +93,11 @@ class Watching:
             atomic_write_text(self._file, json.dumps(
                 {"watches": [asdict(w) for w in kept]}, indent=1) + "\n")
 
+    def record(self, w: Watch) -> None:
+        """Keep `w` in the list (replacing the watch of the same service on the same host)."""
+        self._keep(lambda ws: [*(x for x in ws if (x.service_id, x.host)
+                                 != (w.service_id, w.host)), w])
+
     def find(self, service_id: str, host: str) -> Watch:
         for w in self.watches():
             if (w.service_id, w.host) == (service_id, host):
@@ -146,8 +151,7 @@ class Watching:
                        secrets=vault_secrets(self.passphrase, self.home),
                        on_event=self.on_event, resume=True,
                        state_dir=session.host_state_dir())
-        self._keep(lambda ws: [*(x for x in ws if (x.service_id, x.host)
-                                 != (w.service_id, w.host)), w])
+        self.record(w)
         return [f"Watching {w.words()}.",
                 f"You get one message when it goes down, and one when it is back. Send a "
                 f"test now: roost watch {w.service_id} --host {w.host} --test",

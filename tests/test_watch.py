@@ -402,8 +402,7 @@ def test_the_alerts_screen_lists_tests_and_sets_up_with_the_same_use_case(
 
     asyncio.run(run())
     # A watch kept from the command line: listed, Enter sends a test (here: refused).
-    Watching(home)._keep(lambda ws: [_watch(probe=Probe("xmpp", "192.0.2.8", 5222,
-                                                        name=CHAT))])
+    Watching(home).record(_watch())
 
     async def listed() -> None:
         app = make_app(home, screen_reader=True)

@@ -52,7 +52,7 @@ class AlertsScreen(RoostScreen):
         except RoostError as exc:
             return [Row("broken", "The list of watches", state=exc.line())]
         out = [Row(f"watch:{w.service_id}:{w.host}", f"{w.label} on {w.host}",
-                   state=f"from {w.watcher}", extra=w.how())
+                   state=f"from {w.watcher}", extra=w.how()[:1].upper() + w.how()[1:] + ".")
                for w in found]
         out.append(Row("new", "Set up alerts", state="action, n"))
         return out
