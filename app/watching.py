@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,15 @@ from roost.deploy.journal import Journal
 from roost.deploy.sudo import SudoPassword
 from roost.deploy.transport import Transport
 from roost.deploy.trust import AskTrust
-from roost.deploy.watch import EVERY_DEFAULT, XMPP_PORT, Probe, Watch, recipe, send_test_argv
+from roost.deploy.watch import (
+    EVERY_DEFAULT,
+    XMPP_PORT,
+    Probe,
+    Watch,
+    probe_argv,
+    recipe,
+    send_test_argv,
+)
 
 WATCHES_FILE = "watches.json"
 DEFAULT_SENDER = "alerts"
@@ -107,7 +115,8 @@ class Watching:
                          hint="`roost watch --list` says what is watched")
 
     def plan(self, service_id: str, host: str, watcher: str, *, to: str, sender: str = "",
-             server: str = "", ca_pem: str = "", every: int = EVERY_DEFAULT) -> Watch:
+             server: str = "", ca_pem: str = "", every: int = EVERY_DEFAULT,
+             address: str = "") -> Watch:
         """The watch, from what the progress says runs on `host`; connects nowhere."""
         if not to:
             raise RoostError("roost needs to know who gets the alerts",
@@ -125,6 +134,8 @@ class Watching:
         from roost.deploy.watch import probe_of
 
         probe = probe_of(r.health, r.ports, watched.address)
+        if address:  # where others reach it, when the deploy checked another address
+            probe = replace(probe, address=address)
         ident_id, sender_jid = _sender(self.home, sender)
         address, _, port = server.rpartition(":") if server.count(":") == 1 else (server, "", "")
         return Watch(service_id, watched.name, by.name, d.label, probe, to, ident_id,
@@ -151,8 +162,14 @@ class Watching:
                        secrets=vault_secrets(self.passphrase, self.home),
                        on_event=self.on_event, resume=True,
                        state_dir=session.host_state_dir())
+            seen = t.run(probe_argv(w), sudo=True, timeout=60)
         self.record(w)
-        return [f"Watching {w.words()}.",
+        said = printable(seen.stdout.strip() or seen.stderr.strip()[-200:], 300)
+        now = (f"From {w.watcher}, {w.label} answers now." if seen.ok else
+               f"From {w.watcher}, {w.label} does not answer now: {said}. If others reach "
+               "it at another address (your domain, or the router's address outside), set "
+               f"the watch up again with --address ADDRESS.")
+        return [f"Watching {w.words()}.", now,
                 f"You get one message when it goes down, and one when it is back. Send a "
                 f"test now: roost watch {w.service_id} --host {w.host} --test",
                 f"To stop: roost watch {w.service_id} --host {w.host} --remove"]

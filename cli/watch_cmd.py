@@ -39,6 +39,10 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--server-certificate", default="", metavar="FILE",
                    help="the sender's server's certificate (PEM) to trust, when it is "
                    "self-signed")
+    p.add_argument("--address", default="", metavar="ADDRESS",
+                   help="where the watcher reaches the service (default: the address the "
+                   "deploy checked; give your domain or the router's address outside when "
+                   "that was an address at home)")
     p.add_argument("--every", type=int, default=5, metavar="MINUTES",
                    help="minutes between two checks (default 5)")
     p.add_argument("--test", action="store_true", help="send one message now")
@@ -79,7 +83,7 @@ def run_watch(args: argparse.Namespace) -> int:
                          hint="add --from OTHER: another of your hosts, not the one watched")
     watch = w.plan(args.service, args.host, args.watcher, to=args.to, sender=args.sender,
                    server=args.server, ca_pem=_certificate(args.server_certificate),
-                   every=args.every)
+                   every=args.every, address=args.address)
     if args.dry_run:
         print("\n".join(w.dry_run(watch)))
         return 0

@@ -249,3 +249,8 @@ def recipe(w: Watch) -> Recipe:
 def send_test_argv(w: Watch) -> tuple[str, ...]:
     """The command that sends one test message now (run as root on the watcher host)."""
     return ("/usr/bin/python3", SCRIPT, "--test", w.path("json"))
+
+
+def probe_argv(w: Watch) -> tuple[str, ...]:
+    """The command that probes once from the watcher host and prints "up" or the problem."""
+    return ("/usr/bin/python3", SCRIPT, "--probe", w.path("json"))

@@ -164,6 +164,40 @@ def test_the_scripts_probes_ask_as_a_client_does(site: int) -> None:
     assert said is not None  # a web server is not an XMPP server
 
 
+def test_the_watch_is_planned_from_the_progress_and_may_probe_another_address(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from roost.app.watching import Watching
+    from roost.deploy.hosts import HOSTS_FILE, Host, HostStore
+    from roost.plan.workspace import Workspace
+
+    vault_for_commands(home, PASSPHRASE, tmp_path, monkeypatch,
+                       xmpp.create("alice", address=f"alice@{CHAT}"))
+    store = HostStore(home / HOSTS_FILE)
+    store.add(Host("pi", address="192.168.1.5", user="root"))
+    store.add(Host("vps", address="192.0.2.7", user="root"))
+    w = Watching(home)
+    with pytest.raises(RoostError, match="no prosody running on pi"):
+        w.plan("prosody", "pi", "vps", to=f"me@{ALERTS}")
+    Workspace.open(home, detect=False).deployed(
+        "prosody", "pi", "0.12", options={"accounts": "alice", "address": "192.168.1.5"})
+    with pytest.raises(RoostError, match="no XMPP identity alerts to send alerts from"):
+        w.plan("prosody", "pi", "vps", to=f"me@{ALERTS}")
+    with pytest.raises(RoostError, match="no XMPP identity nobody"):
+        w.plan("prosody", "pi", "vps", to=f"me@{ALERTS}", sender="nobody")
+    with pytest.raises(RoostError, match="who gets the alerts"):
+        w.plan("prosody", "pi", "vps", to="", sender="alice")
+    planned = w.plan("prosody", "pi", "vps", to=f"me@{ALERTS}", sender="alice",
+                     server="192.0.2.7:5223", every=2)
+    assert planned.probe == Probe("xmpp", "192.168.1.5", 5222, name=CHAT)  # as deployed
+    assert (planned.server, planned.port, planned.every) == ("192.0.2.7", 5223, 2)
+    moved = w.plan("prosody", "pi", "vps", to=f"me@{ALERTS}", sender="alice",
+                   address=CHAT)  # the name others use, from the VPS
+    assert moved.probe == Probe("xmpp", CHAT, 5222, name=CHAT)
+    with pytest.raises(RoostError, match="not a valid address"):
+        w.plan("prosody", "pi", "vps", to=f"me@{ALERTS}", sender="alice", address="a b")
+
+
 def test_the_command_says_what_is_missing_in_one_line(
     home: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -249,6 +283,7 @@ def test_the_vps_tells_the_person_once_when_chat_on_the_pi_goes_down_and_once_wh
     assert "Watching chat (prosody) on pi, watched from vps every 3 minutes (an XMPP stream " \
            f"to {CHAT} at {pi_host.address}:5222); alerts to me@{ALERTS} from " \
            f"roost-alerts@{ALERTS}." in said, said
+    assert "From vps, chat (prosody) answers now." in said, said  # probed once at set-up
     # The password: root-only on the watcher, nowhere else there, never in what was said.
     assert password not in said and files_containing(home, [password]) == []
     assert vps_host.ssh("stat -c '%a %U' /etc/roost/watch/prosody-pi.secret").stdout.strip() \

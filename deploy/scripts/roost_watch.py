@@ -5,6 +5,7 @@ a VPS or another Pi; roost installs it as /usr/local/lib/roost/roost-watch).
 
     roost-watch CONFIG          probe, and send an alert when the state changed
     roost-watch --test CONFIG   send one test message now (the state is left alone)
+    roost-watch --probe CONFIG  probe once and say "up" or what is wrong (exit 0 or 1)
 
 CONFIG is the watch's JSON file (roost.deploy.watch writes it): what to probe (`probe`: an
 XMPP stream, an HTTP GET, or a TCP connection, from this host as any client connects), who
@@ -334,14 +335,18 @@ def run(config: Mapping[str, Any], now: Callable[[], datetime]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    test = argv[:1] == ["--test"]
-    args = argv[1:] if test else argv
+    mode = argv[0] if argv[:1] in (["--test"], ["--probe"]) else ""
+    args = argv[1:] if mode else argv
     if len(args) != 1:
-        print("usage: roost-watch [--test] CONFIG", file=sys.stderr)
+        print("usage: roost-watch [--test | --probe] CONFIG", file=sys.stderr)
         return 2
     config = json.loads(Path(args[0]).read_text("utf-8"))
-    if not test:
+    if not mode:
         return run(config, lambda: datetime.now(UTC))
+    if mode == "--probe":
+        problem = probe(config["probe"])
+        print(problem or "up")
+        return 0 if problem is None else 1
     text = (f"roost: a test from {config['watcher']}. When {config['label']} on "
             f"{config['host']} goes down, the alert comes here.")
     try:
