@@ -274,12 +274,30 @@ def test_the_vps_tells_the_person_once_when_chat_on_the_pi_goes_down_and_once_wh
 
     password = sender.secret["password"]
     scan = ProcScanner([password]).__enter__()
+    # Cut off as the timer is about to start (Ctrl+C, a lost connection)...
+    from support.resume import Cut
+
+    from roost.app.watching import Watching
+    from roost.deploy.events import StepStarted
+
+    def cut(e: object) -> None:
+        if isinstance(e, StepStarted) and e.index == e.total - 1:  # the timer starts
+            raise Cut
+
+    cut_off = Watching(home, on_event=cut, passphrase=lambda: PASSPHRASE)
+    with pytest.raises(Cut):
+        cut_off.watch(cut_off.plan("prosody", "pi", "vps", to=f"me@{ALERTS}",
+                                   server=vps_host.address, ca_pem=cafile.read_text(),
+                                   every=3))
+    assert not vps_host.active("roost-watch-prosody-pi.timer")
+    # ... the command finishes it.
     start = time.monotonic()
     assert main(["watch", "prosody", "--host", "pi", "--from", "vps", "--to", f"me@{ALERTS}",
                  "--server", vps_host.address, "--server-certificate", str(cafile),
-                 "--every", "3", "--quiet"]) == 0
+                 "--every", "3"]) == 0
     record_time("watch_setup", time.monotonic() - start)
     said = capsys.readouterr().out
+    assert "done in the earlier run" in said, said
     assert "Watching chat (prosody) on pi, watched from vps every 3 minutes (an XMPP stream " \
            f"to {CHAT} at {pi_host.address}:5222); alerts to me@{ALERTS} from " \
            f"roost-alerts@{ALERTS}." in said, said
