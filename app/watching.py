@@ -39,6 +39,7 @@ from roost.deploy.transport import Transport
 from roost.deploy.trust import AskTrust
 from roost.deploy.watch import (
     EVERY_DEFAULT,
+    SMTP_PORT,
     XMPP_PORT,
     Probe,
     Watch,
@@ -56,17 +57,27 @@ def _no_passphrase() -> str:
                      hint="give the vault passphrase and start again")
 
 
-def _sender(home: Path, wanted: str) -> tuple[str, str]:
-    """(identity id, JID) of the XMPP account that sends the alerts."""
+def _sender(home: Path, wanted: str, via: str) -> tuple[str, str, str]:
+    """(identity id, address, login user) of the account that sends the alerts: an XMPP
+    identity, or for e-mail a login (its user logs in to the SMTP server)."""
     ident_id = wanted or DEFAULT_SENDER
     found = session.public_identities(home).get(ident_id)
-    if found is None or getattr(found, "kind", "") != "xmpp":
-        what = "no" if found is None else "a " + str(getattr(found, "kind", "")) + ", not an"
-        raise RoostError(
-            f"the key vault has {what} XMPP identity {ident_id} to send alerts from",
-            hint=f"make it with `roost keys new xmpp --name {ident_id}` (an account on a "
-                 "server that is not the one watched), or name yours with --sender ID")
-    return ident_id, str(found.public["jid"])
+    kind = "login" if via == "email" else "xmpp"
+    if found is None or getattr(found, "kind", "") != kind:
+        wanted_kind = "a login" if kind == "login" else "an XMPP identity"
+        make = ("login --name {0} --user NAME --email ADDRESS` (your mailbox's login)"
+                if kind == "login" else "xmpp --name {0}` (an account on a server that is not "
+                "the one watched)").format(ident_id)
+        raise RoostError((f"the key vault has no identity {ident_id}" if found is None else
+                          f"the identity {ident_id} is not {wanted_kind}")
+                         + f": alerts are sent from {wanted_kind}",
+                         hint=f"make it with `roost keys new {make}, or name yours with "
+                              "--sender ID")
+    public = found.public
+    if kind == "xmpp":
+        return ident_id, str(public["jid"]), ""
+    user = str(public.get("user", ""))
+    return ident_id, str(public.get("email") or user), user
 
 
 @dataclass
@@ -116,12 +127,12 @@ class Watching:
 
     def plan(self, service_id: str, host: str, watcher: str, *, to: str, sender: str = "",
              server: str = "", ca_pem: str = "", every: int = EVERY_DEFAULT,
-             address: str = "") -> Watch:
+             address: str = "", via: str = "xmpp") -> Watch:
         """The watch, from what the progress says runs on `host`; connects nowhere."""
         if not to:
             raise RoostError("roost needs to know who gets the alerts",
-                             hint="give --to your XMPP address (on another server than the "
-                                  "one watched)")
+                             hint="give --to your XMPP address, or your e-mail address with "
+                                  "--via email (on another server than the one watched)")
         watched, by = find(self.home, host), find(self.home, watcher)
         found = [d for d in deployed(self.home)
                  if (d.service_id, d.host) == (service_id, watched.name)]
@@ -136,11 +147,12 @@ class Watching:
         probe = probe_of(r.health, r.ports, watched.address)
         if address:  # where others reach it, when the deploy checked another address
             probe = replace(probe, address=address)
-        ident_id, sender_jid = _sender(self.home, sender)
-        address, _, port = server.rpartition(":") if server.count(":") == 1 else (server, "", "")
+        ident_id, sender_address, user = _sender(self.home, sender, via)
+        name, _, port = server.rpartition(":") if server.count(":") == 1 else (server, "", "")
+        default = SMTP_PORT if via == "email" else XMPP_PORT
         return Watch(service_id, watched.name, by.name, d.label, probe, to, ident_id,
-                     sender_jid, address, int(port) if port.isdigit() else XMPP_PORT, ca_pem,
-                     every)
+                     sender_address, name, int(port) if port.isdigit() else default, ca_pem,
+                     every, via, user)
 
     # -- the use cases ---------------------------------------------------------------------
 

@@ -29,13 +29,17 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--host", default="", help="the host it runs on")
     p.add_argument("--from", dest="watcher", default="", metavar="HOST",
                    help="the host that watches (not the one watched)")
-    p.add_argument("--to", default="", metavar="JID", help="your XMPP address, where "
-                   "alerts go")
+    p.add_argument("--to", default="", metavar="ADDRESS", help="your XMPP address (or e-mail "
+                   "address with --via email), where alerts go")
+    p.add_argument("--via", choices=("xmpp", "email"), default="xmpp",
+                   help="how alerts travel: an XMPP message (default) or an e-mail (SMTP)")
     p.add_argument("--sender", default="", metavar="ID",
-                   help="the vault's XMPP identity that sends them (default: alerts)")
+                   help="the vault identity that sends them (default: alerts): an XMPP "
+                   "identity, or with --via email a login with the mailbox's user and "
+                   "address")
     p.add_argument("--server", default="", metavar="ADDRESS[:PORT]",
-                   help="where the sender's XMPP server is reached (default: its domain, "
-                   "port 5222)")
+                   help="where the sender's server is reached (XMPP default: its domain, port "
+                   "5222; e-mail: the SMTP server, needed, port 587 by default)")
     p.add_argument("--server-certificate", default="", metavar="FILE",
                    help="the sender's server's certificate (PEM) to trust, when it is "
                    "self-signed")
@@ -83,7 +87,7 @@ def run_watch(args: argparse.Namespace) -> int:
                          hint="add --from OTHER: another of your hosts, not the one watched")
     watch = w.plan(args.service, args.host, args.watcher, to=args.to, sender=args.sender,
                    server=args.server, ca_pem=_certificate(args.server_certificate),
-                   every=args.every, address=args.address)
+                   every=args.every, address=args.address, via=args.via)
     if args.dry_run:
         print("\n".join(w.dry_run(watch)))
         return 0

@@ -8,7 +8,7 @@ and a second run changes nothing):
   only), which probes the service from outside the way the deploy's health check does (an XMPP
   stream for an XMPP server, an HTTP GET for a web site, else a TCP connection) and, when the
   state changed since its last run, sends one XMPP message from the sender's account to the
-  person: once "down", once "back";
+  person (or an e-mail, over SMTP with STARTTLS): once "down", once "back";
 - the watch's config `/etc/roost/watch/NAME.json` (no secret in it), the sender's password in
   `/etc/roost/watch/NAME.secret` (root only, 0600, written as a file's content), and, for a
   sender's server with its own certificate, that certificate;
@@ -51,6 +51,8 @@ STATE_DIR = "/var/lib/roost-watch"
 """The service's StateDirectory= (systemd keeps it for the throw-away user)."""
 UNIT_DIR = "/etc/systemd/system"
 XMPP_PORT = 5222
+SMTP_PORT = 587
+VIAS = ("xmpp", "email")
 EVERY_DEFAULT = 5
 RETRY_SECONDS = 5
 LAST_ONE = (
@@ -142,6 +144,10 @@ class Watch:
     """The sender's server's certificate (PEM) to trust, when it is not from a public CA."""
     every: int = EVERY_DEFAULT
     """Minutes between two probes."""
+    via: str = "xmpp"
+    """xmpp, or email: then `to` and `sender_jid` are e-mail addresses, `sender` is a vault
+    login whose `sender_user` logs in to the SMTP server `server`:`port`."""
+    sender_user: str = ""
 
     def __post_init__(self) -> None:
         validate.short_name(self.service_id, "service id")
@@ -151,8 +157,23 @@ class Watch:
             raise RoostError(f"{self.host} cannot watch itself: when it is down, so is its "
                              "watcher", hint="watch it --from another of your hosts (a VPS)")
         object.__setattr__(self, "label", printable(self.label, 80))
-        object.__setattr__(self, "to", check_jid(self.to))
-        object.__setattr__(self, "sender_jid", check_jid(self.sender_jid))
+        if self.via not in VIAS:
+            raise RoostError(f"{printable(self.via, 20)!r} is not a way roost sends alerts",
+                             hint="say --via xmpp or --via email")
+        if self.via == "email":
+            hint = "write it as name@example.org"
+            object.__setattr__(self, "to", validate.email(self.to, hint=hint))
+            object.__setattr__(self, "sender_jid", validate.email(self.sender_jid, hint=hint))
+            if not self.server:
+                raise RoostError("alerts by e-mail need the sender's SMTP server",
+                                 hint="give --server NAME[:PORT], like smtp.example.org:587")
+            if not self.sender_user or any(c.isspace() for c in self.sender_user):
+                raise RoostError("the sender's login has no user name to log in with",
+                                 hint="make it with `roost keys new login --name alerts "
+                                      "--user NAME --email ADDRESS`")
+        else:
+            object.__setattr__(self, "to", check_jid(self.to))
+            object.__setattr__(self, "sender_jid", check_jid(self.sender_jid))
         validate.short_name(self.sender, "identity")
         if self.server:
             object.__setattr__(self, "server", validate.hostname(self.server,
@@ -187,15 +208,17 @@ class Watch:
             "service": self.service_id, "host": self.host, "watcher": self.watcher,
             "label": self.label, "probe": self.probe.to_json(),
             "retry_seconds": RETRY_SECONDS, "state": f"{STATE_DIR}/{self.name}.json",
-            "alert": {"via": "xmpp", "to": self.to, "sender": self.sender_jid,
+            "alert": {"via": self.via, "to": self.to, "sender": self.sender_jid,
+                      **({"user": self.sender_user} if self.via == "email" else {}),
                       "server": self.server, "port": self.port,
                       "ca": self.path("ca.pem") if self.ca_pem else "",
                       "secret": self.path("secret")},
         }
 
     def how(self) -> str:
-        return (f"every {self.every} minutes ({self.probe.words()}); alerts to {self.to} "
-                f"from {self.sender_jid}")
+        by = " by e-mail" if self.via == "email" else ""
+        return (f"every {self.every} minutes ({self.probe.words()}); alerts{by} to "
+                f"{self.to} from {self.sender_jid}")
 
     def words(self) -> str:
         return f"{self.label} on {self.host}, watched from {self.watcher} {self.how()}"

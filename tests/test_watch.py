@@ -181,9 +181,9 @@ def test_the_watch_is_planned_from_the_progress_and_may_probe_another_address(
         w.plan("prosody", "pi", "vps", to=f"me@{ALERTS}")
     Workspace.open(home, detect=False).deployed(
         "prosody", "pi", "0.12", options={"accounts": "alice", "address": "192.168.1.5"})
-    with pytest.raises(RoostError, match="no XMPP identity alerts to send alerts from"):
+    with pytest.raises(RoostError, match="no identity alerts: alerts are sent from an XMPP"):
         w.plan("prosody", "pi", "vps", to=f"me@{ALERTS}")
-    with pytest.raises(RoostError, match="no XMPP identity nobody"):
+    with pytest.raises(RoostError, match="no identity nobody"):
         w.plan("prosody", "pi", "vps", to=f"me@{ALERTS}", sender="nobody")
     with pytest.raises(RoostError, match="who gets the alerts"):
         w.plan("prosody", "pi", "vps", to="", sender="alice")
@@ -473,3 +473,117 @@ def test_the_alerts_screen_lists_tests_and_sets_up_with_the_same_use_case(
             check_cursor(app)
 
     asyncio.run(listed())
+
+
+EXIM_CONF = """primary_hostname = mail.roost.test
+domainlist local_domains = roost.test
+daemon_smtp_ports = 587
+never_users = root
+tls_advertise_hosts = *
+tls_certificate = /etc/exim4/mail.crt
+tls_privatekey = /etc/exim4/mail.key
+auth_advertise_hosts = ${if eq{$tls_in_cipher}{}{}{*}}
+acl_smtp_rcpt = acl_check_rcpt
+
+begin acl
+acl_check_rcpt:
+  accept authenticated = *
+         domains = +local_domains
+  deny message = authentication required
+
+begin routers
+local_user:
+  driver = accept
+  domains = +local_domains
+  check_local_user
+  transport = mailbox
+
+begin transports
+mailbox:
+  driver = appendfile
+  file = /var/mail/$local_part_data
+  delivery_date_add
+  envelope_to_add
+  return_path_add
+  group = mail
+  mode = 0660
+
+begin authenticators
+plain:
+  driver = plaintext
+  public_name = PLAIN
+  server_prompts = :
+  server_condition = ${if and{{eq{$auth2}{alerts}}\\
+    {eq{$auth3}{${readfile{/etc/exim4/alerts.pw}{}}}}}}
+  server_set_id = $auth2
+"""
+"""A mail server that takes mail for roost.test from the sender's login only, after STARTTLS
+(Debian's exim4 with a configuration of its own; the login checked against a root-owned file
+the test writes)."""
+
+
+@pytest.mark.slow
+@pytest.mark.container
+def test_by_email_the_person_gets_one_mail_when_down_and_one_when_back(
+    pi_host: TestHost, vps_host: TestHost, home: Path, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The same by e-mail: Debian's exim4 on the vps (STARTTLS before the login, the sender's
+    login checked) delivers to the person's mailbox there."""
+    from test_reach_relay import _trusted
+
+    from roost.keys import login
+
+    alice = xmpp.create("alice", address=f"alice@{CHAT}")
+    sender = login.create("mail", user="alerts", email="alerts@roost.test")
+    vault_for_commands(home, PASSPHRASE, tmp_path, monkeypatch, alice, sender)
+    _trusted(home, pi_host, vps_host)
+    assert main(["deploy", "prosody", "--host", "pi", "--quiet",
+                 "--option", f"address={pi_host.address}"]) == 0
+    vps_host.ssh(
+        "set -e; DEBIAN_FRONTEND=noninteractive apt-get install -y -q exim4-daemon-light "
+        ">/dev/null; useradd -m me; "
+        f"echo '{vps_host.address} mail.roost.test' >> /etc/hosts; "
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 "
+        "-subj /CN=mail.roost.test -addext subjectAltName=DNS:mail.roost.test "
+        "-keyout /etc/exim4/mail.key -out /etc/exim4/mail.crt 2>/dev/null; "
+        "cat > /etc/exim4/alerts.pw; chgrp Debian-exim /etc/exim4/mail.key "
+        "/etc/exim4/alerts.pw; chmod 640 /etc/exim4/mail.key /etc/exim4/alerts.pw",
+        input=sender.secret["password"].encode())
+    vps_host.ssh("cat > /etc/exim4/exim4.conf && exim4 -bV >/dev/null && "
+                 "systemctl restart exim4", input=EXIM_CONF.encode())
+    cafile = tmp_path / "mail.crt"
+    cafile.write_text(vps_host.ssh("cat /etc/exim4/mail.crt").stdout)
+    capsys.readouterr()
+
+    assert main(["watch", "prosody", "--host", "pi", "--from", "vps", "--via", "email",
+                 "--to", "me@roost.test", "--sender", "mail", "--server",
+                 "mail.roost.test:587", "--server-certificate", str(cafile), "--quiet"]) == 0
+    said = capsys.readouterr().out
+    assert "alerts by e-mail to me@roost.test from alerts@roost.test." in said, said
+
+    def mails(subject: str) -> int:
+        time.sleep(1)  # OpenSMTPD's queue hands the mail to the mailbox within a moment
+        box = vps_host.ssh("cat /var/mail/me 2>/dev/null || true").stdout
+        return box.count(f"Subject: {subject}")
+
+    run = "systemctl start roost-watch-prosody-pi.service"
+    assert main(["watch", "prosody", "--host", "pi", "--test"]) == 0, capsys.readouterr()
+    assert mails("roost: a test from vps") == 1
+    vps_host.ssh(run)
+    pi_host.ssh("systemctl stop prosody")
+    vps_host.ssh(run)
+    vps_host.ssh(run)
+    assert mails("roost: chat (prosody) on pi is down") == 1
+    pi_host.ssh("systemctl start prosody")
+    time.sleep(1)
+    vps_host.ssh(run)
+    vps_host.ssh(run)
+    assert mails("roost: chat (prosody) on pi is back") == 1
+    assert mails("roost: chat (prosody) on pi is down") == 1
+    assert mails("roost: a test from vps") == 1
+    # Three mails, each over TLS and logged in as the sender (exim's log: X= and A=).
+    log = vps_host.ssh("cat /var/log/exim4/mainlog").stdout
+    arrived = [line for line in log.splitlines() if " <= alerts@roost.test " in line]
+    assert len(arrived) == 3, log
+    assert all(" X=TLS" in line and " A=plain:alerts " in line for line in arrived), arrived

@@ -14,6 +14,8 @@ kept (`state`). The sender's password is read from systemd's credential `sender`
 LoadCredential= of a root-only 0600 file) or, when run by root by hand, from that file itself;
 never from an argument or the environment.
 
+By e-mail instead (`alert.via` "email"): SMTP with STARTTLS, logged in as `alert.user`.
+
 The state file says whether the service was up at the last run. A change is told once: down
 (after one more try `retry_seconds` later, so a restart is not an outage), then back. When the
 alert cannot be sent, the state is not written, so the next run tries again.
@@ -28,6 +30,7 @@ import http.client
 import json
 import os
 import secrets
+import smtplib
 import socket
 import ssl
 import sys
@@ -273,6 +276,46 @@ def send(alert: Mapping[str, Any], password: str, text: str) -> None:
         raw.close()
 
 
+def send_email(alert: Mapping[str, Any], password: str, text: str, subject: str) -> None:
+    """The same message by e-mail: SMTP with STARTTLS (port 465: TLS from the start), logged
+    in as the sender; never without TLS."""
+    from email.message import EmailMessage
+    from email.utils import formatdate, make_msgid
+
+    server, port = str(alert["server"]), int(alert.get("port", 587))
+    ctx = ssl.create_default_context(cafile=str(alert.get("ca") or "") or None)
+    msg = EmailMessage()
+    msg["From"], msg["To"] = str(alert["sender"]), str(alert["to"])
+    msg["Subject"] = subject[:150]
+    msg["Date"], msg["Message-ID"] = formatdate(usegmt=True), make_msgid("roost-watch")
+    msg.set_content(text + "\n")
+    try:
+        if port == 465:
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(server, port, timeout=TIMEOUT, context=ctx)
+        else:
+            smtp = smtplib.SMTP(server, port, timeout=TIMEOUT)
+            smtp.starttls(context=ctx)
+        with smtp:
+            smtp.login(str(alert["user"]), password)
+            smtp.send_message(msg)
+    except smtplib.SMTPNotSupportedError:
+        raise Refused(f"{server}:{port} offers no TLS; the password is not sent without "
+                      "it") from None
+    except smtplib.SMTPAuthenticationError:
+        raise Refused(f"{server}:{port} refused the sender's password") from None
+    except (smtplib.SMTPException, ssl.SSLError, OSError) as exc:
+        raise Refused(f"{server}:{port}: {type(exc).__name__}: {exc}"[:300]) from None
+
+
+def deliver(alert: Mapping[str, Any], text: str, subject: str) -> None:
+    """Send `text` the way the watch says (XMPP, or e-mail with `subject`)."""
+    secret = password(alert)
+    if alert.get("via") == "email":
+        send_email(alert, secret, text, subject)
+    else:
+        send(alert, secret, text)
+
+
 def password(alert: Mapping[str, Any]) -> str:
     """systemd's credential when the unit runs, else the root-only file itself."""
     folder = os.environ.get("CREDENTIALS_DIRECTORY")
@@ -320,8 +363,8 @@ def run(config: Mapping[str, Any], now: Callable[[], datetime]) -> int:
     at = now()
     if change is not None:
         try:
-            send(config["alert"], password(config["alert"]),
-                 words(config, change, problem, state, at))
+            deliver(config["alert"], words(config, change, problem, state, at),
+                    f"roost: {config['label']} on {config['host']} is {change}")
         except (Refused, OSError) as exc:
             print(f"roost-watch: could not send the alert: {exc}", file=sys.stderr)
             return 1  # the state stays: the next run tells it again
@@ -350,7 +393,7 @@ def main(argv: list[str]) -> int:
     text = (f"roost: a test from {config['watcher']}. When {config['label']} on "
             f"{config['host']} goes down, the alert comes here.")
     try:
-        send(config["alert"], password(config["alert"]), text)
+        deliver(config["alert"], text, f"roost: a test from {config['watcher']}")
     except (Refused, OSError) as exc:
         print(f"roost-watch: could not send the test message: {exc}", file=sys.stderr)
         return 1
