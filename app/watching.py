@@ -40,6 +40,7 @@ from roost.deploy.trust import AskTrust
 from roost.deploy.watch import (
     EVERY_DEFAULT,
     SMTP_PORT,
+    VIAS,
     XMPP_PORT,
     Probe,
     Watch,
@@ -129,6 +130,9 @@ class Watching:
              server: str = "", ca_pem: str = "", every: int = EVERY_DEFAULT,
              address: str = "", via: str = "xmpp") -> Watch:
         """The watch, from what the progress says runs on `host`; connects nowhere."""
+        if via not in VIAS:
+            raise RoostError(f"{printable(via, 20)!r} is not a way roost sends alerts",
+                             hint="say xmpp or email")
         if not to:
             raise RoostError("roost needs to know who gets the alerts",
                              hint="give --to your XMPP address, or your e-mail address with "

@@ -214,13 +214,23 @@ class Plain:
                          [h.describe() for h in others])
         if by is None:
             return []
-        to = self.ask("Your XMPP address, where the alerts go (on another server than the "
-                      "one watched):")
-        sender = self.ask("The vault's XMPP account that sends them (Enter: alerts):")
-        server = self.ask("Where its server is reached, ADDRESS or ADDRESS:PORT (Enter: its "
-                          "domain):")
+        via = self.choose("How should the alerts reach you?",
+                          ["As an XMPP message", "As an e-mail"])
+        if via is None:
+            return []
+        if via == 0:
+            to = self.ask("Your XMPP address, where the alerts go (on another server than "
+                          "the one watched):")
+            sender = self.ask("The vault's XMPP account that sends them (Enter: alerts):")
+            server = self.ask("Where its server is reached, ADDRESS or ADDRESS:PORT (Enter: "
+                              "its domain):")
+        else:
+            to = self.ask("Your e-mail address, where the alerts go:")
+            sender = self.ask("The vault's login for the mailbox that sends them (Enter: "
+                              "alerts):")
+            server = self.ask("Its SMTP server, NAME or NAME:PORT (port 587 by default):")
         w = watching.plan(service_id, host, others[by].name, to=to, sender=sender,
-                          server=server)
+                          server=server, via="email" if via else "xmpp")
         self.say(f"Setting up the watcher on {w.watcher}.")
         return watching.watch(w)
 

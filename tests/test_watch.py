@@ -387,7 +387,7 @@ def test_plain_mode_sets_up_alerts_with_the_same_use_case(
                 options={"accounts": "alice", "address": "192.0.2.8"})
     out = io.StringIO()
     # Alerts, set up, prosody on pi, watched by vps, to me, default sender and server.
-    answers = "\n".join(["1", "1", "1", f"me@{ALERTS}", "", "", "0", ""])
+    answers = "\n".join(["1", "1", "1", "1", f"me@{ALERTS}", "", "", "0", ""])
     plain = Plain(ws, out, io.StringIO(answers), False)
     plain.alerts()
     said = out.getvalue()

@@ -104,7 +104,7 @@ class WatchFormScreen(FormScreen):
 
     def intro(self) -> str:
         return ("The sender is an XMPP account in your vault (roost keys new xmpp --name "
-                "alerts), on another server than the one watched; so should your address be.")
+                "alerts), or for e-mail a login; on another server than the one watched.")
 
     def fields(self) -> Sequence[Field]:
         running = [(str(e.service_id), str(e.detail.get("host", "")))
@@ -113,9 +113,10 @@ class WatchFormScreen(FormScreen):
         return [Field("service", "Service", value=service),
                 Field("host", "Runs on host", value=host),
                 Field("watcher", "Watched from host", placeholder="your VPS"),
-                Field("to", "Your XMPP address", placeholder="you@example.org"),
+                Field("via", "By xmpp or email", value="xmpp"),
+                Field("to", "Your address", placeholder="you@example.org"),
                 Field("sender", "Sender (vault identity)", value="alerts"),
-                Field("server", "Sender's server", placeholder="its domain"),
+                Field("server", "Sender's server", placeholder="XMPP: its domain"),
                 Field("passphrase", "Vault passphrase", password=True)]
 
     def work(self, values: dict[str, str]) -> Callable[[], Any]:
@@ -135,7 +136,8 @@ class WatchFormScreen(FormScreen):
         def job() -> list[str]:
             return w.watch(w.plan(v.get("service", ""), v.get("host", ""),
                                   v.get("watcher", ""), to=v.get("to", ""),
-                                  sender=v.get("sender", ""), server=v.get("server", "")))
+                                  sender=v.get("sender", ""), server=v.get("server", ""),
+                                  via=v.get("via", "") or "xmpp"))
 
         return job
 
