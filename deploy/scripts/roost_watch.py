@@ -228,13 +228,15 @@ def _login(s: Stream, features: ET.Element, user: str, password: str) -> None:
         raise Refused("the server refused the sender's password")
 
 
-def _iq(s: Stream, ident: str, body: str, to: str = "") -> ET.Element:
-    s.send(f"<iq type='{'get' if 'ping' in body else 'set'}' id='{ident}'"
-           + (f" to={quoteattr(to)}" if to else "") + f">{body}</iq>")
+def _iq(s: Stream, ident: str, body: str, to: str = "", kind: str = "set") -> ET.Element:
+    """Send an iq and wait for its answer; an error answers a `set` with a refusal (a `get`
+    is only asked to know that the server got this far)."""
+    s.send(f"<iq type='{kind}' id='{ident}'" + (f" to={quoteattr(to)}" if to else "")
+           + f">{body}</iq>")
     while True:
         el = s.element()
         if el.tag == "{jabber:client}iq" and el.get("id") == ident:
-            if el.get("type") == "error" and "ping" not in body:
+            if el.get("type") == "error" and kind == "set":
                 raise Refused(f"the server refused {ident}")
             return el
 
@@ -265,7 +267,7 @@ def send(alert: Mapping[str, Any], password: str, text: str) -> None:
             _iq(s, "session", f"<session xmlns='{NS_SESSION}'/>")
         s.send(f"<message to={quoteattr(str(alert['to']))} type='chat' "
                f"id='{secrets.token_hex(8)}'><body>{escape(text)}</body></message>")
-        _iq(s, "ping", "<ping xmlns='urn:xmpp:ping'/>", to=domain)
+        _iq(s, "ping", "<ping xmlns='urn:xmpp:ping'/>", to=domain, kind="get")
         s.send("</stream:stream>")
         sock.close()
     except ssl.SSLError as exc:
