@@ -35,6 +35,7 @@ from roost.core.errors import RoostError
 from roost.deploy.backup import REPO_ROOT
 from roost.deploy.hosts import Host
 from roost.deploy.transport import Transport
+from roost.deploy.trust import AskTrust
 
 HOME_FOLDER = f"{REPO_ROOT}/roost-home"
 """Where a host keeps the copies of roost's data (root only)."""
@@ -150,7 +151,12 @@ class HomeCopies:
 
     home: Path
     trust: str | None = None
+    ask_trust: AskTrust | None = None
+    """Asked on first contact with a host (after showing its fingerprint)."""
     clock: clocks.Clock = clocks.system
+
+    def _connect(self, host: Host) -> Transport:
+        return connect(host, self.home, trust=self.trust, ask_trust=self.ask_trust)
 
     # --- on a host -------------------------------------------------------------------------
 
@@ -161,7 +167,7 @@ class HomeCopies:
     def copy_to(self, host: Host) -> list[str]:
         """Copy the data folder to `host`; proven by reading it back."""
         name, data = pack(self.home, _stamp(self.clock))
-        with connect(host, self.home, trust=self.trust) as t:
+        with self._connect(host) as t:
             made = t.run(["install", "-d", "-m", "0700", "-o", "root", "-g", "root", "--",
                           REPO_ROOT, HOME_FOLDER], sudo=True)
             if not made.ok:
@@ -179,12 +185,12 @@ class HomeCopies:
         return self._said(name, data, host.name)
 
     def copies_on(self, host: Host) -> list[str]:
-        with connect(host, self.home, trust=self.trust) as t:
+        with self._connect(host) as t:
             return self._listed(t)
 
     def restore_from(self, host: Host, archive: str | None = None,
                      replace: bool = False) -> list[str]:
-        with connect(host, self.home, trust=self.trust) as t:
+        with self._connect(host) as t:
             name = self._pick(self._listed(t), archive, host.name)
             data = t.get_file(f"{HOME_FOLDER}/{name}")
         if data is None:

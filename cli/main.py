@@ -33,6 +33,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "reach_cmd": ("reach",),
     "check_cmd": ("check",),
     "watch_cmd": ("watch",),
+    "upgrade_cmd": ("updates", "upgrade"),
     "backup_cmd": ("backup", "backups", "restore", "move"),
 }
 _TOP_FLAGS = {"--screen-reader", "--plain"}

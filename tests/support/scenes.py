@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from roost.core.clock import fixed
 from roost.plan.answers import Answers
@@ -51,6 +52,7 @@ SCENES = (
     Scene("reach", "progress", (), open="reach"),
     Scene("reach-report", "progress", (), open="reach-report"),
     Scene("alerts", "progress", (), open="alerts"),
+    Scene("updates", "progress", (), open="updates"),
     Scene("settings", "progress", ("s",)),
     Scene("help", "progress", ("question_mark",)),
 )
@@ -105,6 +107,15 @@ def run_before(scene: Scene) -> Callable[[object], Awaitable[None]]:
 
             watching_chat(pilot.app.ws.home)  # type: ignore[attr-defined]
             open_screen(pilot.app, "alerts")
+        if scene.open == "updates":
+            from roost.tui.screens import open_screen
+
+            open_screen(pilot.app, "updates")
+            await pilot.pause()
+            screen: Any = pilot.app.screen
+            screen.report = UPDATES_REPORT
+            screen.refresh_content()
+            screen.say(UPDATES_REPORT.summary)
         if scene.open == "deploy-hello":
             await deploy_hello(pilot)
         for key in scene.keys:
@@ -169,3 +180,19 @@ async def deploy_hello(pilot: object) -> None:
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
     await pilot.pause()
+
+
+def _updates_report() -> Any:
+    from roost.app.upgrading import HostUpdates, ServiceUpdates, UpdatesReport
+    from roost.deploy.upgrade import Pending
+
+    return UpdatesReport((HostUpdates("pi", True, services=(
+        ServiceUpdates("prosody", "pi", "chat (prosody)", (
+            Pending("openssl", "3.0.11-1~deb12u2", "3.0.15-1~deb12u1", True),
+            Pending("prosody", "0.12.3-1", "0.12.4-1", False))),
+        ServiceUpdates("static-blog", "pi", "blog (static-blog)"))),))
+
+
+UPDATES_REPORT = _updates_report()
+"""A fixed report for the updates screen's snapshot (looking and upgrading are proven over
+SSH in tests/test_upgrade.py)."""

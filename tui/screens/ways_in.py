@@ -169,16 +169,3 @@ class DynDnsScreen(FormScreen):
                    check=values.get("check", "").strip() or "dyndns", ssl=https == "yes",
                    passphrase=given)
         return lambda: " ".join(d.run())
-
-    def activate(self, key: str) -> None:
-        if key == "submit":
-            try:
-                work = self.work(self.values())
-            except RoostError as exc:
-                self.say(exc.line())
-                return
-            self.say(self.BUSY)
-            self.run_worker(work, thread=True, exclusive=True, exit_on_error=False,
-                            name="form")
-            return
-        super().activate(key)

@@ -71,6 +71,8 @@ class WelcomeScreen(RoostScreen):
             out.append(Row("status", "Status", detail="is everything working? (roost check)"))
             out.append(Row("alerts", "Alerts", detail="another host tells you when a service "
                            "goes down (roost watch)"))
+            out.append(Row("updates", "Updates", detail="what is newer, and upgrade "
+                                                       "(roost updates)"))
         out += [
             Row("identities", "Identities", detail="your keys and ids"),
             Row("hosts", "Hosts", detail="the machines roost sets up"),
