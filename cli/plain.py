@@ -494,6 +494,8 @@ class Plain:
                 more.append(("Reach it over Tor: an onion service for private use",
                              lambda: self.tor(service_id)))
             more += self.relay_choices(service_id)
+            if reached_from_outside(service_id):
+                more += self.upnp_choices(service_id)
             picked = self.choose(f"What would you like to do with {s.name}?",
                                  [*actions, *[text for text, _ in more]])
             if picked is None:
@@ -604,6 +606,44 @@ class Plain:
             return r.close() if close else r.open()
 
         self.tell(run)
+
+    def upnp_choices(self, service_id: str) -> list[tuple[str, Callable[[], None]]]:
+        """For each host the service runs on: have the home router forward its ports, or
+        stop it (roost.app.opening, as `roost reach ID --host H --upnp [--close]`)."""
+        out: list[tuple[str, Callable[[], None]]] = []
+        progress = self.ws.progress
+        for e in progress.running():
+            host = str(e.detail.get("host", ""))
+            if e.service_id != service_id or not host:
+                continue
+            if any(w.detail.get("way") == "upnp" for w in progress.ways_in(service_id, host)):
+                out.append((f"Stop the router forwarding (it runs on {host})",
+                            lambda h=host: self.upnp(service_id, h, close=True)))  # type: ignore[misc]
+            else:
+                out.append((f"Have your router forward the ports (UPnP) (it runs on {host})",
+                            lambda h=host: self.upnp(service_id, h)))  # type: ignore[misc]
+        return out
+
+    def upnp(self, service_id: str, host_name: str, close: bool = False) -> None:
+        from roost.app.hosts import find
+        from roost.app.opening import Opening
+        from roost.cli.deploy_cmd import ask_sudo_password
+
+        def consent(question: str) -> bool:
+            return self.choose(question, ["Yes, ask the router"], "No, change nothing") == 0
+
+        try:
+            host = find(self.ws.home, host_name)
+            o = Opening(service_id, host, self.ws.home, on_line=self.say, consent=consent,
+                        ask_trust=self._trust, sudo_password=lambda: ask_sudo_password(host))
+            if close:
+                for line in o.close():
+                    self.say(line)
+            else:
+                o.open()
+        except RoostError as exc:
+            self.say(exc.line())
+        self.ws.reload()
 
     def tor(self, service_id: str) -> None:
         """A Tor onion service for the service on a host that runs it (roost.app.onion)."""

@@ -53,6 +53,8 @@ SCENES = (
     Scene("reach-report", "progress", (), open="reach-report"),
     Scene("alerts", "progress", (), open="alerts"),
     Scene("updates", "progress", (), open="updates"),
+    Scene("reach-upnp", "progress", (), open="reach-upnp"),
+    Scene("reach-upnp-question", "progress", (), open="reach-upnp-question"),
     Scene("settings", "progress", ("s",)),
     Scene("help", "progress", ("question_mark",)),
 )
@@ -116,6 +118,8 @@ def run_before(scene: Scene) -> Callable[[object], Awaitable[None]]:
             screen.report = UPDATES_REPORT
             screen.refresh_content()
             screen.say(UPDATES_REPORT.summary)
+        if scene.open in ("reach-upnp", "reach-upnp-question"):
+            await reach_upnp(pilot, question=scene.open.endswith("question"))
         if scene.open == "deploy-hello":
             await deploy_hello(pilot)
         for key in scene.keys:
@@ -123,6 +127,29 @@ def run_before(scene: Scene) -> Callable[[object], Awaitable[None]]:
         await pilot.pause()
 
     return go
+
+
+async def reach_upnp(pilot: object, question: bool) -> None:
+    """The router forwarding (UPnP) for Prosody on pi; with `question`, the question asked
+    once the router has answered, before it is changed."""
+    from textual.pilot import Pilot
+
+    from roost.app.opening import consent_question
+    from roost.deploy.recipe import Port
+    from roost.tui.app import RoostApp
+    from roost.tui.screens import open_screen
+    from roost.tui.screens.forms import YesNoScreen
+
+    assert isinstance(pilot, Pilot)
+    app = pilot.app
+    assert isinstance(app, RoostApp)
+    app.ws.deployed("prosody", "pi", "0.12.3", ports=("5222/tcp", "5269/tcp"))
+    open_screen(app, "reach-upnp", "prosody")
+    if question:
+        await pilot.pause()
+        app.push_screen(YesNoScreen(
+            consent_question((Port(5222), Port(5269)), "pi", "192.168.1.20"),
+            yes="Yes, ask the router", no="No, change nothing", title="Ask the router?"))
 
 
 def _reach_report() -> object:

@@ -40,6 +40,10 @@ def open_screen(app: App[int], name: str, arg: str | None = None) -> None:
         from roost.tui.screens.ways_in import OnionScreen
 
         app.push_screen(OnionScreen(arg))
+    elif name == "reach-upnp" and arg is not None:
+        from roost.tui.screens.ways_in import UpnpScreen
+
+        app.push_screen(UpnpScreen(arg))
     elif name == "backups":
         from roost.tui.screens.backups import BackupsScreen
 
