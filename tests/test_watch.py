@@ -446,7 +446,7 @@ def test_the_alerts_screen_lists_tests_and_sets_up_with_the_same_use_case(
             form.query_one("#field-passphrase", Input).value = PASSPHRASE
             form.query_one("#field-passphrase", Input).focus()
             await press(pilot, app, "enter")  # Enter on the last field submits
-            await settle(pilot, app)
+            # (not `settle`: it raises the worker's error, which is what is awaited here)
             for _ in range(50):  # the worker connects to the watcher host
                 if "port 1 refused the" in " ".join(screen_lines(app)):
                     break
