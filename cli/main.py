@@ -32,6 +32,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "deploy_cmd": ("deploy", "undeploy"),
     "reach_cmd": ("reach",),
     "check_cmd": ("check",),
+    "watch_cmd": ("watch",),
     "upgrade_cmd": ("updates", "upgrade"),
     "backup_cmd": ("backup", "backups", "restore", "move"),
 }

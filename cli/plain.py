@@ -23,6 +23,7 @@ from roost.plan.workspace import Workspace
 
 if TYPE_CHECKING:
     from roost.app.backing_up import Record
+    from roost.app.watching import Watching
     from roost.deploy.trust import TrustNeeded
 
 PROGRESS_KINDS = ("started", "done", "skipped", "failed", "deployed")
@@ -125,6 +126,8 @@ class Plain:
                                  lambda s=sid, h=host: self.back_up(s, h)))  # type: ignore[misc]
             if self.ws.progress.running():
                 items.append(("Status: is everything working? (roost check)", self.status))
+                items.append(("Alerts: another host tells you when a service goes down "
+                              "(roost watch)", self.alerts))
                 items.append(("Updates: what is newer, and upgrade (roost updates)",
                               self.updates))
             items.append(("Identities: your keys and ids", self.identities))
@@ -165,6 +168,91 @@ class Plain:
         for line in check(self.ws.home, clock=self.ws.clock).lines():
             self.say(line)
 
+    def alerts(self) -> None:
+        """What is watched from where; set up, test or remove a watch (roost.app.watching,
+        as `roost watch`)."""
+        watching = self._watching()
+        while True:
+            self.say()
+            try:
+                found = watching.watches()
+            except RoostError as exc:
+                self.say(exc.line())
+                return
+            for line in watching.listed():
+                self.say(line)
+            items: list[tuple[str, Callable[[], list[str]]]] = [
+                ("Set up alerts for a service", lambda: self.watch(watching))]
+            for w in found:
+                items += [(f"Send a test message now: {w.label} on {w.host}",
+                           lambda w=w: watching.test(w.service_id, w.host)),  # type: ignore[misc]
+                          (f"Stop watching {w.label} on {w.host}",
+                           lambda w=w: watching.remove(w.service_id, w.host))]  # type: ignore[misc]
+            picked = self.choose("What would you like to do?", [t for t, _ in items])
+            if picked is None:
+                return
+            try:
+                lines = items[picked][1]()
+            except RoostError as exc:
+                self.say(exc.line())
+                continue
+            for line in lines:
+                self.say(line)
+
+    def _watching(self) -> Watching:
+        from roost.app.deploying import text_of
+        from roost.app.watching import Watching
+        from roost.cli.deploy_cmd import ask_sudo_password
+        from roost.deploy.events import Output
+        from roost.keys.vault import passphrase_from_env_or_prompt
+
+        def show(e: object) -> None:
+            if not isinstance(e, Output):
+                self.say(text_of(e))  # type: ignore[arg-type]
+
+        return Watching(self.ws.home, on_event=show, passphrase=passphrase_from_env_or_prompt,
+                        ask_trust=lambda h: self._trust,
+                        sudo_password=lambda h: lambda: ask_sudo_password(h))
+
+    def watch(self, watching: Watching) -> list[str]:
+        """Which service on which host, watched from where, told to whom."""
+        from roost.deploy.hosts import HOSTS_FILE, HostStore
+
+        running = [(str(e.service_id), str(e.detail.get("host", "")))
+                   for e in self.ws.progress.running() if e.service_id]
+        picked = self.choose("Which service should another host watch?",
+                             [f"{sid} on {host}" for sid, host in running])
+        if picked is None:
+            return []
+        service_id, host = running[picked]
+        others = [h for h in HostStore(self.ws.home / HOSTS_FILE).all()
+                  if h.name != host and not h.is_local]
+        if not others:
+            return [f"Add another host first (your VPS), one that is not {host}: roost host "
+                    "add NAME user@address."]
+        by = self.choose(f"Which host watches {service_id} on {host}?",
+                         [h.describe() for h in others])
+        if by is None:
+            return []
+        via = self.choose("How should the alerts reach you?",
+                          ["As an XMPP message", "As an e-mail"])
+        if via is None:
+            return []
+        if via == 0:
+            to = self.ask("Your XMPP address, where the alerts go (on another server than "
+                          "the one watched):")
+            sender = self.ask("The vault's XMPP account that sends them (Enter: alerts):")
+            server = self.ask("Where its server is reached, ADDRESS or ADDRESS:PORT (Enter: "
+                              "its domain):")
+        else:
+            to = self.ask("Your e-mail address, where the alerts go:")
+            sender = self.ask("The vault's login for the mailbox that sends them (Enter: "
+                              "alerts):")
+            server = self.ask("Its SMTP server, NAME or NAME:PORT (port 587 by default):")
+        w = watching.plan(service_id, host, others[by].name, to=to, sender=sender,
+                          server=server, via="email" if via else "xmpp")
+        self.say(f"Setting up the watcher on {w.watcher}.")
+        return watching.watch(w)
     def updates(self) -> None:
         """What is newer for every deployed service (roost.app.upgrading, as `roost
         updates`), and upgrading one (as `roost upgrade`)."""

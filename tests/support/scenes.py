@@ -51,6 +51,7 @@ SCENES = (
     Scene("deploy-finished", "progress", (), open="deploy-hello", snapshot=False),
     Scene("reach", "progress", (), open="reach"),
     Scene("reach-report", "progress", (), open="reach-report"),
+    Scene("alerts", "progress", (), open="alerts"),
     Scene("updates", "progress", (), open="updates"),
     Scene("reach-upnp", "progress", (), open="reach-upnp"),
     Scene("reach-upnp-question", "progress", (), open="reach-upnp-question"),
@@ -103,6 +104,11 @@ def run_before(scene: Scene) -> Callable[[object], Awaitable[None]]:
             if scene.open == "reach-report":
                 await pilot.pause()
                 pilot.app.screen.show(REACH_REPORT)  # type: ignore[attr-defined]
+        if scene.open == "alerts":
+            from roost.tui.screens import open_screen
+
+            watching_chat(pilot.app.ws.home)  # type: ignore[attr-defined]
+            open_screen(pilot.app, "alerts")
         if scene.open == "updates":
             from roost.tui.screens import open_screen
 
@@ -165,6 +171,17 @@ def _reach_report() -> object:
 
 REACH_REPORT = _reach_report()
 """A fixed report for the reach screen's snapshot (its checks are proven elsewhere)."""
+
+def watching_chat(home: Path) -> None:
+    """A watch kept in the data folder: chat on the pi, watched from the vps."""
+    from roost.app.watching import Watching
+    from roost.deploy.watch import Probe, Watch
+
+    Watching(home).record(Watch(
+        "prosody", "pi", "vps", "chat (prosody)",
+        Probe("xmpp", "192.0.2.8", 5222, name="chat.example.org"), "you@example.net",
+        "alerts", "roost-alerts@example.net"))
+
 
 HELLO_ROOT = "/tmp/roost-screenshot-hello"
 

@@ -69,6 +69,10 @@ def open_screen(app: App[int], name: str, arg: str | None = None) -> None:
         from roost.tui.screens.status import StatusScreen
 
         app.push_screen(StatusScreen())
+    elif name == "alerts":
+        from roost.tui.screens.alerts import AlertsScreen
+
+        app.push_screen(AlertsScreen())
     elif name == "updates":
         from roost.tui.screens.updates import UpdatesScreen
 
