@@ -358,10 +358,9 @@ class Plain:
 
     def backups(self) -> None:
         from roost.app.backing_up import overview
-        from roost.core import clock
 
         self.say()
-        for line in overview(self.ws.home, clock.from_environment()()):
+        for line in overview(self.ws.home, self.ws.clock()):
             self.say(line)
         self.say("Check them against the hosts with: roost backups.")
         actions: list[tuple[str, Callable[[], None]]] = []

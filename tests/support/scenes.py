@@ -52,6 +52,8 @@ SCENES = (
     Scene("reach", "progress", (), open="reach"),
     Scene("reach-report", "progress", (), open="reach-report"),
     Scene("alerts", "progress", (), open="alerts"),
+    Scene("backups", "progress", (), open="backups"),
+    Scene("backup-form", "progress", (), open="backup-form"),
     Scene("updates", "progress", (), open="updates"),
     Scene("reach-upnp", "progress", (), open="reach-upnp"),
     Scene("reach-upnp-question", "progress", (), open="reach-upnp-question"),
@@ -104,6 +106,15 @@ def run_before(scene: Scene) -> Callable[[object], Awaitable[None]]:
             if scene.open == "reach-report":
                 await pilot.pause()
                 pilot.app.screen.show(REACH_REPORT)  # type: ignore[attr-defined]
+        if scene.open in ("backups", "backup-form"):
+            from roost.tui.screens import open_screen
+
+            backed_up_blog(pilot.app.ws.home)  # type: ignore[attr-defined]
+            pilot.app.ws.reload()  # type: ignore[attr-defined]
+            if scene.open == "backups":
+                open_screen(pilot.app, "backups")
+            else:
+                open_screen(pilot.app, "backup", "prosody:pi")
         if scene.open == "alerts":
             from roost.tui.screens import open_screen
 
@@ -171,6 +182,27 @@ def _reach_report() -> object:
 
 REACH_REPORT = _reach_report()
 """A fixed report for the reach screen's snapshot (its checks are proven elsewhere)."""
+
+def backed_up_blog(home: Path) -> None:
+    """The blog backed up from the pi to the vps last night; chat deployed on the pi and not
+    backed up yet (what "protect what you moved" offers)."""
+    from roost.app.backing_up import Record, save_record
+    from roost.deploy.hosts import HOSTS_FILE, Host, HostStore
+
+    store = HostStore(home / HOSTS_FILE)
+    known = {h.name for h in store.all()}
+    for name, address in (("pi", "192.0.2.8"), ("vps", "192.0.2.20")):
+        if name not in known:
+            store.add(Host(name, address, user="root"))
+    ws = Workspace.open(home, facts=FACTS, clock=CLOCK)
+    ws.deployed("static-blog", "pi", "1.22")
+    ws.record_backup("static-blog", "pi", "vps", "daily")
+    ws.deployed("prosody", "pi", "0.12.3")
+    save_record(home, Record("static-blog", "pi", "vps", "192.0.2.20",
+                             last_archive="static-blog-2026-11-25T03:00:00",
+                             last_at="2026-11-25T03:00:41+00:00", size=48_000,
+                             original=2_300_000))
+
 
 def watching_chat(home: Path) -> None:
     """A watch kept in the data folder: chat on the pi, watched from the vps."""
