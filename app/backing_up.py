@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import re
 import secrets as _random
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -31,7 +30,7 @@ from typing import Any
 import tomli_w
 
 from roost.app.connecting import connect
-from roost.app.deploy_options import deployed_options
+from roost.app.deploy_options import deployed_options, read_table
 from roost.app.deploying import Deployment, vault_secrets
 from roost.core import clock as clocks
 from roost.core.atomic import atomic_write_text
@@ -113,19 +112,9 @@ class Record:
         return Where(self.service, self.source, self.address, self.port)
 
 
-def _read(path: Path) -> dict[str, Any]:
-    if not path.exists():
-        return {}
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise RoostError(f"{path} cannot be read ({exc})",
-                         hint="fix or move the file, then run again") from None
-
-
 def load_records(home: Path) -> dict[str, Record]:
     out: dict[str, Record] = {}
-    for sid, d in _read(home / BACKUPS_FILE).items():
+    for sid, d in read_table(home / BACKUPS_FILE).items():
         if isinstance(d, dict):
             known = {k: v for k, v in d.items() if k in Record.__dataclass_fields__}
             out[sid] = Record(**known)
@@ -133,7 +122,7 @@ def load_records(home: Path) -> dict[str, Record]:
 
 
 def save_record(home: Path, rec: Record) -> None:
-    data = _read(home / BACKUPS_FILE)
+    data = read_table(home / BACKUPS_FILE)
     data[rec.service] = asdict(rec)
     atomic_write_text(home / BACKUPS_FILE, tomli_w.dumps(data))
 

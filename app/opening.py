@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from roost.app.connecting import connect
+from roost.app.on_host import note
 from roost.core.errors import RoostError
 from roost.deploy import session, upnp
 from roost.deploy.hosts import Host
@@ -30,7 +31,7 @@ from roost.deploy.sudo import SudoPassword
 from roost.deploy.transport import Transport
 from roost.deploy.trust import AskTrust
 from roost.plan.progress import ProgressStore
-from roost.plan.workspace import PROGRESS_FILE, Workspace
+from roost.plan.workspace import PROGRESS_FILE
 
 WAY = "upnp"
 
@@ -119,8 +120,8 @@ class Opening:
                          f"A record there. Check from outside with "
                          f"{check_words(self.service_id, self.host.name)}")
         if not _noted(self.home, self.service_id, self.host.name, gw.external):
-            for line in _note(lambda ws: ws.record_reach(self.service_id, self.host.name, WAY,
-                                                         address=gw.external), self.home):
+            for line in note(lambda ws: ws.record_reach(self.service_id, self.host.name, WAY,
+                                                        address=gw.external), self.home, "it"):
                 self._say(lines, line)
         return OpenResult(True, gw.external, tuple(lines))
 
@@ -143,7 +144,8 @@ def close_on(t: Transport, recipe: Recipe, host: str, home: Path) -> list[str]:
         return []
     lines = [f"The router no longer forwards {', '.join(str(p) for p in removed)} to "
              f"{recipe.service_id} on {host}."]
-    return lines + _note(lambda ws: ws.record_reach_removed(recipe.service_id, host, WAY), home)
+    return lines + note(lambda ws: ws.record_reach_removed(recipe.service_id, host, WAY), home,
+                        "it")
 
 
 def _lan_address(t: Transport) -> str:
@@ -167,11 +169,3 @@ def _noted(home: Path, service_id: str, host: str, address: str) -> bool:
     except RoostError:
         return False
     return any(w.detail.get("way") == WAY and w.detail.get("address") == address for w in ways)
-
-
-def _note(change: Callable[[Workspace], None], home: Path) -> list[str]:
-    try:
-        change(Workspace.open(home, detect=False))
-    except RoostError as exc:
-        return [f"roost could not note it in your progress: {exc.line()}"]
-    return ["Noted in your progress."]

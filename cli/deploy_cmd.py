@@ -163,12 +163,7 @@ def run_deploy(args: argparse.Namespace) -> int:
     try:
         result = d.run(restart=args.restart, asked_resume=args.resume)
     except engine.DeployFailed as exc:
-        if exc.event is None:
-            raise
-        # What to try was just printed with the failed step: not a second time here.
-        sys.stderr.write(f"roost: the deploy of {args.service} to {d.host.name} stopped at "
-                         f"step {exc.event.index} of {exc.event.total}; {ABOVE}.\n")
-        return 2
+        return stopped(exc, f"the deploy of {args.service} to {d.host.name}")
     for line in d.notes(result):
         print(line)
     print_reach(args.service, d)
@@ -194,14 +189,27 @@ def run_undeploy(args: argparse.Namespace) -> int:
     if args.dry_run:
         print("\n".join(d.removal_dry_run(args.purge_data)))
         return 0
+    return told(lambda: d.undeploy(args.purge_data),
+                f"removing {args.service} from {d.host.name}")
+
+
+def stopped(exc: engine.DeployFailed, what: str) -> int:
+    """A run that stopped at a step: one line naming the step (what to try was just printed
+    with the failed step, not a second time here); exit code 2. A failure before any step
+    is raised on."""
+    if exc.event is None:
+        raise exc
+    sys.stderr.write(f"roost: {what} stopped at step {exc.event.index} of {exc.event.total}; "
+                     f"{ABOVE}.\n")
+    return 2
+
+
+def told(act: Callable[[], list[str]], what: str) -> int:
+    """Run a use case and print its lines; a stopped run points at the step's own advice."""
     try:
-        lines = d.undeploy(args.purge_data)
+        lines = act()
     except engine.DeployFailed as exc:
-        if exc.event is None:
-            raise
-        sys.stderr.write(f"roost: removing {args.service} from {d.host.name} stopped at "
-                         f"step {exc.event.index} of {exc.event.total}; {ABOVE}.\n")
-        return 2
+        return stopped(exc, what)
     for line in lines:
         print(line)
     return 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events
@@ -42,18 +42,30 @@ def deploy_job(recipe_id: str, host: Host, home: Path, options: dict[str, str],
     roost.app.deploying). Returns the engine's result. `sudo_password` may be a function: it
     is called only once connected, and only when a command needs root and sudo asks."""
     from roost.app.deploying import Deployment
+
+    d = Deployment(recipe_id, host, home, options, on_event=emit,
+                   passphrase=typed(passphrase, "this service needs a key"),
+                   sudo_password=sudo_password or None, cancel=cancel)
+    with trusted_in_hosts(host):
+        return d.run(restart=not resume)
+
+
+def typed(passphrase: str, needs: str) -> Callable[[], str]:
+    """The passphrase field as a use case's callback: a RoostError line when it was left
+    empty and the vault is needed."""
+    from roost.app.on_host import no_passphrase
+
+    return no_passphrase(needs, passphrase, hint="type the vault passphrase and start again")
+
+
+@contextlib.contextmanager
+def trusted_in_hosts(host: Host) -> Iterator[None]:
+    """A host whose key nobody confirmed yet: one line that says where to confirm it (the
+    screen has no question to ask during a job)."""
     from roost.deploy.trust import TrustNeeded
 
-    def passphrase_given() -> str:
-        if not passphrase:
-            raise RoostError("this service needs a key from your vault",
-                             hint="type the vault passphrase and start again")
-        return passphrase
-
-    d = Deployment(recipe_id, host, home, options, on_event=emit, passphrase=passphrase_given,
-                   sudo_password=sudo_password or None, cancel=cancel)
     try:
-        return d.run(restart=not resume)
+        yield
     except TrustNeeded:
         raise RoostError(f"roost has not confirmed {host.name}'s host key yet",
                          hint="open Hosts, choose the host and read its facts "
@@ -67,13 +79,8 @@ def relay_job(service_id: str, host: Host, vps: Host, home: Path, passphrase: st
     `roost reach ID --host H --relay VPS`); the lines to tell."""
     from roost.app.relaying import Relaying
 
-    def passphrase_given() -> str:
-        if not passphrase:
-            raise RoostError("the relay needs your vault's WireGuard keys",
-                             hint="type the vault passphrase and start again")
-        return passphrase
-
-    return Relaying(service_id, host, vps, home, on_event=emit, passphrase=passphrase_given,
+    return Relaying(service_id, host, vps, home, on_event=emit,
+                    passphrase=typed(passphrase, "the relay needs the WireGuard keys"),
                     sudo_password=lambda h: sudo_password if h.name == host.name else None,
                     cancel=cancel).open()
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from roost.core.errors import RoostError
 from roost.tui.a11y import Row
-from roost.tui.screens.deploy import DeployScreen
+from roost.tui.screens.deploy import DeployScreen, trusted_in_hosts, typed
 from roost.tui.screens.forms import Field, FormScreen
 
 if TYPE_CHECKING:
@@ -33,26 +33,16 @@ def onion_job(service_id: str, host: Host, home: Path, passphrase: str,
     from roost.app.deploying import Cancelled
     from roost.app.onion import Onion
     from roost.deploy.events import StepStarted
-    from roost.deploy.trust import TrustNeeded
-
-    def passphrase_given() -> str:
-        if not passphrase:
-            raise RoostError("the onion service needs the Tor key from your vault",
-                             hint="type the vault passphrase and start again")
-        return passphrase
 
     def on_event(e: Any) -> None:
         if isinstance(e, StepStarted) and cancel.is_set():
             raise Cancelled("cancelled before this step", hint="press r to go on later")
         emit(e)
 
-    try:
-        return Onion(service_id, host, home, on_event=on_event, passphrase=passphrase_given,
+    with trusted_in_hosts(host):
+        return Onion(service_id, host, home, on_event=on_event,
+                     passphrase=typed(passphrase, "the onion service needs the Tor key"),
                      sudo_password=sudo_password or None).open()
-    except TrustNeeded:
-        raise RoostError(f"roost has not confirmed {host.name}'s host key yet",
-                         hint="open Hosts, choose the host and read its facts "
-                              "to confirm it") from None
 
 
 class OnionScreen(DeployScreen):
@@ -154,20 +144,13 @@ class DynDnsScreen(FormScreen):
         if https not in ("yes", "no"):
             raise RoostError("say yes or no for https", hint="yes for every provider on the "
                              "internet, no for one on your own network")
-        passphrase = values.get("passphrase", "")
-
-        def given() -> str:
-            if not passphrase:
-                raise RoostError("ddclient needs the provider's token from your vault",
-                                 hint="type the vault passphrase and try again")
-            return passphrase
-
         host = host_store(self.ws.home).get(self.host_name)
         d = DynDns(host, self.ws.home, domain=values.get("domain", "").strip(),
                    server=values.get("server", "").strip(),
                    login=values.get("login", "").strip(),
                    check=values.get("check", "").strip() or "dyndns", ssl=https == "yes",
-                   passphrase=given)
+                   passphrase=typed(values.get("passphrase", ""),
+                                    "ddclient needs the provider's token"))
         return lambda: " ".join(d.run())
 
     def activate(self, key: str) -> None:
