@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from roost.core.clock import Clock
 from roost.core.errors import RoostError
+from roost.core.paths import data_dir
 from roost.plan.answers import PACE, PACE_LABELS, Question, answers_from_responses, questions
 from roost.plan.detect import HostFacts
 from roost.plan.planner import WAY_NAMES, Step
@@ -530,5 +531,6 @@ def run_plain(screen_reader: bool = False, *, home: Path | None = None,
               facts: HostFacts | None = None, clock: Clock | None = None,
               stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
     """Run the line mode until the person quits or input ends. Returns the exit code."""
-    ws = Workspace.open(home, facts=facts, detect=facts is None, clock=clock)
+    ws = Workspace.open(home if home is not None else data_dir(), facts=facts,
+                        detect=facts is None, clock=clock)
     return Plain(ws, stdout or sys.stdout, stdin or sys.stdin, screen_reader).run()

@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from support.answers import trusted_host
-from support.identities import vault_for_commands
+from support.answers import pi_with_vault
 
 from roost.cli.main import main
 from roost.core.errors import RoostError
@@ -68,10 +67,8 @@ def test_ddclient_updates_the_provider_with_the_hosts_address(
     from roost.keys import login
     from roost.keys.vault import Vault
 
-    monkeypatch.setenv("ROOST_HOST_STATE_DIR", "/var/lib/roost-test-state")
-    vault_for_commands(home, PASSPHRASE, tmp_path, monkeypatch,
-                       login.create("dyndns", user="home-user", password=TOKEN))
-    trusted_host(data_dir(), "pi", pi_host)
+    pi_with_vault(pi_host, home, tmp_path, monkeypatch, PASSPHRASE,
+                  login.create("dyndns", user="home-user", password=TOKEN))
     monkeypatch.setattr(dyndns_recipe, "HEALTH_TIMEOUT", 30.0)
 
     with DynDnsServer(pi_host.gateway, login="home-user", token=TOKEN) as provider:
@@ -131,12 +128,9 @@ def test_a_wrong_token_fails_the_health_check_in_one_line(
     from roost.deploy import dyndns as recipe_mod
     from roost.deploy.hosts import HostStore
     from roost.keys import login
-    from roost.keys.vault import FAST_LIMITS_FOR_TESTS, Vault
 
-    monkeypatch.setenv("ROOST_HOST_STATE_DIR", "/var/lib/roost-test-state")
-    Vault.create(home, PASSPHRASE, limits=FAST_LIMITS_FOR_TESTS).add(
-        login.create("dyndns", user="home-user", password=TOKEN))
-    trusted_host(data_dir(), "pi", pi_host)
+    pi_with_vault(pi_host, home, tmp_path, monkeypatch, PASSPHRASE,
+                  login.create("dyndns", user="home-user", password=TOKEN))
     monkeypatch.setattr(recipe_mod, "HEALTH_TIMEOUT", 20.0)
     with DynDnsServer(pi_host.gateway, login="home-user", token="another") as provider:
         d = DynDns(HostStore(data_dir() / HOSTS_FILE).get("pi"), home, domain="home.example.org",
@@ -167,10 +161,8 @@ def test_the_plain_mode_and_the_app_set_it_up_too(
     from roost.tui.app import RoostApp
     from roost.tui.screens.hosts import HostScreen
 
-    monkeypatch.setenv("ROOST_HOST_STATE_DIR", "/var/lib/roost-test-state")
-    vault_for_commands(home, PASSPHRASE, tmp_path, monkeypatch,
-                       login.create("dyndns", user="home-user", password=TOKEN))
-    trusted_host(data_dir(), "pi", pi_host)
+    pi_with_vault(pi_host, home, tmp_path, monkeypatch, PASSPHRASE,
+                  login.create("dyndns", user="home-user", password=TOKEN))
 
     with DynDnsServer(pi_host.gateway, login="home-user", token=TOKEN) as provider:
         out = io.StringIO()

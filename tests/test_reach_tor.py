@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from support.answers import trusted_host
-from support.identities import vault_for_commands
+from support.answers import pi_with_vault
 
 from roost.cli.main import main
 from roost.core.errors import RoostError
@@ -90,10 +89,8 @@ def test_closing_without_a_way_says_which_to_add(home: Path,
 def _setup(pi_host: TestHost, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
            home: Path) -> tor.Identity:
 
-    monkeypatch.setenv("ROOST_HOST_STATE_DIR", "/var/lib/roost-test-state")
     ident = tor.create("home-onion")
-    vault_for_commands(home, PASSPHRASE, tmp_path, monkeypatch, ident)
-    trusted_host(data_dir(), "pi", pi_host)
+    pi_with_vault(pi_host, home, tmp_path, monkeypatch, PASSPHRASE, ident)
     # No Tor network here, and none outside may be reached: tor starts offline.
     pi_host.ssh("mkdir -p /etc/tor && printf 'DisableNetwork 1\\n' > /etc/tor/torrc")
     return ident

@@ -302,18 +302,29 @@ class DeployScreen(RoostScreen):
         except RoostError as exc:
             self.say(exc.line())
             return
-        self.cancel.clear()
-        self.phase = "running"
-        self.lines.append(f"starting on {host.name}")
         self.finish_rows = []
         self.query_one("#deploy-form").display = False
-        self._follow()
-        self.menu.focus()
-        self.say(self.running_words())
+        self._begin(f"starting on {host.name}", self.running_words())
 
         if self.cancel not in self.roost.cancel_events:
             self.roost.cancel_events.append(self.cancel)
 
+        emit = self._emitter("the deploy", "start it again to resume")
+        self.run_worker(self.make_job(host, options, passphrase, resume, emit), thread=True,
+                        exclusive=True, exit_on_error=False, name="deploy")
+
+    def _begin(self, line: str, words: str) -> None:
+        """A run starts: its first line in the followed, focused list, and `words` said."""
+        self.cancel.clear()
+        self.phase = "running"
+        self.lines.append(line)
+        self._follow()
+        self.menu.focus()
+        self.say(words)
+
+    def _emitter(self, what: str, hint: str) -> Callable[[Any], None]:
+        """The worker's event callback: each event shown on the screen; once the app has quit,
+        the run stops before its next step (its journal is saved)."""
         def emit(e: Any) -> None:
             try:
                 self.app.call_from_thread(self.on_engine_event, e)
@@ -321,11 +332,8 @@ class DeployScreen(RoostScreen):
                 self.cancel.set()
                 from roost.app.deploying import Cancelled
 
-                raise Cancelled("roost was closed during the deploy",
-                                hint="start it again to resume") from None
-
-        self.run_worker(self.make_job(host, options, passphrase, resume, emit), thread=True,
-                        exclusive=True, exit_on_error=False, name="deploy")
+                raise Cancelled(f"roost was closed during {what}", hint=hint) from None
+        return emit
 
     def make_job(self, host: Host, options: dict[str, str], passphrase: str, resume: bool,
                  emit: Callable[[Any], None]) -> Callable[[], Any]:
@@ -366,23 +374,11 @@ class DeployScreen(RoostScreen):
         except RoostError as exc:
             self.say(exc.line())
             return
-        self.cancel.clear()
-        self.phase = "running"
-        self.lines.append(f"relaying through {vps.name}")
-        self._follow()
-        self.menu.focus()
-        self.say(f"Relaying through {vps.name}; each step is shown as a line.")
+        self._begin(f"relaying through {vps.name}",
+                    f"Relaying through {vps.name}; each step is shown as a line.")
         home, service_id = self.ws.home, self.service_id
 
-        def emit(e: Any) -> None:
-            try:
-                self.app.call_from_thread(self.on_engine_event, e)
-            except RuntimeError:  # the app has quit: stop here, the journal is saved
-                self.cancel.set()
-                from roost.app.deploying import Cancelled
-
-                raise Cancelled("roost was closed during the relay",
-                                hint="start it again to continue") from None
+        emit = self._emitter("the relay", "start it again to continue")
 
         def job() -> list[str]:
             return relay_job(service_id, host, vps, home, passphrase,
