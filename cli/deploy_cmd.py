@@ -64,6 +64,12 @@ def recipe_help(service: str | None) -> list[str]:
     return lines
 
 
+def service_on_host(p: argparse.ArgumentParser, what: str) -> None:
+    """The service (to `what`) and --host NAME, as deploy and undeploy take them."""
+    p.add_argument("service", help=f"the service to {what}, e.g. static-blog")
+    p.add_argument("--host", default="local", help="the host's name (default: local)")
+
+
 def register(sub: argparse._SubParsersAction[Any]) -> None:
     p = sub.add_parser("deploy", help="install a service on one of your hosts", add_help=False,
                        description="Install a service on one of your hosts, check that it "
@@ -71,8 +77,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
                        "service's options.")
     p.add_argument("-h", "--help", action=_RecipeHelp,
                    help="show this help and the options of the service named before it")
-    p.add_argument("service", help="the service to install, e.g. static-blog")
-    p.add_argument("--host", default="local", help="the host's name (default: local)")
+    service_on_host(p, "install")
     p.add_argument("--dry-run", action="store_true",
                    help="print every command and file it would run or write, change nothing")
     p.add_argument("--resume", action="store_true",
@@ -91,8 +96,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
                        description="Stop a service and remove it from one of your hosts. Its "
                        "data and settings stay on the host, in the folders roost names when it "
                        "is done (a dry run names them first), unless --purge-data.")
-    u.add_argument("service", help="the service to remove, e.g. static-blog")
-    u.add_argument("--host", default="local", help="the host's name (default: local)")
+    service_on_host(u, "remove")
     u.add_argument("--purge-data", action="store_true",
                    help="also delete the service's data and settings (cannot be undone)")
     u.add_argument("--dry-run", action="store_true",
