@@ -84,7 +84,7 @@ def run_backup(args: argparse.Namespace) -> int:
             print(line)
         return 0
     if not args.host or not args.to:
-        raise RoostError("roost backup needs --host and --to",
+        raise RoostError("a backup needs --host and --to",
                          hint=f"write roost backup {args.service} --host HOST --to OTHER-HOST")
     source, target = _host(args.host), _host(args.to)
     for line in _backups(args).back_up(args.service, source, target, args.every):
