@@ -41,6 +41,7 @@ from roost.deploy.hosts import Host
 from roost.deploy.journal import Journal
 from roost.deploy.steps import Secret, script
 from roost.deploy.transport import Transport
+from roost.deploy.trust import AskTrust
 
 BACKUPS_FILE = "backups.toml"
 SCHEDULE_HOURS = {"hourly": 1, "daily": 24, "weekly": 24 * 7}
@@ -80,6 +81,12 @@ PRUNE = (
 )
 """On the host that keeps repository $1 (not through the source's append-only key): prune the
 archives matching $2 with the keep options "$@", then free their space."""
+ALONE = ('u=$1; shift; if [ -d /run/systemd/system ]; then '
+         'exec systemd-run --unit="$u" --quiet --wait --pipe --collect -- "$@"; fi; exec "$@"')
+"""Run "$@" as the transient unit $1. A restore whose roost was killed (Ctrl+C, a lost
+connection) leaves its extraction running on the host; the rerun stops that unit before it
+keeps anything aside and starts over, so two never write the same folders. (Without systemd
+as PID 1 it runs directly.)"""
 KEEP = {"daily": 7, "weekly": 4, "monthly": 6}
 """How many archives `roost backup ID --prune` keeps, per period."""
 KEEP_ASIDE = ('s=$1; shift; for p in "$@"; do if [ -e "$p" ]; then '
@@ -205,7 +212,12 @@ class Backups:
     """The vault's passphrase, asked when the repository's passphrase is first needed."""
     on_event: Callable[[Any], None] = lambda e: None
     trust: str | None = None
+    ask_trust: AskTrust | None = None
+    """Asked on first contact with a host (after showing its fingerprint)."""
     clock: clocks.Clock = clocks.system
+
+    def _connect(self, host: Host) -> Transport:
+        return connect(host, self.home, trust=self.trust, ask_trust=self.ask_trust)
 
     def _say(self, text: str) -> None:
         from roost.app.deploying import Said
@@ -249,8 +261,8 @@ class Backups:
         options = deployed_options(self.home, service, source.name)
         spec = self._spec(service, source, options)
         where = Where(service, source.name, target.address, target.port or 22)
-        with connect(target, self.home, trust=self.trust) as tt, \
-                connect(source, self.home, trust=self.trust) as ts:
+        with self._connect(target) as tt, \
+                self._connect(source) as ts:
             secret = self._passphrase(service, source.name)
             secrets = vault_secrets(self.passphrase, self.home)
             self._grant(where, spec, ts, tt)
@@ -273,13 +285,48 @@ class Backups:
                                  hint="run `roost backup` again")
             files = len(listed.stdout.splitlines())
         save_record(self.home, rec)
+        noted = _note_backup(self.home, service, source.name, target.name, every)
         return [f"Backed up {service} from {source.name} to {target.name}: archive "
                 f"{rec.last_archive} holds {files} files and folders, "
                 f"{_size(rec.original)} of data ({_size(rec.size)} added).",
                 f"The next backups run {every} on {source.name} ({where.unit}.timer). "
                 f"{target.name} keeps them append-only: {source.name} cannot delete them.",
                 "The repository's passphrase is in your vault only "
-                f"(`roost keys show {secret.name} --secret`)."]
+                f"(`roost keys show {secret.name} --secret`).", *noted]
+
+    def back_up_all(self, target: Host, every: str = backup.DAILY) -> list[str]:
+        """`back_up` every running service roost can back up, each from its host to `target`
+        (those running on `target` itself are left out, said in a line). One failing service
+        does not stop the others; a RoostError at the end names the ones that failed."""
+        from roost.app.hosts import find
+        from roost.plan.protect import running_backed_up
+        from roost.plan.workspace import Workspace
+
+        ws = Workspace.open(self.home, detect=False)
+        found = running_backed_up(ws.progress, ws.catalog)
+        if not found:
+            raise RoostError("nothing roost can back up runs yet",
+                             hint="deploy a service first; `roost catalog` says which ones "
+                                  "roost backs up")
+        lines: list[str] = []
+        failed: list[str] = []
+        for service, host in found:
+            if host == target.name:
+                lines.append(f"{service} runs on {target.name} itself: back it up to another "
+                             "host.")
+                continue
+            try:
+                lines += self.back_up(service, find(self.home, host), target, every)
+            except RoostError as exc:
+                lines.append(f"{service} on {host}: {exc.line()}")
+                failed.append(f"{service} on {host}")
+        if failed:
+            for line in lines:
+                self._say(line)
+            raise RoostError(f"{len(failed)} of {len(found)} backups failed: "
+                             f"{', '.join(failed)}",
+                             hint="the lines above say why; run again once it is fixed")
+        return lines
 
     def _grant(self, where: Where, spec: BackupSpec, ts: Transport, tt: Transport) -> None:
         """The source host (ts) gets borg, its own key and the target's host keys; the target
@@ -326,7 +373,7 @@ class Backups:
         records = load_records(self.home)
         for rec in records.values():
             try:
-                with connect(find(self.home, rec.source), self.home, trust=self.trust) as ts:
+                with self._connect(find(self.home, rec.source)) as ts:
                     self._read_status(ts, rec)
                 save_record(self.home, rec)
             except RoostError:
@@ -344,7 +391,7 @@ class Backups:
                              hint="`roost backups` lists them")
         secret = vault_secrets(self.passphrase, self.home)(
             Secret(backup.passphrase_id(service, rec.source), "password"))
-        with connect(find(self.home, rec.target), self.home, trust=self.trust) as t:
+        with self._connect(find(self.home, rec.target)) as t:
             names = self.archives(rec, t, secret, True)
             if not names:
                 raise RoostError(f"there is no archive of {service} yet",
@@ -377,7 +424,7 @@ class Backups:
         args = [f"--keep-{k}={int(v)}" for k, v in policy.items()]
         secret = vault_secrets(self.passphrase, self.home)(
             Secret(backup.passphrase_id(service, rec.source), "password"))
-        with connect(find(self.home, rec.target), self.home, trust=self.trust) as t:
+        with self._connect(find(self.home, rec.target)) as t:
             res = t.run(script(PRUNE, rec.where.path, f"{service}-*", *args), sudo=True,
                         stdin=secret.encode(), timeout=3600)
             if not res.ok:
@@ -433,10 +480,10 @@ class Backups:
         if not local:  # the source host, maybe new: its key is let in again (append-only)
             from roost.app.hosts import find
 
-            with connect(find(self.home, rec.target), self.home, trust=self.trust) as tt, \
-                    connect(to, self.home, trust=self.trust) as ts:
+            with self._connect(find(self.home, rec.target)) as tt, \
+                    self._connect(to) as ts:
                 self._grant(rec.where, spec, ts, tt)
-        with connect(to, self.home, trust=self.trust) as t:
+        with self._connect(to) as t:
             names = self.archives(rec, t, secret, local)
             if archive is None:
                 if not names:
@@ -457,10 +504,12 @@ class Backups:
         self._say(f"installing {service} on {to.name} with the options it had")
         d.run(restart=True)
         stamp = clocks.stamp(self.clock)
-        with connect(to, self.home, trust=self.trust) as t:
+        with self._connect(to) as t:
             for u in spec.pause:
                 t.run(["systemctl", "stop", u], sudo=True)
             self._say(f"keeping what {to.name} had aside (*.roost-replaced-{stamp})")
+            unit = f"roost-restore-{service}.service"
+            t.run(["systemctl", "stop", unit], sudo=True)  # one a killed run left going
             kept = t.run(script(KEEP_ASIDE, stamp, *spec.paths), sudo=True)
             if not kept.ok:
                 raise RoostError("roost could not keep the current data aside",
@@ -468,7 +517,8 @@ class Backups:
             self._say(f"putting {archive} back")
             argv = (("bash", "-c", RESTORE, "bash", f"{rec.where.path}::{archive}") if local
                     else rec.where.with_passphrase("sh", "-c", backup.EXTRACT, "sh", archive))
-            res = t.run(argv, sudo=True, stdin=secret.encode(), timeout=3600)
+            res = t.run(script(ALONE, unit, *argv), sudo=True, stdin=secret.encode(),
+                        timeout=3600)
             if not res.ok:
                 raise RoostError(f"the restore of {archive} failed: "
                                  f"{_last(res.stderr or res.stdout)}",
@@ -488,11 +538,12 @@ class Backups:
 
     # -- move ------------------------------------------------------------------------------
 
-    def move(self, service: str, frm: Host, to: Host, replace: bool = False) -> list[str]:
+    def move(self, service: str, frm: Host, to: Host, replace: bool = False,
+             forget_old: bool = False) -> list[str]:
         """Move a service from `frm` to `to` (the host that keeps, or will keep, its backups):
         a last backup with the service held stopped on `frm`, the restore on `to` proven by its
         health check and noted in the progress; only then is it removed from `frm`, its data
-        kept there."""
+        kept there unless `forget_old` (the backups on `to` still hold it)."""
         from roost.app.deploying import Deployment, note_deployed
 
         rec = load_records(self.home).get(service)
@@ -503,7 +554,7 @@ class Backups:
         where = Where(service, frm.name, to.address, to.port or 22)
         self.back_up(service, frm, to)  # set up (or check) the backup while it still runs
         self._say(f"stopping {service} on {frm.name} for its last backup")
-        with connect(frm, self.home, trust=self.trust) as t:
+        with self._connect(frm) as t:
             for u in spec.pause:
                 t.run(["systemctl", "stop", u], sudo=True)
                 t.run(["systemctl", "mask", "--runtime", u], sudo=True)
@@ -511,25 +562,39 @@ class Backups:
             last = self.back_up(service, frm, to)
             lines, result = self._restore(service, to, None, replace)
         except BaseException:
-            with connect(frm, self.home, trust=self.trust) as t:  # back as it was
+            with self._connect(frm) as t:  # back as it was
                 for u in spec.pause:
                     t.run(["systemctl", "unmask", "--runtime", u], sudo=True)
                     t.run(["systemctl", "start", u], sudo=True)
             raise
         noted = note_deployed(service, to.name, result, self.home)
-        with connect(frm, self.home, trust=self.trust) as t:
+        with self._connect(frm) as t:
             t.run(["systemctl", "disable", "--now", f"{where.unit}.timer"], sudo=True)
             for u in spec.pause:  # still stopped: unmasking starts nothing
                 t.run(["systemctl", "unmask", "--runtime", u], sudo=True)
         old = Deployment(service, frm, self.home, deployed_options(self.home, service, frm.name),
                          on_event=self.on_event, passphrase=self.passphrase, trust=self.trust)
-        removed = old.undeploy(purge_data=False)
+        removed = old.undeploy(purge_data=forget_old)
         return [last[0], *lines, *noted, *removed,
                 f"{frm.name} no longer backs {service} up. {to.name} keeps the backups and "
                 f"now runs {service} too: back it up from there to another host with "
                 f"roost backup {service} --host {to.name} --to OTHER-HOST.",
                 f"If a domain name points at {frm.name} ({frm.address}) for {service}, point "
                 f"it at {to.name} ({to.address}) now (DNS A or AAAA record)."]
+
+
+def _note_backup(home: Path, service: str, host: str, target: str, every: str) -> list[str]:
+    """Note the backup in the progress (the plan stops offering to protect it); a progress
+    that cannot be written costs a line, never the backup."""
+    from roost.plan.workspace import Workspace
+
+    try:
+        ws = Workspace.open(home, detect=False)
+        if ws.catalog.get(service) is not None:
+            ws.record_backup(service, host, target, every)
+    except RoostError as exc:
+        return [f"roost could not note the backup in your progress: {exc.line()}"]
+    return []
 
 
 def _last(text: str) -> str:

@@ -246,6 +246,9 @@ def note_deployed(service_id: str, host: str, result: Any, home: Path,
              + (f", version {version}." if version else ".")
              + (" Its step in your plan is done." if healthy and ws.answers is not None
                 else "")]
+    protect = ws.protect_offer() if healthy else None
+    if protect:
+        lines.append(protect)
     if nxt is not None:
         when = (f" (suggested from {nxt.not_before.isoformat()}, at your pace)"
                 if nxt.not_before else "")

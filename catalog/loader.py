@@ -269,6 +269,7 @@ def parse_manifest(text: str, file: str, platforms: Iterable[str]) -> Service:
         next_steps=f.strs("next_steps", required=False),
         install=install,
         experimental=f.bool_("experimental", required=False),
+        backed_up=f.bool_("backed_up", required=False),
         file=file,
     )
     f.no_unknown()

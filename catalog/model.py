@@ -100,6 +100,9 @@ class Service:
     """For people who build their own tools: listed in the catalog and deployable, but never
     part of anyone's plan."""
     """Why roost does not install it and what to do instead; None for services it deploys."""
+    backed_up: bool = False
+    """Its recipe declares what to back up: `roost backup` works for it, and the plan offers
+    to protect it once it runs (a test keeps this and the recipes in step)."""
     file: str = field(default="", compare=False)
 
     def way(self, kind: str) -> Adopt | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from roost.core import paths
@@ -13,10 +14,18 @@ from roost.core.errors import RoostError
 def register(sub: argparse._SubParsersAction[Any]) -> None:
     b = sub.add_parser("backup", help="back a service up to another host (BorgBackup, "
                                       "encrypted, append-only) and run the first backup")
-    b.add_argument("service", metavar="ID")
+    b.add_argument("service", metavar="ID", nargs="?")
     b.add_argument("--host", help="the host the service runs on")
     b.add_argument("--to", metavar="TARGET",
                    help="another host roost knows, that keeps the backups")
+    b.add_argument("--vault", action="store_true",
+                   help="copy roost's own data (the sealed vault, progress, hosts) instead of "
+                        "a service: to a host (--to) or a folder (--to-path)")
+    b.add_argument("--all", action="store_true",
+                   help="every running service roost can back up, each from its host, to "
+                        "--to")
+    b.add_argument("--to-path", type=Path, metavar="DIR",
+                   help="with --vault: a folder, such as a USB disk")
     b.add_argument("--prune", action="store_true",
                    help="thin out old archives from roost's side (keeps 7 daily, 4 weekly, "
                         "6 monthly)")
@@ -32,8 +41,14 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     ls.set_defaults(handler=run_backups)
     r = sub.add_parser("restore", help="install a service on a host and put its backed-up "
                                        "data back")
-    r.add_argument("service", metavar="ID")
-    r.add_argument("--to", required=True, metavar="HOST")
+    r.add_argument("service", metavar="ID", nargs="?")
+    r.add_argument("--to", metavar="HOST")
+    r.add_argument("--vault", action="store_true",
+                   help="bring back roost's own data (vault, progress, hosts) from a copy")
+    r.add_argument("--from", dest="frm", metavar="HOST",
+                   help="with --vault: the host that keeps the copies")
+    r.add_argument("--from-path", type=Path, metavar="DIR",
+                   help="with --vault: the folder given to --to-path")
     r.add_argument("--archive", metavar="NAME", help="an archive (default: the last one)")
     r.add_argument("--yes", action="store_true",
                    help="replace the data of a service already running there (kept aside)")
@@ -46,6 +61,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     m.add_argument("--to", required=True, metavar="HOST")
     m.add_argument("--yes", action="store_true",
                    help="replace the data of a service already running there (kept aside)")
+    m.add_argument("--forget-old", action="store_true",
+                   help="once it works on the new host, delete its data on the old one too "
+                        "(the backups keep it)")
     m.add_argument("--trust", metavar="SHA256:…")
     m.set_defaults(handler=run_move)
 
@@ -75,8 +93,47 @@ def _check_service(service: str) -> None:
                          hint="`roost catalog` lists them")
 
 
-def run_backup(args: argparse.Namespace) -> int:
+def _copies(args: argparse.Namespace) -> Any:
+    from roost.app.home_copies import HomeCopies
+    from roost.core import clock
+
+    return HomeCopies(paths.data_dir(), trust=args.trust, clock=clock.from_environment())
+
+
+def _one_of(host: str | None, path: Path | None, what: str, flags: str) -> None:
+    if (host is None) == (path is None):
+        raise RoostError(f"{what} needs one place: {flags}",
+                         hint="give a host roost knows, or a folder")
+
+
+def _service(args: argparse.Namespace, example: str) -> str:
+    if args.service is None:
+        raise RoostError("which service? Name one (as `roost backups` lists them), or give "
+                         "--vault", hint=f"write {example}")
     _check_service(args.service)
+    return str(args.service)
+
+
+def run_backup(args: argparse.Namespace) -> int:
+    if args.vault:
+        if args.service or args.host:
+            raise RoostError("--vault copies roost's own data, not a service",
+                             hint="write roost backup --vault --to HOST")
+        _one_of(args.to, args.to_path, "a copy of roost's data", "--to HOST or --to-path DIR")
+        lines = (_copies(args).copy_to(_host(args.to)) if args.to
+                 else _copies(args).copy_to_path(args.to_path))
+        print("\n".join(lines))
+        return 0
+    if args.all:
+        if args.service or args.host or not args.to:
+            raise RoostError("--all backs up every running service to one host (--to)",
+                             hint="write roost backup --all --to HOST")
+        print("\n".join(_backups(args).back_up_all(_host(args.to), args.every)))
+        return 0
+    if args.to_path is not None:
+        raise RoostError("--to-path goes with --vault for now",
+                         hint="back a service up to another host with --to HOST")
+    _service(args, "roost backup ID --host HOST --to OTHER")
     if args.verify or args.prune:
         b = _backups(args)
         for line in (b.prune(args.service) if args.prune else []) + (
@@ -84,7 +141,8 @@ def run_backup(args: argparse.Namespace) -> int:
             print(line)
         return 0
     if not args.host or not args.to:
-        raise RoostError("a backup needs --host and --to",
+        raise RoostError("a backup needs the host it runs on (--host) and the one it goes "
+                         "to (--to)",
                          hint=f"write roost backup {args.service} --host HOST --to OTHER-HOST")
     source, target = _host(args.host), _host(args.to)
     for line in _backups(args).back_up(args.service, source, target, args.every):
@@ -104,7 +162,21 @@ def run_backups(args: argparse.Namespace) -> int:
 
 
 def run_restore(args: argparse.Namespace) -> int:
-    _check_service(args.service)
+    if args.vault:
+        if args.service or args.to:
+            raise RoostError("--vault brings back roost's own data, not a service",
+                             hint="write roost restore --vault --from HOST")
+        _one_of(args.frm, args.from_path, "bringing back roost's data",
+                "--from HOST or --from-path DIR")
+        c = _copies(args)
+        lines = (c.restore_from(_host(args.frm), args.archive, replace=args.yes) if args.frm
+                 else c.restore_from_path(args.from_path, args.archive, replace=args.yes))
+        print("\n".join(lines))
+        return 0
+    _service(args, "roost restore ID --to HOST")
+    if not args.to:
+        raise RoostError("a restore needs the host to restore onto (--to)",
+                         hint=f"write roost restore {args.service} --to HOST")
     to = _host(args.to)
     lines = _backups(args).restore(args.service, to, args.archive, replace=args.yes)
     for line in lines:
@@ -116,6 +188,7 @@ def run_restore(args: argparse.Namespace) -> int:
 def run_move(args: argparse.Namespace) -> int:
     _check_service(args.service)
     frm, to = _host(args.frm), _host(args.to)
-    for line in _backups(args).move(args.service, frm, to, replace=args.yes):
+    for line in _backups(args).move(args.service, frm, to, replace=args.yes,
+                                    forget_old=args.forget_old):
         print(line)
     return 0

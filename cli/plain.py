@@ -23,6 +23,7 @@ from roost.plan.planner import WAY_NAMES, Step
 from roost.plan.workspace import Workspace
 
 if TYPE_CHECKING:
+    from roost.app.backing_up import Record
     from roost.deploy.trust import TrustNeeded
 
 PROGRESS_KINDS = ("started", "done", "skipped", "failed", "deployed")
@@ -106,6 +107,13 @@ class Plain:
                 items.append(("Change the pace", self.pace))
             else:
                 items.append(("Answer a few questions to get your plan", self.assess))
+            from roost.plan.protect import unprotected
+
+            for sid, host in unprotected(self.ws.progress, self.ws.catalog)[:1]:
+                svc = self.ws.catalog.get(sid)
+                items.insert(0, (f"Protect what you moved: back up {svc.name if svc else sid} "
+                                 f"on {host}",
+                                 lambda s=sid, h=host: self.back_up(s, h)))  # type: ignore[misc]
             if self.ws.progress.running():
                 items.append(("Status: is everything working? (roost check)", self.status))
             items.append(("Identities: your keys and ids", self.identities))
@@ -208,8 +216,112 @@ class Plain:
         self.say()
         for line in overview(self.ws.home, clock.from_environment()()):
             self.say(line)
-        self.say("Set one up with: roost backup ID --host HOST --to OTHER-HOST. Check them "
-                 "against the hosts with: roost backups.")
+        self.say("Check them against the hosts with: roost backups.")
+        actions: list[tuple[str, Callable[[], None]]] = []
+        for e in self.ws.progress.running():
+            svc = self.ws.catalog.get(e.service_id or "")
+            if svc is not None and svc.backed_up:
+                host = str(e.detail.get("host", ""))
+                actions.append((f"Back up {svc.name} on {host} to another host",
+                                lambda s=svc.id, h=host: self.back_up(s, h)))  # type: ignore[misc]
+        from roost.app.backing_up import load_records
+
+        for rec in load_records(self.ws.home).values():
+            actions.append((f"Restore {rec.service} from its backups on {rec.target}",
+                            lambda r=rec: self.restore(r)))  # type: ignore[misc]
+        actions.append(("Copy roost's data, with the sealed vault, to another host",
+                        self.copy_home))
+        picked = self.choose("What would you like to do?", [t for t, _ in actions])
+        if picked is not None:
+            actions[picked][1]()
+
+    def _other_host(self, but: str, question: str) -> str | None:
+        from roost.app.hosts import host_store
+
+        names = [h.name for h in host_store(self.ws.home).all() if h.name != but]
+        if not names:
+            self.say("Add another host first (Hosts, or roost host add NAME user@address).")
+            return None
+        picked = self.choose(question, names)
+        return None if picked is None else names[picked]
+
+    def back_up(self, service_id: str, host: str) -> None:
+        """Set up backups of a service to another host and run the first (as `roost backup
+        ID --host HOST --to OTHER`, roost.app.backing_up)."""
+        from roost.app.backing_up import Backups
+        from roost.app.deploying import text_of
+        from roost.app.hosts import find
+        from roost.keys.vault import passphrase_from_env_or_prompt
+
+        to = self._other_host(host, "Which host keeps the backups? Another machine: your "
+                                    "VPS, a friend's Pi.")
+        if to is None:
+            return
+        every = self.choose("How often?", ["Every day (suggested)", "Every hour", "Every week"])
+        if every is None:
+            return
+        try:
+            self.say("Setting up the backup and running the first one: this can take a few "
+                     "minutes.")
+            lines = Backups(self.ws.home, passphrase=passphrase_from_env_or_prompt,
+                            on_event=lambda e: self.say(text_of(e)), clock=self.ws.clock,
+                            ask_trust=self._trust).back_up(
+                service_id, find(self.ws.home, host), find(self.ws.home, to),
+                ("daily", "hourly", "weekly")[every])
+        except RoostError as exc:
+            self.say(exc.line())
+            return
+        for line in lines:
+            self.say(line)
+
+    def restore(self, rec: Record) -> None:
+        """Put a service's backed-up data back, on the host it ran on or the one that keeps
+        its backups (as `roost restore ID --to HOST`, roost.app.backing_up)."""
+        from roost.app.backing_up import Backups
+        from roost.app.deploying import text_of
+        from roost.app.hosts import find
+        from roost.keys.vault import passphrase_from_env_or_prompt
+
+        hosts = [rec.source, rec.target]
+        picked = self.choose(f"Restore {rec.service} onto which host?",
+                             [f"{rec.source}, where it ran", f"{rec.target}, which keeps its "
+                              "backups"])
+        if picked is None:
+            return
+        over = self.choose("If it runs there with its own data, replace that data? What it "
+                           "holds now is kept aside, never deleted.",
+                           ["No, stop if it runs there", "Yes, replace it"])
+        if over is None:
+            return
+        self.say(f"Restoring {rec.service}: installing it, putting the last backup back and "
+                 "checking that it works; this can take a few minutes.")
+        try:
+            lines = Backups(self.ws.home, passphrase=passphrase_from_env_or_prompt,
+                            on_event=lambda e: self.say(text_of(e)), clock=self.ws.clock,
+                            ask_trust=self._trust).restore(
+                rec.service, find(self.ws.home, hosts[picked]), replace=over == 1)
+        except RoostError as exc:
+            self.say(exc.line())
+            return
+        for line in lines:
+            self.say(line)
+
+    def copy_home(self) -> None:
+        """roost's data folder, the vault sealed, to another host (roost.app.home_copies)."""
+        from roost.app.home_copies import HomeCopies
+        from roost.app.hosts import find
+
+        to = self._other_host("local", "Which host keeps the copies of roost's data?")
+        if to is None:
+            return
+        try:
+            lines = HomeCopies(self.ws.home, clock=self.ws.clock,
+                               ask_trust=self._trust).copy_to(find(self.ws.home, to))
+        except RoostError as exc:
+            self.say(exc.line())
+            return
+        for line in lines:
+            self.say(line)
 
     def plan(self) -> None:
         while True:

@@ -238,13 +238,24 @@ def run_plan(args: argparse.Namespace) -> int:
     if args.json:
         _dump({"steps": [step_json(s) for s in plan.steps],
                "next": plan.next.service_id if plan.next else None,
-               "excluded": list(plan.excluded), "running": running_json(ws)})
+               "excluded": list(plan.excluded), "running": running_json(ws),
+               "protect": protect_json(ws)})
         return 0
+    protect = ws.protect_offer()
+    if protect:
+        print(protect)
     for s in plan.steps:
         print(f"{s.line(len(plan.steps))} Id: {s.service_id}.{_reach(s)}")
     for line in plan.excluded:
         print(line)
     return 0
+
+
+def protect_json(ws: Workspace) -> list[dict[str, str]]:
+    """The running services with no backup yet, for scripts: [{"service", "host"}]."""
+    from roost.plan.protect import unprotected
+
+    return [{"service": sid, "host": host} for sid, host in unprotected(ws.progress, ws.catalog)]
 
 
 def _reach(step: Step) -> str:
@@ -289,8 +300,11 @@ def run_next(args: argparse.Namespace) -> int:
     plan = _plan(ws)
     if args.json:
         _dump({"next": step_json(plan.next) if plan.next else None,
-               "total": len(plan.steps)})
+               "total": len(plan.steps), "protect": protect_json(ws)})
         return 0
+    protect = ws.protect_offer()
+    if protect:
+        print(protect)
     if plan.next is None:
         print("Every step is done, skipped or under way. Well done.")
         return 0

@@ -9,8 +9,9 @@ second run changes nothing):
   home host's private key (mode 0600 root, written as a file's content, never an argument),
   and roost's unit `roost-relay.service`, which brings the tunnel up with `wg-quick` (the
   kernel's WireGuard, or `wireguard-go` where the kernel has none) and is started again by
-  systemd when the tunnel goes away. PersistentKeepalive keeps the NAT's path open (and finds
-  a VPS that rebooted again);
+  systemd when the tunnel goes away. PersistentKeepalive keeps the NAT's path open; the
+  watcher's datagram through the tunnel every 5 s makes WireGuard handshake again with a VPS
+  that restarted (keepalives alone do not);
 - the VPS end (`vps_recipe`): the same unit listening on `LISTEN_PORT`/udp, and one nftables
   table per service (`roost_relay_<service>`, in its own file under `RULES_DIR`, loaded each
   time the tunnel comes up): traffic to the VPS's own address on the service's ports is
@@ -139,14 +140,16 @@ def nft_rules(relay: Relay) -> str:
     return "\n".join(lines)
 
 
-def _tunnel_steps(conf: RenderTemplate, peer: str, packages: Sequence[str] = ()) -> list[Step]:
+def _tunnel_steps(conf: RenderTemplate, peer: str, peer_address: str,
+                  packages: Sequence[str] = ()) -> list[Step]:
     return [
         InstallPackages((*PACKAGES, *packages)),
         conf,
         WriteFile(WATCH, load_script("relay-tunnel.sh"), mode=0o755, owner="root",
                   group="root"),
         RenderTemplate(UNIT_PATH, template="relay-tunnel.service", mode=0o644,
-                       values={"interface": INTERFACE, "watch": WATCH, "peer": peer}),
+                       values={"interface": INTERFACE, "watch": WATCH, "peer": peer,
+                               "peer_address": peer_address}),
     ]
 
 
@@ -175,7 +178,7 @@ def home_recipe(relay: Relay, last: bool = True) -> Recipe:
                               "peer_key": relay.vps_public, "vps": relay.vps,
                               "endpoint": relay.endpoint(), "home_tunnel": HOME_TUNNEL,
                               "vps_tunnel": VPS_TUNNEL, "keepalive": str(KEEPALIVE)})
-    steps = [*_tunnel_steps(conf, relay.vps), *_start((CONF, WATCH, UNIT_PATH))]
+    steps = [*_tunnel_steps(conf, relay.vps, VPS_TUNNEL), *_start((CONF, WATCH, UNIT_PATH))]
     return Recipe(
         id=relay.recipe_id, service_id=relay.service_id,
         title=f"the relay tunnel from {relay.home} to {relay.vps}", steps=tuple(steps),
@@ -194,7 +197,7 @@ def vps_recipe(relay: Relay, last: bool = True) -> Recipe:
                               "listen_port": str(LISTEN_PORT), "rules_dir": RULES_DIR})
     rules = WriteFile(relay.rules_path, nft_rules(relay), mode=0o644, owner="root",
                       group="root")
-    steps = [*_tunnel_steps(conf, relay.home, ("nftables",)),
+    steps = [*_tunnel_steps(conf, relay.home, HOME_TUNNEL, ("nftables",)),
              rules,
              *_start((CONF, WATCH, UNIT_PATH, relay.rules_path)),
              # Loaded by the tunnel's start above; loaded here when it went missing since.

@@ -138,8 +138,8 @@ def open_ports(t: Transport, gw: Gateway, ports: Sequence[Port],
                if (m := now.get((p.protocol.upper(), p.number))) is None or m.address != gw.lan]
     if missing:
         raise RoostError(f"the router did not take the forwarding of {', '.join(missing)}",
-                         hint="forward the ports by hand on the router's settings page "
-                              "(port forwarding), to this host's address")
+                         hint=f"forward {', '.join(missing)} to {gw.lan} by hand on the router's "
+                              "page, or use another way in")
     return added
 
 

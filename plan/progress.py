@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -25,11 +25,12 @@ from roost.plan.answers import Answers
 
 SCHEMA = 1
 EVENT_KINDS = ("assessed", "planned", "started", "done", "skipped", "failed", "deployed",
-               "removed", "identity", "identity_removed", "reach", "reach_removed", "undone")
+               "removed", "identity", "identity_removed", "reach", "reach_removed", "backup",
+               "undone")
 STEP_EVENTS = ("started", "done", "skipped", "failed")
 """Events that change a service's state."""
 UNDOABLE = ("assessed", "started", "done", "skipped", "failed", "deployed", "removed",
-            "identity", "reach", "reach_removed")
+            "identity", "reach", "reach_removed", "backup")
 WAYS_IN = ("router", "upnp", "relay", "tor")
 """How people outside reach a service on a host: the router forwards its ports (by hand, or
 `upnp` when roost asked the router), a WireGuard `relay` through the person's VPS, or a Tor
@@ -113,6 +114,8 @@ class Event:
             "identity_removed": f"removed a {kind} identity".replace("  ", " "),
             "reach": f"made {sid} on {host} reachable {way_words(self.detail)}",
             "reach_removed": f"took away {way_words(self.detail)} to {sid} on {host}",
+            "backup": f"set up backups of {sid} on {host} to "
+                      f"{printable(self.detail.get('to', 'another host'), 120)}",
             "undone": f"undid: {printable(self.detail.get('what', 'a step'), 200)}",
         }[self.kind]
         reason = self.detail.get("reason")
@@ -226,6 +229,20 @@ class Progress:
             else:
                 latest.pop(key, None)
         return tuple(latest.values())
+
+    def unprotected(self, can_back_up: Collection[str]) -> tuple[Event, ...]:
+        """The deploys now running (as `running`) of services roost can back up
+        (`can_back_up`) that have no backup set up on that host since they were deployed
+        there: what "protect what you moved" offers, oldest first."""
+        backed: set[tuple[str, str]] = set()
+        for e in self.effective():
+            key = (e.service_id or "", str(e.detail.get("host", "")))
+            if e.kind == "backup":
+                backed.add(key)
+            elif e.kind == "removed":
+                backed.discard(key)
+        return tuple(e for e in self.running() if e.service_id in can_back_up
+                     and (e.service_id, str(e.detail.get("host", ""))) not in backed)
 
     def ports_on(self, host: str) -> dict[str, str]:
         """What roost runs on `host`, by port: {"8008/tcp": "ssb-pub"} (latest deploys)."""

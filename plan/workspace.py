@@ -138,6 +138,13 @@ class Workspace:
                              hint="its replacement is offered instead; run roost plan")
         return found
 
+    def protect_offer(self) -> str | None:
+        """"Protect what you moved": services running with no backup yet (roost.plan.protect),
+        as one paragraph; None when there is nothing to offer."""
+        from roost.plan.protect import offer
+
+        return offer(self.progress, self.catalog)
+
     def history(self) -> tuple[Event, ...]:
         return self.progress.events
 
@@ -238,6 +245,12 @@ class Workspace:
         """Note that a way in was taken away (an undeploy, or the person's choice)."""
         self._append(Event("reach_removed", self.clock(), self._service(service_id),
                            _reach_detail(host, way, None, None)))
+
+    def record_backup(self, service_id: str, host: str, to: str, every: str) -> None:
+        """Note that backups of a service on a host are set up, kept on host `to`."""
+        self._append(Event("backup", self.clock(), self._service(service_id),
+                           {"host": str(host)[:200], "to": str(to)[:200],
+                            "every": str(every)[:20]}))
 
     def record_identity(self, kind: str, public_id: str) -> None:
         """Remember that an identity exists: its kind and PUBLIC id only, never a secret."""
@@ -389,4 +402,5 @@ def _undo_words(e: Event) -> str:
         "identity": f"the record of the {e.detail.get('kind', '')} identity",
         "reach": f"the record of a way in to {sid}",
         "reach_removed": f"the record of taking a way in to {sid} away",
+        "backup": f"the record of backing up {sid}",
     }.get(e.kind, e.kind)

@@ -155,6 +155,11 @@ def test_bad_input_gets_one_line_and_exit_2(tmp_path: Path) -> None:
                      "lost with that host")
     _one_line_exit_2(_roost(home, "backup", "nosuch", "--host", "vps", "--to", "gone"),
                      "knows no service")
+    _one_line_exit_2(_roost(home, "backup", "--all"), "--all backs up every running service")
+    _one_line_exit_2(_roost(home, "backup", "prosody", "--all", "--to", "vps"),
+                     "--all backs up every running service")
+    _one_line_exit_2(_roost(home, "backup", "--all", "--to", "vps"),
+                     "nothing roost can back up runs yet")
     unreachable = _roost(home, "backup", "prosody", "--host", "vps", "--to", "gone")
     _one_line_exit_2(unreachable, "127.0.0.1")
     assert not (home / "backups.toml").read_text().count("gone")  # nothing recorded
@@ -384,6 +389,25 @@ def test_prosody_backed_up_pi_lost_restored_on_the_vps_and_a_client_finds_everyt
         # Restore onto the vps: bad archive names are refused first, in one line.
         with pytest.raises(RoostError, match="no archive prosody-2000-01-01T00:00:00"):
             b.restore("prosody", vps, "prosody-2000-01-01T00:00:00")
+        # roost killed in the middle of a restore: the extraction (a transient unit on the
+        # vps) is stopped by the rerun before it keeps anything aside, which then starts over
+        # and finishes (the checks below are on what the rerun left).
+        proc = subprocess.Popen([sys.executable, "-m", "roost", "restore", "prosody", "--to",
+                                 "vps"], env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if "putting prosody-" in line:
+                break
+        for _ in range(200):
+            state = vps_host.ssh("systemctl is-active roost-restore-prosody.service",
+                                 check=False).stdout.strip()
+            if state == "active":
+                break
+            time.sleep(0.05)
+        assert state == "active", state
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
         start = time.monotonic()
         with ProcScanner([passphrase]) as scan:
             done = b.restore("prosody", vps)
@@ -436,9 +460,10 @@ def test_the_app_lists_the_backups_on_its_own_screen(home: Path) -> None:
             assert type(app.screen).__name__ == "BackupsScreen"
             text = " ".join("\n".join(screen_lines(app)).split())
             assert "prosody on pi" in text and "NO GOOD BACKUP YET" in text, text
-            await press(pilot, app, "enter")
+            await press(pilot, app, "enter")  # a backed-up service: its restore form
+            assert type(app.screen).__name__ == "RestoreFormScreen"
             said = " ".join("\n".join(screen_lines(app)).split())
-            assert "roost restore prosody --to HOST" in said, said
+            assert "Restore prosody from its backups" in said, said
 
     walk()
 
@@ -509,3 +534,76 @@ def test_the_options_of_a_deploy_are_kept_for_a_restore(tmp_path: Path) -> None:
     assert deployed_options(tmp_path, "prosody", "pi") == {"registration": "open",
                                                            "domain": "x.test"}
     assert deployed_options(tmp_path, "prosody", "vps") == {}
+
+
+@pytest.mark.slow
+@pytest.mark.container
+def test_the_plain_mode_offers_the_backup_after_a_deploy_and_sets_it_up(
+    pi_host: TestHost, vps_host: TestHost, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """"Protect what you moved", as the person meets it: the static blog runs on the pi, the
+    plain mode's first choice is to back it up; picking the vps sets the backup up over real
+    SSH, the first archive lands there, and the offer is gone."""
+    import io
+
+    from support.clock import TEST_CLOCK
+    from test_plan_reach import ANSWERS, FACTS
+
+    from roost.app.deploying import Deployment, note_deployed
+    from roost.cli.plain import Plain
+    from roost.plan.workspace import Workspace
+
+    home = _home(tmp_path, [pi_host, vps_host], ())
+    monkeypatch.setenv("ROOST_HOME", str(home))
+    monkeypatch.setenv("ROOST_PASSPHRASE_FILE", str(home / "pass"))
+    (home / "pass").chmod(0o600)
+    ws = Workspace.open(home, facts=FACTS, clock=TEST_CLOCK)
+    ws.save_answers(ANSWERS)
+    pi = HostStore(home / HOSTS_FILE).get("pi")
+    result = Deployment("static-blog", pi, home, {"address": pi_host.address},
+                        passphrase=lambda: PASS).run()
+    lines = note_deployed("static-blog", "pi", result, home)
+    assert any(line.startswith("Protect what you moved") for line in lines), lines
+    ws.reload()
+    others = [h.name for h in HostStore(home / HOSTS_FILE).all() if h.name != "pi"]
+    out = io.StringIO()
+    # 1: protect it; then the vps among the other hosts; 1: every day; 0: quit.
+    Plain(ws, out, io.StringIO(f"1\n{others.index('vps') + 1}\n1\n0\n"), False).main_menu()
+    text = out.getvalue()
+    assert "  1. Protect what you moved: back up Static blog" in text, text[:2000]
+    assert "Backed up static-blog from pi to vps: archive static-blog-" in text, text[-3000:]
+    listed = vps_host.ssh("ls /srv/roost-backups/pi").stdout.split()
+    assert listed == ["static-blog"], listed
+    ws.reload()
+    assert ws.protect_offer() is None
+    assert ws.history()[-1].describe().endswith("set up backups of static-blog on pi to vps.")
+
+    # Every running service at once: here the blog again, a second archive.
+    from roost.cli.main import main
+
+    assert main(["backup", "--all", "--to", "vps"]) == 0
+    archives = [r.last_archive for r in load_records(home).values()]
+    assert len(archives) == 1 and archives[0] != text.split("archive ")[1].split(" ")[0]
+
+    # The pi is lost: from the plain mode's Backups, the blog restored onto the vps (the host
+    # that keeps its backups); the page loads there.
+    import httpx
+
+    out = io.StringIO()
+    # Backups menu: 1 back up the blog, 2 restore it, 3 copy roost's data; onto 2 (the vps).
+    Plain(ws, out, io.StringIO("2\n2\n1\n"), False).backups()
+    said = out.getvalue()
+    assert "  2. Restore static-blog from its backups on vps" in said, said[:3000]
+    assert "Restored static-blog on vps from static-blog-" in said, said[-3000:]
+    page = httpx.get(f"http://{vps_host.address}/", timeout=10)
+    assert page.status_code == 200 and b"Served by roost." in page.content
+
+    # Moved for good: the pi's copy goes only with --forget-old, and only once the vps works.
+    assert pi_host.ssh("test -d /var/www/roost-blog", check=False).returncode == 0
+    assert main(["move", "static-blog", "--from", "pi", "--to", "vps", "--yes",
+                 "--forget-old"]) == 0
+    assert pi_host.ssh("test -e /var/www/roost-blog", check=False).returncode != 0
+    page = httpx.get(f"http://{vps_host.address}/", timeout=10)
+    assert page.status_code == 200 and b"Served by roost." in page.content
+    ws.reload()
+    assert [str(e.detail["host"]) for e in ws.progress.running()] == ["vps"]

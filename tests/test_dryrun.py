@@ -115,3 +115,16 @@ def test_a_real_run_shows_exactly_the_dry_runs_steps(tmp_path: Path) -> None:
         assert {e.index for e in events if isinstance(e, StepDone)} | \
             {e.index for e in events if isinstance(e, StepSkipped)} == \
             {n for n, _, _ in expected}
+
+
+def test_the_catalog_says_backed_up_exactly_for_recipes_that_declare_a_backup(
+        people: dict[str, Any]) -> None:
+    """The plan offers "protect what you moved" from the catalog's `backed_up`; `roost backup`
+    works from the recipe's BackupSpec: the two must agree."""
+    from roost.catalog.loader import load as load_catalog
+
+    catalog = load_catalog()
+    declared = {sid for sid in RECIPES if build(sid, people).backup is not None}
+    flagged = {s.recipe or s.id for s in catalog.services if s.backed_up}
+    assert declared == flagged
+    assert {"prosody", "static-blog", "ssb-pub"} <= declared

@@ -81,7 +81,7 @@ def test_the_vault_gives_tors_key_file_as_bytes(tmp_path: Path) -> None:
 def test_closing_without_a_way_says_which_to_add(home: Path,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["reach", "prosody", "--host", "local", "--close"]) == 2
-    assert "add --relay VPS or --tor" in capsys.readouterr().err
+    assert "Add --upnp, --relay VPS or --tor" in capsys.readouterr().err
 
 
 # --- on a booted Debian host, through roost's own commands -----------------------------------
@@ -197,7 +197,7 @@ def test_the_plain_mode_and_the_app_make_it_too(
     # 4 is "Check that others can reach it", 5 the onion service
     Plain(ws, out, io.StringIO("5\n0\n"), False).step("prosody")
     text = out.getvalue()
-    assert "  4. Reach it over Tor: an onion service for private use" in text
+    assert "  5. Reach it over Tor: an onion service for private use" in text
     assert f"reachable over Tor at {onion}" in text, text[-2000:]
     assert pi_host.ssh(f"cat {folder}/hostname").stdout.strip() == onion
     assert "HiddenServicePort 5269 127.0.0.1:5269" in pi_host.ssh(

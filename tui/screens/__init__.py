@@ -44,6 +44,19 @@ def open_screen(app: App[int], name: str, arg: str | None = None) -> None:
         from roost.tui.screens.backups import BackupsScreen
 
         app.push_screen(BackupsScreen())
+    elif name == "backup" and arg is not None:
+        from roost.tui.screens.backups import BackupFormScreen
+
+        service, _, host = arg.partition(":")  # "prosody:pi"
+        app.push_screen(BackupFormScreen(service, host))
+    elif name == "restore" and arg is not None:
+        from roost.tui.screens.backups import RestoreFormScreen
+
+        app.push_screen(RestoreFormScreen(arg))
+    elif name == "home-copy":
+        from roost.tui.screens.backups import HomeCopyScreen
+
+        app.push_screen(HomeCopyScreen())
     elif name == "settings":
         from roost.tui.screens.settings import SettingsScreen
 

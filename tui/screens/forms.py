@@ -70,8 +70,12 @@ class FormScreen(RoostScreen):
         if key == "cancel":
             self.app.pop_screen()
         elif key == "submit":
+            try:
+                work = self.work(self.values())
+            except RoostError as exc:  # what was typed, said in one line before any work
+                self.say(exc.line())
+                return
             self.say(self.BUSY)
-            work = self.work(self.values())
             self.run_worker(work, thread=True, exclusive=True, exit_on_error=False,
                             name="form")
 

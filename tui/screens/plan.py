@@ -77,6 +77,13 @@ class PlanScreen(RoostScreen):
                    for e in self.ws.progress.running()}
         checked = {k: v for k, v in last_states(self.ws.home).items() if k in running}
         out = []
+        from roost.plan.protect import unprotected
+
+        for sid, host in unprotected(self.ws.progress, self.ws.catalog)[:1]:
+            svc = self.ws.catalog.get(sid)
+            short = (svc.name if svc else sid).split(" (")[0]  # "Prosody", fits 40 columns
+            out.append(Row(f"protect:{sid}:{host}", f"Back up {short}",
+                           state="no backup yet", extra=self.ws.protect_offer() or ""))
         for s in ordered(plan):
             extra = [last.spoken(host) for (sid, host), last in checked.items()
                      if sid == s.service_id]
@@ -106,6 +113,8 @@ class PlanScreen(RoostScreen):
             open_screen(self.app, "detail", key.split(":", 1)[1])
         elif key == "assess":
             open_screen(self.app, "assess")
+        elif key.startswith("protect:"):
+            open_screen(self.app, "backup", key.split(":", 1)[1])
 
     def action_done(self) -> None:
         sid = self._current_service()

@@ -152,16 +152,3 @@ class DynDnsScreen(FormScreen):
                    passphrase=typed(values.get("passphrase", ""),
                                     "ddclient needs the provider's token"))
         return lambda: " ".join(d.run())
-
-    def activate(self, key: str) -> None:
-        if key == "submit":
-            try:
-                work = self.work(self.values())
-            except RoostError as exc:
-                self.say(exc.line())
-                return
-            self.say(self.BUSY)
-            self.run_worker(work, thread=True, exclusive=True, exit_on_error=False,
-                            name="form")
-            return
-        super().activate(key)
