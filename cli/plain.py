@@ -53,6 +53,16 @@ class Plain:
         self.out.write(_clean(text) + "\n")
         self.out.flush()
 
+    def tell(self, act: Callable[[], Sequence[str]]) -> None:
+        """Run a use case and say its lines; a RoostError is said as its one line."""
+        try:
+            lines = act()
+        except RoostError as exc:
+            self.say(exc.line())
+            return
+        for line in lines:
+            self.say(line)
+
     def ask(self, prompt: str) -> str:
         self.out.write(_clean(prompt) + " ")
         self.out.flush()
@@ -189,18 +199,15 @@ class Plain:
                            "Over plain http (a provider on your own network)"])
         if tls is None:
             return
-        try:
+
+        def run() -> list[str]:
             host = find(self.ws.home, host_name)
-            lines = DynDns(host, self.ws.home, domain=domain, server=server, login=login,
-                           check=check or "dyndns", ssl=tls == 0,
-                           on_event=lambda e: self.say(text_of(e)),
-                           passphrase=passphrase_from_env_or_prompt, ask_trust=self._trust,
-                           sudo_password=lambda: ask_sudo_password(host)).run()
-        except RoostError as exc:
-            self.say(exc.line())
-            return
-        for line in lines:
-            self.say(line)
+            return DynDns(host, self.ws.home, domain=domain, server=server, login=login,
+                          check=check or "dyndns", ssl=tls == 0,
+                          on_event=lambda e: self.say(text_of(e)),
+                          passphrase=passphrase_from_env_or_prompt, ask_trust=self._trust,
+                          sudo_password=lambda: ask_sudo_password(host)).run()
+        self.tell(run)
 
     def _trust(self, need: TrustNeeded) -> bool:
         """On first contact with a host: its fingerprint, and the person's answer."""
@@ -260,19 +267,13 @@ class Plain:
         every = self.choose("How often?", ["Every day (suggested)", "Every hour", "Every week"])
         if every is None:
             return
-        try:
-            self.say("Setting up the backup and running the first one: this can take a few "
-                     "minutes.")
-            lines = Backups(self.ws.home, passphrase=passphrase_from_env_or_prompt,
-                            on_event=lambda e: self.say(text_of(e)), clock=self.ws.clock,
-                            ask_trust=self._trust).back_up(
-                service_id, find(self.ws.home, host), find(self.ws.home, to),
-                ("daily", "hourly", "weekly")[every])
-        except RoostError as exc:
-            self.say(exc.line())
-            return
-        for line in lines:
-            self.say(line)
+        self.say("Setting up the backup and running the first one: this can take a few "
+                 "minutes.")
+        self.tell(lambda: Backups(self.ws.home, passphrase=passphrase_from_env_or_prompt,
+                                  on_event=lambda e: self.say(text_of(e)), clock=self.ws.clock,
+                                  ask_trust=self._trust).back_up(
+            service_id, find(self.ws.home, host), find(self.ws.home, to),
+            ("daily", "hourly", "weekly")[every]))
 
     def restore(self, rec: Record) -> None:
         """Put a service's backed-up data back, on the host it ran on or the one that keeps
@@ -295,16 +296,10 @@ class Plain:
             return
         self.say(f"Restoring {rec.service}: installing it, putting the last backup back and "
                  "checking that it works; this can take a few minutes.")
-        try:
-            lines = Backups(self.ws.home, passphrase=passphrase_from_env_or_prompt,
-                            on_event=lambda e: self.say(text_of(e)), clock=self.ws.clock,
-                            ask_trust=self._trust).restore(
-                rec.service, find(self.ws.home, hosts[picked]), replace=over == 1)
-        except RoostError as exc:
-            self.say(exc.line())
-            return
-        for line in lines:
-            self.say(line)
+        self.tell(lambda: Backups(self.ws.home, passphrase=passphrase_from_env_or_prompt,
+                                  on_event=lambda e: self.say(text_of(e)), clock=self.ws.clock,
+                                  ask_trust=self._trust).restore(
+            rec.service, find(self.ws.home, hosts[picked]), replace=over == 1))
 
     def copy_home(self) -> None:
         """roost's data folder, the vault sealed, to another host (roost.app.home_copies)."""
@@ -314,14 +309,8 @@ class Plain:
         to = self._other_host("local", "Which host keeps the copies of roost's data?")
         if to is None:
             return
-        try:
-            lines = HomeCopies(self.ws.home, clock=self.ws.clock,
-                               ask_trust=self._trust).copy_to(find(self.ws.home, to))
-        except RoostError as exc:
-            self.say(exc.line())
-            return
-        for line in lines:
-            self.say(line)
+        self.tell(lambda: HomeCopies(self.ws.home, clock=self.ws.clock,
+                                     ask_trust=self._trust).copy_to(find(self.ws.home, to)))
 
     def plan(self) -> None:
         while True:
@@ -468,15 +457,11 @@ class Plain:
             if not isinstance(e, Output):
                 self.say(text_of(e))  # type: ignore[arg-type]
 
-        try:
+        def run() -> list[str]:
             r = Relaying(service_id, store.get(host), store.get(via), self.ws.home,
                          on_event=show, passphrase=passphrase_from_env_or_prompt)
-            lines = r.close() if close else r.open()
-        except RoostError as exc:
-            self.say(exc.line())
-            return
-        for line in lines:
-            self.say(line)
+            return r.close() if close else r.open()
+        self.tell(run)
 
     def tor(self, service_id: str) -> None:
         """A Tor onion service for the service on a host that runs it (roost.app.onion)."""
@@ -496,17 +481,13 @@ class Plain:
         if picked is None:
             return
 
-        try:
+        def run() -> list[str]:
             host = find(self.ws.home, hosts[picked])
-            lines = Onion(service_id, host, self.ws.home,
-                          on_event=lambda e: self.say(text_of(e)),
-                          passphrase=passphrase_from_env_or_prompt, ask_trust=self._trust,
-                          sudo_password=lambda: ask_sudo_password(host)).open()
-        except RoostError as exc:
-            self.say(exc.line())
-            return
-        for line in lines:
-            self.say(line)
+            return Onion(service_id, host, self.ws.home,
+                         on_event=lambda e: self.say(text_of(e)),
+                         passphrase=passphrase_from_env_or_prompt, ask_trust=self._trust,
+                         sudo_password=lambda: ask_sudo_password(host)).open()
+        self.tell(run)
 
     def pace(self) -> None:
         answers = self.ws.answers
