@@ -24,10 +24,13 @@ other hosts are still checked). The last report is kept in the data folder
 Hooks for work built elsewhere: `ServiceCheck.backup` (the service's last good backup) and
 `ServiceCheck.reach` (reachable from outside) are typed fields, filled by the `backups` and
 `reach` callables given to `check` (None: not known yet, and nothing is said about them).
+`reach` defaults to roost.app.reached: the ways in the progress recorded, each looked at on
+the host over the check's connection (a service with none recorded costs nothing).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
@@ -97,8 +100,9 @@ class Reach:
 
 BackupOf = Callable[[str, str], Backup | None]
 """(service id, host) -> its last good backup, or None when unknown."""
-ReachOf = Callable[[str, str], Reach | None]
-"""(service id, host) -> whether it is reachable from outside, or None when unknown."""
+ReachOf = Callable[[str, str, Transport], Reach | None]
+"""(service id, host, the connection to the host) -> whether it is reachable from outside, or
+None when unknown."""
 
 
 # -- the report -------------------------------------------------------------------------------
@@ -132,6 +136,8 @@ class ServiceCheck:
     """Hook: reachable from outside (None: not known here)."""
     host_attention: tuple[str, ...] = ()
     """The host's problems (disk, memory, read-only), said on each of its services' lines."""
+    upgrade: str = ""
+    """An upgrade of it that was cut off, in words ("" when none)."""
     attention: tuple[str, ...] = ()
     """Every problem of this service, in words; empty when all is well."""
 
@@ -148,6 +154,8 @@ class ServiceCheck:
                                                       else "")) if self.reach.reachable
                          else "not reachable from outside"
                          + (f" ({self.reach.problem})" if self.reach.problem else ""))
+        if self.upgrade:
+            parts.append(self.upgrade)
         parts.extend(self.host_attention)
         return f"{self.label} on {self.host}: " + "; ".join(parts) + "."
 
@@ -293,7 +301,13 @@ def check(home: Path, *, paths: Sequence[str] = (), thresholds: Thresholds | Non
     systems to check besides / on every host. The report is kept for the plan (`keep`)."""
     limits = thresholds or Thresholds.load()
     now = (clock or clocks.from_environment())()
+    if workspace is None and (home / PROGRESS_FILE).exists():
+        workspace = Workspace.open(home, detect=False)
     items = deployed(home, workspace)
+    if reach is None and items and workspace is not None:
+        from roost.app.reached import reach_of
+
+        reach = reach_of(workspace)
     by_host: dict[str, list[Deployed]] = {}
     for d in items:
         by_host.setdefault(d.host, []).append(d)
@@ -337,14 +351,24 @@ def _check_host(name: str, items: list[Deployed], home: Path, paths: tuple[str, 
                          services=unchecked, seconds=time.monotonic() - start)
     with t:
         try:
-            state = host_state.read(t, paths)
+            state = host_state.read(t, paths, session.host_state_dir())
         except RoostError as exc:
             return HostCheck(name, False, exc.message, services=unchecked,
                              seconds=time.monotonic() - start)
         attention = _host_attention(state, limits)
-        services = tuple(_check_service(d, host, t, home, limits, now, secrets, backups,
-                                        reach, attention) for d in items)
+        services = tuple(_with_upgrade(_check_service(d, host, t, home, limits, now, secrets,
+                                                      backups, reach, attention), state)
+                         for d in items)
     return HostCheck(name, True, "", state, attention, services, time.monotonic() - start)
+
+
+def _with_upgrade(s: ServiceCheck, st: host_state.HostState) -> ServiceCheck:
+    """A service whose upgrade was cut off needs attention, and says how to finish it."""
+    if s.service_id not in st.upgrades_cut_off:
+        return s
+    words = (f"an upgrade was cut off; finish it with: roost upgrade {s.service_id} --host "
+             f"{s.host}")
+    return dataclasses.replace(s, upgrade=words, attention=(*s.attention, words))
 
 
 def _host_attention(st: host_state.HostState, limits: Thresholds) -> tuple[str, ...]:
@@ -370,7 +394,7 @@ def _check_service(d: Deployed, host: Host, t: Transport, home: Path, limits: Th
                    host_attention: tuple[str, ...]) -> ServiceCheck:
     extra: dict[str, Any] = {
         "backup": backups(d.service_id, d.host) if backups else None,
-        "reach": reach(d.service_id, d.host) if reach else None,
+        "reach": reach(d.service_id, d.host, t) if reach else None,
         "host_attention": host_attention,
     }
     try:

@@ -12,7 +12,7 @@ import dataclasses
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from roost.core.clock import Clock
 from roost.core.errors import RoostError
@@ -53,16 +53,6 @@ class Plain:
         self.out.write(_clean(text) + "\n")
         self.out.flush()
 
-    def tell(self, act: Callable[[], Sequence[str]]) -> None:
-        """Run a use case and say its lines; a RoostError is said as its one line."""
-        try:
-            lines = act()
-        except RoostError as exc:
-            self.say(exc.line())
-            return
-        for line in lines:
-            self.say(line)
-
     def ask(self, prompt: str) -> str:
         self.out.write(_clean(prompt) + " ")
         self.out.flush()
@@ -97,6 +87,16 @@ class Plain:
         self.say("Bye. Your progress is saved.")
         return 0
 
+    def tell(self, work: Callable[[], Sequence[str]]) -> None:
+        """Run a use case and say its lines; a RoostError is said as its one line."""
+        try:
+            lines = work()
+        except RoostError as exc:
+            self.say(exc.line())
+            return
+        for line in lines:
+            self.say(line)
+
     # --- screens -----------------------------------------------------------------------
 
     def main_menu(self) -> None:
@@ -126,6 +126,8 @@ class Plain:
                                  lambda s=sid, h=host: self.back_up(s, h)))  # type: ignore[misc]
             if self.ws.progress.running():
                 items.append(("Status: is everything working? (roost check)", self.status))
+                items.append(("Updates: what is newer, and upgrade (roost updates)",
+                              self.updates))
             items.append(("Identities: your keys and ids", self.identities))
             items.append(("Hosts: the machines roost sets up", self.hosts))
             items.append(("Backups: where each service is kept safe", self.backups))
@@ -164,6 +166,57 @@ class Plain:
         for line in check(self.ws.home, clock=self.ws.clock).lines():
             self.say(line)
 
+    def updates(self) -> None:
+        """What is newer for every deployed service (roost.app.upgrading, as `roost
+        updates`), and upgrading one (as `roost upgrade`)."""
+        from roost.app.upgrading import updates, upgradable
+
+        self.say()
+        self.say("Looking for updates on every host; this takes a moment.")
+        try:
+            report = updates(self.ws.home)
+        except RoostError as exc:
+            self.say(exc.line())
+            return
+        for line in report.lines():
+            self.say(line)
+        todo = upgradable(report)
+        if not todo:
+            return
+        picked = self.choose("Upgrade one? roost backs it up first, checks it works after, "
+                             "and goes back to the version before by itself if not.",
+                             [f"Upgrade {s.service_id} on {s.host}" for s in todo])
+        if picked is not None:
+            self.upgrade(todo[picked].service_id, todo[picked].host)
+
+    def upgrade(self, service_id: str, host: str) -> None:
+        from roost.app.deploying import text_of
+        from roost.app.upgrading import backup_set_up, upgrade
+        from roost.deploy.events import Output
+        from roost.keys.vault import passphrase_from_env_or_prompt
+
+        no_backup = False
+        if not backup_set_up(self.ws.home, service_id, host):
+            if self.choose(f"No backup of {service_id} on {host} is set up. Set one up first "
+                           f"with: roost backup {service_id} --host {host} --to OTHER-HOST. "
+                           "Or:", ["Upgrade without a backup"]) != 0:
+                return
+            no_backup = True
+
+        def show(e: Any) -> None:
+            if not isinstance(e, Output):
+                self.say(text_of(e))
+
+        self.say(f"Upgrading {service_id} on {host}; one line a step.")
+        try:
+            result = upgrade(self.ws.home, service_id, host, no_backup=no_backup,
+                             passphrase=passphrase_from_env_or_prompt, on_event=show)
+        except RoostError as exc:
+            self.say(exc.line())
+            return
+        for line in result.lines:
+            self.say(line)
+
     def hosts(self) -> None:
         from roost.deploy.hosts import HOSTS_FILE, HostStore
 
@@ -199,7 +252,6 @@ class Plain:
                            "Over plain http (a provider on your own network)"])
         if tls is None:
             return
-
         def run() -> list[str]:
             host = find(self.ws.home, host_name)
             return DynDns(host, self.ws.home, domain=domain, server=server, login=login,
@@ -207,6 +259,7 @@ class Plain:
                           on_event=lambda e: self.say(text_of(e)),
                           passphrase=passphrase_from_env_or_prompt, ask_trust=self._trust,
                           sudo_password=lambda: ask_sudo_password(host)).run()
+
         self.tell(run)
 
     def _trust(self, need: TrustNeeded) -> bool:
@@ -267,8 +320,7 @@ class Plain:
         every = self.choose("How often?", ["Every day (suggested)", "Every hour", "Every week"])
         if every is None:
             return
-        self.say("Setting up the backup and running the first one: this can take a few "
-                 "minutes.")
+        self.say("Setting up the backup and running the first one: this can take a few minutes.")
         self.tell(lambda: Backups(self.ws.home, passphrase=passphrase_from_env_or_prompt,
                                   on_event=lambda e: self.say(text_of(e)), clock=self.ws.clock,
                                   ask_trust=self._trust).back_up(
@@ -299,7 +351,7 @@ class Plain:
         self.tell(lambda: Backups(self.ws.home, passphrase=passphrase_from_env_or_prompt,
                                   on_event=lambda e: self.say(text_of(e)), clock=self.ws.clock,
                                   ask_trust=self._trust).restore(
-            rec.service, find(self.ws.home, hosts[picked]), replace=over == 1))
+                      rec.service, find(self.ws.home, hosts[picked]), replace=over == 1))
 
     def copy_home(self) -> None:
         """roost's data folder, the vault sealed, to another host (roost.app.home_copies)."""
@@ -355,6 +407,8 @@ class Plain:
                 more.append(("Reach it over Tor: an onion service for private use",
                              lambda: self.tor(service_id)))
             more += self.relay_choices(service_id)
+            if reached_from_outside(service_id):
+                more += self.upnp_choices(service_id)
             picked = self.choose(f"What would you like to do with {s.name}?",
                                  [*actions, *[text for text, _ in more]])
             if picked is None:
@@ -457,11 +511,52 @@ class Plain:
             if not isinstance(e, Output):
                 self.say(text_of(e))  # type: ignore[arg-type]
 
+        vps = via
+
         def run() -> list[str]:
-            r = Relaying(service_id, store.get(host), store.get(via), self.ws.home,
+            r = Relaying(service_id, store.get(host), store.get(vps), self.ws.home,
                          on_event=show, passphrase=passphrase_from_env_or_prompt)
             return r.close() if close else r.open()
+
         self.tell(run)
+
+    def upnp_choices(self, service_id: str) -> list[tuple[str, Callable[[], None]]]:
+        """For each host the service runs on: have the home router forward its ports, or
+        stop it (roost.app.opening, as `roost reach ID --host H --upnp [--close]`)."""
+        out: list[tuple[str, Callable[[], None]]] = []
+        progress = self.ws.progress
+        for e in progress.running():
+            host = str(e.detail.get("host", ""))
+            if e.service_id != service_id or not host:
+                continue
+            if any(w.detail.get("way") == "upnp" for w in progress.ways_in(service_id, host)):
+                out.append((f"Stop the router forwarding (it runs on {host})",
+                            lambda h=host: self.upnp(service_id, h, close=True)))  # type: ignore[misc]
+            else:
+                out.append((f"Have your router forward the ports (UPnP) (it runs on {host})",
+                            lambda h=host: self.upnp(service_id, h)))  # type: ignore[misc]
+        return out
+
+    def upnp(self, service_id: str, host_name: str, close: bool = False) -> None:
+        from roost.app.hosts import find
+        from roost.app.opening import Opening
+        from roost.cli.deploy_cmd import ask_sudo_password
+
+        def consent(question: str) -> bool:
+            return self.choose(question, ["Yes, ask the router"], "No, change nothing") == 0
+
+        try:
+            host = find(self.ws.home, host_name)
+            o = Opening(service_id, host, self.ws.home, on_line=self.say, consent=consent,
+                        ask_trust=self._trust, sudo_password=lambda: ask_sudo_password(host))
+            if close:
+                for line in o.close():
+                    self.say(line)
+            else:
+                o.open()
+        except RoostError as exc:
+            self.say(exc.line())
+        self.ws.reload()
 
     def tor(self, service_id: str) -> None:
         """A Tor onion service for the service on a host that runs it (roost.app.onion)."""
@@ -487,6 +582,7 @@ class Plain:
                          on_event=lambda e: self.say(text_of(e)),
                          passphrase=passphrase_from_env_or_prompt, ask_trust=self._trust,
                          sudo_password=lambda: ask_sudo_password(host)).open()
+
         self.tell(run)
 
     def pace(self) -> None:

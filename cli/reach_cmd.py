@@ -160,11 +160,8 @@ def run_upnp(args: argparse.Namespace) -> int:
                 trust=args.trust, ask_trust=ask_trust(host, args.trust),
                 sudo_password=lambda: ask_sudo_password(host))
     if args.close:
-        lines = o.close()
-        for line in lines:
+        for line in o.close():
             show_line(line)
-        if not lines:
-            show_line(f"The router forwards nothing roost made for {args.service}.")
         return 0
     return o.open().exit_code
 

@@ -271,6 +271,27 @@ def _append_only(pi: TestHost, vps: TestHost, where: Where, passphrase: str,
     assert on_vps.stdout.split() == seen, (on_vps.stdout, on_vps.stderr)
 
 
+def _kill_while_running(env: dict[str, str], argv: list[str], said: str, host: TestHost,
+                        unit: str, state: str) -> None:
+    """Run `roost ARGV`; once it has said `said` and `unit` on `host` is in `state`, SIGKILL
+    roost (as Ctrl+C or a closed laptop would cut it)."""
+    proc = subprocess.Popen([sys.executable, "-m", "roost", *argv], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if said in line:
+            break
+    seen = ""
+    for _ in range(200):
+        seen = host.ssh(f"systemctl is-active {unit}", check=False).stdout.strip()
+        if seen == state:
+            break
+        time.sleep(0.05)
+    assert seen == state, seen
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+
 @pytest.mark.slow
 @pytest.mark.container
 @pytest.mark.timeout(2400)
@@ -326,23 +347,10 @@ def test_prosody_backed_up_pi_lost_restored_on_the_vps_and_a_client_finds_everyt
         pi_host.ssh("head -c 30000000 /dev/urandom > /var/lib/prosody/roost-big.bin")
         env = {**os.environ, "ROOST_HOME": str(home),
                "ROOST_PASSPHRASE_FILE": str(home / "pass")}
-        proc = subprocess.Popen([sys.executable, "-m", "roost", "backup", "prosody", "--host",
-                                 "pi", "--to", "vps"], env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if "running the backup" in line:
-                break
         # Killed once the pi is in the middle of it (the 30 MB file takes seconds to encrypt).
-        for _ in range(100):
-            state = pi_host.ssh("systemctl is-active roost-backup-prosody.service",
-                                check=False).stdout.strip()
-            if state == "activating":
-                break
-            time.sleep(0.1)
-        assert state == "activating", state
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+        _kill_while_running(env, ["backup", "prosody", "--host", "pi", "--to", "vps"],
+                            "running the backup", pi_host, "roost-backup-prosody.service",
+                            "activating")
         rerun = subprocess.run([sys.executable, "-m", "roost", "backup", "prosody", "--host",
                                 "pi", "--to", "vps"], env=env, capture_output=True, text=True,
                                timeout=900)
@@ -392,22 +400,8 @@ def test_prosody_backed_up_pi_lost_restored_on_the_vps_and_a_client_finds_everyt
         # roost killed in the middle of a restore: the extraction (a transient unit on the
         # vps) is stopped by the rerun before it keeps anything aside, which then starts over
         # and finishes (the checks below are on what the rerun left).
-        proc = subprocess.Popen([sys.executable, "-m", "roost", "restore", "prosody", "--to",
-                                 "vps"], env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if "putting prosody-" in line:
-                break
-        for _ in range(200):
-            state = vps_host.ssh("systemctl is-active roost-restore-prosody.service",
-                                 check=False).stdout.strip()
-            if state == "active":
-                break
-            time.sleep(0.05)
-        assert state == "active", state
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+        _kill_while_running(env, ["restore", "prosody", "--to", "vps"], "putting prosody-",
+                            vps_host, "roost-restore-prosody.service", "active")
         start = time.monotonic()
         with ProcScanner([passphrase]) as scan:
             done = b.restore("prosody", vps)

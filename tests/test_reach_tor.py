@@ -148,6 +148,19 @@ def test_tor_starts_with_the_vaults_key_and_writes_its_onion_address(
     ways = ws.progress.ways_in("static-blog", "pi")
     assert [(e.detail["way"], e.detail.get("address")) for e in ways] == [("tor", onion)]
 
+    # roost check says how it is reached, from a look at the host: Tor runs, and the onion
+    # service's hostname is the address roost noted.
+    def check_line() -> str:
+        main(["check"])
+        return next(x for x in capsys.readouterr().out.splitlines()
+                    if x.startswith("blog (static-blog) on pi: "))
+
+    assert check_line().endswith("; reachable from outside over Tor."), check_line()
+    pi.ssh("systemctl stop tor@default")
+    gone = check_line()
+    assert gone.endswith("; not reachable from outside (Tor is not running on pi)."), gone
+    pi.ssh("systemctl start tor@default")
+
     # Again: nothing changes, Tor is not restarted.
     pid = pi.ssh("systemctl show -p MainPID --value tor@default").stdout.strip()
     assert main(["reach", "static-blog", "--host", "pi", "--tor", "--quiet"]) == 0

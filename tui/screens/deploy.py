@@ -17,6 +17,7 @@ from textual import events
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
+from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Input, Label, Static
 from textual.worker import Worker, WorkerState
@@ -101,6 +102,8 @@ class DeployScreen(RoostScreen):
         Binding("m", "done", "mark the step done"),
         Binding("o", "reach", "can others reach it?"),
     ]
+    ASKS_PASSPHRASE: ClassVar[bool] = True
+    """Whether the work may need a key from the vault (a field for its passphrase)."""
 
     def __init__(self, service_id: str = "") -> None:
         super().__init__()
@@ -163,10 +166,11 @@ class DeployScreen(RoostScreen):
             error = Static(Content(""), id=f"error-{o.name}", classes="field-error")
             error.display = False
             rows.append(error)
-        inp = SecretInput(id="field-passphrase", select_on_focus=False)
-        inp.cursor_blink = False
-        rows.append(Horizontal(Label("Vault passphrase (if it needs keys): "), inp,
-                               classes="form-row"))
+        if self.ASKS_PASSPHRASE:
+            inp = SecretInput(id="field-passphrase", select_on_focus=False)
+            inp.cursor_blink = False
+            rows.append(Horizontal(Label("Vault passphrase (if it needs keys): "), inp,
+                                   classes="form-row"))
         yield OptionsForm(*rows, id="deploy-form")
 
     @staticmethod
@@ -276,6 +280,11 @@ class DeployScreen(RoostScreen):
             raise no_recipe_error(recipe_id, RECIPES, host)
         raise explain(svc, self.ws.catalog, RECIPES, host, in_app=True)
 
+    def passphrase(self) -> str:
+        """The vault passphrase typed ("" on a screen without the field)."""
+        found = self.query("#field-passphrase")
+        return found.first(Input).value if found else ""
+
     def options(self) -> dict[str, str] | None:
         """The options typed, name -> value as typed (an empty field is left out: its
         default is used); None when a field is refused (said, and focused)."""
@@ -292,7 +301,7 @@ class DeployScreen(RoostScreen):
     def start(self, resume: bool) -> None:
         from roost.app.hosts import host_store
 
-        passphrase = self.query_one("#field-passphrase", Input).value
+        passphrase = self.passphrase()
         options = self.options()
         if options is None:
             return
@@ -367,7 +376,7 @@ class DeployScreen(RoostScreen):
     def start_relay(self, vps_name: str) -> None:
         from roost.app.hosts import host_store
 
-        passphrase = self.query_one("#field-passphrase", Input).value
+        passphrase = self.passphrase()
         try:
             store = host_store(self.ws.home)
             host, vps = store.get(self.host_name), store.get(vps_name)
@@ -389,22 +398,28 @@ class DeployScreen(RoostScreen):
     def ask_sudo_password(self, host: Host) -> str | None:
         """From the deploy's worker thread, once connected and only when a command needs
         root and sudo asks: ask on a SudoScreen and wait for the answer (None: cancelled)."""
-        answer: list[str | None] = []
+        question = (f"sudo on {host.name} asks for the password of {host.user or 'you'} "
+                    "to go on with the deploy.")
+        answer = self.ask_from_worker(SudoScreen(question))
+        return answer if isinstance(answer, str) else None
+
+    def ask_from_worker(self, screen: Screen[Any]) -> object:
+        """From the worker thread: push a question's screen and wait for what it is dismissed
+        with (None when roost quits or the work is cancelled meanwhile)."""
+        answer: list[object] = []
         given = threading.Event()
 
-        def answered(value: str | None) -> None:
+        def answered(value: object) -> None:
             answer.append(value)
             given.set()
 
-        question = (f"sudo on {host.name} asks for the password of {host.user or 'you'} "
-                    "to go on with the deploy.")
         try:
-            self.app.call_from_thread(self.app.push_screen, SudoScreen(question), answered)
+            self.app.call_from_thread(self.app.push_screen, screen, answered)
         except RuntimeError:  # the app has quit
             return None
         while not given.wait(0.1):
             # Quitting roost (or leaving the screen) while the question is open ends the
-            # deploy: the worker must not wait for an answer nobody can give any more.
+            # work: the worker must not wait for an answer nobody can give any more.
             if self.cancel.is_set() or not self.app.is_running:
                 return None
         return answer[0]
