@@ -25,6 +25,7 @@ from roost.plan.workspace import Workspace
 if TYPE_CHECKING:
     from roost.app.backing_up import Record
     from roost.deploy.trust import TrustNeeded
+    from roost.plan.progress import Event
 
 PROGRESS_KINDS = ("started", "done", "skipped", "failed", "deployed")
 """Events that mean the person has moved on their plan."""
@@ -468,17 +469,18 @@ class Plain:
             self.say(note)
         self.say(report.summary())
 
+    def _ways_by_host(self, service_id: str) -> list[tuple[str, tuple[Event, ...]]]:
+        """Each host the progress says runs the service, with the ways in recorded there."""
+        progress = self.ws.progress
+        return [(host, progress.ways_in(service_id, host)) for e in progress.running()
+                if e.service_id == service_id and (host := str(e.detail.get("host", "")))]
+
     def relay_choices(self, service_id: str) -> list[tuple[str, Callable[[], None]]]:
         """For each host the service runs on: relay it through a VPS, or remove that relay
         (roost.app.relaying, as `roost reach ID --host H --relay VPS [--close]`)."""
         out: list[tuple[str, Callable[[], None]]] = []
-        progress = self.ws.progress
-        for e in progress.running():
-            host = str(e.detail.get("host", ""))
-            if e.service_id != service_id or not host:
-                continue
-            vias = [str(w.detail.get("via", "")) for w in progress.ways_in(service_id, host)
-                    if w.detail.get("way") == "relay"]
+        for host, ways in self._ways_by_host(service_id):
+            vias = [str(w.detail.get("via", "")) for w in ways if w.detail.get("way") == "relay"]
             if vias:
                 out.append((f"Remove the relay through {vias[0]} (it runs on {host})",
                             lambda h=host, v=vias[0]: self.relay(  # type: ignore[misc]
@@ -524,12 +526,8 @@ class Plain:
         """For each host the service runs on: have the home router forward its ports, or
         stop it (roost.app.opening, as `roost reach ID --host H --upnp [--close]`)."""
         out: list[tuple[str, Callable[[], None]]] = []
-        progress = self.ws.progress
-        for e in progress.running():
-            host = str(e.detail.get("host", ""))
-            if e.service_id != service_id or not host:
-                continue
-            if any(w.detail.get("way") == "upnp" for w in progress.ways_in(service_id, host)):
+        for host, ways in self._ways_by_host(service_id):
+            if any(w.detail.get("way") == "upnp" for w in ways):
                 out.append((f"Stop the router forwarding (it runs on {host})",
                             lambda h=host: self.upnp(service_id, h, close=True)))  # type: ignore[misc]
             else:

@@ -196,7 +196,7 @@ def test_the_plain_mode_and_the_app_make_it_too(
 
     from support.clock import TEST_CLOCK as CLOCK
     from test_plan_reach import ANSWERS, FACTS
-    from test_tui import check_cursor, press, settle, sync
+    from test_tui import check_cursor, down_to, press, settle, sync
     from textual.widgets import Input
 
     from roost.cli.plain import Plain
@@ -230,9 +230,7 @@ def test_the_plain_mode_and_the_app_make_it_too(
             await pilot.pause()
             open_screen(app, "detail", "prosody")
             await settle(pilot, app)
-            menu = app.screen.query_one(AccessibleList)
-            while menu.current is None or menu.current.key != "action:tor":
-                line = await press(pilot, app, "down")
+            line = await down_to(pilot, app, "action:tor")
             assert "Reach it over Tor, action, Enter" in line, line
             await press(pilot, app, "enter")
             await settle(pilot, app)

@@ -31,6 +31,17 @@ if TYPE_CHECKING:
     from roost.deploy.sudo import SudoPassword
 
 
+class WayInScreen(DeployScreen):
+    """A way in for a service deployed already: no options to ask (the deploy's are used)."""
+
+    def service_name(self) -> str:
+        svc = self.ws.catalog.get(self.service_id)
+        return svc.name if svc else self.service_id
+
+    def option_fields(self) -> tuple[Option, ...]:
+        return ()
+
+
 def onion_job(service_id: str, host: Host, home: Path, passphrase: str,
               sudo_password: SudoPassword, emit: Callable[[Any], None],
               cancel: threading.Event) -> list[str]:
@@ -50,16 +61,14 @@ def onion_job(service_id: str, host: Host, home: Path, passphrase: str,
                      sudo_password=sudo_password or None).open()
 
 
-class OnionScreen(DeployScreen):
+class OnionScreen(WayInScreen):
     TITLE = "Tor onion service"
     NAME = "Tor onion service"
     ENTER = "start on the host / act on the line"
 
     def title_text(self) -> str:
-        svc = self.ws.catalog.get(self.service_id)
-        name = svc.name if svc else self.service_id
         where = f" on {self.host_name}" if self.host_name else ""
-        return f"{name} over Tor{where}: {self.phase_words()}"
+        return f"{self.service_name()} over Tor{where}: {self.phase_words()}"
 
     def intro(self) -> str:
         if self.phase == "choose":
@@ -67,9 +76,6 @@ class OnionScreen(DeployScreen):
                     "from the Tor Browser or Orbot, with no open port. Type the vault "
                     "passphrase, choose the host and press Enter.")
         return ""
-
-    def option_fields(self) -> tuple[Option, ...]:
-        return ()
 
     def running_words(self) -> str:
         return "Making the onion service; each step is shown as a line."
@@ -130,7 +136,7 @@ def upnp_job(service_id: str, host: Host, home: Path, close: bool,
         return lines
 
 
-class UpnpScreen(DeployScreen):
+class UpnpScreen(WayInScreen):
     TITLE = "Router forwarding (UPnP)"
     NAME = "Router forwarding (UPnP)"
     ENTER = "choose the host / act on the line"
@@ -141,10 +147,8 @@ class UpnpScreen(DeployScreen):
         self.closing = False
 
     def title_text(self) -> str:
-        svc = self.ws.catalog.get(self.service_id)
-        name = svc.name if svc else self.service_id
         where = f" to {self.host_name}" if self.host_name else ""
-        return f"{name}, the router forwards{where}: {self.phase_words()}"
+        return f"{self.service_name()}, the router forwards{where}: {self.phase_words()}"
 
     def intro(self) -> str:
         if self.phase == "choose":
@@ -153,9 +157,6 @@ class UpnpScreen(DeployScreen):
                     "the router without your yes. When the router does not offer UPnP, it "
                     "says what to set on the router's page. Choose the host and press Enter.")
         return ""
-
-    def option_fields(self) -> tuple[Option, ...]:
-        return ()
 
     def running_words(self) -> str:
         return ("Stopping the router forwarding; each step is shown as a line." if self.closing
