@@ -28,6 +28,7 @@ from pathlib import Path
 
 from roost.app.connecting import connect
 from roost.app.deploy_options import deployed_options
+from roost.app.on_host import note
 from roost.core.errors import RoostError
 from roost.deploy import session, upnp
 from roost.deploy.hosts import Host
@@ -37,7 +38,7 @@ from roost.deploy.sudo import SudoPassword
 from roost.deploy.transport import Transport
 from roost.deploy.trust import AskTrust
 from roost.plan.progress import ProgressStore
-from roost.plan.workspace import PROGRESS_FILE, Workspace
+from roost.plan.workspace import PROGRESS_FILE
 
 WAY = "upnp"
 
@@ -141,9 +142,9 @@ class Opening:
                          f"A record there. Check from outside with "
                          f"{check_words(self.service_id, self.host.name)}")
         if not _noted(self.home, self.service_id, self.host.name, gw):
-            for line in _note(lambda ws: ws.record_reach(self.service_id, self.host.name, WAY,
-                                                         address=gw.external, router=gw.url),
-                              self.home):
+            for line in note(lambda ws: ws.record_reach(self.service_id, self.host.name, WAY,
+                                                        address=gw.external, router=gw.url),
+                             self.home, "it"):
                 self._say(lines, line)
         return OpenResult(True, gw.external, tuple(lines))
 
@@ -167,7 +168,8 @@ def close_on(t: Transport, recipe: Recipe, host: str, home: Path) -> list[str]:
         return []
     lines = [f"The router no longer forwards {', '.join(str(p) for p in removed)} to "
              f"{recipe.service_id} on {host}."]
-    return lines + _note(lambda ws: ws.record_reach_removed(recipe.service_id, host, WAY), home)
+    return lines + note(lambda ws: ws.record_reach_removed(recipe.service_id, host, WAY), home,
+                        "it")
 
 
 def _lan_address(t: Transport) -> str:
@@ -192,11 +194,3 @@ def _noted(home: Path, service_id: str, host: str, gw: upnp.Gateway) -> bool:
         return False
     return any(w.detail.get("way") == WAY and w.detail.get("address") == gw.external
                and w.detail.get("router", "") == gw.url for w in ways)
-
-
-def _note(change: Callable[[Workspace], None], home: Path) -> list[str]:
-    try:
-        change(Workspace.open(home, detect=False))
-    except RoostError as exc:
-        return [f"roost could not note it in your progress: {exc.line()}"]
-    return ["Noted in your progress."]

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from roost.core.clock import Clock
 from roost.core.errors import RoostError
+from roost.core.paths import data_dir
 from roost.plan.answers import PACE, PACE_LABELS, Question, answers_from_responses, questions
 from roost.plan.detect import HostFacts
 from roost.plan.planner import WAY_NAMES, Step
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from roost.app.backing_up import Record
     from roost.app.watching import Watching
     from roost.deploy.trust import TrustNeeded
+    from roost.plan.progress import Event
 
 PROGRESS_KINDS = ("started", "done", "skipped", "failed", "deployed")
 """Events that mean the person has moved on their plan."""
@@ -554,17 +556,18 @@ class Plain:
             self.say(note)
         self.say(report.summary())
 
+    def _ways_by_host(self, service_id: str) -> list[tuple[str, tuple[Event, ...]]]:
+        """Each host the progress says runs the service, with the ways in recorded there."""
+        progress = self.ws.progress
+        return [(host, progress.ways_in(service_id, host)) for e in progress.running()
+                if e.service_id == service_id and (host := str(e.detail.get("host", "")))]
+
     def relay_choices(self, service_id: str) -> list[tuple[str, Callable[[], None]]]:
         """For each host the service runs on: relay it through a VPS, or remove that relay
         (roost.app.relaying, as `roost reach ID --host H --relay VPS [--close]`)."""
         out: list[tuple[str, Callable[[], None]]] = []
-        progress = self.ws.progress
-        for e in progress.running():
-            host = str(e.detail.get("host", ""))
-            if e.service_id != service_id or not host:
-                continue
-            vias = [str(w.detail.get("via", "")) for w in progress.ways_in(service_id, host)
-                    if w.detail.get("way") == "relay"]
+        for host, ways in self._ways_by_host(service_id):
+            vias = [str(w.detail.get("via", "")) for w in ways if w.detail.get("way") == "relay"]
             if vias:
                 out.append((f"Remove the relay through {vias[0]} (it runs on {host})",
                             lambda h=host, v=vias[0]: self.relay(  # type: ignore[misc]
@@ -610,12 +613,8 @@ class Plain:
         """For each host the service runs on: have the home router forward its ports, or
         stop it (roost.app.opening, as `roost reach ID --host H --upnp [--close]`)."""
         out: list[tuple[str, Callable[[], None]]] = []
-        progress = self.ws.progress
-        for e in progress.running():
-            host = str(e.detail.get("host", ""))
-            if e.service_id != service_id or not host:
-                continue
-            if any(w.detail.get("way") == "upnp" for w in progress.ways_in(service_id, host)):
+        for host, ways in self._ways_by_host(service_id):
+            if any(w.detail.get("way") == "upnp" for w in ways):
                 out.append((f"Stop the router forwarding (it runs on {host})",
                             lambda h=host: self.upnp(service_id, h, close=True)))  # type: ignore[misc]
             else:
@@ -806,5 +805,6 @@ def run_plain(screen_reader: bool = False, *, home: Path | None = None,
               facts: HostFacts | None = None, clock: Clock | None = None,
               stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
     """Run the line mode until the person quits or input ends. Returns the exit code."""
-    ws = Workspace.open(home, facts=facts, detect=facts is None, clock=clock)
+    ws = Workspace.open(home if home is not None else data_dir(), facts=facts,
+                        detect=facts is None, clock=clock)
     return Plain(ws, stdout or sys.stdout, stdin or sys.stdin, screen_reader).run()

@@ -60,9 +60,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
 
 def run_watch(args: argparse.Namespace) -> int:
     from roost.app.watching import Watching
-    from roost.cli.deploy_cmd import ask_sudo_password, printer
+    from roost.cli.deploy_cmd import ask_sudo_password, printer, told
     from roost.cli.host_cmd import ask_trust
-    from roost.cli.reach_cmd import _told, show_line
+    from roost.cli.reach_cmd import show_line
     from roost.keys.vault import passphrase_from_env_or_prompt
 
     w = Watching(paths.data_dir(), on_event=printer(args.quiet),
@@ -78,10 +78,10 @@ def run_watch(args: argparse.Namespace) -> int:
                          hint="roost watch ID --host NAME --from OTHER --to YOU@SERVER; add "
                               "--test or --remove for a watch set up; --list lists them")
     if args.test:
-        return _told(lambda: w.test(args.service, args.host), "the test message", args.host)
+        return told(lambda: w.test(args.service, args.host), f"the test message on {args.host}")
     if args.remove:
-        return _told(lambda: w.remove(args.service, args.host), "removing the watcher",
-                     args.host)
+        return told(lambda: w.remove(args.service, args.host),
+                    f"removing the watcher on {args.host}")
     if not args.watcher:
         raise RoostError("roost watch needs the host that watches",
                          hint="add --from OTHER: another of your hosts, not the one watched")
@@ -91,7 +91,7 @@ def run_watch(args: argparse.Namespace) -> int:
     if args.dry_run:
         print("\n".join(w.dry_run(watch)))
         return 0
-    return _told(lambda: w.watch(watch), "the watcher", args.watcher)
+    return told(lambda: w.watch(watch), f"the watcher on {args.watcher}")
 
 
 def _certificate(path: str) -> str:

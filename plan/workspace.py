@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from roost.core import clock as clocks
-from roost.core import paths
 from roost.core.errors import NewerFormatError, RoostError
 from roost.core.text import printable
 from roost.core.versioned import write_versioned
@@ -61,19 +60,19 @@ class Workspace:
         self.reload()
 
     @classmethod
-    def open(cls, home: Path | None = None, *, catalog: Catalog | None = None,
+    def open(cls, home: Path, *, catalog: Catalog | None = None,
              facts: HostFacts | None = None, detect: bool = True,
              clock: clocks.Clock | None = None) -> Workspace:
-        """Open the workspace (default: the data dir). `facts` overrides detection; `clock`
-        the time (default: `ROOST_NOW` when set, else the system clock)."""
-        base = home if home is not None else paths.data_dir()
-        base.mkdir(parents=True, exist_ok=True, mode=0o700)
+        """Open the workspace in the data folder `home` (the front ends resolve it, with
+        roost.core.paths). `facts` overrides detection; `clock` the time (default:
+        `ROOST_NOW` when set, else the system clock)."""
+        home.mkdir(parents=True, exist_ok=True, mode=0o700)
         if facts is None and detect:
             from roost.plan.detect import detect_local
 
             with contextlib.suppress(OSError):
                 facts = detect_local()
-        return cls(base, catalog, facts, ProgressStore(base / PROGRESS_FILE), clock)
+        return cls(home, catalog, facts, ProgressStore(home / PROGRESS_FILE), clock)
 
     @property
     def catalog(self) -> Catalog:

@@ -319,18 +319,14 @@ def test_the_router_forwards_prosody_and_people_outside_reach_it(
         assert _roost_mappings(pi_host, router) == []
 
         async def yes_in_the_app(pilot: Any, app: Any) -> None:
-            from test_tui import check_cursor, press, settle
+            from test_tui import check_cursor, down_to, press, settle
 
-            from roost.tui.a11y import AccessibleList
             from roost.tui.screens import open_screen
             from roost.tui.screens.forms import YesNoScreen
 
             open_screen(app, "detail", "prosody")
             await settle(pilot, app)
-            menu = app.screen.query_one(AccessibleList)
-            line = ""
-            while menu.current is None or menu.current.key != "action:upnp":
-                line = await press(pilot, app, "down")
+            line = await down_to(pilot, app, "action:upnp")
             assert "Have your router forward the ports (UPnP), action, Enter" in line, line
             await press(pilot, app, "enter")
             await settle(pilot, app)

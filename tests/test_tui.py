@@ -55,6 +55,15 @@ SCRIPT: dict[str, object] = {
 }
 
 
+async def down_to(pilot, app: RoostApp, key: str) -> str:  # type: ignore[no-untyped-def]
+    """Down the screen's list until the row `key` has the cursor; what was said last."""
+    menu = app.screen.query_one(AccessibleList)
+    line = ""
+    while menu.current is None or menu.current.key != key:
+        line = await press(pilot, app, "down")
+    return line
+
+
 async def move_to(pilot, app: RoostApp, key: str) -> None:  # type: ignore[no-untyped-def]
     menu = app.screen.query_one("#choices", AccessibleList)
     target = [r.key for r in menu.rows].index(key)

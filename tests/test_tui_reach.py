@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from test_reach_checks import catalog_with_port  # noqa: F401 (a fixture)
-from test_tui import check_cursor, make_app, press, screen_lines, settle, sync
+from test_tui import check_cursor, down_to, make_app, press, screen_lines, settle, sync
 
 from roost.deploy.reachability.model import Check, Report
 from roost.tui.a11y import cursor_line
@@ -173,10 +173,7 @@ async def test_the_router_forwarding_from_a_step_and_its_question_read_line_by_l
         if wide:
             open_screen(app, "detail", "prosody")
             await settle(pilot, app)
-            menu = app.screen.query_one(AccessibleList)
-            line = ""
-            while menu.current is None or menu.current.key != "action:upnp":
-                line = await press(pilot, app, "down")
+            line = await down_to(pilot, app, "action:upnp")
             assert "Have your router forward the ports (UPnP), action, Enter" in line, line
             await press(pilot, app, "enter")
         else:

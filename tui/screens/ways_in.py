@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from roost.core.errors import RoostError
 from roost.tui.a11y import Row
-from roost.tui.screens.deploy import DeployScreen
+from roost.tui.screens.deploy import DeployScreen, trusted_in_hosts, typed
 from roost.tui.screens.forms import Field, FormScreen, YesNoScreen
 
 if TYPE_CHECKING:
@@ -31,6 +31,17 @@ if TYPE_CHECKING:
     from roost.deploy.sudo import SudoPassword
 
 
+class WayInScreen(DeployScreen):
+    """A way in for a service deployed already: no options to ask (the deploy's are used)."""
+
+    def service_name(self) -> str:
+        svc = self.ws.catalog.get(self.service_id)
+        return svc.name if svc else self.service_id
+
+    def option_fields(self) -> tuple[Option, ...]:
+        return ()
+
+
 def onion_job(service_id: str, host: Host, home: Path, passphrase: str,
               sudo_password: SudoPassword, emit: Callable[[Any], None],
               cancel: threading.Event) -> list[str]:
@@ -38,38 +49,26 @@ def onion_job(service_id: str, host: Host, home: Path, passphrase: str,
     from roost.app.deploying import Cancelled
     from roost.app.onion import Onion
     from roost.deploy.events import StepStarted
-    from roost.deploy.trust import TrustNeeded
-
-    def passphrase_given() -> str:
-        if not passphrase:
-            raise RoostError("the onion service needs the Tor key from your vault",
-                             hint="type the vault passphrase and start again")
-        return passphrase
 
     def on_event(e: Any) -> None:
         if isinstance(e, StepStarted) and cancel.is_set():
             raise Cancelled("cancelled before this step", hint="press r to go on later")
         emit(e)
 
-    try:
-        return Onion(service_id, host, home, on_event=on_event, passphrase=passphrase_given,
+    with trusted_in_hosts(host):
+        return Onion(service_id, host, home, on_event=on_event,
+                     passphrase=typed(passphrase, "the onion service needs the Tor key"),
                      sudo_password=sudo_password or None).open()
-    except TrustNeeded:
-        raise RoostError(f"roost has not confirmed {host.name}'s host key yet",
-                         hint="open Hosts, choose the host and read its facts "
-                              "to confirm it") from None
 
 
-class OnionScreen(DeployScreen):
+class OnionScreen(WayInScreen):
     TITLE = "Tor onion service"
     NAME = "Tor onion service"
     ENTER = "start on the host / act on the line"
 
     def title_text(self) -> str:
-        svc = self.ws.catalog.get(self.service_id)
-        name = svc.name if svc else self.service_id
         where = f" on {self.host_name}" if self.host_name else ""
-        return f"{name} over Tor{where}: {self.phase_words()}"
+        return f"{self.service_name()} over Tor{where}: {self.phase_words()}"
 
     def intro(self) -> str:
         if self.phase == "choose":
@@ -77,9 +76,6 @@ class OnionScreen(DeployScreen):
                     "from the Tor Browser or Orbot, with no open port. Type the vault "
                     "passphrase, choose the host and press Enter.")
         return ""
-
-    def option_fields(self) -> tuple[Option, ...]:
-        return ()
 
     def running_words(self) -> str:
         return "Making the onion service; each step is shown as a line."
@@ -128,9 +124,8 @@ def upnp_job(service_id: str, host: Host, home: Path, close: bool,
     """Blocking: have the router forward the ports (an OpenResult), or stop it (the lines
     said), as roost.app.opening does for `roost reach ID --host NAME --upnp`."""
     from roost.app.opening import Opening
-    from roost.deploy.trust import TrustNeeded
 
-    try:
+    with trusted_in_hosts(host):
         o = Opening(service_id, host, home, on_line=say, consent=consent,
                     sudo_password=sudo_password or None)
         if not close:
@@ -139,13 +134,9 @@ def upnp_job(service_id: str, host: Host, home: Path, close: bool,
         for line in lines:
             say(line)
         return lines
-    except TrustNeeded:
-        raise RoostError(f"roost has not confirmed {host.name}'s host key yet",
-                         hint="open Hosts, choose the host and read its facts "
-                              "to confirm it") from None
 
 
-class UpnpScreen(DeployScreen):
+class UpnpScreen(WayInScreen):
     TITLE = "Router forwarding (UPnP)"
     NAME = "Router forwarding (UPnP)"
     ENTER = "choose the host / act on the line"
@@ -156,10 +147,8 @@ class UpnpScreen(DeployScreen):
         self.closing = False
 
     def title_text(self) -> str:
-        svc = self.ws.catalog.get(self.service_id)
-        name = svc.name if svc else self.service_id
         where = f" to {self.host_name}" if self.host_name else ""
-        return f"{name}, the router forwards{where}: {self.phase_words()}"
+        return f"{self.service_name()}, the router forwards{where}: {self.phase_words()}"
 
     def intro(self) -> str:
         if self.phase == "choose":
@@ -168,9 +157,6 @@ class UpnpScreen(DeployScreen):
                     "the router without your yes. When the router does not offer UPnP, it "
                     "says what to set on the router's page. Choose the host and press Enter.")
         return ""
-
-    def option_fields(self) -> tuple[Option, ...]:
-        return ()
 
     def running_words(self) -> str:
         return ("Stopping the router forwarding; each step is shown as a line." if self.closing
@@ -284,18 +270,11 @@ class DynDnsScreen(FormScreen):
         if https not in ("yes", "no"):
             raise RoostError("say yes or no for https", hint="yes for every provider on the "
                              "internet, no for one on your own network")
-        passphrase = values.get("passphrase", "")
-
-        def given() -> str:
-            if not passphrase:
-                raise RoostError("ddclient needs the provider's token from your vault",
-                                 hint="type the vault passphrase and try again")
-            return passphrase
-
         host = host_store(self.ws.home).get(self.host_name)
         d = DynDns(host, self.ws.home, domain=values.get("domain", "").strip(),
                    server=values.get("server", "").strip(),
                    login=values.get("login", "").strip(),
                    check=values.get("check", "").strip() or "dyndns", ssl=https == "yes",
-                   passphrase=given)
+                   passphrase=typed(values.get("passphrase", ""),
+                                    "ddclient needs the provider's token"))
         return lambda: " ".join(d.run())
