@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
 
 from roost.core import validate
 from roost.core.errors import RoostError
@@ -92,8 +91,8 @@ class Probe:
             return f"{scheme}://{self.name or self.address}{self.path} at {at}"
         return f"a connection to {at}"
 
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"kind": self.kind, "address": self.address, "port": self.port}
+    def to_json(self) -> dict[str, object]:
+        out: dict[str, object] = {"kind": self.kind, "address": self.address, "port": self.port}
         if self.kind == "xmpp":
             out["domain"] = self.name
         elif self.kind == "http":
@@ -202,7 +201,7 @@ class Watch:
     def path(self, ending: str) -> str:
         return f"{CONF_DIR}/{self.name}.{ending}"
 
-    def config(self) -> dict[str, Any]:
+    def config(self) -> dict[str, object]:
         """What the script reads (no secret: the password is in its own root-only file)."""
         return {
             "service": self.service_id, "host": self.host, "watcher": self.watcher,

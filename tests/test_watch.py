@@ -589,3 +589,18 @@ def test_by_email_the_person_gets_one_mail_when_down_and_one_when_back(
     arrived = [line for line in log.splitlines() if " <= alerts@roost.test " in line]
     assert len(arrived) == 3, log
     assert all(" X=TLS" in line and " A=plain:alerts " in line for line in arrived), arrived
+
+
+def test_the_watcher_script_runs_on_the_python_of_ubuntu_22_04() -> None:
+    """The script runs on the watcher host's own python3, which may be 3.10 (Ubuntu 22.04, a
+    common VPS): nothing the standard library gained in 3.11 is imported."""
+    import ast
+
+    newer = {("datetime", "UTC"), ("typing", "Self"), ("typing", "NotRequired"),
+             ("typing", "Required"), ("typing", "LiteralString"), ("typing", "Never"),
+             ("typing", "assert_never"), ("typing", "reveal_type")}
+    tree = ast.parse(SCRIPT.read_text())
+    used = {(n.module, a.name) for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
+            for a in n.names}
+    imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert not used & newer and "tomllib" not in imported, used & newer

@@ -36,10 +36,10 @@ import ssl
 import sys
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 from xml.sax.saxutils import escape, quoteattr
 
 TIMEOUT = 10.0
@@ -49,6 +49,63 @@ NS_SASL = "urn:ietf:params:xml:ns:xmpp-sasl"
 NS_BIND = "urn:ietf:params:xml:ns:xmpp-bind"
 NS_SESSION = "urn:ietf:params:xml:ns:xmpp-session"
 CREDENTIAL = "sender"
+
+
+class _Probe(TypedDict):
+    kind: str
+    """xmpp, http or tcp."""
+    address: str
+    port: int
+
+
+class ProbeConfig(_Probe, total=False):
+    """What to probe, as roost.deploy.watch.Probe.to_json writes it. (total=False for the
+    optional keys, not NotRequired: the watcher host's Python may be 3.10, Ubuntu 22.04's.)"""
+
+    domain: str
+    name: str
+    path: str
+    https: bool
+    status: int
+    text: str | None
+    verify: bool
+
+
+class _Alert(TypedDict):
+    via: str
+    to: str
+    sender: str
+    server: str
+    port: int
+    ca: str
+    secret: str
+
+
+class AlertConfig(_Alert, total=False):
+    """Who is told and how (no secret: `secret` is the path of the root-only file)."""
+
+    user: str
+
+
+class Config(TypedDict):
+    """The watch's JSON file (roost.deploy.watch.Watch.config)."""
+
+    service: str
+    host: str
+    watcher: str
+    label: str
+    probe: ProbeConfig
+    retry_seconds: float
+    state: str
+    alert: AlertConfig
+
+
+class State(TypedDict, total=False):
+    """The state file: up at the last run, since when, and why not."""
+
+    up: bool
+    since: str
+    problem: str
 
 
 class Refused(Exception):
@@ -63,7 +120,7 @@ def _stream_header(domain: str) -> bytes:
             f"xmlns:stream='{NS_STREAM}'>").encode()
 
 
-def probe_xmpp(p: Mapping[str, Any]) -> str | None:
+def probe_xmpp(p: ProbeConfig) -> str | None:
     """An XMPP client stream: the server must answer for the domain and offer STARTTLS."""
     address, port, domain = str(p["address"]), int(p["port"]), str(p["domain"])
     with socket.create_connection((address, port), timeout=TIMEOUT) as sock:
@@ -82,7 +139,7 @@ def probe_xmpp(p: Mapping[str, Any]) -> str | None:
     return None
 
 
-def probe_http(p: Mapping[str, Any]) -> str | None:
+def probe_http(p: ProbeConfig) -> str | None:
     """GET the path from the address, with the site's name as Host (and TLS server name)."""
     address, port, name = str(p["address"]), int(p["port"]), str(p["name"])
     path, https = str(p.get("path", "/")), bool(p.get("https"))
@@ -112,16 +169,16 @@ def probe_http(p: Mapping[str, Any]) -> str | None:
     return None
 
 
-def probe_tcp(p: Mapping[str, Any]) -> str | None:
+def probe_tcp(p: ProbeConfig) -> str | None:
     with socket.create_connection((str(p["address"]), int(p["port"])), timeout=TIMEOUT):
         return None
 
 
-PROBES: dict[str, Callable[[Mapping[str, Any]], str | None]] = {
+PROBES: dict[str, Callable[[ProbeConfig], str | None]] = {
     "xmpp": probe_xmpp, "http": probe_http, "tcp": probe_tcp}
 
 
-def probe(p: Mapping[str, Any]) -> str | None:
+def probe(p: ProbeConfig) -> str | None:
     """None when the service answers, else what is wrong (one line)."""
     try:
         return PROBES[str(p["kind"])](p)
@@ -136,7 +193,7 @@ class Stream:
 
     def __init__(self, sock: socket.socket, domain: str) -> None:
         self.sock, self.domain = sock, domain
-        self.parser: ET.XMLPullParser[Any] = ET.XMLPullParser(events=("start", "end"))
+        self.parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
         self.depth = 0
         self.send(_stream_header(domain).decode())
 
@@ -241,7 +298,7 @@ def _iq(s: Stream, ident: str, body: str, to: str = "", kind: str = "set") -> ET
             return el
 
 
-def send(alert: Mapping[str, Any], password: str, text: str) -> None:
+def send(alert: AlertConfig, password: str, text: str) -> None:
     """Log in as the sender over STARTTLS (never without TLS), send `text` to the person, and
     wait until the server has taken it (a ping answered after it)."""
     user, _, domain = str(alert["sender"]).partition("@")
@@ -278,7 +335,7 @@ def send(alert: Mapping[str, Any], password: str, text: str) -> None:
         raw.close()
 
 
-def send_email(alert: Mapping[str, Any], password: str, text: str, subject: str) -> None:
+def send_email(alert: AlertConfig, password: str, text: str, subject: str) -> None:
     """The same message by e-mail: SMTP with STARTTLS (port 465: TLS from the start), logged
     in as the sender; never without TLS."""
     from email.message import EmailMessage
@@ -309,7 +366,7 @@ def send_email(alert: Mapping[str, Any], password: str, text: str, subject: str)
         raise Refused(f"{server}:{port}: {type(exc).__name__}: {exc}"[:300]) from None
 
 
-def deliver(alert: Mapping[str, Any], text: str, subject: str) -> None:
+def deliver(alert: AlertConfig, text: str, subject: str) -> None:
     """Send `text` the way the watch says (XMPP, or e-mail with `subject`)."""
     secret = password(alert)
     if alert.get("via") == "email":
@@ -318,7 +375,7 @@ def deliver(alert: Mapping[str, Any], text: str, subject: str) -> None:
         send(alert, secret, text)
 
 
-def password(alert: Mapping[str, Any]) -> str:
+def password(alert: AlertConfig) -> str:
     """systemd's credential when the unit runs, else the root-only file itself."""
     folder = os.environ.get("CREDENTIALS_DIRECTORY")
     path = Path(folder) / CREDENTIAL if folder else Path(str(alert["secret"]))
@@ -336,8 +393,8 @@ def decide(was_up: bool | None, problem: str | None) -> str | None:
     return None
 
 
-def words(config: Mapping[str, Any], change: str, problem: str | None,
-          state: Mapping[str, Any], now: datetime) -> str:
+def words(config: Config, change: str, problem: str | None, state: State,
+          now: datetime) -> str:
     what, host = config["label"], config["host"]
     if change == "down":
         return (f"roost: {what} on {host} is down ({problem}). Seen from "
@@ -350,10 +407,10 @@ def words(config: Mapping[str, Any], change: str, problem: str | None,
     return f"roost: {what} on {host} is back{took}. Seen from {config['watcher']}."
 
 
-def run(config: Mapping[str, Any], now: Callable[[], datetime]) -> int:
+def run(config: Config, now: Callable[[], datetime]) -> int:
     state_path = Path(str(config["state"]))
     try:
-        state: dict[str, Any] = json.loads(state_path.read_text("utf-8"))
+        state: State = json.loads(state_path.read_text("utf-8"))
     except (OSError, ValueError):
         state = {}
     was_up = state.get("up")
@@ -387,7 +444,7 @@ def main(argv: list[str]) -> int:
         return 2
     config = json.loads(Path(args[0]).read_text("utf-8"))
     if not mode:
-        return run(config, lambda: datetime.now(UTC))
+        return run(config, lambda: datetime.now(timezone.utc))  # noqa: UP017 (Python 3.10 hosts)
     if mode == "--probe":
         problem = probe(config["probe"])
         print(problem or "up")
