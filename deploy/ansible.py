@@ -271,8 +271,12 @@ class _Builder:
         elif isinstance(step, RemovePath):
             self._add(n, what, {"ansible.builtin.file": {"path": step.path, "state": "absent"}})
         elif isinstance(step, EnsureUser):
-            user: dict[str, Any] = {"name": step.name, "system": True, "home": step.home,
-                                    "create_home": False, "shell": step.shell}
+            # Its own group first, as roost's useradd does (`-U`, or `-g` when it exists).
+            self.tasks.append({"name": f"step {n}: the group {step.name}",
+                               "ansible.builtin.group": {"name": step.name, "system": True}})
+            user: dict[str, Any] = {"name": step.name, "group": step.name, "system": True,
+                                    "home": step.home, "create_home": False,
+                                    "shell": step.shell}
             if step.groups:
                 user.update(groups=list(step.groups), append=True)
             self._add(n, what, {"ansible.builtin.user": user})
@@ -355,6 +359,8 @@ class _Builder:
         if step.unless:
             extra["when"] = self._guard(n, _as_user(step.unless, step.as_user, step.cwd),
                                         step.describe())
+        if step.timeout is not None:
+            extra["timeout"] = max(1, int(step.timeout))
         if not step.has_check:
             # No check of its own: roost runs it once per host (its journal); so does this.
             marker = self._marker(n, step)
@@ -424,15 +430,17 @@ class _Builder:
                                    "follow_redirects": "none",
                                    "headers": {"Host": site.host_name},
                                    "validate_certs": step.verify_tls}
+            until = f"{self.name}_health.status == {step.expect_status}"
+            extra: dict[str, Any] = {}
             if step.expect_text is not None:
                 uri["return_content"] = True
+                # The text is a variable, never part of the expression.
+                extra["vars"] = {"expected_text": step.expect_text}
+                until += f" and expected_text in {self.name}_health.content"
             # Asked from this computer, as roost asks it.
             self._add(n, step.describe(), {"ansible.builtin.uri": uri},
                       delegate_to="localhost", become=False,
-                      register=f"{self.name}_health",
-                      until=(f"{self.name}_health.status == {step.expect_status}" + (
-                          f" and {json.dumps(step.expect_text)} in {self.name}_health.content"
-                          if step.expect_text is not None else "")), **retry)
+                      register=f"{self.name}_health", until=until, **extra, **retry)
         elif step.site is not None:
             # roost's probe speaks the service's protocol from here; ansible.builtin has no
             # such client, so this waits for the port to take connections.

@@ -280,7 +280,7 @@ def test_playbooks_on_a_fresh_host_prosody_logs_in_and_the_blog_loads(
 
     site = tmp_path / "site"
     (site / "notes").mkdir(parents=True)
-    (site / "index.html").write_text("<h1>Notes from the roost</h1>\n")
+    (site / "index.html").write_text("<h1>Notes from the roost {{ x }}</h1>\n")
     (site / "notes" / "first.html").write_text("<p>First {{ note }} {% raw %}</p>\n")
     record_options(home, "static-blog", "pi", {"site": str(site)})
     blog = tmp_path / "blog-project"
@@ -288,7 +288,7 @@ def test_playbooks_on_a_fresh_host_prosody_logs_in_and_the_blog_loads(
     assert done.secrets == 0 and not (blog / VAULT_FILE).exists()
     assert _run_playbook(blog)["failed"] == 0
     base = f"http://{pi_host.address}/"
-    assert "Notes from the roost" in httpx.get(base, timeout=5).text
+    assert "Notes from the roost {{ x }}" in httpx.get(base, timeout=5).text
     assert httpx.get(base + "notes/first.html", timeout=5).text == \
         "<p>First {{ note }} {% raw %}</p>\n"
     again = _run_playbook(blog)
@@ -330,3 +330,35 @@ def test_a_role_run_here_writes_text_with_jinja_in_it_as_it_is(tmp_path: Path) -
     assert (d / "out").read_text() == word
     assert oct((d.stat().st_mode) & 0o777) == "0o750"
     assert runs[0]["changed"] != "0" and runs[1]["changed"] == "0", runs
+
+
+def test_all_exports_every_deployed_service_on_every_host(
+        home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from types import SimpleNamespace
+
+    from roost.app.deploying import note_deployed
+
+    alice, bob = xmpp_pair(DOMAIN)
+    _home(home, tmp_path, monkeypatch, [Host("pi", "10.0.0.5", user="pi"),
+                                        Host("vps", "192.0.2.9", user="root")], alice, bob)
+    vp = tmp_path / "vp"
+    vp.write_text("an ansible vault password\n")
+    assert main(["playbook", "--all", "--to", str(tmp_path / "none"),
+                 "--vault-password-file", str(vp)]) == 2
+    assert "no service is deployed yet" in capsys.readouterr().err
+    for service, host in (("prosody", "pi"), ("static-blog", "pi"), ("static-blog", "vps")):
+        note_deployed(service, host, SimpleNamespace(version="1", ports=(), recipe=service,
+                                                     options={}, health=None), home)
+    out = tmp_path / "all"
+    assert main(["playbook", "--all", "--to", str(out), "--vault-password-file", str(vp)]) == 0
+    assert "3 roles" in capsys.readouterr().out
+    assert {p.name for p in (out / "roles").iterdir()} == {
+        "prosody", "static_blog_pi", "static_blog_vps"}
+    inventory = (out / "inventory.ini").read_text()
+    assert "pi ansible_host=10.0.0.5 ansible_user=pi" in inventory
+    assert "vps ansible_host=192.0.2.9 ansible_user=root" in inventory
+    site = (out / "site.yml").read_text()
+    assert site.count("hosts:") == 2 and "static_blog_vps" in site
+    ansible_cli("ansible-playbook", "--syntax-check", "-i", "inventory.ini", "site.yml",
+                cwd=out)
