@@ -100,13 +100,29 @@ class Jinja(str):
 _DELIMITERS = re.compile(r"{[{%#]")
 
 
-def _scalar(v: Any) -> str:
+_TOKEN = re.compile(r"\\u[0-9a-fA-F]{4}|\\.|.", re.S)
+WIDTH = 100
+
+
+def _scalar(v: Any, indent: int = 0) -> str:
+    """One scalar; a long text is folded over lines with escaped line breaks (YAML keeps
+    exactly the text), breaking only before a character that is not a space."""
     if isinstance(v, bool) or v is None or isinstance(v, int | float):
         return json.dumps(v)
     text = str(v)
     if not isinstance(v, Jinja) and _DELIMITERS.search(text):
         text = _raw(text)
-    return json.dumps(text, ensure_ascii=False)
+    quoted = json.dumps(text, ensure_ascii=False)
+    if len(quoted) + indent <= WIDTH + 20:
+        return quoted
+    lines, line = [], ""
+    for token in _TOKEN.findall(quoted):
+        if len(line) >= WIDTH - indent and token not in (" ", "\t") and line:
+            lines.append(line)
+            line = ""
+        line += token
+    lines.append(line)
+    return ("\\\n" + " " * (indent + 4)).join(lines)
 
 
 def yaml(value: Any, indent: int = 0) -> str:
@@ -122,7 +138,7 @@ def yaml(value: Any, indent: int = 0) -> str:
             elif isinstance(v, Mapping | list) and v:
                 out += f"{pad}{_key(k)}:\n" + yaml(v, indent + 2)
             else:
-                out += f"{pad}{_key(k)}: {_inline(v)}\n"
+                out += f"{pad}{_key(k)}: {_inline(v, indent)}\n"
         return out
     if isinstance(value, list):
         if not value:
@@ -135,17 +151,17 @@ def yaml(value: Any, indent: int = 0) -> str:
                 inner = yaml(item, indent + 2)
                 out += f"{pad}- {inner[indent + 2:]}"
             else:
-                out += f"{pad}- {_inline(item)}\n"
+                out += f"{pad}- {_inline(item, indent)}\n"
         return out
     return pad + _scalar(value) + "\n"
 
 
-def _inline(v: Any) -> str:
+def _inline(v: Any, indent: int = 0) -> str:
     if isinstance(v, Mapping):
         return "{}"
     if isinstance(v, list):
         return "[]"
-    return _scalar(v)
+    return _scalar(v, indent)
 
 
 # --------------------------------------------------------------------------------------------
@@ -202,7 +218,7 @@ class _Builder:
     # -- handlers: one per Restart, notified by the steps before it that touch what it watches
 
     def _handler(self, i: int, step: Restart) -> str:
-        return f"{self.name}: {step.action} {step.unit} (step {i})"
+        return f"{step.action.capitalize()} {step.unit} for {self.name} (step {i})"
 
     def _plan_handlers(self) -> None:
         steps = list(self.recipe.steps)
@@ -214,8 +230,10 @@ class _Builder:
                 if _mentions(earlier, watch):
                     self.notify.setdefault(j, []).append(self._handler(i, step))
             if step.action == "reload-or-restart":
-                task: dict[str, Any] = {"name": self._handler(i, step), "ansible.builtin.command": {
-                    "argv": ["systemctl", "reload-or-restart", step.unit]}}
+                task: dict[str, Any] = {
+                    "name": self._handler(i, step), "changed_when": True,
+                    "ansible.builtin.command": {
+                        "argv": ["systemctl", "reload-or-restart", step.unit]}}
             else:
                 task = {"name": self._handler(i, step), "ansible.builtin.systemd": {
                     "name": step.unit, "daemon_reload": True,
@@ -232,7 +250,7 @@ class _Builder:
     # -- tasks
 
     def _add(self, n: int, title: str, body: dict[str, Any], **extra: Any) -> None:
-        task: dict[str, Any] = {"name": f"step {n}: {title}", **body, **extra}
+        task: dict[str, Any] = {"name": f"Step {n}: {title}", **body, **extra}
         if n in self.notify:
             task["notify"] = list(self.notify[n])
         self.tasks.append(task)
@@ -241,7 +259,7 @@ class _Builder:
         """A check run before step n (`unless`): its result says whether the step runs."""
         var = f"{self.name}_step{n}_done"
         self.tasks.append({
-            "name": f"step {n}: is it done already? ({what})",
+            "name": f"Step {n}: is it done already? ({what})",
             "ansible.builtin.command": {"argv": list(argv)},
             "register": var, "changed_when": False, "failed_when": False,
             "check_mode": False})
@@ -272,7 +290,7 @@ class _Builder:
             self._add(n, what, {"ansible.builtin.file": {"path": step.path, "state": "absent"}})
         elif isinstance(step, EnsureUser):
             # Its own group first, as roost's useradd does (`-U`, or `-g` when it exists).
-            self.tasks.append({"name": f"step {n}: the group {step.name}",
+            self.tasks.append({"name": f"Step {n}: the group {step.name}",
                                "ansible.builtin.group": {"name": step.name, "system": True}})
             user: dict[str, Any] = {"name": step.name, "group": step.name, "system": True,
                                     "home": step.home, "create_home": False,
@@ -288,8 +306,8 @@ class _Builder:
                 "name": step.unit, "enabled": False, "state": "stopped"}})
         elif isinstance(step, Restart):
             self.tasks.append(Comment(
-                f"step {n}: {what}: its handler runs here when a file it watches changed"))
-            self.tasks.append({"name": f"step {n}: {what}",
+                f"Step {n}: {what}: its handler runs here when a file it watches changed"))
+            self.tasks.append({"name": f"Step {n}: {what}",
                                "ansible.builtin.meta": "flush_handlers"})
         elif isinstance(step, RunCommand):
             self._command(n, step)
@@ -359,6 +377,8 @@ class _Builder:
         if step.unless:
             extra["when"] = self._guard(n, _as_user(step.unless, step.as_user, step.cwd),
                                         step.describe())
+            if not step.creates:
+                extra["changed_when"] = True  # it runs only when the check says it is needed
         if step.timeout is not None:
             extra["timeout"] = max(1, int(step.timeout))
         if not step.has_check:
@@ -367,7 +387,7 @@ class _Builder:
             args["creates"] = marker
             self._add(n, step.describe() + " (once)", {"ansible.builtin.command": args},
                       register=f"{self.name}_step{n}", **extra)
-            self.tasks.append({"name": f"step {n}: remember that it ran",
+            self.tasks.append({"name": f"Step {n}: remember that it ran",
                                "ansible.builtin.copy": {"content": "", "dest": marker,
                                                         "mode": "0644"},
                                "when": f"{self.name}_step{n} is changed"})
@@ -385,7 +405,7 @@ class _Builder:
                                  hint="make a new one with `roost keys`")
             return (text + "\n") * repeat
         var = self._vault(line, [secret])
-        extra: dict[str, Any] = {"no_log": True}
+        extra: dict[str, Any] = {"no_log": True, "changed_when": True}
         if step.exists:
             extra["when"] = self._guard(n, _as_user(step.exists, step.as_user, None),
                                         step.describe())
@@ -402,11 +422,11 @@ class _Builder:
                            f"{step.service} {step.version}")
         tarball = f"{step.root}/releases/{step.file}"
         unpack = UNPACK_ZIP if step.file.endswith(".zip") else UNPACK
-        self.tasks.append({"name": f"step {n}: make {step.root}/releases",
+        self.tasks.append({"name": f"Step {n}: make {step.root}/releases",
                            "ansible.builtin.file": {"path": f"{step.root}/releases",
                                                     "state": "directory", "mode": "0755"},
                            "when": when})
-        self.tasks.append({"name": f"step {n}: download {step.file}",
+        self.tasks.append({"name": f"Step {n}: download {step.file}",
                            "ansible.builtin.get_url": {"url": step.url, "dest": tarball,
                                                        "checksum": f"sha256:{step.sha256}",
                                                        "mode": "0600"},
@@ -415,7 +435,7 @@ class _Builder:
         # roost's own unpack script does, guarded by the check above.
         self._add(n, step.describe(), {"ansible.builtin.command": {"argv": script(
             unpack, tarball, step.sha256, step.release, step.current, step.binary)}},
-            when=when)
+            when=when, changed_when=True)
 
     def _health(self, n: int, step: WaitHealth) -> None:
         tries = max(1, int(step.timeout / max(step.interval, 1.0)))
@@ -458,7 +478,7 @@ class _Builder:
         for n, step in self.recipe.numbered():
             self.step(n, step)
         if self.markers:
-            body.append({"name": "a folder for the markers of commands that run once",
+            body.append({"name": "A folder for the markers of commands that run once",
                          "ansible.builtin.file": {"path": f"{MARKER_DIR}/{self.name}",
                                                   "state": "directory", "mode": "0755"}})
         head = (f"# {self.recipe.title}: written by roost from its recipe "

@@ -86,7 +86,7 @@ def test_every_recipe_exports_and_ansible_accepts_it(people: dict[str, Any],
         role = ansible.role(recipe, ansible.role_name(service), options)
         tasks = role.files["tasks/main.yml"]
         # Same steps, same order, the health check last.
-        numbers = [int(n) for n in re.findall(r'name: "step (\d+): ', tasks)]
+        numbers = [int(n) for n in re.findall(r'name: "Step (\d+): ', tasks)]
         assert sorted(set(numbers)) == [n for n, _ in recipe.numbered()], service
         assert numbers == sorted(numbers), service
         assert "ansible.builtin." in tasks and not re.search(r"^\s+(?!ansible\.builtin\.)"
@@ -362,3 +362,14 @@ def test_all_exports_every_deployed_service_on_every_host(
     assert site.count("hosts:") == 2 and "static_blog_vps" in site
     ansible_cli("ansible-playbook", "--syntax-check", "-i", "inventory.ini", "site.yml",
                 cwd=out)
+
+
+def test_long_texts_fold_and_read_back_exactly() -> None:
+    import yaml
+
+    texts = ["word " * 60, 'sh -c "x=$1; [ -f \\"$x\\" ]"  \t end' * 9, "é ü ✓ " * 50,
+             " " * 30 + "x" + " y" * 80, "a" * 300, "tab\there " * 40, "line\nbreak  " * 30]
+    data = {"top": texts, "nested": [{"argv": texts}]}
+    text = ansible.yaml(data)
+    assert max(len(line) for line in text.splitlines()) <= 130
+    assert yaml.safe_load(text) == data
