@@ -140,7 +140,8 @@ def _readme(roles: Sequence[tuple[str, str, str]], secrets: int) -> str:
 
 (or `--vault-password-file FILE` instead of `--ask-vault-pass`; add `--ask-become-pass`
 when the user in `inventory.ini` needs a password for sudo). It needs only ansible-core:
-every task uses `ansible.builtin` modules. Run it again at any time: a run where nothing
+every task uses `ansible.builtin` modules; the hosts need Python 3, as Debian and Raspberry
+Pi OS have. Run it again at any time: a run where nothing
 changed reports `changed=0`.
 
 Each role does what roost's recipe does, step for step and in the same order ("step 3: ..."
