@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import re
+import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -134,7 +135,7 @@ def yaml(value: Any, indent: int = 0) -> str:
         out = ""
         for k, v in value.items():
             if isinstance(v, Comment):
-                out += f"{pad}# {v.text}\n"
+                out += _comment(v, pad)
             elif isinstance(v, Mapping | list) and v:
                 out += f"{pad}{_key(k)}:\n" + yaml(v, indent + 2)
             else:
@@ -146,7 +147,7 @@ def yaml(value: Any, indent: int = 0) -> str:
         out = ""
         for item in value:
             if isinstance(item, Comment):
-                out += f"{pad}# {item.text}\n"
+                out += _comment(item, pad)
             elif isinstance(item, Mapping | list) and item:
                 inner = yaml(item, indent + 2)
                 out += f"{pad}- {inner[indent + 2:]}"
@@ -154,6 +155,10 @@ def yaml(value: Any, indent: int = 0) -> str:
                 out += f"{pad}- {_inline(item, indent)}\n"
         return out
     return pad + _scalar(value) + "\n"
+
+
+def _comment(c: Comment, pad: str) -> str:
+    return "".join(f"{pad}# {line}\n" for line in textwrap.wrap(c.text, WIDTH - len(pad)))
 
 
 def _inline(v: Any, indent: int = 0) -> str:
@@ -357,7 +362,19 @@ class _Builder:
         self.role.files[f"templates/{src}"] = _raw(text)
         self._add(n, step.describe(), {"ansible.builtin.template": {"src": src, **args}})
 
+    def _note(self, text: str) -> None:
+        """A comment above the next task: why it is a `command`."""
+        self.tasks.append(Comment(text))
+
     def _command(self, n: int, step: RunCommand) -> None:
+        if step.unless:
+            self._note(f"Step {n} is roost's own command; it runs when the check before it "
+                       "fails, as roost's `unless`.")
+        elif step.creates:
+            self._note(f"Step {n} is roost's own command, done once {step.creates} exists.")
+        else:
+            self._note(f"Step {n} has no check: it runs once per host, as roost's journal "
+                       "remembers it; the marker file is its `creates:`.")
         argv = _as_user(step.argv, step.as_user, step.cwd)
         args: dict[str, Any] = {"argv": argv}
         extra: dict[str, Any] = {}
@@ -405,6 +422,9 @@ class _Builder:
                                  hint="make a new one with `roost keys`")
             return (text + "\n") * repeat
         var = self._vault(line, [secret])
+        self._note(f"Step {n}: no ansible.builtin module makes this account: roost's command "
+                   "does, its password on standard input from the vault, when the check "
+                   "before it finds no account.")
         extra: dict[str, Any] = {"no_log": True, "changed_when": True}
         if step.exists:
             extra["when"] = self._guard(n, _as_user(step.exists, step.as_user, None),
@@ -418,6 +438,10 @@ class _Builder:
         if not step.sha256:
             raise RoostError(f"{step.service}'s release has no pinned sha256",
                              hint="deploy it with --option sha256=HASH, then export again")
+        self._note(f"Step {n}: get_url checks the release's sha256; no ansible.builtin module "
+                   "unpacks it, checks it holds the program and switches the `current` link "
+                   "at once, so roost's own unpack script does, when the check finds another "
+                   "release in place.")
         when = self._guard(n, script(INSTALLED, step.current, step.release, step.binary),
                            f"{step.service} {step.version}")
         tarball = f"{step.root}/releases/{step.file}"
@@ -464,6 +488,9 @@ class _Builder:
         elif step.site is not None:
             # roost's probe speaks the service's protocol from here; ansible.builtin has no
             # such client, so this waits for the port to take connections.
+            self._note(f"Step {n}: roost's own probe talks to port {step.site.port} from "
+                       "here and checks the answer; ansible.builtin has no such client, so "
+                       "this waits for the port to take connections.")
             self._add(n, step.describe() + " (its port answers)", {
                 "ansible.builtin.wait_for": {"host": step.site.address,
                                              "port": step.site.port,
