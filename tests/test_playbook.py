@@ -307,7 +307,9 @@ def test_playbooks_on_a_fresh_host_prosody_logs_in_and_the_blog_loads(
     blog = tmp_path / "blog-project"
     done = export(home, blog, service="static-blog", host="pi", passphrase=lambda: PASS)
     assert done.secrets == 0 and not (blog / VAULT_FILE).exists()
+    start = time.monotonic()
     assert _run_playbook(blog)["failed"] == 0
+    record_time("ansible_static_blog", time.monotonic() - start)
     base = f"http://{pi_host.address}/"
     assert "Notes from the roost {{ x }}" in httpx.get(base, timeout=5).text
     assert httpx.get(base + "notes/first.html", timeout=5).text == \
