@@ -35,6 +35,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "watch_cmd": ("watch",),
     "upgrade_cmd": ("updates", "upgrade"),
     "backup_cmd": ("backup", "backups", "restore", "move"),
+    "playbook_cmd": ("playbook",),
 }
 _TOP_FLAGS = {"--screen-reader", "--plain"}
 
