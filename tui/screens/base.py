@@ -17,7 +17,7 @@ from textual.content import Content
 from textual.geometry import Offset
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 from roost.core.errors import RoostError
 from roost.tui.a11y import AccessibleList, Row, to_ascii
@@ -38,6 +38,15 @@ class RoostScreen(Screen[None]):
     NAME: ClassVar[str] = "Screen"
     """The screen's name in Help."""
     BACK_WORD: ClassVar[str] = "back"
+    FIELDS: ClassVar[bool] = False
+    """The screen has text fields: its key line says how to move between them and how to
+    leave from inside one (where q and Backspace are text)."""
+    EMPTY: ClassVar[str] = "     empty"
+    """What an empty field shows in screen-reader mode instead of a placeholder (which a
+    screen reader reads as if it had been typed): the field is read "Address: empty". The
+    spaces keep the word away from where typing starts: Fenrir compares the cursor line
+    only up to 3 cells right of the cursor to tell a typed character from a changed line,
+    so the first character typed is echoed as itself, not as the whole line again."""
     CURSOR_DELAY: ClassVar[float] = 0.08
     """Seconds between a screen's first frame (cursor on the title) and the frame that
     moves the cursor onto the focused row: a screen reader reads the new screen, then,
@@ -47,7 +56,14 @@ class RoostScreen(Screen[None]):
         Binding("q", "back", "back"),
         Binding("backspace", "back", "back", show=False),
         Binding("escape", "back", "back", show=False),
+        # A way back that works inside a text field too and that no screen reader takes
+        # (Fenrir takes a bare Esc; tmux takes Ctrl+B).
+        Binding("ctrl+g", "back", "back", show=False),
         Binding("question_mark", "help", "help"),
+        # In a text field Up/Down reach the screen (an Input does not use them): they move
+        # to the field before or after (a list takes them itself, see AccessibleList).
+        Binding("up", "field(-1)", "previous field", show=False),
+        Binding("down", "field(1)", "next field", show=False),
     ]
 
     def __init__(self) -> None:
@@ -154,7 +170,14 @@ class RoostScreen(Screen[None]):
         region = self.query_one("#title", Static).content_region
         return region.offset if region else Offset(0, 0)
 
+    def placeholder(self, text: str) -> str:
+        """A field's placeholder: `text`, or in screen-reader mode the word for empty."""
+        return self.EMPTY if self.screen_reader else text
+
     def on_mount(self) -> None:
+        if self.screen_reader:
+            for inp in self.query(Input):
+                inp.placeholder = self.EMPTY
         self.hold_cursor()
         self.refresh_content()
         if self._pending_status:
@@ -219,11 +242,18 @@ class RoostScreen(Screen[None]):
                 if isinstance(b, Binding):
                     final.pop(b.key, None)
                     final[b.key] = b
-        back = [key_name(k) for k, b in final.items() if b.action == "back"]
-        out: list[tuple[str, str]] = [("Up/Down or j/k", "move"),
-                                      ("PgUp/PgDn Home/End", "jump"), ("Enter", cls.ENTER)]
-        if back:
-            out.append(("/".join(back), cls.BACK_WORD))
+        back = [key_name(k) for k, b in final.items() if b.action == "back" and k != "ctrl+g"]
+        if cls.FIELDS:
+            # q and Backspace are text in a field; Ctrl+G leaves from anywhere.
+            out: list[tuple[str, str]] = [("Up/Down", "field to field, then the list"),
+                                          ("Enter", cls.ENTER), ("Ctrl+G", cls.BACK_WORD)]
+            if back:
+                out.append(("/".join(back), f"{cls.BACK_WORD} (outside a field)"))
+        else:
+            out = [("Up/Down or j/k", "move"), ("PgUp/PgDn Home/End", "jump"),
+                   ("Enter", cls.ENTER)]
+            if back:
+                out.append(("/".join(back), cls.BACK_WORD))
         out += [(key_name(k), b.description) for k, b in final.items()
                 if b.show and b.action != "back"]
         return [*out, ("Tab", "next area")]
@@ -235,6 +265,16 @@ class RoostScreen(Screen[None]):
 
     def activate(self, key: str) -> None:
         """Enter on the row `key`."""
+
+    def action_field(self, step: int) -> None:
+        """Up/Down in a text field: focus the field (or the list) before or after it."""
+        focused = self.app.focused
+        if not isinstance(focused, Input):
+            return
+        chain = self.focus_chain
+        i = chain.index(focused) + step if focused in chain else -1
+        if 0 <= i < len(chain):
+            chain[i].focus()
 
     def action_back(self) -> None:
         if len(self.app.screen_stack) > 2:

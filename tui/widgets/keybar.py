@@ -11,7 +11,8 @@ from textual.widgets import Static
 def key_name(key: str) -> str:
     return {
         "question_mark": "?", "backspace": "Backspace", "escape": "Esc", "enter": "Enter",
-        "tab": "Tab", "space": "Space", "ctrl+c": "Ctrl+C", "up": "Up", "down": "Down",
+        "tab": "Tab", "space": "Space", "ctrl+c": "Ctrl+C", "ctrl+g": "Ctrl+G",
+        "up": "Up", "down": "Down",
     }.get(key, key)
 
 
