@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, TextIO
 
 from roost.core.clock import Clock
 from roost.core.errors import RoostError
-from roost.plan.answers import PACE, PACE_LABELS, Question, answers_from_responses, questions
+from roost.plan.answers import (
+    PACE,
+    PACE_LABELS,
+    Question,
+    answers_from_responses,
+    check_response,
+    questions,
+)
 from roost.plan.detect import HostFacts
 from roost.plan.planner import WAY_NAMES, Step
 from roost.plan.workspace import Workspace
@@ -492,8 +499,17 @@ class Plain:
             for k, v in self.ws.answers.to_dict().items():
                 responses[k] = ("yes" if v else "no") if isinstance(v, bool) else (
                     str(v) if isinstance(v, int) else v)
+        draft = self.ws.draft()
+        responses.update(draft)
         asked = [q for q in qs if q.applies(responses)]
         i = 0
+        if draft:
+            # Resume at the first question not answered yet; the earlier ones keep their
+            # answers (shown as [x] or (*) when 0 goes back to them).
+            i = next((n for n, q in enumerate(asked) if q.id not in draft), len(asked))
+            self.say()
+            self.say(f"Welcome back: {i} of {len(asked)} questions were answered before and "
+                     "are kept. 0 goes back to them.")
         while i < len(asked):
             q = asked[i]
             self.say()
@@ -508,6 +524,7 @@ class Plain:
                 i -= 1
                 continue
             responses[q.id] = value
+            self.ws.save_draft(responses)  # each answer kept as it is given
             asked = [x for x in qs if x.applies(responses)]
             i = asked.index(q) + 1
         for q in questions(self.ws.catalog, self.ws.facts):
@@ -548,7 +565,8 @@ class Plain:
                     self.say(f"  {n}. ({'*' if v == current else ' '}) {label}")
                 keep = f"; Enter alone keeps {labels[str(current)]}" if (
                     isinstance(current, str) and current in labels) else ""
-                raw = self.ask(f"Type a number{keep}; 0 goes back:")
+                raw = self.ask(f"Type a number from 1 to {len(q.choices)}{keep}; "
+                               "0 goes back:")
                 if raw == "0":
                     return _BACK
                 if raw == "" and keep:
@@ -563,10 +581,10 @@ class Plain:
                     return _BACK
                 if raw == "" and current:
                     return current
-                if q.kind == "number" and raw and not raw.isdigit():
-                    self.say("Please type a whole number, like 1024.")
-                    continue
-                return raw
+                try:  # checked now, and asked again with the reason
+                    return check_response(q, raw)
+                except RoostError as exc:
+                    self.say(f"{exc.line()} Please type it again.")
 
 
 _BACK = object()

@@ -297,6 +297,29 @@ async def test_bad_domain_is_one_line_not_a_crash(home: Path) -> None:
 
 
 @sync
+async def test_answer_checked_when_given_and_kept_for_the_next_run(home: Path) -> None:
+    """Issue 20, 13/14 (as in plain mode): a bad domain is refused on Enter and the question
+    stays; the answers given so far survive the app being closed, and the next run resumes
+    at the first question not answered."""
+    async with running(home, screen_reader=True) as (pilot, app):
+        await answer_until(pilot, app, {**SCRIPT, "has_domain": "yes"}, stop="domain")
+        assert isinstance(app.focused, Input) and app.focused.placeholder.strip() == "empty"
+        for ch in "not a domain":
+            await pilot.press("space" if ch == " " else ch)
+        await press(pilot, app, "enter")
+        assert app.screen.question.id == "domain"  # type: ignore[attr-defined]
+        assert any("is not a valid domain name" in line for line in screen_lines(app))
+    async with running(home, screen_reader=True) as (pilot, app):
+        await press(pilot, app, "a")
+        assert app.screen.question.id == "domain"  # type: ignore[attr-defined]
+        lines = screen_lines(app)
+        assert any("Welcome back" in line for line in lines), "\n".join(lines)
+        await answer_all(pilot, app)
+        assert type(app.screen).__name__ == "PlanScreen"
+    assert not (home / "answers-so-far.toml").exists()
+
+
+@sync
 async def test_no_command_palette_and_no_loading_indicator(home: Path) -> None:
     from textual.widgets import LoadingIndicator
 
