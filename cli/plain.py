@@ -25,7 +25,7 @@ from roost.plan.answers import (
     questions,
 )
 from roost.plan.detect import HostFacts
-from roost.plan.planner import WAY_NAMES, Step
+from roost.plan.planner import WAY_NAMES, Step, where_it_runs
 from roost.plan.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -317,6 +317,8 @@ class Plain:
             if s.replaces:
                 self.say(f"Replaces: {', '.join(s.replaces)}.")
             self.say(f"Suggested way: {WAY_NAMES[s.way]}. {s.way_reason}")
+            if self.ws.answers is not None:
+                self.say(where_it_runs(s, self.ws.answers))
             if s.reach:
                 self.say(f"From outside: {s.reach}")
             for w in s.ways:

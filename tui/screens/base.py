@@ -256,7 +256,9 @@ class RoostScreen(Screen[None]):
                 out.append(("/".join(back), cls.BACK_WORD))
         out += [(key_name(k), b.description) for k, b in final.items()
                 if b.show and b.action != "back"]
-        return [*out, ("Tab", "next area")]
+        # Tab is offered only where it goes somewhere that is read (a field, then the list):
+        # a screen with one list has nowhere else, and Tab there was silent.
+        return [*out, ("Tab", "next field")] if cls.FIELDS else out
 
     def on_option_list_option_selected(self, event: AccessibleList.OptionSelected) -> None:
         event.stop()
@@ -285,4 +287,4 @@ class RoostScreen(Screen[None]):
     def action_help(self) -> None:
         from roost.tui.screens import open_screen  # by name: Help lists every screen's keys
 
-        open_screen(self.app, "help")
+        open_screen(self.app, "help", self.NAME)  # opens at this screen's keys
