@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, ClassVar, cast
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -21,7 +22,7 @@ from textual.widgets import Input, Static
 
 from roost.core.errors import RoostError
 from roost.tui.a11y import AccessibleList, Row, to_ascii
-from roost.tui.widgets.keybar import KeyBar, key_name
+from roost.tui.widgets.keybar import SHORT_ROWS, KeyBar, key_name
 
 if TYPE_CHECKING:
     from roost.plan.workspace import Workspace
@@ -71,6 +72,7 @@ class RoostScreen(Screen[None]):
         self._pending_status = ""
         self._resumed = False
         self._shown: dict[str, str] = {}
+        self._short = False
         self.cursor_held = False
         """True while the screen has just been drawn: the terminal cursor waits on the
         title line (see `hold_cursor`)."""
@@ -109,8 +111,15 @@ class RoostScreen(Screen[None]):
             yield from self.compose_extra()
         yield Static(Content(""), id="status")
         keybar = KeyBar(id="keys")
-        keybar.set_keys(self.key_help())
+        self._short = self.app.size.height < SHORT_ROWS
+        keybar.set_keys(self.key_help(), short=self._short)
         yield keybar
+
+    def on_resize(self, event: events.Resize) -> None:
+        short = event.size.height < SHORT_ROWS
+        if short != self._short:
+            self._short = short
+            self.query_one("#keys", KeyBar).set_keys(self.key_help(), short=short)
 
     def _content(self) -> tuple[str, str, list[Row]]:
         """(title, intro, rows) as shown; an error becomes the intro and one row."""
