@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import re
 import secrets as _random
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -31,7 +30,7 @@ from typing import Any
 import tomli_w
 
 from roost.app.connecting import connect
-from roost.app.deploy_options import deployed_options
+from roost.app.deploy_options import deployed_options, read_table
 from roost.app.deploying import Deployment, vault_secrets
 from roost.core import clock as clocks
 from roost.core.atomic import atomic_write_text
@@ -82,6 +81,12 @@ PRUNE = (
 )
 """On the host that keeps repository $1 (not through the source's append-only key): prune the
 archives matching $2 with the keep options "$@", then free their space."""
+ALONE = ('u=$1; shift; if [ -d /run/systemd/system ]; then '
+         'exec systemd-run --unit="$u" --quiet --wait --pipe --collect -- "$@"; fi; exec "$@"')
+"""Run "$@" as the transient unit $1. A restore whose roost was killed (Ctrl+C, a lost
+connection) leaves its extraction running on the host; the rerun stops that unit before it
+keeps anything aside and starts over, so two never write the same folders. (Without systemd
+as PID 1 it runs directly.)"""
 KEEP = {"daily": 7, "weekly": 4, "monthly": 6}
 """How many archives `roost backup ID --prune` keeps, per period."""
 KEEP_ASIDE = ('s=$1; shift; for p in "$@"; do if [ -e "$p" ]; then '
@@ -114,19 +119,9 @@ class Record:
         return Where(self.service, self.source, self.address, self.port)
 
 
-def _read(path: Path) -> dict[str, Any]:
-    if not path.exists():
-        return {}
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise RoostError(f"{path} cannot be read ({exc})",
-                         hint="fix or move the file, then run again") from None
-
-
 def load_records(home: Path) -> dict[str, Record]:
     out: dict[str, Record] = {}
-    for sid, d in _read(home / BACKUPS_FILE).items():
+    for sid, d in read_table(home / BACKUPS_FILE).items():
         if isinstance(d, dict):
             known = {k: v for k, v in d.items() if k in Record.__dataclass_fields__}
             out[sid] = Record(**known)
@@ -134,7 +129,7 @@ def load_records(home: Path) -> dict[str, Record]:
 
 
 def save_record(home: Path, rec: Record) -> None:
-    data = _read(home / BACKUPS_FILE)
+    data = read_table(home / BACKUPS_FILE)
     data[rec.service] = asdict(rec)
     atomic_write_text(home / BACKUPS_FILE, tomli_w.dumps(data))
 
@@ -298,6 +293,40 @@ class Backups:
                 f"{target.name} keeps them append-only: {source.name} cannot delete them.",
                 "The repository's passphrase is in your vault only "
                 f"(`roost keys show {secret.name} --secret`).", *noted]
+
+    def back_up_all(self, target: Host, every: str = backup.DAILY) -> list[str]:
+        """`back_up` every running service roost can back up, each from its host to `target`
+        (those running on `target` itself are left out, said in a line). One failing service
+        does not stop the others; a RoostError at the end names the ones that failed."""
+        from roost.app.hosts import find
+        from roost.plan.protect import running_backed_up
+        from roost.plan.workspace import Workspace
+
+        ws = Workspace.open(self.home, detect=False)
+        found = running_backed_up(ws.progress, ws.catalog)
+        if not found:
+            raise RoostError("nothing roost can back up runs yet",
+                             hint="deploy a service first; `roost catalog` says which ones "
+                                  "roost backs up")
+        lines: list[str] = []
+        failed: list[str] = []
+        for service, host in found:
+            if host == target.name:
+                lines.append(f"{service} runs on {target.name} itself: back it up to another "
+                             "host.")
+                continue
+            try:
+                lines += self.back_up(service, find(self.home, host), target, every)
+            except RoostError as exc:
+                lines.append(f"{service} on {host}: {exc.line()}")
+                failed.append(f"{service} on {host}")
+        if failed:
+            for line in lines:
+                self._say(line)
+            raise RoostError(f"{len(failed)} of {len(found)} backups failed: "
+                             f"{', '.join(failed)}",
+                             hint="the lines above say why; run again once it is fixed")
+        return lines
 
     def _grant(self, where: Where, spec: BackupSpec, ts: Transport, tt: Transport) -> None:
         """The source host (ts) gets borg, its own key and the target's host keys; the target
@@ -479,6 +508,8 @@ class Backups:
             for u in spec.pause:
                 t.run(["systemctl", "stop", u], sudo=True)
             self._say(f"keeping what {to.name} had aside (*.roost-replaced-{stamp})")
+            unit = f"roost-restore-{service}.service"
+            t.run(["systemctl", "stop", unit], sudo=True)  # one a killed run left going
             kept = t.run(script(KEEP_ASIDE, stamp, *spec.paths), sudo=True)
             if not kept.ok:
                 raise RoostError("roost could not keep the current data aside",
@@ -486,7 +517,8 @@ class Backups:
             self._say(f"putting {archive} back")
             argv = (("bash", "-c", RESTORE, "bash", f"{rec.where.path}::{archive}") if local
                     else rec.where.with_passphrase("sh", "-c", backup.EXTRACT, "sh", archive))
-            res = t.run(argv, sudo=True, stdin=secret.encode(), timeout=3600)
+            res = t.run(script(ALONE, unit, *argv), sudo=True, stdin=secret.encode(),
+                        timeout=3600)
             if not res.ok:
                 raise RoostError(f"the restore of {archive} failed: "
                                  f"{_last(res.stderr or res.stdout)}",
@@ -506,11 +538,12 @@ class Backups:
 
     # -- move ------------------------------------------------------------------------------
 
-    def move(self, service: str, frm: Host, to: Host, replace: bool = False) -> list[str]:
+    def move(self, service: str, frm: Host, to: Host, replace: bool = False,
+             forget_old: bool = False) -> list[str]:
         """Move a service from `frm` to `to` (the host that keeps, or will keep, its backups):
         a last backup with the service held stopped on `frm`, the restore on `to` proven by its
         health check and noted in the progress; only then is it removed from `frm`, its data
-        kept there."""
+        kept there unless `forget_old` (the backups on `to` still hold it)."""
         from roost.app.deploying import Deployment, note_deployed
 
         rec = load_records(self.home).get(service)
@@ -541,7 +574,7 @@ class Backups:
                 t.run(["systemctl", "unmask", "--runtime", u], sudo=True)
         old = Deployment(service, frm, self.home, deployed_options(self.home, service, frm.name),
                          on_event=self.on_event, passphrase=self.passphrase, trust=self.trust)
-        removed = old.undeploy(purge_data=False)
+        removed = old.undeploy(purge_data=forget_old)
         return [last[0], *lines, *noted, *removed,
                 f"{frm.name} no longer backs {service} up. {to.name} keeps the backups and "
                 f"now runs {service} too: back it up from there to another host with "

@@ -28,6 +28,7 @@ Hooks for work built elsewhere: `ServiceCheck.backup` (the service's last good b
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
@@ -132,6 +133,8 @@ class ServiceCheck:
     """Hook: reachable from outside (None: not known here)."""
     host_attention: tuple[str, ...] = ()
     """The host's problems (disk, memory, read-only), said on each of its services' lines."""
+    upgrade: str = ""
+    """An upgrade of it that was cut off, in words ("" when none)."""
     attention: tuple[str, ...] = ()
     """Every problem of this service, in words; empty when all is well."""
 
@@ -148,6 +151,8 @@ class ServiceCheck:
                                                       else "")) if self.reach.reachable
                          else "not reachable from outside"
                          + (f" ({self.reach.problem})" if self.reach.problem else ""))
+        if self.upgrade:
+            parts.append(self.upgrade)
         parts.extend(self.host_attention)
         return f"{self.label} on {self.host}: " + "; ".join(parts) + "."
 
@@ -337,14 +342,24 @@ def _check_host(name: str, items: list[Deployed], home: Path, paths: tuple[str, 
                          services=unchecked, seconds=time.monotonic() - start)
     with t:
         try:
-            state = host_state.read(t, paths)
+            state = host_state.read(t, paths, session.host_state_dir())
         except RoostError as exc:
             return HostCheck(name, False, exc.message, services=unchecked,
                              seconds=time.monotonic() - start)
         attention = _host_attention(state, limits)
-        services = tuple(_check_service(d, host, t, home, limits, now, secrets, backups,
-                                        reach, attention) for d in items)
+        services = tuple(_with_upgrade(_check_service(d, host, t, home, limits, now, secrets,
+                                                      backups, reach, attention), state)
+                         for d in items)
     return HostCheck(name, True, "", state, attention, services, time.monotonic() - start)
+
+
+def _with_upgrade(s: ServiceCheck, st: host_state.HostState) -> ServiceCheck:
+    """A service whose upgrade was cut off needs attention, and says how to finish it."""
+    if s.service_id not in st.upgrades_cut_off:
+        return s
+    words = (f"an upgrade was cut off; finish it with: roost upgrade {s.service_id} --host "
+             f"{s.host}")
+    return dataclasses.replace(s, upgrade=words, attention=(*s.attention, words))
 
 
 def _host_attention(st: host_state.HostState, limits: Thresholds) -> tuple[str, ...]:

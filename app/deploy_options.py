@@ -17,7 +17,9 @@ from roost.core.errors import RoostError
 OPTIONS_FILE = "deploy-options.toml"
 
 
-def _read(path: Path) -> dict[str, Any]:
+def read_table(path: Path) -> dict[str, Any]:
+    """A TOML file of the data folder as a table ({} when there is none yet); a file that
+    cannot be read is one RoostError line."""
     if not path.exists():
         return {}
     try:
@@ -30,13 +32,13 @@ def _read(path: Path) -> dict[str, Any]:
 def record_options(home: Path, service: str, host: str, options: Mapping[str, str]) -> None:
     """Keep the options a service was deployed with (no secret: those are vault references),
     so a restore installs it the same way."""
-    data = _read(home / OPTIONS_FILE)
+    data = read_table(home / OPTIONS_FILE)
     data.setdefault(host, {})[service] = dict(options)
     atomic_write_text(home / OPTIONS_FILE, tomli_w.dumps(data))
 
 
 def deployed_options(home: Path, service: str, host: str) -> dict[str, str]:
-    found = _read(home / OPTIONS_FILE).get(host, {}).get(service, {})
+    found = read_table(home / OPTIONS_FILE).get(host, {}).get(service, {})
     return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
 
 

@@ -10,18 +10,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from roost.deploy.engine import HOST_STATE_DIR
 from roost.deploy.steps import script
 from roost.deploy.transport import Transport
 
 PROBE = (
-    'echo @df; df -Pk -- "$@" 2>&1; echo @mem; grep -E "^(MemTotal|MemAvailable):" /proc/meminfo; '
+    'sd=$1; shift; echo @df; df -Pk -- "$@" 2>&1; '
+    'echo @mem; grep -E "^(MemTotal|MemAvailable):" /proc/meminfo; '
     'echo @root; awk \'$2 == "/" { print $4 }\' /proc/mounts; echo @uu; '
     'if [ -x /usr/bin/unattended-upgrade ]; then '
     'apt-config dump APT::Periodic::Unattended-Upgrade 2>/dev/null; echo installed; '
-    'else echo absent; fi'
+    'else echo absent; fi; echo @up; for f in "$sd"/upgrade-*.json; do '
+    '[ -e "$f" ] && basename "$f" .json; done; true'
 )
-"""Sections: df of each path, memory, the options of / (last mount wins), unattended-upgrades
-(its setting as apt reads it: /etc/apt/apt.conf.d/20auto-upgrades and the rest)."""
+"""$1 is roost's state folder on the host, the rest the paths. Sections: df of each path,
+memory, the options of / (last mount wins), unattended-upgrades (its setting as apt reads it:
+/etc/apt/apt.conf.d/20auto-upgrades and the rest), and the upgrades under way (the markers
+`roost upgrade` leaves until it is done: roost.deploy.upgrade)."""
 
 
 @dataclass(frozen=True)
@@ -45,11 +50,14 @@ class HostState:
     """True when / is mounted read-only (a failing SD card is remounted so by the kernel)."""
     unattended_upgrades: bool | None = None
     """On (installed and enabled), off, or None when apt could not say."""
+    upgrades_cut_off: tuple[str, ...] = ()
+    """The services whose upgrade was cut off (its marker is still on the host)."""
 
 
-def read(t: Transport, paths: Sequence[str]) -> HostState:
-    """Run the probe on the host (no sudo) and parse it."""
-    res = t.run(script(PROBE, *paths), timeout=30)
+def read(t: Transport, paths: Sequence[str], state_dir: str = HOST_STATE_DIR) -> HostState:
+    """Run the probe on the host (no sudo) and parse it; `state_dir` is where roost keeps its
+    records on the host."""
+    res = t.run(script(PROBE, state_dir, *paths), timeout=30)
     return parse(res.stdout, paths)
 
 
@@ -57,7 +65,7 @@ def parse(out: str, paths: Sequence[str]) -> HostState:
     sections: dict[str, list[str]] = {}
     current = ""
     for line in out.splitlines():
-        if line.startswith("@") and line[1:] in ("df", "mem", "root", "uu"):
+        if line.startswith("@") and line[1:] in ("df", "mem", "root", "uu", "up"):
             current = line[1:]
             sections[current] = []
         elif current:
@@ -68,8 +76,10 @@ def parse(out: str, paths: Sequence[str]) -> HostState:
            if v.isdigit()}
     root = [line.strip() for line in sections.get("root", []) if line.strip()]
     read_only = ("ro" in root[-1].split(",")) if root else None
+    cut = tuple(line.strip().removeprefix("upgrade-") for line in sections.get("up", [])
+                if line.strip().startswith("upgrade-"))
     return HostState(disks, mem.get("MemAvailable"), mem.get("MemTotal"), read_only,
-                     _unattended(sections.get("uu", [])))
+                     _unattended(sections.get("uu", [])), cut)
 
 
 def _disks(lines: list[str], paths: Sequence[str]) -> tuple[Disk, ...]:

@@ -133,7 +133,7 @@ def _bare(home: Path, hosts: dict[str, Any]) -> Any:
                        allow_agent=False, look_for_keys=False)
         try:
             _, out, _ = client.exec_command(
-                " ".join(["sh", "-c", _quote(host_state.PROBE), "sh", "/"]))
+                " ".join(["sh", "-c", _quote(host_state.PROBE), "sh", "/var/lib/roost", "/"]))
             out.read()
             for recipe, address, domain, port, xmpp in plan[name]:
                 assert recipe.health is not None

@@ -21,6 +21,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     b.add_argument("--vault", action="store_true",
                    help="copy roost's own data (the sealed vault, progress, hosts) instead of "
                         "a service: to a host (--to) or a folder (--to-path)")
+    b.add_argument("--all", action="store_true",
+                   help="every running service roost can back up, each from its host, to "
+                        "--to")
     b.add_argument("--to-path", type=Path, metavar="DIR",
                    help="with --vault: a folder, such as a USB disk")
     b.add_argument("--prune", action="store_true",
@@ -58,6 +61,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     m.add_argument("--to", required=True, metavar="HOST")
     m.add_argument("--yes", action="store_true",
                    help="replace the data of a service already running there (kept aside)")
+    m.add_argument("--forget-old", action="store_true",
+                   help="once it works on the new host, delete its data on the old one too "
+                        "(the backups keep it)")
     m.add_argument("--trust", metavar="SHA256:…")
     m.set_defaults(handler=run_move)
 
@@ -118,6 +124,12 @@ def run_backup(args: argparse.Namespace) -> int:
                  else _copies(args).copy_to_path(args.to_path))
         print("\n".join(lines))
         return 0
+    if args.all:
+        if args.service or args.host or not args.to:
+            raise RoostError("--all backs up every running service to one host (--to)",
+                             hint="write roost backup --all --to HOST")
+        print("\n".join(_backups(args).back_up_all(_host(args.to), args.every)))
+        return 0
     if args.to_path is not None:
         raise RoostError("--to-path goes with --vault for now",
                          hint="back a service up to another host with --to HOST")
@@ -176,6 +188,7 @@ def run_restore(args: argparse.Namespace) -> int:
 def run_move(args: argparse.Namespace) -> int:
     _check_service(args.service)
     frm, to = _host(args.frm), _host(args.to)
-    for line in _backups(args).move(args.service, frm, to, replace=args.yes):
+    for line in _backups(args).move(args.service, frm, to, replace=args.yes,
+                                    forget_old=args.forget_old):
         print(line)
     return 0

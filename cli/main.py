@@ -32,6 +32,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "deploy_cmd": ("deploy", "undeploy"),
     "reach_cmd": ("reach",),
     "check_cmd": ("check",),
+    "upgrade_cmd": ("updates", "upgrade"),
     "backup_cmd": ("backup", "backups", "restore", "move"),
 }
 _TOP_FLAGS = {"--screen-reader", "--plain"}

@@ -12,7 +12,7 @@ import dataclasses
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from roost.core.clock import Clock
 from roost.core.errors import RoostError
@@ -29,6 +29,7 @@ from roost.plan.planner import WAY_NAMES, Step, where_it_runs
 from roost.plan.workspace import Workspace
 
 if TYPE_CHECKING:
+    from roost.app.backing_up import Record
     from roost.deploy.trust import TrustNeeded
 
 PROGRESS_KINDS = ("started", "done", "skipped", "failed", "deployed")
@@ -92,6 +93,16 @@ class Plain:
         self.say("Bye. Your progress is saved.")
         return 0
 
+    def tell(self, work: Callable[[], Sequence[str]]) -> None:
+        """Run a use case and say its lines; a RoostError is said as its one line."""
+        try:
+            lines = work()
+        except RoostError as exc:
+            self.say(exc.line())
+            return
+        for line in lines:
+            self.say(line)
+
     # --- screens -----------------------------------------------------------------------
 
     def main_menu(self) -> None:
@@ -121,6 +132,8 @@ class Plain:
                                  lambda s=sid, h=host: self.back_up(s, h)))  # type: ignore[misc]
             if self.ws.progress.running():
                 items.append(("Status: is everything working? (roost check)", self.status))
+                items.append(("Updates: what is newer, and upgrade (roost updates)",
+                              self.updates))
             items.append(("Identities: your keys and ids", self.identities))
             items.append(("Hosts: the machines roost sets up", self.hosts))
             items.append(("Backups: where each service is kept safe", self.backups))
@@ -159,6 +172,57 @@ class Plain:
         for line in check(self.ws.home, clock=self.ws.clock).lines():
             self.say(line)
 
+    def updates(self) -> None:
+        """What is newer for every deployed service (roost.app.upgrading, as `roost
+        updates`), and upgrading one (as `roost upgrade`)."""
+        from roost.app.upgrading import updates, upgradable
+
+        self.say()
+        self.say("Looking for updates on every host; this takes a moment.")
+        try:
+            report = updates(self.ws.home)
+        except RoostError as exc:
+            self.say(exc.line())
+            return
+        for line in report.lines():
+            self.say(line)
+        todo = upgradable(report)
+        if not todo:
+            return
+        picked = self.choose("Upgrade one? roost backs it up first, checks it works after, "
+                             "and goes back to the version before by itself if not.",
+                             [f"Upgrade {s.service_id} on {s.host}" for s in todo])
+        if picked is not None:
+            self.upgrade(todo[picked].service_id, todo[picked].host)
+
+    def upgrade(self, service_id: str, host: str) -> None:
+        from roost.app.deploying import text_of
+        from roost.app.upgrading import backup_set_up, upgrade
+        from roost.deploy.events import Output
+        from roost.keys.vault import passphrase_from_env_or_prompt
+
+        no_backup = False
+        if not backup_set_up(self.ws.home, service_id, host):
+            if self.choose(f"No backup of {service_id} on {host} is set up. Set one up first "
+                           f"with: roost backup {service_id} --host {host} --to OTHER-HOST. "
+                           "Or:", ["Upgrade without a backup"]) != 0:
+                return
+            no_backup = True
+
+        def show(e: Any) -> None:
+            if not isinstance(e, Output):
+                self.say(text_of(e))
+
+        self.say(f"Upgrading {service_id} on {host}; one line a step.")
+        try:
+            result = upgrade(self.ws.home, service_id, host, no_backup=no_backup,
+                             passphrase=passphrase_from_env_or_prompt, on_event=show)
+        except RoostError as exc:
+            self.say(exc.line())
+            return
+        for line in result.lines:
+            self.say(line)
+
     def hosts(self) -> None:
         from roost.deploy.hosts import HOSTS_FILE, HostStore
 
@@ -194,18 +258,15 @@ class Plain:
                            "Over plain http (a provider on your own network)"])
         if tls is None:
             return
-        try:
+        def run() -> list[str]:
             host = find(self.ws.home, host_name)
-            lines = DynDns(host, self.ws.home, domain=domain, server=server, login=login,
-                           check=check or "dyndns", ssl=tls == 0,
-                           on_event=lambda e: self.say(text_of(e)),
-                           passphrase=passphrase_from_env_or_prompt, ask_trust=self._trust,
-                           sudo_password=lambda: ask_sudo_password(host)).run()
-        except RoostError as exc:
-            self.say(exc.line())
-            return
-        for line in lines:
-            self.say(line)
+            return DynDns(host, self.ws.home, domain=domain, server=server, login=login,
+                          check=check or "dyndns", ssl=tls == 0,
+                          on_event=lambda e: self.say(text_of(e)),
+                          passphrase=passphrase_from_env_or_prompt, ask_trust=self._trust,
+                          sudo_password=lambda: ask_sudo_password(host)).run()
+
+        self.tell(run)
 
     def _trust(self, need: TrustNeeded) -> bool:
         """On first contact with a host: its fingerprint, and the person's answer."""
@@ -229,6 +290,11 @@ class Plain:
                 host = str(e.detail.get("host", ""))
                 actions.append((f"Back up {svc.name} on {host} to another host",
                                 lambda s=svc.id, h=host: self.back_up(s, h)))  # type: ignore[misc]
+        from roost.app.backing_up import load_records
+
+        for rec in load_records(self.ws.home).values():
+            actions.append((f"Restore {rec.service} from its backups on {rec.target}",
+                            lambda r=rec: self.restore(r)))  # type: ignore[misc]
         actions.append(("Copy roost's data, with the sealed vault, to another host",
                         self.copy_home))
         picked = self.choose("What would you like to do?", [t for t, _ in actions])
@@ -260,19 +326,38 @@ class Plain:
         every = self.choose("How often?", ["Every day (suggested)", "Every hour", "Every week"])
         if every is None:
             return
-        try:
-            self.say("Setting up the backup and running the first one: this can take a few "
-                     "minutes.")
-            lines = Backups(self.ws.home, passphrase=passphrase_from_env_or_prompt,
-                            on_event=lambda e: self.say(text_of(e)), clock=self.ws.clock,
-                            ask_trust=self._trust).back_up(
-                service_id, find(self.ws.home, host), find(self.ws.home, to),
-                ("daily", "hourly", "weekly")[every])
-        except RoostError as exc:
-            self.say(exc.line())
+        self.say("Setting up the backup and running the first one: this can take a few minutes.")
+        self.tell(lambda: Backups(self.ws.home, passphrase=passphrase_from_env_or_prompt,
+                                  on_event=lambda e: self.say(text_of(e)), clock=self.ws.clock,
+                                  ask_trust=self._trust).back_up(
+            service_id, find(self.ws.home, host), find(self.ws.home, to),
+            ("daily", "hourly", "weekly")[every]))
+
+    def restore(self, rec: Record) -> None:
+        """Put a service's backed-up data back, on the host it ran on or the one that keeps
+        its backups (as `roost restore ID --to HOST`, roost.app.backing_up)."""
+        from roost.app.backing_up import Backups
+        from roost.app.deploying import text_of
+        from roost.app.hosts import find
+        from roost.keys.vault import passphrase_from_env_or_prompt
+
+        hosts = [rec.source, rec.target]
+        picked = self.choose(f"Restore {rec.service} onto which host?",
+                             [f"{rec.source}, where it ran", f"{rec.target}, which keeps its "
+                              "backups"])
+        if picked is None:
             return
-        for line in lines:
-            self.say(line)
+        over = self.choose("If it runs there with its own data, replace that data? What it "
+                           "holds now is kept aside, never deleted.",
+                           ["No, stop if it runs there", "Yes, replace it"])
+        if over is None:
+            return
+        self.say(f"Restoring {rec.service}: installing it, putting the last backup back and "
+                 "checking that it works; this can take a few minutes.")
+        self.tell(lambda: Backups(self.ws.home, passphrase=passphrase_from_env_or_prompt,
+                                  on_event=lambda e: self.say(text_of(e)), clock=self.ws.clock,
+                                  ask_trust=self._trust).restore(
+                      rec.service, find(self.ws.home, hosts[picked]), replace=over == 1))
 
     def copy_home(self) -> None:
         """roost's data folder, the vault sealed, to another host (roost.app.home_copies)."""
@@ -282,14 +367,8 @@ class Plain:
         to = self._other_host("local", "Which host keeps the copies of roost's data?")
         if to is None:
             return
-        try:
-            lines = HomeCopies(self.ws.home, clock=self.ws.clock,
-                               ask_trust=self._trust).copy_to(find(self.ws.home, to))
-        except RoostError as exc:
-            self.say(exc.line())
-            return
-        for line in lines:
-            self.say(line)
+        self.tell(lambda: HomeCopies(self.ws.home, clock=self.ws.clock,
+                                     ask_trust=self._trust).copy_to(find(self.ws.home, to)))
 
     def plan(self) -> None:
         while True:
@@ -438,15 +517,14 @@ class Plain:
             if not isinstance(e, Output):
                 self.say(text_of(e))  # type: ignore[arg-type]
 
-        try:
-            r = Relaying(service_id, store.get(host), store.get(via), self.ws.home,
+        vps = via
+
+        def run() -> list[str]:
+            r = Relaying(service_id, store.get(host), store.get(vps), self.ws.home,
                          on_event=show, passphrase=passphrase_from_env_or_prompt)
-            lines = r.close() if close else r.open()
-        except RoostError as exc:
-            self.say(exc.line())
-            return
-        for line in lines:
-            self.say(line)
+            return r.close() if close else r.open()
+
+        self.tell(run)
 
     def tor(self, service_id: str) -> None:
         """A Tor onion service for the service on a host that runs it (roost.app.onion)."""
@@ -466,17 +544,14 @@ class Plain:
         if picked is None:
             return
 
-        try:
+        def run() -> list[str]:
             host = find(self.ws.home, hosts[picked])
-            lines = Onion(service_id, host, self.ws.home,
-                          on_event=lambda e: self.say(text_of(e)),
-                          passphrase=passphrase_from_env_or_prompt, ask_trust=self._trust,
-                          sudo_password=lambda: ask_sudo_password(host)).open()
-        except RoostError as exc:
-            self.say(exc.line())
-            return
-        for line in lines:
-            self.say(line)
+            return Onion(service_id, host, self.ws.home,
+                         on_event=lambda e: self.say(text_of(e)),
+                         passphrase=passphrase_from_env_or_prompt, ask_trust=self._trust,
+                         sudo_password=lambda: ask_sudo_password(host)).open()
+
+        self.tell(run)
 
     def pace(self) -> None:
         answers = self.ws.answers

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import getpass
 import hashlib
 import json
@@ -72,8 +73,15 @@ class KdfLimits:
         return self
 
 
-DEFAULT_LIMITS = KdfLimits(_argon.OPSLIMIT_MODERATE, _argon.MEMLIMIT_MODERATE)
-"""About 1.3 s and 256 MiB on a small machine: slow for anyone guessing passphrases."""
+MAX_MEMLIMIT = 128 * 1024**2
+"""The most memory a vault's key derivation may take: a Pi Zero 2 W has 512 MB with the system
+in it. A vault sealed with more (roost before 2026-12: 256 MiB) opens with its own limits and
+is sealed again with DEFAULT_LIMITS on its next write."""
+
+DEFAULT_LIMITS = KdfLimits(8, 96 * 1024**2)
+"""Argon2id with 96 MiB and 8 passes: the same work as libsodium's "moderate" (256 MiB x 3
+passes) in well under half the memory, so guessing passphrases stays as slow (bench/vault.py
+measures the peak and the time)."""
 
 FAST_LIMITS_FOR_TESTS = KdfLimits(_argon.OPSLIMIT_MIN, _argon.MEMLIMIT_MIN)
 """Only for tests, and only ever passed explicitly: there is no setting that selects it."""
@@ -209,6 +217,15 @@ class Vault:
         self._limits = limits
         self._key = key
         self._identities = identities
+        self._reseal: tuple[bytes, KdfLimits, bytes] | None = None
+        """(salt, limits, key) to seal with on the next write, when `limits` take more memory
+        than MAX_MEMLIMIT."""
+
+    def _reseal_with(self, passphrase: str) -> None:
+        """Make the lighter seal for the next write, when this vault's takes too much memory."""
+        if self._limits.memlimit > MAX_MEMLIMIT:
+            salt = nacl.utils.random(_argon.SALTBYTES)
+            self._reseal = (salt, DEFAULT_LIMITS, _derive(passphrase, salt, DEFAULT_LIMITS))
 
     def __repr__(self) -> str:
         return f"Vault({str(self.home)!r}, {len(self._identities)} identities)"
@@ -262,6 +279,10 @@ class Vault:
         if identities is None:
             raise _wrong_passphrase()
         vault = cls(base, found.salt, found.limits, key, identities)
+        vault._reseal_with(passphrase)
+        if vault._reseal is not None:  # sealed once more, lighter, so a 512 MB Pi opens it
+            with contextlib.suppress(OSError):
+                vault._mutate(lambda ids: None)
         vault._refresh_index()
         return vault
 
@@ -280,6 +301,7 @@ class Vault:
                 raise RoostError(f"a key vault already exists at {cls.path(base)}",
                                  hint="open it and import the backup into it instead")
             vault = cls(base, found.salt, found.limits, key, identities)
+            vault._reseal_with(passphrase)
             vault._write()
         return vault
 
@@ -343,13 +365,16 @@ class Vault:
         self._mutate(change)
 
     def change_passphrase(self, new: str) -> None:
-        """Seal the vault under a new passphrase (new salt; the same cost limits)."""
+        """Seal the vault under a new passphrase (new salt; the same cost limits, or
+        DEFAULT_LIMITS when those take more memory than MAX_MEMLIMIT)."""
         _check_new_passphrase(new)
         salt = nacl.utils.random(_argon.SALTBYTES)
-        key = _derive(new, salt, self._limits)
+        limits = self._limits if self._limits.memlimit <= MAX_MEMLIMIT else DEFAULT_LIMITS
+        key = _derive(new, salt, limits)
 
         def change(ids: dict[str, Identity]) -> None:
-            self._salt, self._key = salt, key
+            self._salt, self._limits, self._key = salt, limits, key
+            self._reseal = None
 
         self._mutate(change)
 
@@ -399,6 +424,8 @@ class Vault:
             self._write()
 
     def _write(self) -> None:
+        if self._reseal is not None:
+            (self._salt, self._limits, self._key), self._reseal = self._reseal, None
         sealed = _Sealed(KIND_VAULT, self._salt, self._limits,
                          _seal(self._key, self._identities.values()))
         atomic_write_text(self.path(self.home), sealed.to_text(), 0o600)

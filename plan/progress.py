@@ -26,7 +26,7 @@ from roost.plan.answers import Answers
 SCHEMA = 1
 EVENT_KINDS = ("assessed", "planned", "started", "done", "skipped", "failed", "deployed",
                "removed", "identity", "identity_removed", "reach", "reach_removed", "backup",
-               "undone")
+               "undone", "upgraded")
 STEP_EVENTS = ("started", "done", "skipped", "failed")
 """Events that change a service's state."""
 UNDOABLE = ("assessed", "started", "done", "skipped", "failed", "deployed", "removed",
@@ -117,11 +117,23 @@ class Event:
             "backup": f"set up backups of {sid} on {host} to "
                       f"{printable(self.detail.get('to', 'another host'), 120)}",
             "undone": f"undid: {printable(self.detail.get('what', 'a step'), 200)}",
+            "upgraded": upgrade_words(sid, host, self.detail),
         }[self.kind]
         reason = self.detail.get("reason")
         tail = (f" ({printable(reason, 300)})"
                 if reason and self.kind in ("skipped", "failed") else "")
         return f"{when}: {what}{tail}."
+
+
+def upgrade_words(sid: str, host: str, detail: Mapping[str, Any]) -> str:
+    """An `upgraded` event in words: upgraded, or rolled back and why."""
+    version = printable(detail.get("version", ""), 100)
+    if detail.get("outcome") == "rolled back":
+        reason = printable(detail.get("reason", ""), 300)
+        return (f"an upgrade of {sid} on {host} failed"
+                + (f" ({reason})" if reason else "")
+                + f" and was rolled back to {version or 'the version before'}")
+    return f"upgraded {sid} on {host}" + (f" to {version}" if version else "")
 
 
 def way_words(detail: Mapping[str, Any]) -> str:

@@ -15,6 +15,13 @@ def unprotected(progress: Progress, catalog: Catalog) -> list[tuple[str, str]]:
             for e in progress.unprotected(can)]
 
 
+def running_backed_up(progress: Progress, catalog: Catalog) -> list[tuple[str, str]]:
+    """(service id, host) of every running service roost can back up, backed up or not."""
+    return [(str(e.service_id), str(e.detail.get("host", "")))
+            for e in progress.running()
+            if (svc := catalog.get(str(e.service_id))) is not None and svc.backed_up]
+
+
 def offer(progress: Progress, catalog: Catalog) -> str | None:
     """One paragraph for the plan, `roost next` and the plain mode; None when everything
     running is backed up (or nothing runs)."""

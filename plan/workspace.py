@@ -267,6 +267,19 @@ class Workspace:
         self._append(Event("removed", self.clock(), self._service(service_id),
                            {"host": str(host)[:200]}))
 
+    def record_upgraded(self, service_id: str, host: str, version: str, outcome: str,
+                        packages: Mapping[str, str] | None = None, reason: str = "") -> None:
+        """Note an upgrade's outcome ("upgraded" or "rolled back"), the version running after
+        it, the Debian packages' versions, and what failed when it was rolled back."""
+        detail: dict[str, Any] = {"host": str(host)[:200], "version": str(version)[:100],
+                                  "outcome": str(outcome)[:20]}
+        if packages:
+            detail["packages"] = {str(k)[:100]: str(v)[:100]
+                                  for k, v in list(packages.items())[:50]}
+        if reason:
+            detail["reason"] = str(reason)[:400]
+        self._append(Event("upgraded", self.clock(), self._service(service_id), detail))
+
     def record_reach(self, service_id: str, host: str, way: str, via: str | None = None,
                      address: str | None = None) -> None:
         """Note a way in now in place for a service on a host (`way` one of WAYS_IN; `via`

@@ -155,6 +155,11 @@ def test_bad_input_gets_one_line_and_exit_2(tmp_path: Path) -> None:
                      "lost with that host")
     _one_line_exit_2(_roost(home, "backup", "nosuch", "--host", "vps", "--to", "gone"),
                      "knows no service")
+    _one_line_exit_2(_roost(home, "backup", "--all"), "--all backs up every running service")
+    _one_line_exit_2(_roost(home, "backup", "prosody", "--all", "--to", "vps"),
+                     "--all backs up every running service")
+    _one_line_exit_2(_roost(home, "backup", "--all", "--to", "vps"),
+                     "nothing roost can back up runs yet")
     unreachable = _roost(home, "backup", "prosody", "--host", "vps", "--to", "gone")
     _one_line_exit_2(unreachable, "127.0.0.1")
     assert not (home / "backups.toml").read_text().count("gone")  # nothing recorded
@@ -266,6 +271,27 @@ def _append_only(pi: TestHost, vps: TestHost, where: Where, passphrase: str,
     assert on_vps.stdout.split() == seen, (on_vps.stdout, on_vps.stderr)
 
 
+def _kill_while_running(env: dict[str, str], argv: list[str], said: str, host: TestHost,
+                        unit: str, state: str) -> None:
+    """Run `roost ARGV`; once it has said `said` and `unit` on `host` is in `state`, SIGKILL
+    roost (as Ctrl+C or a closed laptop would cut it)."""
+    proc = subprocess.Popen([sys.executable, "-m", "roost", *argv], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if said in line:
+            break
+    seen = ""
+    for _ in range(200):
+        seen = host.ssh(f"systemctl is-active {unit}", check=False).stdout.strip()
+        if seen == state:
+            break
+        time.sleep(0.05)
+    assert seen == state, seen
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+
 @pytest.mark.slow
 @pytest.mark.container
 @pytest.mark.timeout(2400)
@@ -321,23 +347,10 @@ def test_prosody_backed_up_pi_lost_restored_on_the_vps_and_a_client_finds_everyt
         pi_host.ssh("head -c 30000000 /dev/urandom > /var/lib/prosody/roost-big.bin")
         env = {**os.environ, "ROOST_HOME": str(home),
                "ROOST_PASSPHRASE_FILE": str(home / "pass")}
-        proc = subprocess.Popen([sys.executable, "-m", "roost", "backup", "prosody", "--host",
-                                 "pi", "--to", "vps"], env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if "running the backup" in line:
-                break
         # Killed once the pi is in the middle of it (the 30 MB file takes seconds to encrypt).
-        for _ in range(100):
-            state = pi_host.ssh("systemctl is-active roost-backup-prosody.service",
-                                check=False).stdout.strip()
-            if state == "activating":
-                break
-            time.sleep(0.1)
-        assert state == "activating", state
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+        _kill_while_running(env, ["backup", "prosody", "--host", "pi", "--to", "vps"],
+                            "running the backup", pi_host, "roost-backup-prosody.service",
+                            "activating")
         rerun = subprocess.run([sys.executable, "-m", "roost", "backup", "prosody", "--host",
                                 "pi", "--to", "vps"], env=env, capture_output=True, text=True,
                                timeout=900)
@@ -384,6 +397,11 @@ def test_prosody_backed_up_pi_lost_restored_on_the_vps_and_a_client_finds_everyt
         # Restore onto the vps: bad archive names are refused first, in one line.
         with pytest.raises(RoostError, match="no archive prosody-2000-01-01T00:00:00"):
             b.restore("prosody", vps, "prosody-2000-01-01T00:00:00")
+        # roost killed in the middle of a restore: the extraction (a transient unit on the
+        # vps) is stopped by the rerun before it keeps anything aside, which then starts over
+        # and finishes (the checks below are on what the rerun left).
+        _kill_while_running(env, ["restore", "prosody", "--to", "vps"], "putting prosody-",
+                            vps_host, "roost-restore-prosody.service", "active")
         start = time.monotonic()
         with ProcScanner([passphrase]) as scan:
             done = b.restore("prosody", vps)
@@ -436,9 +454,10 @@ def test_the_app_lists_the_backups_on_its_own_screen(home: Path) -> None:
             assert type(app.screen).__name__ == "BackupsScreen"
             text = " ".join("\n".join(screen_lines(app)).split())
             assert "prosody on pi" in text and "NO GOOD BACKUP YET" in text, text
-            await press(pilot, app, "enter")
+            await press(pilot, app, "enter")  # a backed-up service: its restore form
+            assert type(app.screen).__name__ == "RestoreFormScreen"
             said = " ".join("\n".join(screen_lines(app)).split())
-            assert "roost restore prosody --to HOST" in said, said
+            assert "Restore prosody from its backups" in said, said
 
     walk()
 
@@ -552,3 +571,33 @@ def test_the_plain_mode_offers_the_backup_after_a_deploy_and_sets_it_up(
     ws.reload()
     assert ws.protect_offer() is None
     assert ws.history()[-1].describe().endswith("set up backups of static-blog on pi to vps.")
+
+    # Every running service at once: here the blog again, a second archive.
+    from roost.cli.main import main
+
+    assert main(["backup", "--all", "--to", "vps"]) == 0
+    archives = [r.last_archive for r in load_records(home).values()]
+    assert len(archives) == 1 and archives[0] != text.split("archive ")[1].split(" ")[0]
+
+    # The pi is lost: from the plain mode's Backups, the blog restored onto the vps (the host
+    # that keeps its backups); the page loads there.
+    import httpx
+
+    out = io.StringIO()
+    # Backups menu: 1 back up the blog, 2 restore it, 3 copy roost's data; onto 2 (the vps).
+    Plain(ws, out, io.StringIO("2\n2\n1\n"), False).backups()
+    said = out.getvalue()
+    assert "  2. Restore static-blog from its backups on vps" in said, said[:3000]
+    assert "Restored static-blog on vps from static-blog-" in said, said[-3000:]
+    page = httpx.get(f"http://{vps_host.address}/", timeout=10)
+    assert page.status_code == 200 and b"Served by roost." in page.content
+
+    # Moved for good: the pi's copy goes only with --forget-old, and only once the vps works.
+    assert pi_host.ssh("test -d /var/www/roost-blog", check=False).returncode == 0
+    assert main(["move", "static-blog", "--from", "pi", "--to", "vps", "--yes",
+                 "--forget-old"]) == 0
+    assert pi_host.ssh("test -e /var/www/roost-blog", check=False).returncode != 0
+    page = httpx.get(f"http://{vps_host.address}/", timeout=10)
+    assert page.status_code == 200 and b"Served by roost." in page.content
+    ws.reload()
+    assert [str(e.detail["host"]) for e in ws.progress.running()] == ["vps"]

@@ -103,7 +103,9 @@ def test_note_lines_say_what_was_recorded_and_what_comes_next(tmp_path: Path) ->
     lines = note_deployed("prosody", "pi", result, home=tmp_path)
     assert lines[0].startswith("Noted in your progress: Prosody")
     assert lines[0].endswith(" runs on pi, version 0.12.3-1. Its step in your plan is done.")
-    assert lines[1].startswith("Next in your plan: ") and lines[1].endswith("roost next")
+    # Prosody can be backed up and has no backup yet: that comes before the next step.
+    assert lines[1].startswith("Protect what you moved, before the next step: Prosody")
+    assert lines[2].startswith("Next in your plan: ") and lines[2].endswith("roost next")
     assert note_deployed("hello", "pi", result, home=tmp_path) == []  # not a catalog service
     assert note_removed("prosody", "pi", home=tmp_path) == [
         "Noted in your progress: prosody no longer runs on pi."]

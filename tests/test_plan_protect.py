@@ -165,3 +165,44 @@ def test_the_app_offers_it_first_on_the_plan_and_opens_the_backup_form(
                 said, text)
 
     walk()
+
+
+@pytest.mark.parametrize("size", [(80, 24), (40, 12)])
+def test_the_backups_screen_opens_the_restore_form_and_checks_what_was_typed(
+        home: Path, size: tuple[int, int]) -> None:
+    from support.tui import shown
+    from test_tui import make_app, press, settle, sync
+    from textual.widgets import Input
+
+    from roost.app.backing_up import Record, save_record
+    from roost.deploy.hosts import HOSTS_FILE, Host, HostStore
+    from roost.tui.a11y import screen_lines
+    from roost.tui.screens import open_screen
+
+    HostStore(home / HOSTS_FILE).add(Host("vps", "192.0.2.20", user="root"))
+    save_record(home, Record("prosody", "pi", "vps", "192.0.2.20",
+                             last_archive="prosody-2026-12-05T03:00:00",
+                             last_at="2026-12-05T03:00:05+00:00"))
+
+    @sync
+    async def walk() -> None:
+        app = make_app(home, screen_reader=True)
+        async with app.run_test(size=size) as pilot:
+            await pilot.pause()
+            open_screen(app, "backups")
+            await settle(pilot, app)
+            line = await shown(pilot, app)
+            assert "prosody" in line, line
+            await press(pilot, app, "enter")
+            await settle(pilot, app)
+            assert type(app.screen).__name__ == "RestoreFormScreen"
+            assert app.screen.query_one("#field-to", Input).value == "vps"
+            await press(pilot, app, "enter")  # to "replace"
+            app.screen.query_one("#field-replace", Input).value = "maybe"
+            await press(pilot, app, "enter", "enter")
+            await settle(pilot, app)
+            text = " ".join(x.strip() for x in screen_lines(app))
+            assert "say yes or no for replacing" in text, text
+            await shown(pilot, app)  # the cursor still on the field it was on
+
+    walk()

@@ -112,3 +112,37 @@ def test_plain_mode_checks_from_its_menu(deployed_home: Path) -> None:
     text = out.getvalue()
     assert "blog (static-blog) on local: working" in text
     assert "All good." in text
+
+
+@sync
+async def test_the_updates_view_looks_and_says_each_service_in_words(
+    deployed_home: Path,
+) -> None:
+    """The Updates screen (the same use case as `roost updates`) from the first screen: Enter
+    reads this computer's own apt lists for the blog's packages (host `local`, read only), one
+    row a service in words; Enter on a service with nothing newer says so."""
+    app = make_app(deployed_home, screen_reader=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        rows = [r.key for r in app.screen.menu.rows]  # type: ignore[attr-defined]
+        await press(pilot, app, *["down"] * rows.index("updates"))
+        assert "Updates" in check_cursor(app)
+        await press(pilot, app, "enter")
+        await settle(pilot, app)
+        assert type(app.screen).__name__ == "UpdatesScreen"
+        assert "Look for updates now" in check_cursor(app)
+        await press(pilot, app, "enter")
+        for _ in range(100):  # the worker reads apt's lists
+            await settle(pilot, app)
+            if not app.screen.busy:  # type: ignore[attr-defined]
+                break
+        svc = [r for r in app.screen.menu.rows  # type: ignore[attr-defined]
+               if r.key == "svc:static-blog:local"]
+        assert svc, [r.key for r in app.screen.menu.rows]  # type: ignore[attr-defined]
+        assert svc[0].extra.startswith("blog (static-blog) on local: ")
+        assert svc[0].state == "up to date" or svc[0].state.endswith(" newer")
+        if svc[0].state == "up to date":
+            await press(pilot, app, "down")
+            await press(pilot, app, "enter")
+            assert "Nothing to upgrade for static-blog on local." in " ".join(
+                screen_lines(app))

@@ -19,11 +19,15 @@ from roost.keys import Vault, create
 from roost.keys.vault import (
     DEFAULT_LIMITS,
     FAST_LIMITS_FOR_TESTS,
+    MAX_MEMLIMIT,
+    KdfLimits,
     passphrase_from_env_or_prompt,
 )
 
 PASS = "correct horse battery"
 FAST = FAST_LIMITS_FOR_TESTS
+MODERATE = KdfLimits(3, 256 * 1024 * 1024)
+"""libsodium's "moderate" Argon2id cost, roost's default before 2026-12."""
 
 
 def _filled(home: Path) -> Vault:
@@ -66,7 +70,36 @@ def test_default_cost_is_recorded_in_the_header(home: Path) -> None:
     data = tomllib.loads(Vault.path(home).read_text())
     assert (data["opslimit"], data["memlimit"]) == (DEFAULT_LIMITS.opslimit,
                                                     DEFAULT_LIMITS.memlimit)
-    assert DEFAULT_LIMITS.memlimit >= 256 * 1024 * 1024
+    # A 512 MB Pi derives it (at most 128 MiB), and guessing stays as slow as with libsodium's
+    # "moderate" (256 MiB x 3 passes): the same memory x passes.
+    assert DEFAULT_LIMITS.memlimit <= MAX_MEMLIMIT == 128 * 1024 * 1024
+    assert DEFAULT_LIMITS.memlimit * DEFAULT_LIMITS.opslimit >= MODERATE.memlimit * 3
+
+
+def test_a_vault_sealed_with_more_memory_is_sealed_lighter_once_and_still_opens(
+        home: Path, tmp_path: Path) -> None:
+    v = Vault.create(home, PASS, limits=MODERATE)  # what roost used before: 256 MiB
+    v.add(create("xmpp", "chat", jid="me@example.org"))
+    v.export_backup(tmp_path / "old.backup")
+    opened = Vault.open(home, PASS)
+    data = tomllib.loads(Vault.path(home).read_text())
+    assert (data["opslimit"], data["memlimit"]) == (DEFAULT_LIMITS.opslimit,
+                                                    DEFAULT_LIMITS.memlimit)
+    assert [i.id for i in opened.list()] == ["chat"]
+    before = Vault.path(home).read_bytes()
+    again = Vault.open(home, PASS)  # now light: opening writes nothing
+    assert Vault.path(home).read_bytes() == before
+    assert again.get("chat").public == v.get("chat").public
+    with pytest.raises(RoostError, match="passphrase is wrong"):
+        Vault.open(home, "not the passphrase at all")
+    # A backup made before comes back lighter too; a test vault's light limits stay.
+    fresh = tmp_path / "fresh"
+    Vault.restore(fresh, tmp_path / "old.backup", PASS)
+    assert tomllib.loads(Vault.path(fresh).read_text())["memlimit"] == DEFAULT_LIMITS.memlimit
+    light = tmp_path / "light"
+    Vault.create(light, PASS, limits=FAST)
+    Vault.open(light, PASS)
+    assert tomllib.loads(Vault.path(light).read_text())["memlimit"] == FAST.memlimit
 
 
 def test_wrong_passphrase_is_clear_and_changes_nothing(home: Path) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from roost.core.clock import fixed
 from roost.plan.answers import Answers
@@ -50,6 +51,7 @@ SCENES = (
     Scene("deploy-finished", "progress", (), open="deploy-hello", snapshot=False),
     Scene("reach", "progress", (), open="reach"),
     Scene("reach-report", "progress", (), open="reach-report"),
+    Scene("updates", "progress", (), open="updates"),
     Scene("settings", "progress", ("s",)),
     Scene("help", "progress", ("question_mark",)),
 )
@@ -99,6 +101,15 @@ def run_before(scene: Scene) -> Callable[[object], Awaitable[None]]:
             if scene.open == "reach-report":
                 await pilot.pause()
                 pilot.app.screen.show(REACH_REPORT)  # type: ignore[attr-defined]
+        if scene.open == "updates":
+            from roost.tui.screens import open_screen
+
+            open_screen(pilot.app, "updates")
+            await pilot.pause()
+            screen: Any = pilot.app.screen
+            screen.report = UPDATES_REPORT
+            screen.refresh_content()
+            screen.say(UPDATES_REPORT.summary)
         if scene.open == "deploy-hello":
             await deploy_hello(pilot)
         for key in scene.keys:
@@ -152,3 +163,19 @@ async def deploy_hello(pilot: object) -> None:
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
     await pilot.pause()
+
+
+def _updates_report() -> Any:
+    from roost.app.upgrading import HostUpdates, ServiceUpdates, UpdatesReport
+    from roost.deploy.upgrade import Pending
+
+    return UpdatesReport((HostUpdates("pi", True, services=(
+        ServiceUpdates("prosody", "pi", "chat (prosody)", (
+            Pending("openssl", "3.0.11-1~deb12u2", "3.0.15-1~deb12u1", True),
+            Pending("prosody", "0.12.3-1", "0.12.4-1", False))),
+        ServiceUpdates("static-blog", "pi", "blog (static-blog)"))),))
+
+
+UPDATES_REPORT = _updates_report()
+"""A fixed report for the updates screen's snapshot (looking and upgrading are proven over
+SSH in tests/test_upgrade.py)."""

@@ -49,6 +49,10 @@ def open_screen(app: App[int], name: str, arg: str | None = None) -> None:
 
         service, _, host = arg.partition(":")  # "prosody:pi"
         app.push_screen(BackupFormScreen(service, host))
+    elif name == "restore" and arg is not None:
+        from roost.tui.screens.backups import RestoreFormScreen
+
+        app.push_screen(RestoreFormScreen(arg))
     elif name == "home-copy":
         from roost.tui.screens.backups import HomeCopyScreen
 
@@ -61,6 +65,10 @@ def open_screen(app: App[int], name: str, arg: str | None = None) -> None:
         from roost.tui.screens.status import StatusScreen
 
         app.push_screen(StatusScreen())
+    elif name == "updates":
+        from roost.tui.screens.updates import UpdatesScreen
+
+        app.push_screen(UpdatesScreen())
     elif name == "help":
         from roost.tui.screens.settings import HelpScreen
 

@@ -2,7 +2,8 @@
 lines of `roost backups`, from roost.app.backing_up, as roost saw them last), and the actions:
 back a running service up to another host (`BackupFormScreen`, as `roost backup ID --host H
 --to T`), copy roost's own data with the sealed vault (`HomeCopyScreen`, as `roost backup
---vault --to T`). Enter on a backed-up service says how to restore it."""
+--vault --to T`); Enter on a backed-up service opens `RestoreFormScreen` (as `roost restore
+ID --to HOST [--yes]`)."""
 
 from __future__ import annotations
 
@@ -32,8 +33,9 @@ class BackupsScreen(RoostScreen):
         out: list[Row] = []
         for n, line in enumerate(overview(self.ws.home, clock.from_environment()())):
             service, _, rest = line.partition(": ")
-            out.append(Row(f"backup:{n}:{service.split()[0]}", service,
-                           state=rest.split(";")[0].split(".")[0], extra=rest))
+            state = rest.split(";")[0].split(".")[0].split(" (")[0]  # fits 40 columns
+            out.append(Row(f"backup:{n}:{service.split()[0]}", service, state=state,
+                           extra=rest))
         for e in self.ws.progress.running():
             svc = self.ws.catalog.get(e.service_id or "")
             if svc is None or not svc.backed_up:
@@ -54,8 +56,12 @@ class BackupsScreen(RoostScreen):
             open_screen(self.app, "home-copy")
         elif key.startswith("backup:"):
             service = key.rsplit(":", 1)[1]
-            self.say(f"To restore {service}: roost restore {service} --to HOST, in a "
-                     "terminal. roost asks before it replaces data that is running there.")
+            from roost.app.backing_up import load_records
+
+            if service in load_records(self.ws.home):
+                open_screen(self.app, "restore", service)
+            else:
+                self.say(f"{service} has no backup yet: back it up first (below).")
 
 
 def _unconfirmed(host: str) -> RoostError:
@@ -116,6 +122,58 @@ class BackupFormScreen(FormScreen):
                 return " ".join(b.back_up(self.service_id, source, target, every))
             except TrustNeeded as need:
                 raise _unconfirmed(need.name) from None
+
+        return job
+
+
+class RestoreFormScreen(FormScreen):
+    """Put a service's last backup back on a host (roost.app.backing_up.Backups.restore, as
+    `roost restore ID --to HOST [--yes]`), in a worker thread."""
+
+    TITLE = "Restore a service"
+    NAME = "Restore"
+    SUBMIT = "Restore it now"
+    BUSY = "Installing it, putting the backup back, checking it works: a few minutes."
+
+    def __init__(self, service_id: str) -> None:
+        super().__init__()
+        self.service_id = service_id
+
+    def title_text(self) -> str:
+        return f"Restore {self.service_id} from its backups"
+
+    def intro(self) -> str:
+        return "Data it replaces is kept aside, never deleted."
+
+    def fields(self) -> Sequence[Field]:
+        from roost.app.backing_up import load_records
+
+        rec = load_records(self.ws.home).get(self.service_id)
+        return [Field("to", "Restore onto host", value=rec.target if rec else ""),
+                Field("replace", "Replace data running there (yes/no)", value="no"),
+                Field("passphrase", "Vault passphrase", password=True)]
+
+    def work(self, values: dict[str, str]) -> Callable[[], Any]:
+        from roost.app.backing_up import Backups
+        from roost.app.hosts import find
+        from roost.deploy.trust import TrustNeeded
+
+        to = find(self.ws.home, values.get("to", "").strip())
+        replace = values.get("replace", "").strip().lower()
+        if replace not in ("yes", "no"):
+            raise RoostError("say yes or no for replacing the data running there",
+                             hint="no stops if it runs there; yes keeps that data aside")
+        passphrase = values.get("passphrase", "")
+        if not passphrase:
+            raise RoostError("the backup's passphrase is in your vault",
+                             hint="type the vault passphrase, then Enter")
+        b = Backups(self.ws.home, passphrase=lambda: passphrase, clock=self.ws.clock)
+
+        def job() -> str:
+            try:
+                return " ".join(b.restore(self.service_id, to, replace=replace == "yes"))
+            except TrustNeeded:
+                raise _unconfirmed(to.name) from None
 
         return job
 

@@ -225,10 +225,13 @@ class RoostScreen(Screen[None]):
         self.query_one("#status", Static).update(Content(to_ascii(message)))
         # The status line takes rows from the body: keep what has focus in view (a form's
         # field on a 40x12 terminal), so the cursor stays on it.
+        self.set_timer(0.05, self._focus_in_view)  # once the status line is laid out
+
+    def _focus_in_view(self) -> None:
+        """Scroll what has focus now (not when the message came) into view."""
         focused = self.app.focused
-        if focused is not None and focused.screen is self:
-            # Once the status line is laid out (it is a frame or two later).
-            self.set_timer(0.05, lambda: focused.scroll_visible(animate=False))
+        if focused is not None and focused.screen is self and self.is_current:
+            focused.scroll_visible(animate=False)
 
     def act(self, fn: object, *args: object) -> bool:
         """Run a workspace call; a RoostError becomes the status line. True when it worked."""

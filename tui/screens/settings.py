@@ -82,12 +82,13 @@ def all_screens() -> list[type[RoostScreen]]:
     from roost.tui.screens.plan import PlanScreen, ServiceScreen, SkipScreen
     from roost.tui.screens.reach import ReachScreen
     from roost.tui.screens.status import StatusScreen
+    from roost.tui.screens.updates import UpdatesScreen
     from roost.tui.screens.welcome import WelcomeScreen
 
     return [WelcomeScreen, AssessmentScreen, PlanScreen, ServiceScreen, SkipScreen,
             IdentitiesScreen, KindScreen, IdentityFormScreen, BackupScreen, HostsScreen,
             HostScreen, AddHostScreen, TrustScreen, DeployScreen, ReachScreen, StatusScreen,
-            SettingsScreen,
+            UpdatesScreen, SettingsScreen,
             HelpScreen]
 
 

@@ -69,6 +69,8 @@ class WelcomeScreen(RoostScreen):
                            state="start here"))
         if ws.progress.running():  # something is deployed: its status is a row away
             out.append(Row("status", "Status", detail="is everything working? (roost check)"))
+            out.append(Row("updates", "Updates", detail="what is newer, and upgrade "
+                                                       "(roost updates)"))
         out += [
             Row("identities", "Identities", detail="your keys and ids"),
             Row("hosts", "Hosts", detail="the machines roost sets up"),
