@@ -230,13 +230,85 @@ class Plain:
         hosts = HostStore(self.ws.home / HOSTS_FILE).all()
         for n, h in enumerate(hosts, start=1):
             self.say(f"{n}. {h.describe()}")
-        self.say("Add one with: roost host add NAME user@address.")
         remote = [h for h in hosts if not h.is_local]
+        actions: list[tuple[str, Callable[[], None]]] = [
+            ("Add a host reached over SSH", self.add_host)]
         if remote:
-            picked = self.choose("Keep a dynamic-DNS name pointed at a host whose address "
-                                 "changes? Choose the host.", [h.name for h in remote])
-            if picked is not None:
-                self.dyndns(remote[picked].name)
+            actions.append(("Keep a dynamic-DNS name pointed at a host whose address "
+                            "changes", lambda: self.pick_dyndns([h.name for h in remote])))
+        picked = self.choose("What would you like to do with your hosts?",
+                             [t for t, _ in actions])
+        if picked is not None:
+            actions[picked][1]()
+
+    def pick_dyndns(self, names: Sequence[str]) -> None:
+        picked = self.choose("Keep a dynamic-DNS name pointed at a host whose address "
+                             "changes? Choose the host.", names)
+        if picked is not None:
+            self.dyndns(names[picked])
+
+    def ask_checked(self, prompt: str, check: Callable[[str], Any]) -> Any:
+        """Ask until `check` accepts the answer (its refusal said, the question asked again);
+        None when the person types 0 (back)."""
+        while True:
+            raw = self.ask(f"{prompt} (0 goes back):")
+            if raw == "0":
+                return None
+            try:
+                return check(raw)
+            except RoostError as exc:
+                self.say(f"{exc.line()} Please type it again.")
+
+    def add_host(self) -> None:
+        """As the Add-a-host form: name, address, key; connect, confirm the fingerprint on
+        first contact, read its facts and keep it (roost.app.hosts.read_facts)."""
+        from roost.app.hosts import host_store, read_facts
+        from roost.core import validate
+        from roost.deploy.hosts import Host, parse_target
+        from roost.deploy.trust import TrustNeeded
+
+        store = host_store(self.ws.home)
+
+        def new_name(raw: str) -> str:
+            name = validate.short_name(raw.strip(), "host name")
+            if any(h.name == name for h in store.all()):
+                raise RoostError(f"there is already a host called {name!r}",
+                                 hint="choose another short name")
+            return name
+
+        self.say()
+        self.say("Add a host reached over SSH. roost logs in with your SSH key (or your SSH "
+                 "agent); on first contact it shows the host key's fingerprint for you to "
+                 "confirm.")
+        name = self.ask_checked("Short name, like pi or vps", new_name)
+        if name is None:
+            return
+        target = self.ask_checked("Address, like user@address or user@address:port",
+                                  lambda raw: parse_target(raw.strip()))
+        if target is None:
+            return
+        key = self.ask("Key file, like ~/.ssh/id_ed25519 (Enter: your SSH agent or "
+                       "default keys):")
+        user, address, port = target
+        host = Host(name=name, address=address, user=user, port=port, key_path=key or None)
+        self.say("Connecting and reading its facts.")
+        trust: str | None = None
+        while True:
+            try:
+                found = read_facts(host, self.ws.home, trust=trust, add=True)
+            except TrustNeeded as need:
+                try:
+                    self._trust(need)
+                except RoostError as exc:
+                    self.say(exc.line())
+                    return
+                trust = need.fingerprint
+                continue
+            except RoostError as exc:
+                self.say(exc.line())
+                return
+            self.say(f"Added {name}. " + " ".join(found.lines()))
+            return
 
     def dyndns(self, host_name: str) -> None:
         """ddclient on the host for the person's dynamic-DNS provider (roost.app.dyndns)."""
