@@ -17,9 +17,16 @@ from typing import TYPE_CHECKING, Any, TextIO
 from roost.core.clock import Clock
 from roost.core.errors import RoostError
 from roost.core.paths import data_dir
-from roost.plan.answers import PACE, PACE_LABELS, Question, answers_from_responses, questions
+from roost.plan.answers import (
+    PACE,
+    PACE_LABELS,
+    Question,
+    answers_from_responses,
+    check_response,
+    questions,
+)
 from roost.plan.detect import HostFacts
-from roost.plan.planner import WAY_NAMES, Step
+from roost.plan.planner import WAY_NAMES, Step, where_it_runs
 from roost.plan.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -313,13 +320,85 @@ class Plain:
         hosts = HostStore(self.ws.home / HOSTS_FILE).all()
         for n, h in enumerate(hosts, start=1):
             self.say(f"{n}. {h.describe()}")
-        self.say("Add one with: roost host add NAME user@address.")
         remote = [h for h in hosts if not h.is_local]
+        actions: list[tuple[str, Callable[[], None]]] = [
+            ("Add a host reached over SSH", self.add_host)]
         if remote:
-            picked = self.choose("Keep a dynamic-DNS name pointed at a host whose address "
-                                 "changes? Choose the host.", [h.name for h in remote])
-            if picked is not None:
-                self.dyndns(remote[picked].name)
+            actions.append(("Keep a dynamic-DNS name pointed at a host whose address "
+                            "changes", lambda: self.pick_dyndns([h.name for h in remote])))
+        picked = self.choose("What would you like to do with your hosts?",
+                             [t for t, _ in actions])
+        if picked is not None:
+            actions[picked][1]()
+
+    def pick_dyndns(self, names: Sequence[str]) -> None:
+        picked = self.choose("Keep a dynamic-DNS name pointed at a host whose address "
+                             "changes? Choose the host.", names)
+        if picked is not None:
+            self.dyndns(names[picked])
+
+    def ask_checked(self, prompt: str, check: Callable[[str], Any]) -> Any:
+        """Ask until `check` accepts the answer (its refusal said, the question asked again);
+        None when the person types 0 (back)."""
+        while True:
+            raw = self.ask(f"{prompt} (0 goes back):")
+            if raw == "0":
+                return None
+            try:
+                return check(raw)
+            except RoostError as exc:
+                self.say(f"{exc.line()} Please type it again.")
+
+    def add_host(self) -> None:
+        """As the Add-a-host form: name, address, key; connect, confirm the fingerprint on
+        first contact, read its facts and keep it (roost.app.hosts.read_facts)."""
+        from roost.app.hosts import host_store, read_facts
+        from roost.core import validate
+        from roost.deploy.hosts import Host, parse_target
+        from roost.deploy.trust import TrustNeeded
+
+        store = host_store(self.ws.home)
+
+        def new_name(raw: str) -> str:
+            name = validate.short_name(raw.strip(), "host name")
+            if any(h.name == name for h in store.all()):
+                raise RoostError(f"there is already a host called {name!r}",
+                                 hint="choose another short name")
+            return name
+
+        self.say()
+        self.say("Add a host reached over SSH. roost logs in with your SSH key (or your SSH "
+                 "agent); on first contact it shows the host key's fingerprint for you to "
+                 "confirm.")
+        name = self.ask_checked("Short name, like pi or vps", new_name)
+        if name is None:
+            return
+        target = self.ask_checked("Address, like user@address or user@address:port",
+                                  lambda raw: parse_target(raw.strip()))
+        if target is None:
+            return
+        key = self.ask("Key file, like ~/.ssh/id_ed25519 (Enter: your SSH agent or "
+                       "default keys):")
+        user, address, port = target
+        host = Host(name=name, address=address, user=user, port=port, key_path=key or None)
+        self.say("Connecting and reading its facts.")
+        trust: str | None = None
+        while True:
+            try:
+                found = read_facts(host, self.ws.home, trust=trust, add=True)
+            except TrustNeeded as need:
+                try:
+                    self._trust(need)
+                except RoostError as exc:
+                    self.say(exc.line())
+                    return
+                trust = need.fingerprint
+                continue
+            except RoostError as exc:
+                self.say(exc.line())
+                return
+            self.say(f"Added {name}. " + " ".join(found.lines()))
+            return
 
     def dyndns(self, host_name: str) -> None:
         """ddclient on the host for the person's dynamic-DNS provider (roost.app.dyndns)."""
@@ -478,6 +557,8 @@ class Plain:
             if s.replaces:
                 self.say(f"Replaces: {', '.join(s.replaces)}.")
             self.say(f"Suggested way: {WAY_NAMES[s.way]}. {s.way_reason}")
+            if self.ws.answers is not None:
+                self.say(where_it_runs(s, self.ws.answers))
             if s.reach:
                 self.say(f"From outside: {s.reach}")
             for w in s.ways:
@@ -693,8 +774,17 @@ class Plain:
             for k, v in self.ws.answers.to_dict().items():
                 responses[k] = ("yes" if v else "no") if isinstance(v, bool) else (
                     str(v) if isinstance(v, int) else v)
+        draft = self.ws.draft()
+        responses.update(draft)
         asked = [q for q in qs if q.applies(responses)]
         i = 0
+        if draft:
+            # Resume at the first question not answered yet; the earlier ones keep their
+            # answers (shown as [x] or (*) when 0 goes back to them).
+            i = next((n for n, q in enumerate(asked) if q.id not in draft), len(asked))
+            self.say()
+            self.say(f"Welcome back: {i} of {len(asked)} questions were answered before and "
+                     "are kept. 0 goes back to them.")
         while i < len(asked):
             q = asked[i]
             self.say()
@@ -709,6 +799,7 @@ class Plain:
                 i -= 1
                 continue
             responses[q.id] = value
+            self.ws.save_draft(responses)  # each answer kept as it is given
             asked = [x for x in qs if x.applies(responses)]
             i = asked.index(q) + 1
         for q in questions(self.ws.catalog, self.ws.facts):
@@ -749,7 +840,8 @@ class Plain:
                     self.say(f"  {n}. ({'*' if v == current else ' '}) {label}")
                 keep = f"; Enter alone keeps {labels[str(current)]}" if (
                     isinstance(current, str) and current in labels) else ""
-                raw = self.ask(f"Type a number{keep}; 0 goes back:")
+                raw = self.ask(f"Type a number from 1 to {len(q.choices)}{keep}; "
+                               "0 goes back:")
                 if raw == "0":
                     return _BACK
                 if raw == "" and keep:
@@ -764,10 +856,10 @@ class Plain:
                     return _BACK
                 if raw == "" and current:
                     return current
-                if q.kind == "number" and raw and not raw.isdigit():
-                    self.say("Please type a whole number, like 1024.")
-                    continue
-                return raw
+                try:  # checked now, and asked again with the reason
+                    return check_response(q, raw)
+                except RoostError as exc:
+                    self.say(f"{exc.line()} Please type it again.")
 
 
 _BACK = object()

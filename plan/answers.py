@@ -234,6 +234,24 @@ class Question:
         return self.only_if is None or _matches(responses, *self.only_if)
 
 
+def check_response(q: Question, value: object) -> object:
+    """One answer checked as it is given (the same rules `answers_from_responses` applies
+    to all of them): the value to keep, or a RoostError saying why it cannot be used."""
+    if q.kind == "number" and value not in (None, ""):
+        if not isinstance(value, str | int) or isinstance(value, bool) \
+                or not str(value).isdigit():
+            raise RoostError(f"{str(value)[:20]!r} is not a whole number",
+                             hint="type a whole number, like 1024")
+        n = int(value)
+        if q.id.endswith("_ram_mb") and not 64 <= n <= 4_194_304:
+            raise RoostError(f"{n} MB is not a memory size roost can use",
+                             hint="type the memory in MB, from 64 up, like 1024")
+        return str(n)
+    if q.id == "domain" and isinstance(value, str) and value.strip():
+        return validate.domain(value.strip())
+    return value
+
+
 def _matches(responses: Mapping[str, object], qid: str, value: str) -> bool:
     got = responses.get(qid)
     if isinstance(got, (list, tuple)):

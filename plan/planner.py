@@ -173,6 +173,22 @@ def _assumed(a: Answers, way: str) -> str:
     return "" if known else " (a guess: tell roost the real size in your answers)"
 
 
+def where_it_runs(step: Step, a: Answers) -> str:
+    """Where the step's suggested way runs the service, from the answers, in one sentence
+    (not the machine roost happens to run on: that may be a laptop)."""
+    if step.way == "home":
+        host = _home_host(a)
+        if host is not None:
+            what, ram, arches = host
+            arch = f", {arches[0]}" if len(arches) == 1 else ""
+            return (f"It will run on {what} ({format_mb(ram)} of memory{arch})"
+                    f"{_assumed(a, 'home')}.")
+    if step.way == "vps":
+        return (f"It will run on your VPS ({format_mb(a.vps_ram_mb or VPS_RAM_MB)} of memory)"
+                f"{_assumed(a, 'vps')}.")
+    return "It needs no machine of yours: a public instance runs it."
+
+
 def _home_kind(a: Answers) -> str | None:
     return "pi" if "pi" in a.hardware else "pc" if "pc" in a.hardware else None
 

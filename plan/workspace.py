@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from roost.core import clock as clocks
 from roost.core.errors import NewerFormatError, RoostError
 from roost.core.text import printable
-from roost.core.versioned import write_versioned
+from roost.core.versioned import read_versioned, write_versioned
 from roost.plan.answers import Answers
 from roost.plan.progress import (
     PORT,
@@ -35,6 +35,9 @@ if TYPE_CHECKING:
     from roost.plan.planner import Plan, Step
 
 PROGRESS_FILE = "progress.toml"
+DRAFT_FILE = "answers-so-far.toml"
+"""The answers of an assessment not finished yet (plain mode saves each as it is given)."""
+DRAFT_SCHEMA = 1
 
 
 def shown(path: Path | str, limit: int = 120) -> str:
@@ -167,6 +170,35 @@ class Workspace:
             raise RoostError(f"no service called {shown!r}", hint="run roost plan to see the ids")
         return service_id
 
+    # --- answers given so far (the assessment, interrupted) -------------------------------
+
+    @property
+    def draft_path(self) -> Path:
+        return self.home / DRAFT_FILE
+
+    def draft(self) -> dict[str, object]:
+        """The answers given so far in an assessment not yet finished ({} when none)."""
+        try:
+            data = read_versioned(self.draft_path, "answers so far", DRAFT_SCHEMA) or {}
+        except RoostError:
+            return {}  # damaged (kept aside) or newer: ask again
+        got = data.get("responses", {})
+        if not isinstance(got, dict):
+            return {}
+        return {str(k): v for k, v in got.items()
+                if isinstance(v, str) or (isinstance(v, list)
+                                          and all(isinstance(x, str) for x in v))}
+
+    def save_draft(self, responses: Mapping[str, object]) -> None:
+        """Keep each answer as it is given, so an interrupted assessment resumes."""
+        keep = {k: (list(v) if isinstance(v, tuple | list) else v)
+                for k, v in responses.items() if isinstance(v, str | list | tuple)}
+        write_versioned(self.draft_path, {"responses": keep}, DRAFT_SCHEMA)
+
+    def drop_draft(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.draft_path.unlink()
+
     def save_answers(self, answers: Answers) -> None:
         pids = {p.id for p in self.catalog.platforms}
         bad = [u for u in answers.uses if u not in pids]
@@ -183,6 +215,7 @@ class Workspace:
             return p.with_event(Event("planned", at, None, {"order": order}))
 
         self._update(change)
+        self.drop_draft()
 
     def start(self, service_id: str) -> None:
         self._append(Event("started", self.clock(), self._service(service_id)))

@@ -306,6 +306,84 @@ async def test_bad_domain_is_one_line_not_a_crash(home: Path) -> None:
 
 
 @sync
+async def test_answer_checked_when_given_and_kept_for_the_next_run(home: Path) -> None:
+    """Issue 20, 13/14 (as in plain mode): a bad domain is refused on Enter and the question
+    stays; the answers given so far survive the app being closed, and the next run resumes
+    at the first question not answered."""
+    async with running(home, screen_reader=True) as (pilot, app):
+        await answer_until(pilot, app, {**SCRIPT, "has_domain": "yes"}, stop="domain")
+        assert isinstance(app.focused, Input) and app.focused.placeholder.strip() == "empty"
+        for ch in "not a domain":
+            await pilot.press("space" if ch == " " else ch)
+        await press(pilot, app, "enter")
+        assert app.screen.question.id == "domain"  # type: ignore[attr-defined]
+        assert any("is not a valid domain name" in line for line in screen_lines(app))
+    async with running(home, screen_reader=True) as (pilot, app):
+        await press(pilot, app, "a")
+        assert app.screen.question.id == "domain"  # type: ignore[attr-defined]
+        lines = screen_lines(app)
+        assert any("Welcome back" in line for line in lines), "\n".join(lines)
+        await answer_all(pilot, app)
+        assert type(app.screen).__name__ == "PlanScreen"
+    assert not (home / "answers-so-far.toml").exists()
+
+
+@sync
+async def test_service_screen_says_where_it_will_run(home: Path) -> None:
+    """Issue 20, 11: roost runs on an x86_64 laptop (FACTS), the person said services run on
+    a 64-bit Pi: the step says the Pi, not this computer."""
+    async with planned(home, screen_reader=True) as (pilot, app):
+        home_step = next(s for s in app.ws.plan().steps if s.way == "home")
+        steps = app.screen.query_one("#steps", AccessibleList)
+        for _ in range(len(steps.rows)):
+            row = steps.current
+            assert row is not None
+            if row.key == f"step:{home_step.service_id}":
+                break
+            await press(pilot, app, "down")
+        await press(pilot, app, "enter")
+        assert type(app.screen).__name__ == "ServiceScreen"
+        menu = app.screen.query_one("#detail", AccessibleList)
+        where = next(r for r in menu.rows if r.key == "info:hardware")
+        assert where.label == "Where it will run", where
+        assert "your Pi" in where.extra and "aarch64" in where.extra, where
+        assert "x86_64 computer" not in "\n".join(screen_lines(app))
+
+
+@sync
+async def test_help_opens_at_the_screen_it_was_asked_from(home: Path) -> None:
+    """Issue 20, 7: ? on Hosts opens Help on the Hosts screen's keys, read at the cursor."""
+    async with running(home, screen_reader=True) as (pilot, app):
+        await press(pilot, app, "h")
+        await press(pilot, app, "question_mark")
+        await pilot.pause(0.2)
+        assert type(app.screen).__name__ == "HelpScreen"
+        line = check_cursor(app)
+        assert line.strip().startswith("Hosts screen, "), line
+        line = await press(pilot, app, "down")
+        assert "Hosts" in line and "Up/Down or j/k: move" in line, line
+
+
+@sync
+async def test_tab_is_offered_only_where_it_moves(home: Path) -> None:
+    """Issue 20, 6: a screen with one list does not offer Tab (it was silent there); a form
+    offers it, and Tab there reaches the next field, whose line is under the cursor."""
+    from roost.tui.screens.settings import all_screens
+
+    for cls in all_screens():
+        offered = any(k == "Tab" for k, _ in cls.key_help())
+        assert offered == cls.FIELDS, cls.NAME
+    async with running(home, screen_reader=True) as (pilot, app):
+        await press(pilot, app, "h")
+        assert "Tab" not in "\n".join(screen_lines(app)[-3:])
+        await press(pilot, app, "a")
+        assert "Tab next field" in "\n".join(screen_lines(app)[-3:])
+        assert cursor_line(app).strip().startswith("Short name:")
+        await press(pilot, app, "tab")
+        assert cursor_line(app).strip().startswith("Address:"), cursor_line(app)
+
+
+@sync
 async def test_no_command_palette_and_no_loading_indicator(home: Path) -> None:
     from textual.widgets import LoadingIndicator
 

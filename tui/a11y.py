@@ -18,7 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.geometry import Offset
 from textual.visual import Visual
-from textual.widgets import OptionList
+from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
 
 
@@ -202,6 +202,17 @@ class AccessibleList(OptionList):
         return True
 
     # --- the cursor --------------------------------------------------------------------
+
+    def action_cursor_up(self) -> None:
+        """Up on the first row goes back to the text field above the list (a form's last
+        field), so Up/Down alone walk a whole form."""
+        if not self.highlighted and self.is_mounted:
+            chain = self.screen.focus_chain
+            i = chain.index(self) if self in chain else 0
+            if i > 0 and isinstance(chain[i - 1], Input):
+                chain[i - 1].focus()
+                return
+        super().action_cursor_up()
 
     def watch_highlighted(self, highlighted: int | None) -> None:
         super().watch_highlighted(highlighted)  # scrolls, posts OptionHighlighted

@@ -87,7 +87,12 @@ class RoostApp(App[int]):
             if offset is not None:
                 return offset
         elif isinstance(focused, Input) and focused.content_region:
-            return focused.cursor_screen_offset
+            # On the cell where the next character goes. (Textual's cursor_screen_offset
+            # is one cell further at the end of the text; a screen reader then takes each
+            # typed character for a changed line and reads the whole field again.)
+            region = focused.content_region
+            cell = focused._position_to_cell(focused.cursor_position)
+            return Offset(region.x + cell - int(focused.scroll_offset.x), region.y)
         return self._cursor_position
 
     @cursor_position.setter

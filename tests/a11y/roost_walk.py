@@ -152,7 +152,8 @@ class Walker:
                 self.key(keys.ENTER, "[x] chosen", name="Enter")
                 self.key(keys.END, "Done, next question", name="End")
                 self.key(keys.ENTER, opens=True, name="Enter", new_title=True)
-            elif "( )" in line or "(*)" in line:
+            elif "( )" in line or "(*)" in line or "Your answer" not in self.s.text:
+                # one choice (at 40 columns the "( )" may be on the row's second line)
                 self.key(keys.ENTER, opens=True, name="Enter", new_title=True)
             else:
                 # a text question: the cursor should be on the answer field

@@ -80,4 +80,4 @@ def open_screen(app: App[int], name: str, arg: str | None = None) -> None:
     elif name == "help":
         from roost.tui.screens.settings import HelpScreen
 
-        app.push_screen(HelpScreen())
+        app.push_screen(HelpScreen(at=arg))  # arg: the screen it was asked from

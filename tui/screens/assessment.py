@@ -12,7 +12,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Label
 
 from roost.core.errors import RoostError
-from roost.plan.answers import Question, answers_from_responses, questions
+from roost.plan.answers import Question, answers_from_responses, check_response, questions
 from roost.tui.a11y import AccessibleList, Row
 from roost.tui.screens.base import RoostScreen
 
@@ -60,10 +60,25 @@ class AssessmentScreen(RoostScreen):
         self.questions = questions(ws.catalog, ws.facts)
         if ws.answers is not None:
             self.responses = responses_from_answers(ws.answers.to_dict())
+        draft = ws.draft()  # answers given before the last run stopped (as in plain mode)
+        if draft:
+            self.responses.update(draft)
+            asked = self.asked()
+            self.index = next((n for n, q in enumerate(asked) if q.id not in draft),
+                              len(asked) - 1)
+            back = (f"Welcome back: {self.index} of {len(asked)} questions were answered "
+                    "before and are kept. q goes back to them.")
+            self.call_after_refresh(self.say, back)
         inp = self.query_one("#answer-input", Input)
         inp.cursor_blink = False
         super().on_mount()
         self._show()
+
+    def first_focus(self) -> Widget:
+        """The answer field when the first question shown asks for text (a resumed run)."""
+        if self.questions and self.question.kind in ("text", "number"):
+            return self.query_one("#answer-input", Input)
+        return self.menu
 
     def on_screen_resume(self) -> None:
         """Nothing changes behind the questions: keep the place."""
@@ -120,7 +135,8 @@ class AssessmentScreen(RoostScreen):
         if text_kind:
             got = self.responses.get(q.id)
             inp.value = str(got) if got is not None else ""
-            inp.placeholder = "type, then Enter" if q.kind == "text" else "a number, then Enter"
+            inp.placeholder = self.placeholder(
+                "type, then Enter" if q.kind == "text" else "a number, then Enter")
         self.refresh_content(keep=keep)
         if text_kind:
             inp.focus()
@@ -165,11 +181,11 @@ class AssessmentScreen(RoostScreen):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         q = self.question
-        text = event.value.strip()
-        if q.kind == "number" and text and not text.isdigit():
-            self.say("Please type a whole number, like 1024.")
+        try:  # checked as it is given: the reason is said and the question stays
+            self.responses[q.id] = check_response(q, event.value.strip())
+        except RoostError as exc:
+            self.say(exc.line())
             return
-        self.responses[q.id] = text
         self._advance()
 
     def action_choose_current(self) -> None:
@@ -180,7 +196,12 @@ class AssessmentScreen(RoostScreen):
     def action_next(self) -> None:
         q = self.question
         if q.kind in ("text", "number"):
-            self.responses[q.id] = self.query_one("#answer-input", Input).value.strip()
+            try:
+                self.responses[q.id] = check_response(
+                    q, self.query_one("#answer-input", Input).value.strip())
+            except RoostError as exc:
+                self.say(exc.line())
+                return
         got = self.responses.get(q.id)
         if got in (None, "") and not q.optional:
             self.say("Please choose an answer first.")
@@ -188,6 +209,11 @@ class AssessmentScreen(RoostScreen):
         self._advance()
 
     def _advance(self) -> None:
+        try:
+            self.ws.save_draft(self.responses)  # each answer kept as it is given
+        except (OSError, RoostError) as exc:
+            self.say(exc.line() if isinstance(exc, RoostError) else
+                     f"Your answers so far could not be kept: {exc.strerror}.")
         if self.index + 1 < len(self.asked()):
             self.index += 1
             self._show()

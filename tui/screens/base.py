@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, ClassVar, cast
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -17,11 +18,11 @@ from textual.content import Content
 from textual.geometry import Offset
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 from roost.core.errors import RoostError
 from roost.tui.a11y import AccessibleList, Row, to_ascii
-from roost.tui.widgets.keybar import KeyBar, key_name
+from roost.tui.widgets.keybar import SHORT_ROWS, KeyBar, key_name
 
 if TYPE_CHECKING:
     from roost.plan.workspace import Workspace
@@ -38,6 +39,15 @@ class RoostScreen(Screen[None]):
     NAME: ClassVar[str] = "Screen"
     """The screen's name in Help."""
     BACK_WORD: ClassVar[str] = "back"
+    FIELDS: ClassVar[bool] = False
+    """The screen has text fields: its key line says how to move between them and how to
+    leave from inside one (where q and Backspace are text)."""
+    EMPTY: ClassVar[str] = "     empty"
+    """What an empty field shows in screen-reader mode instead of a placeholder (which a
+    screen reader reads as if it had been typed): the field is read "Address: empty". The
+    spaces keep the word away from where typing starts: Fenrir compares the cursor line
+    only up to 3 cells right of the cursor to tell a typed character from a changed line,
+    so the first character typed is echoed as itself, not as the whole line again."""
     CURSOR_DELAY: ClassVar[float] = 0.08
     """Seconds between a screen's first frame (cursor on the title) and the frame that
     moves the cursor onto the focused row: a screen reader reads the new screen, then,
@@ -47,7 +57,14 @@ class RoostScreen(Screen[None]):
         Binding("q", "back", "back"),
         Binding("backspace", "back", "back", show=False),
         Binding("escape", "back", "back", show=False),
+        # A way back that works inside a text field too and that no screen reader takes
+        # (Fenrir takes a bare Esc; tmux takes Ctrl+B).
+        Binding("ctrl+g", "back", "back", show=False),
         Binding("question_mark", "help", "help"),
+        # In a text field Up/Down reach the screen (an Input does not use them): they move
+        # to the field before or after (a list takes them itself, see AccessibleList).
+        Binding("up", "field(-1)", "previous field", show=False),
+        Binding("down", "field(1)", "next field", show=False),
     ]
 
     def __init__(self) -> None:
@@ -55,6 +72,7 @@ class RoostScreen(Screen[None]):
         self._pending_status = ""
         self._resumed = False
         self._shown: dict[str, str] = {}
+        self._short = False
         self.cursor_held = False
         """True while the screen has just been drawn: the terminal cursor waits on the
         title line (see `hold_cursor`)."""
@@ -93,8 +111,15 @@ class RoostScreen(Screen[None]):
             yield from self.compose_extra()
         yield Static(Content(""), id="status")
         keybar = KeyBar(id="keys")
-        keybar.set_keys(self.key_help())
+        self._short = self.app.size.height < SHORT_ROWS
+        keybar.set_keys(self.key_help(), short=self._short)
         yield keybar
+
+    def on_resize(self, event: events.Resize) -> None:
+        short = event.size.height < SHORT_ROWS
+        if short != self._short:
+            self._short = short
+            self.query_one("#keys", KeyBar).set_keys(self.key_help(), short=short)
 
     def _content(self) -> tuple[str, str, list[Row]]:
         """(title, intro, rows) as shown; an error becomes the intro and one row."""
@@ -154,7 +179,14 @@ class RoostScreen(Screen[None]):
         region = self.query_one("#title", Static).content_region
         return region.offset if region else Offset(0, 0)
 
+    def placeholder(self, text: str) -> str:
+        """A field's placeholder: `text`, or in screen-reader mode the word for empty."""
+        return self.EMPTY if self.screen_reader else text
+
     def on_mount(self) -> None:
+        if self.screen_reader:
+            for inp in self.query(Input):
+                inp.placeholder = self.EMPTY
         self.hold_cursor()
         self.refresh_content()
         if self._pending_status:
@@ -222,14 +254,23 @@ class RoostScreen(Screen[None]):
                 if isinstance(b, Binding):
                     final.pop(b.key, None)
                     final[b.key] = b
-        back = [key_name(k) for k, b in final.items() if b.action == "back"]
-        out: list[tuple[str, str]] = [("Up/Down or j/k", "move"),
-                                      ("PgUp/PgDn Home/End", "jump"), ("Enter", cls.ENTER)]
-        if back:
-            out.append(("/".join(back), cls.BACK_WORD))
+        back = [key_name(k) for k, b in final.items() if b.action == "back" and k != "ctrl+g"]
+        if cls.FIELDS:
+            # q and Backspace are text in a field; Ctrl+G leaves from anywhere.
+            out: list[tuple[str, str]] = [("Up/Down", "field to field, then the list"),
+                                          ("Enter", cls.ENTER), ("Ctrl+G", cls.BACK_WORD)]
+            if back:
+                out.append(("/".join(back), f"{cls.BACK_WORD} (outside a field)"))
+        else:
+            out = [("Up/Down or j/k", "move"), ("PgUp/PgDn Home/End", "jump"),
+                   ("Enter", cls.ENTER)]
+            if back:
+                out.append(("/".join(back), cls.BACK_WORD))
         out += [(key_name(k), b.description) for k, b in final.items()
                 if b.show and b.action != "back"]
-        return [*out, ("Tab", "next area")]
+        # Tab is offered only where it goes somewhere that is read (a field, then the list):
+        # a screen with one list has nowhere else, and Tab there was silent.
+        return [*out, ("Tab", "next field")] if cls.FIELDS else out
 
     def on_option_list_option_selected(self, event: AccessibleList.OptionSelected) -> None:
         event.stop()
@@ -238,6 +279,16 @@ class RoostScreen(Screen[None]):
 
     def activate(self, key: str) -> None:
         """Enter on the row `key`."""
+
+    def action_field(self, step: int) -> None:
+        """Up/Down in a text field: focus the field (or the list) before or after it."""
+        focused = self.app.focused
+        if not isinstance(focused, Input):
+            return
+        chain = self.focus_chain
+        i = chain.index(focused) + step if focused in chain else -1
+        if 0 <= i < len(chain):
+            chain[i].focus()
 
     def action_back(self) -> None:
         if len(self.app.screen_stack) > 2:
@@ -248,4 +299,4 @@ class RoostScreen(Screen[None]):
     def action_help(self) -> None:
         from roost.tui.screens import open_screen  # by name: Help lists every screen's keys
 
-        open_screen(self.app, "help")
+        open_screen(self.app, "help", self.NAME)  # opens at this screen's keys

@@ -95,6 +95,7 @@ class DeployScreen(RoostScreen):
     TITLE = "Deploy"
     LIST_ID = "deploy-log"
     ENTER = "start on the host / act on the line"
+    FIELDS = True
     NAME = "Deploy"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "cancel", "cancel after this step"),

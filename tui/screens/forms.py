@@ -33,6 +33,7 @@ class FormScreen(RoostScreen):
 
     LIST_ID = "form-actions"
     ENTER = "do it"
+    FIELDS = True
     SUBMIT: ClassVar[str] = "Save"
     BUSY: ClassVar[str] = "Working, this takes a few seconds."
 

@@ -187,6 +187,13 @@ class IdentityFormScreen(FormScreen):
         kind = self.kind
         new_vault = self._new_vault()
         limits = getattr(self.roost, "kdf_limits", None)
+        # Checked before anything is said to be under way (the form says BUSY only once
+        # work() has returned): "sealing the vault" must not come before "they differ".
+        if values.get("own_password", "") != values.get("own_again", ""):
+            raise RoostError("the two passwords differ", hint="type the same one twice, "
+                             "or leave both empty and roost makes one")
+        if new_vault and values.get("again") != values.get("passphrase", ""):
+            raise RoostError("the two passphrases differ", hint="type the same one twice")
 
         def make() -> str:
             from roost.app.identities import add_and_record
@@ -198,11 +205,8 @@ class IdentityFormScreen(FormScreen):
             own_again = values.pop("own_again", "")
             label = values.pop("label", "").strip() or kind
             options: dict[str, str | None] = {k: (v.strip() or None) for k, v in values.items()}
-            if own != own_again:
-                raise RoostError("the two passwords differ", hint="type the same one twice, "
-                                 "or leave both empty and roost makes one")
-            if new_vault and again != passphrase:
-                raise RoostError("the two passphrases differ", hint="type the same one twice")
+            if own != own_again or (new_vault and again != passphrase):  # checked above
+                raise RoostError("the two passwords differ")
             identity = create(kind, label, password=own or None, **options)
             if new_vault:
                 vault = (Vault.create(home, passphrase, limits=limits) if limits

@@ -222,14 +222,16 @@ class ServiceScreen(RoostScreen):
                 needs.append("a server address that is not a home connection")
             out.append(Row("info:needs", "To host it yourself it needs",
                            extra=_join(needs) + "."))
-        facts = self.ws.facts
-        if facts is not None:
-            fits = "unknown"
-            if step is not None:
-                fits = ("fits" if any(w.possible and w.kind != "public" for w in step.ways)
-                        else "does not fit")
-            out.append(Row("info:hardware", "Your hardware", state=fits,
-                           extra=facts.describe()))
+        answers = self.ws.answers
+        if step is not None and answers is not None:
+            # Where the service will run, from the answers (issue 20: not "this is an x86_64
+            # computer" when the person said their services run on a Pi).
+            from roost.plan.planner import where_it_runs
+
+            fits = ("fits" if any(w.possible and w.kind != "public" for w in step.ways)
+                    else "does not fit")
+            out.append(Row("info:hardware", "Where it will run", state=fits,
+                           extra=where_it_runs(step, answers)))
         out.append(Row("info:time", "Time and difficulty",
                        state=svc.difficulty, detail=f"about {svc.time_minutes} minutes"))
         if svc.asks:

@@ -42,6 +42,7 @@ class ReachScreen(RoostScreen):
     TITLE = "Can others reach it?"
     LIST_ID = "reach"
     ENTER = "check / act on the line"
+    FIELDS = True
     NAME = "Can others reach it"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "again", "check again"),

@@ -103,6 +103,16 @@ class HelpScreen(RoostScreen):
     NAME = "Help"
     BINDINGS: ClassVar[list] = []  # type: ignore[type-arg]
 
+    def __init__(self, at: str | None = None) -> None:
+        super().__init__()
+        self.at = at
+        """The name of the screen help was asked from: the list opens at its keys."""
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        if self.at:
+            self.menu.highlight_key(f"screen:{self.at}")
+
     def intro(self) -> str:
         return ("Everything works from the keyboard; no mouse is needed. "
                 "Ctrl+C or Ctrl+Q quits from anywhere; your progress is saved after every "
