@@ -130,8 +130,9 @@ def _inventory(hosts: Sequence[Host]) -> str:
 
 
 def _site(by_host: dict[str, list[str]]) -> str:
-    plays = [{"name": f"The services roost set up on {host}", "hosts": host, "become": True,
-              "roles": roles} for host, roles in by_host.items()]
+    plays: list[ansible.Task] = [
+        {"name": f"The services roost set up on {host}", "hosts": host, "become": True,
+         "roles": roles} for host, roles in by_host.items()]
     return "---\n" + ansible.yaml(plays)
 
 

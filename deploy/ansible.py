@@ -25,7 +25,7 @@ import re
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypeAlias
 
 from roost.core.errors import RoostError
 from roost.deploy.options import recipe_options
@@ -86,10 +86,17 @@ class Comment:
     text: str
 
 
+Yaml: TypeAlias = ("str | int | float | bool | Comment | Sequence[Yaml] | Mapping[str, Yaml] "
+                   "| None")
+"""What `yaml` writes: scalars, comments, lists and mappings of them."""
+Task: TypeAlias = dict[str, Yaml]
+"""One task or handler, as a mapping."""
+
+
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 
 
-def _key(k: Any) -> str:
+def _key(k: Yaml) -> str:
     return k if isinstance(k, str) and _PLAIN_KEY.match(k) else _scalar(k)
 
 
@@ -105,7 +112,7 @@ _TOKEN = re.compile(r"\\u[0-9a-fA-F]{4}|\\.|.", re.S)
 WIDTH = 100
 
 
-def _scalar(v: Any, indent: int = 0) -> str:
+def _scalar(v: Yaml, indent: int = 0) -> str:
     """One scalar; a long text is folded over lines with escaped line breaks (YAML keeps
     exactly the text), breaking only before a character that is not a space."""
     if isinstance(v, bool) or v is None or isinstance(v, int | float):
@@ -126,7 +133,7 @@ def _scalar(v: Any, indent: int = 0) -> str:
     return ("\\\n" + " " * (indent + 4)).join(lines)
 
 
-def yaml(value: Any, indent: int = 0) -> str:
+def yaml(value: Yaml, indent: int = 0) -> str:
     """`value` (dicts, lists, scalars, `Comment`s) as YAML text."""
     pad = " " * indent
     if isinstance(value, Mapping):
@@ -161,7 +168,7 @@ def _comment(c: Comment, pad: str) -> str:
     return "".join(f"{pad}# {line}\n" for line in textwrap.wrap(c.text, WIDTH - len(pad)))
 
 
-def _inline(v: Any, indent: int = 0) -> str:
+def _inline(v: Yaml, indent: int = 0) -> str:
     if isinstance(v, Mapping):
         return "{}"
     if isinstance(v, list):
@@ -188,7 +195,7 @@ def _mode(m: int) -> str:
     return f"0{m:o}" if m < 0o1000 else f"{m:o}"
 
 
-def _owned(d: dict[str, Any], owner: str | None, group: str | None) -> dict[str, Any]:
+def _owned(d: Task, owner: str | None, group: str | None) -> Task:
     if owner:
         d["owner"] = owner
     if group:
@@ -214,8 +221,8 @@ class _Builder:
         self.recipe = recipe
         self.name = name
         self.role = Role(name)
-        self.tasks: list[Any] = []
-        self.handlers: list[dict[str, Any]] = []
+        self.tasks: list[Yaml] = []
+        self.handlers: list[Task] = []
         self.notify: dict[int, list[str]] = {}
         self.markers = False
         self._plan_handlers()
@@ -235,7 +242,7 @@ class _Builder:
                 if _mentions(earlier, watch):
                     self.notify.setdefault(j, []).append(self._handler(i, step))
             if step.action == "reload-or-restart":
-                task: dict[str, Any] = {
+                task: Task = {
                     "name": self._handler(i, step), "changed_when": True,
                     "ansible.builtin.command": {
                         "argv": ["systemctl", "reload-or-restart", step.unit]}}
@@ -254,8 +261,8 @@ class _Builder:
 
     # -- tasks
 
-    def _add(self, n: int, title: str, body: dict[str, Any], **extra: Any) -> None:
-        task: dict[str, Any] = {"name": f"Step {n}: {title}", **body, **extra}
+    def _add(self, n: int, title: str, body: Task, **extra: Yaml) -> None:
+        task: Task = {"name": f"Step {n}: {title}", **body, **extra}
         if n in self.notify:
             task["notify"] = list(self.notify[n])
         self.tasks.append(task)
@@ -297,7 +304,7 @@ class _Builder:
             # Its own group first, as roost's useradd does (`-U`, or `-g` when it exists).
             self.tasks.append({"name": f"Step {n}: the group {step.name}",
                                "ansible.builtin.group": {"name": step.name, "system": True}})
-            user: dict[str, Any] = {"name": step.name, "group": step.name, "system": True,
+            user: Task = {"name": step.name, "group": step.name, "system": True,
                                     "home": step.home, "create_home": False,
                                     "shell": step.shell}
             if step.groups:
@@ -376,8 +383,8 @@ class _Builder:
             self._note(f"Step {n} has no check: it runs once per host, as roost's journal "
                        "remembers it; the marker file is its `creates:`.")
         argv = _as_user(step.argv, step.as_user, step.cwd)
-        args: dict[str, Any] = {"argv": argv}
-        extra: dict[str, Any] = {}
+        args: Task = {"argv": argv}
+        extra: Task = {}
         if isinstance(step.stdin, Secret):
             if step.stdin.binary:
                 raise RoostError("a command reads a binary secret Ansible cannot pass",
@@ -425,7 +432,7 @@ class _Builder:
         self._note(f"Step {n}: no ansible.builtin module makes this account: roost's command "
                    "does, its password on standard input from the vault, when the check "
                    "before it finds no account.")
-        extra: dict[str, Any] = {"no_log": True, "changed_when": True}
+        extra: Task = {"no_log": True, "changed_when": True}
         if step.exists:
             extra["when"] = self._guard(n, _as_user(step.exists, step.as_user, None),
                                         step.describe())
@@ -470,12 +477,12 @@ class _Builder:
                       changed_when=False, **retry)
         elif step.probe is None and step.site is not None:
             site = step.site
-            uri: dict[str, Any] = {"url": site.url(step.path), "status_code": step.expect_status,
+            uri: Task = {"url": site.url(step.path), "status_code": step.expect_status,
                                    "follow_redirects": "none",
                                    "headers": {"Host": site.host_name},
                                    "validate_certs": step.verify_tls}
             until = f"{self.name}_health.status == {step.expect_status}"
-            extra: dict[str, Any] = {}
+            extra: Task = {}
             if step.expect_text is not None:
                 uri["return_content"] = True
                 # The text is a variable, never part of the expression.
@@ -501,7 +508,7 @@ class _Builder:
                              "as Ansible", hint="report it; the recipe still deploys with roost")
 
     def build(self, options: Mapping[str, str]) -> Role:
-        body: list[Any] = []
+        body: list[Yaml] = []
         for n, step in self.recipe.numbered():
             self.step(n, step)
         if self.markers:
@@ -527,7 +534,7 @@ def _defaults(recipe: Recipe, name: str, options: Mapping[str, str]) -> str:
         declared = {o.name: o for o in recipe_options(recipe.id).options}
     except RoostError:
         declared = {}
-    values: dict[str, Any] = {}
+    values: Task = {}
     for key in sorted(set(declared) | set(options)):
         o = declared.get(key)
         value = options.get(key, o.default if o is not None else "")
