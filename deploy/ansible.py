@@ -28,33 +28,16 @@ from dataclasses import dataclass, field
 from typing import TypeAlias
 
 from roost.core.errors import RoostError
+from roost.deploy import steps as st
 from roost.deploy.options import recipe_options
 from roost.deploy.recipe import Recipe
 from roost.deploy.recipes.upstream import INSTALLED, UNPACK, UNPACK_ZIP, InstallArtifact
-from roost.deploy.steps import (
-    CreateAccount,
-    DisableService,
-    EnableService,
-    EnsureDir,
-    EnsureUser,
-    InstallPackages,
-    RemovePackages,
-    RemovePath,
-    RenderTemplate,
-    Restart,
-    RunCommand,
-    Secret,
-    Step,
-    WaitHealth,
-    WriteFile,
-    script,
-)
 from roost.deploy.steps.commands import _as_user
 
 MARKER_DIR = "/var/lib/roost-ansible"
 """Where a command that has no check of its own leaves a marker once it ran."""
 
-Resolve = Callable[[Secret], str]
+Resolve = Callable[[st.Secret], str]
 
 
 @dataclass(frozen=True)
@@ -63,7 +46,7 @@ class VaultVar:
 
     name: str
     value: Callable[[Resolve], str]
-    refs: tuple[Secret, ...]
+    refs: tuple[st.Secret, ...]
 
 
 @dataclass
@@ -207,11 +190,11 @@ def _file_name(path: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", path.strip("/"))
 
 
-def _mentions(step: Step, paths: set[str]) -> bool:
+def _mentions(step: st.Step, paths: set[str]) -> bool:
     """The step writes, creates or names one of `paths` (the link `ln -sfn A B` makes)."""
     if set(step.touches()) & paths:
         return True
-    if isinstance(step, RunCommand):
+    if isinstance(step, st.RunCommand):
         return bool(set(step.argv) & paths) or step.creates in paths
     return False
 
@@ -229,13 +212,13 @@ class _Builder:
 
     # -- handlers: one per Restart, notified by the steps before it that touch what it watches
 
-    def _handler(self, i: int, step: Restart) -> str:
+    def _handler(self, i: int, step: st.Restart) -> str:
         return f"{step.action.capitalize()} {step.unit} for {self.name} (step {i})"
 
     def _plan_handlers(self) -> None:
         steps = list(self.recipe.steps)
         for i, step in enumerate(steps, 1):
-            if not isinstance(step, Restart):
+            if not isinstance(step, st.Restart):
                 continue
             watch = set(step.watch)
             for j, earlier in enumerate(steps[:i - 1], 1):
@@ -254,7 +237,7 @@ class _Builder:
 
     # -- vault variables
 
-    def _vault(self, value: Callable[[Resolve], str], refs: Sequence[Secret]) -> str:
+    def _vault(self, value: Callable[[Resolve], str], refs: Sequence[st.Secret]) -> str:
         name = f"vault_{self.name}_{len(self.role.vault) + 1}"
         self.role.vault.append(VaultVar(name, value, tuple(refs)))
         return name
@@ -277,30 +260,30 @@ class _Builder:
             "check_mode": False})
         return f"{var}.rc != 0"
 
-    def _marker(self, n: int, step: Step) -> str:
+    def _marker(self, n: int, step: st.Step) -> str:
         self.markers = True
         return f"{MARKER_DIR}/{self.name}/{n:03d}-{step.digest()}.done"
 
-    def step(self, n: int, step: Step) -> None:
+    def step(self, n: int, step: st.Step) -> None:
         what = step.describe()
-        if isinstance(step, InstallPackages):
+        if isinstance(step, st.InstallPackages):
             self._add(n, what, {"ansible.builtin.apt": {
                 "name": list(step.packages), "state": "present", "install_recommends": False,
                 "update_cache": True, "cache_valid_time": 3600}})
-        elif isinstance(step, RemovePackages):
+        elif isinstance(step, st.RemovePackages):
             self._add(n, what, {"ansible.builtin.apt": {
                 "name": list(step.packages), "state": "absent", "purge": step.purge}})
-        elif isinstance(step, RenderTemplate):
+        elif isinstance(step, st.RenderTemplate):
             self._template(n, step)
-        elif isinstance(step, WriteFile):
+        elif isinstance(step, st.WriteFile):
             self._write(n, step)
-        elif isinstance(step, EnsureDir):
+        elif isinstance(step, st.EnsureDir):
             self._add(n, what, {"ansible.builtin.file": _owned({
                 "path": step.path, "state": "directory", "mode": _mode(step.mode)},
                 step.owner, step.group)})
-        elif isinstance(step, RemovePath):
+        elif isinstance(step, st.RemovePath):
             self._add(n, what, {"ansible.builtin.file": {"path": step.path, "state": "absent"}})
-        elif isinstance(step, EnsureUser):
+        elif isinstance(step, st.EnsureUser):
             # Its own group first, as roost's useradd does (`-U`, or `-g` when it exists).
             self.tasks.append({"name": f"Step {n}: the group {step.name}",
                                "ansible.builtin.group": {"name": step.name, "system": True}})
@@ -310,32 +293,32 @@ class _Builder:
             if step.groups:
                 user.update(groups=list(step.groups), append=True)
             self._add(n, what, {"ansible.builtin.user": user})
-        elif isinstance(step, EnableService):
+        elif isinstance(step, st.EnableService):
             self._add(n, what, {"ansible.builtin.systemd": {
                 "name": step.unit, "enabled": True, "state": "started", "daemon_reload": True}})
-        elif isinstance(step, DisableService):
+        elif isinstance(step, st.DisableService):
             self._add(n, what, {"ansible.builtin.systemd": {
                 "name": step.unit, "enabled": False, "state": "stopped"}})
-        elif isinstance(step, Restart):
+        elif isinstance(step, st.Restart):
             self.tasks.append(Comment(
                 f"Step {n}: {what}: its handler runs here when a file it watches changed"))
             self.tasks.append({"name": f"Step {n}: {what}",
                                "ansible.builtin.meta": "flush_handlers"})
-        elif isinstance(step, RunCommand):
+        elif isinstance(step, st.RunCommand):
             self._command(n, step)
-        elif isinstance(step, CreateAccount):
+        elif isinstance(step, st.CreateAccount):
             self._account(n, step)
         elif isinstance(step, InstallArtifact):
             self._artifact(n, step)
-        elif isinstance(step, WaitHealth):
+        elif isinstance(step, st.WaitHealth):
             self._health(n, step)
         else:
             raise RoostError(f"roost cannot write the step {what!r} as Ansible yet",
                              hint="report it; the recipe still deploys with roost")
 
-    def _write(self, n: int, step: WriteFile) -> None:
+    def _write(self, n: int, step: st.WriteFile) -> None:
         args = _owned({"dest": step.path, "mode": _mode(step.mode)}, step.owner, step.group)
-        if isinstance(step.content, Secret):
+        if isinstance(step.content, st.Secret):
             if step.content.binary:
                 raise RoostError(f"{step.path} holds a binary secret Ansible cannot copy",
                                  hint="report it; the recipe still deploys with roost")
@@ -353,13 +336,13 @@ class _Builder:
         self._add(n, step.describe(), {"ansible.builtin.copy": {
             "src": _file_name(step.path), **args}})
 
-    def _template(self, n: int, step: RenderTemplate) -> None:
+    def _template(self, n: int, step: st.RenderTemplate) -> None:
         args = _owned({"dest": step.path, "mode": _mode(step.mode)}, step.owner, step.group)
-        refs = [v for v in step.values.values() if isinstance(v, Secret)]
+        refs = [v for v in step.values.values() if isinstance(v, st.Secret)]
         if refs:
             # The whole rendered file is the secret: it goes to the vault as it is.
-            def rendered(r: Resolve, s: RenderTemplate = step) -> str:
-                return s._render(lambda v: r(v) if isinstance(v, Secret) else v)
+            def rendered(r: Resolve, s: st.RenderTemplate = step) -> str:
+                return s._render(lambda v: r(v) if isinstance(v, st.Secret) else v)
             var = self._vault(rendered, refs)
             self._add(n, step.describe() + " (from the vault)", {"ansible.builtin.copy": {
                 "content": Jinja("{{ " + var + " }}"), **args}}, no_log=True)
@@ -373,7 +356,7 @@ class _Builder:
         """A comment above the next task: why it is a `command`."""
         self.tasks.append(Comment(text))
 
-    def _command(self, n: int, step: RunCommand) -> None:
+    def _command(self, n: int, step: st.RunCommand) -> None:
         if step.unless:
             self._note(f"Step {n} is roost's own command; it runs when the check before it "
                        "fails, as roost's `unless`.")
@@ -385,7 +368,7 @@ class _Builder:
         argv = _as_user(step.argv, step.as_user, step.cwd)
         args: Task = {"argv": argv}
         extra: Task = {}
-        if isinstance(step.stdin, Secret):
+        if isinstance(step.stdin, st.Secret):
             if step.stdin.binary:
                 raise RoostError("a command reads a binary secret Ansible cannot pass",
                                  hint="report it; the recipe still deploys with roost")
@@ -418,7 +401,7 @@ class _Builder:
             return
         self._add(n, step.describe(), {"ansible.builtin.command": args}, **extra)
 
-    def _account(self, n: int, step: CreateAccount) -> None:
+    def _account(self, n: int, step: st.CreateAccount) -> None:
         secret, encode, repeat = step.secret, step.encode, step.repeat
 
         def line(r: Resolve) -> str:
@@ -449,7 +432,7 @@ class _Builder:
                    "unpacks it, checks it holds the program and switches the `current` link "
                    "at once, so roost's own unpack script does, when the check finds another "
                    "release in place.")
-        when = self._guard(n, script(INSTALLED, step.current, step.release, step.binary),
+        when = self._guard(n, st.script(INSTALLED, step.current, step.release, step.binary),
                            f"{step.service} {step.version}")
         tarball = f"{step.root}/releases/{step.file}"
         unpack = UNPACK_ZIP if step.file.endswith(".zip") else UNPACK
@@ -464,11 +447,11 @@ class _Builder:
                            "when": when})
         # No ansible.builtin module unpacks, checks and switches a `current` link at once:
         # roost's own unpack script does, guarded by the check above.
-        self._add(n, step.describe(), {"ansible.builtin.command": {"argv": script(
+        self._add(n, step.describe(), {"ansible.builtin.command": {"argv": st.script(
             unpack, tarball, step.sha256, step.release, step.current, step.binary)}},
             when=when, changed_when=True)
 
-    def _health(self, n: int, step: WaitHealth) -> None:
+    def _health(self, n: int, step: st.WaitHealth) -> None:
         tries = max(1, int(step.timeout / max(step.interval, 1.0)))
         retry = {"retries": tries, "delay": max(1, int(step.interval))}
         if step.argv is not None:
