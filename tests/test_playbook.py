@@ -111,18 +111,14 @@ def test_every_recipe_exports_and_ansible_accepts_it(people: dict[str, Any],
 
 
 @pytest.mark.slow  # ansible-lint reads 45 files: about half a minute
-def test_ansible_lint_finds_nothing_but_a_tab_inside_a_script_of_roost(
+def test_ansible_lint_finds_nothing(
         people: dict[str, Any], tmp_path: Path) -> None:
     write_every_recipe(people, tmp_path)
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)  # lint's project root
     res = ansible_cli("ansible-lint", "--offline", "--nocolor", "-f", "pep8", "site.yml",
                       cwd=tmp_path, check=False)
     found = [line for line in res.stdout.splitlines() if re.match(r"^\S+:\d+", line)]
-    # A tab inside the text of roost's own Friendica admin script (a `case` pattern), which
-    # the task passes as it is: the only finding.
-    assert all(line.startswith("roles/friendica/") and "no-tabs" in line for line in found), \
-        res.stdout[-3000:] + res.stderr[-2000:]
-    assert len(found) <= 1
+    assert found == [], res.stdout[-3000:] + res.stderr[-2000:]
 
 
 @pytest.mark.slow  # a minute: Ansible runs its template module once per file

@@ -310,3 +310,19 @@ def test_friendica_installs_behind_nginx_and_the_admin_logs_in(
         assert _login(base, "robin", password) == 200
     finally:
         t.close()
+
+
+@pytest.mark.parametrize("password", ["with\ttab", "with space", "-leading", "star*", "why?",
+                                      "[bracket", ""])
+def test_the_admin_script_refuses_what_friendicas_prompt_would_change(password: str) -> None:
+    """Run as the recipe runs it (sh -c, the password on stdin): a password Friendica's console
+    prompt would mangle stops the script, exit 6, before anything runs."""
+    import subprocess
+
+    from roost.deploy.steps import load_script
+
+    res = subprocess.run(["sh", "-c", load_script("friendica-admin.sh"), "sh", "/nonexistent",
+                          "admin", "Admin", "a@example.org", "/nonexistent/marker"],
+                         input=password + "\n", capture_output=True, text=True, timeout=10)
+    assert res.returncode == 6, (res.returncode, res.stderr)
+    assert "admin password" in res.stderr

@@ -4,8 +4,9 @@
 # when done; the password is the first line of standard input (never in argv).
 a=$1; n=$2; name=$3; e=$4; m=$5
 IFS= read -r pw || exit 3
+tab=$(printf '\t')
 case $pw in
-  "" | -* | *" "* | *"	"* | *"*"* | *"?"* | *"["*)
+  "" | -* | *" "* | *"$tab"* | *"*"* | *"?"* | *"["*)
     echo "the admin password has a space, * ? [ or a leading -," \
       "which Friendica's prompt would change" >&2
     exit 6;;
