@@ -454,8 +454,9 @@ class Backups:
                 replace: bool = False) -> list[str]:
         return self._restore(service, to, archive, replace)[0]
 
-    def _restore(self, service: str, to: Host, archive: str | None = None,
-                 replace: bool = False) -> tuple[list[str], Any]:
+    def _restorable(self, service: str, to: Host, archive: str | None) -> Record:
+        """The backup record of `service`, refused before any connection when the archive
+        named is not one of its, or `to` is neither of the hosts it knows."""
         rec = load_records(self.home).get(service)
         if rec is None:
             raise RoostError(f"{service} has no backup roost knows of",
@@ -471,6 +472,11 @@ class Backups:
             raise RoostError(f"roost restores {service} onto {rec.source}, where it ran, or "
                              f"{rec.target}, the host that keeps its backups, for now",
                              hint=f"give --to {rec.source} or --to {rec.target}")
+        return rec
+
+    def _restore(self, service: str, to: Host, archive: str | None = None,
+                 replace: bool = False) -> tuple[list[str], Any]:
+        rec = self._restorable(service, to, archive)
         spec = self._spec(service, to, rec.options)
         secrets = vault_secrets(self.passphrase, self.home)
         secret = secrets(Secret(backup.passphrase_id(service, rec.source), "password"))

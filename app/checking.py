@@ -24,6 +24,8 @@ other hosts are still checked). The last report is kept in the data folder
 Hooks for work built elsewhere: `ServiceCheck.backup` (the service's last good backup) and
 `ServiceCheck.reach` (reachable from outside) are typed fields, filled by the `backups` and
 `reach` callables given to `check` (None: not known yet, and nothing is said about them).
+`reach` defaults to roost.app.reached: the ways in the progress recorded, each looked at on
+the host over the check's connection (a service with none recorded costs nothing).
 """
 
 from __future__ import annotations
@@ -98,8 +100,9 @@ class Reach:
 
 BackupOf = Callable[[str, str], Backup | None]
 """(service id, host) -> its last good backup, or None when unknown."""
-ReachOf = Callable[[str, str], Reach | None]
-"""(service id, host) -> whether it is reachable from outside, or None when unknown."""
+ReachOf = Callable[[str, str, Transport], Reach | None]
+"""(service id, host, the connection to the host) -> whether it is reachable from outside, or
+None when unknown."""
 
 
 # -- the report -------------------------------------------------------------------------------
@@ -298,7 +301,13 @@ def check(home: Path, *, paths: Sequence[str] = (), thresholds: Thresholds | Non
     systems to check besides / on every host. The report is kept for the plan (`keep`)."""
     limits = thresholds or Thresholds.load()
     now = (clock or clocks.from_environment())()
+    if workspace is None and (home / PROGRESS_FILE).exists():
+        workspace = Workspace.open(home, detect=False)
     items = deployed(home, workspace)
+    if reach is None and items and workspace is not None:
+        from roost.app.reached import reach_of
+
+        reach = reach_of(workspace)
     by_host: dict[str, list[Deployed]] = {}
     for d in items:
         by_host.setdefault(d.host, []).append(d)
@@ -385,7 +394,7 @@ def _check_service(d: Deployed, host: Host, t: Transport, home: Path, limits: Th
                    host_attention: tuple[str, ...]) -> ServiceCheck:
     extra: dict[str, Any] = {
         "backup": backups(d.service_id, d.host) if backups else None,
-        "reach": reach(d.service_id, d.host) if reach else None,
+        "reach": reach(d.service_id, d.host, t) if reach else None,
         "host_attention": host_attention,
     }
     try:

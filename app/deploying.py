@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from roost.app.connecting import connect
 from roost.app.deploy_options import record_options
+from roost.app.on_host import OnHost, no_passphrase, remove_recipe, run_recipe
 from roost.app.opening import close_on
 from roost.core.errors import RoostError
-from roost.deploy import engine, ports, session
+from roost.deploy import ports, session
 from roost.deploy.dryrun import plan_lines, removal_lines
 from roost.deploy.events import Event, StepStarted, as_text
 from roost.deploy.hosts import Host
@@ -39,9 +39,7 @@ from roost.deploy.recipe import Recipe, parse_options
 from roost.deploy.recipes import RECIPES, builder
 from roost.deploy.recipes.upstream import UPSTREAM_CACHE
 from roost.deploy.steps import Secret
-from roost.deploy.sudo import SudoPassword
 from roost.deploy.transport import Transport
-from roost.deploy.trust import AskTrust
 from roost.plan.progress import ProgressStore, ports_words
 from roost.plan.workspace import PROGRESS_FILE, Workspace
 
@@ -75,13 +73,11 @@ def refuse_unless_installable(service_id: str, host: Host | None = None) -> None
         raise no_recipe_error(service_id, RECIPES, host)
 
 
-def _no_passphrase() -> str:
-    raise RoostError("this service needs a key from your vault",
-                     hint="give the vault passphrase and start again")
+_NO_PASSPHRASE = no_passphrase("this service needs a key")
 
 
 @dataclass
-class Deployment:
+class Deployment(OnHost):
     recipe_id: str
     host: Host
     home: Path
@@ -89,11 +85,7 @@ class Deployment:
     options: Mapping[str, str] | Sequence[str] = field(default_factory=dict)
     """The service's options, or the person's NAME=VALUE words (read after the service is
     known, so an unknown service is named first)."""
-    on_event: Callable[[Any], None] = lambda e: None
-    passphrase: Callable[[], str] = _no_passphrase
-    trust: str | None = None
-    ask_trust: AskTrust | None = None
-    sudo_password: SudoPassword = None
+    passphrase: Callable[[], str] = _NO_PASSPHRASE
     cancel: threading.Event | None = None
 
     def __post_init__(self) -> None:
@@ -113,8 +105,7 @@ class Deployment:
         return self.recipe
 
     def connect(self) -> Transport:
-        return connect(self.host, self.home, trust=self.trust, ask_trust=self.ask_trust,
-                       sudo_password=self.sudo_password)
+        return self.connect_to(self.host, self.home)
 
     def check(self, t: Transport) -> Recipe:
         """Connected, before anything is installed: the recipe for the host's facts, and
@@ -122,10 +113,6 @@ class Deployment:
         recipe = self.build(t)
         check_ports(recipe, t, self.host.name, self.home)
         return recipe
-
-    def secrets(self) -> Callable[[Secret], str]:
-        """Vault secrets for the steps; the passphrase is asked when one first needs it."""
-        return vault_secrets(self.passphrase, self.home)
 
     def journal(self, recipe: Recipe) -> Journal:
         return Journal.for_host(self.host.name, recipe.id, self.home)
@@ -163,10 +150,8 @@ class Deployment:
             elif asked_resume:
                 self.on_event(Said(f"nothing to continue for {name} on {where}; starting "
                                    "the deploy"))
-            result = engine.run(recipe, t, journal=journal,
-                                secrets=self.secrets(),
-                                on_event=self._emit, resume=resume,
-                                state_dir=session.host_state_dir(),
+            result = run_recipe(recipe, t, self.home, passphrase=self.passphrase,
+                                on_event=self._emit, journal=journal, resume=resume,
                                 cache=self.home / UPSTREAM_CACHE)
         try:  # kept for a restore; a file that cannot be written costs a warning, not the deploy
             record_options(self.home, recipe.service_id, self.host.name, self.values)
@@ -188,9 +173,8 @@ class Deployment:
 
         with self.connect() as t:
             recipe = self.build(t)
-            engine.undeploy(recipe, t, purge_data=purge_data, journal=self.journal(recipe),
-                            secrets=self.secrets(),
-                            on_event=self._emit, state_dir=session.host_state_dir())
+            remove_recipe(recipe, t, self.home, on_event=self._emit,
+                          passphrase=self.passphrase, purge_data=purge_data)
             onion: list[str] = []
             if has_onion(recipe.service_id, self.host.name, self.home):
                 try:  # its onion service goes with it

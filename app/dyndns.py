@@ -16,30 +16,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from roost.app.connecting import connect
-from roost.app.deploying import vault_secrets
+from roost.app.on_host import OnHost, no_passphrase, remove_recipe, run_recipe
 from roost.core.errors import RoostError
-from roost.deploy import dyndns, engine, session
+from roost.deploy import dyndns, session
 from roost.deploy.hosts import Host
-from roost.deploy.journal import Journal
 from roost.deploy.recipe import Recipe
 from roost.deploy.recipes.logins import pick_login
-from roost.deploy.sudo import SudoPassword
-from roost.deploy.transport import Transport
-from roost.deploy.trust import AskTrust
 
 DEFAULT_IDENTITY = "dyndns"
-
-
-def _no_passphrase() -> str:
-    raise RoostError("ddclient needs the provider's token from your vault",
-                     hint="give the vault passphrase and start again")
+_NO_PASSPHRASE = no_passphrase("ddclient needs the provider's token")
 
 
 @dataclass
-class DynDns:
+class DynDns(OnHost):
     host: Host
     home: Path
     domain: str = ""
@@ -50,11 +40,7 @@ class DynDns:
     """The vault login holding the token; "" for `dyndns` (or the only login)."""
     check: str = "dyndns"
     ssl: bool = True
-    on_event: Callable[[Any], None] = lambda e: None
-    passphrase: Callable[[], str] = _no_passphrase
-    trust: str | None = None
-    ask_trust: AskTrust | None = None
-    sudo_password: SudoPassword = None
+    passphrase: Callable[[], str] = _NO_PASSPHRASE
 
     def recipe(self) -> Recipe:
         if not self.domain or not self.server:
@@ -68,13 +54,6 @@ class DynDns:
                              hint="give it with --login NAME")
         return dyndns.build_dyndns(self.domain, self.server, login, ident_id, self.check,
                                    self.ssl)
-
-    def _connect(self) -> Transport:
-        return connect(self.host, self.home, trust=self.trust, ask_trust=self.ask_trust,
-                       sudo_password=self.sudo_password)
-
-    def _journal(self, recipe: Recipe) -> Journal:
-        return Journal.for_host(self.host.name, recipe.id, self.home)
 
     def dry_run(self) -> list[str]:
         from roost.deploy.dryrun import plan_lines
@@ -90,18 +69,14 @@ class DynDns:
         """Install and configure ddclient, wait for the provider's answer; the lines to tell.
         Raises engine.DeployFailed or a RoostError."""
         recipe = self.recipe()
-        with self._connect() as t:
-            engine.run(recipe, t, journal=self._journal(recipe),
-                       secrets=vault_secrets(self.passphrase, self.home),
-                       on_event=self.on_event, resume=True,
-                       state_dir=session.host_state_dir())
+        with self.connect_to(self.host, self.home) as t:
+            run_recipe(recipe, t, self.home, passphrase=self.passphrase,
+                       on_event=self.on_event)
         return [*recipe.next_steps,
                 f"To stop it: roost host dyndns {self.host.name} --remove"]
 
     def remove(self) -> list[str]:
-        recipe = dyndns.removal()
-        with self._connect() as t:
-            engine.undeploy(recipe, t, journal=self._journal(recipe), on_event=self.on_event,
-                            state_dir=session.host_state_dir())
+        with self.connect_to(self.host, self.home) as t:
+            remove_recipe(dyndns.removal(), t, self.home, on_event=self.on_event)
         return [f"ddclient stopped on {self.host.name}; the file with your token is deleted "
                 "(the ddclient package stays)."]

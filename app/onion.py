@@ -16,42 +16,29 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from roost.app.connecting import connect
-from roost.app.deploying import vault_secrets
+from roost.app.on_host import OnHost, no_passphrase, note, remove_recipe, run_recipe
 from roost.core.errors import RoostError
-from roost.deploy import engine, onion, session
+from roost.deploy import onion, session
 from roost.deploy.hosts import Host
-from roost.deploy.journal import Journal
 from roost.deploy.recipe import Recipe
 from roost.deploy.recipes.identity import pick_identity
-from roost.deploy.sudo import SudoPassword
 from roost.deploy.transport import Transport
-from roost.deploy.trust import AskTrust
 from roost.keys.model import unb64
 from roost.plan.workspace import Workspace
 
 WAY = "tor"
-
-
-def _no_passphrase() -> str:
-    raise RoostError("the onion service needs the Tor key from your vault",
-                     hint="give the vault passphrase and start again")
+_NO_PASSPHRASE = no_passphrase("the onion service needs the Tor key")
 
 
 @dataclass
-class Onion:
+class Onion(OnHost):
     service_id: str
     host: Host
     home: Path
     identity: str = ""
     """The vault's Tor identity to use; "" for the only one there is."""
-    on_event: Callable[[Any], None] = lambda e: None
-    passphrase: Callable[[], str] = _no_passphrase
-    trust: str | None = None
-    ask_trust: AskTrust | None = None
-    sudo_password: SudoPassword = None
+    passphrase: Callable[[], str] = _NO_PASSPHRASE
 
     def workspace(self) -> Workspace:
         return Workspace.open(self.home, detect=False)
@@ -78,13 +65,6 @@ class Onion:
                                    self.ports(ws))
         return recipe, address
 
-    def _connect(self) -> Transport:
-        return connect(self.host, self.home, trust=self.trust, ask_trust=self.ask_trust,
-                       sudo_password=self.sudo_password)
-
-    def _journal(self, recipe: Recipe) -> Journal:
-        return Journal.for_host(self.host.name, recipe.id, self.home)
-
     def dry_run(self) -> list[str]:
         from roost.deploy.dryrun import plan_lines
 
@@ -101,11 +81,9 @@ class Onion:
         progress. Returns the lines to tell; raises engine.DeployFailed or a RoostError."""
         ws = self.workspace()
         recipe, address = self.recipe(ws)
-        with self._connect() as t:
-            result = engine.run(recipe, t, journal=self._journal(recipe),
-                                secrets=vault_secrets(self.passphrase, self.home),
-                                on_event=self.on_event, resume=True,
-                                state_dir=session.host_state_dir())
+        with self.connect_to(self.host, self.home) as t:
+            result = run_recipe(recipe, t, self.home, passphrase=self.passphrase,
+                                on_event=self.on_event)
         if not result.ok:
             raise RoostError(f"the onion service of {self.service_id} did not come up",
                              hint=f"see `journalctl -u {onion.UNIT} -n 50` on "
@@ -121,20 +99,13 @@ class Onion:
         its removal. Returns the lines to tell."""
         recipe = onion.onion_removal(self.service_id)
         if t is None:
-            with self._connect() as own:
-                self._remove(recipe, own)
+            with self.connect_to(self.host, self.home) as own:
+                remove_recipe(recipe, own, self.home, on_event=self.on_event)
         else:
-            self._remove(recipe, t)
-        lines = [f"Removed the onion service of {self.service_id} from {self.host.name}."]
-        try:
-            self.workspace().record_reach_removed(self.service_id, self.host.name, WAY)
-        except RoostError as exc:
-            lines.append(f"roost could not note this in your progress: {exc.line()}")
-        return lines
-
-    def _remove(self, recipe: Recipe, t: Transport) -> None:
-        engine.undeploy(recipe, t, journal=self._journal(recipe), on_event=self.on_event,
-                        state_dir=session.host_state_dir())
+            remove_recipe(recipe, t, self.home, on_event=self.on_event)
+        return [f"Removed the onion service of {self.service_id} from {self.host.name}.",
+                *note(lambda ws: ws.record_reach_removed(self.service_id, self.host.name, WAY),
+                      self.home, quiet=True)]
 
 
 def has_onion(service_id: str, host: str, home: Path) -> bool:

@@ -1,15 +1,21 @@
 """Open a service to people outside through the home router (UPnP-IGD): the one use case the
 CLI (`roost reach --upnp`), plain mode and the TUI run, and undeploy calls to close again.
 
-    o = Opening("prosody", host, home, options, on_line=print)
+    o = Opening("prosody", host, home, options, on_line=print, consent=ask_yes_no)
     result = o.open()     # result.opened, result.address (the router's WAN address), lines
     o.close()             # lines: the forwardings removed
 
-The ports are the recipe's declared ports (`Recipe.ports`, built from the same options the
-deploy uses); the requests are made on the host over SSH (roost.deploy.upnp), each mapping
-described "roost SERVICE". An open way in is noted in the progress (`record_reach(...,
-"upnp", address=WAN)`), a closed one as removed. When the router offers no UPnP nothing is
-opened: the result holds the steps to do it by hand and `opened` is False.
+`consent`, when given, is asked `consent_question(...)` ("roost will ask your router to forward
+ports 5222/tcp, 5269/tcp to pi; yes or no") once the router has answered and before anything
+changes on it; no: nothing is changed. The command line's `--upnp` is the person's consent
+already, so it gives none; plain mode and the app ask.
+
+The ports are the recipe's declared ports (`Recipe.ports`, built from the options the deploy
+recorded, deploy-options.toml, under those given here); the requests are made on the host over
+SSH (roost.deploy.upnp), each mapping described "roost SERVICE". An open way in is noted in the
+progress (`record_reach(..., "upnp", address=WAN, router=URL)`, URL where `roost check` asks
+the router), a closed one as removed. When the router offers no UPnP nothing is opened: the
+result holds the steps to do it by hand and `opened` is False.
 
 Nothing here prints or prompts.
 """
@@ -21,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from roost.app.connecting import connect
+from roost.app.deploy_options import deployed_options
+from roost.app.on_host import note
 from roost.core.errors import RoostError
 from roost.deploy import session, upnp
 from roost.deploy.hosts import Host
@@ -30,7 +38,7 @@ from roost.deploy.sudo import SudoPassword
 from roost.deploy.transport import Transport
 from roost.deploy.trust import AskTrust
 from roost.plan.progress import ProgressStore
-from roost.plan.workspace import PROGRESS_FILE, Workspace
+from roost.plan.workspace import PROGRESS_FILE
 
 WAY = "upnp"
 
@@ -38,6 +46,13 @@ WAY = "upnp"
 def description(service_id: str) -> str:
     """How the router lists roost's forwardings of a service."""
     return f"roost {service_id}"
+
+
+def consent_question(ports: Sequence[Port], host: str, lan: str) -> str:
+    """What the person agrees to before roost asks the router for anything."""
+    to = f"{host} ({lan})" if lan else host
+    return (f"roost will ask your router to forward ports {', '.join(str(p) for p in ports)} "
+            f"to {to}, so people outside reach it; yes or no?")
 
 
 def check_words(service_id: str, host: str) -> str:
@@ -71,11 +86,15 @@ class Opening:
     trust: str | None = None
     ask_trust: AskTrust | None = None
     sudo_password: SudoPassword = None
+    consent: Callable[[str], bool] | None = None
+    """Asked before the router is changed (None: the caller has the person's yes already)."""
 
     def __post_init__(self) -> None:
         builder(self.service_id)  # an unknown service is refused before connecting
-        self.values: Mapping[str, str] = (self.options if isinstance(self.options, Mapping)
-                                          else parse_options(list(self.options)))
+        given = (self.options if isinstance(self.options, Mapping)
+                 else parse_options(list(self.options)))
+        self.values: Mapping[str, str] = {
+            **deployed_options(self.home, self.service_id, self.host.name), **given}
 
     def _connect(self) -> Transport:
         return connect(self.host, self.home, trust=self.trust, ask_trust=self.ask_trust,
@@ -109,6 +128,10 @@ class Opening:
                                                check_words(self.service_id, self.host.name)):
                     self._say(lines, line)
                 return OpenResult(False, "", tuple(lines))
+            if self.consent is not None and not self.consent(
+                    consent_question(ports, self.host.name, gw.lan)):
+                self._say(lines, "Nothing was changed on the router.")
+                return OpenResult(False, "", tuple(lines))
             added = upnp.open_ports(t, gw, ports, description(self.service_id))
         kept = [p for p in ports if p not in added]
         words = ", ".join(str(p) for p in ports)
@@ -118,9 +141,10 @@ class Opening:
         self._say(lines, f"People outside reach it at {gw.external}: point your domain's "
                          f"A record there. Check from outside with "
                          f"{check_words(self.service_id, self.host.name)}")
-        if not _noted(self.home, self.service_id, self.host.name, gw.external):
-            for line in _note(lambda ws: ws.record_reach(self.service_id, self.host.name, WAY,
-                                                         address=gw.external), self.home):
+        if not _noted(self.home, self.service_id, self.host.name, gw):
+            for line in note(lambda ws: ws.record_reach(self.service_id, self.host.name, WAY,
+                                                        address=gw.external, router=gw.url),
+                             self.home, "it"):
                 self._say(lines, line)
         return OpenResult(True, gw.external, tuple(lines))
 
@@ -128,7 +152,8 @@ class Opening:
         """Remove the router's forwardings roost made for the service; lines to tell."""
         with self._connect() as t:
             recipe, _ = self._ports(t)
-            return close_on(t, recipe, self.host.name, self.home)
+            lines = close_on(t, recipe, self.host.name, self.home)
+        return lines or [f"The router forwards nothing roost made for {self.service_id}."]
 
 
 def close_on(t: Transport, recipe: Recipe, host: str, home: Path) -> list[str]:
@@ -143,7 +168,8 @@ def close_on(t: Transport, recipe: Recipe, host: str, home: Path) -> list[str]:
         return []
     lines = [f"The router no longer forwards {', '.join(str(p) for p in removed)} to "
              f"{recipe.service_id} on {host}."]
-    return lines + _note(lambda ws: ws.record_reach_removed(recipe.service_id, host, WAY), home)
+    return lines + note(lambda ws: ws.record_reach_removed(recipe.service_id, host, WAY), home,
+                        "it")
 
 
 def _lan_address(t: Transport) -> str:
@@ -156,9 +182,9 @@ def _lan_address(t: Transport) -> str:
     return ""
 
 
-def _noted(home: Path, service_id: str, host: str, address: str) -> bool:
-    """Whether the progress already has this way in, at this address (a rerun notes nothing
-    twice)."""
+def _noted(home: Path, service_id: str, host: str, gw: upnp.Gateway) -> bool:
+    """Whether the progress already has this way in, through this router at this address (a
+    rerun notes nothing twice)."""
     path = home / PROGRESS_FILE
     if not path.exists():
         return False
@@ -166,12 +192,5 @@ def _noted(home: Path, service_id: str, host: str, address: str) -> bool:
         ways = ProgressStore(path).load().ways_in(service_id, host)
     except RoostError:
         return False
-    return any(w.detail.get("way") == WAY and w.detail.get("address") == address for w in ways)
-
-
-def _note(change: Callable[[Workspace], None], home: Path) -> list[str]:
-    try:
-        change(Workspace.open(home, detect=False))
-    except RoostError as exc:
-        return [f"roost could not note it in your progress: {exc.line()}"]
-    return ["Noted in your progress."]
+    return any(w.detail.get("way") == WAY and w.detail.get("address") == gw.external
+               and w.detail.get("router", "") == gw.url for w in ways)

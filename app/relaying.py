@@ -17,6 +17,7 @@ have moved them), else the recipe's defaults. Nothing here prints or prompts.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,14 +25,16 @@ from pathlib import Path
 from typing import Any
 
 from roost.app.connecting import connect
-from roost.app.deploying import Cancelled, Said, check_ports, vault_secrets
+from roost.app.deploying import Cancelled, Said, check_ports
+from roost.app.on_host import no_passphrase, note, remove_recipe, run_recipe
 from roost.core.errors import RoostError
-from roost.deploy import engine, session
+from roost.deploy import session
 from roost.deploy.hosts import Host
 from roost.deploy.journal import Journal
 from roost.deploy.recipe import Port, Recipe
 from roost.deploy.relay import Relay, home_recipe, vps_recipe
 from roost.deploy.sudo import SudoPassword
+from roost.deploy.transport import Transport
 from roost.deploy.trust import AskTrust
 from roost.plan.progress import ProgressStore
 from roost.plan.workspace import PROGRESS_FILE, Workspace
@@ -44,9 +47,7 @@ def identity_label(host: str) -> str:
     return f"relay-{host}"[:60]
 
 
-def _no_passphrase() -> str:
-    raise RoostError("the relay needs your vault's WireGuard keys",
-                     hint="give the vault passphrase and start again")
+_NO_PASSPHRASE = no_passphrase("the relay needs the WireGuard keys")
 
 
 def close_relays(service_id: str, host: Host, home: Path, **callbacks: Any) -> list[str]:
@@ -73,7 +74,7 @@ class Relaying:
     home: Path
     """The data folder: hosts, known hosts, journals, the vault and the progress."""
     on_event: Callable[[Any], None] = lambda e: None
-    passphrase: Callable[[], str] = _no_passphrase
+    passphrase: Callable[[], str] = _NO_PASSPHRASE
     trust: Callable[[Host], str | None] = lambda h: None
     ask_trust: Callable[[Host], AskTrust | None] = lambda h: None
     sudo_password: Callable[[Host], SudoPassword] = lambda h: None
@@ -162,7 +163,7 @@ class Relaying:
                 out.append(sid)
         return out
 
-    def _connect(self, host: Host) -> Any:
+    def _connect(self, host: Host) -> Transport:
         return connect(host, self.home, trust=self.trust(host), ask_trust=self.ask_trust(host),
                        sudo_password=self.sudo_password(host))
 
@@ -185,14 +186,13 @@ class Relaying:
             if resume:
                 self.on_event(Said(f"continuing {recipe.title} that stopped earlier; finished "
                                    "steps are not redone"))
-            engine.run(recipe, t, journal=journal, secrets=vault_secrets(self._ask, self.home),
-                       on_event=self._emit, resume=resume, state_dir=session.host_state_dir())
+            run_recipe(recipe, t, self.home, passphrase=self._ask, on_event=self._emit,
+                       journal=journal, resume=resume)
 
     def _remove(self, host: Host, recipe: Recipe) -> None:
         self.on_event(Said(f"removing {recipe.title}, on {host.name}:"))
         with self._connect(host) as t:
-            engine.undeploy(recipe, t, journal=Journal.for_host(host.name, recipe.id, self.home),
-                            on_event=self._emit, state_dir=session.host_state_dir())
+            remove_recipe(recipe, t, self.home, on_event=self._emit)
 
     # -- the use cases ---------------------------------------------------------------------
 
@@ -262,11 +262,8 @@ class Relaying:
         return found.name if found is not None else self.service_id
 
     def _note(self, write: Callable[[Workspace], None]) -> list[str]:
-        try:
-            ws = Workspace.open(self.home, detect=False)
-            if ws.catalog.get(self.service_id) is None:
+        """Note a way in of a service the catalog knows (nothing for another)."""
+        with contextlib.suppress(RoostError):  # the workspace's error is told by note()
+            if Workspace.open(self.home, detect=False).catalog.get(self.service_id) is None:
                 return []
-            write(ws)
-        except RoostError as exc:
-            return [f"roost could not note this in your progress: {exc.line()}"]
-        return ["Noted in your progress."]
+        return note(write, self.home)

@@ -272,6 +272,17 @@ RELEASE_OPTIONS = ("artifact", "sha256")
 """The options `roost upgrade` takes: a release file and its hash, for an upstream release."""
 
 
+def _release_options(options: Mapping[str, str] | None) -> dict[str, str]:
+    """The options given to `roost upgrade`: each must be one it takes."""
+    given = dict(options or {})
+    for k in given:
+        if k not in RELEASE_OPTIONS:
+            raise RoostError(f"roost upgrade takes no option {printable(k, 40)!r}",
+                             hint="it takes --option artifact=FILE and --option sha256=HASH "
+                                  "for an upstream release")
+    return given
+
+
 def upgrade(home: Path, service_id: str, host_name: str, *, no_backup: bool = False,
             options: Mapping[str, str] | None = None,
             passphrase: Callable[[], str] = _no_passphrase,
@@ -284,12 +295,7 @@ def upgrade(home: Path, service_id: str, host_name: str, *, no_backup: bool = Fa
     as `options` (artifact, sha256): deployed into its own folder, the link switched to it;
     its rollback switches the link back. Anything else: the recipe's Debian packages."""
     say = _said(on_event)
-    given = dict(options or {})
-    for k in given:
-        if k not in RELEASE_OPTIONS:
-            raise RoostError(f"roost upgrade takes no option {printable(k, 40)!r}",
-                             hint="it takes --option artifact=FILE and --option sha256=HASH "
-                                  "for an upstream release")
+    given = _release_options(options)
     d = _find(home, service_id, host_name)
     target = _backup_target(home, service_id, host_name)
     if target is None and not no_backup:

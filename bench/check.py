@@ -1,14 +1,15 @@
 """`roost check` against the bare probes it runs, side by side: 5 services on 2 hosts.
 
 Boots the two test hosts (tests/testhost.py: Debian with systemd, reached over real SSH),
-deploys with roost's own command static-blog and Prosody on both and MiniDLNA on pi, then
-times, alternately, `--runs` times each:
+deploys with roost's own command static-blog and Prosody on both and MiniDLNA on pi, and gives
+pi's static-blog a way in (`roost reach --tor`: a Tor onion service, Tor kept offline: no Tor
+network here), then times, alternately, `--runs` times each:
 
 - roost: `roost.app.checking.check` (reads the progress, builds each recipe again, connects to
   each host, the host probe, each health check, each certificate, keeps the report);
 - bare: the same probes with everything prepared beforehand, hosts in parallel: a paramiko
   connection per host, the host probe command, each recipe's health probe once, each
-  certificate read.
+  certificate read, and the look at the way in (Tor runs, the onion hostname is the one noted).
 
 Prints the medians and roost / bare (goal: within 1.2x). Needs root (the test hosts).
 
@@ -81,6 +82,9 @@ def _deploy(home: Path, hosts: dict[str, Any]) -> None:
     vault = Vault.create(home, "a long passphrase", limits=FAST_LIMITS_FOR_TESTS)
     vault.add(Identity("alice", "xmpp", {"jid": "alice@chat.roost.test"},
                        {"password": "pw-" + "b4" * 12}))
+    from roost.keys import tor
+
+    vault.add(tor.create("onion"))
     passfile = home / "passphrase"
     passfile.write_text("a long passphrase\n")
     passfile.chmod(0o600)
@@ -103,6 +107,9 @@ def _deploy(home: Path, hosts: dict[str, Any]) -> None:
         for o in options:
             words += ["--option", o]
         assert roost(words) == 0, words
+    # No Tor network here, and none outside may be reached: tor starts offline.
+    hosts["pi"].ssh("mkdir -p /etc/tor && printf 'DisableNetwork 1\\n' > /etc/tor/torrc")
+    assert roost(["reach", "static-blog", "--host", "pi", "--tor", "--quiet"]) == 0
 
 
 def _bare(home: Path, hosts: dict[str, Any]) -> Any:
@@ -111,13 +118,21 @@ def _bare(home: Path, hosts: dict[str, Any]) -> Any:
 
     from roost.app import certificates, host_state
     from roost.app.checking import deployed
-    from roost.deploy import session
+    from roost.app.reached import TOR_LOOK
+    from roost.deploy import onion, session
     from roost.deploy.hosts import HOSTS_FILE, HostStore
     from roost.deploy.steps import StepContext
+    from roost.plan.workspace import Workspace
 
     store = HostStore(home / HOSTS_FILE)
     plan: dict[str, list[tuple[Any, str, str, int, bool]]] = {}
+    looks: dict[str, list[str]] = {}
+    progress = Workspace.open(home, detect=False).progress
     for d in deployed(home):
+        for w in progress.ways_in(d.service_id, d.host):
+            looks.setdefault(d.host, []).append(" ".join(_quote(x) for x in (
+                "sh", "-c", TOR_LOOK, "sh", onion.UNIT, str(w.detail["address"]),
+                f"{onion.service_dir(d.service_id)}/hostname")))
         recipe = session.build_recipe(d.recipe, store.get(d.host), d.options, None, home)
         xmpp = any(p.number == certificates.XMPP_PORT for p in recipe.ports)
         plan.setdefault(d.host, []).append((recipe, hosts[d.host].address,
@@ -141,6 +156,9 @@ def _bare(home: Path, hosts: dict[str, Any]) -> Any:
                 assert recipe.health.once(None, ctx) is None  # type: ignore[arg-type]
                 if domain:
                     certificates.served(address, domain, port, xmpp=xmpp)
+            for look in looks.get(name, ()):
+                _, out, _ = client.exec_command(look)
+                assert out.channel.recv_exit_status() == 0
         finally:
             client.close()
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import Any, Protocol
 
 from roost.core import paths
 from roost.core.text import printable
@@ -35,13 +35,24 @@ def run_check(args: argparse.Namespace) -> int:
 
     report = check(paths.data_dir(), paths=[_path(p) for p in args.disk],
                    passphrase=passphrase_from_env_or_prompt)
-    if args.json:
+    print_report(report, args.json)
+    return report.exit_code
+
+
+class Report(Protocol):
+    def to_dict(self) -> dict[str, Any]: ...
+
+    def lines(self) -> list[str]: ...
+
+
+def print_report(report: Report, as_json: bool) -> None:
+    """A report of roost check or roost updates: JSON for scripts, else its lines."""
+    if as_json:
         json.dump(report.to_dict(), sys.stdout, indent=1)
         sys.stdout.write("\n")
     else:
         for line in report.lines():
             print(printable(line, 2000))
-    return report.exit_code
 
 
 def _path(p: str) -> str:

@@ -64,6 +64,12 @@ def recipe_help(service: str | None) -> list[str]:
     return lines
 
 
+def service_on_host(p: argparse.ArgumentParser, what: str) -> None:
+    """The service (to `what`) and --host NAME, as deploy and undeploy take them."""
+    p.add_argument("service", help=f"the service to {what}, e.g. static-blog")
+    p.add_argument("--host", default="local", help="the host's name (default: local)")
+
+
 def register(sub: argparse._SubParsersAction[Any]) -> None:
     p = sub.add_parser("deploy", help="install a service on one of your hosts", add_help=False,
                        description="Install a service on one of your hosts, check that it "
@@ -71,8 +77,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
                        "service's options.")
     p.add_argument("-h", "--help", action=_RecipeHelp,
                    help="show this help and the options of the service named before it")
-    p.add_argument("service", help="the service to install, e.g. static-blog")
-    p.add_argument("--host", default="local", help="the host's name (default: local)")
+    service_on_host(p, "install")
     p.add_argument("--dry-run", action="store_true",
                    help="print every command and file it would run or write, change nothing")
     p.add_argument("--resume", action="store_true",
@@ -91,8 +96,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
                        description="Stop a service and remove it from one of your hosts. Its "
                        "data and settings stay on the host, in the folders roost names when it "
                        "is done (a dry run names them first), unless --purge-data.")
-    u.add_argument("service", help="the service to remove, e.g. static-blog")
-    u.add_argument("--host", default="local", help="the host's name (default: local)")
+    service_on_host(u, "remove")
     u.add_argument("--purge-data", action="store_true",
                    help="also delete the service's data and settings (cannot be undone)")
     u.add_argument("--dry-run", action="store_true",
@@ -163,12 +167,7 @@ def run_deploy(args: argparse.Namespace) -> int:
     try:
         result = d.run(restart=args.restart, asked_resume=args.resume)
     except engine.DeployFailed as exc:
-        if exc.event is None:
-            raise
-        # What to try was just printed with the failed step: not a second time here.
-        sys.stderr.write(f"roost: the deploy of {args.service} to {d.host.name} stopped at "
-                         f"step {exc.event.index} of {exc.event.total}; {ABOVE}.\n")
-        return 2
+        return stopped(exc, f"the deploy of {args.service} to {d.host.name}")
     for line in d.notes(result):
         print(line)
     print_reach(args.service, d)
@@ -194,14 +193,27 @@ def run_undeploy(args: argparse.Namespace) -> int:
     if args.dry_run:
         print("\n".join(d.removal_dry_run(args.purge_data)))
         return 0
+    return told(lambda: d.undeploy(args.purge_data),
+                f"removing {args.service} from {d.host.name}")
+
+
+def stopped(exc: engine.DeployFailed, what: str) -> int:
+    """A run that stopped at a step: one line naming the step (what to try was just printed
+    with the failed step, not a second time here); exit code 2. A failure before any step
+    is raised on."""
+    if exc.event is None:
+        raise exc
+    sys.stderr.write(f"roost: {what} stopped at step {exc.event.index} of {exc.event.total}; "
+                     f"{ABOVE}.\n")
+    return 2
+
+
+def told(act: Callable[[], list[str]], what: str) -> int:
+    """Run a use case and print its lines; a stopped run points at the step's own advice."""
     try:
-        lines = d.undeploy(args.purge_data)
+        lines = act()
     except engine.DeployFailed as exc:
-        if exc.event is None:
-            raise
-        sys.stderr.write(f"roost: removing {args.service} from {d.host.name} stopped at "
-                         f"step {exc.event.index} of {exc.event.total}; {ABOVE}.\n")
-        return 2
+        return stopped(exc, what)
     for line in lines:
         print(line)
     return 0

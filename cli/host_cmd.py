@@ -52,6 +52,33 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
 
     register_dyndns(hs)
 
+    su = hs.add_parser("security-updates",
+                       help="have the host install security updates by itself every day "
+                            "(Debian's unattended-upgrades); --off stops it")
+    su.add_argument("name", help="the host's name")
+    su.add_argument("--off", action="store_true",
+                    help="switch automatic security updates off (the package stays)")
+    su.add_argument("--dry-run", action="store_true",
+                    help="print every command and file it would run or write, change nothing")
+    su.add_argument("--quiet", action="store_true", help="print steps, not command output")
+    su.add_argument("--trust", metavar="SHA256:…",
+                    help="on first contact, trust the host key with this fingerprint")
+    su.set_defaults(handler=run_security_updates)
+
+
+def run_security_updates(args: argparse.Namespace) -> int:
+    from roost.app.security_updates import SecurityUpdates
+    from roost.cli.deploy_cmd import ask_sudo_password, printer, target_host, told
+
+    host = target_host(args.name)
+    s = SecurityUpdates(host, paths.data_dir(), on_event=printer(args.quiet), trust=args.trust,
+                        ask_trust=ask_trust(host, args.trust),
+                        sudo_password=lambda: ask_sudo_password(host))
+    if args.dry_run:
+        print("\n".join(s.dry_run(on=not args.off)))
+        return 0
+    return told(lambda: s.switch(on=not args.off), f"security updates on {host.name}")
+
 
 def _ask(question: str) -> bool:
     sys.stdout.write(question + " Type yes or no: ")

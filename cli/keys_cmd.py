@@ -125,13 +125,12 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
                       f"the file named by {ENV_NEW_PASSPHRASE_FILE}.")
     s.set_defaults(handler=run_passwd)
 
-    s = ks.add_parser("backup", help="save an encrypted copy of the vault to a file")
-    s.add_argument("path", type=Path)
-    s.set_defaults(handler=run_backup)
-
-    s = ks.add_parser("restore", help="bring back identities from a backup file")
-    s.add_argument("path", type=Path)
-    s.set_defaults(handler=run_restore)
+    for name, what, handler in (
+            ("backup", "save an encrypted copy of the vault to a file", run_backup),
+            ("restore", "bring back identities from a backup file", run_restore)):
+        s = ks.add_parser(name, help=what)
+        s.add_argument("path", type=Path)
+        s.set_defaults(handler=handler)
 
 
 def _help(p: argparse.ArgumentParser) -> int:

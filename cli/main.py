@@ -32,8 +32,10 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "deploy_cmd": ("deploy", "undeploy"),
     "reach_cmd": ("reach",),
     "check_cmd": ("check",),
+    "watch_cmd": ("watch",),
     "upgrade_cmd": ("updates", "upgrade"),
     "backup_cmd": ("backup", "backups", "restore", "move"),
+    "playbook_cmd": ("playbook",),
 }
 _TOP_FLAGS = {"--screen-reader", "--plain"}
 

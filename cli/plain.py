@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from roost.core.clock import Clock
 from roost.core.errors import RoostError
+from roost.core.paths import data_dir
 from roost.plan.answers import (
     PACE,
     PACE_LABELS,
@@ -30,7 +31,9 @@ from roost.plan.workspace import Workspace
 
 if TYPE_CHECKING:
     from roost.app.backing_up import Record
+    from roost.app.watching import Watching
     from roost.deploy.trust import TrustNeeded
+    from roost.plan.progress import Event
 
 PROGRESS_KINDS = ("started", "done", "skipped", "failed", "deployed")
 """Events that mean the person has moved on their plan."""
@@ -132,6 +135,8 @@ class Plain:
                                  lambda s=sid, h=host: self.back_up(s, h)))  # type: ignore[misc]
             if self.ws.progress.running():
                 items.append(("Status: is everything working? (roost check)", self.status))
+                items.append(("Alerts: another host tells you when a service goes down "
+                              "(roost watch)", self.alerts))
                 items.append(("Updates: what is newer, and upgrade (roost updates)",
                               self.updates))
             items.append(("Identities: your keys and ids", self.identities))
@@ -172,6 +177,91 @@ class Plain:
         for line in check(self.ws.home, clock=self.ws.clock).lines():
             self.say(line)
 
+    def alerts(self) -> None:
+        """What is watched from where; set up, test or remove a watch (roost.app.watching,
+        as `roost watch`)."""
+        watching = self._watching()
+        while True:
+            self.say()
+            try:
+                found = watching.watches()
+            except RoostError as exc:
+                self.say(exc.line())
+                return
+            for line in watching.listed():
+                self.say(line)
+            items: list[tuple[str, Callable[[], list[str]]]] = [
+                ("Set up alerts for a service", lambda: self.watch(watching))]
+            for w in found:
+                items += [(f"Send a test message now: {w.label} on {w.host}",
+                           lambda w=w: watching.test(w.service_id, w.host)),  # type: ignore[misc]
+                          (f"Stop watching {w.label} on {w.host}",
+                           lambda w=w: watching.remove(w.service_id, w.host))]  # type: ignore[misc]
+            picked = self.choose("What would you like to do?", [t for t, _ in items])
+            if picked is None:
+                return
+            try:
+                lines = items[picked][1]()
+            except RoostError as exc:
+                self.say(exc.line())
+                continue
+            for line in lines:
+                self.say(line)
+
+    def _watching(self) -> Watching:
+        from roost.app.deploying import text_of
+        from roost.app.watching import Watching
+        from roost.cli.deploy_cmd import ask_sudo_password
+        from roost.deploy.events import Output
+        from roost.keys.vault import passphrase_from_env_or_prompt
+
+        def show(e: object) -> None:
+            if not isinstance(e, Output):
+                self.say(text_of(e))  # type: ignore[arg-type]
+
+        return Watching(self.ws.home, on_event=show, passphrase=passphrase_from_env_or_prompt,
+                        ask_trust=lambda h: self._trust,
+                        sudo_password=lambda h: lambda: ask_sudo_password(h))
+
+    def watch(self, watching: Watching) -> list[str]:
+        """Which service on which host, watched from where, told to whom."""
+        from roost.deploy.hosts import HOSTS_FILE, HostStore
+
+        running = [(str(e.service_id), str(e.detail.get("host", "")))
+                   for e in self.ws.progress.running() if e.service_id]
+        picked = self.choose("Which service should another host watch?",
+                             [f"{sid} on {host}" for sid, host in running])
+        if picked is None:
+            return []
+        service_id, host = running[picked]
+        others = [h for h in HostStore(self.ws.home / HOSTS_FILE).all()
+                  if h.name != host and not h.is_local]
+        if not others:
+            return [f"Add another host first (your VPS), one that is not {host}: roost host "
+                    "add NAME user@address."]
+        by = self.choose(f"Which host watches {service_id} on {host}?",
+                         [h.describe() for h in others])
+        if by is None:
+            return []
+        via = self.choose("How should the alerts reach you?",
+                          ["As an XMPP message", "As an e-mail"])
+        if via is None:
+            return []
+        if via == 0:
+            to = self.ask("Your XMPP address, where the alerts go (on another server than "
+                          "the one watched):")
+            sender = self.ask("The vault's XMPP account that sends them (Enter: alerts):")
+            server = self.ask("Where its server is reached, ADDRESS or ADDRESS:PORT (Enter: "
+                              "its domain):")
+        else:
+            to = self.ask("Your e-mail address, where the alerts go:")
+            sender = self.ask("The vault's login for the mailbox that sends them (Enter: "
+                              "alerts):")
+            server = self.ask("Its SMTP server, NAME or NAME:PORT (port 587 by default):")
+        w = watching.plan(service_id, host, others[by].name, to=to, sender=sender,
+                          server=server, via="email" if via else "xmpp")
+        self.say(f"Setting up the watcher on {w.watcher}.")
+        return watching.watch(w)
     def updates(self) -> None:
         """What is newer for every deployed service (roost.app.upgrading, as `roost
         updates`), and upgrading one (as `roost upgrade`)."""
@@ -349,10 +439,9 @@ class Plain:
 
     def backups(self) -> None:
         from roost.app.backing_up import overview
-        from roost.core import clock
 
         self.say()
-        for line in overview(self.ws.home, clock.from_environment()()):
+        for line in overview(self.ws.home, self.ws.clock()):
             self.say(line)
         self.say("Check them against the hosts with: roost backups.")
         actions: list[tuple[str, Callable[[], None]]] = []
@@ -487,6 +576,8 @@ class Plain:
                 more.append(("Reach it over Tor: an onion service for private use",
                              lambda: self.tor(service_id)))
             more += self.relay_choices(service_id)
+            if reached_from_outside(service_id):
+                more += self.upnp_choices(service_id)
             picked = self.choose(f"What would you like to do with {s.name}?",
                                  [*actions, *[text for text, _ in more]])
             if picked is None:
@@ -546,17 +637,18 @@ class Plain:
             self.say(note)
         self.say(report.summary())
 
+    def _ways_by_host(self, service_id: str) -> list[tuple[str, tuple[Event, ...]]]:
+        """Each host the progress says runs the service, with the ways in recorded there."""
+        progress = self.ws.progress
+        return [(host, progress.ways_in(service_id, host)) for e in progress.running()
+                if e.service_id == service_id and (host := str(e.detail.get("host", "")))]
+
     def relay_choices(self, service_id: str) -> list[tuple[str, Callable[[], None]]]:
         """For each host the service runs on: relay it through a VPS, or remove that relay
         (roost.app.relaying, as `roost reach ID --host H --relay VPS [--close]`)."""
         out: list[tuple[str, Callable[[], None]]] = []
-        progress = self.ws.progress
-        for e in progress.running():
-            host = str(e.detail.get("host", ""))
-            if e.service_id != service_id or not host:
-                continue
-            vias = [str(w.detail.get("via", "")) for w in progress.ways_in(service_id, host)
-                    if w.detail.get("way") == "relay"]
+        for host, ways in self._ways_by_host(service_id):
+            vias = [str(w.detail.get("via", "")) for w in ways if w.detail.get("way") == "relay"]
             if vias:
                 out.append((f"Remove the relay through {vias[0]} (it runs on {host})",
                             lambda h=host, v=vias[0]: self.relay(  # type: ignore[misc]
@@ -597,6 +689,40 @@ class Plain:
             return r.close() if close else r.open()
 
         self.tell(run)
+
+    def upnp_choices(self, service_id: str) -> list[tuple[str, Callable[[], None]]]:
+        """For each host the service runs on: have the home router forward its ports, or
+        stop it (roost.app.opening, as `roost reach ID --host H --upnp [--close]`)."""
+        out: list[tuple[str, Callable[[], None]]] = []
+        for host, ways in self._ways_by_host(service_id):
+            if any(w.detail.get("way") == "upnp" for w in ways):
+                out.append((f"Stop the router forwarding (it runs on {host})",
+                            lambda h=host: self.upnp(service_id, h, close=True)))  # type: ignore[misc]
+            else:
+                out.append((f"Have your router forward the ports (UPnP) (it runs on {host})",
+                            lambda h=host: self.upnp(service_id, h)))  # type: ignore[misc]
+        return out
+
+    def upnp(self, service_id: str, host_name: str, close: bool = False) -> None:
+        from roost.app.hosts import find
+        from roost.app.opening import Opening
+        from roost.cli.deploy_cmd import ask_sudo_password
+
+        def consent(question: str) -> bool:
+            return self.choose(question, ["Yes, ask the router"], "No, change nothing") == 0
+
+        try:
+            host = find(self.ws.home, host_name)
+            o = Opening(service_id, host, self.ws.home, on_line=self.say, consent=consent,
+                        ask_trust=self._trust, sudo_password=lambda: ask_sudo_password(host))
+            if close:
+                for line in o.close():
+                    self.say(line)
+            else:
+                o.open()
+        except RoostError as exc:
+            self.say(exc.line())
+        self.ws.reload()
 
     def tor(self, service_id: str) -> None:
         """A Tor onion service for the service on a host that runs it (roost.app.onion)."""
@@ -771,5 +897,6 @@ def run_plain(screen_reader: bool = False, *, home: Path | None = None,
               facts: HostFacts | None = None, clock: Clock | None = None,
               stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
     """Run the line mode until the person quits or input ends. Returns the exit code."""
-    ws = Workspace.open(home, facts=facts, detect=facts is None, clock=clock)
+    ws = Workspace.open(home if home is not None else data_dir(), facts=facts,
+                        detect=facts is None, clock=clock)
     return Plain(ws, stdout or sys.stdout, stdin or sys.stdin, screen_reader).run()

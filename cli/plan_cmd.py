@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TextIO
 
+from roost.core import paths
 from roost.core.errors import RoostError
 from roost.core.text import count
 from roost.plan.answers import (
@@ -77,6 +78,11 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
 # --- assess --------------------------------------------------------------------------------
 
 
+def workspace(detect: bool = False) -> Workspace:
+    """The person's workspace, in the data folder (ROOST_HOME, else the usual place)."""
+    return Workspace.open(paths.data_dir(), detect=detect)
+
+
 def hosts_measured() -> dict[str, tuple[object, str]]:
     """Answers the hosts' cached facts already hold (`roost host facts` measured them)."""
     from roost.app.hosts import host_store
@@ -86,7 +92,7 @@ def hosts_measured() -> dict[str, tuple[object, str]]:
 
 
 def run_assess(args: argparse.Namespace) -> int:
-    ws = Workspace.open()
+    ws = workspace(detect=True)
     known = hosts_measured()
     if args.answers is not None:
         answers = answers_from_file(args.answers, ws, known)
@@ -227,7 +233,7 @@ def running_json(ws: Workspace) -> list[dict[str, Any]]:
 
 
 def run_plan(args: argparse.Namespace) -> int:
-    ws = Workspace.open(detect=False)
+    ws = workspace()
     plan = _plan(ws)
     if args.json:
         _dump({"steps": [step_json(s) for s in plan.steps],
@@ -290,7 +296,7 @@ def next_lines(step: Step, total: int) -> list[str]:
 
 
 def run_next(args: argparse.Namespace) -> int:
-    ws = Workspace.open(detect=False)
+    ws = workspace()
     plan = _plan(ws)
     if args.json:
         _dump({"next": step_json(plan.next) if plan.next else None,
@@ -334,7 +340,7 @@ def answers_line(a: Answers) -> str:
 
 
 def run_status(args: argparse.Namespace) -> int:
-    ws = Workspace.open(detect=False)
+    ws = workspace()
     plan = _plan(ws)
     answers = ws.answers
     assert answers is not None
@@ -363,7 +369,7 @@ def run_status(args: argparse.Namespace) -> int:
 
 
 def run_done(args: argparse.Namespace) -> int:
-    ws = Workspace.open(detect=False)
+    ws = workspace()
     step = ws.step(args.id)
     if step.state == "done":
         print(f"{step.name} is already done.")
@@ -381,7 +387,7 @@ def run_done(args: argparse.Namespace) -> int:
 
 
 def run_skip(args: argparse.Namespace) -> int:
-    ws = Workspace.open(detect=False)
+    ws = workspace()
     step = ws.step(args.id)
     ws.skip(args.id, args.reason)
     plan = ws.plan()
@@ -391,7 +397,7 @@ def run_skip(args: argparse.Namespace) -> int:
 
 
 def run_undo(args: argparse.Namespace) -> int:
-    ws = Workspace.open(detect=False)
+    ws = workspace()
     print(ws.undo())
     return 0
 
@@ -400,14 +406,14 @@ def run_reset(args: argparse.Namespace) -> int:
     if not args.yes:
         raise RoostError("reset forgets your answers and progress",
                          hint="run roost reset --yes if you mean it")
-    ws = Workspace.open(detect=False)
+    ws = workspace()
     ws.reset()
     print("Forgot your answers and progress; the old file was kept next to the new one.")
     return 0
 
 
 def run_history(args: argparse.Namespace) -> int:
-    ws = Workspace.open(detect=False)
+    ws = workspace()
     events = ws.history()
     if not events:
         print("Nothing yet.")
@@ -417,14 +423,14 @@ def run_history(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    ws = Workspace.open(detect=False)
+    ws = workspace()
     ws.export_to(args.file)
     print(f"Saved your progress to {shown(args.file)}. It holds no secrets.")
     return 0
 
 
 def run_import(args: argparse.Namespace) -> int:
-    ws = Workspace.open(detect=False)
+    ws = workspace()
     ws.import_from(args.file)
     print(f"Loaded your progress from {shown(args.file)}; "
           "the previous one was kept as a backup.")

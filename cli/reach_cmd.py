@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from roost.core import paths
@@ -137,12 +136,14 @@ def relaying(args: argparse.Namespace) -> Relaying:
 
 
 def run_relay(args: argparse.Namespace) -> int:
+    from roost.cli.deploy_cmd import told
+
     r = relaying(args)
     if args.dry_run:
         print("\n".join(r.removal_dry_run() if args.close else r.dry_run()))
         return 0
-    return _told(lambda: r.close() if args.close else r.open(),
-                 "removing the relay" if args.close else "the relay", args.host)
+    return told(lambda: r.close() if args.close else r.open(),
+                f"{'removing the relay' if args.close else 'the relay'} on {args.host}")
 
 
 def run_upnp(args: argparse.Namespace) -> int:
@@ -159,18 +160,15 @@ def run_upnp(args: argparse.Namespace) -> int:
                 trust=args.trust, ask_trust=ask_trust(host, args.trust),
                 sudo_password=lambda: ask_sudo_password(host))
     if args.close:
-        lines = o.close()
-        for line in lines:
+        for line in o.close():
             show_line(line)
-        if not lines:
-            show_line(f"The router forwards nothing roost made for {args.service}.")
         return 0
     return o.open().exit_code
 
 
 def run_tor(args: argparse.Namespace) -> int:
     from roost.app.onion import Onion
-    from roost.cli.deploy_cmd import ask_sudo_password, printer, target_host
+    from roost.cli.deploy_cmd import ask_sudo_password, printer, target_host, told
     from roost.cli.host_cmd import ask_trust
     from roost.keys.vault import passphrase_from_env_or_prompt
 
@@ -182,26 +180,8 @@ def run_tor(args: argparse.Namespace) -> int:
     if args.dry_run:
         print("\n".join(o.removal_dry_run() if args.close else o.dry_run()))
         return 0
-    return _told(lambda: o.close() if args.close else o.open(),
-                 f"the onion service of {args.service}", host.name)
-
-
-def _told(act: Callable[[], list[str]], what: str, where: str) -> int:
-    """Run a use case and print its lines; a stopped run points at the step's own advice."""
-    from roost.cli.deploy_cmd import ABOVE
-    from roost.deploy import engine
-
-    try:
-        lines = act()
-    except engine.DeployFailed as exc:
-        if exc.event is None:
-            raise
-        sys.stderr.write(f"roost: {what} on {where} stopped at step {exc.event.index} of "
-                         f"{exc.event.total}; {ABOVE}.\n")
-        return 2
-    for line in lines:
-        print(line)
-    return 0
+    return told(lambda: o.close() if args.close else o.open(),
+                f"the onion service of {args.service} on {host.name}")
 
 
 def register_dyndns(hs: argparse._SubParsersAction[Any]) -> None:
@@ -236,7 +216,7 @@ def register_dyndns(hs: argparse._SubParsersAction[Any]) -> None:
 
 def run_dyndns(args: argparse.Namespace) -> int:
     from roost.app.dyndns import DynDns
-    from roost.cli.deploy_cmd import ask_sudo_password, printer, target_host
+    from roost.cli.deploy_cmd import ask_sudo_password, printer, target_host, told
     from roost.cli.host_cmd import ask_trust
     from roost.keys.vault import passphrase_from_env_or_prompt
 
@@ -250,4 +230,4 @@ def run_dyndns(args: argparse.Namespace) -> int:
     if args.dry_run:
         print("\n".join(d.removal_dry_run() if args.remove else d.dry_run()))
         return 0
-    return _told(lambda: d.remove() if args.remove else d.run(), "ddclient", host.name)
+    return told(lambda: d.remove() if args.remove else d.run(), f"ddclient on {host.name}")

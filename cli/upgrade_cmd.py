@@ -4,8 +4,6 @@ deployed services; upgrading one, with a backup first and an automatic rollback.
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from typing import Any
 
 from roost.core import paths
@@ -45,14 +43,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
 
 def run_updates(args: argparse.Namespace) -> int:
     from roost.app.upgrading import updates
+    from roost.cli.check_cmd import print_report
 
-    report = updates(paths.data_dir(), host=args.host, offline=args.offline)
-    if args.json:
-        json.dump(report.to_dict(), sys.stdout, indent=1)
-        sys.stdout.write("\n")
-    else:
-        for line in report.lines():
-            print(printable(line, 2000))
+    print_report(updates(paths.data_dir(), host=args.host, offline=args.offline), args.json)
     return 0
 
 

@@ -53,17 +53,16 @@ def domain(value: str) -> str:
 
 def unix_user(value: str, what: str = "user name") -> str:
     """A Unix user or group name (a system account roost makes or logs in as)."""
-    if not _USER.match(value):
-        raise RoostError(
-            f"{_show(value)} is not a valid {what}",
-            hint="start with a lower-case letter; use lower-case letters, digits, - and _",
-        )
-    return value
+    return _lower_name(_USER, value, what)
 
 
 def short_name(value: str, what: str = "name") -> str:
     """A roost-local name (host nickname, identity label)."""
-    if not _NAME.match(value):
+    return _lower_name(_NAME, value, what)
+
+
+def _lower_name(pattern: re.Pattern[str], value: str, what: str) -> str:
+    if not pattern.match(value):
         raise RoostError(
             f"{_show(value)} is not a valid {what}",
             hint="start with a lower-case letter; use lower-case letters, digits, - and _",

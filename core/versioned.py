@@ -19,14 +19,21 @@ from roost.core.atomic import atomic_write_text
 from roost.core.errors import CorruptFileError, NewerFormatError
 
 
+def unused_name(path: Path, what: str) -> Path:
+    """A name beside `path` that no file has yet: NAME.WHAT-STAMP (then -2, -3...), stamped
+    by the clock."""
+    stamp = clock.stamp()
+    found = path.with_name(f"{path.name}.{what}-{stamp}")
+    n = 1
+    while found.exists():
+        n += 1
+        found = path.with_name(f"{path.name}.{what}-{stamp}-{n}")
+    return found
+
+
 def keep_aside(path: Path) -> Path:
     """Rename a damaged file out of the way and return its new name."""
-    stamp = clock.stamp()
-    aside = path.with_name(f"{path.name}.corrupt-{stamp}")
-    n = 1
-    while aside.exists():
-        n += 1
-        aside = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+    aside = unused_name(path, "corrupt")
     os.replace(path, aside)
     return aside
 

@@ -43,16 +43,9 @@ class BaseTransport:
 
     # -- shared ----------------------------------------------------------------------------
 
-    def run(
-        self,
-        argv: Sequence[str],
-        *,
-        sudo: bool = False,
-        stdin: bytes | None = None,
-        timeout: float | None = None,
-        on_output: OutputSink | None = None,
-        env: dict[str, str] | None = None,
-    ) -> CommandResult:
+    def run(self, argv: Sequence[str], *, sudo: bool = False, stdin: bytes | None = None,
+            timeout: float | None = None, on_output: OutputSink | None = None,
+            env: dict[str, str] | None = None) -> CommandResult:
         args = _cmd.check_argv(argv)
         code, out, err = self._exec(args, sudo=sudo, stdin=stdin, timeout=timeout,
                                     on_output=on_output, env=env)

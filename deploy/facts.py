@@ -10,16 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from roost.core import clock
+from roost.core import clock, machine
 from roost.core.errors import RoostError
-from roost.core.machine import (
-    format_mb,
-    normalise_arch,
-    parse_df,
-    parse_meminfo,
-    parse_os_release,
-    parse_pi_model,
-)
 from roost.deploy.transport import Transport
 
 MARK = "@@roost "
@@ -117,8 +109,8 @@ class Facts:
             osname += f" ({self.os_codename})"
         what = self.pi_model or f"a {self.arch} computer"
         out = [f"{self.hostname or 'The host'} is {what}, running {osname or 'an unknown OS'}."]
-        mem = format_mb(self.ram_mb) if self.ram_mb else "unknown"
-        disk = [f"{format_mb(mb)} on {where}" for where, mb in
+        mem = machine.format_mb(self.ram_mb) if self.ram_mb else "unknown"
+        disk = [f"{machine.format_mb(mb)} on {where}" for where, mb in
                 (("/", self.root_free_mb), ("/var", self.var_free_mb)) if mb is not None]
         out.append(f"Memory: {mem}. Free disk: {', '.join(disk) or 'unknown'}.")
         out.append(f"Init system: {self.init or 'unknown'}. "
@@ -185,17 +177,17 @@ def parse_facts(text: str, read_at: str = "") -> Facts:
              for k, v in split_report(text).items()}
     if "end" not in parts:
         raise ValueError("the facts report is incomplete")
-    osr = {k: printable(v) for k, v in parse_os_release(parts.get("os", "")).items()}
-    model = parse_pi_model(parts.get("model", ""))
+    osr = {k: printable(v) for k, v in machine.parse_os_release(parts.get("os", "")).items()}
+    model = machine.parse_pi_model(parts.get("model", ""))
     return Facts(
         hostname=printable(parts.get("hostname", "")),
         os_id=osr.get("ID", ""),
         os_version=osr.get("VERSION_ID", ""),
         os_codename=osr.get("VERSION_CODENAME", ""),
-        arch=printable(normalise_arch(parts.get("arch", ""))),
-        ram_mb=parse_meminfo(parts.get("mem", "")),
-        root_free_mb=parse_df(parts.get("dfroot", "")),
-        var_free_mb=parse_df(parts.get("dfvar", "")),
+        arch=printable(machine.normalise_arch(parts.get("arch", ""))),
+        ram_mb=machine.parse_meminfo(parts.get("mem", "")),
+        root_free_mb=machine.parse_df(parts.get("dfroot", "")),
+        var_free_mb=machine.parse_df(parts.get("dfvar", "")),
         pi_model=printable(model) if model else None,
         init=printable(parts.get("init", "")),
         sudo=printable(parts.get("sudo", "")),

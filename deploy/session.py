@@ -27,7 +27,7 @@ from roost.deploy.transport import Transport
 def target_for(host: Host, t: Transport | None, home: Path) -> TargetHost:
     """The host for a recipe builder: its cached facts, or facts read now (and cached) when
     never read before and connected."""
-    found: Any = None
+    found: facts_mod.Facts | None = None
     if host.facts:
         found = facts_mod.Facts.from_dict({**host.facts, "read_at": host.facts_read_at or ""})
     elif t is not None:

@@ -8,6 +8,11 @@ data (an argument list: the transport quotes it), never pasted into a shell line
     gw = discover(t)                 # None: the router offers no UPnP-IGD
     added = open_ports(t, gw, ports, "roost prosody")
     close_ports(t, ports, "roost prosody")
+    forwarded(t, gw.url, ports, "roost prosody")   # roost check: asks the router directly
+
+`discover` waits about two seconds for the routers to answer; every later call asks the router
+at the address of its description (`Gateway.url`) straight away. That address is noted in the
+progress when the ports are opened, so `roost check` asks the router with no discovery at all.
 
 `open_ports` reads the router's mappings first: a port already forwarded to this host under
 the same description is kept (a rerun after an interruption adds nothing twice); a port the
@@ -35,6 +40,9 @@ TIMEOUT = 60.0
 
 _EXTERNAL = re.compile(r"^ExternalIPAddress\s*=\s*([0-9a-fA-F.:]+)\s*$", re.M)
 _LAN = re.compile(r"^Local LAN ip address\s*:\s*([0-9a-fA-F.:]+)\s*$", re.M)
+_DESC = re.compile(r"^\s*desc:\s*(https?://[!-~]+)\s*$", re.M)
+CHECK_TIMEOUT = 8.0
+"""Seconds `roost check` gives the router to list its forwardings (no discovery)."""
 _MAPPING = re.compile(
     r"^\s*\d+\s+(TCP|UDP)\s+(\d+)->([0-9a-fA-F.:]+):(\d+)\s+'((?:[^']|'(?!\s))*)'", re.M)
 
@@ -46,6 +54,9 @@ class Gateway:
 
     external: str
     lan: str
+    url: str = ""
+    """Where the router describes itself (its rootDesc.xml): asking it there needs no
+    discovery. "" when upnpc did not say."""
 
 
 @dataclass(frozen=True)
@@ -69,7 +80,8 @@ def parse_status(text: str) -> Gateway | None:
             return None  # an IGD with no address outside yet (not connected)
     except ValueError:
         return None
-    return Gateway(ext.group(1), lan.group(1))
+    desc = _DESC.search(text)
+    return Gateway(ext.group(1), lan.group(1), desc.group(1) if desc else "")
 
 
 def parse_list(text: str) -> tuple[Mapping, ...]:
@@ -78,8 +90,16 @@ def parse_list(text: str) -> tuple[Mapping, ...]:
                          m.group(5)) for m in _MAPPING.finditer(text))
 
 
-def _upnpc(t: Transport, *args: str) -> str:
-    res = t.run([UPNPC, *args], timeout=TIMEOUT)
+def _at(url: str) -> tuple[str, ...]:
+    """upnpc's arguments that ask the router at `url` (its description) straight away, with
+    no discovery (about two seconds a call); () for no usable address (upnpc discovers)."""
+    if url.startswith(("http://", "https://")) and not any(c.isspace() for c in url):
+        return ("-u", url)
+    return ()
+
+
+def _upnpc(t: Transport, *args: str, timeout: float = TIMEOUT) -> str:
+    res = t.run([UPNPC, *args], timeout=timeout)
     if res.exit_code == 127:
         raise RoostError(f"{UPNPC} is not installed on {t.name}",
                          hint=f"install Debian's {PACKAGE} there and try again")
@@ -111,15 +131,38 @@ def discover(t: Transport) -> Gateway | None:
     return parse_status(_upnpc(t, "-s"))
 
 
-def mappings(t: Transport) -> tuple[Mapping, ...]:
-    return parse_list(_upnpc(t, "-l"))
+def mappings(t: Transport, url: str = "") -> tuple[Mapping, ...]:
+    """The router's forwardings (asked at `url` when given, see `_at`)."""
+    return parse_list(_upnpc(t, *_at(url), "-l"))
+
+
+def forwarded(t: Transport, url: str, ports: Sequence[Port],
+              description: str) -> tuple[bool | None, str]:
+    """For `roost check`: whether the router at `url` (a `Gateway.url`) still forwards every
+    port to this host as `description`, asked straight away (no discovery). (True, "") when it
+    does; (False, what is missing) when the router answered without them; (None, why) when
+    it could not be asked (no upnpc, the router did not answer there)."""
+    if not _at(url):
+        return None, "roost has no address of the router to ask"
+    res = t.run([UPNPC, *_at(url), "-l"], timeout=CHECK_TIMEOUT)
+    if res.exit_code == 127:
+        return None, f"{UPNPC} is not installed on {t.name}"
+    text = res.stdout + "\n" + res.stderr
+    if "protocol exPort" not in text:  # the listing's header: the router answered
+        return None, "the router did not answer where it did before"
+    have = {(m.protocol, m.external) for m in parse_list(text) if m.description == description}
+    missing = [str(p) for p in ports if (p.protocol.upper(), p.number) not in have]
+    if missing:
+        return False, f"the router no longer forwards {', '.join(missing)}"
+    return True, ""
 
 
 def open_ports(t: Transport, gw: Gateway, ports: Sequence[Port],
                description: str) -> list[Port]:
     """Forward each port from the router's WAN address to the same port on this host. Returns
     the ports added now (those already forwarded here are kept as they are)."""
-    have = {(m.protocol, m.external): m for m in mappings(t)}
+    at = _at(gw.url)
+    have = {(m.protocol, m.external): m for m in mappings(t, gw.url)}
     added: list[Port] = []
     for p in ports:
         proto = p.protocol.upper()
@@ -131,9 +174,9 @@ def open_ports(t: Transport, gw: Gateway, ports: Sequence[Port],
                 f"the router already forwards port {p.number}/{p.protocol} to "
                 f"{m.address}:{m.internal} ({m.description or 'no description'})",
                 hint="remove that forwarding on the router's page, or use another way in")
-        _upnpc(t, "-e", description, "-a", gw.lan, str(p.number), str(p.number), proto)
+        _upnpc(t, *at, "-e", description, "-a", gw.lan, str(p.number), str(p.number), proto)
         added.append(p)
-    now = {(m.protocol, m.external): m for m in mappings(t)}
+    now = {(m.protocol, m.external): m for m in mappings(t, gw.url)}
     missing = [str(p) for p in ports
                if (m := now.get((p.protocol.upper(), p.number))) is None or m.address != gw.lan]
     if missing:
@@ -148,11 +191,13 @@ def close_ports(t: Transport, ports: Sequence[Port], description: str) -> list[P
     returns those removed. Another machine's forwarding of the same port is left alone."""
     wanted = {(p.protocol.upper(), p.number): p for p in ports}
     removed: list[Port] = []
-    for m in mappings(t):
+    desc = _DESC.search(_upnpc(t, "-s"))  # one discovery; then the router is asked directly
+    url = desc.group(1) if desc else ""
+    for m in mappings(t, url):
         p = wanted.get((m.protocol, m.external))
         if p is None or m.description != description:
             continue
-        _upnpc(t, "-d", str(m.external), m.protocol)
+        _upnpc(t, *_at(url), "-d", str(m.external), m.protocol)
         removed.append(p)
     return [p for p in ports if p in removed]  # in the recipe's order, not the router's
 

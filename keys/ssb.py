@@ -19,6 +19,7 @@ import nacl.signing
 from roost.core import clock
 from roost.core.atomic import atomic_write_text
 from roost.core.errors import RoostError
+from roost.core.versioned import unused_name
 from roost.keys.model import Identity, b64, check_label, now_text, unb64
 
 KIND = "ssb"
@@ -98,12 +99,7 @@ def write_ssb_secret(path: Path, identity: Identity, overwrite: bool = False) ->
             raise RoostError(f"{path} already holds an SSB identity",
                              hint="replacing it would lose that identity; move it away first "
                                   "or ask to overwrite (it is backed up first)")
-        stamp = clock.stamp()
-        backup = path.with_name(f"{path.name}.backup-{stamp}")
-        n = 1
-        while backup.exists():
-            n += 1
-            backup = path.with_name(f"{path.name}.backup-{stamp}-{n}")
+        backup = unused_name(path, "backup")
         atomic_write_text(backup, path.read_text("utf-8"), 0o400)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     atomic_write_text(path, ssb_secret_file_text(identity), 0o400)

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from roost.core import clock as clocks
-from roost.core import paths
 from roost.core.errors import NewerFormatError, RoostError
 from roost.core.text import printable
 from roost.core.versioned import read_versioned, write_versioned
@@ -64,19 +63,19 @@ class Workspace:
         self.reload()
 
     @classmethod
-    def open(cls, home: Path | None = None, *, catalog: Catalog | None = None,
+    def open(cls, home: Path, *, catalog: Catalog | None = None,
              facts: HostFacts | None = None, detect: bool = True,
              clock: clocks.Clock | None = None) -> Workspace:
-        """Open the workspace (default: the data dir). `facts` overrides detection; `clock`
-        the time (default: `ROOST_NOW` when set, else the system clock)."""
-        base = home if home is not None else paths.data_dir()
-        base.mkdir(parents=True, exist_ok=True, mode=0o700)
+        """Open the workspace in the data folder `home` (the front ends resolve it, with
+        roost.core.paths). `facts` overrides detection; `clock` the time (default:
+        `ROOST_NOW` when set, else the system clock)."""
+        home.mkdir(parents=True, exist_ok=True, mode=0o700)
         if facts is None and detect:
             from roost.plan.detect import detect_local
 
             with contextlib.suppress(OSError):
                 facts = detect_local()
-        return cls(base, catalog, facts, ProgressStore(base / PROGRESS_FILE), clock)
+        return cls(home, catalog, facts, ProgressStore(home / PROGRESS_FILE), clock)
 
     @property
     def catalog(self) -> Catalog:
@@ -281,12 +280,15 @@ class Workspace:
         self._append(Event("upgraded", self.clock(), self._service(service_id), detail))
 
     def record_reach(self, service_id: str, host: str, way: str, via: str | None = None,
-                     address: str | None = None) -> None:
+                     address: str | None = None, router: str | None = None) -> None:
         """Note a way in now in place for a service on a host (`way` one of WAYS_IN; `via`
         the relay host; `address` what people outside use: the router's or VPS's address,
-        or the onion address). Public facts only, never a key."""
-        self._append(Event("reach", self.clock(), self._service(service_id),
-                           _reach_detail(host, way, via, address)))
+        or the onion address; `router` where the home router describes itself, for UPnP,
+        so `roost check` can ask it). Public facts only, never a key."""
+        detail = _reach_detail(host, way, via, address)
+        if router:
+            detail["router"] = str(router)[:300]
+        self._append(Event("reach", self.clock(), self._service(service_id), detail))
 
     def record_reach_removed(self, service_id: str, host: str, way: str) -> None:
         """Note that a way in was taken away (an undeploy, or the person's choice)."""

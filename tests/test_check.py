@@ -121,6 +121,70 @@ def test_the_hooks_for_backups_and_reach_are_said_in_words() -> None:
                                   " not checked: chat (prosody).")
 
 
+def _ways(home: Path) -> Workspace:
+    """static-blog on this computer (the host "local"), and the ways in roost would have
+    noted for it."""
+    ws = Workspace.open(home, detect=False)
+    ws.deployed("static-blog", "local", "1.22", recipe="static-blog",
+                options={"address": "127.0.0.1", "port": "9"}, ports=("80/tcp", "443/tcp"))
+    return ws
+
+
+def test_the_ways_in_are_looked_at_on_the_host_and_said_in_words(home: Path) -> None:
+    """Each way in the progress recorded, looked at on the host for real (this computer has
+    no roost relay, no onion service and no UPnP router): gone ways say what is missing; a
+    look that cannot be made keeps what roost noted, said as not confirmed."""
+    from roost.app.connecting import connect
+    from roost.app.hosts import find
+    from roost.app.reached import reach_of
+
+    ws = _ways(home)
+    ws.record_reach("static-blog", "local", "relay", via="vps", address="192.0.2.9")
+    ws.record_reach("static-blog", "local", "tor", address="a" * 56 + ".onion")
+    with connect(find(home, "local"), home) as t:
+        gone = reach_of(ws)("static-blog", "local", t)
+        tor = ("the onion service is not on local"
+               if t.run(["systemctl", "is-active", "--quiet", "tor@default"]).ok
+               else "Tor is not running on local")
+        assert gone == Reach(False, problem=(  # the latest way first
+            f"{tor}; the relay's tunnel (roost-relay.service) is not running on local"))
+        ws.record_reach("static-blog", "local", "upnp", address="192.0.2.1",
+                        router="http://127.0.0.1:9/rootDesc.xml")
+        kept = reach_of(ws)("static-blog", "local", t)
+        assert kept is not None and kept.reachable, kept
+        assert kept.how.startswith("through the router, which forwards 80/tcp, 443/tcp "
+                                   "(UPnP) (as roost noted; not confirmed: "), kept.how
+        # A service without a way in recorded: nothing said (and nothing looked at).
+        ws.record_reach_removed("static-blog", "local", "upnp")
+        ws.record_reach_removed("static-blog", "local", "relay")
+        ws.record_reach_removed("static-blog", "local", "tor")
+        assert reach_of(ws)("static-blog", "local", t) is None
+        # A service nobody outside reaches: nothing said, whatever the progress holds.
+        ws.deployed("minidlna", "local", "1", ports=("8200/tcp",))
+        ws.record_reach("minidlna", "local", "relay", via="vps")
+        assert reach_of(ws)("minidlna", "local", t) is None
+
+
+def test_roost_check_says_how_each_service_is_reached(
+        home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ws = _ways(home)
+    ws.record_reach("static-blog", "local", "router", address="192.0.2.1")
+    assert main(["check"]) == 1  # nothing answers on port 9: not working
+    line = capsys.readouterr().out.splitlines()[0]
+    assert line.startswith("blog (static-blog) on local: not working"), line
+    assert line.endswith("; reachable from outside through the router, which forwards "
+                         "80/tcp, 443/tcp (set by hand)."), line
+    ws.record_reach("static-blog", "local", "relay", via="vps")
+    ws.record_reach_removed("static-blog", "local", "router")
+    report = checking.check(home)
+    (s,) = report.services
+    assert s.reach == Reach(False, problem="the relay's tunnel (roost-relay.service) is not "
+                                           "running on local")
+    assert "not reachable from outside" in s.attention
+    assert s.words(report.at).endswith("; not reachable from outside (the relay's tunnel "
+                                       "(roost-relay.service) is not running on local).")
+
+
 # --- end to end, over real SSH ---------------------------------------------------------------
 
 def _certificate(folder: Path, name: str, not_after: datetime) -> tuple[Path, Path]:

@@ -51,11 +51,11 @@ def test_layer_imports_only_layers_below(layer: str) -> None:
     assert not bad, "\n".join(bad)
 
 
-@pytest.mark.parametrize("layer", ["keys", "deploy"])
+@pytest.mark.parametrize("layer", ["catalog", "plan", "keys", "deploy", "app"])
 def test_the_data_folder_is_passed_not_guessed_below_app(layer: str) -> None:
-    """keys/ and deploy/ never find the data folder themselves (roost.core.paths): the
-    hosts file, known_hosts, the journals, the vault and the download cache are each given
-    their folder by app/ or the front end, so one `home` reaches every file."""
+    """Only the front ends (cli/, tui/) find the data folder (roost.core.paths): the
+    workspace, the hosts file, known_hosts, the journals, the vault and the download cache
+    are each given their folder, so one `home` reaches every file."""
     found = [f"{path.relative_to(ROOT)}:{line}"
              for path in sorted((ROOT / layer).rglob("*.py"))
              for line, name in imports_of(path) if name == "roost.core.paths"]

@@ -249,7 +249,7 @@ def test_corrupt_and_newer_progress_through_the_cli(home: Path,
 
 
 def test_workspace_api(home: Path) -> None:
-    ws = Workspace.open(detect=False)
+    ws = Workspace.open(data_dir(), detect=False)
     assert ws.home == home and ws.answers is None and ws.facts is None
     with pytest.raises(RoostError, match="nothing to undo"):
         ws.undo()
@@ -349,7 +349,7 @@ def test_assess_does_not_ask_what_host_facts_measured(
     assert "Does your Pi run a 64-bit system?" not in out
     assert "Your Raspberry Pi's memory: 1.8 GB, as roost measured on pi." in out
     assert "Your Pi runs a 64-bit system, as roost measured on pi." in out
-    ws = Workspace.open(detect=False)
+    ws = Workspace.open(data_dir(), detect=False)
     assert ws.answers is not None
     assert (ws.answers.pi_ram_mb, ws.answers.pi_arch) == (1848, "aarch64")
 
@@ -360,8 +360,8 @@ def test_answers_file_without_the_pi_memory_takes_the_measured_one(
     f = home.parent / "answers.toml"
     f.write_text(ANSWERS_TOML.replace("pi_ram_mb = 1024\n", ""))
     assert run(capsys, "assess", "--answers", str(f))[0] == 0
-    ws = Workspace.open(detect=False)
+    ws = Workspace.open(data_dir(), detect=False)
     assert ws.answers is not None and ws.answers.pi_ram_mb == 3796
     f.write_text(ANSWERS_TOML)  # what the file says wins
     assert run(capsys, "assess", "--answers", str(f))[0] == 0
-    assert Workspace.open(detect=False).answers.pi_ram_mb == 1024  # type: ignore[union-attr]
+    assert Workspace.open(data_dir(), detect=False).answers.pi_ram_mb == 1024  # type: ignore[union-attr]

@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from support.answers import trusted_host
-from support.identities import vault_for_commands
+from support.answers import pi_with_vault
 
 from roost.cli.main import main
 from roost.core.errors import RoostError
@@ -56,11 +55,22 @@ def test_values_that_would_add_lines_or_options_are_refused() -> None:
         build_dyndns("home.example.org", "x.org", "al ice", "dyndns")
 
 
+@pytest.fixture
+def pi(pi_host: TestHost, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+       home: Path) -> TestHost:
+    """The booted host as `pi`, trusted, and a vault holding the provider's login and
+    token."""
+    from roost.keys import login
+
+    pi_with_vault(pi_host, home, tmp_path, monkeypatch, PASSPHRASE,
+                  login.create("dyndns", user="home-user", password=TOKEN))
+    return pi_host
+
+
 @pytest.mark.slow
 @pytest.mark.container
 def test_ddclient_updates_the_provider_with_the_hosts_address(
-    pi_host: TestHost, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, home: Path,
-    capsys: pytest.CaptureFixture[str],
+    pi: TestHost, monkeypatch: pytest.MonkeyPatch, home: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:
     from support.dyndns import DynDnsServer
     from testhost import ProcScanner, files_containing, record_time
@@ -68,13 +78,9 @@ def test_ddclient_updates_the_provider_with_the_hosts_address(
     from roost.keys import login
     from roost.keys.vault import Vault
 
-    monkeypatch.setenv("ROOST_HOST_STATE_DIR", "/var/lib/roost-test-state")
-    vault_for_commands(home, PASSPHRASE, tmp_path, monkeypatch,
-                       login.create("dyndns", user="home-user", password=TOKEN))
-    trusted_host(data_dir(), "pi", pi_host)
     monkeypatch.setattr(dyndns_recipe, "HEALTH_TIMEOUT", 30.0)
 
-    with DynDnsServer(pi_host.gateway, login="home-user", token=TOKEN) as provider:
+    with DynDnsServer(pi.gateway, login="home-user", token=TOKEN) as provider:
         start = time.monotonic()
         with ProcScanner([TOKEN]) as scan:
             assert main(["host", "dyndns", "pi", "--domain", "home.example.org",
@@ -83,23 +89,23 @@ def test_ddclient_updates_the_provider_with_the_hosts_address(
         record_time("dyndns", time.monotonic() - start)
         out = capsys.readouterr().out
         assert scan.scans > 0 and scan.hits == []
-        assert provider.records == {"home.example.org": pi_host.address}
+        assert provider.records == {"home.example.org": pi.address}
         assert provider.refused == []
         assert "ddclient keeps home.example.org pointed at this host's address" in out
-        assert pi_host.ssh("stat -c '%U %G %a' /etc/ddclient.conf").stdout.split() == [
+        assert pi.ssh("stat -c '%U %G %a' /etc/ddclient.conf").stdout.split() == [
             "root", "root", "600"]
-        assert pi_host.ssh("su -s /bin/sh nobody -c 'cat /etc/ddclient.conf'",
+        assert pi.ssh("su -s /bin/sh nobody -c 'cat /etc/ddclient.conf'",
                            check=False).returncode != 0
-        pi_host.ssh("systemctl is-active ddclient")
+        pi.ssh("systemctl is-active ddclient")
         assert files_containing(home, [TOKEN]) == []
         assert TOKEN not in out
 
         # Running it again changes nothing on the host.
-        sums = pi_host.ssh("systemctl show -p MainPID --value ddclient").stdout
+        sums = pi.ssh("systemctl show -p MainPID --value ddclient").stdout
         assert main(["host", "dyndns", "pi", "--domain", "home.example.org",
                      "--server", provider.server, "--check", provider.check_url,
                      "--no-tls", "--quiet"]) == 0
-        assert pi_host.ssh("systemctl show -p MainPID --value ddclient").stdout == sums
+        assert pi.ssh("systemctl show -p MainPID --value ddclient").stdout == sums
 
         # A new token in the vault is tried at once, and a refused one is not called done.
         vault = Vault.open(home, PASSPHRASE)
@@ -114,15 +120,14 @@ def test_ddclient_updates_the_provider_with_the_hosts_address(
 
         assert main(["host", "dyndns", "pi", "--remove"]) == 0
         assert "file with your token is deleted" in capsys.readouterr().out
-        assert pi_host.ssh("test -e /etc/ddclient.conf", check=False).returncode != 0
-        assert pi_host.ssh("systemctl is-active ddclient", check=False).returncode != 0
+        assert pi.ssh("test -e /etc/ddclient.conf", check=False).returncode != 0
+        assert pi.ssh("systemctl is-active ddclient", check=False).returncode != 0
 
 
 @pytest.mark.slow
 @pytest.mark.container
 def test_a_wrong_token_fails_the_health_check_in_one_line(
-    pi_host: TestHost, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, home: Path,
-    capsys: pytest.CaptureFixture[str],
+    pi: TestHost, monkeypatch: pytest.MonkeyPatch, home: Path,
 ) -> None:
     """The provider refuses the token: the check says so instead of calling it done."""
     from support.dyndns import DynDnsServer
@@ -130,15 +135,9 @@ def test_a_wrong_token_fails_the_health_check_in_one_line(
     from roost.app.dyndns import DynDns
     from roost.deploy import dyndns as recipe_mod
     from roost.deploy.hosts import HostStore
-    from roost.keys import login
-    from roost.keys.vault import FAST_LIMITS_FOR_TESTS, Vault
 
-    monkeypatch.setenv("ROOST_HOST_STATE_DIR", "/var/lib/roost-test-state")
-    Vault.create(home, PASSPHRASE, limits=FAST_LIMITS_FOR_TESTS).add(
-        login.create("dyndns", user="home-user", password=TOKEN))
-    trusted_host(data_dir(), "pi", pi_host)
     monkeypatch.setattr(recipe_mod, "HEALTH_TIMEOUT", 20.0)
-    with DynDnsServer(pi_host.gateway, login="home-user", token="another") as provider:
+    with DynDnsServer(pi.gateway, login="home-user", token="another") as provider:
         d = DynDns(HostStore(data_dir() / HOSTS_FILE).get("pi"), home, domain="home.example.org",
                    server=provider.server, check=provider.check_url, ssl=False,
                    passphrase=lambda: PASSPHRASE)
@@ -149,9 +148,7 @@ def test_a_wrong_token_fails_the_health_check_in_one_line(
 
 @pytest.mark.slow
 @pytest.mark.container
-def test_the_plain_mode_and_the_app_set_it_up_too(
-    pi_host: TestHost, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, home: Path,
-) -> None:
+def test_the_plain_mode_and_the_app_set_it_up_too(pi: TestHost, home: Path) -> None:
     """The plain mode's hosts and the app's host screen run the same use case."""
     import io
 
@@ -161,25 +158,20 @@ def test_the_plain_mode_and_the_app_set_it_up_too(
     from textual.widgets import Input
 
     from roost.cli.plain import Plain
-    from roost.keys import login
     from roost.plan.workspace import Workspace
     from roost.tui.a11y import AccessibleList, screen_lines
     from roost.tui.app import RoostApp
     from roost.tui.screens.hosts import HostScreen
 
-    monkeypatch.setenv("ROOST_HOST_STATE_DIR", "/var/lib/roost-test-state")
-    vault_for_commands(home, PASSPHRASE, tmp_path, monkeypatch,
-                       login.create("dyndns", user="home-user", password=TOKEN))
-    trusted_host(data_dir(), "pi", pi_host)
 
-    with DynDnsServer(pi_host.gateway, login="home-user", token=TOKEN) as provider:
+    with DynDnsServer(pi.gateway, login="home-user", token=TOKEN) as provider:
         out = io.StringIO()
         answers = ["1", "home.example.org", provider.server, "", provider.check_url, "2"]
         Plain(Workspace.open(home, detect=False), out,
               io.StringIO("".join(a + "\n" for a in answers)), False).hosts()
         text = out.getvalue()
         assert "  1. pi" in text and "ddclient keeps home.example.org pointed" in text, text
-        assert provider.records == {"home.example.org": pi_host.address}
+        assert provider.records == {"home.example.org": pi.address}
 
         @sync
         async def in_the_app() -> None:
@@ -210,5 +202,5 @@ def test_the_plain_mode_and_the_app_set_it_up_too(
                 assert "ddclient keeps other.example.org pointed" in shown, shown
 
         in_the_app()
-        assert provider.records["other.example.org"] == pi_host.address
+        assert provider.records["other.example.org"] == pi.address
         assert provider.refused == []

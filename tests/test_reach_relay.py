@@ -443,6 +443,12 @@ table inet theirs {
     back = client.wait_login(vps_host.address, jid, password, cafile, within=90)
     record_time("reach_relay_back_after_vps_reboot", back)
 
+    # roost check says how it is reached, from a look at the Pi: the tunnel's unit runs.
+    main(["check"])
+    line = next(x for x in capsys.readouterr().out.splitlines()
+                if x.startswith("chat (prosody) on pi: "))
+    assert line.endswith("; reachable from outside through the relay on vps."), line
+
     # Closed from plain mode (as `--close`): both ends clean, noted, and the login fails.
     out = io.StringIO()
     plain = Plain(Workspace.open(home, detect=False), out, io.StringIO(), False)

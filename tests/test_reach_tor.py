@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from support.answers import trusted_host
-from support.identities import vault_for_commands
+from support.answers import pi_with_vault
 
 from roost.cli.main import main
 from roost.core.errors import RoostError
@@ -87,22 +86,25 @@ def test_closing_without_a_way_says_which_to_add(home: Path,
 
 # --- on a booted Debian host, through roost's own commands -----------------------------------
 
-def _setup(pi_host: TestHost, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-           home: Path) -> tor.Identity:
+@pytest.fixture
+def onion_key() -> tor.Identity:
+    return tor.create("home-onion")
 
-    monkeypatch.setenv("ROOST_HOST_STATE_DIR", "/var/lib/roost-test-state")
-    ident = tor.create("home-onion")
-    vault_for_commands(home, PASSPHRASE, tmp_path, monkeypatch, ident)
-    trusted_host(data_dir(), "pi", pi_host)
-    # No Tor network here, and none outside may be reached: tor starts offline.
+
+@pytest.fixture
+def pi(pi_host: TestHost, onion_key: tor.Identity, tmp_path: Path,
+       monkeypatch: pytest.MonkeyPatch, home: Path) -> TestHost:
+    """The booted host as `pi`, trusted, a vault holding `onion_key`, and tor kept offline
+    there: no Tor network here, and none outside may be reached."""
+    pi_with_vault(pi_host, home, tmp_path, monkeypatch, PASSPHRASE, onion_key)
     pi_host.ssh("mkdir -p /etc/tor && printf 'DisableNetwork 1\\n' > /etc/tor/torrc")
-    return ident
+    return pi_host
 
 
 @pytest.mark.slow
 @pytest.mark.container
 def test_tor_starts_with_the_vaults_key_and_writes_its_onion_address(
-    pi_host: TestHost, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, home: Path,
+    pi: TestHost, onion_key: tor.Identity, tmp_path: Path, home: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     import time
@@ -110,14 +112,14 @@ def test_tor_starts_with_the_vaults_key_and_writes_its_onion_address(
     from test_service_static_blog import make_site
     from testhost import ProcScanner, files_containing, record_time
 
-    ident = _setup(pi_host, tmp_path, monkeypatch, home)
+    ident = onion_key
     onion = ident.public["hostname"]
     secrets = [tor.derived_secret(ident, tor.SECRET_FILE_FIELD) or "",
                ident.secret["expanded_secret_key"],
                tor.secret_key_file(ident)[32:].hex()]
     site = tmp_path / "site"
     make_site(site, "Behind an onion")
-    blog = ["--option", f"site={site}", "--option", f"address={pi_host.address}"]
+    blog = ["--option", f"site={site}", "--option", f"address={pi.address}"]
     assert main(["deploy", "static-blog", "--host", "pi", "--quiet", *blog]) == 0
     capsys.readouterr()
 
@@ -130,41 +132,54 @@ def test_tor_starts_with_the_vaults_key_and_writes_its_onion_address(
     assert f"reachable over Tor at {onion}" in out
 
     folder = "/var/lib/tor/roost-static-blog"
-    assert pi_host.ssh(f"cat {folder}/hostname").stdout.strip() == onion
-    assert pi_host.ssh(f"stat -c '%U %a' {folder} {folder}/hs_ed25519_secret_key"
+    assert pi.ssh(f"cat {folder}/hostname").stdout.strip() == onion
+    assert pi.ssh(f"stat -c '%U %a' {folder} {folder}/hs_ed25519_secret_key"
                        ).stdout.split("\n")[:2] == ["debian-tor 2700", "debian-tor 600"]
-    assert pi_host.ssh(f"sha256sum < {folder}/hs_ed25519_secret_key").stdout.split()[0] == \
+    assert pi.ssh(f"sha256sum < {folder}/hs_ed25519_secret_key").stdout.split()[0] == \
         __import__("hashlib").sha256(tor.secret_key_file(ident)).hexdigest()
-    pi_host.ssh("systemctl is-active tor@default")
-    assert "Configuration was valid" in pi_host.ssh(
+    pi.ssh("systemctl is-active tor@default")
+    assert "Configuration was valid" in pi.ssh(
         "tor --defaults-torrc /usr/share/tor/tor-service-defaults-torrc -f /etc/tor/torrc "
         "--verify-config").stdout
-    assert "HiddenServicePort 80 127.0.0.1:80" in pi_host.ssh(
+    assert "HiddenServicePort 80 127.0.0.1:80" in pi.ssh(
         "cat /etc/tor/torrc.d/roost-static-blog.conf").stdout
     assert files_containing(home, secrets[:2]) == []
     ws = Workspace.open(home, detect=False)
     ways = ws.progress.ways_in("static-blog", "pi")
     assert [(e.detail["way"], e.detail.get("address")) for e in ways] == [("tor", onion)]
 
+    # roost check says how it is reached, from a look at the host: Tor runs, and the onion
+    # service's hostname is the address roost noted.
+    def check_line() -> str:
+        main(["check"])
+        return next(x for x in capsys.readouterr().out.splitlines()
+                    if x.startswith("blog (static-blog) on pi: "))
+
+    assert check_line().endswith("; reachable from outside over Tor."), check_line()
+    pi.ssh("systemctl stop tor@default")
+    gone = check_line()
+    assert gone.endswith("; not reachable from outside (Tor is not running on pi)."), gone
+    pi.ssh("systemctl start tor@default")
+
     # Again: nothing changes, Tor is not restarted.
-    pid = pi_host.ssh("systemctl show -p MainPID --value tor@default").stdout.strip()
+    pid = pi.ssh("systemctl show -p MainPID --value tor@default").stdout.strip()
     assert main(["reach", "static-blog", "--host", "pi", "--tor", "--quiet"]) == 0
-    assert pi_host.ssh("systemctl show -p MainPID --value tor@default").stdout.strip() == pid
+    assert pi.ssh("systemctl show -p MainPID --value tor@default").stdout.strip() == pid
 
     assert main(["reach", "static-blog", "--host", "pi", "--tor", "--remove"]) == 0
     assert "Removed the onion service" in capsys.readouterr().out
-    assert pi_host.ssh(f"test -e {folder} || test -e /etc/tor/torrc.d/roost-static-blog.conf",
+    assert pi.ssh(f"test -e {folder} || test -e /etc/tor/torrc.d/roost-static-blog.conf",
                        check=False).returncode != 0
-    pi_host.ssh("systemctl is-active tor@default")
+    pi.ssh("systemctl is-active tor@default")
     ws.reload()
     assert ws.progress.ways_in("static-blog", "pi") == ()
 
     # Undeploying the service takes its onion service with it.
     assert main(["reach", "static-blog", "--host", "pi", "--tor", "--quiet"]) == 0
-    assert pi_host.ssh(f"cat {folder}/hostname").stdout.strip() == onion
+    assert pi.ssh(f"cat {folder}/hostname").stdout.strip() == onion
     assert main(["undeploy", "static-blog", "--host", "pi", *blog]) == 0
     assert "Removed the onion service of static-blog" in capsys.readouterr().out
-    assert pi_host.ssh(f"test -e {folder}", check=False).returncode != 0
+    assert pi.ssh(f"test -e {folder}", check=False).returncode != 0
     ws.reload()
     assert ws.progress.ways_in("static-blog", "pi") == ()
     assert [e.kind for e in ws.progress.effective()][-2:] == ["reach_removed", "removed"]
@@ -173,7 +188,7 @@ def test_tor_starts_with_the_vaults_key_and_writes_its_onion_address(
 @pytest.mark.slow
 @pytest.mark.container
 def test_the_plain_mode_and_the_app_make_it_too(
-    pi_host: TestHost, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, home: Path,
+    pi: TestHost, onion_key: tor.Identity, home: Path,
 ) -> None:
     """The step of a service others must reach offers Tor in the plain mode and on the
     app's step screen; both run the same use case over real SSH."""
@@ -181,7 +196,7 @@ def test_the_plain_mode_and_the_app_make_it_too(
 
     from support.clock import TEST_CLOCK as CLOCK
     from test_plan_reach import ANSWERS, FACTS
-    from test_tui import check_cursor, press, settle, sync
+    from test_tui import check_cursor, down_to, press, settle, sync
     from textual.widgets import Input
 
     from roost.cli.plain import Plain
@@ -189,7 +204,7 @@ def test_the_plain_mode_and_the_app_make_it_too(
     from roost.tui.app import RoostApp
     from roost.tui.screens import open_screen
 
-    ident = _setup(pi_host, tmp_path, monkeypatch, home)
+    ident = onion_key
     onion = ident.public["hostname"]
     folder = "/var/lib/tor/roost-prosody"
     ws = Workspace.open(home, facts=FACTS, clock=CLOCK)
@@ -202,11 +217,11 @@ def test_the_plain_mode_and_the_app_make_it_too(
     text = out.getvalue()
     assert "  5. Reach it over Tor: an onion service for private use" in text
     assert f"reachable over Tor at {onion}" in text, text[-2000:]
-    assert pi_host.ssh(f"cat {folder}/hostname").stdout.strip() == onion
-    assert "HiddenServicePort 5269 127.0.0.1:5269" in pi_host.ssh(
+    assert pi.ssh(f"cat {folder}/hostname").stdout.strip() == onion
+    assert "HiddenServicePort 5269 127.0.0.1:5269" in pi.ssh(
         "cat /etc/tor/torrc.d/roost-prosody.conf").stdout
     assert main(["reach", "prosody", "--host", "pi", "--tor", "--remove"]) == 0
-    assert pi_host.ssh(f"test -e {folder}", check=False).returncode != 0
+    assert pi.ssh(f"test -e {folder}", check=False).returncode != 0
 
     @sync
     async def in_the_app() -> None:
@@ -215,9 +230,7 @@ def test_the_plain_mode_and_the_app_make_it_too(
             await pilot.pause()
             open_screen(app, "detail", "prosody")
             await settle(pilot, app)
-            menu = app.screen.query_one(AccessibleList)
-            while menu.current is None or menu.current.key != "action:tor":
-                line = await press(pilot, app, "down")
+            line = await down_to(pilot, app, "action:tor")
             assert "Reach it over Tor, action, Enter" in line, line
             await press(pilot, app, "enter")
             await settle(pilot, app)
@@ -236,7 +249,7 @@ def test_the_plain_mode_and_the_app_make_it_too(
             assert menu.current is not None and onion in menu.current.extra
 
     in_the_app()
-    assert pi_host.ssh(f"cat {folder}/hostname").stdout.strip() == onion
+    assert pi.ssh(f"cat {folder}/hostname").stdout.strip() == onion
     ws.reload()
     assert [e.detail["way"] for e in ws.progress.ways_in("prosody", "pi")] == ["tor"]
 
@@ -265,21 +278,19 @@ def test_the_dry_runs_name_every_step_and_change_nothing(
 @pytest.mark.slow
 @pytest.mark.container
 def test_an_onion_service_that_cannot_be_removed_does_not_stop_the_undeploy(
-    pi_host: TestHost, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, home: Path,
-    capsys: pytest.CaptureFixture[str],
+    pi: TestHost, tmp_path: Path, home: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:
     """Tor refuses to restart (a broken torrc): the service is still removed and noted, and
     one line says how to remove the onion service once Tor is fixed."""
     from test_service_static_blog import make_site
 
-    _setup(pi_host, tmp_path, monkeypatch, home)
     site = tmp_path / "site"
     make_site(site, "Behind an onion")
-    blog = ["--option", f"site={site}", "--option", f"address={pi_host.address}"]
+    blog = ["--option", f"site={site}", "--option", f"address={pi.address}"]
     assert main(["deploy", "static-blog", "--host", "pi", "--quiet", *blog]) == 0
     assert main(["reach", "static-blog", "--host", "pi", "--tor", "--quiet"]) == 0
     capsys.readouterr()
-    pi_host.ssh("printf 'NoSuchTorOption 1\\n' >> /etc/tor/torrc")
+    pi.ssh("printf 'NoSuchTorOption 1\\n' >> /etc/tor/torrc")
     assert main(["undeploy", "static-blog", "--host", "pi", *blog]) == 0
     out = capsys.readouterr().out
     assert "Its onion service is still there: " in out, out

@@ -214,14 +214,9 @@ async def _sign_up(address: str, cafile: Path, jid: str, password: str) -> str:
     "signed up" when the account was made and it logged in with it, else "refused"."""
     import slixmpp
     from slixmpp.exceptions import IqError
+    from support.xmpp_login import first_outcome
 
-    loop = asyncio.get_running_loop()
-    outcome: asyncio.Future[str] = loop.create_future()
-
-    def done(what: str) -> None:
-        if not outcome.done():
-            outcome.set_result(what)
-
+    outcome, done = first_outcome()
     c = slixmpp.ClientXMPP(jid, password)
     for plugin in ("xep_0030", "xep_0004", "xep_0066", "xep_0077"):
         c.register_plugin(plugin)

@@ -55,6 +55,15 @@ SCRIPT: dict[str, object] = {
 }
 
 
+async def down_to(pilot, app: RoostApp, key: str) -> str:  # type: ignore[no-untyped-def]
+    """Down the screen's list until the row `key` has the cursor; what was said last."""
+    menu = app.screen.query_one(AccessibleList)
+    line = ""
+    while menu.current is None or menu.current.key != key:
+        line = await press(pilot, app, "down")
+    return line
+
+
 async def move_to(pilot, app: RoostApp, key: str) -> None:  # type: ignore[no-untyped-def]
     menu = app.screen.query_one("#choices", AccessibleList)
     target = [r.key for r in menu.rows].index(key)
@@ -396,7 +405,13 @@ async def type_text(pilot, text: str) -> None:  # type: ignore[no-untyped-def]
 
 
 async def settle(pilot, app: RoostApp) -> None:  # type: ignore[no-untyped-def]
-    await app.workers.wait_for_complete()
+    """Every worker done (one that failed is the screen's to report: its error is not raised
+    here, whether it finished before or during this wait), then the screen drawn."""
+    from textual.worker import WorkerCancelled, WorkerFailed
+
+    for worker in list(app.workers):
+        with contextlib.suppress(WorkerFailed, WorkerCancelled):
+            await worker.wait()
     await pilot.pause()
     await pilot.pause()
     await shown(pilot, app, cursor=False)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from test_reach_checks import catalog_with_port  # noqa: F401 (a fixture)
-from test_tui import check_cursor, make_app, press, screen_lines, settle, sync
+from test_tui import check_cursor, down_to, make_app, press, screen_lines, settle, sync
 
 from roost.deploy.reachability.model import Check, Report
 from roost.tui.a11y import cursor_line
@@ -146,3 +146,69 @@ async def test_the_deploy_result_runs_the_checks_and_key_o_opens_them(
         assert isinstance(app.screen, ReachScreen)
         assert (app.screen.service_id, app.screen.host_name) == ("ssb-pub", "local")
         assert "From here, own network only, ssb-pub on local" in check_cursor(app)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (40, 12)])
+@sync
+async def test_the_router_forwarding_from_a_step_and_its_question_read_line_by_line(
+        home: Path, size: tuple[int, int]) -> None:
+    """The step of a service others reach offers the router forwarding (UPnP); its screen
+    lists the hosts that run it with the ports, and the question asked before the router is
+    changed reads "no" first. The real router is in tests/test_reach_upnp.py."""
+    from test_plan_reach import ANSWERS, FACTS
+
+    from roost.plan.workspace import Workspace
+    from roost.tui.a11y import AccessibleList
+    from roost.tui.app import RoostApp
+    from roost.tui.screens.forms import YesNoScreen
+    from roost.tui.screens.ways_in import UpnpScreen
+
+    ws = Workspace.open(home, facts=FACTS, detect=False)
+    ws.save_answers(ANSWERS)
+    ws.deployed("prosody", "pi", "0.12.3", ports=("5222/tcp", "5269/tcp"))
+    app = RoostApp(screen_reader=True, home=home, facts=FACTS)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        wide = size[0] >= 80  # the step's longer lines are cut at 40 columns
+        if wide:
+            open_screen(app, "detail", "prosody")
+            await settle(pilot, app)
+            line = await down_to(pilot, app, "action:upnp")
+            assert "Have your router forward the ports (UPnP), action, Enter" in line, line
+            await press(pilot, app, "enter")
+        else:
+            open_screen(app, "reach-upnp", "prosody")
+        await settle(pilot, app)
+        assert isinstance(app.screen, UpnpScreen)
+        line = check_cursor(app)
+        assert "Forward the ports to pi, action" in line, line
+        assert "5222/tcp, 5269/tcp" in " ".join(x.strip() for x in screen_lines(app))
+        await pilot.press("q")  # back (the welcome screen is not made for 40x12)
+        await pilot.pause()
+        # Once the router forwards them, the step and the screen offer to stop it.
+        ws.record_reach("prosody", "pi", "upnp", address="192.0.2.1")
+        if wide:
+            app.screen.refresh_content()  # type: ignore[attr-defined]
+            await settle(pilot, app)
+            menu = app.screen.query_one(AccessibleList)
+            assert menu.current is not None and menu.current.key == "action:upnp"
+            assert "Stop the router forwarding, action, Enter" in check_cursor(app)
+            await press(pilot, app, "enter")
+        else:
+            open_screen(app, "reach-upnp", "prosody")
+        await settle(pilot, app)
+        assert "Stop forwarding to pi, action" in check_cursor(app)
+        answers: list[bool] = []
+        app.push_screen(YesNoScreen("roost will ask your router to forward ports 5222/tcp, "
+                                    "5269/tcp to pi (10.0.0.2), so people outside reach it; "
+                                    "yes or no?", yes="Yes, ask the router",
+                                    no="No, change nothing", title="Ask the router?"),
+                        answers.append)
+        await settle(pilot, app)
+        assert "No, change nothing, answer" in check_cursor(app)
+        assert "forward ports 5222/tcp" in " ".join(x.strip() for x in screen_lines(app))
+        await press(pilot, app, "down")
+        assert "Yes, ask the router, answer" in check_cursor(app)
+        await press(pilot, app, "enter")
+        assert answers == [True]
+        assert isinstance(app.screen, UpnpScreen)

@@ -102,15 +102,17 @@ class RoostApp(App[int]):
     @property
     def ws(self) -> Workspace:
         if self._ws is None:
+            from roost.core.paths import data_dir
             from roost.plan.workspace import Workspace
 
+            home = self._home if self._home is not None else data_dir()
             try:
-                self._ws = Workspace.open(self._home, facts=self._facts,
+                self._ws = Workspace.open(home, facts=self._facts,
                                           detect=self._facts is None, clock=self._clock)
             except RoostError as exc:
                 # A damaged progress file was kept aside: say so, start fresh.
                 self.startup_message = exc.line()
-                self._ws = Workspace.open(self._home, facts=self._facts,
+                self._ws = Workspace.open(home, facts=self._facts,
                                           detect=self._facts is None, clock=self._clock)
         return self._ws
 

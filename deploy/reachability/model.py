@@ -11,7 +11,7 @@ States, in words (also the `--json` values):
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 State = Literal["ok", "missing", "wrong", "closed", "expiring", "untrusted", "unknown"]
 ATTENTION: frozenset[str] = frozenset({"missing", "wrong", "closed", "expiring", "untrusted"})
@@ -85,7 +85,7 @@ class Report:
     def lines(self) -> list[str]:
         return [self.summary(), *(c.line() for c in self.checks), *self.notes]
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {**asdict(self), "checks": [asdict(c) for c in self.checks],
                 "notes": list(self.notes), "exit_code": self.exit_code,
                 "summary": self.summary()}

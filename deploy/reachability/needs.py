@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import importlib.resources
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
 
 from roost.core import validate
 from roost.core.errors import RoostError
@@ -44,31 +44,51 @@ class Needs:
         return self.addresses or bool(self.srv) or self.matrix or self.webfinger
 
 
-def parse(data: dict[str, Any], recipe_id: str) -> Needs:
+def parse(data: Mapping[str, object], recipe_id: str) -> Needs:
     """One recipe's table, checked; a mistake names the file and the recipe."""
     where = f"{FILE} [{recipe_id}]"
     try:
-        srv = tuple(Srv(str(s["name"]), validate.port(s["port"]), str(s.get("what", "")))
-                    for s in data.get("srv", ()))
-        for s in srv:
-            if not s.name.startswith("_") or "._" not in s.name:
-                raise RoostError(f"{where}: {s.name!r} is not an SRV name like _xmpp-client._tcp")
+        srv = tuple(Srv(str(s["name"]), _port(s["port"]), str(s.get("what", "")))
+                    for s in map(_table, _list(data.get("srv", []))))
+        for one in srv:
+            if not one.name.startswith("_") or "._" not in one.name:
+                raise RoostError(f"{where}: {one.name!r} is not an SRV name like "
+                                 "_xmpp-client._tcp")
         tls_data = data.get("tls")
         tls = None
         if tls_data is not None:
-            tls = Tls(validate.port(tls_data["port"]), str(tls_data.get("starttls", "")))
+            t = _table(tls_data)
+            tls = Tls(_port(t["port"]), str(t.get("starttls", "")))
             if tls.starttls not in ("", "xmpp"):
                 raise RoostError(f"{where}: starttls {tls.starttls!r} is not known")
         return Needs(addresses=bool(data.get("addresses", False)), srv=srv,
                      matrix=bool(data.get("matrix", False)),
                      webfinger=bool(data.get("webfinger", False)), tls=tls)
-    except (KeyError, TypeError, AttributeError) as exc:
+    except (KeyError, TypeError) as exc:
         raise RoostError(f"{where} is not readable ({exc})",
                          hint="fix the file as its first lines describe") from None
 
 
+def _table(value: object) -> Mapping[str, object]:
+    if not isinstance(value, dict):
+        raise TypeError(f"{value!r} is not a table")
+    return value
+
+
+def _list(value: object) -> list[object]:
+    if not isinstance(value, list):
+        raise TypeError(f"{value!r} is not a list")
+    return value
+
+
+def _port(value: object) -> int:
+    if not isinstance(value, int | str):
+        raise TypeError(f"{value!r} is not a port number")
+    return validate.port(value)
+
+
 @cache
-def _all() -> dict[str, Any]:
+def _all() -> dict[str, object]:
     text = (importlib.resources.files("roost.deploy.recipes") / FILE).read_text("utf-8")
     return tomllib.loads(text)
 

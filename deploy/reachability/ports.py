@@ -10,7 +10,7 @@ network in where the internet is kept out, so the check says so.
 from __future__ import annotations
 
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from roost.core.errors import RoostError
 from roost.deploy.reachability.model import Check
@@ -33,77 +33,71 @@ def _fix(address: str, number: int) -> str:
             f"{address}:{number} answers.")
 
 
-def from_host(t: Transport, address: str, ports: Sequence[str],
-              timeout: int = TIMEOUT) -> list[Check]:
-    """Connect from the host behind `t` to `address` on each TCP port."""
+def _each_tcp(ports: Sequence[str], where: str,
+              connect: Callable[[str, int], Check]) -> list[Check]:
+    """One check a port, from `where`: `connect(subject, number)` for each TCP port; a port
+    of another protocol is told as not checkable."""
     out = []
     for port in ports:
         number, proto = _split(port)
-        subject = f"port {number}/{proto} from {t.name}"
+        subject = f"port {number}/{proto} from {where}"
         if proto != "tcp":
             out.append(Check("port", subject, "unknown",
                              f"{proto.upper()} has no connection to check.",
                              "roost checks TCP ports only."))
-            continue
+        else:
+            out.append(connect(subject, number))
+    return out
+
+
+def from_host(t: Transport, address: str, ports: Sequence[str],
+              timeout: int = TIMEOUT) -> list[Check]:
+    """Connect from the host behind `t` to `address` on each TCP port."""
+    def connect(subject: str, number: int) -> Check:
         try:
             r = t.run(("timeout", str(timeout), "bash", "-c", CONNECT, "reach", address,
                        str(number)), timeout=timeout + 15)
         except RoostError as exc:
-            out.append(Check("port", subject, "unknown", f"{t.name} could not be asked: "
-                             f"{exc.message}.", "Check that roost reaches that host."))
-            continue
+            return Check("port", subject, "unknown", f"{t.name} could not be asked: "
+                         f"{exc.message}.", "Check that roost reaches that host.")
         if r.exit_code == 0:
-            out.append(Check("port", subject, "ok",
-                             f"{address}:{number} answers from {t.name}."))
-        elif r.exit_code == TIMED_OUT:
-            out.append(Check("port", subject, "closed",
-                             f"{address}:{number} gave no answer within {timeout} s from "
-                             f"{t.name} (a firewall or router drops it).",
-                             _fix(address, number)))
+            return Check("port", subject, "ok", f"{address}:{number} answers from {t.name}.")
+        if r.exit_code in (126, 127):
+            return Check("port", subject, "unknown",
+                         f"{t.name} has no bash or timeout to connect with.",
+                         "Check from another host with --from.")
+        if r.exit_code == TIMED_OUT:
+            what = (f"gave no answer within {timeout} s from {t.name} (a firewall or router "
+                    "drops it)")
         elif "refused" in r.stderr.lower():
-            out.append(Check("port", subject, "closed",
-                             f"{address}:{number} refused the connection from {t.name}.",
-                             _fix(address, number)))
-        elif r.exit_code in (126, 127):
-            out.append(Check("port", subject, "unknown",
-                             f"{t.name} has no bash or timeout to connect with.",
-                             "Check from another host with --from."))
+            what = f"refused the connection from {t.name}"
         else:
             why = (r.stderr.strip().splitlines() or [f"exit {r.exit_code}"])[-1]
             why = why.rsplit(":", 1)[-1].strip() or why
-            out.append(Check("port", subject, "closed",
-                             f"{address}:{number} cannot be reached from {t.name} ({why}).",
-                             _fix(address, number)))
-    return out
+            what = f"cannot be reached from {t.name} ({why})"
+        return Check("port", subject, "closed", f"{address}:{number} {what}.",
+                     _fix(address, number))
+
+    return _each_tcp(ports, t.name, connect)
 
 
 def from_here(address: str, ports: Sequence[str], timeout: float = TIMEOUT) -> list[Check]:
     """Connect from this computer: proves only that the local network reaches it."""
-    out = []
-    for port in ports:
-        number, proto = _split(port)
-        subject = f"port {number}/{proto} from this computer"
-        if proto != "tcp":
-            out.append(Check("port", subject, "unknown",
-                             f"{proto.upper()} has no connection to check.",
-                             "roost checks TCP ports only."))
-            continue
+    def connect(subject: str, number: int) -> Check:
         try:
             with socket.create_connection((address, number), timeout=timeout):
                 pass
         except TimeoutError:
-            out.append(Check("port", subject, "closed",
-                             f"{address}:{number} gave no answer within {timeout:g} s.",
-                             _fix(address, number)))
+            why = f"{address}:{number} gave no answer within {timeout:g} s."
         except OSError as exc:
-            out.append(Check("port", subject, "closed",
-                             f"{address}:{number}: {exc.strerror or exc}.",
-                             _fix(address, number)))
+            why = f"{address}:{number}: {exc.strerror or exc}."
         else:
-            out.append(Check("port", subject, "ok",
-                             f"{address}:{number} answers from this computer; this proves "
-                             "only that your own network reaches it."))
-    return out
+            return Check("port", subject, "ok",
+                         f"{address}:{number} answers from this computer; this proves "
+                         "only that your own network reaches it.")
+        return Check("port", subject, "closed", why, _fix(address, number))
+
+    return _each_tcp(ports, "this computer", connect)
 
 
 LOCAL_NOTE = ("The ports were checked from this computer, which proves only that your own "

@@ -61,7 +61,7 @@ from roost.deploy.options import Values, recipe_options
 from roost.deploy.recipe import Identities, Port, Recipe, TargetHost, register, take_options
 from roost.deploy.recipes.host import host_command
 from roost.deploy.recipes.identity import Picked
-from roost.deploy.recipes.ssb_pub import secret_file_template, ssb_identity
+from roost.deploy.recipes.ssb_pub import feed, secret_file_template, ssb_identity
 from roost.deploy.recipes.upstream import Artifact, InstallArtifact, check_sha256
 from roost.deploy.steps.accounts import EnsureUser
 from roost.deploy.steps.base import Secret, Step, script
@@ -91,7 +91,6 @@ UNIT = "/etc/systemd/system/oasis.service"
 ENTRY = "src/index.js"
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
 _KEY = r"[A-Za-z0-9+/]{43}="
-_ID = re.compile(rf"^@{_KEY}\.ed25519$")
 # Legacy invites: host:port:@key.ed25519~seed; multiserver ones: net:host:port~shs:key:seed.
 _INVITE_LEGACY = re.compile(rf"^[A-Za-z0-9.:\[\]-]+:[0-9]{{1,5}}:(@{_KEY}\.ed25519)~{_KEY}$")
 _INVITE_MS = re.compile(rf"^net:[A-Za-z0-9.:\[\]-]+:[0-9]{{1,5}}~shs:({_KEY}):{_KEY}$")
@@ -297,12 +296,7 @@ def _next_steps(facts: TargetHost | None, ssb_id: str, name: str, port: int) -> 
 def build_ssb_oasis(facts: TargetHost | None, options: Mapping[str, str],
                     identities: Identities) -> Recipe:
     o = take_options(options, OPTIONS, "ssb-oasis")
-    ident_id, ident = _identity(o, identities)
-    public = dict(ident.public)
-    ssb_id = public.get("ssb_id", "")
-    if not _ID.match(ssb_id):
-        raise RoostError(f"the SSB identity {ident_id} has no usable id",
-                         hint="make a new SSB identity with `roost keys`")
+    ident_id, public, ssb_id = feed(_identity(o, identities))
     name = profile_name(o["name"]) if o["name"] else public.get("profile_name", "")
     port, ssb_port, ws_port = o.port("port"), o.port("ssb_port"), o.port("ws_port")
     if len({port, ssb_port, ws_port}) != 3:

@@ -69,10 +69,25 @@ WHOAMI = (
 )
 
 
+SSB_ID = re.compile(r"^@[A-Za-z0-9+/]{43}=\.ed25519$")
+"""A feed id: @, the ed25519 public key in base64, .ed25519."""
+
+
 def ssb_identity(options: Mapping[str, str], identities: Identities) -> Picked:
     return pick_identity(options["identity"], identities, "ssb", "SSB",
                          none="ssb-pub needs a Secure Scuttlebutt identity",
                          none_hint="create one with `roost keys` (kind ssb), then deploy again")
+
+
+def feed(picked: Picked) -> tuple[str, dict[str, str], str]:
+    """A picked SSB identity's vault id, public part and feed id (checked)."""
+    ident_id, ident = picked
+    public = dict(ident.public)
+    ssb_id = str(public.get("ssb_id", ""))
+    if not SSB_ID.match(ssb_id):
+        raise RoostError(f"the SSB identity {ident_id} has no usable id",
+                         hint="make a new SSB identity with `roost keys`")
+    return ident_id, public, ssb_id
 
 
 def secret_file_template(ident_id: str, public: Mapping[str, str]) -> str:
@@ -101,12 +116,7 @@ def config_json(address: str, port: int) -> bytes:
 def build_ssb_pub(facts: TargetHost | None, options: Mapping[str, str],
                   identities: Identities) -> Recipe:
     o = take_options(options, OPTIONS, "ssb-pub")
-    ident_id, ident = ssb_identity(o, identities)
-    public = dict(ident.public)
-    ssb_id = public.get("ssb_id", "")
-    if not re.match(r"^@[A-Za-z0-9+/]{43}=\.ed25519$", ssb_id):
-        raise RoostError(f"the SSB identity {ident_id} has no usable id",
-                         hint="make a new SSB identity with `roost keys`")
+    ident_id, public, ssb_id = feed(ssb_identity(o, identities))
     name = public.get("profile_name", "")
     about = public.get("about_message", "")
     if not _VERSION.match(o["version"]):

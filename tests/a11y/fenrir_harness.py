@@ -26,19 +26,13 @@ Pitfalls handled here (see shared/reference/fenrir/README.md):
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import os
-import pty
 import select
 import shlex
 import shutil
-import signal
-import struct
 import subprocess
 import sys
-import termios
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -46,6 +40,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyte
+
+from a11y.pty_harness import ScreenView, close_fd, reap, spawn, stop
 
 HERE = Path(__file__).resolve().parent
 SETTINGS = HERE / "fenrir" / "settings.conf"
@@ -144,7 +140,7 @@ class SpeechLog:
 
 
 @dataclass
-class FenrirSession:
+class FenrirSession(ScreenView):
     """`command` runs inside Fenrir; use as a context manager."""
 
     command: Sequence[str]
@@ -196,15 +192,8 @@ class FenrirSession:
         env.update(self.env)
         env["FENRIR_SPEECH_JSONL"] = str(self.speech.path)
         argv = self.argv()
-        pid, fd = pty.fork()
-        if pid == 0:
-            try:
-                fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", self.rows, self.cols, 0, 0))
-                os.chdir(self.workdir)  # Fenrir's relative debugFile lands here
-                os.execvpe(argv[0], argv, env)
-            finally:
-                os._exit(127)
-        self.pid, self.fd = pid, fd
+        # In the work folder: Fenrir's relative debugFile lands there.
+        self.pid, self.fd = spawn(argv, env, self.rows, self.cols, self.workdir)
         threading.Thread(target=self._drain, daemon=True).start()
         if ready is not None and not self.wait_screen(ready, maximum):
             raise AssertionError(f"{ready!r} never appeared under Fenrir within {maximum}s:\n"
@@ -237,48 +226,20 @@ class FenrirSession:
         self.close()
 
     def wait_exit(self, timeout: float) -> bool:
-        if self.exit_status is not None:
-            return True
-        deadline = time.monotonic() + timeout
-        while True:
-            wpid, status = os.waitpid(self.pid, os.WNOHANG)
-            if wpid:
-                self.exit_status = os.waitstatus_to_exitcode(status)
-                return True
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.05)
+        if self.exit_status is None:
+            self.exit_status = reap(self.pid, timeout, 0.05)
+        return self.exit_status is not None
 
     def close(self) -> None:
         """Terminate Fenrir (and so the program) if still running; keep the logs."""
         if self.pid > 0 and not self.wait_exit(0):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.pid, signal.SIGTERM)
-            if not self.wait_exit(3):
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(self.pid, signal.SIGKILL)
-                self.wait_exit(3)
+            stop(self.pid, self.wait_exit, 3)
         self._stop.set()
-        if self.fd >= 0:
-            with contextlib.suppress(OSError):
-                os.close(self.fd)
-            self.fd = -1
+        self.fd = close_fd(self.fd)
         self.tty_path.write_bytes(bytes(self._raw))
 
     # -------------------------------------------------------------- screen (what the program drew)
-    @property
-    def screen_text(self) -> str:
-        with self._lock:
-            return "\n".join(ln.rstrip() for ln in self.screen.display)
-
-    @property
-    def cursor_line(self) -> str:
-        with self._lock:
-            return self.screen.display[self.screen.cursor.y].rstrip()
-
-    def line(self, y: int) -> str:
-        with self._lock:
-            return self.screen.display[y].rstrip()
+    screen_text = ScreenView.text
 
     def wait_screen(self, text: str, timeout: float = 10.0) -> bool:
         deadline = time.monotonic() + timeout

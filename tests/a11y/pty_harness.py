@@ -79,6 +79,83 @@ def escape_sequences(data: bytes) -> list[bytes]:
     return [m.group(0) for m in ESCAPE_RE.finditer(data)]
 
 
+def spawn(argv: Sequence[str], env: Mapping[str, str], rows: int, cols: int,
+          cwd: str | os.PathLike[str] | None = None) -> tuple[int, int]:
+    """Run `argv` under a new pty of rows x cols (in `cwd`): (its pid, our end's fd)."""
+    pid, fd = pty.fork()
+    if pid == 0:  # child
+        try:
+            fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+            if cwd:
+                os.chdir(cwd)
+            os.execvpe(argv[0], list(argv), dict(env))
+        finally:
+            os._exit(127)
+    return pid, fd
+
+
+def reap(pid: int, timeout: float, poll: float) -> int | None:
+    """Wait up to `timeout` s (looking every `poll` s) for the child `pid` to exit: its exit
+    status, or None while it runs."""
+    deadline = time.monotonic() + timeout
+    while True:
+        wpid, status = os.waitpid(pid, os.WNOHANG)
+        if wpid:
+            return os.waitstatus_to_exitcode(status)
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(poll)
+
+
+def stop(pid: int, wait_exit: Callable[[float], bool], timeout: float) -> None:
+    """SIGTERM, then SIGKILL when `wait_exit(timeout)` says it still runs."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    if not wait_exit(timeout):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        wait_exit(timeout)
+
+
+def close_fd(fd: int) -> int:
+    """Close our end of the pty (when open); -1, the closed fd's value."""
+    if fd >= 0:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    return -1
+
+
+class ScreenView:
+    """What a session's pyte screen shows, read under the session's lock (its reader thread
+    feeds the screen)."""
+
+    screen: pyte.Screen
+    _lock: threading.Lock
+
+    @property
+    def cursor(self) -> tuple[int, int]:
+        with self._lock:
+            return self.screen.cursor.x, self.screen.cursor.y
+
+    @property
+    def cursor_line(self) -> str:
+        with self._lock:
+            return self.screen.display[self.screen.cursor.y].rstrip()
+
+    def line(self, y: int) -> str:
+        with self._lock:
+            return self.screen.display[y].rstrip()
+
+    @property
+    def lines(self) -> list[str]:
+        with self._lock:
+            return [ln.rstrip() for ln in self.screen.display]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
 @dataclass
 class KeyResult:
     """What one key press did."""
@@ -95,7 +172,7 @@ class KeyResult:
                 f"cursor={self.cursor} line={self.cursor_line!r}")
 
 
-class PtySession:
+class PtySession(ScreenView):
     """One program running under a pty we own, with a pyte screen fed by its output."""
 
     def __init__(
@@ -138,17 +215,7 @@ class PtySession:
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> PtySession:
-        pid, fd = pty.fork()
-        if pid == 0:  # child
-            try:
-                fcntl.ioctl(0, termios.TIOCSWINSZ,
-                            struct.pack("HHHH", self.rows, self.cols, 0, 0))
-                if self.cwd:
-                    os.chdir(self.cwd)
-                os.execvpe(self.argv[0], self.argv, self.env)
-            finally:
-                os._exit(127)
-        self.pid, self.fd = pid, fd
+        self.pid, self.fd = spawn(self.argv, self.env, self.rows, self.cols, self.cwd)
         self._thread = threading.Thread(target=self._reader, daemon=True)
         self._thread.start()
         return self
@@ -184,19 +251,11 @@ class PtySession:
     def close(self, timeout: float = 3.0) -> int | None:
         """Stop the program (SIGTERM, then SIGKILL) if still running; return its exit status."""
         if self.pid > 0 and self.exit_status is None and not self.wait_exit(0.0):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.pid, signal.SIGTERM)
-            if not self.wait_exit(timeout):
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(self.pid, signal.SIGKILL)
-                self.wait_exit(timeout)
+            stop(self.pid, self.wait_exit, timeout)
         self._stop.set()
         if self._thread:
             self._thread.join(2)
-        if self.fd >= 0:
-            with contextlib.suppress(OSError):
-                os.close(self.fd)
-            self.fd = -1
+        self.fd = close_fd(self.fd)
         if self.log_path:
             self.log_path.write_bytes(bytes(self._raw))
         return self.exit_status
@@ -205,17 +264,11 @@ class PtySession:
         """Wait up to `timeout` s for the program to exit; True if it has."""
         if self.exit_status is not None:
             return True
-        deadline = time.monotonic() + timeout
-        while True:
-            wpid, status = os.waitpid(self.pid, os.WNOHANG)
-            if wpid:
-                self.exit_status = os.waitstatus_to_exitcode(status)
-                # let the reader pick up the last bytes
-                self._eof.wait(1.0)
-                return True
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.02)
+        self.exit_status = reap(self.pid, timeout, 0.02)
+        if self.exit_status is None:
+            return False
+        self._eof.wait(1.0)  # let the reader pick up the last bytes
+        return True
 
     @property
     def alive(self) -> bool:
@@ -260,29 +313,6 @@ class PtySession:
         screen = pyte.Screen(self.cols, self.rows)
         pyte.ByteStream(screen).feed(self.raw[:offset])
         return screen
-
-    @property
-    def cursor(self) -> tuple[int, int]:
-        with self._lock:
-            return self.screen.cursor.x, self.screen.cursor.y
-
-    @property
-    def cursor_line(self) -> str:
-        with self._lock:
-            return self.screen.display[self.screen.cursor.y].rstrip()
-
-    def line(self, y: int) -> str:
-        with self._lock:
-            return self.screen.display[y].rstrip()
-
-    @property
-    def lines(self) -> list[str]:
-        with self._lock:
-            return [ln.rstrip() for ln in self.screen.display]
-
-    @property
-    def text(self) -> str:
-        return "\n".join(self.lines)
 
     def dump(self) -> str:
         """The screen with a '>' marking the cursor line, for assertion messages."""

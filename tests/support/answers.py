@@ -7,7 +7,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import pytest
     from testhost import TestHost
+
+    from roost.keys.model import Identity
 
 
 def answers_toml(uses: list[str], *, pi_ram_mb: int = 4096, domain: str = "") -> str:
@@ -44,3 +47,16 @@ def trusted_host(home: Path, name: str, host: TestHost) -> None:
     known.path.parent.mkdir(parents=True, exist_ok=True)
     known.path.write_text(host.known_hosts_lines())
     known.path.chmod(0o600)
+
+
+def pi_with_vault(pi_host: TestHost, home: Path, tmp_path: Path,
+                  monkeypatch: pytest.MonkeyPatch, passphrase: str,
+                  *identities: Identity) -> None:
+    """The test host as `pi` in `home`, trusted (`trusted_host`), roost's step records on it
+    in a test folder, and a vault holding `identities` that roost's commands open
+    (`vault_for_commands`)."""
+    from support.identities import vault_for_commands
+
+    monkeypatch.setenv("ROOST_HOST_STATE_DIR", "/var/lib/roost-test-state")
+    vault_for_commands(home, passphrase, tmp_path, monkeypatch, *identities)
+    trusted_host(home, "pi", pi_host)

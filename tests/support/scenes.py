@@ -51,7 +51,12 @@ SCENES = (
     Scene("deploy-finished", "progress", (), open="deploy-hello", snapshot=False),
     Scene("reach", "progress", (), open="reach"),
     Scene("reach-report", "progress", (), open="reach-report"),
+    Scene("alerts", "progress", (), open="alerts"),
+    Scene("backups", "progress", (), open="backups"),
+    Scene("backup-form", "progress", (), open="backup-form"),
     Scene("updates", "progress", (), open="updates"),
+    Scene("reach-upnp", "progress", (), open="reach-upnp"),
+    Scene("reach-upnp-question", "progress", (), open="reach-upnp-question"),
     Scene("settings", "progress", ("s",)),
     Scene("help", "progress", ("question_mark",)),
 )
@@ -101,6 +106,20 @@ def run_before(scene: Scene) -> Callable[[object], Awaitable[None]]:
             if scene.open == "reach-report":
                 await pilot.pause()
                 pilot.app.screen.show(REACH_REPORT)  # type: ignore[attr-defined]
+        if scene.open in ("backups", "backup-form"):
+            from roost.tui.screens import open_screen
+
+            backed_up_blog(pilot.app.ws.home)  # type: ignore[attr-defined]
+            pilot.app.ws.reload()  # type: ignore[attr-defined]
+            if scene.open == "backups":
+                open_screen(pilot.app, "backups")
+            else:
+                open_screen(pilot.app, "backup", "prosody:pi")
+        if scene.open == "alerts":
+            from roost.tui.screens import open_screen
+
+            watching_chat(pilot.app.ws.home)  # type: ignore[attr-defined]
+            open_screen(pilot.app, "alerts")
         if scene.open == "updates":
             from roost.tui.screens import open_screen
 
@@ -110,6 +129,8 @@ def run_before(scene: Scene) -> Callable[[object], Awaitable[None]]:
             screen.report = UPDATES_REPORT
             screen.refresh_content()
             screen.say(UPDATES_REPORT.summary)
+        if scene.open in ("reach-upnp", "reach-upnp-question"):
+            await reach_upnp(pilot, question=scene.open.endswith("question"))
         if scene.open == "deploy-hello":
             await deploy_hello(pilot)
         for key in scene.keys:
@@ -117,6 +138,29 @@ def run_before(scene: Scene) -> Callable[[object], Awaitable[None]]:
         await pilot.pause()
 
     return go
+
+
+async def reach_upnp(pilot: object, question: bool) -> None:
+    """The router forwarding (UPnP) for Prosody on pi; with `question`, the question asked
+    once the router has answered, before it is changed."""
+    from textual.pilot import Pilot
+
+    from roost.app.opening import consent_question
+    from roost.deploy.recipe import Port
+    from roost.tui.app import RoostApp
+    from roost.tui.screens import open_screen
+    from roost.tui.screens.forms import YesNoScreen
+
+    assert isinstance(pilot, Pilot)
+    app = pilot.app
+    assert isinstance(app, RoostApp)
+    app.ws.deployed("prosody", "pi", "0.12.3", ports=("5222/tcp", "5269/tcp"))
+    open_screen(app, "reach-upnp", "prosody")
+    if question:
+        await pilot.pause()
+        app.push_screen(YesNoScreen(
+            consent_question((Port(5222), Port(5269)), "pi", "192.168.1.20"),
+            yes="Yes, ask the router", no="No, change nothing", title="Ask the router?"))
 
 
 def _reach_report() -> object:
@@ -138,6 +182,38 @@ def _reach_report() -> object:
 
 REACH_REPORT = _reach_report()
 """A fixed report for the reach screen's snapshot (its checks are proven elsewhere)."""
+
+def backed_up_blog(home: Path) -> None:
+    """The blog backed up from the pi to the vps last night; chat deployed on the pi and not
+    backed up yet (what "protect what you moved" offers)."""
+    from roost.app.backing_up import Record, save_record
+    from roost.deploy.hosts import HOSTS_FILE, Host, HostStore
+
+    store = HostStore(home / HOSTS_FILE)
+    known = {h.name for h in store.all()}
+    for name, address in (("pi", "192.0.2.8"), ("vps", "192.0.2.20")):
+        if name not in known:
+            store.add(Host(name, address, user="root"))
+    ws = Workspace.open(home, facts=FACTS, clock=CLOCK)
+    ws.deployed("static-blog", "pi", "1.22")
+    ws.record_backup("static-blog", "pi", "vps", "daily")
+    ws.deployed("prosody", "pi", "0.12.3")
+    save_record(home, Record("static-blog", "pi", "vps", "192.0.2.20",
+                             last_archive="static-blog-2026-11-25T03:00:00",
+                             last_at="2026-11-25T03:00:41+00:00", size=48_000,
+                             original=2_300_000))
+
+
+def watching_chat(home: Path) -> None:
+    """A watch kept in the data folder: chat on the pi, watched from the vps."""
+    from roost.app.watching import Watching
+    from roost.deploy.watch import Probe, Watch
+
+    Watching(home).record(Watch(
+        "prosody", "pi", "vps", "chat (prosody)",
+        Probe("xmpp", "192.0.2.8", 5222, name="chat.example.org"), "you@example.net",
+        "alerts", "roost-alerts@example.net"))
+
 
 HELLO_ROOT = "/tmp/roost-screenshot-hello"
 

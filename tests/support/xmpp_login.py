@@ -7,20 +7,26 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable
 
 TIMEOUT = 15.0
+
+
+def first_outcome() -> tuple[asyncio.Future[str], Callable[[str], None]]:
+    """A future for what a client's session came to, and the function that sets it (the first
+    outcome counts; later ones are ignored)."""
+    outcome: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    def done(what: str) -> None:
+        if not outcome.done():
+            outcome.set_result(what)
+    return outcome, done
 
 
 async def login(address: str, jid: str, password: str, cafile: str) -> str:
     import slixmpp
 
-    loop = asyncio.get_running_loop()
-    outcome: asyncio.Future[str] = loop.create_future()
-
-    def done(what: str) -> None:
-        if not outcome.done():
-            outcome.set_result(what)
-
+    outcome, done = first_outcome()
     c = slixmpp.ClientXMPP(jid, password)
     c.ca_certs = cafile
     c.enable_plaintext = False

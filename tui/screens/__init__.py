@@ -40,6 +40,10 @@ def open_screen(app: App[int], name: str, arg: str | None = None) -> None:
         from roost.tui.screens.ways_in import OnionScreen
 
         app.push_screen(OnionScreen(arg))
+    elif name == "reach-upnp" and arg is not None:
+        from roost.tui.screens.ways_in import UpnpScreen
+
+        app.push_screen(UpnpScreen(arg))
     elif name == "backups":
         from roost.tui.screens.backups import BackupsScreen
 
@@ -65,6 +69,10 @@ def open_screen(app: App[int], name: str, arg: str | None = None) -> None:
         from roost.tui.screens.status import StatusScreen
 
         app.push_screen(StatusScreen())
+    elif name == "alerts":
+        from roost.tui.screens.alerts import AlertsScreen
+
+        app.push_screen(AlertsScreen())
     elif name == "updates":
         from roost.tui.screens.updates import UpdatesScreen
 

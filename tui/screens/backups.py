@@ -28,10 +28,8 @@ class BackupsScreen(RoostScreen):
 
     def rows(self) -> Sequence[Row]:
         from roost.app.backing_up import overview
-        from roost.core import clock
-
         out: list[Row] = []
-        for n, line in enumerate(overview(self.ws.home, clock.from_environment()())):
+        for n, line in enumerate(overview(self.ws.home, self.ws.clock())):
             service, _, rest = line.partition(": ")
             state = rest.split(";")[0].split(".")[0].split(" (")[0]  # fits 40 columns
             out.append(Row(f"backup:{n}:{service.split()[0]}", service, state=state,

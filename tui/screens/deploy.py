@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
+from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Input, Label, Static
 from textual.worker import Worker, WorkerState
@@ -42,18 +43,30 @@ def deploy_job(recipe_id: str, host: Host, home: Path, options: dict[str, str],
     roost.app.deploying). Returns the engine's result. `sudo_password` may be a function: it
     is called only once connected, and only when a command needs root and sudo asks."""
     from roost.app.deploying import Deployment
+
+    d = Deployment(recipe_id, host, home, options, on_event=emit,
+                   passphrase=typed(passphrase, "this service needs a key"),
+                   sudo_password=sudo_password or None, cancel=cancel)
+    with trusted_in_hosts(host):
+        return d.run(restart=not resume)
+
+
+def typed(passphrase: str, needs: str) -> Callable[[], str]:
+    """The passphrase field as a use case's callback: a RoostError line when it was left
+    empty and the vault is needed."""
+    from roost.app.on_host import no_passphrase
+
+    return no_passphrase(needs, passphrase, hint="type the vault passphrase and start again")
+
+
+@contextlib.contextmanager
+def trusted_in_hosts(host: Host) -> Iterator[None]:
+    """A host whose key nobody confirmed yet: one line that says where to confirm it (the
+    screen has no question to ask during a job)."""
     from roost.deploy.trust import TrustNeeded
 
-    def passphrase_given() -> str:
-        if not passphrase:
-            raise RoostError("this service needs a key from your vault",
-                             hint="type the vault passphrase and start again")
-        return passphrase
-
-    d = Deployment(recipe_id, host, home, options, on_event=emit, passphrase=passphrase_given,
-                   sudo_password=sudo_password or None, cancel=cancel)
     try:
-        return d.run(restart=not resume)
+        yield
     except TrustNeeded:
         raise RoostError(f"roost has not confirmed {host.name}'s host key yet",
                          hint="open Hosts, choose the host and read its facts "
@@ -67,13 +80,8 @@ def relay_job(service_id: str, host: Host, vps: Host, home: Path, passphrase: st
     `roost reach ID --host H --relay VPS`); the lines to tell."""
     from roost.app.relaying import Relaying
 
-    def passphrase_given() -> str:
-        if not passphrase:
-            raise RoostError("the relay needs your vault's WireGuard keys",
-                             hint="type the vault passphrase and start again")
-        return passphrase
-
-    return Relaying(service_id, host, vps, home, on_event=emit, passphrase=passphrase_given,
+    return Relaying(service_id, host, vps, home, on_event=emit,
+                    passphrase=typed(passphrase, "the relay needs the WireGuard keys"),
                     sudo_password=lambda h: sudo_password if h.name == host.name else None,
                     cancel=cancel).open()
 
@@ -95,6 +103,8 @@ class DeployScreen(RoostScreen):
         Binding("m", "done", "mark the step done"),
         Binding("o", "reach", "can others reach it?"),
     ]
+    ASKS_PASSPHRASE: ClassVar[bool] = True
+    """Whether the work may need a key from the vault (a field for its passphrase)."""
 
     def __init__(self, service_id: str = "") -> None:
         super().__init__()
@@ -157,10 +167,11 @@ class DeployScreen(RoostScreen):
             error = Static(Content(""), id=f"error-{o.name}", classes="field-error")
             error.display = False
             rows.append(error)
-        inp = SecretInput(id="field-passphrase", select_on_focus=False)
-        inp.cursor_blink = False
-        rows.append(Horizontal(Label("Vault passphrase (if it needs keys): "), inp,
-                               classes="form-row"))
+        if self.ASKS_PASSPHRASE:
+            inp = SecretInput(id="field-passphrase", select_on_focus=False)
+            inp.cursor_blink = False
+            rows.append(Horizontal(Label("Vault passphrase (if it needs keys): "), inp,
+                                   classes="form-row"))
         yield OptionsForm(*rows, id="deploy-form")
 
     @staticmethod
@@ -270,6 +281,11 @@ class DeployScreen(RoostScreen):
             raise no_recipe_error(recipe_id, RECIPES, host)
         raise explain(svc, self.ws.catalog, RECIPES, host, in_app=True)
 
+    def passphrase(self) -> str:
+        """The vault passphrase typed ("" on a screen without the field)."""
+        found = self.query("#field-passphrase")
+        return found.first(Input).value if found else ""
+
     def options(self) -> dict[str, str] | None:
         """The options typed, name -> value as typed (an empty field is left out: its
         default is used); None when a field is refused (said, and focused)."""
@@ -286,7 +302,7 @@ class DeployScreen(RoostScreen):
     def start(self, resume: bool) -> None:
         from roost.app.hosts import host_store
 
-        passphrase = self.query_one("#field-passphrase", Input).value
+        passphrase = self.passphrase()
         options = self.options()
         if options is None:
             return
@@ -296,18 +312,29 @@ class DeployScreen(RoostScreen):
         except RoostError as exc:
             self.say(exc.line())
             return
-        self.cancel.clear()
-        self.phase = "running"
-        self.lines.append(f"starting on {host.name}")
         self.finish_rows = []
         self.query_one("#deploy-form").display = False
-        self._follow()
-        self.menu.focus()
-        self.say(self.running_words())
+        self._begin(f"starting on {host.name}", self.running_words())
 
         if self.cancel not in self.roost.cancel_events:
             self.roost.cancel_events.append(self.cancel)
 
+        emit = self._emitter("the deploy", "start it again to resume")
+        self.run_worker(self.make_job(host, options, passphrase, resume, emit), thread=True,
+                        exclusive=True, exit_on_error=False, name="deploy")
+
+    def _begin(self, line: str, words: str) -> None:
+        """A run starts: its first line in the followed, focused list, and `words` said."""
+        self.cancel.clear()
+        self.phase = "running"
+        self.lines.append(line)
+        self._follow()
+        self.menu.focus()
+        self.say(words)
+
+    def _emitter(self, what: str, hint: str) -> Callable[[Any], None]:
+        """The worker's event callback: each event shown on the screen; once the app has quit,
+        the run stops before its next step (its journal is saved)."""
         def emit(e: Any) -> None:
             try:
                 self.app.call_from_thread(self.on_engine_event, e)
@@ -315,11 +342,8 @@ class DeployScreen(RoostScreen):
                 self.cancel.set()
                 from roost.app.deploying import Cancelled
 
-                raise Cancelled("roost was closed during the deploy",
-                                hint="start it again to resume") from None
-
-        self.run_worker(self.make_job(host, options, passphrase, resume, emit), thread=True,
-                        exclusive=True, exit_on_error=False, name="deploy")
+                raise Cancelled(f"roost was closed during {what}", hint=hint) from None
+        return emit
 
     def make_job(self, host: Host, options: dict[str, str], passphrase: str, resume: bool,
                  emit: Callable[[Any], None]) -> Callable[[], Any]:
@@ -353,30 +377,18 @@ class DeployScreen(RoostScreen):
     def start_relay(self, vps_name: str) -> None:
         from roost.app.hosts import host_store
 
-        passphrase = self.query_one("#field-passphrase", Input).value
+        passphrase = self.passphrase()
         try:
             store = host_store(self.ws.home)
             host, vps = store.get(self.host_name), store.get(vps_name)
         except RoostError as exc:
             self.say(exc.line())
             return
-        self.cancel.clear()
-        self.phase = "running"
-        self.lines.append(f"relaying through {vps.name}")
-        self._follow()
-        self.menu.focus()
-        self.say(f"Relaying through {vps.name}; each step is shown as a line.")
+        self._begin(f"relaying through {vps.name}",
+                    f"Relaying through {vps.name}; each step is shown as a line.")
         home, service_id = self.ws.home, self.service_id
 
-        def emit(e: Any) -> None:
-            try:
-                self.app.call_from_thread(self.on_engine_event, e)
-            except RuntimeError:  # the app has quit: stop here, the journal is saved
-                self.cancel.set()
-                from roost.app.deploying import Cancelled
-
-                raise Cancelled("roost was closed during the relay",
-                                hint="start it again to continue") from None
+        emit = self._emitter("the relay", "start it again to continue")
 
         def job() -> list[str]:
             return relay_job(service_id, host, vps, home, passphrase,
@@ -387,22 +399,28 @@ class DeployScreen(RoostScreen):
     def ask_sudo_password(self, host: Host) -> str | None:
         """From the deploy's worker thread, once connected and only when a command needs
         root and sudo asks: ask on a SudoScreen and wait for the answer (None: cancelled)."""
-        answer: list[str | None] = []
+        question = (f"sudo on {host.name} asks for the password of {host.user or 'you'} "
+                    "to go on with the deploy.")
+        answer = self.ask_from_worker(SudoScreen(question))
+        return answer if isinstance(answer, str) else None
+
+    def ask_from_worker(self, screen: Screen[Any]) -> object:
+        """From the worker thread: push a question's screen and wait for what it is dismissed
+        with (None when roost quits or the work is cancelled meanwhile)."""
+        answer: list[object] = []
         given = threading.Event()
 
-        def answered(value: str | None) -> None:
+        def answered(value: object) -> None:
             answer.append(value)
             given.set()
 
-        question = (f"sudo on {host.name} asks for the password of {host.user or 'you'} "
-                    "to go on with the deploy.")
         try:
-            self.app.call_from_thread(self.app.push_screen, SudoScreen(question), answered)
+            self.app.call_from_thread(self.app.push_screen, screen, answered)
         except RuntimeError:  # the app has quit
             return None
         while not given.wait(0.1):
             # Quitting roost (or leaving the screen) while the question is open ends the
-            # deploy: the worker must not wait for an answer nobody can give any more.
+            # work: the worker must not wait for an answer nobody can give any more.
             if self.cancel.is_set() or not self.app.is_running:
                 return None
         return answer[0]

@@ -103,3 +103,38 @@ class FormScreen(RoostScreen):
                 self.say(err.line())
             else:
                 self.say(f"That did not work: {type(err).__name__}.")
+
+
+class YesNoScreen(RoostScreen):
+    """A question the person answers yes or no, the question as the text and the two answers
+    as the list, "no" first (Enter on the first line changes nothing). Dismissed with True
+    or False; going back is no."""
+
+    TITLE = "A question"
+    LIST_ID = "answers"
+    ENTER = "answer"
+    NAME = "A yes or no question"
+    BACK_WORD = "no"
+    YES = "Yes"
+    NO = "No"
+
+    def __init__(self, question: str, yes: str = "", no: str = "", title: str = "") -> None:
+        super().__init__()
+        self.question = question
+        self.yes, self.no = yes or self.YES, no or self.NO
+        self.heading = title or self.TITLE
+
+    def title_text(self) -> str:
+        return self.heading
+
+    def intro(self) -> str:
+        return self.question
+
+    def rows(self) -> Sequence[Row]:
+        return [Row("no", self.no, state="answer"), Row("yes", self.yes, state="answer")]
+
+    def activate(self, key: str) -> None:
+        self.dismiss(key == "yes")  # type: ignore[arg-type]
+
+    def action_back(self) -> None:
+        self.dismiss(False)  # type: ignore[arg-type]

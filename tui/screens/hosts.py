@@ -16,7 +16,7 @@ from textual.worker import Worker, WorkerState
 from roost.core.errors import RoostError
 from roost.tui.a11y import Row
 from roost.tui.screens.base import RoostScreen
-from roost.tui.screens.forms import Field, FormScreen
+from roost.tui.screens.forms import Field, FormScreen, YesNoScreen
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -228,28 +228,12 @@ class AddHostScreen(FormScreen):
             screen.say(f"Added {name}. " + " ".join(result))
 
 
-class TrustScreen(RoostScreen):
+class TrustScreen(YesNoScreen):
     """First contact: show the fingerprint and ask. Dismissed with True or False."""
 
     TITLE = "Trust this host?"
     LIST_ID = "trust"
-    ENTER = "answer"
     NAME = "Trust a host"
     BACK_WORD = "no, do not trust it"
-
-    def __init__(self, question: str) -> None:
-        super().__init__()
-        self.question = question
-
-    def intro(self) -> str:
-        return self.question
-
-    def rows(self) -> Sequence[Row]:
-        return [Row("no", "No, do not trust it", state="answer"),
-                Row("yes", "Yes, I checked: the fingerprint is the same", state="answer")]
-
-    def activate(self, key: str) -> None:
-        self.dismiss(key == "yes")  # type: ignore[arg-type]
-
-    def action_back(self) -> None:
-        self.dismiss(False)  # type: ignore[arg-type]
+    YES = "Yes, I checked: the fingerprint is the same"
+    NO = "No, do not trust it"

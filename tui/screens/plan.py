@@ -246,6 +246,7 @@ class ServiceScreen(RoostScreen):
             *([Row("action:tor", "Reach it over Tor", state="action, Enter",
                    extra="A Tor onion service for private use: you and friends you give "
                    "its address.")] if step is not None and step.reach else []),
+            *([self._upnp_row()] if step is not None and step.reach else []),
             Row("action:undo", "Undo the last change", state="action, key u"),
         ]
         return out
@@ -263,7 +264,7 @@ class ServiceScreen(RoostScreen):
     def activate(self, key: str) -> None:
         actions = {"action:done": self.action_done, "action:skip": self.action_skip,
                    "action:deploy": self.action_deploy, "action:undo": self.action_undo,
-                   "action:tor": self.action_tor}
+                   "action:tor": self.action_tor, "action:upnp": self.action_upnp}
         if key in actions:
             actions[key]()
 
@@ -302,6 +303,23 @@ class ServiceScreen(RoostScreen):
 
         open_screen(self.app, "deploy", self.service_id)
 
+
+    def _upnp_row(self) -> Row:
+        progress = self.ws.progress
+        hosts = {str(e.detail.get("host", "")) for e in progress.running()
+                 if e.service_id == self.service_id}
+        if any(w.detail.get("way") == "upnp" for h in sorted(hosts)
+               for w in progress.ways_in(self.service_id, h)):
+            return Row("action:upnp", "Stop the router forwarding", state="action, Enter",
+                       extra="The home router stops forwarding its ports (UPnP).")
+        return Row("action:upnp", "Have your router forward the ports (UPnP)",
+                   state="action, Enter", extra="roost asks your home router to forward the "
+                   "ports people outside use; it asks you first.")
+
+    def action_upnp(self) -> None:
+        from roost.tui.screens import open_screen
+
+        open_screen(self.app, "reach-upnp", self.service_id)
 
     def action_tor(self) -> None:
         from roost.tui.screens import open_screen

@@ -70,6 +70,7 @@ class SettingsScreen(RoostScreen):
 
 
 def all_screens() -> list[type[RoostScreen]]:
+    from roost.tui.screens.alerts import AlertsScreen, WatchFormScreen
     from roost.tui.screens.assessment import AssessmentScreen
     from roost.tui.screens.deploy import DeployScreen
     from roost.tui.screens.hosts import AddHostScreen, HostScreen, HostsScreen, TrustScreen
@@ -88,6 +89,7 @@ def all_screens() -> list[type[RoostScreen]]:
     return [WelcomeScreen, AssessmentScreen, PlanScreen, ServiceScreen, SkipScreen,
             IdentitiesScreen, KindScreen, IdentityFormScreen, BackupScreen, HostsScreen,
             HostScreen, AddHostScreen, TrustScreen, DeployScreen, ReachScreen, StatusScreen,
+            AlertsScreen, WatchFormScreen,
             UpdatesScreen, SettingsScreen,
             HelpScreen]
 

@@ -69,6 +69,8 @@ class WelcomeScreen(RoostScreen):
                            state="start here"))
         if ws.progress.running():  # something is deployed: its status is a row away
             out.append(Row("status", "Status", detail="is everything working? (roost check)"))
+            out.append(Row("alerts", "Alerts", detail="another host tells you when a service "
+                           "goes down (roost watch)"))
             out.append(Row("updates", "Updates", detail="what is newer, and upgrade "
                                                        "(roost updates)"))
         out += [
