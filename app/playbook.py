@@ -31,6 +31,14 @@ from roost.deploy.recipes import builder
 
 VAULT_FILE = "group_vars/all/vault.yml"
 
+ANSIBLE_CFG = """\
+# Written by roost. Pipelining sends each task to the host on ssh's standard input, so a
+# task's arguments (a password from the vault on a command's stdin) are never written to a
+# temporary file on the host.
+[ssh_connection]
+pipelining = True
+"""
+
 VaultPassword = Path | Callable[[], str]
 """The vault password: a file the person gives (read by ansible-vault itself), or a function
 that asks for it."""
@@ -122,8 +130,9 @@ def _inventory(hosts: Sequence[Host]) -> str:
 
 
 def _site(by_host: dict[str, list[str]]) -> str:
-    plays = [{"name": f"The services roost set up on {host}", "hosts": host, "become": True,
-              "roles": roles} for host, roles in by_host.items()]
+    plays: list[ansible.Task] = [
+        {"name": f"The services roost set up on {host}", "hosts": host, "become": True,
+         "roles": roles} for host, roles in by_host.items()]
     return "---\n" + ansible.yaml(plays)
 
 
@@ -241,6 +250,7 @@ def export(home: Path, to: Path, *, service: str | None = None, host: str | None
     atomic_write_text(to / "inventory.ini", _inventory(list(hosts.values())))
     atomic_write_text(to / "site.yml", _site(by_host))
     atomic_write_text(to / "README.md", _readme(listed, len(vault_vars)))
+    atomic_write_text(to / "ansible.cfg", ANSIBLE_CFG)
     if vault_vars:
         _encrypt(plain, to / VAULT_FILE, password)
     return Exported(to, listed, len(vault_vars))

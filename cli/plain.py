@@ -326,10 +326,38 @@ class Plain:
         if remote:
             actions.append(("Keep a dynamic-DNS name pointed at a host whose address "
                             "changes", lambda: self.pick_dyndns([h.name for h in remote])))
+            actions.append(("Have a host install security updates by itself, or stop it",
+                            lambda: self.security_updates([h.name for h in remote])))
         picked = self.choose("What would you like to do with your hosts?",
                              [t for t, _ in actions])
         if picked is not None:
             actions[picked][1]()
+
+    def security_updates(self, names: Sequence[str]) -> None:
+        """Debian's unattended-upgrades on or off on a host (roost.app.security_updates, as
+        `roost host security-updates NAME [--off]`)."""
+        from roost.app.deploying import text_of
+        from roost.app.hosts import find
+        from roost.app.security_updates import SecurityUpdates
+        from roost.cli.deploy_cmd import ask_sudo_password
+
+        picked = self.choose("Which host?", names)
+        if picked is None:
+            return
+        on = self.choose("Security updates on that host:",
+                         ["Install them by itself every day (Debian's unattended-upgrades)",
+                          "Stop installing them by itself"])
+        if on is None:
+            return
+
+        def run() -> list[str]:
+            host = find(self.ws.home, names[picked])
+            return SecurityUpdates(host, self.ws.home, on_event=lambda e: self.say(text_of(e)),
+                                   ask_trust=self._trust,
+                                   sudo_password=lambda: ask_sudo_password(host)).switch(
+                on=on == 0)
+
+        self.tell(run)
 
     def pick_dyndns(self, names: Sequence[str]) -> None:
         picked = self.choose("Keep a dynamic-DNS name pointed at a host whose address "

@@ -25,36 +25,19 @@ import re
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypeAlias
 
 from roost.core.errors import RoostError
+from roost.deploy import steps as st
 from roost.deploy.options import recipe_options
 from roost.deploy.recipe import Recipe
 from roost.deploy.recipes.upstream import INSTALLED, UNPACK, UNPACK_ZIP, InstallArtifact
-from roost.deploy.steps import (
-    CreateAccount,
-    DisableService,
-    EnableService,
-    EnsureDir,
-    EnsureUser,
-    InstallPackages,
-    RemovePackages,
-    RemovePath,
-    RenderTemplate,
-    Restart,
-    RunCommand,
-    Secret,
-    Step,
-    WaitHealth,
-    WriteFile,
-    script,
-)
 from roost.deploy.steps.commands import _as_user
 
 MARKER_DIR = "/var/lib/roost-ansible"
 """Where a command that has no check of its own leaves a marker once it ran."""
 
-Resolve = Callable[[Secret], str]
+Resolve = Callable[[st.Secret], str]
 
 
 @dataclass(frozen=True)
@@ -63,7 +46,7 @@ class VaultVar:
 
     name: str
     value: Callable[[Resolve], str]
-    refs: tuple[Secret, ...]
+    refs: tuple[st.Secret, ...]
 
 
 @dataclass
@@ -86,10 +69,17 @@ class Comment:
     text: str
 
 
+Yaml: TypeAlias = ("str | int | float | bool | Comment | Sequence[Yaml] | Mapping[str, Yaml] "
+                   "| None")
+"""What `yaml` writes: scalars, comments, lists and mappings of them."""
+Task: TypeAlias = dict[str, Yaml]
+"""One task or handler, as a mapping."""
+
+
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 
 
-def _key(k: Any) -> str:
+def _key(k: Yaml) -> str:
     return k if isinstance(k, str) and _PLAIN_KEY.match(k) else _scalar(k)
 
 
@@ -105,7 +95,7 @@ _TOKEN = re.compile(r"\\u[0-9a-fA-F]{4}|\\.|.", re.S)
 WIDTH = 100
 
 
-def _scalar(v: Any, indent: int = 0) -> str:
+def _scalar(v: Yaml, indent: int = 0) -> str:
     """One scalar; a long text is folded over lines with escaped line breaks (YAML keeps
     exactly the text), breaking only before a character that is not a space."""
     if isinstance(v, bool) or v is None or isinstance(v, int | float):
@@ -126,7 +116,7 @@ def _scalar(v: Any, indent: int = 0) -> str:
     return ("\\\n" + " " * (indent + 4)).join(lines)
 
 
-def yaml(value: Any, indent: int = 0) -> str:
+def yaml(value: Yaml, indent: int = 0) -> str:
     """`value` (dicts, lists, scalars, `Comment`s) as YAML text."""
     pad = " " * indent
     if isinstance(value, Mapping):
@@ -161,7 +151,7 @@ def _comment(c: Comment, pad: str) -> str:
     return "".join(f"{pad}# {line}\n" for line in textwrap.wrap(c.text, WIDTH - len(pad)))
 
 
-def _inline(v: Any, indent: int = 0) -> str:
+def _inline(v: Yaml, indent: int = 0) -> str:
     if isinstance(v, Mapping):
         return "{}"
     if isinstance(v, list):
@@ -188,7 +178,7 @@ def _mode(m: int) -> str:
     return f"0{m:o}" if m < 0o1000 else f"{m:o}"
 
 
-def _owned(d: dict[str, Any], owner: str | None, group: str | None) -> dict[str, Any]:
+def _owned(d: Task, owner: str | None, group: str | None) -> Task:
     if owner:
         d["owner"] = owner
     if group:
@@ -200,11 +190,11 @@ def _file_name(path: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", path.strip("/"))
 
 
-def _mentions(step: Step, paths: set[str]) -> bool:
+def _mentions(step: st.Step, paths: set[str]) -> bool:
     """The step writes, creates or names one of `paths` (the link `ln -sfn A B` makes)."""
     if set(step.touches()) & paths:
         return True
-    if isinstance(step, RunCommand):
+    if isinstance(step, st.RunCommand):
         return bool(set(step.argv) & paths) or step.creates in paths
     return False
 
@@ -214,28 +204,28 @@ class _Builder:
         self.recipe = recipe
         self.name = name
         self.role = Role(name)
-        self.tasks: list[Any] = []
-        self.handlers: list[dict[str, Any]] = []
+        self.tasks: list[Yaml] = []
+        self.handlers: list[Task] = []
         self.notify: dict[int, list[str]] = {}
         self.markers = False
         self._plan_handlers()
 
     # -- handlers: one per Restart, notified by the steps before it that touch what it watches
 
-    def _handler(self, i: int, step: Restart) -> str:
+    def _handler(self, i: int, step: st.Restart) -> str:
         return f"{step.action.capitalize()} {step.unit} for {self.name} (step {i})"
 
     def _plan_handlers(self) -> None:
         steps = list(self.recipe.steps)
         for i, step in enumerate(steps, 1):
-            if not isinstance(step, Restart):
+            if not isinstance(step, st.Restart):
                 continue
             watch = set(step.watch)
             for j, earlier in enumerate(steps[:i - 1], 1):
                 if _mentions(earlier, watch):
                     self.notify.setdefault(j, []).append(self._handler(i, step))
             if step.action == "reload-or-restart":
-                task: dict[str, Any] = {
+                task: Task = {
                     "name": self._handler(i, step), "changed_when": True,
                     "ansible.builtin.command": {
                         "argv": ["systemctl", "reload-or-restart", step.unit]}}
@@ -247,15 +237,15 @@ class _Builder:
 
     # -- vault variables
 
-    def _vault(self, value: Callable[[Resolve], str], refs: Sequence[Secret]) -> str:
+    def _vault(self, value: Callable[[Resolve], str], refs: Sequence[st.Secret]) -> str:
         name = f"vault_{self.name}_{len(self.role.vault) + 1}"
         self.role.vault.append(VaultVar(name, value, tuple(refs)))
         return name
 
     # -- tasks
 
-    def _add(self, n: int, title: str, body: dict[str, Any], **extra: Any) -> None:
-        task: dict[str, Any] = {"name": f"Step {n}: {title}", **body, **extra}
+    def _add(self, n: int, title: str, body: Task, **extra: Yaml) -> None:
+        task: Task = {"name": f"Step {n}: {title}", **body, **extra}
         if n in self.notify:
             task["notify"] = list(self.notify[n])
         self.tasks.append(task)
@@ -270,65 +260,65 @@ class _Builder:
             "check_mode": False})
         return f"{var}.rc != 0"
 
-    def _marker(self, n: int, step: Step) -> str:
+    def _marker(self, n: int, step: st.Step) -> str:
         self.markers = True
         return f"{MARKER_DIR}/{self.name}/{n:03d}-{step.digest()}.done"
 
-    def step(self, n: int, step: Step) -> None:
+    def step(self, n: int, step: st.Step) -> None:
         what = step.describe()
-        if isinstance(step, InstallPackages):
+        if isinstance(step, st.InstallPackages):
             self._add(n, what, {"ansible.builtin.apt": {
                 "name": list(step.packages), "state": "present", "install_recommends": False,
                 "update_cache": True, "cache_valid_time": 3600}})
-        elif isinstance(step, RemovePackages):
+        elif isinstance(step, st.RemovePackages):
             self._add(n, what, {"ansible.builtin.apt": {
                 "name": list(step.packages), "state": "absent", "purge": step.purge}})
-        elif isinstance(step, RenderTemplate):
+        elif isinstance(step, st.RenderTemplate):
             self._template(n, step)
-        elif isinstance(step, WriteFile):
+        elif isinstance(step, st.WriteFile):
             self._write(n, step)
-        elif isinstance(step, EnsureDir):
+        elif isinstance(step, st.EnsureDir):
             self._add(n, what, {"ansible.builtin.file": _owned({
                 "path": step.path, "state": "directory", "mode": _mode(step.mode)},
                 step.owner, step.group)})
-        elif isinstance(step, RemovePath):
+        elif isinstance(step, st.RemovePath):
             self._add(n, what, {"ansible.builtin.file": {"path": step.path, "state": "absent"}})
-        elif isinstance(step, EnsureUser):
+        elif isinstance(step, st.EnsureUser):
             # Its own group first, as roost's useradd does (`-U`, or `-g` when it exists).
             self.tasks.append({"name": f"Step {n}: the group {step.name}",
                                "ansible.builtin.group": {"name": step.name, "system": True}})
-            user: dict[str, Any] = {"name": step.name, "group": step.name, "system": True,
+            user: Task = {"name": step.name, "group": step.name, "system": True,
                                     "home": step.home, "create_home": False,
                                     "shell": step.shell}
             if step.groups:
                 user.update(groups=list(step.groups), append=True)
             self._add(n, what, {"ansible.builtin.user": user})
-        elif isinstance(step, EnableService):
+        elif isinstance(step, st.EnableService):
             self._add(n, what, {"ansible.builtin.systemd": {
                 "name": step.unit, "enabled": True, "state": "started", "daemon_reload": True}})
-        elif isinstance(step, DisableService):
+        elif isinstance(step, st.DisableService):
             self._add(n, what, {"ansible.builtin.systemd": {
                 "name": step.unit, "enabled": False, "state": "stopped"}})
-        elif isinstance(step, Restart):
+        elif isinstance(step, st.Restart):
             self.tasks.append(Comment(
                 f"Step {n}: {what}: its handler runs here when a file it watches changed"))
             self.tasks.append({"name": f"Step {n}: {what}",
                                "ansible.builtin.meta": "flush_handlers"})
-        elif isinstance(step, RunCommand):
+        elif isinstance(step, st.RunCommand):
             self._command(n, step)
-        elif isinstance(step, CreateAccount):
+        elif isinstance(step, st.CreateAccount):
             self._account(n, step)
         elif isinstance(step, InstallArtifact):
             self._artifact(n, step)
-        elif isinstance(step, WaitHealth):
+        elif isinstance(step, st.WaitHealth):
             self._health(n, step)
         else:
             raise RoostError(f"roost cannot write the step {what!r} as Ansible yet",
                              hint="report it; the recipe still deploys with roost")
 
-    def _write(self, n: int, step: WriteFile) -> None:
+    def _write(self, n: int, step: st.WriteFile) -> None:
         args = _owned({"dest": step.path, "mode": _mode(step.mode)}, step.owner, step.group)
-        if isinstance(step.content, Secret):
+        if isinstance(step.content, st.Secret):
             if step.content.binary:
                 raise RoostError(f"{step.path} holds a binary secret Ansible cannot copy",
                                  hint="report it; the recipe still deploys with roost")
@@ -346,13 +336,13 @@ class _Builder:
         self._add(n, step.describe(), {"ansible.builtin.copy": {
             "src": _file_name(step.path), **args}})
 
-    def _template(self, n: int, step: RenderTemplate) -> None:
+    def _template(self, n: int, step: st.RenderTemplate) -> None:
         args = _owned({"dest": step.path, "mode": _mode(step.mode)}, step.owner, step.group)
-        refs = [v for v in step.values.values() if isinstance(v, Secret)]
+        refs = [v for v in step.values.values() if isinstance(v, st.Secret)]
         if refs:
             # The whole rendered file is the secret: it goes to the vault as it is.
-            def rendered(r: Resolve, s: RenderTemplate = step) -> str:
-                return s._render(lambda v: r(v) if isinstance(v, Secret) else v)
+            def rendered(r: Resolve, s: st.RenderTemplate = step) -> str:
+                return s._render(lambda v: r(v) if isinstance(v, st.Secret) else v)
             var = self._vault(rendered, refs)
             self._add(n, step.describe() + " (from the vault)", {"ansible.builtin.copy": {
                 "content": Jinja("{{ " + var + " }}"), **args}}, no_log=True)
@@ -366,7 +356,7 @@ class _Builder:
         """A comment above the next task: why it is a `command`."""
         self.tasks.append(Comment(text))
 
-    def _command(self, n: int, step: RunCommand) -> None:
+    def _command(self, n: int, step: st.RunCommand) -> None:
         if step.unless:
             self._note(f"Step {n} is roost's own command; it runs when the check before it "
                        "fails, as roost's `unless`.")
@@ -376,9 +366,9 @@ class _Builder:
             self._note(f"Step {n} has no check: it runs once per host, as roost's journal "
                        "remembers it; the marker file is its `creates:`.")
         argv = _as_user(step.argv, step.as_user, step.cwd)
-        args: dict[str, Any] = {"argv": argv}
-        extra: dict[str, Any] = {}
-        if isinstance(step.stdin, Secret):
+        args: Task = {"argv": argv}
+        extra: Task = {}
+        if isinstance(step.stdin, st.Secret):
             if step.stdin.binary:
                 raise RoostError("a command reads a binary secret Ansible cannot pass",
                                  hint="report it; the recipe still deploys with roost")
@@ -411,7 +401,7 @@ class _Builder:
             return
         self._add(n, step.describe(), {"ansible.builtin.command": args}, **extra)
 
-    def _account(self, n: int, step: CreateAccount) -> None:
+    def _account(self, n: int, step: st.CreateAccount) -> None:
         secret, encode, repeat = step.secret, step.encode, step.repeat
 
         def line(r: Resolve) -> str:
@@ -425,7 +415,7 @@ class _Builder:
         self._note(f"Step {n}: no ansible.builtin module makes this account: roost's command "
                    "does, its password on standard input from the vault, when the check "
                    "before it finds no account.")
-        extra: dict[str, Any] = {"no_log": True, "changed_when": True}
+        extra: Task = {"no_log": True, "changed_when": True}
         if step.exists:
             extra["when"] = self._guard(n, _as_user(step.exists, step.as_user, None),
                                         step.describe())
@@ -442,7 +432,7 @@ class _Builder:
                    "unpacks it, checks it holds the program and switches the `current` link "
                    "at once, so roost's own unpack script does, when the check finds another "
                    "release in place.")
-        when = self._guard(n, script(INSTALLED, step.current, step.release, step.binary),
+        when = self._guard(n, st.script(INSTALLED, step.current, step.release, step.binary),
                            f"{step.service} {step.version}")
         tarball = f"{step.root}/releases/{step.file}"
         unpack = UNPACK_ZIP if step.file.endswith(".zip") else UNPACK
@@ -457,11 +447,11 @@ class _Builder:
                            "when": when})
         # No ansible.builtin module unpacks, checks and switches a `current` link at once:
         # roost's own unpack script does, guarded by the check above.
-        self._add(n, step.describe(), {"ansible.builtin.command": {"argv": script(
+        self._add(n, step.describe(), {"ansible.builtin.command": {"argv": st.script(
             unpack, tarball, step.sha256, step.release, step.current, step.binary)}},
             when=when, changed_when=True)
 
-    def _health(self, n: int, step: WaitHealth) -> None:
+    def _health(self, n: int, step: st.WaitHealth) -> None:
         tries = max(1, int(step.timeout / max(step.interval, 1.0)))
         retry = {"retries": tries, "delay": max(1, int(step.interval))}
         if step.argv is not None:
@@ -470,12 +460,12 @@ class _Builder:
                       changed_when=False, **retry)
         elif step.probe is None and step.site is not None:
             site = step.site
-            uri: dict[str, Any] = {"url": site.url(step.path), "status_code": step.expect_status,
+            uri: Task = {"url": site.url(step.path), "status_code": step.expect_status,
                                    "follow_redirects": "none",
                                    "headers": {"Host": site.host_name},
                                    "validate_certs": step.verify_tls}
             until = f"{self.name}_health.status == {step.expect_status}"
-            extra: dict[str, Any] = {}
+            extra: Task = {}
             if step.expect_text is not None:
                 uri["return_content"] = True
                 # The text is a variable, never part of the expression.
@@ -501,7 +491,7 @@ class _Builder:
                              "as Ansible", hint="report it; the recipe still deploys with roost")
 
     def build(self, options: Mapping[str, str]) -> Role:
-        body: list[Any] = []
+        body: list[Yaml] = []
         for n, step in self.recipe.numbered():
             self.step(n, step)
         if self.markers:
@@ -527,7 +517,7 @@ def _defaults(recipe: Recipe, name: str, options: Mapping[str, str]) -> str:
         declared = {o.name: o for o in recipe_options(recipe.id).options}
     except RoostError:
         declared = {}
-    values: dict[str, Any] = {}
+    values: Task = {}
     for key in sorted(set(declared) | set(options)):
         o = declared.get(key)
         value = options.get(key, o.default if o is not None else "")

@@ -20,19 +20,8 @@ from collections.abc import Mapping
 
 from roost.core import validate
 from roost.core.errors import RoostError
+from roost.deploy import steps as st
 from roost.deploy.recipe import Recipe
-from roost.deploy.steps import (
-    DisableService,
-    EnableService,
-    InstallPackages,
-    RemovePath,
-    RenderTemplate,
-    Restart,
-    RunCommand,
-    Secret,
-    WaitHealth,
-    script,
-)
 
 RECIPE_ID = "dyndns"
 CONF = "/etc/ddclient.conf"
@@ -90,7 +79,7 @@ def _render(values: Mapping[str, str], shown: str = "") -> str:
     return render(CONF_TEXT, values, "ddclient configuration")
 
 
-_UNINSTALL = (DisableService(UNIT), RemovePath(CONF), RemovePath(CACHE))
+_UNINSTALL = (st.DisableService(UNIT), st.RemovePath(CONF), st.RemovePath(CACHE))
 
 
 def removal() -> Recipe:
@@ -113,25 +102,25 @@ def build_dyndns(domain: str, server: str, login: str, identity: str,
     if not _LOGIN.match(login):
         raise RoostError(f"{login[:80]!r} is not a dynamic-DNS login",
                          hint="give the user name your provider shows")
-    token = Secret(identity, "password")
-    values: dict[str, str | Secret] = {
+    token = st.Secret(identity, "password")
+    values: dict[str, str | st.Secret] = {
         "domain": domain, "server": server, "login": login, "check": check,
         "ssl": "yes" if ssl else "no", "token": token}
     return Recipe(
         id=RECIPE_ID, service_id=RECIPE_ID, title="ddclient (dynamic DNS)",
         steps=(
-            InstallPackages(("ddclient",)),
-            RenderTemplate(CONF, mode=0o600, owner="root", group="root", values=values,
+            st.InstallPackages(("ddclient",)),
+            st.RenderTemplate(CONF, mode=0o600, owner="root", group="root", values=values,
                            render=functools.partial(_render, shown=token.shown())),
             # ddclient updates only when the address changed: forget its last answer when
             # the file is newer, so a new name or token is tried (and checked) at once.
-            RunCommand(("rm", "-f", "--", CACHE), unless=("test", CACHE, "-nt", CONF),
+            st.RunCommand(("rm", "-f", "--", CACHE), unless=("test", CACHE, "-nt", CONF),
                        description="forget ddclient's last answer when its settings changed"),
-            EnableService(UNIT),
-            Restart(UNIT, watch=(CONF,)),
+            st.EnableService(UNIT),
+            st.Restart(UNIT, watch=(CONF,)),
         ),
-        health=WaitHealth(f"the address of {domain} at {server}",
-                          argv=tuple(script(_GOOD, domain, CACHE)), timeout=HEALTH_TIMEOUT),
+        health=st.WaitHealth(f"the address of {domain} at {server}",
+                          argv=tuple(st.script(_GOOD, domain, CACHE)), timeout=HEALTH_TIMEOUT),
         uninstall=_UNINSTALL,
         next_steps=(f"ddclient keeps {domain} pointed at this host's address, checking every "
                     "5 minutes; see it with `journalctl -u ddclient` on the host.",),

@@ -22,19 +22,8 @@ from collections.abc import Sequence
 
 from roost.core import validate
 from roost.core.errors import RoostError
+from roost.deploy import steps as st
 from roost.deploy.recipe import Recipe
-from roost.deploy.steps import (
-    EnsureDir,
-    InstallPackages,
-    RemovePath,
-    Restart,
-    RunCommand,
-    Secret,
-    Step,
-    WaitHealth,
-    WriteFile,
-    script,
-)
 from roost.keys.tor import PUBLIC_HEADER, SECRET_FILE_FIELD
 
 TOR_USER = "debian-tor"
@@ -82,10 +71,10 @@ def tcp_ports(ports: Sequence[str]) -> tuple[int, ...]:
     return tuple(out)
 
 
-def _uninstall(service_id: str) -> tuple[Step, ...]:
+def _uninstall(service_id: str) -> tuple[st.Step, ...]:
     folder, dropin = service_dir(service_id), dropin_path(service_id)
-    return (RemovePath(dropin), RemovePath(folder),
-            Restart(UNIT, watch=(TORRC, dropin, f"{folder}/{SECRET_FIELD}")))
+    return (st.RemovePath(dropin), st.RemovePath(folder),
+            st.Restart(UNIT, watch=(TORRC, dropin, f"{folder}/{SECRET_FIELD}")))
 
 
 def onion_removal(service_id: str) -> Recipe:
@@ -112,23 +101,23 @@ def build_onion(service_id: str, identity_id: str, onion: str, public_key: bytes
     folder = service_dir(service_id)
     dropin = dropin_path(service_id)
     key = f"{folder}/{SECRET_FIELD}"
-    restart = Restart(UNIT, watch=(TORRC, dropin, key))
+    restart = st.Restart(UNIT, watch=(TORRC, dropin, key))
     steps = (
-        InstallPackages(("tor",)),
-        EnsureDir(DROPIN_DIR, 0o755, "root", "root"),
-        RunCommand(tuple(script(_ADD_INCLUDE, TORRC, INCLUDE)),
+        st.InstallPackages(("tor",)),
+        st.EnsureDir(DROPIN_DIR, 0o755, "root", "root"),
+        st.RunCommand(tuple(st.script(_ADD_INCLUDE, TORRC, INCLUDE)),
                    unless=("grep", "-qxF", "--", INCLUDE, TORRC),
                    description=f"include roost's Tor settings from {DROPIN_DIR}"),
         # 02700 as Debian's /var/lib/tor: a folder made in it inherits the setgid bit.
-        EnsureDir(folder, 0o2700, TOR_USER, TOR_USER),
-        WriteFile(key, Secret(identity_id, SECRET_FIELD, binary=True), 0o600,
+        st.EnsureDir(folder, 0o2700, TOR_USER, TOR_USER),
+        st.WriteFile(key, st.Secret(identity_id, SECRET_FIELD, binary=True), 0o600,
                   TOR_USER, TOR_USER),
-        WriteFile(f"{folder}/hs_ed25519_public_key", PUBLIC_HEADER + public_key, 0o600,
+        st.WriteFile(f"{folder}/hs_ed25519_public_key", PUBLIC_HEADER + public_key, 0o600,
                   TOR_USER, TOR_USER),
-        WriteFile(dropin, torrc_text(service_id, numbers), 0o644, "root", "root"),
+        st.WriteFile(dropin, torrc_text(service_id, numbers), 0o644, "root", "root"),
         restart,
     )
-    health = WaitHealth(f"Tor's onion service for {service_id} has the address {onion}",
+    health = st.WaitHealth(f"Tor's onion service for {service_id} has the address {onion}",
                         argv=("grep", "-qxF", "--", onion, f"{folder}/hostname"),
                         timeout=90.0)
     return Recipe(

@@ -30,21 +30,8 @@ from dataclasses import dataclass
 
 from roost.core import validate
 from roost.core.errors import RoostError
+from roost.deploy import steps as st
 from roost.deploy.recipe import Port, Recipe
-from roost.deploy.steps import (
-    DisableService,
-    InstallPackages,
-    RemovePath,
-    RenderTemplate,
-    Restart,
-    RunCommand,
-    Secret,
-    Step,
-    WaitHealth,
-    WriteFile,
-    load_script,
-    script,
-)
 
 INTERFACE = "roost-relay"
 UNIT = "roost-relay.service"
@@ -140,41 +127,41 @@ def nft_rules(relay: Relay) -> str:
     return "\n".join(lines)
 
 
-def _tunnel_steps(conf: RenderTemplate, peer: str, peer_address: str,
-                  packages: Sequence[str] = ()) -> list[Step]:
+def _tunnel_steps(conf: st.RenderTemplate, peer: str, peer_address: str,
+                  packages: Sequence[str] = ()) -> list[st.Step]:
     return [
-        InstallPackages((*PACKAGES, *packages)),
+        st.InstallPackages((*PACKAGES, *packages)),
         conf,
-        WriteFile(WATCH, load_script("relay-tunnel.sh"), mode=0o755, owner="root",
+        st.WriteFile(WATCH, st.load_script("relay-tunnel.sh"), mode=0o755, owner="root",
                   group="root"),
-        RenderTemplate(UNIT_PATH, template="relay-tunnel.service", mode=0o644,
+        st.RenderTemplate(UNIT_PATH, template="relay-tunnel.service", mode=0o644,
                        values={"interface": INTERFACE, "watch": WATCH, "peer": peer,
                                "peer_address": peer_address}),
     ]
 
 
-def _start(watch: Sequence[str]) -> list[Step]:
+def _start(watch: Sequence[str]) -> list[st.Step]:
     # Enabled for boot; restarted (here: started) whenever the config, watcher or rules
     # changed, which a first run always has.
-    return [RunCommand(("systemctl", "enable", UNIT), unless=("systemctl", "is-enabled",
+    return [st.RunCommand(("systemctl", "enable", UNIT), unless=("systemctl", "is-enabled",
                                                               "--quiet", UNIT),
                        description=f"enable {UNIT} at boot"),
-            Restart(UNIT, watch=tuple(watch))]
+            st.Restart(UNIT, watch=tuple(watch))]
 
 
-def _removal(relay: Relay, last: bool, extra: Sequence[Step] = ()) -> tuple[Step, ...]:
-    steps: list[Step] = list(extra)
+def _removal(relay: Relay, last: bool, extra: Sequence[st.Step] = ()) -> tuple[st.Step, ...]:
+    steps: list[st.Step] = list(extra)
     if last:
-        steps += [DisableService(UNIT), RemovePath(UNIT_PATH), RemovePath(CONF),
-                  RemovePath(WATCH)]
+        steps += [st.DisableService(UNIT), st.RemovePath(UNIT_PATH), st.RemovePath(CONF),
+                  st.RemovePath(WATCH)]
     return tuple(steps)
 
 
 def home_recipe(relay: Relay, last: bool = True) -> Recipe:
     """The home host's end: the tunnel to the VPS, kept up by systemd."""
-    conf = RenderTemplate(CONF, template="relay-home.conf", mode=0o600, owner="root",
+    conf = st.RenderTemplate(CONF, template="relay-home.conf", mode=0o600, owner="root",
                           group="root", values={
-                              "private_key": Secret(relay.home_key, "private_key"),
+                              "private_key": st.Secret(relay.home_key, "private_key"),
                               "peer_key": relay.vps_public, "vps": relay.vps,
                               "endpoint": relay.endpoint(), "home_tunnel": HOME_TUNNEL,
                               "vps_tunnel": VPS_TUNNEL, "keepalive": str(KEEPALIVE)})
@@ -182,32 +169,32 @@ def home_recipe(relay: Relay, last: bool = True) -> Recipe:
     return Recipe(
         id=relay.recipe_id, service_id=relay.service_id,
         title=f"the relay tunnel from {relay.home} to {relay.vps}", steps=tuple(steps),
-        health=WaitHealth(f"the tunnel reaches {relay.vps}",
-                          argv=tuple(script(HANDSHAKE, INTERFACE)), timeout=60, interval=1),
+        health=st.WaitHealth(f"the tunnel reaches {relay.vps}",
+                          argv=tuple(st.script(HANDSHAKE, INTERFACE)), timeout=60, interval=1),
         uninstall=_removal(relay, last))
 
 
 def vps_recipe(relay: Relay, last: bool = True) -> Recipe:
     """The VPS's end: the tunnel's listening side and the service's forwarded ports."""
-    conf = RenderTemplate(CONF, template="relay-vps.conf", mode=0o600, owner="root",
+    conf = st.RenderTemplate(CONF, template="relay-vps.conf", mode=0o600, owner="root",
                           group="root", values={
-                              "private_key": Secret(relay.vps_key, "private_key"),
+                              "private_key": st.Secret(relay.vps_key, "private_key"),
                               "peer_key": relay.home_public, "home": relay.home,
                               "home_tunnel": HOME_TUNNEL, "vps_tunnel": VPS_TUNNEL,
                               "listen_port": str(LISTEN_PORT), "rules_dir": RULES_DIR})
-    rules = WriteFile(relay.rules_path, nft_rules(relay), mode=0o644, owner="root",
+    rules = st.WriteFile(relay.rules_path, nft_rules(relay), mode=0o644, owner="root",
                       group="root")
     steps = [*_tunnel_steps(conf, relay.home, HOME_TUNNEL, ("nftables",)),
              rules,
              *_start((CONF, WATCH, UNIT_PATH, relay.rules_path)),
              # Loaded by the tunnel's start above; loaded here when it went missing since.
-             RunCommand(("nft", "-f", relay.rules_path),
-                        unless=tuple(script(TABLE_EXISTS, relay.table)),
+             st.RunCommand(("nft", "-f", relay.rules_path),
+                        unless=tuple(st.script(TABLE_EXISTS, relay.table)),
                         description=f"load the forwarding table {relay.table}")]
-    forget = [RunCommand(tuple(script(TABLE_DELETE, relay.table)),
+    forget = [st.RunCommand(tuple(st.script(TABLE_DELETE, relay.table)),
                          unless=("sh", "-c", f"! {TABLE_EXISTS}", "sh", relay.table),
                          description=f"remove the forwarding table {relay.table}"),
-              RemovePath(relay.rules_path), *([RemovePath(RULES_DIR)] if last else [])]
+              st.RemovePath(relay.rules_path), *([st.RemovePath(RULES_DIR)] if last else [])]
     return Recipe(
         id=relay.recipe_id, service_id=relay.service_id,
         title=f"the relay on {relay.vps} for {relay.service_id}", steps=tuple(steps),

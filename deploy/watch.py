@@ -26,22 +26,8 @@ from dataclasses import dataclass
 from roost.core import validate
 from roost.core.errors import RoostError
 from roost.core.text import printable
+from roost.deploy import steps as st
 from roost.deploy.recipe import Port, Recipe
-from roost.deploy.steps import (
-    DisableService,
-    EnsureDir,
-    InstallPackages,
-    RemovePath,
-    RenderTemplate,
-    Restart,
-    RunCommand,
-    Secret,
-    Step,
-    WaitHealth,
-    WriteFile,
-    load_script,
-    script,
-)
 from roost.keys.xmpp import jid as check_jid
 
 SCRIPT = "/usr/local/lib/roost/roost-watch"
@@ -101,7 +87,7 @@ class Probe:
         return out
 
 
-def probe_of(health: WaitHealth | None, ports: tuple[Port, ...], address: str) -> Probe:
+def probe_of(health: st.WaitHealth | None, ports: tuple[Port, ...], address: str) -> Probe:
     """The probe for a recipe: its health check as seen from another host (its `site`: the
     address and name the deploy checked), else a connection to its first TCP port at
     `address` (the host's)."""
@@ -228,41 +214,42 @@ def recipe(w: Watch) -> Recipe:
     values = {"label": w.label.replace("%", "%%"), "host": w.host, "secret": w.path("secret"),
               "script": SCRIPT, "config": w.path("json"), "every": str(w.every)}
     unit, timer = f"{UNIT_DIR}/{w.unit}", f"{UNIT_DIR}/{w.timer}"
-    files: list[Step] = [
-        WriteFile(SCRIPT, load_script("roost_watch.py"), mode=0o755, owner="root",
+    files: list[st.Step] = [
+        st.WriteFile(SCRIPT, st.load_script("roost_watch.py"), mode=0o755, owner="root",
                   group="root"),
-        WriteFile(w.path("json"), json.dumps(w.config(), indent=1) + "\n", mode=0o644,
+        st.WriteFile(w.path("json"), json.dumps(w.config(), indent=1) + "\n", mode=0o644,
                   owner="root", group="root"),
-        WriteFile(w.path("secret"), Secret(w.sender, "password"), mode=0o600, owner="root",
+        st.WriteFile(w.path("secret"), st.Secret(w.sender, "password"), mode=0o600, owner="root",
                   group="root"),
-        *([WriteFile(w.path("ca.pem"), w.ca_pem, mode=0o644, owner="root", group="root")]
+        *([st.WriteFile(w.path("ca.pem"), w.ca_pem, mode=0o644, owner="root", group="root")]
           if w.ca_pem else []),
-        RenderTemplate(unit, template="roost-watch.service", mode=0o644, values=values),
-        RenderTemplate(timer, template="roost-watch.timer", mode=0o644, values=values),
+        st.RenderTemplate(unit, template="roost-watch.service", mode=0o644, values=values),
+        st.RenderTemplate(timer, template="roost-watch.timer", mode=0o644, values=values),
     ]
     steps = (
-        InstallPackages(("python3",)),
-        EnsureDir("/usr/local/lib/roost"),
-        EnsureDir(CONF_DIR, mode=0o755, owner="root", group="root"),
+        st.InstallPackages(("python3",)),
+        st.EnsureDir("/usr/local/lib/roost"),
+        st.EnsureDir(CONF_DIR, mode=0o755, owner="root", group="root"),
         *files,
-        RunCommand(("systemctl", "enable", w.timer),
+        st.RunCommand(("systemctl", "enable", w.timer),
                    unless=("systemctl", "is-enabled", "--quiet", w.timer),
                    description=f"start {w.timer} at boot"),
-        Restart(w.timer, watch=tuple(f.path for f in files if isinstance(f, WriteFile))),
+        st.Restart(w.timer, watch=tuple(f.path for f in files if isinstance(f, st.WriteFile))),
     )
     removal = (
-        DisableService(w.timer),
-        RemovePath(timer), RemovePath(unit),
-        RemovePath(w.path("json")), RemovePath(w.path("secret")), RemovePath(w.path("ca.pem")),
-        RemovePath(f"{STATE_DIR}/{w.name}.json"),
-        RunCommand(tuple(script(LAST_ONE, CONF_DIR, SCRIPT)),
+        st.DisableService(w.timer),
+        st.RemovePath(timer), st.RemovePath(unit),
+        st.RemovePath(w.path("json")), st.RemovePath(w.path("secret")),
+        st.RemovePath(w.path("ca.pem")),
+        st.RemovePath(f"{STATE_DIR}/{w.name}.json"),
+        st.RunCommand(tuple(st.script(LAST_ONE, CONF_DIR, SCRIPT)),
                    description="remove roost-watch when no watch is left"),
     )
     return Recipe(
         id=f"watch-{w.name}"[:63], service_id=w.service_id,
         title=f"the watcher on {w.watcher} for {w.label} on {w.host}",
         steps=steps,
-        health=WaitHealth(f"check that {w.timer} runs",
+        health=st.WaitHealth(f"check that {w.timer} runs",
                           argv=("systemctl", "is-active", "--quiet", w.timer), timeout=20,
                           interval=0.5),
         uninstall=removal)

@@ -184,7 +184,8 @@ def test_the_command_writes_a_project_with_no_secret_in_the_clear(
     said = capsys.readouterr().out
     assert "1 role (prosody on pi)" in said and "2 secrets are in" in said
     names = {str(p.relative_to(out)) for p in _files(out)}
-    assert {"inventory.ini", "site.yml", "README.md", VAULT_FILE, "roles/prosody/tasks/main.yml",
+    assert {"inventory.ini", "site.yml", "README.md", "ansible.cfg", VAULT_FILE,
+            "roles/prosody/tasks/main.yml",
             "roles/prosody/handlers/main.yml", "roles/prosody/defaults/main.yml"} <= names
     assert "pi ansible_host=10.0.0.5 ansible_user=pi ansible_port=2222" in \
         (out / "inventory.ini").read_text()
@@ -270,6 +271,11 @@ def test_playbooks_on_a_fresh_host_prosody_logs_in_and_the_blog_loads(
     record_time("ansible_prosody", time.monotonic() - start)
     assert first["failed"] == 0 and first["changed"] > 0, first
     assert pi_host.active("prosody")
+    # Nothing written on the host holds a password in plain text (ansible.cfg pipelines the
+    # tasks: their arguments never land in a temporary file there).
+    from testhost import files_containing
+    assert files_containing(pi_host.changes, [alice.secret["password"],
+                                              bob.secret["password"]]) == []
 
     # The proof: a real XMPP app logs in as alice with her password from the vault.
     cafile = tmp_path / "server.crt"

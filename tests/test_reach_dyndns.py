@@ -166,7 +166,8 @@ def test_the_plain_mode_and_the_app_set_it_up_too(pi: TestHost, home: Path) -> N
 
     with DynDnsServer(pi.gateway, login="home-user", token=TOKEN) as provider:
         out = io.StringIO()
-        answers = ["1", "home.example.org", provider.server, "", provider.check_url, "2"]
+        # Hosts: 2 is the dynamic-DNS action (1 adds a host), then the host, then the form.
+        answers = ["2", "1", "home.example.org", provider.server, "", provider.check_url, "2"]
         Plain(Workspace.open(home, detect=False), out,
               io.StringIO("".join(a + "\n" for a in answers)), False).hosts()
         text = out.getvalue()

@@ -51,7 +51,9 @@ from roost.deploy.steps.packages import InstallPackages
 from roost.deploy.steps.services import DisableService, EnableService, Restart
 from roost.deploy.transport import Transport
 
-OPTIONS = recipe_options("bovine")
+SERVICE = "bovine"
+"""The catalog id this recipe installs: its registry name, options and journal."""
+OPTIONS = recipe_options(SERVICE)
 """Declared in recipes/options.toml; `roost deploy ID --help` lists them."""
 BOVINE_VERSION = OPTIONS.default("version")
 USER = "bovine"
@@ -196,10 +198,10 @@ def _next_steps(host: TargetHost | None, domain: str, first: str) -> tuple[str, 
     )
 
 
-@register("bovine")
+@register(SERVICE)
 def build_bovine(host: TargetHost | None, options: Mapping[str, str],
                  identities: Identities) -> Recipe:
-    o = take_options(options, OPTIONS, "bovine")
+    o = take_options(options, OPTIONS, SERVICE)
     domain = o.text("domain")
     port, listen = o.port("port"), o.port("listen")
     if not _VERSION.match(o["version"]):
@@ -251,9 +253,9 @@ def build_bovine(host: TargetHost | None, options: Mapping[str, str],
         first = ("No fediverse identity for this domain was in the key vault, so no account "
                  "was made: create one with `roost keys` and deploy again.")
     return Recipe(
-        id="bovine",
+        id=SERVICE,
         version=o["version"],
-        service_id="bovine",
+        service_id=SERVICE,
         title=f"bovine-herd for {domain}",
         steps=tuple(steps),
         ports=(Port(listen, units=("nginx",), option="listen"), Port(port, units=("bovine",))),

@@ -62,7 +62,9 @@ from roost.deploy.steps.health import WaitHealth
 from roost.deploy.steps.packages import InstallPackages
 from roost.deploy.steps.services import DisableService, EnableService, Restart
 
-OPTIONS = recipe_options("friendica")
+SERVICE = "friendica"
+"""The catalog id this recipe installs: its registry name, options and journal."""
+OPTIONS = recipe_options(SERVICE)
 """Declared in recipes/options.toml; `roost deploy ID --help` lists them."""
 MIN_RAM_MB = 512
 """The catalog's requirements.ram_mb for friendica (a test keeps the two equal)."""
@@ -195,11 +197,11 @@ def _next_steps(host: TargetHost | None, domain: str, url: str, ident: str, nick
     )
 
 
-@register("friendica")
+@register(SERVICE)
 def build_friendica(host: TargetHost | None, options: Mapping[str, str],
                     identities: Identities) -> Recipe:
     check_memory(host)
-    o = take_options(options, OPTIONS, "friendica")
+    o = take_options(options, OPTIONS, SERVICE)
     domain = o.text("domain")
     listen = o.port("listen")
     address = reach_address(o.text("address"), host, "127.0.0.1")
@@ -247,9 +249,9 @@ def build_friendica(host: TargetHost | None, options: Mapping[str, str],
     ]
     site = Site(address, domain, listen)
     return Recipe(
-        id="friendica",
+        id=SERVICE,
         version=art.version,
-        service_id="friendica",
+        service_id=SERVICE,
         title=f"Friendica for {domain}",
         steps=tuple(steps),
         ports=(Port(listen, units=("nginx",), option="listen"),

@@ -46,7 +46,9 @@ from roost.deploy.steps.health import WaitHealth
 from roost.deploy.steps.services import DisableService, EnableService, Restart
 from roost.keys import fediverse
 
-OPTIONS = recipe_options("gotosocial")
+SERVICE = "gotosocial"
+"""The catalog id this recipe installs: its registry name, options and journal."""
+OPTIONS = recipe_options(SERVICE)
 """Declared in recipes/options.toml; `roost deploy ID --help` lists them."""
 USER = "gotosocial"
 ROOT = "/opt/gotosocial"
@@ -160,11 +162,11 @@ def all_of(*probes: Callable[[], bool | str]) -> Callable[[], bool | str]:
     return probe
 
 
-@register("gotosocial")
+@register(SERVICE)
 def build_gotosocial(host: TargetHost | None, options: Mapping[str, str],
                      identities: Identities) -> Recipe:
-    o = take_options(options, OPTIONS, "gotosocial")
-    svc = UpstreamService.read("gotosocial", host, o, ROOT, max_body="40m")
+    o = take_options(options, OPTIONS, SERVICE)
+    svc = UpstreamService.read(SERVICE, host, o, ROOT, max_body="40m")
     domain, port, listen, address = svc.domain, svc.port, svc.listen, svc.address
     art, install, binary = svc.art, svc.install, svc.binary
     steps: list[Step] = [
@@ -198,9 +200,9 @@ def build_gotosocial(host: TargetHost | None, options: Mapping[str, str],
                                  "--username", "NAME"), user=USER),
              host_command(host, ("systemctl", "restart", "gotosocial")))
     return Recipe(
-        id="gotosocial",
+        id=SERVICE,
         version=art.version,
-        service_id="gotosocial",
+        service_id=SERVICE,
         title=f"GoToSocial for {domain}",
         steps=tuple(steps),
         ports=(Port(listen, units=("nginx",), option="listen"),

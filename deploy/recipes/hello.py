@@ -18,19 +18,21 @@ from roost.deploy.recipe import (
 )
 from roost.deploy.steps import EnsureDir, RemovePath, RenderTemplate, RunCommand, WaitHealth
 
-OPTIONS = recipe_options("hello")
+SERVICE = "hello"
+"""The catalog id this recipe installs: its registry name, options and journal."""
+OPTIONS = recipe_options(SERVICE)
 """Declared in recipes/options.toml; `roost deploy ID --help` lists them."""
 
 
-@register("hello")
+@register(SERVICE)
 def build_hello(facts: TargetHost | None, options: Mapping[str, str],
                 identities: Identities) -> Recipe:
-    o = take_options(options, OPTIONS, "hello")
+    o = take_options(options, OPTIONS, SERVICE)
     root = o["root"].rstrip("/") or "/"
     greeting = f"{root}/greeting.txt"
     return Recipe(
-        id="hello",
-        service_id="hello",
+        id=SERVICE,
+        service_id=SERVICE,
         title="the hello demo",
         steps=(
             EnsureDir(root, mode=0o755),

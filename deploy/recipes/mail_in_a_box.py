@@ -23,7 +23,9 @@ from roost.deploy.recipe import Identities, Recipe, TargetHost, register, take_o
 from roost.deploy.recipes.logins import pick_login
 from roost.deploy.steps import InstallPackages, RunCommand, Secret, Step, WaitHealth, script
 
-OPTIONS = recipe_options("mail-in-a-box")
+SERVICE = "mail-in-a-box"
+"""The catalog id this recipe installs: its registry name, options and journal."""
+OPTIONS = recipe_options(SERVICE)
 """Declared in recipes/options.toml; `roost deploy ID --help` lists them."""
 REPO = "https://github.com/mail-in-a-box/mailinabox"
 SRC = "/root/mailinabox"
@@ -87,10 +89,10 @@ def dns_records(domain: str, box: str, address: str) -> list[str]:
     ]
 
 
-@register("mail-in-a-box")
+@register(SERVICE)
 def build_mail_in_a_box(host: TargetHost | None, options: Mapping[str, str],
                         identities: Identities) -> Recipe:
-    o = take_options(options, OPTIONS, "mail-in-a-box")
+    o = take_options(options, OPTIONS, SERVICE)
     o["identity"], login = pick_login(identities, o["identity"], "mail")
     email = (o["email"] or str(login.get("email") or "")).strip().lower()
     if not email:
@@ -120,9 +122,9 @@ def build_mail_in_a_box(host: TargetHost | None, options: Mapping[str, str],
                               f"again, or run `sudo {SRC}/setup/start.sh` on the host"),
     ]
     return Recipe(
-        id="mail-in-a-box",
+        id=SERVICE,
         version=o["version"],
-        service_id="mail-in-a-box",
+        service_id=SERVICE,
         title=f"Mail-in-a-Box for {domain}",
         steps=tuple(steps),
         health=WaitHealth("check that mail, webmail and the admin service are running",

@@ -26,7 +26,9 @@ from roost.deploy.steps.health import WaitHealth
 from roost.deploy.steps.packages import InstallPackages
 from roost.deploy.steps.services import DisableService, EnableService, Restart
 
-OPTIONS = recipe_options("matrix-synapse")
+SERVICE = "matrix-synapse"
+"""The catalog id this recipe installs: its registry name, options and journal."""
+OPTIONS = recipe_options(SERVICE)
 """Declared in recipes/options.toml; `roost deploy ID --help` lists them."""
 SYNAPSE_VERSION = OPTIONS.default("version")
 VENV = "/opt/synapse/venv"
@@ -93,10 +95,10 @@ def _next_steps(facts: TargetHost | None, ident_id: str, admin: str, server_name
     )
 
 
-@register("matrix-synapse")
+@register(SERVICE)
 def build_matrix_synapse(facts: TargetHost | None, options: Mapping[str, str],
                          identities: Identities) -> Recipe:
-    o = take_options(options, OPTIONS, "matrix-synapse")
+    o = take_options(options, OPTIONS, SERVICE)
     ident_id, ident = matrix_identity(o, identities)
     public = ident.public
     server_name = validate.hostname(str(public.get("server_name", "")), "Matrix server name")
@@ -152,9 +154,9 @@ def build_matrix_synapse(facts: TargetHost | None, options: Mapping[str, str],
         ),
     ]
     return Recipe(
-        id="matrix-synapse",
+        id=SERVICE,
         version=o["version"],
-        service_id="matrix-synapse",
+        service_id=SERVICE,
         title=f"the Matrix server {server_name}",
         steps=tuple(steps),
         ports=(Port(port, units=("matrix-synapse",)),),

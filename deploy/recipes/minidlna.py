@@ -22,7 +22,9 @@ from roost.deploy.steps.health import WaitHealth
 from roost.deploy.steps.packages import InstallPackages, RemovePackages
 from roost.deploy.steps.services import DisableService, EnableService, Restart
 
-OPTIONS = recipe_options("minidlna")
+SERVICE = "minidlna"
+"""The catalog id this recipe installs: its registry name, options and journal."""
+OPTIONS = recipe_options(SERVICE)
 """Declared in recipes/options.toml; `roost deploy ID --help` lists them."""
 PORT = 8200
 SSDP_PORT = 1900
@@ -72,10 +74,10 @@ def media_files(folder: str) -> list[tuple[str, bytes]]:
     return out
 
 
-@register("minidlna")
+@register(SERVICE)
 def build_minidlna(facts: TargetHost | None, options: Mapping[str, str],
                    identities: Identities) -> Recipe:
-    o = take_options(options, OPTIONS, "minidlna")
+    o = take_options(options, OPTIONS, SERVICE)
     media = o["media"].rstrip("/")
     if not media.startswith("/") or media.count("/") < 2 or "\n" in media:
         raise RoostError(f"{media[:60]!r} is not a usable media folder",
@@ -113,9 +115,9 @@ def build_minidlna(facts: TargetHost | None, options: Mapping[str, str],
                             timeout=30, interval=0.5)
         where = f"Its status page is at port {port} of the host."
     return Recipe(
-        id="minidlna",
+        id=SERVICE,
         version_argv=debian_version("minidlna"),
-        service_id="minidlna",
+        service_id=SERVICE,
         title="MiniDLNA media sharing",
         steps=tuple(steps),
         ports=(Port(port, units=("minidlna",)),

@@ -24,7 +24,9 @@ from roost.deploy.steps.files import RemovePath, RenderTemplate
 from roost.deploy.steps.health import WaitHealth
 from roost.deploy.steps.services import DisableService, EnableService, Restart
 
-OPTIONS = recipe_options("navidrome")
+SERVICE = "navidrome"
+"""The catalog id this recipe installs: its registry name, options and journal."""
+OPTIONS = recipe_options(SERVICE)
 """Declared in recipes/options.toml; `roost deploy ID --help` lists them."""
 USER = "navidrome"
 ROOT = "/opt/navidrome"
@@ -43,12 +45,12 @@ def music_folder(value: str) -> str:
     return v
 
 
-@register("navidrome")
+@register(SERVICE)
 def build_navidrome(host: TargetHost | None, options: Mapping[str, str],
                     identities: Identities) -> Recipe:
-    o = take_options(options, OPTIONS, "navidrome")
+    o = take_options(options, OPTIONS, SERVICE)
     music = music_folder(o.text("music"))
-    svc = UpstreamService.read("navidrome", host, o, ROOT, max_body="64m")
+    svc = UpstreamService.read(SERVICE, host, o, ROOT, max_body="64m")
     domain, port, listen, address = svc.domain, svc.port, svc.listen, svc.address
     art, install = svc.art, svc.install
     steps: list[Step] = [
@@ -66,9 +68,9 @@ def build_navidrome(host: TargetHost | None, options: Mapping[str, str],
     host_part = f"[{address}]" if ":" in address else address
     url = f"http://{host_part}:{listen}/"
     return Recipe(
-        id="navidrome",
+        id=SERVICE,
         version=art.version,
-        service_id="navidrome",
+        service_id=SERVICE,
         title="Navidrome, your music server",
         steps=tuple(steps),
         ports=(Port(listen, units=("nginx",), option="listen"), Port(port, units=("navidrome",))),

@@ -44,7 +44,9 @@ from roost.deploy.steps.services import DisableService, EnableService, Restart
 from roost.keys.xmpp import jid as check_jid
 from roost.keys.xmpp import prosody_encode
 
-OPTIONS = recipe_options("prosody")
+SERVICE = "prosody"
+"""The catalog id this recipe installs: its registry name, options and journal."""
+OPTIONS = recipe_options(SERVICE)
 """Declared in recipes/options.toml; `roost deploy ID --help` lists them."""
 TLS_MODES = ("self-signed", "letsencrypt")
 REGISTRATION = {"closed": ("false", "true"), "open": ("true", "false")}
@@ -341,10 +343,10 @@ def _next_steps(facts: TargetHost | None, domain: str, accounts: Sequence[tuple[
     )
 
 
-@register("prosody")
+@register(SERVICE)
 def build_prosody(facts: TargetHost | None, options: Mapping[str, str],
                   identities: Identities) -> Recipe:
-    o = take_options(options, OPTIONS, "prosody")
+    o = take_options(options, OPTIONS, SERVICE)
     domain, accounts = accounts_for(o, identities)
     address = reach_address(o.text("address"), facts)
     tls, email, server, bundle = tls_options(o)
@@ -377,9 +379,9 @@ def build_prosody(facts: TargetHost | None, options: Mapping[str, str],
     ]
     cert_steps, uninstall, purge = _certificate(facts, tls, domain, server, bundle)
     return Recipe(
-        id="prosody",
+        id=SERVICE,
         version_argv=debian_version("prosody"),
-        service_id="prosody",
+        service_id=SERVICE,
         title=f"the XMPP server for {domain}",
         domain=domain,
         steps=tuple(steps),

@@ -72,9 +72,11 @@ from roost.deploy.steps.packages import InstallPackages
 from roost.deploy.steps.services import DisableService, EnableService, Restart
 from roost.keys.ssb import profile_name
 
+SERVICE = "ssb-oasis"
+"""The catalog id this recipe installs: its registry name, options and journal."""
 REPO = "https://github.com/fraction/oasis.git"
 VERSION = "2.17.0"
-OPTIONS = recipe_options("ssb-oasis")
+OPTIONS = recipe_options(SERVICE)
 """Declared in recipes/options.toml; `roost deploy ID --help` lists them."""
 PINNED_COMMIT = OPTIONS.default("commit")
 """The last commit of fraction/oasis (3 May 2022, package version 2.17.0), read from a copy of
@@ -292,10 +294,10 @@ def _next_steps(facts: TargetHost | None, ssb_id: str, name: str, port: int) -> 
     )
 
 
-@register("ssb-oasis")
+@register(SERVICE)
 def build_ssb_oasis(facts: TargetHost | None, options: Mapping[str, str],
                     identities: Identities) -> Recipe:
-    o = take_options(options, OPTIONS, "ssb-oasis")
+    o = take_options(options, OPTIONS, SERVICE)
     ident_id, public, ssb_id = feed(_identity(o, identities))
     name = profile_name(o["name"]) if o["name"] else public.get("profile_name", "")
     port, ssb_port, ws_port = o.port("port"), o.port("ssb_port"), o.port("ws_port")
@@ -343,11 +345,11 @@ def build_ssb_oasis(facts: TargetHost | None, options: Mapping[str, str],
     steps += _profile_steps(port, name, invite, pub_id)
     next_steps = _next_steps(facts, ssb_id, name, port)
     return Recipe(
-        id="ssb-oasis",
+        id=SERVICE,
         version=VERSION if not o["artifact"] and o["commit"].strip().lower() == PINNED_COMMIT
         else "",
         version_argv=("node", "-p", f"require('{CURRENT}/package.json').version"),
-        service_id="ssb-oasis",
+        service_id=SERVICE,
         title="Oasis, your Scuttlebutt app",
         steps=tuple(steps),
         ports=(Port(port, units=("oasis",)), Port(ssb_port, units=("oasis",), option="ssb_port"),

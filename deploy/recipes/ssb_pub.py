@@ -32,7 +32,9 @@ from roost.deploy.steps.services import DisableService, EnableService, Restart
 from roost.keys.model import Identity
 from roost.keys.ssb import ssb_secret_file_text
 
-OPTIONS = recipe_options("ssb-pub")
+SERVICE = "ssb-pub"
+"""The catalog id this recipe installs: its registry name, options and journal."""
+OPTIONS = recipe_options(SERVICE)
 """Declared in recipes/options.toml; `roost deploy ID --help` lists them."""
 SSB_SERVER_VERSION = OPTIONS.default("version")
 HOME = "/var/lib/ssb"
@@ -112,10 +114,10 @@ def config_json(address: str, port: int) -> bytes:
     return (json.dumps(conf, indent=2) + "\n").encode()
 
 
-@register("ssb-pub")
+@register(SERVICE)
 def build_ssb_pub(facts: TargetHost | None, options: Mapping[str, str],
                   identities: Identities) -> Recipe:
-    o = take_options(options, OPTIONS, "ssb-pub")
+    o = take_options(options, OPTIONS, SERVICE)
     ident_id, public, ssb_id = feed(ssb_identity(o, identities))
     name = public.get("profile_name", "")
     about = public.get("about_message", "")
@@ -153,9 +155,9 @@ def build_ssb_pub(facts: TargetHost | None, options: Mapping[str, str],
             description=f"publish the profile name {name!r}"))
     shown = f"{address}:{port}" if address else f"port {port} of the host"
     return Recipe(
-        id="ssb-pub",
+        id=SERVICE,
         version=o["version"],
-        service_id="ssb-pub",
+        service_id=SERVICE,
         title="your Scuttlebutt pub",
         steps=tuple(steps),
         ports=(Port(port, units=("ssb-server",)),),

@@ -19,7 +19,9 @@ from roost.deploy.steps.health import WaitHealth
 from roost.deploy.steps.packages import InstallPackages, RemovePackages
 from roost.deploy.steps.services import DisableService, EnableService, Restart
 
-OPTIONS = recipe_options("static-blog")
+SERVICE = "static-blog"
+"""The catalog id this recipe installs: its registry name, options and journal."""
+OPTIONS = recipe_options(SERVICE)
 """Declared in recipes/options.toml; `roost deploy ID --help` lists them."""
 WEB_ROOT = "/var/www/roost-blog"
 CONF = "/etc/nginx/sites-available/roost-blog.conf"
@@ -57,10 +59,10 @@ def site_files(folder: str) -> list[tuple[str, bytes]]:
     return out
 
 
-@register("static-blog")
+@register(SERVICE)
 def build_static_blog(facts: TargetHost | None, options: Mapping[str, str],
                       identities: Identities) -> Recipe:
-    o = take_options(options, OPTIONS, "static-blog")
+    o = take_options(options, OPTIONS, SERVICE)
     port = str(o.port("port"))
     domain = o.text("domain")
     address = reach_address(o.text("address"), facts, "127.0.0.1")
@@ -83,9 +85,9 @@ def build_static_blog(facts: TargetHost | None, options: Mapping[str, str],
     expect = index.decode("utf-8", "replace").strip()[:200] or None
     host = f"[{address}]" if ":" in address else address
     return Recipe(
-        id="static-blog",
+        id=SERVICE,
         version_argv=debian_version("nginx"),
-        service_id="static-blog",
+        service_id=SERVICE,
         title="your static blog",
         steps=tuple(steps),
         ports=(Port(int(port), units=("nginx",)),),

@@ -28,7 +28,9 @@ from roost.deploy.steps.health import WaitHealth
 from roost.deploy.steps.packages import InstallPackages, RemovePackages
 from roost.deploy.steps.services import EnableService, Restart
 
-OPTIONS = recipe_options("wordpress")
+SERVICE = "wordpress"
+"""The catalog id this recipe installs: its registry name, options and journal."""
+OPTIONS = recipe_options(SERVICE)
 """Declared in recipes/options.toml; `roost deploy ID --help` lists them."""
 # The theme is only recommended by the package: without it the front page is blank.
 PACKAGES = ("wordpress", "wordpress-theme-twentytwentythree", "mariadb-server", "nginx",
@@ -100,10 +102,10 @@ def _next_steps(facts: TargetHost | None, url: str, admin: str, ident: str, doma
     )
 
 
-@register("wordpress")
+@register(SERVICE)
 def build_wordpress(facts: TargetHost | None, options: Mapping[str, str],
                     identities: Identities) -> Recipe:
-    o = take_options(options, OPTIONS, "wordpress")
+    o = take_options(options, OPTIONS, SERVICE)
     ident, login = pick_login(identities, o["identity"], "wordpress")
     o["admin"] = o["admin"] or str(login.get("user") or "admin")
     o["email"] = o["email"] or str(login.get("email") or "")
@@ -151,9 +153,9 @@ def build_wordpress(facts: TargetHost | None, options: Mapping[str, str],
             description=f"finish the install and make the admin {o['admin']}"),
     ]
     return Recipe(
-        id="wordpress",
+        id=SERVICE,
         version_argv=debian_version("wordpress"),
-        service_id="wordpress",
+        service_id=SERVICE,
         title="WordPress",
         steps=tuple(steps),
         ports=(Port(port, units=("nginx",)),

@@ -113,6 +113,11 @@ class HostScreen(RoostScreen):
         if not h.is_local:
             out.append(Row("dyndns", "Keep a dynamic-DNS name pointed at it",
                            state="action, Enter", extra="For a home whose address changes."))
+            out.append(Row("security:on", "Install security updates by itself",
+                           state="action, Enter",
+                           extra="Debian's unattended-upgrades, security archive only."))
+            out.append(Row("security:off", "Stop installing security updates by itself",
+                           state="action, Enter"))
             out.append(Row("remove", "Remove this host from roost", state="action, key x"))
         return out
 
@@ -125,6 +130,19 @@ class HostScreen(RoostScreen):
             from roost.tui.screens.ways_in import DynDnsScreen
 
             self.app.push_screen(DynDnsScreen(self.host_name))
+        elif key.startswith("security:"):
+            self.switch_security_updates(on=key == "security:on")
+
+    def switch_security_updates(self, on: bool) -> None:
+        """Debian's unattended-upgrades on or off (roost.app.security_updates), in a worker."""
+        from roost.app.security_updates import SecurityUpdates
+
+        h = store(self.ws.home).get(self.host_name)
+        self.say(("Installing unattended-upgrades and switching it on" if on
+                  else "Switching automatic security updates off") + f" on {h.name}.")
+        s = SecurityUpdates(h, self.ws.home)
+        self.run_worker(lambda: " ".join(s.switch(on=on)), thread=True, exclusive=True,
+                        exit_on_error=False, name="security")
 
     def action_refresh_facts(self) -> None:
         h = store(self.ws.home).get(self.host_name)
@@ -134,6 +152,13 @@ class HostScreen(RoostScreen):
                         exclusive=True, exit_on_error=False, name="facts")
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.name == "security" and event.state in (WorkerState.SUCCESS,
+                                                                WorkerState.ERROR):
+            err = event.worker.error
+            self.say(str(event.worker.result) if event.state == WorkerState.SUCCESS
+                     else err.line() if isinstance(err, RoostError)
+                     else f"That did not work: {type(err).__name__}.")
+            return
         if event.worker.name != "facts":
             return
         if event.state == WorkerState.SUCCESS:

@@ -32,7 +32,13 @@ if TYPE_CHECKING:
 
 
 class WayInScreen(DeployScreen):
-    """A way in for a service deployed already: no options to ask (the deploy's are used)."""
+    """A way in for a service deployed already: no options to ask (the deploy's are used);
+    CHOOSE_INTRO says what it is while the host is chosen."""
+
+    CHOOSE_INTRO = ""
+
+    def intro(self) -> str:
+        return self.CHOOSE_INTRO if self.phase == "choose" else ""
 
     def service_name(self) -> str:
         svc = self.ws.catalog.get(self.service_id)
@@ -70,12 +76,9 @@ class OnionScreen(WayInScreen):
         where = f" on {self.host_name}" if self.host_name else ""
         return f"{self.service_name()} over Tor{where}: {self.phase_words()}"
 
-    def intro(self) -> str:
-        if self.phase == "choose":
-            return ("A Tor onion service lets you and friends you give its address reach it "
+    CHOOSE_INTRO = ("A Tor onion service lets you and friends you give its address reach it "
                     "from the Tor Browser or Orbot, with no open port. Type the vault "
                     "passphrase, choose the host and press Enter.")
-        return ""
 
     def running_words(self) -> str:
         return "Making the onion service; each step is shown as a line."
@@ -150,13 +153,10 @@ class UpnpScreen(WayInScreen):
         where = f" to {self.host_name}" if self.host_name else ""
         return f"{self.service_name()}, the router forwards{where}: {self.phase_words()}"
 
-    def intro(self) -> str:
-        if self.phase == "choose":
-            return ("With UPnP, roost asks your home router to forward the ports people "
+    CHOOSE_INTRO = ("With UPnP, roost asks your home router to forward the ports people "
                     "outside use to the host. roost asks you first, and changes nothing on "
                     "the router without your yes. When the router does not offer UPnP, it "
                     "says what to set on the router's page. Choose the host and press Enter.")
-        return ""
 
     def running_words(self) -> str:
         return ("Stopping the router forwarding; each step is shown as a line." if self.closing
