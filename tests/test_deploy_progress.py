@@ -185,7 +185,10 @@ def test_cli_deploy_records_progress_and_the_plan_moves_on(
     nxt = ws.next_step()
     assert nxt is not None and nxt.service_id != "static-blog"
     assert main(["next"]) == 0
-    assert nxt.name in capsys.readouterr().out.split("\n")[0]
+    # The blog runs and has no backup yet: that offer comes first, then the next step.
+    first, second = capsys.readouterr().out.split("\n")[:2]
+    assert first.startswith("Protect what you moved, before the next step: Static blog")
+    assert nxt.name in second
 
     assert main(["undeploy", "static-blog", "--host", "pi",
                  "--option", f"site={site}", "--option", f"address={pi_host.address}"]) == 0

@@ -39,6 +39,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -663,10 +664,15 @@ class ProcScanner:
 
 
 def files_containing(root: Path, secrets: list[str]) -> list[str]:
-    """Files under `root` holding any of the secret values in plain text (grep -rlF)."""
+    """Files under `root` holding any of the secret values in plain text (grep -rlF). The
+    values reach grep in a pattern file, never its arguments: a ProcScanner watching for them
+    (in this test or one running beside it) must not find the check itself."""
     found: list[str] = []
     for s in secrets:
-        res = subprocess.run(["grep", "-rlF", "--", s, str(root)], capture_output=True,
-                             text=True)
-        found += res.stdout.split()
+        with tempfile.NamedTemporaryFile("w", prefix="roost-patterns-") as patterns:
+            patterns.write(s + "\n")
+            patterns.flush()
+            res = subprocess.run(["grep", "-rlF", "-f", patterns.name, "--", str(root)],
+                                 capture_output=True, text=True)
+        found += [f for f in res.stdout.split() if f != patterns.name]
     return found
