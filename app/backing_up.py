@@ -29,9 +29,9 @@ from typing import Any
 
 import tomli_w
 
-from roost.app.connecting import connect
 from roost.app.deploy_options import deployed_options, read_table
 from roost.app.deploying import Deployment, vault_secrets
+from roost.app.on_host import OnHost
 from roost.core import clock as clocks
 from roost.core.atomic import atomic_write_text
 from roost.core.errors import RoostError
@@ -41,7 +41,6 @@ from roost.deploy.hosts import Host
 from roost.deploy.journal import Journal
 from roost.deploy.steps import Secret, script
 from roost.deploy.transport import Transport
-from roost.deploy.trust import AskTrust
 
 BACKUPS_FILE = "backups.toml"
 SCHEDULE_HOURS = {"hourly": 1, "daily": 24, "weekly": 24 * 7}
@@ -206,18 +205,16 @@ def overview(home: Path, now: datetime, records: Mapping[str, Record] | None = N
 
 
 @dataclass
-class Backups:
+class Backups(OnHost):
+    """Backups of services (on_event, trust, ask_trust, sudo_password: keywords, OnHost)."""
+
     home: Path
     passphrase: Callable[[], str]
     """The vault's passphrase, asked when the repository's passphrase is first needed."""
-    on_event: Callable[[Any], None] = lambda e: None
-    trust: str | None = None
-    ask_trust: AskTrust | None = None
-    """Asked on first contact with a host (after showing its fingerprint)."""
     clock: clocks.Clock = clocks.system
 
     def _connect(self, host: Host) -> Transport:
-        return connect(host, self.home, trust=self.trust, ask_trust=self.ask_trust)
+        return self.connect_to(host, self.home)
 
     def _say(self, text: str) -> None:
         from roost.app.deploying import Said

@@ -28,14 +28,13 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from roost.app.connecting import connect
+from roost.app.on_host import OnHost
 from roost.core import clock as clocks
 from roost.core.atomic import atomic_write_bytes
 from roost.core.errors import RoostError
 from roost.deploy.backup import REPO_ROOT
 from roost.deploy.hosts import Host
 from roost.deploy.transport import Transport
-from roost.deploy.trust import AskTrust
 
 HOME_FOLDER = f"{REPO_ROOT}/roost-home"
 """Where a host keeps the copies of roost's data (root only)."""
@@ -48,7 +47,7 @@ FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")
 MAX_FILE = 8 * 1024 * 1024
 MAX_TOTAL = 32 * 1024 * 1024
 MAX_FILES = 200
-LEFT_OUT = (".lock", ".tmp")
+LEFT_OUT = (".lock",)
 VAULT = "keys.vault"
 
 
@@ -59,7 +58,7 @@ def _files(home: Path) -> dict[str, bytes]:
         return out
     for p in sorted(home.iterdir()):
         if (p.is_symlink() or not p.is_file() or p.name.endswith(LEFT_OUT)
-                or not FILE_NAME.fullmatch(p.name) or ".tmp" in p.name):
+                or ".tmp" in p.name or not FILE_NAME.fullmatch(p.name)):
             continue
         out[p.name] = p.read_bytes()
     return out
@@ -146,17 +145,14 @@ def _digest(data: bytes) -> str:
 
 
 @dataclass
-class HomeCopies:
+class HomeCopies(OnHost):
     """Copies of roost's data folder `home` on another host or in a folder."""
 
     home: Path
-    trust: str | None = None
-    ask_trust: AskTrust | None = None
-    """Asked on first contact with a host (after showing its fingerprint)."""
     clock: clocks.Clock = clocks.system
 
     def _connect(self, host: Host) -> Transport:
-        return connect(host, self.home, trust=self.trust, ask_trust=self.ask_trust)
+        return self.connect_to(host, self.home)
 
     # --- on a host -------------------------------------------------------------------------
 

@@ -307,7 +307,7 @@ def upgrade(home: Path, service_id: str, host_name: str, *, no_backup: bool = Fa
     secrets = session.vault_secrets(passphrase, home)
 
     def backups() -> Backups:
-        return Backups(home, passphrase, _steps_only(on_event))
+        return Backups(home, passphrase, on_event=_steps_only(on_event))
 
     with connect(host, home) as t:
         recipe = session.build_recipe(d.recipe, host, d.options, t, home)

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from support.fake import FakeTransport
+from support.identities import one_of_each
 
 from roost.core.errors import RoostError
 from roost.deploy import engine
@@ -23,7 +24,6 @@ from roost.deploy.facts import Facts
 from roost.deploy.local import LocalTransport
 from roost.deploy.recipe import Recipe, TargetHost
 from roost.deploy.recipes import RECIPES
-from roost.keys import fediverse, matrix, ssb, xmpp
 
 STEP = re.compile(r"^step (\d+) of (\d+): (.*?)( \(runs once\))?$")
 DOMAIN = {"domain": "example.org"}
@@ -42,11 +42,7 @@ INPUTS: dict[str, tuple[Any, dict[str, str]]] = {
 
 @pytest.fixture(scope="module")
 def people() -> dict[str, Any]:
-    made = (matrix.create("matrix", server_name="example.org"),
-            xmpp.create("alice", address="alice@example.org"), ssb.create("me", profile="Me"),
-            fediverse.create("social", user="alice", domain="example.org",
-                             admin_email="alice@example.org", server="akkoma"))
-    return {i.id: i.info() for i in made}
+    return one_of_each()
 
 
 def build(service: str, people: dict[str, Any]) -> Recipe:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from support.identities import public, vault_for_commands, xmpp_pair
+from support.identities import one_of_each, public, vault_for_commands, xmpp_pair
 from test_dryrun import INPUTS, VPS
 
 from roost.app.deploy_options import record_options
@@ -31,7 +31,6 @@ from roost.deploy.recipe import Recipe
 from roost.deploy.recipes import RECIPES
 from roost.deploy.recipes.upstream import InstallArtifact
 from roost.deploy.steps import RenderTemplate, Secret
-from roost.keys import fediverse, matrix, ssb, xmpp
 from roost.keys.model import Identity
 
 if TYPE_CHECKING:
@@ -60,11 +59,7 @@ def ansible_cli(name: str, *args: str, cwd: Path | None = None,
 
 @pytest.fixture(scope="module")
 def people() -> dict[str, Any]:
-    made = (matrix.create("matrix", server_name="example.org"),
-            xmpp.create("alice", address="alice@example.org"), ssb.create("me", profile="Me"),
-            fediverse.create("social", user="alice", domain="example.org",
-                             admin_email="alice@example.org", server="akkoma"))
-    return {i.id: i.info() for i in made}
+    return one_of_each()
 
 
 def build(service: str, people: dict[str, Any]) -> tuple[Recipe, dict[str, str]]:

@@ -40,3 +40,15 @@ def vault_for_commands(home: Path, passphrase: str, tmp_path: Path,
     pf.chmod(0o600)
     monkeypatch.setenv("ROOST_PASSPHRASE_FILE", str(pf))
     return vault
+
+
+def one_of_each() -> dict[str, object]:
+    """What a recipe is given of one identity of each kind recipes take (Matrix, XMPP, SSB,
+    fediverse): enough to build every recipe without a host."""
+    from roost.keys import matrix, ssb
+
+    return public(matrix.create("matrix", server_name="example.org"),
+                  xmpp.create("alice", address="alice@example.org"),
+                  ssb.create("me", profile="Me"),
+                  fediverse.create("social", user="alice", domain="example.org",
+                                   admin_email="alice@example.org", server="akkoma"))

@@ -13,6 +13,7 @@ from typing import Any
 from roost.core.errors import RoostError
 from roost.tui.a11y import Row
 from roost.tui.screens.base import RoostScreen
+from roost.tui.screens.deploy import trusted_in_hosts
 from roost.tui.screens.forms import Field, FormScreen
 
 
@@ -62,11 +63,6 @@ class BackupsScreen(RoostScreen):
                 self.say(f"{service} has no backup yet: back it up first (below).")
 
 
-def _unconfirmed(host: str) -> RoostError:
-    return RoostError(f"roost has not confirmed {host}'s host key yet",
-                      hint="open Hosts, choose the host and read its facts to confirm it")
-
-
 def _other_host(home: Any, but: str) -> str:
     from roost.app.hosts import host_store
 
@@ -104,7 +100,6 @@ class BackupFormScreen(FormScreen):
     def work(self, values: dict[str, str]) -> Callable[[], Any]:
         from roost.app.backing_up import Backups
         from roost.app.hosts import find
-        from roost.deploy.trust import TrustNeeded
 
         source = find(self.ws.home, self.host_name)
         target = find(self.ws.home, values.get("to", "").strip())
@@ -116,10 +111,8 @@ class BackupFormScreen(FormScreen):
         every = values.get("every", "").strip().lower() or "daily"
 
         def job() -> str:
-            try:
+            with trusted_in_hosts():
                 return " ".join(b.back_up(self.service_id, source, target, every))
-            except TrustNeeded as need:
-                raise _unconfirmed(need.name) from None
 
         return job
 
@@ -154,7 +147,6 @@ class RestoreFormScreen(FormScreen):
     def work(self, values: dict[str, str]) -> Callable[[], Any]:
         from roost.app.backing_up import Backups
         from roost.app.hosts import find
-        from roost.deploy.trust import TrustNeeded
 
         to = find(self.ws.home, values.get("to", "").strip())
         replace = values.get("replace", "").strip().lower()
@@ -168,10 +160,8 @@ class RestoreFormScreen(FormScreen):
         b = Backups(self.ws.home, passphrase=lambda: passphrase, clock=self.ws.clock)
 
         def job() -> str:
-            try:
+            with trusted_in_hosts():
                 return " ".join(b.restore(self.service_id, to, replace=replace == "yes"))
-            except TrustNeeded:
-                raise _unconfirmed(to.name) from None
 
         return job
 
@@ -194,15 +184,12 @@ class HomeCopyScreen(FormScreen):
     def work(self, values: dict[str, str]) -> Callable[[], Any]:
         from roost.app.home_copies import HomeCopies
         from roost.app.hosts import find
-        from roost.deploy.trust import TrustNeeded
 
         target = find(self.ws.home, values.get("to", "").strip())
         copies = HomeCopies(self.ws.home, clock=self.ws.clock)
 
         def job() -> str:
-            try:
+            with trusted_in_hosts():
                 return " ".join(copies.copy_to(target))
-            except TrustNeeded:
-                raise _unconfirmed(target.name) from None
 
         return job

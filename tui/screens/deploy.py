@@ -47,7 +47,7 @@ def deploy_job(recipe_id: str, host: Host, home: Path, options: dict[str, str],
     d = Deployment(recipe_id, host, home, options, on_event=emit,
                    passphrase=typed(passphrase, "this service needs a key"),
                    sudo_password=sudo_password or None, cancel=cancel)
-    with trusted_in_hosts(host):
+    with trusted_in_hosts():
         return d.run(restart=not resume)
 
 
@@ -60,15 +60,15 @@ def typed(passphrase: str, needs: str) -> Callable[[], str]:
 
 
 @contextlib.contextmanager
-def trusted_in_hosts(host: Host) -> Iterator[None]:
-    """A host whose key nobody confirmed yet: one line that says where to confirm it (the
-    screen has no question to ask during a job)."""
+def trusted_in_hosts() -> Iterator[None]:
+    """A host whose key nobody confirmed yet (whichever of the job's hosts it is): one line
+    that says where to confirm it (the screen has no question to ask during a job)."""
     from roost.deploy.trust import TrustNeeded
 
     try:
         yield
-    except TrustNeeded:
-        raise RoostError(f"roost has not confirmed {host.name}'s host key yet",
+    except TrustNeeded as need:
+        raise RoostError(f"roost has not confirmed {need.name}'s host key yet",
                          hint="open Hosts, choose the host and read its facts "
                               "to confirm it") from None
 

@@ -61,7 +61,7 @@ def onion_job(service_id: str, host: Host, home: Path, passphrase: str,
             raise Cancelled("cancelled before this step", hint="press r to go on later")
         emit(e)
 
-    with trusted_in_hosts(host):
+    with trusted_in_hosts():
         return Onion(service_id, host, home, on_event=on_event,
                      passphrase=typed(passphrase, "the onion service needs the Tor key"),
                      sudo_password=sudo_password or None).open()
@@ -128,7 +128,7 @@ def upnp_job(service_id: str, host: Host, home: Path, close: bool,
     said), as roost.app.opening does for `roost reach ID --host NAME --upnp`."""
     from roost.app.opening import Opening
 
-    with trusted_in_hosts(host):
+    with trusted_in_hosts():
         o = Opening(service_id, host, home, on_line=say, consent=consent,
                     sudo_password=sudo_password or None)
         if not close:
