@@ -26,20 +26,15 @@ from roost.core.errors import RoostError
 from roost.deploy import engine
 from roost.deploy.recipe import Recipe
 from roost.deploy.steps import InstallPackages, script
+from roost.deploy.steps.packages import apt_get
 from roost.deploy.transport import Transport
 
 KEEP_DIR = "/var/lib/roost/upgrades"
 """Where the installed versions' .deb files are kept aside, one folder per service."""
 _NAME = re.compile(r"^[a-z0-9][a-z0-9+.\-]*$")
 _VERSION = re.compile(r"^[A-Za-z0-9.+~:\-]{1,100}$")
-APT = ("env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "-y", "-q",
-       "-o", "DPkg::Lock::Timeout=300",
-       "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold")
-"""apt-get as every change here runs it; it waits for a dpkg still running (one a killed run
-left behind) instead of failing at once."""
 
 POLICY = 'LC_ALL=C apt-cache policy -- "$@"'
-UPDATE = "env DEBIAN_FRONTEND=noninteractive apt-get update -q"
 KEEP = (
     'first() { for x in "$@"; do if [ -e "$x" ]; then echo "$x"; return; fi; done; }; '
     'd=$1; shift; mkdir -p "$d" && chmod 755 "$d" && cd "$d" || exit 1; '
@@ -131,7 +126,7 @@ def pending(t: Transport, packages: Sequence[str], refresh: bool) -> list[Pendin
     if not packages:
         return []
     if refresh:
-        res = t.run(["sh", "-c", UPDATE], sudo=True, timeout=600)
+        res = t.run(apt_get("update"), sudo=True, timeout=600)
         if not res.ok:
             raise RoostError(f"apt-get update failed on {t.name}: {res.tail(2)}",
                              hint="check the host's internet connection, or add --offline "
@@ -254,7 +249,7 @@ def keep_old(t: Transport, service: str, old: Mapping[str, str]) -> list[str]:
 
 def upgrade(t: Transport, packages: Iterable[str]) -> tuple[bool, str]:
     """`apt-get install --only-upgrade` of the packages: (worked, apt's last lines)."""
-    argv = [*APT, "install", "--only-upgrade", *(_check_name(p) for p in packages)]
+    argv = apt_get("install", "--only-upgrade", *(_check_name(p) for p in packages))
     return _apt(t, argv)
 
 
@@ -263,7 +258,7 @@ def downgrade(t: Transport, files: Sequence[str]) -> tuple[bool, str]:
     for f in files:
         if not f.startswith(KEEP_DIR + "/") or not re.match(r"^[A-Za-z0-9/._+%~:-]+$", f):
             raise RoostError(f"{f[:80]!r} is not a file roost kept")
-    return _apt(t, [*APT, "install", "--allow-downgrades", "--no-install-recommends", *files])
+    return _apt(t, apt_get("install", "--allow-downgrades", "--no-install-recommends", *files))
 
 
 def _apt(t: Transport, argv: list[str]) -> tuple[bool, str]:

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 
 from roost.core.errors import RoostError
 from roost.deploy.recipe import Port
+from roost.deploy.steps.base import StepContext
+from roost.deploy.steps.packages import InstallPackages
 from roost.deploy.transport import Transport
 
 PACKAGE = "miniupnpc"
@@ -107,22 +109,11 @@ def _upnpc(t: Transport, *args: str, timeout: float = TIMEOUT) -> str:
 
 
 def ensure_client(t: Transport) -> bool:
-    """Install Debian's miniupnpc on the host unless `upnpc` is there; True when installed
-    now."""
+    """Install Debian's miniupnpc on the host unless `upnpc` is there (the deploy's own
+    package step: apt's last lines and what to try when it fails); True when installed now."""
     if t.run(["sh", "-c", 'command -v "$1" >/dev/null', "sh", UPNPC]).ok:
         return False
-    env = ["env", "DEBIAN_FRONTEND=noninteractive"]
-    res = t.run([*env, "apt-get", "install", "-y", "-q", "--no-install-recommends", PACKAGE],
-                sudo=True, timeout=600)
-    if not res.ok:
-        t.run([*env, "apt-get", "update", "-q"], sudo=True, timeout=600)
-        res = t.run([*env, "apt-get", "install", "-y", "-q", "--no-install-recommends",
-                     PACKAGE], sudo=True, timeout=600)
-    if not res.ok:
-        raise RoostError(f"installing {PACKAGE} on {t.name} failed (apt-get exit code "
-                         f"{res.exit_code})",
-                         hint=f"run `sudo apt-get install {PACKAGE}` on {t.name} and read "
-                              "what it says, then try again")
+    InstallPackages((PACKAGE,)).apply(t, StepContext(transport=t))
     return True
 
 

@@ -51,7 +51,7 @@ echo "== tests"
 # the tests of one xdist_group (tests/conftest.py) on one worker.
 WORKERS="${ROOST_TEST_WORKERS:-4}"
 set +e
-.venv/bin/python -m pytest -n "$WORKERS" --dist loadgroup "$@"
+.venv/bin/python -m pytest -n "$WORKERS" --dist loadgroup --durations=25 "$@"
 rc=$?
 set -e
 if [ "$rc" = 5 ]; then

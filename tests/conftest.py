@@ -51,6 +51,10 @@ def host_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return state
 
 
+# The longest an a11y test may wait for the deploy tests already running on other workers.
+WAIT_FOR_DEPLOYS = 1200.0
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """How scripts/test.sh spreads the suite over pytest-xdist workers (`--dist loadgroup`).
@@ -64,9 +68,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     worker, one after the other, and never run beside a deploy test (`_timing_bound_alone`).
     Without xdist the marks change nothing."""
     for item in items:
+        module = item.nodeid.split("::", 1)[0]
+        if "a11y" in module:
+            # Its time limit counts the wait for the deploy tests running beside it to end.
+            own = item.get_closest_marker("timeout")
+            limit = own.args[0] if own and own.args else config.getini("timeout")
+            item.add_marker(pytest.mark.timeout(float(limit or 600) + WAIT_FOR_DEPLOYS))
         if item.get_closest_marker("xdist_group") or item.get_closest_marker("container"):
             continue
-        module = item.nodeid.split("::", 1)[0]
         item.add_marker(pytest.mark.xdist_group("a11y" if "a11y" in module else module))
 
 
@@ -76,14 +85,24 @@ def _timing_bound_alone(request: pytest.FixtureRequest,
     """Under pytest-xdist: an a11y test waits until no deploy test runs on another worker,
     and deploy tests wait while one runs (one lock file for the run: shared by deploy tests,
     exclusive for a11y tests). On 2 cores a deploy beside it splits the app's writes
-    differently from a person's terminal and fails the a11y checks that read them."""
+    differently from a person's terminal and fails the a11y checks that read them.
+
+    The lock is fair: everyone passes a gate (an exclusive lock held only while queueing), so
+    an a11y test waiting for the running deploy tests to end stops new ones from starting.
+    With the bare lock, deploy tests on 3 other workers kept it shared one after another and
+    an a11y test starved past its 600 s timeout (a CI run, 4 workers)."""
     module = request.node.nodeid.split("::", 1)[0]
     a11y = "a11y" in module
     deploy = request.node.get_closest_marker("container") is not None
     if "PYTEST_XDIST_WORKER" not in os.environ or not (a11y or deploy):
         yield
         return
-    lock = tmp_path_factory.getbasetemp().parent / "timing-bound.lock"
-    with open(lock, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX if a11y else fcntl.LOCK_SH)
+    base = tmp_path_factory.getbasetemp().parent
+    with open(base / "timing-bound.gate", "a") as gate, \
+            open(base / "timing-bound.lock", "a") as fh:
+        fcntl.flock(gate, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX if a11y else fcntl.LOCK_SH)
+        finally:
+            fcntl.flock(gate, fcntl.LOCK_UN)
         yield

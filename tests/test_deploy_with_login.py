@@ -52,7 +52,10 @@ class Roost:
                                 text=True, env=self.env, timeout=timeout,
                                 stdin=subprocess.DEVNULL, check=False)
         self.said += [result.stdout, result.stderr]
-        assert result.returncode == expect, (args, result.stdout[-3000:], result.stderr[-3000:])
+        assert result.returncode == expect, (
+            f"roost {' '.join(args)} exited {result.returncode}, not {expect}\n"
+            f"--- its output (the end):\n{result.stdout[-4000:]}\n"
+            f"--- its errors (the end):\n{result.stderr[-2000:]}")
         return result
 
 

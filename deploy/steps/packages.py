@@ -19,6 +19,16 @@ from roost.deploy.transport import Transport
 # --------------------------------------------------------------------------------------------
 # Packages
 
+def apt_get(verb: str, *args: str) -> list[str]:
+    """apt-get as roost runs every change: no questions, the configuration files a person
+    edited kept, and it waits (up to 5 minutes) for another apt or dpkg to finish instead of
+    failing at once: a Pi just booted often runs its own daily apt job, and a killed run may
+    leave one going."""
+    return ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", verb, "-y", "-q",
+            "-o", "DPkg::Lock::Timeout=300",
+            "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold",
+            *args]
+
 
 def _packages(names: Sequence[str]) -> str:
     """"the package prosody", "packages nodejs, npm"."""
@@ -44,12 +54,9 @@ class InstallPackages(Step):
         return f"install {_packages(self.packages)}"
 
     def _install(self) -> list[str]:
-        return ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "-q",
-                "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold",
-                "--no-install-recommends", *self.packages]
+        return apt_get("install", "--no-install-recommends", *self.packages)
 
-    _update: ClassVar[list[str]] = ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get",
-                                    "update", "-q"]
+    _update: ClassVar[list[str]] = apt_get("update")
 
     def _query(self) -> list[str]:
         return ["dpkg-query", "-W", "-f", "${Package} ${db:Status-Status}\n", *self.packages]
@@ -106,8 +113,7 @@ class RemovePackages(Step):
         return f"{verb} {_packages(self.packages)}"
 
     def _argv(self) -> list[str]:
-        return ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get",
-                "purge" if self.purge else "remove", "-y", "-q", *self.packages]
+        return apt_get("purge" if self.purge else "remove", *self.packages)
 
     def commands(self) -> list[str]:
         return [shell_text(self._argv())]

@@ -171,11 +171,17 @@ class FakeTransport:
             err = "".join(f"dpkg-query: no packages found matching {p}\n" for p in missing)
             return (1 if missing else 0), "".join(x + "\n" for x in lines), err
         if a[0] == "apt-get":
-            verb = a[1]
+            words, rest = [], a[1:]
+            while rest:  # past the options: -y, -q, "-o NAME=VALUE"
+                word, rest = rest[0], rest[1:]
+                if word == "-o":
+                    rest = rest[1:]
+                elif not word.startswith("-"):
+                    words.append(word)
+            verb, pkgs = words[0], words[1:]
             if verb == "update":
                 h.lists_fresh = True
                 return 0, "Reading package lists...\n", ""
-            pkgs = [x for x in a[2:] if not x.startswith("-") and not x.startswith("Dpkg::")]
             if verb == "install":
                 bad = [p for p in pkgs if h.available is not None and p not in h.available]
                 if bad or not h.lists_fresh:
