@@ -122,14 +122,14 @@ def test_pins_flavours_per_architecture(alice: Identity) -> None:
     assert art.file == "pleroma-arm.zip"
     recipe = build_akkoma(_host("arm64"), {"domain": DOMAIN}, people)
     text = "\n".join(plan_lines(recipe, "pi"))
-    assert "akkoma-arm64.zip" in text and "sha256 NOT PINNED" in text
+    assert "akkoma-arm64.zip" in text and "checksums file akkoma-arm64.zip.sha256" in text
 
 
 def test_release_paths_inside_the_zip_are_checked() -> None:
     art = pinned("akkoma", "x86_64")
     step = InstallArtifact.of(art, "/opt/akkoma")
-    assert "unzip it into /opt/akkoma/releases/unpinned, check it holds bin/pleroma" in \
-        step.commands()
+    assert "check its sha256 on the host (sha256sum), then unzip it into /opt/akkoma/releases/" \
+        "<sha256 prefix>, check it holds bin/pleroma" in step.commands()
     for bad in ("../bin/pleroma", "bin/../../etc/x", "/bin/pleroma", "bin//pleroma", "bin/"):
         with pytest.raises(RoostError, match="not usable"):
             InstallArtifact("akkoma", "stable", "akkoma-amd64.zip", art.url, "", bad,
