@@ -4,10 +4,11 @@ SSH to a Debian host with systemd, with REAL PostgreSQL from Debian and real ngi
 What could not run here: the real upstream OTP release (akkoma-updates and git.pleroma.social
 cannot be reached from this machine; their URLs move with every release, so upstream.toml pins
 no sha256: Akkoma's is checked against the akkoma-<flavour>.zip.sha256 beside it, which the
-container test serves from the local release server in that layout), and with it the real Elixir code: the real `pleroma_ctl migrate`, the real
-`user new` / `user reset_password`, the real password-reset endpoint, Ecto's `socket_dir`
-connection, the real reading of config.exs (import_config of secrets.exs included) and the
-real WebFinger and actor answers (the stand-in's are shaped like Pleroma's).
+container test serves from the local release server in that layout), and with it the real Elixir
+code: the real `pleroma_ctl migrate`, the real `user new` / `user reset_password`, the real
+password-reset endpoint, Ecto's `socket_dir` connection, the real reading of config.exs
+(import_config of secrets.exs included) and the real WebFinger and actor answers (the stand-in's
+are shaped like Pleroma's).
 
 The container test builds a release zip of the same shape instead: `release/` holding
 `bin/pleroma` and `bin/pleroma_ctl` (python3 stand-ins: pleroma_ctl turns its arguments into
