@@ -39,6 +39,31 @@ def hostname(value: str, what: str = "host name") -> str:
     return v
 
 
+_URL_PATH = re.compile(r"^(/[A-Za-z0-9._~-]+)*/?$")
+
+
+def base_url(value: str, what: str = "address") -> str:
+    """An http(s) address of a server, with an optional port and path (no query, no user):
+    `https://mirror.example.org/roost`. Returned without a trailing slash."""
+    from urllib.parse import urlsplit
+
+    v = value.strip()
+    try:
+        u = urlsplit(v)
+        port = u.port
+    except ValueError:
+        u, port = None, None
+    if u is None or u.scheme not in ("http", "https") or not u.hostname or u.query \
+            or u.fragment or "@" in u.netloc or not _URL_PATH.match(u.path or "/") \
+            or any(part in (".", "..") for part in u.path.split("/")):
+        raise RoostError(f"{_show(value)} is not a valid {what}",
+                         hint="give an address like https://mirror.example.org or "
+                              "http://192.168.1.5:8080/releases")
+    host = hostname(u.hostname, what)
+    host = f"[{host}]" if ":" in host else host
+    return f"{u.scheme}://{host}{f':{port}' if port else ''}{u.path.rstrip('/')}"
+
+
 def domain(value: str) -> str:
     """A public domain name: a host name with at least one dot and a non-numeric top label."""
     v = hostname(value, "domain name")

@@ -11,7 +11,8 @@ prints) and turns each typed step into `ansible.builtin` tasks, in the same orde
   steps that write what it watches, flushed where the Restart stands in the recipe;
 - RunCommand, CreateAccount → `command` with its `creates:`, or its `unless` command run first
   as a guard; a command with neither runs once per host (a marker file, as roost's journal);
-- InstallArtifact → `get_url` with its `checksum:`, then roost's own unpack script;
+- InstallArtifact → `get_url` with its `checksum:` (roost's pin, or upstream's checksums file
+  by its URL), then roost's own unpack script;
 - WaitHealth → `command` with retries, or `uri`, or `wait_for` for a probe run here.
 
 A file or standard input that holds a secret is never written here: its task reads a variable
@@ -31,7 +32,13 @@ from roost.core.errors import RoostError
 from roost.deploy import steps as st
 from roost.deploy.options import recipe_options
 from roost.deploy.recipe import Recipe
-from roost.deploy.recipes.upstream import INSTALLED, UNPACK, UNPACK_ZIP, InstallArtifact
+from roost.deploy.recipes.upstream import (
+    INSTALLED,
+    UNPACK,
+    UNPACK_ZIP,
+    InstallArtifact,
+    sums_name,
+)
 from roost.deploy.steps.commands import _as_user
 
 MARKER_DIR = "/var/lib/roost-ansible"
@@ -425,30 +432,50 @@ class _Builder:
                                         "stdin_add_newline": False}}, **extra)
 
     def _artifact(self, n: int, step: InstallArtifact) -> None:
-        if not step.sha256:
-            raise RoostError(f"{step.service}'s release has no pinned sha256",
-                             hint="deploy it with --option sha256=HASH, then export again")
-        self._note(f"Step {n}: get_url checks the release's sha256; no ansible.builtin module "
-                   "unpacks it, checks it holds the program and switches the `current` link "
-                   "at once, so roost's own unpack script does, when the check finds another "
-                   "release in place.")
-        when = self._guard(n, st.script(INSTALLED, step.current, step.release, step.binary),
-                           f"{step.service} {step.version}")
+        """get_url checks the download against roost's pin, or, where roost pins none, against
+        upstream's own checksums file (get_url reads the line for the file from its URL); the
+        host's digest is then read back (stat) for roost's unpack script, which checks it
+        again before unpacking. Trust on first use (Pleroma) has nothing to export."""
+        if not step.sha256 and not step.sums:
+            raise RoostError(f"{step.service}'s release has no pinned sha256 and upstream "
+                             "publishes no checksums file", hint="deploy it with --option "
+                             "sha256=HASH, then export again")
+        self._note(f"Step {n}: get_url checks the release's sha256"
+                   + ("" if step.sha256 else f" against upstream's {sums_name(step.sums)}")
+                   + "; no ansible.builtin module unpacks it, checks it holds the program and "
+                   "switches the `current` link at once, so roost's own unpack script does, "
+                   "when the check finds another release in place.")
+        if step.sha256:
+            when = self._guard(n, st.script(INSTALLED, step.current, step.release,
+                                            step.binary), f"{step.service} {step.version}")
+        else:  # the release folder is named after a digest known only once downloaded
+            when = self._guard(n, ["test", "-x", f"{step.current}/{step.binary}"],
+                               f"{step.service} {step.version}")
         tarball = f"{step.root}/releases/{step.file}"
         unpack = UNPACK_ZIP if step.file.endswith(".zip") else UNPACK
         self.tasks.append({"name": f"Step {n}: make {step.root}/releases",
                            "ansible.builtin.file": {"path": f"{step.root}/releases",
                                                     "state": "directory", "mode": "0755"},
                            "when": when})
+        checksum = f"sha256:{step.sha256 or step.sums}"
         self.tasks.append({"name": f"Step {n}: download {step.file}",
                            "ansible.builtin.get_url": {"url": step.url, "dest": tarball,
-                                                       "checksum": f"sha256:{step.sha256}",
-                                                       "mode": "0600"},
+                                                       "checksum": checksum, "mode": "0600"},
                            "when": when})
+        sha: str = step.sha256
+        release: str = step.release
+        if not sha:
+            var = f"{self.name}_step{n}_file"
+            self.tasks.append({"name": f"Step {n}: read the sha256 of {step.file}",
+                               "ansible.builtin.stat": {"path": tarball,
+                                                        "checksum_algorithm": "sha256"},
+                               "register": var, "when": when})
+            sha = Jinja("{{ " + var + ".stat.checksum }}")
+            release = Jinja(f"{step.root}/releases/{{{{ {var}.stat.checksum[:16] }}}}")
         # No ansible.builtin module unpacks, checks and switches a `current` link at once:
         # roost's own unpack script does, guarded by the check above.
         self._add(n, step.describe(), {"ansible.builtin.command": {"argv": st.script(
-            unpack, tarball, step.sha256, step.release, step.current, step.binary)}},
+            unpack, tarball, sha, release, step.current, step.binary)}},
             when=when, changed_when=True)
 
     def _health(self, n: int, step: st.WaitHealth) -> None:

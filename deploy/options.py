@@ -62,6 +62,10 @@ def _address(value: str, option: Option) -> Value:
     return validate.hostname(value, option.what or "address")
 
 
+def _url(value: str, option: Option) -> Value:
+    return validate.base_url(value, option.what or "address") if value.strip() else ""
+
+
 def _email(value: str, option: Option) -> Value:
     return validate.email(value)
 
@@ -105,6 +109,7 @@ TYPES: dict[str, Callable[[str, Option], Value]] = {
     "server-name": _server_name,
     "address": _address,
     "email": _email,
+    "url": _url,
     "path": _path,
     "local-path": _local_path,
     "choice": _choice,
@@ -112,7 +117,8 @@ TYPES: dict[str, Callable[[str, Option], Value]] = {
 }
 """Option type -> its validator (value as typed, the option) -> the checked value. `identity`
 is an identity id of the key vault (the recipe picks and checks it); `local-path` a file or
-folder on this computer; `path` an absolute path on the host."""
+folder on this computer; `path` an absolute path on the host; `url` an http(s) address of a
+server ("" allowed)."""
 
 
 @dataclass(frozen=True)

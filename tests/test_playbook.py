@@ -2,6 +2,9 @@
 
 - every recipe in the registry exports, and `ansible-playbook --syntax-check` accepts the lot;
 - every template, rendered by Ansible's own Jinja, gives byte for byte what roost writes;
+- an upstream release's get_url checks roost's pin or, where roost pins none, upstream's own
+  checksums file by its URL; run by Ansible against the local release server, the real file
+  downloads and a tampered one is refused;
 - the command writes a project whose only secrets are in the ansible-vault file: a grep of the
   folder for every secret of the vault finds none, and ansible-vault itself decrypts them;
 - (container) Prosody exported and applied by `ansible-playbook` to a fresh Debian host: a real
@@ -19,17 +22,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+import yaml
 from support.identities import one_of_each, public, vault_for_commands, xmpp_pair
+from support.releases import ReleaseServer
 from test_dryrun import INPUTS, VPS
 
 from roost.app.deploy_options import record_options
 from roost.app.playbook import VAULT_FILE, export
 from roost.cli.main import main
+from roost.core.errors import RoostError
 from roost.deploy import ansible
 from roost.deploy.hosts import HOSTS_FILE, Host, HostStore
 from roost.deploy.recipe import Recipe
 from roost.deploy.recipes import RECIPES
-from roost.deploy.recipes.upstream import InstallArtifact
+from roost.deploy.recipes.upstream import InstallArtifact, choose
 from roost.deploy.steps import RenderTemplate, Secret
 from roost.keys.model import Identity
 
@@ -63,11 +69,13 @@ def people() -> dict[str, Any]:
 
 
 def build(service: str, people: dict[str, Any]) -> tuple[Recipe, dict[str, str]]:
-    """The recipe as test_dryrun builds it; an upstream release, whose hash upstream.toml does
-    not pin yet, pinned with --option sha256 as a person would."""
+    """The recipe as test_dryrun builds it; an upstream release that has neither a pinned hash
+    nor upstream's checksums file (Pleroma: trust on first use) pinned with --option sha256 as
+    a person would."""
     host, options = INPUTS.get(service, (None, {}))
     recipe = RECIPES[service](host, options, people)
-    if any(isinstance(s, InstallArtifact) and not s.sha256 for s in recipe.steps):
+    if any(isinstance(s, InstallArtifact) and not s.sha256 and not s.sums
+           for s in recipe.steps):
         options = {**options, "sha256": "ab" * 32}
         recipe = RECIPES[service](VPS, options, people)
     return recipe, options
@@ -145,6 +153,53 @@ def test_templates_render_to_exactly_what_roost_writes(people: dict[str, Any],
     ansible_cli("ansible-playbook", "-i", "localhost,", str(play), cwd=tmp_path)
     for out, text in expected.items():
         assert out.read_text() == text, out
+
+
+def test_release_downloads_are_checked_by_get_url_against_upstreams_checksums(
+        people: dict[str, Any], tmp_path: Path) -> None:
+    """The exported get_url tasks, run by Ansible on this computer against the local release
+    server in upstream's layout: Navidrome against roost's pin, Friendica against upstream's
+    .sum256 (by its URL); a tampered file is refused by get_url itself."""
+    releases = ReleaseServer()
+    try:
+        tasks: list[Any] = []
+        files = {}
+        for service, options in (("navidrome", {}), ("friendica", {"domain": "f.example.org"})):
+            art, _ = choose(service, None, {"mirror": releases.base})
+            data = f"stand-in {service}\n".encode()
+            sha = releases.publish(art, data)
+            recipe = RECIPES[service](None, {**options, "mirror": releases.base,
+                                             "sha256": sha if service == "navidrome" else ""},
+                                      people)
+            text = ansible.role(recipe, ansible.role_name(service), options
+                                ).files["tasks/main.yml"]
+            (task,) = [t for t in yaml.safe_load(text) if "ansible.builtin.get_url" in t]
+            get = task["ansible.builtin.get_url"]
+            assert get["checksum"] == (f"sha256:{sha}" if service == "navidrome"
+                                       else f"sha256:{art.sums}")
+            if service == "friendica":
+                assert "ansible.builtin.stat" in text and ".stat.checksum[:16] }}" in text
+            get["dest"] = str(tmp_path / art.file)
+            files[art.file] = data
+            tasks.append({"name": service, "ansible.builtin.get_url": get})
+        play = tmp_path / "get.yml"
+        play.write_text("---\n" + ansible.yaml([{"hosts": "localhost", "gather_facts": False,
+                                                  "connection": "local", "tasks": tasks}]))
+        ansible_cli("ansible-playbook", "-i", "localhost,", str(play), cwd=tmp_path)
+        for name, data in files.items():
+            assert (tmp_path / name).read_bytes() == data
+            (tmp_path / name).unlink()
+        art, _ = choose("friendica", None, {"mirror": releases.base})
+        releases.tamper(art, b"tampered\n")
+        res = ansible_cli("ansible-playbook", "-i", "localhost,", str(play), cwd=tmp_path,
+                          check=False)
+        assert res.returncode != 0 and "checksum" in res.stdout.lower(), res.stdout[-2000:]
+        assert not (tmp_path / art.file).exists()
+    finally:
+        releases.close()
+    host, options = INPUTS["pleroma"]  # trust on first use exports only with a hash given
+    with pytest.raises(RoostError, match="publishes no checksums file"):
+        ansible.role(RECIPES["pleroma"](host, options, people), "pleroma", options)
 
 
 def _home(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hosts: list[Host],

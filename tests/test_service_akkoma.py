@@ -3,10 +3,12 @@ SSH to a Debian host with systemd, with REAL PostgreSQL from Debian and real ngi
 
 What could not run here: the real upstream OTP release (akkoma-updates and git.pleroma.social
 cannot be reached from this machine; their URLs move with every release, so upstream.toml pins
-no sha256), and with it the real Elixir code: the real `pleroma_ctl migrate`, the real
-`user new` / `user reset_password`, the real password-reset endpoint, Ecto's `socket_dir`
-connection, the real reading of config.exs (import_config of secrets.exs included) and the
-real WebFinger and actor answers (the stand-in's are shaped like Pleroma's).
+no sha256: Akkoma's is checked against the akkoma-<flavour>.zip.sha256 beside it, which the
+container test serves from the local release server in that layout), and with it the real Elixir
+code: the real `pleroma_ctl migrate`, the real `user new` / `user reset_password`, the real
+password-reset endpoint, Ecto's `socket_dir` connection, the real reading of config.exs
+(import_config of secrets.exs included) and the real WebFinger and actor answers (the stand-in's
+are shaped like Pleroma's).
 
 The container test builds a release zip of the same shape instead: `release/` holding
 `bin/pleroma` and `bin/pleroma_ctl` (python3 stand-ins: pleroma_ctl turns its arguments into
@@ -40,7 +42,7 @@ import pytest
 from support.dryrun import dry_run_text
 from support.identities import fediverse_alice
 from support.programs import standin
-from support.releases import release_archive
+from support.releases import ReleaseServer, release_archive
 from support.resume import cut_then_resume, step_index
 
 from roost.core.errors import RoostError
@@ -53,7 +55,13 @@ from roost.deploy.journal import Journal
 from roost.deploy.recipe import TargetHost
 from roost.deploy.recipes import RECIPES
 from roost.deploy.recipes.akkoma import build_akkoma, build_pleroma
-from roost.deploy.recipes.upstream import InstallArtifact, choose, load_pins, pinned
+from roost.deploy.recipes.upstream import (
+    UPSTREAM_CACHE,
+    InstallArtifact,
+    choose,
+    load_pins,
+    pinned,
+)
 from roost.keys import fediverse
 from roost.keys.export import export_identity
 from roost.keys.model import Identity
@@ -122,14 +130,14 @@ def test_pins_flavours_per_architecture(alice: Identity) -> None:
     assert art.file == "pleroma-arm.zip"
     recipe = build_akkoma(_host("arm64"), {"domain": DOMAIN}, people)
     text = "\n".join(plan_lines(recipe, "pi"))
-    assert "akkoma-arm64.zip" in text and "sha256 NOT PINNED" in text
+    assert "akkoma-arm64.zip" in text and "checksums file akkoma-arm64.zip.sha256" in text
 
 
 def test_release_paths_inside_the_zip_are_checked() -> None:
     art = pinned("akkoma", "x86_64")
     step = InstallArtifact.of(art, "/opt/akkoma")
-    assert "unzip it into /opt/akkoma/releases/unpinned, check it holds bin/pleroma" in \
-        step.commands()
+    assert "check its sha256 on the host (sha256sum), then unzip it into /opt/akkoma/releases/" \
+        "<sha256 prefix>, check it holds bin/pleroma" in step.commands()
     for bad in ("../bin/pleroma", "bin/../../etc/x", "/bin/pleroma", "bin//pleroma", "bin/"):
         with pytest.raises(RoostError, match="not usable"):
             InstallArtifact("akkoma", "stable", "akkoma-amd64.zip", art.url, "", bad,
@@ -292,8 +300,11 @@ def test_probe_needs_webfinger_and_the_actor(home: Path, alice: Identity) -> Non
 @pytest.mark.slow
 @pytest.mark.container
 def test_akkoma_release_with_postgresql_behind_nginx(
-    vps_host: TestHost, alice: Identity, tmp_path: Path,
+    vps_host: TestHost, alice: Identity, tmp_path: Path, home: Path,
 ) -> None:
+    """The release comes from the local release server in Akkoma's layout (--option mirror):
+    akkoma-amd64.zip with akkoma-amd64.zip.sha256 beside it, and no hash given or pinned; the
+    release folder is named after the digest verified, and a second deploy knows it."""
     from testhost import ProcScanner, files_containing, record_time
 
     password = alice.secret["password"]
@@ -301,9 +312,11 @@ def test_akkoma_release_with_postgresql_behind_nginx(
     server_secrets = [alice.secret[k] for k in fediverse.AKKOMA_SECRETS]
     people = {alice.id: alice.info()}
     art = tmp_path / "akkoma-amd64.zip"
-    sha = release_zip(art)
-    options = {"domain": DOMAIN, "artifact": str(art), "sha256": sha,
-               "address": vps_host.address}
+    release_zip(art)
+    releases = ReleaseServer()
+    options = {"domain": DOMAIN, "mirror": releases.base, "address": vps_host.address}
+    sha = releases.publish(choose("akkoma", None, options)[0], art.read_bytes())
+    cache = home / UPSTREAM_CACHE
     recipe = build_akkoma(None, options, people)
     install = next(s for s in recipe.steps if isinstance(s, InstallArtifact))
     journal = Journal.for_host("vps", recipe.id, data_dir())
@@ -319,7 +332,7 @@ def test_akkoma_release_with_postgresql_behind_nginx(
         events: list[Event] = []
         with ProcScanner([password, *server_secrets]) as scan:
             start = time.monotonic()
-            result = engine.run(recipe, t, journal=journal, secrets=secrets,
+            result = engine.run(recipe, t, journal=journal, secrets=secrets, cache=cache,
                                 on_event=events.append)
             record_time("deploy_akkoma_fake_release", time.monotonic() - start)
         assert scan.hits == [], "a secret was visible in a process's arguments"
@@ -368,7 +381,11 @@ def test_akkoma_release_with_postgresql_behind_nginx(
         priv = secrets_text.split('private_key: "')[1].split('"')[0]
         _check_p256(priv, pub)
         assert password not in secrets_text and alice.secret["db_password"] not in secrets_text
-        assert sh("readlink /opt/akkoma/current") == install.release
+        assert install.sha256 == "" and releases.seen == ["/stable/akkoma-amd64.zip.sha256",
+                                                          "/stable/akkoma-amd64.zip"]
+        assert sh("readlink /opt/akkoma/current") == install.release_of(sha)
+        # The migrations ran once for this release, marked by its folder's name.
+        assert sh("ls -A /var/lib/akkoma | grep roost-migrated") == f".roost-migrated-{sha[:16]}"
         assert sh("stat -c '%a %U' /opt/akkoma/current/bin/pleroma "
                   "/opt/akkoma/current/erts-14.2/bin/beam.smp").splitlines() == \
             ["755 root", "755 root"]
@@ -399,7 +416,7 @@ def test_akkoma_release_with_postgresql_behind_nginx(
 
         # Deploying again changes nothing.
         start = time.monotonic()
-        again = engine.run(recipe, t, journal=journal, secrets=secrets)
+        again = engine.run(recipe, t, journal=journal, secrets=secrets, cache=cache)
         record_time("redeploy_akkoma", time.monotonic() - start)
         assert again.ok and again.applied == 0 and again.skipped == len(recipe.steps)
         assert sh("systemctl show -p MainPID --value akkoma") == pid
@@ -409,7 +426,7 @@ def test_akkoma_release_with_postgresql_behind_nginx(
         # documented choice), so the host and the export agree again.
         cookie_before = sh("cat /etc/akkoma/erlang.cookie")
         vps_host.ssh("cat > /etc/akkoma/secrets.exs", input=HOST_MADE_SECRETS)
-        replaced = engine.run(recipe, t, journal=journal, secrets=secrets)
+        replaced = engine.run(recipe, t, journal=journal, secrets=secrets, cache=cache)
         assert replaced.ok and replaced.applied == 2, replaced  # the file, then the restart
         assert _host_file(vps_host, "/etc/akkoma/secrets.exs") == exported
         assert sh("stat -c '%a %U %G' /etc/akkoma/secrets.exs") == "640 root akkoma"
@@ -432,7 +449,8 @@ def test_akkoma_release_with_postgresql_behind_nginx(
 
         # An interrupted deploy resumes where it stopped and ends healthy.
         cut_at = step_index(recipe, "migrate")
-        resumed, seen = cut_then_resume(recipe, t, journal, secrets, cut_at, "resume_akkoma")
+        resumed, seen = cut_then_resume(recipe, t, journal, secrets, cut_at, "resume_akkoma",
+                                        cache)
         earlier = [e.index for e in seen
                    if isinstance(e, StepSkipped) and "earlier run" in e.reason]
         # Steps finished before the cut are not redone: the packages and the user (which
@@ -449,7 +467,7 @@ def test_akkoma_release_with_postgresql_behind_nginx(
         # the account step runs again and sets the password of the existing account (before,
         # `user new` failed on the taken name and the deploy could never finish).
         sh("rm -f /var/lib/akkoma/.roost-admin-alice /var/lib/akkoma/.roost-admin-alice.created")
-        again = engine.run(recipe, t, journal=journal, secrets=secrets)
+        again = engine.run(recipe, t, journal=journal, secrets=secrets, cache=cache)
         assert again.ok and again.applied == 1 and again.health is not None and again.health.ok
         assert sh("runuser -u akkoma -- psql -XtAq -d akkoma -c "
                   "\"SELECT nickname, password_hash FROM users\"") == \
@@ -457,6 +475,7 @@ def test_akkoma_release_with_postgresql_behind_nginx(
         assert sh("test -e /var/lib/akkoma/.roost-admin-alice && echo marked") == "marked"
     finally:
         t.close()
+        releases.close()
 
 
 @pytest.mark.slow

@@ -2,7 +2,8 @@
 PHP-FPM and nginx, driving the installer's command line the way upstream's release would.
 
 What could not run here: Friendica's own code. Its release file (files.friendi.ca) cannot be
-downloaded from this machine and its sha256 could not be checked, so upstream.toml pins none.
+downloaded from this machine (roost checks it against upstream's .sum256 beside it; upstream.toml
+pins no hash of its own).
 The test builds a stand-in release of the same shape instead: friendica-full-2024.08.tar.gz
 with one top folder, whose PHP files do what the recipe relies on, as read in Friendica's
 source: `bin/console.php autoinstall -f FILE` (includes FILE, needs view/smarty3 writable, refuses
@@ -132,16 +133,18 @@ def test_registered_dry_run_options_and_memory(home: Path) -> None:
     assert "fastcgi_param FRIENDICA_CONFIG_DIR /etc/friendica;" in text
     assert "OnUnitActiveSec=5min" in text
     assert "make the admin account robin (robin@example.org)" in text
-    assert "sha256 NOT PINNED" in text
+    assert "checksums file friendica-full-2024.08.tar.gz.sum256 from https://files.friendi.ca/" \
+        "friendica-full-2024.08.tar.gz.sum256" in text
     assert "IDENTIFIED VIA unix_socket" not in text  # stdin is not printed, only its size
     removal = "\n".join(removal_lines(recipe, False))
     assert "systemctl disable --now friendica-worker.timer" in removal
     assert "DROP DATABASE" not in removal
     assert "DROP DATABASE IF EXISTS friendica" in "\n".join(removal_lines(recipe, True))
-    # No pinned hash: roost refuses to download instead of trusting an unchecked file.
+    # No hash of roost's own: the file is checked against upstream's .sum256 beside it.
     install = next(s for s in recipe.steps if isinstance(s, InstallArtifact))
     assert install.sha256 == "" and install.url == \
         "https://files.friendi.ca/friendica-full-2024.08.tar.gz"
+    assert install.sums == install.url + ".sum256"
 
 
 def test_the_admin_script_refuses_passwords_the_prompt_would_change(tmp_path: Path) -> None:

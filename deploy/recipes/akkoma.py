@@ -7,11 +7,13 @@ What upstream's install guide does (docs/docs/installation/otp_en.md in Akkoma,
 docs/installation/otp_en.md in Pleroma) and what roost does instead:
 
 - The release: upstream curls a moving "latest of the stable branch" zip as the service user
-  into its home. roost downloads it on this computer, checks a sha256 (none is pinned, since
-  the URL moves: see upstream.toml; pass --option sha256=HASH or --option artifact=PATH), uploads
-  it over SFTP and unzips it root-owned under /opt/<name>/releases/<sha256 prefix>/, with
-  /opt/<name>/current pointing at it. The service cannot rewrite its own code; the Elixir
-  release's runtime files go to RELEASE_TMP=/var/lib/<name>/tmp instead of the release folder.
+  into its home. roost downloads it on this computer and checks it against upstream's own
+  checksums file beside it (Akkoma's <file>.sha256; Pleroma publishes none, so roost trusts the
+  first file it sees for a version: see upstream.toml), or takes --option artifact=PATH with
+  --option sha256=HASH; it uploads it over SFTP and unzips it root-owned under
+  /opt/<name>/releases/<sha256 prefix>/, with /opt/<name>/current pointing at it. The service
+  cannot rewrite its own code; the Elixir release's runtime files go to
+  RELEASE_TMP=/var/lib/<name>/tmp instead of the release folder.
 - The configuration: upstream runs `pleroma_ctl instance gen --dbpass P`, which puts a database
   password in argv and writes it into the config. roost renders config.exs itself (the keys
   `instance gen` writes, from priv/templates/sample_config.eex) and connects to PostgreSQL over
@@ -186,9 +188,13 @@ DROP ROLE IF EXISTS {n};
 """
 DB_GONE = ("n=$1; [ \"$(runuser -u postgres -- psql -XtAq -c \"SELECT count(*) FROM pg_roles "
            "WHERE rolname = '$n'\" 2>/dev/null)\" = 0 ]")
-# $1 user, $2 pleroma_ctl, $3 marker (one per release), $4 working folder, then the environment.
-MIGRATE = 'u=$1; c=$2; m=$3; w=$4; shift 4; cd "$w" && runuser -u "$u" -- env "$@" "$c" migrate ' \
-          '&& touch "$m"'
+# $1 user, $2 pleroma_ctl, $3 the `current` link, $4 working folder, then the environment.
+# The migrations of the release in use, once per release: the marker in the data folder $4 is
+# named after the release folder `current` ($3) points at (the sha256 prefix of its file).
+MIGRATE = 'u=$1; c=$2; r=$3; w=$4; shift 4; ' \
+          'm="$w/.roost-migrated-$(basename "$(readlink "$r")")"; ' \
+          'cd "$w" && runuser -u "$u" -- env "$@" "$c" migrate && touch "$m"'
+MIGRATED = '[ -e "$1/.roost-migrated-$(basename "$(readlink "$2")")" ]'
 # The password reset's JSON body, from $tok (checked: letters, digits, - and _) and $pw (the
 # password as a JSON string, made by json.dumps), on standard output.
 RESET_BODY = ("""printf '{"data":{"token":"%s","password":%s,"password_confirmation":%s}}' """
@@ -273,9 +279,8 @@ def _database_steps(f: Flavor, install: InstallArtifact) -> list[Step]:
                    unless=tuple(script(DB_READY, f.name)),
                    description=f"create the PostgreSQL role and database {f.name} (peer "
                                "login, no password) with citext, pg_trgm and uuid-ossp"),
-        RunCommand(tuple(script(MIGRATE, f.name, ctl, _migrated(f, install), f.data,
-                                *f.env())),
-                   creates=_migrated(f, install),
+        RunCommand(tuple(script(MIGRATE, f.name, ctl, install.current, f.data, *f.env())),
+                   unless=tuple(script(MIGRATED, f.data, install.current)),
                    description=f"migrate {f.title}'s database for this release",
                    on_failure="see the output above; PostgreSQL must be running "
                               "(systemctl status postgresql)"),
@@ -373,6 +378,3 @@ def _db_name(name: str) -> str:
         raise RoostError(f"{name!r} cannot be a database name")
     return name
 
-
-def _migrated(f: Flavor, install: InstallArtifact) -> str:
-    return f"{f.data}/.roost-migrated-{(install.sha256 or 'unpinned')[:16]}"

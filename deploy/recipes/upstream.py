@@ -1,18 +1,25 @@
 """Upstream release artifacts (a tar.gz with a binary, or a zip such as an Erlang/OTP release)
 for recipes Debian does not package.
 
-The pinned versions, file names, URLs and sha256 hashes are data: `upstream.toml` next to this
-module. An empty sha256 means "not pinned": roost then refuses to download and asks for the
-hash. On the controller the file is downloaded (httpx) into `<data dir>/cache/upstream/`, or
-taken from `--option artifact=PATH`; either way its sha256 is checked before it goes anywhere.
-The `InstallArtifact` step uploads it over the transport (SFTP with SSH), unpacks it into
-`/opt/<service>/releases/<sha256 prefix>/` and points `/opt/<service>/current` at it.
+The pinned versions, file names, URLs, upstream's checksums files and sha256 hashes are data:
+`upstream.toml` next to this module. On the controller the file is downloaded (httpx) into
+`<data dir>/cache/upstream/`, or taken from `--option artifact=PATH`; either way its sha256 is
+checked before it goes anywhere: a download against upstream's own checksums file (fetched from
+the same release, in upstream's layout, see checksums.py) and, where roost pins a sha256 too,
+against the pin (the two must agree); a file of the person's own against the pin or their
+`--option sha256`. Where upstream publishes no checksums (Pleroma) roost trusts the first file
+it sees for a version and refuses a different one later (`trust = "first-use"`). One step,
+`InstallArtifact`, does this for every recipe: it uploads the verified file over the transport
+(SFTP with SSH), checks its sha256 again on the host before anything is unpacked, unpacks it
+into `/opt/<service>/releases/<sha256 prefix>/` and points `/opt/<service>/current` at it. A
+mismatch anywhere stops the step with one line naming the file and both digests; the bad file
+is deleted, so a rerun downloads it again.
 A zip is recognised by its first bytes (PK\\x03\\x04), not its name, and unpacked with unzip
 (which keeps the files' execute bits); when it holds one top folder `release/` (how Pleroma and
 Akkoma ship their OTP releases) that folder's contents become the release. `binary` may be a
 relative path inside the release (`bin/pleroma`).
 
-Options every upstream recipe takes (`artifact`, `sha256`): [shared.upstream] in
+Options every upstream recipe takes (`artifact`, `sha256`, `mirror`): [shared.upstream] in
 recipes/options.toml.
 
 The skeleton the upstream-release services behind nginx share (gotosocial, navidrome,
@@ -31,14 +38,17 @@ import stat
 import tarfile
 import tomllib
 import zipfile
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+from roost.core import validate
 from roost.core.errors import RoostError
 from roost.deploy.options import Values
 from roost.deploy.recipe import TargetHost
+from roost.deploy.recipes import checksums
 from roost.deploy.recipes.host import reach_address
 from roost.deploy.steps import EnsureDir, EnsureUser, Step, StepContext, load_script, script
 from roost.deploy.transport import Transport
@@ -70,6 +80,22 @@ class Artifact:
     sha256: str
     """Empty when not pinned."""
     binary: str
+    sums: str = ""
+    """The URL of upstream's checksums file for this release ("" when upstream has none)."""
+    trust: str = ""
+    """FIRST_USE when upstream publishes no checksums and roost trusts the first file seen."""
+
+    @property
+    def sums_name(self) -> str:
+        return sums_name(self.sums)
+
+
+FIRST_USE = "first-use"
+
+
+def sums_name(url: str) -> str:
+    """The checksums file's name, as upstream calls it (the last part of its URL's path)."""
+    return urlsplit(url).path.rsplit("/", 1)[-1] or "the checksums file"
 
 
 def load_pins() -> dict[str, Any]:
@@ -110,18 +136,40 @@ def pinned(service: str, arch: str, pins: Mapping[str, Any] | None = None) -> Ar
     sha = str(entry.get("sha256", "")).lower()
     if sha and not _SHA.match(sha):
         raise RoostError(f"the pinned sha256 for {file} is malformed", hint="reinstall roost")
+    sums = str(table.get("sums", ""))
+    trust = str(table.get("trust", ""))
+    if trust not in ("", FIRST_USE):
+        raise RoostError(f"the trust of {service}'s release is not understood",
+                         hint="reinstall roost")
     return Artifact(service=service, version=version, arch=a, file=file,
                     url=str(table["url"]).format(version=version, file=file, flavour=flavour),
                     sha256=sha,
-                    binary=str(table.get("binary", service)))
+                    binary=str(table.get("binary", service)),
+                    sums=sums.format(version=version, file=file, flavour=flavour),
+                    trust=trust)
+
+
+def mirrored(url: str, mirror: str) -> str:
+    """`url` fetched from `mirror` (a server with upstream's layout): its scheme, host and port
+    replaced by the mirror's, the mirror's path put before upstream's."""
+    if not url or not mirror:
+        return url
+    m, u = urlsplit(mirror), urlsplit(url)
+    rest = u.path + (f"?{u.query}" if u.query else "")
+    return f"{m.scheme}://{m.netloc}{m.path.rstrip('/')}{rest}"
 
 
 def choose(service: str, host: TargetHost | None, options: Mapping[str, str]
            ) -> tuple[Artifact, str]:
     """The artifact for this host and options, and the user's local file ("" for none).
-    Host arch defaults to x86_64 when the host's facts are unknown (dry runs)."""
+    Host arch defaults to x86_64 when the host's facts are unknown (dry runs). The option
+    `mirror` fetches the release and its checksums file from a server with upstream's layout."""
     arch = TargetHost.of(host).arch or "x86_64"
     art = pinned(service, arch)
+    mirror = str(options.get("mirror", "") or "").strip()
+    if mirror:
+        mirror = validate.base_url(mirror, "mirror address")
+        art = replace(art, url=mirrored(art.url, mirror), sums=mirrored(art.sums, mirror))
     sha = check_sha256(options["sha256"]) if options.get("sha256") else art.sha256
     local = options.get("artifact", "")
     if local:
@@ -130,9 +178,9 @@ def choose(service: str, host: TargetHost | None, options: Mapping[str, str]
             raise RoostError(f"{p} is not a file", hint="give the release file you downloaded")
         local = str(p.resolve())
         name = p.name if _FILE.match(p.name) else art.file
-        art = Artifact(art.service, art.version, art.arch, name, art.url, sha, art.binary)
+        art = replace(art, file=name, sha256=sha)
     else:
-        art = Artifact(art.service, art.version, art.arch, art.file, art.url, sha, art.binary)
+        art = replace(art, sha256=sha)
     return art, local
 
 
@@ -149,19 +197,57 @@ def _not_pinned(art: Artifact) -> RoostError:
                       hint="check the hash upstream publishes and pass --option sha256=HASH")
 
 
-def download(art: Artifact, cache: Path, timeout: float = 60.0) -> Path:
-    """Download `art` into the folder `cache` (or reuse a verified copy) and return its path. A file
-    whose sha256 differs is deleted and RoostError raised. No request is made unless the
-    artifact has a sha256."""
-    if not art.sha256:
+def first_use_words(art: Artifact) -> str:
+    """What roost says before downloading a release whose upstream publishes no checksums."""
+    return (f"{art.service.capitalize()} publishes no checksums; roost will remember this "
+            "file's hash and refuse it if it ever changes for the same version")
+
+
+def expected_sha256(art: Artifact, timeout: float = 30.0) -> tuple[str, str]:
+    """(the sha256 the download must have, where it comes from in words); ("", "") for trust
+    on first use. With a checksums file it is fetched now, must list the file and agree with
+    the pin where there is one. Raises a one-line RoostError, having downloaded nothing else."""
+    if art.sums:
+        name = art.sums_name
+        listed = checksums.published(checksums.fetch(art.sums, name, timeout), art.file, name)
+        if art.sha256 and listed != art.sha256:
+            raise RoostError(f"{name} says {art.file} has sha256 {listed}, but roost's pin is "
+                             f"{art.sha256}; nothing was downloaded",
+                             hint="upstream's release or roost's pin changed: do not install "
+                                  "it until they agree")
+        return listed, name
+    if art.sha256:
+        return art.sha256, "the pinned sha256"
+    if art.trust == FIRST_USE:
+        return "", ""
+    raise _not_pinned(art)
+
+
+def download(art: Artifact, cache: Path, timeout: float = 60.0,
+             say: Callable[[str], None] | None = None) -> Path:
+    """Download `art` into the folder `cache` (or reuse a verified copy) and return its path.
+    The file is verified against upstream's checksums file and roost's pin (expected_sha256),
+    or trusted on first use (`say` is told so first); a file whose sha256 differs is deleted
+    and a one-line RoostError naming both digests raised, so a rerun downloads it again. No
+    request is made for a file neither pinned, nor listed, nor trusted on first use."""
+    if not art.sha256 and not art.sums and art.trust != FIRST_USE:
         raise _not_pinned(art)
     if not _FILE.match(art.file):
         raise RoostError(f"{art.file[:60]!r} is not a usable file name")
     folder = cache
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     dest = folder / art.file
-    if dest.is_file() and file_sha256(dest) == art.sha256:
+    memory = checksums.Remembered(folder)
+    known = memory.verified(art.file)
+    held = file_sha256(dest) if dest.is_file() else ""
+    if held and held == known and (held == art.sha256 or (not art.sha256 and art.trust)):
+        return dest  # verified when it was downloaded
+    expected, source = expected_sha256(art, min(timeout, 30.0))
+    if held and expected and held == expected:
+        memory.remember(art.file, held)
         return dest
+    if not expected and say is not None:
+        say(first_use_words(art))
     import httpx
 
     part = folder / (art.file + ".part")
@@ -186,29 +272,47 @@ def download(art: Artifact, cache: Path, timeout: float = 60.0) -> Path:
         part.unlink(missing_ok=True)
         raise
     got = file_sha256(part)
-    if got != art.sha256:
+    if expected and got != expected:
         part.unlink(missing_ok=True)
-        raise RoostError(f"{art.file} does not have the expected sha256; it was deleted",
-                         hint="the download was damaged or replaced: do not use it")
+        dest.unlink(missing_ok=True)
+        raise RoostError(f"{art.file} has sha256 {got}, but {source} says {expected}; it was "
+                         "deleted and nothing was installed",
+                         hint="the download was damaged or replaced: deploy again to download "
+                              "it again, and if it happens again do not use it")
+    if not expected:
+        version = checksums.otp_version(part.read_bytes()) or art.version
+        key = checksums.Remembered.key(art.service, art.file, version)
+        seen = memory.first_use.get(key, "")
+        if seen and seen != got:
+            part.unlink(missing_ok=True)
+            dest.unlink(missing_ok=True)
+            raise RoostError(f"{art.file} ({art.service} {version}) has sha256 {got}, but roost "
+                             f"first saw {seen} for that version; it was deleted and nothing "
+                             "was installed", hint="upstream replaced the release under the "
+                             "same version, or the download was tampered with: do not use it")
+        memory.first_use[key] = got
     part.replace(dest)
+    memory.remember(art.file, got)
     return dest
 
 
-def obtain(art: Artifact, local: str = "", cache: Path | None = None) -> Path:
+def obtain(art: Artifact, local: str = "", cache: Path | None = None,
+           say: Callable[[str], None] | None = None) -> Path:
     """The verified file on this computer: the user's own (`local`) or a download into
     `cache` (the caller's folder: `home / UPSTREAM_CACHE`, through StepContext.cache)."""
     if not local:
         if cache is None:
             raise RoostError(f"roost was given no folder to download {art.file} into",
                              hint="download it yourself and pass --option artifact=PATH")
-        return download(art, cache)
+        return download(art, cache, say=say)
     if not art.sha256:
         raise _not_pinned(art)
     p = Path(local)
     if not p.is_file():
         raise RoostError(f"{p} is not a file", hint="give the release file you downloaded")
-    if file_sha256(p) != art.sha256:
-        raise RoostError(f"{p.name} does not have the expected sha256",
+    got = file_sha256(p)
+    if got != art.sha256:
+        raise RoostError(f"{p.name} has sha256 {got}, not the expected sha256 {art.sha256}",
                          hint="download the release again, or pass its hash with "
                               "--option sha256=HASH")
     return p
@@ -370,11 +474,15 @@ class InstallArtifact(Step):
     binary: str
     root: str
     local: str = ""
+    sums: str = ""
+    """The URL of upstream's checksums file ("" for none)."""
+    trust: str = ""
 
     @classmethod
     def of(cls, art: Artifact, root: str, local: str = "") -> InstallArtifact:
         return cls(service=art.service, version=art.version, file=art.file, url=art.url,
-                   sha256=art.sha256, binary=art.binary, root=root, local=local)
+                   sha256=art.sha256, binary=art.binary, root=root, local=local,
+                   sums="" if local else art.sums, trust="" if local else art.trust)
 
     def __post_init__(self) -> None:
         if not self.root.startswith("/opt/") or ".." in self.root:
@@ -385,7 +493,11 @@ class InstallArtifact(Step):
 
     @property
     def release(self) -> str:
-        return f"{self.root}/releases/{(self.sha256 or 'unpinned')[:16]}"
+        return self.release_of(self.sha256)
+
+    def release_of(self, sha: str) -> str:
+        """The release folder of the file whose sha256 is `sha` ("" when not known yet)."""
+        return f"{self.root}/releases/{(sha or 'unpinned')[:16]}"
 
     @property
     def current(self) -> str:
@@ -393,35 +505,60 @@ class InstallArtifact(Step):
 
     def artifact(self) -> Artifact:
         return Artifact(self.service, self.version, "", self.file, self.url, self.sha256,
-                        self.binary)
+                        self.binary, self.sums, self.trust)
 
     def describe(self) -> str:
         return f"install {self.service} {self.version} from its upstream release"
 
     def commands(self) -> list[str]:
         src = self.local or f"{self.url} (downloaded here, cached)"
-        pin = f"sha256 {self.sha256}" if self.sha256 else \
-            "sha256 NOT PINNED: refused unless you pass --option sha256=HASH"
         how = "unzip" if self.file.endswith(".zip") else "unpack"
-        return [f"check {src}: {pin}",
+        release = self.release if self.sha256 else f"{self.root}/releases/<sha256 prefix>"
+        return [*self.verification(src),
                 f"upload it to {self.root}/releases/{self.file} (SFTP)",
-                f"{how} it into {self.release}, check it holds {self.binary}",
-                f"ln -sfn {self.release} {self.current}"]
+                f"check its sha256 on the host (sha256sum), then {how} it into {release}, "
+                f"check it holds {self.binary}",
+                f"ln -sfn {release} {self.current}"]
+
+    def verification(self, src: str) -> list[str]:
+        """The dry run's words: which checksum the file will be verified against."""
+        if self.local or not (self.sums or self.trust):
+            pin = f"sha256 {self.sha256}" if self.sha256 else \
+                "sha256 NOT PINNED: refused unless you pass --option sha256=HASH"
+            return [f"check {src}: {pin}"]
+        if self.sums:
+            also = f", which must agree with roost's pinned sha256 {self.sha256}" \
+                if self.sha256 else ""
+            return [f"download upstream's checksums file {sums_name(self.sums)} from "
+                    f"{self.sums}{also}",
+                    f"check {src} against the sha256 {sums_name(self.sums)} lists for "
+                    f"{self.file}"]
+        return [f"check {src}: {first_use_words(self.artifact())}"]
 
     def check(self, t: Transport, ctx: StepContext) -> bool:
-        if not self.sha256:
+        sha = self.sha256
+        if not sha and not self.local and ctx.cache is not None:
+            sha = checksums.Remembered(ctx.cache).verified(self.file)
+        if not sha:
             return False
-        return ctx.run(script(INSTALLED, self.current, self.release, self.binary),
+        return ctx.run(script(INSTALLED, self.current, self.release_of(sha), self.binary),
                        quiet=True).ok
 
     def apply(self, t: Transport, ctx: StepContext) -> None:
-        path = obtain(self.artifact(), self.local, ctx.cache)
+        path = obtain(self.artifact(), self.local, ctx.cache, say=ctx.on_output)
         tarball = f"{self.root}/releases/{self.file}"
         data = path.read_bytes()
+        sha = hashlib.sha256(data).hexdigest()
+        if self.sha256 and sha != self.sha256:  # changed since it was verified
+            raise RoostError(f"{self.file} has sha256 {sha}, not the verified {self.sha256}; "
+                             "nothing was installed", hint="deploy again")
         check_archive(data, self.binary, self.file)
         unpack = UNPACK_ZIP if data[:4] == ZIP_MAGIC else UNPACK
         t.put_file(tarball, data, mode=0o600)
-        ctx.must(script(unpack, tarball, self.sha256, self.release, self.current, self.binary),
+        # The unpack script checks the sha256 on the host before anything is unpacked; a
+        # mismatch deletes the upload and names both digests.
+        release = self.release_of(sha)
+        ctx.must(script(unpack, tarball, sha, release, self.current, self.binary),
                  f"unpacking {self.file}", self.hint(), final=True)
 
     def touches(self) -> tuple[str, ...]:

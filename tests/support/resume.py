@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -47,20 +48,23 @@ def step_index(recipe: Any, prefix: str) -> int:
 
 
 def cut_then_resume(recipe: Any, t: Transport, journal: Journal, secrets: SecretValues,
-                    cut_at: int, timing: str) -> tuple[engine.DeployResult, list[Event]]:
+                    cut_at: int, timing: str, cache: Path | None = None
+                    ) -> tuple[engine.DeployResult, list[Event]]:
     """Deploy until step `cut_at` starts (Ctrl+C there), then deploy again with resume: the
     journal says the first run is unfinished, the resumed run (its time kept as `timing`)
-    ends healthy. Returns the resumed result and its events."""
+    ends healthy. Returns the resumed result and its events. `cache`: the download folder
+    of upstream releases, as the app gives it."""
     from testhost import record_time
 
     with pytest.raises(Cut):
-        engine.run(recipe, t, journal=journal, secrets=secrets, on_event=interrupt_at(cut_at))
+        engine.run(recipe, t, journal=journal, secrets=secrets, on_event=interrupt_at(cut_at),
+                   cache=cache)
     state = journal.load()
     assert state is not None and state.unfinished
     seen: list[Event] = []
     start = time.monotonic()
     resumed = engine.run(recipe, t, journal=journal, secrets=secrets, resume=True,
-                         on_event=seen.append)
+                         on_event=seen.append, cache=cache)
     record_time(timing, time.monotonic() - start)
     assert resumed.ok and resumed.resumed and resumed.health is not None \
         and resumed.health.ok
