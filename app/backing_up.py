@@ -123,6 +123,8 @@ class Record:
     """Bytes of the data the last archive holds."""
     last_verify: str = ""
     """ISO 8601 UTC time of the last `roost backup --verify` that passed."""
+    verify_failed: str = ""
+    """ISO 8601 UTC time the host's weekly `borg check` last failed (cleared when it passes)."""
     to_path: str = ""
     """A backup to a folder on the source host itself (a USB disk): that folder; `target` is
     then the source host."""
@@ -214,6 +216,10 @@ def _status_line(rec: Record, now: datetime) -> str:
     late = age > timedelta(hours=2 * SCHEDULE_HOURS.get(rec.every, 24))
     checked = (f", verified {_age(now - clocks.parse(rec.last_verify))}"
                if rec.last_verify else ", never verified")
+    if rec.verify_failed:
+        checked += (f", and its weekly check FAILED {_age(now - clocks.parse(rec.verify_failed))}"
+                    f": run roost backup {sid} --verify"
+                    + (f" --to-path {rec.to_path}" if rec.to_path else ""))
     return (f"{head}; last good backup {rec.last_archive}, {_age(age)}, "
             f"{_size(rec.original)} of data, {_size(rec.size)} added{checked}"
             + (f". TOO OLD: the {rec.every} backup has not run for "
@@ -433,6 +439,24 @@ class Backups(OnHost):
         return "\n".join(lines) + "\n"
 
     @staticmethod
+    def _read_verified(ts: Transport, rec: Record) -> None:
+        """The host's weekly check (backup.CHECK): the last time it passed, if later than the
+        last verify roost saw, and when it last failed."""
+        def when(path: str) -> str:
+            raw = (ts.get_file(path) or b"").decode(errors="replace").strip()
+            try:
+                return clocks.parse(raw).isoformat() if raw else ""
+            except RoostError:
+                return ""
+
+        passed, failed = when(rec.where.verified), when(rec.where.verify_failed)
+        if passed and (not rec.last_verify or
+                       clocks.parse(passed) > clocks.parse(rec.last_verify)):
+            rec.last_verify = passed
+        rec.verify_failed = failed if failed and (
+            not rec.last_verify or clocks.parse(failed) > clocks.parse(rec.last_verify)) else ""
+
+    @staticmethod
     def _read_status(ts: Transport, rec: Record) -> None:
         raw = ts.get_file(rec.where.status)
         try:
@@ -457,6 +481,7 @@ class Backups(OnHost):
             try:
                 with self._connect(find(self.home, rec.source)) as ts:
                     self._read_status(ts, rec)
+                    self._read_verified(ts, rec)
                 save_record(self.home, rec)
             except RoostError:
                 continue
@@ -504,6 +529,7 @@ class Backups(OnHost):
                              hint="make a new backup at once (roost backup), and keep the "
                                   "service's host safe until it passes")
         rec.last_verify = self.clock().isoformat()
+        rec.verify_failed = ""
         save_record(self.home, rec)
         return [f"The repository of {service} on {rec.kept_on} passed borg check, and all "
                 f"{counts[0]} files and folders of {names[-1]} came back from it."]
@@ -695,7 +721,8 @@ class Backups(OnHost):
             raise
         noted = note_deployed(service, to.name, result, self.home)
         with self._connect(frm) as t:
-            t.run(["systemctl", "disable", "--now", f"{where.unit}.timer"], sudo=True)
+            t.run(["systemctl", "disable", "--now", f"{where.unit}.timer",
+                   f"{where.verify_unit}.timer"], sudo=True)
             for u in spec.pause:  # still stopped: unmasking starts nothing
                 t.run(["systemctl", "unmask", "--runtime", u], sudo=True)
         old = Deployment(service, frm, self.home, deployed_options(self.home, service, frm.name),

@@ -79,12 +79,24 @@ SEAL = 'umask 077; systemd-creds encrypt --name=borg - "$1.tmp" && mv -f "$1.tmp
 """The passphrase on stdin sealed for the unit `LoadCredentialEncrypted=borg:$1`."""
 
 CREATE = ('s=$1; k=$2; shift 2; umask 077; mkdir -p ' + STATUS_DIR + ' && '
-          'borg create --json --checkpoint-interval 60 '
+          'borg create --lock-wait 3600 --json --checkpoint-interval 60 '
           '"::$s-$(date -u +%Y-%m-%dT%H:%M:%S)" "$@" > "' + STATUS_DIR + '/$k.json.tmp" '
           '&& mv -f "' + STATUS_DIR + '/$k.json.tmp" "' + STATUS_DIR + '/$k.json"')
 """One archive of the folders "$@" named SERVICE-TIME ($1); borg's JSON summary (archive
 name, time, sizes: no secret) kept as the last good backup's status, named $2 (the unit's
 own: a service backed up to a host and to a disk has two)."""
+
+
+CHECK = ('k=$1; umask 077; mkdir -p ' + STATUS_DIR + ' && '
+         'if borg check --lock-wait 3600; then '
+         'date -u +%Y-%m-%dT%H:%M:%S+00:00 > "' + STATUS_DIR + '/$k.verified.tmp" && '
+         'mv -f "' + STATUS_DIR + '/$k.verified.tmp" "' + STATUS_DIR + '/$k.verified"; '
+         'else date -u +%Y-%m-%dT%H:%M:%S+00:00 > "' + STATUS_DIR + '/$k.verify-failed"; '
+         'exit 1; fi')
+"""The scheduled verify: `borg check` of the repository and its archives (read-only: through
+the append-only key too), the time it last passed, or last failed, kept as the status of the
+backup named $1."""
+VERIFY_EVERY = "weekly"
 
 
 def safe_path(value: str, what: str = "backup folder") -> str:
@@ -229,6 +241,20 @@ class Where:
         return f"{STATUS_DIR}/{self.name}.json"
 
     @property
+    def verify_unit(self) -> str:
+        """The scheduled verify's unit (CHECK), weekly."""
+        return f"roost-verify-{self.name}"
+
+    @property
+    def verified(self) -> str:
+        """The status file the scheduled verify writes when `borg check` passed."""
+        return f"{STATUS_DIR}/{self.name}.verified"
+
+    @property
+    def verify_failed(self) -> str:
+        return f"{STATUS_DIR}/{self.name}.verify-failed"
+
+    @property
     def where_to(self) -> str:
         """The place, in words."""
         return f"{self.disk} on {self.source}" if self.disk else self.address
@@ -334,6 +360,28 @@ def unit_text(where: Where, spec: BackupSpec) -> str:
     ])
 
 
+def verify_unit_text(where: Where) -> str:
+    """The weekly `borg check` on the source (CHECK), with the backup's own credential and
+    environment; it waits for a backup running at the time (borg's lock)."""
+    env = [f'Environment="{e}"' for e in where.env()]
+    after = ([f"RequiresMountsFor={where.disk}"] if where.disk else
+             ["Wants=network-online.target", "After=network-online.target"])
+    check = ["/bin/sh", *script(CHECK, where.name)[1:]]
+    return "\n".join([
+        "[Unit]",
+        f"Description=roost check of the backups of {where.service} on {where.where_to}",
+        *after,
+        "",
+        "[Service]",
+        "Type=oneshot",
+        f"LoadCredentialEncrypted=borg:{where.cred}",
+        *env,
+        'Environment="BORG_PASSCOMMAND=cat %d/borg"',
+        f"ExecStart={' '.join(_unit_quote(a) for a in check)}",
+        "",
+    ])
+
+
 def _unit_quote(arg: str) -> str:
     """One argument of a systemd Exec line: quoted, with % and $ doubled."""
     a = arg.replace("%", "%%").replace("$", "$$")
@@ -342,10 +390,10 @@ def _unit_quote(arg: str) -> str:
     return '"' + a.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def timer_text(where: Where, every: str) -> str:
+def timer_text(where: Where, every: str, what: str = "backup") -> str:
     return "\n".join([
         "[Unit]",
-        f"Description=roost backup of {where.service}, {every}",
+        f"Description=roost {what} of {where.service}, {every}",
         "",
         "[Timer]",
         f"OnCalendar={every}",
@@ -390,6 +438,11 @@ def source_recipe(where: Where, spec: BackupSpec, passphrase: Secret,
             WriteFile(unit, unit_text(where, spec), mode=0o644),
             WriteFile(timer, timer_text(where, every), mode=0o644),
             EnableService(f"{where.unit}.timer"),
+            WriteFile(f"/etc/systemd/system/{where.verify_unit}.service",
+                      verify_unit_text(where), mode=0o644),
+            WriteFile(f"/etc/systemd/system/{where.verify_unit}.timer",
+                      timer_text(where, VERIFY_EVERY, "check"), mode=0o644),
+            EnableService(f"{where.verify_unit}.timer"),
         ))
 
 

@@ -69,6 +69,13 @@ def test_backups_says_a_disk_alone_is_no_copy_elsewhere(tmp_path: Path) -> None:
         "static-blog on pi: backed up to /mnt/usb on the same machine (daily); last good backup "
         "static-blog-2026-12-06T03:00:00, 8 hours ago, 20 bytes of data, 10 bytes added, "
         "never verified."]
+    failed = Record("static-blog", "pi", "pi", "", to_path="/mnt/usb",
+                    last_archive="static-blog-2026-12-06T03:00:00",
+                    last_at="2026-12-06T03:00:10+00:00", last_verify="2026-11-28T03:00:00+00:00",
+                    verify_failed="2026-12-05T03:00:00+00:00")
+    line = status_lines({}, [], NOW, {"static-blog": failed})[1]
+    assert line.endswith("verified 8 days ago, and its weekly check FAILED 33 hours ago: run "
+                         "roost backup static-blog --verify --to-path /mnt/usb."), line
     both = status_lines({"static-blog": Record("static-blog", "pi", "vps", "10.0.0.9")},
                         [("static-blog", "pi")], NOW, disks)
     assert both[0].startswith("static-blog on pi: backed up to vps (daily)")
@@ -148,6 +155,18 @@ def test_static_blog_backed_up_to_a_disk_on_the_pi_restored_there_and_on_the_vps
     assert "static-blog on pi: NO COPY ELSEWHERE" in listing.stdout, listing.stdout
     assert (f"static-blog on pi: backed up to /mnt/usb on the same machine (daily); last good "
             f"backup {rec.last_archive}") in listing.stdout, listing.stdout
+
+    # The weekly check on the pi (its timer set up with the backup), as if its day had come:
+    # `roost backups` reads when it passed.
+    assert "never verified" in listing.stdout, listing.stdout
+    assert pi_host.ssh("systemctl is-enabled roost-verify-static-blog-disk.timer"
+                       ).stdout.strip() == "enabled"
+    start = time.monotonic()
+    pi_host.ssh("systemctl start roost-verify-static-blog-disk.service")
+    record_time("weekly_check_disk_static_blog", time.monotonic() - start)
+    listing = _roost(home, "backups")
+    assert "on the same machine (daily); last good backup" in listing.stdout, listing.stdout
+    assert "verified 0 minutes ago." in listing.stdout, listing.stdout
 
     start = time.monotonic()
     verified = _roost(home, "backup", "static-blog", "--verify", "--to-path", "/mnt/usb")
