@@ -97,6 +97,9 @@ ALONE = ('u=$1; shift; if [ -d /run/systemd/system ]; then '
 connection) leaves its extraction running on the host; the rerun stops that unit before it
 keeps anything aside and starts over, so two never write the same folders. (Without systemd
 as PID 1 it runs directly.)"""
+WAIT_UNIT = ('while [ "$(systemctl is-active "$1")" = activating ]; do sleep 1; done; '
+             '[ "$(systemctl show -p Result --value "$1")" = success ]')
+"""Wait for the run of unit $1 under way; success when it ended well."""
 KEEP = {"daily": 7, "weekly": 4, "monthly": 6}
 """How many archives `roost backup ID --prune` keeps, per period."""
 KEEP_ASIDE = ('s=$1; shift; for p in "$@"; do if [ -e "$p" ]; then '
@@ -293,7 +296,8 @@ class Backups(OnHost):
                 every: str = backup.DAILY) -> list[str]:
         if source.name == target.name:
             raise RoostError("a backup on the same host is lost with that host",
-                             hint="give another host with --to")
+                             hint="give another host with --to (a disk on this one, as well: "
+                                  "--to-path DIR)")
         if every not in backup.EVERY:
             raise RoostError(f"{every[:30]!r} is not a backup schedule",
                              hint=f"use one of {', '.join(backup.EVERY)}")
@@ -323,15 +327,21 @@ class Backups(OnHost):
         note it in `rec` and list its archive: how many files and folders it holds."""
         where = rec.where
         secrets = vault_secrets(self.passphrase, self.home)
+        unit = f"{where.unit}.service"
+        # A backup under way (roost was stopped while it ran): the rerun finishes that one.
+        done = False
+        if ts.run(["systemctl", "is-active", unit], sudo=True).stdout.strip() == "activating":
+            self._say(f"the backup of {rec.service} started earlier still runs on "
+                      f"{rec.source}: waiting for it to end")
+            done = ts.run(script(WAIT_UNIT, unit), sudo=True, timeout=24 * 3600).ok
         self._run(backup.source_recipe(where, spec, secret, rec.every), ts, rec.source,
                   secrets)
-        self._say(f"running the backup of {rec.service} on {rec.source} now "
-                  f"({where.unit}.service)")
-        res = ts.run(["systemctl", "start", f"{where.unit}.service"], sudo=True)
-        if not res.ok:
-            raise RoostError(f"the backup of {rec.service} on {rec.source} failed",
-                             hint=f"see why with `journalctl -u {where.unit} -n 50` on "
-                                  f"{rec.source}, then run again")
+        if not done:
+            self._say(f"running the backup of {rec.service} on {rec.source} now ({unit})")
+            if not ts.run(["systemctl", "start", unit], sudo=True).ok:
+                raise RoostError(f"the backup of {rec.service} on {rec.source} failed",
+                                 hint=f"see why with `journalctl -u {where.unit} -n 50` on "
+                                      f"{rec.source}, then run again")
         self._read_status(ts, rec)
         listed = ts.run(where.borg("list", "--short", f"::{rec.last_archive}"), sudo=True,
                         stdin=secrets(secret).encode())
