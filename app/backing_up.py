@@ -46,6 +46,10 @@ from roost.deploy.transport import Transport
 
 BACKUPS_FILE = "backups.toml"
 DISK_BACKUPS_FILE = "disk-backups.toml"
+RUNS_FILE = "backup-runs.toml"
+"""The backups roost started and has not seen end yet ("SOURCE/NAME" = the archive the host
+showed as its last before): a rerun after roost was stopped keeps the archive that run made,
+rather than starting a second one."""
 """Backups to a folder on the service's own host (a USB disk), one per service, kept apart
 from `BACKUPS_FILE` so that a service can have both."""
 SCHEDULE_HOURS = {"hourly": 1, "daily": 24, "weekly": 24 * 7}
@@ -328,21 +332,33 @@ class Backups(OnHost):
         where = rec.where
         secrets = vault_secrets(self.passphrase, self.home)
         unit = f"{where.unit}.service"
-        # A backup under way (roost was stopped while it ran): the rerun finishes that one.
+        runs, key = read_table(self.home / RUNS_FILE), f"{rec.source}/{where.name}"
+        before = self._last_archive(ts, rec)
+        # Roost was stopped after starting a backup: the rerun keeps what that one made, once
+        # it ends (it runs on the host, roost's death does not cut it).
         done = False
-        if ts.run(["systemctl", "is-active", unit], sudo=True).stdout.strip() == "activating":
-            self._say(f"the backup of {rec.service} started earlier still runs on "
-                      f"{rec.source}: waiting for it to end")
-            done = ts.run(script(WAIT_UNIT, unit), sudo=True, timeout=24 * 3600).ok
+        if key in runs:
+            if ts.run(["systemctl", "is-active", unit], sudo=True).stdout.strip() == \
+                    "activating":
+                self._say(f"the backup of {rec.service} started earlier still runs on "
+                          f"{rec.source}: waiting for it to end")
+                ts.run(script(WAIT_UNIT, unit), sudo=True, timeout=24 * 3600)
+                before = self._last_archive(ts, rec)
+            done = bool(before) and before != runs[key]
         self._run(backup.source_recipe(where, spec, secret, rec.every), ts, rec.source,
                   secrets)
         if not done:
             self._say(f"running the backup of {rec.service} on {rec.source} now ({unit})")
+            runs[key] = before
+            atomic_write_text(self.home / RUNS_FILE, tomli_w.dumps(runs))
             if not ts.run(["systemctl", "start", unit], sudo=True).ok:
                 raise RoostError(f"the backup of {rec.service} on {rec.source} failed",
                                  hint=f"see why with `journalctl -u {where.unit} -n 50` on "
                                       f"{rec.source}, then run again")
         self._read_status(ts, rec)
+        runs = read_table(self.home / RUNS_FILE)
+        if runs.pop(key, None) is not None:
+            atomic_write_text(self.home / RUNS_FILE, tomli_w.dumps(runs))
         listed = ts.run(where.borg("list", "--short", f"::{rec.last_archive}"), sudo=True,
                         stdin=secrets(secret).encode())
         if not listed.ok:
@@ -447,6 +463,14 @@ class Backups(OnHost):
         if not lines:
             raise RoostError("roost cannot read the backup host's SSH keys")
         return "\n".join(lines) + "\n"
+
+    @staticmethod
+    def _last_archive(ts: Transport, rec: Record) -> str:
+        """The last good archive the source host notes ("" when none)."""
+        try:
+            return str(json.loads(ts.get_file(rec.where.status) or b"{}")["archive"]["name"])
+        except (ValueError, KeyError, TypeError):
+            return ""
 
     @staticmethod
     def _read_verified(ts: Transport, rec: Record) -> None:
