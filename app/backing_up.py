@@ -8,6 +8,8 @@ callbacks or flags.
     b.verify("prosody")                              # borg check + a restore drill
     b.restore("prosody", vps, archive=None, replace=False)   # onto the target or the source
     b.move("prosody", pi, vps)                       # backup, restore, proven, then removed
+    b.back_up_to_path("prosody", pi, "/mnt/usb")     # a disk on the pi itself, too
+    b.restore("prosody", pi, from_path="/mnt/usb")   # from that disk (on any host it is on)
 
 Where each service is backed up, and its last good backup as roost saw it, is kept in the data
 folder's `backups.toml` (no secret: the repository's passphrase is in the vault, identity
@@ -43,6 +45,13 @@ from roost.deploy.steps import Secret, script
 from roost.deploy.transport import Transport
 
 BACKUPS_FILE = "backups.toml"
+DISK_BACKUPS_FILE = "disk-backups.toml"
+RUNS_FILE = "backup-runs.toml"
+"""The backups roost started and has not seen end yet ("SOURCE/NAME" = the archive the host
+showed as its last before): a rerun after roost was stopped keeps the archive that run made,
+rather than starting a second one."""
+"""Backups to a folder on the service's own host (a USB disk), one per service, kept apart
+from `BACKUPS_FILE` so that a service can have both."""
 SCHEDULE_HOURS = {"hourly": 1, "daily": 24, "weekly": 24 * 7}
 
 RESTORE = (
@@ -59,18 +68,24 @@ LIST = (
     f'BORG_BASE_DIR={backup.REPO_ROOT}/.borg; '
     f'exec runuser -u {backup.REPO_USER} -- borg list --short "$1"'
 )
+_DRILL = ('b check "$1" >&2 || exit 4; '
+          'n=$(b export-tar "$1::$2" - | tar -tf - | wc -l) || exit 5; '
+          'm=$(b list --short "$1::$2" | wc -l) || exit 6; echo "$n $m"')
 VERIFY = (
     'set -o pipefail; IFS= read -r p || [ -n "$p" ] || exit 3; cd / && '
     'export BORG_PASSPHRASE=$p BORG_RELOCATED_REPO_ACCESS_IS_OK=yes '
     f'BORG_BASE_DIR={backup.REPO_ROOT}/.borg; '
-    f'b() {{ runuser -u {backup.REPO_USER} -- borg "$@"; }}; '
-    'b check "$1" >&2 || exit 4; '
-    'n=$(b export-tar "$1::$2" - | tar -tf - | wc -l) || exit 5; '
-    'm=$(b list --short "$1::$2" | wc -l) || exit 6; echo "$n $m"'
+    f'b() {{ runuser -u {backup.REPO_USER} -- borg "$@"; }}; ' + _DRILL
 )
 """(bash) On the host that keeps repository $1: `borg check` it, then the restore drill: stream
 archive $2 out (every chunk read, decrypted and checked) through tar without writing anything,
 and print how many entries came back and how many the archive lists."""
+VERIFY_DISK = 'set -o pipefail; cd / && b() { borg "$@"; }; ' + _DRILL
+"""(bash, through `Where.with_passphrase`) The same on a disk's repository, as root."""
+PRUNE_DISK = ('cd / && g=$1; shift; borg prune --list --glob-archives "$g" "$@" && '
+              'borg compact')
+"""(through `Where.with_passphrase`) PRUNE on a disk's repository (not append-only: the host
+owns it)."""
 PRUNE = (
     'IFS= read -r p || [ -n "$p" ] || exit 3; cd / && '
     'export BORG_PASSPHRASE=$p BORG_RELOCATED_REPO_ACCESS_IS_OK=yes '
@@ -86,6 +101,9 @@ ALONE = ('u=$1; shift; if [ -d /run/systemd/system ]; then '
 connection) leaves its extraction running on the host; the rerun stops that unit before it
 keeps anything aside and starts over, so two never write the same folders. (Without systemd
 as PID 1 it runs directly.)"""
+WAIT_UNIT = ('while [ "$(systemctl is-active "$1")" = activating ]; do sleep 1; done; '
+             '[ "$(systemctl show -p Result --value "$1")" = success ]')
+"""Wait for the run of unit $1 under way; success when it ended well."""
 KEEP = {"daily": 7, "weekly": 4, "monthly": 6}
 """How many archives `roost backup ID --prune` keeps, per period."""
 KEEP_ASIDE = ('s=$1; shift; for p in "$@"; do if [ -e "$p" ]; then '
@@ -112,15 +130,27 @@ class Record:
     """Bytes of the data the last archive holds."""
     last_verify: str = ""
     """ISO 8601 UTC time of the last `roost backup --verify` that passed."""
+    verify_failed: str = ""
+    """ISO 8601 UTC time the host's weekly `borg check` last failed (cleared when it passes)."""
+    to_path: str = ""
+    """A backup to a folder on the source host itself (a USB disk): that folder; `target` is
+    then the source host."""
 
     @property
     def where(self) -> Where:
-        return Where(self.service, self.source, self.address, self.port)
+        return Where(self.service, self.source, self.address, self.port, disk=self.to_path)
+
+    @property
+    def kept_on(self) -> str:
+        """Where the backups are, in words."""
+        return self.where.where_to if self.to_path else self.target
 
 
-def load_records(home: Path) -> dict[str, Record]:
+def load_records(home: Path, disk: bool = False) -> dict[str, Record]:
+    """The backups to other hosts by service; with `disk`, those to a folder on the service's
+    own host."""
     out: dict[str, Record] = {}
-    for sid, d in read_table(home / BACKUPS_FILE).items():
+    for sid, d in read_table(home / (DISK_BACKUPS_FILE if disk else BACKUPS_FILE)).items():
         if isinstance(d, dict):
             known = {k: v for k, v in d.items() if k in Record.__dataclass_fields__}
             out[sid] = Record(**known)
@@ -128,9 +158,10 @@ def load_records(home: Path) -> dict[str, Record]:
 
 
 def save_record(home: Path, rec: Record) -> None:
-    data = read_table(home / BACKUPS_FILE)
+    path = home / (DISK_BACKUPS_FILE if rec.to_path else BACKUPS_FILE)
+    data = read_table(path)
     data[rec.service] = asdict(rec)
-    atomic_write_text(home / BACKUPS_FILE, tomli_w.dumps(data))
+    atomic_write_text(path, tomli_w.dumps(data))
 
 
 def _size(n: int) -> str:
@@ -151,38 +182,56 @@ def _age(delta: timedelta) -> str:
 
 
 def status_lines(records: Mapping[str, Record], deployed: list[tuple[str, str]],
-                 now: datetime) -> list[str]:
+                 now: datetime, disks: Mapping[str, Record] | None = None) -> list[str]:
     """`roost backups`: one line per deployed service (service, host) and per backup, with
     where it goes, the last good backup and its age, its size; no backup, or one older than
-    twice its schedule, flagged in words."""
+    twice its schedule, flagged in words. A backup to a disk on the same host (`disks`) has its
+    own line, and alone it does not count as a copy elsewhere."""
     lines: list[str] = []
-    services = sorted({s for s, _ in deployed} | set(records))
+    disks = disks or {}
+    services = sorted({s for s, _ in deployed} | set(records) | set(disks))
     for sid in services:
         rec = records.get(sid)
         hosts = sorted({h for s, h in deployed if s == sid})
+        if not hosts and sid in disks:
+            hosts = [disks[sid].source]
         on = f" on {', '.join(hosts)}" if hosts else ""
         if rec is None:
-            lines.append(f"{sid}{on}: NOT BACKED UP. Set it up with: roost backup {sid} "
-                         f"--host {hosts[0] if hosts else 'HOST'} --to OTHER-HOST")
-            continue
-        head = f"{sid} on {rec.source}: backed up to {rec.target} ({rec.every})"
-        if not rec.last_at:
-            lines.append(f"{head}; NO GOOD BACKUP YET. Run: roost backup {sid} --host "
-                         f"{rec.source} --to {rec.target}")
-            continue
-        at = clocks.parse(rec.last_at, "the last backup's time")
-        age = now - at
-        late = age > timedelta(hours=2 * SCHEDULE_HOURS.get(rec.every, 24))
-        checked = (f", verified {_age(now - clocks.parse(rec.last_verify))}"
-                   if rec.last_verify else ", never verified")
-        lines.append(f"{head}; last good backup {rec.last_archive}, {_age(age)}, "
-                     f"{_size(rec.original)} of data, {_size(rec.size)} added{checked}"
-                     + (f". TOO OLD: the {rec.every} backup has not run for "
-                        f"{_age(age).removesuffix(' ago')}; check the host {rec.source}."
-                        if late else "."))
+            host = hosts[0] if hosts else "HOST"
+            lines.append(f"{sid}{on}: " + ("NO COPY ELSEWHERE" if sid in disks else
+                                          "NOT BACKED UP")
+                         + f". Set it up with: roost backup {sid} --host {host} --to OTHER-HOST")
+        else:
+            lines.append(_status_line(rec, now))
+        if sid in disks:
+            lines.append(_status_line(disks[sid], now))
     if not lines:
         lines.append("No service is deployed yet, so there is nothing to back up.")
     return lines
+
+
+def _status_line(rec: Record, now: datetime) -> str:
+    sid = rec.service
+    kept = f"{rec.to_path} on the same machine" if rec.to_path else rec.target
+    head = f"{sid} on {rec.source}: backed up to {kept} ({rec.every})"
+    to = f"--to-path {rec.to_path}" if rec.to_path else f"--to {rec.target}"
+    if not rec.last_at:
+        return (f"{head}; NO GOOD BACKUP YET. Run: roost backup {sid} --host "
+                f"{rec.source} {to}")
+    at = clocks.parse(rec.last_at, "the last backup's time")
+    age = now - at
+    late = age > timedelta(hours=2 * SCHEDULE_HOURS.get(rec.every, 24))
+    checked = (f", verified {_age(now - clocks.parse(rec.last_verify))}"
+               if rec.last_verify else ", never verified")
+    if rec.verify_failed:
+        checked += (f", and its weekly check FAILED {_age(now - clocks.parse(rec.verify_failed))}"
+                    f": run roost backup {sid} --verify"
+                    + (f" --to-path {rec.to_path}" if rec.to_path else ""))
+    return (f"{head}; last good backup {rec.last_archive}, {_age(age)}, "
+            f"{_size(rec.original)} of data, {_size(rec.size)} added{checked}"
+            + (f". TOO OLD: the {rec.every} backup has not run for "
+               f"{_age(age).removesuffix(' ago')}; check the host {rec.source}."
+               if late else "."))
 
 
 def deployed_services(home: Path) -> list[tuple[str, str]]:
@@ -201,7 +250,7 @@ def overview(home: Path, now: datetime, records: Mapping[str, Record] | None = N
     """The lines of `roost backups` (and of the app's Backups screens): every deployed
     service and every backup, from `records` or what roost saw last."""
     return status_lines(load_records(home) if records is None else records,
-                        deployed_services(home), now)
+                        deployed_services(home), now, load_records(home, disk=True))
 
 
 @dataclass
@@ -251,7 +300,8 @@ class Backups(OnHost):
                 every: str = backup.DAILY) -> list[str]:
         if source.name == target.name:
             raise RoostError("a backup on the same host is lost with that host",
-                             hint="give another host with --to")
+                             hint="give another host with --to (a disk on this one, as well: "
+                                  "--to-path DIR)")
         if every not in backup.EVERY:
             raise RoostError(f"{every[:30]!r} is not a backup schedule",
                              hint=f"use one of {', '.join(backup.EVERY)}")
@@ -261,26 +311,10 @@ class Backups(OnHost):
         with self._connect(target) as tt, \
                 self._connect(source) as ts:
             secret = self._passphrase(service, source.name)
-            secrets = vault_secrets(self.passphrase, self.home)
             self._grant(where, spec, ts, tt)
-            self._run(backup.source_recipe(where, spec, secret, every), ts, source.name,
-                      secrets)
-            self._say(f"running the backup of {service} on {source.name} now "
-                      f"({where.unit}.service)")
-            res = ts.run(["systemctl", "start", f"{where.unit}.service"], sudo=True)
-            if not res.ok:
-                raise RoostError(f"the backup of {service} on {source.name} failed",
-                                 hint=f"see why with `journalctl -u {where.unit} -n 50` on "
-                                      f"{source.name}, then run again")
             rec = Record(service, source.name, target.name, where.address, where.port, every,
                          options)
-            self._read_status(ts, rec)
-            listed = ts.run(where.borg("list", "--short", f"::{rec.last_archive}"), sudo=True,
-                            stdin=secrets(secret).encode())
-            if not listed.ok:
-                raise RoostError(f"the archive {rec.last_archive} cannot be listed",
-                                 hint="run `roost backup` again")
-            files = len(listed.stdout.splitlines())
+            files = self._first_backup(rec, spec, ts, secret)
         save_record(self.home, rec)
         noted = _note_backup(self.home, service, source.name, target.name, every)
         return [f"Backed up {service} from {source.name} to {target.name}: archive "
@@ -290,6 +324,89 @@ class Backups(OnHost):
                 f"{target.name} keeps them append-only: {source.name} cannot delete them.",
                 "The repository's passphrase is in your vault only "
                 f"(`roost keys show {secret.name} --secret`).", *noted]
+
+    def _first_backup(self, rec: Record, spec: BackupSpec, ts: Transport, secret: Secret
+                      ) -> int:
+        """Install the backup unit and timer on the source (ts), run the first backup now,
+        note it in `rec` and list its archive: how many files and folders it holds."""
+        where = rec.where
+        secrets = vault_secrets(self.passphrase, self.home)
+        unit = f"{where.unit}.service"
+        runs, key = read_table(self.home / RUNS_FILE), f"{rec.source}/{where.name}"
+        before = self._last_archive(ts, rec)
+        # Roost was stopped after starting a backup: the rerun keeps what that one made, once
+        # it ends (it runs on the host, roost's death does not cut it).
+        done = False
+        if key in runs:
+            if ts.run(["systemctl", "is-active", unit], sudo=True).stdout.strip() == \
+                    "activating":
+                self._say(f"the backup of {rec.service} started earlier still runs on "
+                          f"{rec.source}: waiting for it to end")
+                ts.run(script(WAIT_UNIT, unit), sudo=True, timeout=24 * 3600)
+                before = self._last_archive(ts, rec)
+            done = bool(before) and before != runs[key]
+        self._run(backup.source_recipe(where, spec, secret, rec.every), ts, rec.source,
+                  secrets)
+        if not done:
+            self._say(f"running the backup of {rec.service} on {rec.source} now ({unit})")
+            runs[key] = before
+            atomic_write_text(self.home / RUNS_FILE, tomli_w.dumps(runs))
+            if not ts.run(["systemctl", "start", unit], sudo=True).ok:
+                raise RoostError(f"the backup of {rec.service} on {rec.source} failed",
+                                 hint=f"see why with `journalctl -u {where.unit} -n 50` on "
+                                      f"{rec.source}, then run again")
+        self._read_status(ts, rec)
+        runs = read_table(self.home / RUNS_FILE)
+        if runs.pop(key, None) is not None:
+            atomic_write_text(self.home / RUNS_FILE, tomli_w.dumps(runs))
+        listed = ts.run(where.borg("list", "--short", f"::{rec.last_archive}"), sudo=True,
+                        stdin=secrets(secret).encode())
+        if not listed.ok:
+            raise RoostError(f"the archive {rec.last_archive} cannot be listed",
+                             hint="run `roost backup` again")
+        return len(listed.stdout.splitlines())
+
+    def back_up_to_path(self, service: str, source: Host, path: str,
+                        every: str = backup.DAILY) -> list[str]:
+        """Back `service` up to a folder on its own host (a USB disk mounted there): the same
+        encrypted repository, unit and timer as to another host, reached without SSH. Said
+        plainly: a copy on the same machine is lost with it (fire, theft, a surge)."""
+        if every not in backup.EVERY:
+            raise RoostError(f"{every[:30]!r} is not a backup schedule",
+                             hint=f"use one of {', '.join(backup.EVERY)}")
+        where = Where(service, source.name, "", disk=path)
+        options = deployed_options(self.home, service, source.name)
+        spec = self._spec(service, source, options)
+        inside = [p for p in spec.paths if (where.disk + "/").startswith(p + "/")]
+        if inside:
+            raise RoostError(f"{where.disk} is inside {inside[0]}, which the backup reads",
+                             hint="give a folder outside the service's data, such as /mnt/usb")
+        with self._connect(source) as ts:
+            if not ts.run(["test", "-d", where.disk], sudo=True).ok:
+                raise RoostError(f"there is no folder {where.disk} on {source.name}",
+                                 hint=f"plug the disk in and mount it at {where.disk}, then "
+                                      "run again")
+            mounted = ts.run(["mountpoint", "-q", where.disk], sudo=True).ok
+            secret = self._passphrase(service, source.name)
+            self._run(backup.disk_recipe(where, spec), ts, source.name)
+            rec = Record(service, source.name, source.name, "", 22, every, options,
+                         to_path=where.disk)
+            files = self._first_backup(rec, spec, ts, secret)
+        save_record(self.home, rec)
+        return [f"Backed up {service} on {source.name} to {where.disk}: archive "
+                f"{rec.last_archive} holds {files} files and folders, "
+                f"{_size(rec.original)} of data ({_size(rec.size)} added).",
+                f"The next backups run {every} ({where.unit}.timer), only while {where.disk} "
+                "is mounted.",
+                *([] if mounted else [
+                    f"{where.disk} is not a disk of its own (not a mount point): the "
+                    f"backups are on {source.name}'s own card or disk."]),
+                f"A copy on the same machine is not enough on its own: a dead card, a fire "
+                f"or a theft can take both. Keep one on another host too: roost backup "
+                f"{service} --host {source.name} --to OTHER-HOST.",
+                "The repository's passphrase is in your vault only "
+                f"(`roost keys show {secret.name} --secret`): without it the disk is "
+                "unreadable."]
 
     def back_up_all(self, target: Host, every: str = backup.DAILY) -> list[str]:
         """`back_up` every running service roost can back up, each from its host to `target`
@@ -348,8 +465,34 @@ class Backups(OnHost):
         return "\n".join(lines) + "\n"
 
     @staticmethod
+    def _last_archive(ts: Transport, rec: Record) -> str:
+        """The last good archive the source host notes ("" when none)."""
+        try:
+            return str(json.loads(ts.get_file(rec.where.status) or b"{}")["archive"]["name"])
+        except (ValueError, KeyError, TypeError):
+            return ""
+
+    @staticmethod
+    def _read_verified(ts: Transport, rec: Record) -> None:
+        """The host's weekly check (backup.CHECK): the last time it passed, if later than the
+        last verify roost saw, and when it last failed."""
+        def when(path: str) -> str:
+            raw = (ts.get_file(path) or b"").decode(errors="replace").strip()
+            try:
+                return clocks.parse(raw).isoformat() if raw else ""
+            except RoostError:
+                return ""
+
+        passed, failed = when(rec.where.verified), when(rec.where.verify_failed)
+        if passed and (not rec.last_verify or
+                       clocks.parse(passed) > clocks.parse(rec.last_verify)):
+            rec.last_verify = passed
+        rec.verify_failed = failed if failed and (
+            not rec.last_verify or clocks.parse(failed) > clocks.parse(rec.last_verify)) else ""
+
+    @staticmethod
     def _read_status(ts: Transport, rec: Record) -> None:
-        raw = ts.get_file(f"{backup.STATUS_DIR}/{rec.service}.json")
+        raw = ts.get_file(rec.where.status)
         try:
             data = json.loads(raw or b"{}")
             arch = data["archive"]
@@ -368,71 +511,88 @@ class Backups(OnHost):
         from roost.app.hosts import find
 
         records = load_records(self.home)
-        for rec in records.values():
+        for rec in [*records.values(), *load_records(self.home, disk=True).values()]:
             try:
                 with self._connect(find(self.home, rec.source)) as ts:
                     self._read_status(ts, rec)
+                    self._read_verified(ts, rec)
                 save_record(self.home, rec)
             except RoostError:
                 continue
         return records
 
-    def verify(self, service: str) -> list[str]:
+    def _record(self, service: str, disk: str | None = None) -> Record:
+        """The backup of `service` to another host, or (`disk`) to a folder on its host; a
+        disk's record taking the folder given (the disk may be mounted elsewhere now)."""
+        from dataclasses import replace
+
+        rec = load_records(self.home, disk=disk is not None).get(service)
+        if rec is None:
+            raise RoostError(f"{service} has no backup roost knows of"
+                             + (" on a disk" if disk is not None else ""),
+                             hint="`roost backups` lists them")
+        if disk is not None:
+            rec = replace(rec, to_path=Where(service, rec.source, "", disk=disk).disk)
+        return rec
+
+    def verify(self, service: str, disk: str | None = None) -> list[str]:
         """`borg check` of the repository and a restore drill of the last archive on the host
-        that keeps it; nothing is written there in the clear."""
+        that keeps it (or, `disk`, on the source host from its disk); nothing is written
+        there in the clear."""
         from roost.app.hosts import find
 
-        rec = load_records(self.home).get(service)
-        if rec is None:
-            raise RoostError(f"{service} has no backup roost knows of",
-                             hint="`roost backups` lists them")
+        rec = self._record(service, disk)
         secret = vault_secrets(self.passphrase, self.home)(
             Secret(backup.passphrase_id(service, rec.source), "password"))
         with self._connect(find(self.home, rec.target)) as t:
-            names = self.archives(rec, t, secret, True)
+            local = not rec.to_path
+            names = self.archives(rec, t, secret, local)
             if not names:
                 raise RoostError(f"there is no archive of {service} yet",
                                  hint=f"run roost backup {service} first")
-            self._say(f"checking the repository on {rec.target} and unpacking {names[-1]} "
+            self._say(f"checking the repository on {rec.kept_on} and unpacking {names[-1]} "
                       "without writing it")
-            res = t.run(("bash", "-c", VERIFY, "bash", rec.where.path, names[-1]), sudo=True,
-                        stdin=secret.encode(), timeout=3600)
+            argv = (("bash", "-c", VERIFY, "bash", rec.where.path, names[-1]) if local else
+                    rec.where.with_passphrase("bash", "-c", VERIFY_DISK, "bash",
+                                              rec.where.path, names[-1]))
+            res = t.run(argv, sudo=True, stdin=secret.encode(), timeout=3600)
         counts = res.stdout.split()
         if not res.ok or len(counts) != 2 or counts[0] != counts[1]:
-            raise RoostError(f"the backups of {service} on {rec.target} failed their check: "
+            raise RoostError(f"the backups of {service} on {rec.kept_on} failed their check: "
                              f"{_last(res.stderr or res.stdout)}",
                              hint="make a new backup at once (roost backup), and keep the "
                                   "service's host safe until it passes")
         rec.last_verify = self.clock().isoformat()
+        rec.verify_failed = ""
         save_record(self.home, rec)
-        return [f"The repository of {service} on {rec.target} passed borg check, and all "
+        return [f"The repository of {service} on {rec.kept_on} passed borg check, and all "
                 f"{counts[0]} files and folders of {names[-1]} came back from it."]
 
-    def prune(self, service: str, keep: Mapping[str, int] | None = None) -> list[str]:
+    def prune(self, service: str, keep: Mapping[str, int] | None = None,
+              disk: str | None = None) -> list[str]:
         """Thin out the archives from roost's side, on the host that keeps them (the source
-        host cannot: its key is append-only)."""
+        host cannot: its key is append-only); a disk's (`disk`) on the source host."""
         from roost.app.hosts import find
 
-        rec = load_records(self.home).get(service)
-        if rec is None:
-            raise RoostError(f"{service} has no backup roost knows of",
-                             hint="`roost backups` lists them")
+        rec = self._record(service, disk)
         policy = dict(KEEP if keep is None else keep)
         args = [f"--keep-{k}={int(v)}" for k, v in policy.items()]
         secret = vault_secrets(self.passphrase, self.home)(
             Secret(backup.passphrase_id(service, rec.source), "password"))
         with self._connect(find(self.home, rec.target)) as t:
-            res = t.run(script(PRUNE, rec.where.path, f"{service}-*", *args), sudo=True,
-                        stdin=secret.encode(), timeout=3600)
+            argv = (rec.where.with_passphrase("sh", "-c", PRUNE_DISK, "sh", f"{service}-*",
+                                              *args) if rec.to_path else
+                    script(PRUNE, rec.where.path, f"{service}-*", *args))
+            res = t.run(argv, sudo=True, stdin=secret.encode(), timeout=3600)
             if not res.ok:
                 raise RoostError(f"pruning the backups of {service} failed: "
                                  f"{_last(res.stderr or res.stdout)}",
                                  hint="run it again; nothing is lost when it stops")
-            left = self.archives(rec, t, secret, True)
+            left = self.archives(rec, t, secret, not rec.to_path)
         gone = sum(1 for ln in (res.stdout + res.stderr).splitlines()
                    if ln.startswith("Pruning archive"))
         kept = ", ".join(f"{v} {k}" for k, v in policy.items())
-        return [f"Pruned the backups of {service} on {rec.target} (keeping {kept}): "
+        return [f"Pruned the backups of {service} on {rec.kept_on} (keeping {kept}): "
                 f"{gone} removed, {len(left)} kept, the last {left[-1] if left else 'none'}."]
 
     # -- restore ---------------------------------------------------------------------------
@@ -443,21 +603,24 @@ class Backups(OnHost):
         argv = script(LIST, rec.where.path) if local else rec.where.borg("list", "--short")
         res = t.run(argv, sudo=True, stdin=secret.encode())
         if not res.ok:
-            raise RoostError(f"roost cannot read the backups of {rec.service} on {rec.target}",
-                             hint="check the host, then run again")
+            raise RoostError(f"roost cannot read the backups of {rec.service} on {rec.kept_on}",
+                             hint=(f"plug the disk in and mount it at {rec.to_path}, then run "
+                                   "again" if rec.to_path else "check the host, then run again"))
         return [ln.strip() for ln in res.stdout.splitlines() if ln.strip()]
 
     def restore(self, service: str, to: Host, archive: str | None = None,
-                replace: bool = False) -> list[str]:
-        return self._restore(service, to, archive, replace)[0]
+                replace: bool = False, from_path: str | None = None) -> list[str]:
+        """Install `service` on `to` with the options it had and put an archive back: from the
+        host that keeps its backups, or (`from_path`) from its disk, mounted at that folder on
+        `to` (the host it ran on, or a new one the disk was moved to)."""
+        return self._restore(service, to, archive, replace, from_path)[0]
 
-    def _restorable(self, service: str, to: Host, archive: str | None) -> Record:
+    def _restorable(self, service: str, to: Host, archive: str | None,
+                    from_path: str | None = None) -> Record:
         """The backup record of `service`, refused before any connection when the archive
-        named is not one of its, or `to` is neither of the hosts it knows."""
-        rec = load_records(self.home).get(service)
-        if rec is None:
-            raise RoostError(f"{service} has no backup roost knows of",
-                             hint="`roost backups` lists them")
+        named is not one of its, or `to` is neither of the hosts it knows (a disk can be on
+        any host)."""
+        rec = self._record(service, from_path)
         if archive is not None:
             backup.archive_name(archive)
             if not archive.startswith(service + "-"):
@@ -465,22 +628,30 @@ class Backups(OnHost):
                                  hint=f"restore it with roost restore "
                                       f"{archive.rsplit('-', 3)[0]}, or pick one of "
                                       f"{service}'s archives")
-        if to.name not in (rec.target, rec.source):
+        if not rec.to_path and to.name not in (rec.target, rec.source):
             raise RoostError(f"roost restores {service} onto {rec.source}, where it ran, or "
                              f"{rec.target}, the host that keeps its backups, for now",
                              hint=f"give --to {rec.source} or --to {rec.target}")
         return rec
 
     def _restore(self, service: str, to: Host, archive: str | None = None,
-                 replace: bool = False) -> tuple[list[str], Any]:
-        rec = self._restorable(service, to, archive)
+                 replace: bool = False, from_path: str | None = None) -> tuple[list[str], Any]:
+        rec = self._restorable(service, to, archive, from_path)
         spec = self._spec(service, to, rec.options)
         secrets = vault_secrets(self.passphrase, self.home)
         secret = secrets(Secret(backup.passphrase_id(service, rec.source), "password"))
         options = {k: v for k, v in rec.options.items()
                    if not (k == "address" and to.name != rec.source)}
-        local = to.name == rec.target
-        if not local:  # the source host, maybe new: its key is let in again (append-only)
+        local = not rec.to_path and to.name == rec.target
+        if rec.to_path:  # borg there, and the disk's repository where the person says
+            with self._connect(to) as t:
+                if not t.run(["test", "-d", rec.where.path], sudo=True).ok:
+                    raise RoostError(f"there are no backups of {service} in {rec.to_path} on "
+                                     f"{to.name}",
+                                     hint=f"plug the disk in and mount it at {rec.to_path} "
+                                          "(or give the folder it is at with --from-path)")
+                self._run(backup.disk_recipe(rec.where, spec), t, to.name)
+        elif not local:  # the source host, maybe new: its key is let in again (append-only)
             from roost.app.hosts import find
 
             with self._connect(find(self.home, rec.target)) as tt, \
@@ -513,6 +684,11 @@ class Backups(OnHost):
             self._say(f"keeping what {to.name} had aside (*.roost-replaced-{stamp})")
             unit = f"roost-restore-{service}.service"
             t.run(["systemctl", "stop", unit], sudo=True)  # one a killed run left going
+            for dump in spec.dumps:  # the database as it is now, kept aside with its folder
+                if not t.run(dump.argv(), sudo=True, timeout=3600).ok:
+                    raise RoostError(f"roost could not keep {dump.database} aside "
+                                     f"({dump.describe()})",
+                                     hint="check the host, then run again")
             kept = t.run(script(KEEP_ASIDE, stamp, *spec.paths), sudo=True)
             if not kept.ok:
                 raise RoostError("roost could not keep the current data aside",
@@ -526,6 +702,13 @@ class Backups(OnHost):
                 raise RoostError(f"the restore of {archive} failed: "
                                  f"{_last(res.stderr or res.stdout)}",
                                  hint="run the same command again: it starts over")
+            for dump in spec.dumps:
+                self._say(f"loading {dump.database} back from {dump.to}")
+                loaded = t.run(dump.load_argv(), sudo=True, timeout=3600)
+                if not loaded.ok:
+                    raise RoostError(f"loading {dump.database} back failed: "
+                                     f"{_last(loaded.stderr or loaded.stdout)}",
+                                     hint="run the same command again: it starts over")
             for u in spec.pause:
                 t.run(["systemctl", "start", u], sudo=True)
         self._say("checking that it works")
@@ -572,7 +755,8 @@ class Backups(OnHost):
             raise
         noted = note_deployed(service, to.name, result, self.home)
         with self._connect(frm) as t:
-            t.run(["systemctl", "disable", "--now", f"{where.unit}.timer"], sudo=True)
+            t.run(["systemctl", "disable", "--now", f"{where.unit}.timer",
+                   f"{where.verify_unit}.timer"], sudo=True)
             for u in spec.pause:  # still stopped: unmasking starts nothing
                 t.run(["systemctl", "unmask", "--runtime", u], sudo=True)
         old = Deployment(service, frm, self.home, deployed_options(self.home, service, frm.name),

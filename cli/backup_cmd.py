@@ -25,7 +25,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
                    help="every running service roost can back up, each from its host, to "
                         "--to")
     b.add_argument("--to-path", type=Path, metavar="DIR",
-                   help="with --vault: a folder, such as a USB disk")
+                   help="a folder, such as a USB disk: on the service's own host (--host; "
+                        "not enough on its own), or with --vault on this machine")
     b.add_argument("--prune", action="store_true",
                    help="thin out old archives from roost's side (keeps 7 daily, 4 weekly, "
                         "6 monthly)")
@@ -48,7 +49,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     r.add_argument("--from", dest="frm", metavar="HOST",
                    help="with --vault: the host that keeps the copies")
     r.add_argument("--from-path", type=Path, metavar="DIR",
-                   help="with --vault: the folder given to --to-path")
+                   help="the folder given to --to-path: a service's disk, mounted there on "
+                        "the host it is restored onto (--to), or with --vault on this machine")
     r.add_argument("--archive", metavar="NAME", help="an archive (default: the last one)")
     r.add_argument("--yes", action="store_true",
                    help="replace the data of a service already running there (kept aside)")
@@ -130,14 +132,22 @@ def run_backup(args: argparse.Namespace) -> int:
                              hint="write roost backup --all --to HOST")
         print("\n".join(_backups(args).back_up_all(_host(args.to), args.every)))
         return 0
-    if args.to_path is not None:
-        raise RoostError("--to-path goes with --vault for now",
-                         hint="back a service up to another host with --to HOST")
     _service(args, "roost backup ID --host HOST --to OTHER")
+    disk = None if args.to_path is None else str(args.to_path)
     if args.verify or args.prune:
         b = _backups(args)
-        for line in (b.prune(args.service) if args.prune else []) + (
-                b.verify(args.service) if args.verify else []):
+        for line in (b.prune(args.service, disk=disk) if args.prune else []) + (
+                b.verify(args.service, disk=disk) if args.verify else []):
+            print(line)
+        return 0
+    if disk is not None:
+        if not args.host or args.to:
+            raise RoostError("a backup to a folder (--to-path) goes on the service's own host "
+                             "(--host), without --to",
+                             hint=f"write roost backup {args.service} --host HOST --to-path "
+                                  "/mnt/usb")
+        for line in _backups(args).back_up_to_path(args.service, _host(args.host), disk,
+                                                   args.every):
             print(line)
         return 0
     if not args.host or not args.to:
@@ -178,7 +188,9 @@ def run_restore(args: argparse.Namespace) -> int:
         raise RoostError("a restore needs the host to restore onto (--to)",
                          hint=f"write roost restore {args.service} --to HOST")
     to = _host(args.to)
-    lines = _backups(args).restore(args.service, to, args.archive, replace=args.yes)
+    lines = _backups(args).restore(args.service, to, args.archive, replace=args.yes,
+                                   from_path=(None if args.from_path is None
+                                              else str(args.from_path)))
     for line in lines:
         print(line)
     sys.stdout.flush()

@@ -484,6 +484,15 @@ class Plain:
         for rec in load_records(self.ws.home).values():
             actions.append((f"Restore {rec.service} from its backups on {rec.target}",
                             lambda r=rec: self.restore(r)))  # type: ignore[misc]
+        for rec in load_records(self.ws.home, disk=True).values():
+            actions.append((f"Restore {rec.service} from its disk ({rec.to_path} on "
+                            f"{rec.source})", lambda r=rec: self.restore_disk(r)))  # type: ignore[misc]
+        for e in self.ws.progress.running():
+            svc = self.ws.catalog.get(e.service_id or "")
+            if svc is not None and svc.backed_up:
+                host = str(e.detail.get("host", ""))
+                actions.append((f"Back up {svc.name} on {host} to a disk there too (a USB "
+                                "disk)", lambda s=svc.id, h=host: self.back_up_disk(s, h)))  # type: ignore[misc]
         actions.append(("Copy roost's data, with the sealed vault, to another host",
                         self.copy_home))
         picked = self.choose("What would you like to do?", [t for t, _ in actions])
@@ -521,6 +530,59 @@ class Plain:
                                   ask_trust=self._trust).back_up(
             service_id, find(self.ws.home, host), find(self.ws.home, to),
             ("daily", "hourly", "weekly")[every]))
+
+    def back_up_disk(self, service_id: str, host: str) -> None:
+        """Back a service up to a folder on its own host, a USB disk mounted there (as `roost
+        backup ID --host HOST --to-path DIR`, roost.app.backing_up)."""
+        from roost.app.backing_up import Backups
+        from roost.app.deploying import text_of
+        from roost.app.hosts import find
+        from roost.keys.vault import passphrase_from_env_or_prompt
+
+        self.say(f"A disk on {host} is lost with {host} in a fire or a theft: keep a copy on "
+                 "another host too.")
+        folder = self.ask(f"The folder the disk is mounted at on {host} (Enter for /mnt/usb; "
+                          "0 to go back):") or "/mnt/usb"
+        if folder == "0":
+            return
+        every = self.choose("How often?", ["Every day (suggested)", "Every hour", "Every week"])
+        if every is None:
+            return
+        self.say("Setting up the backup and running the first one: this can take a few minutes.")
+        self.tell(lambda: Backups(self.ws.home, passphrase=passphrase_from_env_or_prompt,
+                                  on_event=lambda e: self.say(text_of(e)), clock=self.ws.clock,
+                                  ask_trust=self._trust).back_up_to_path(
+            service_id, find(self.ws.home, host), folder, ("daily", "hourly", "weekly")[every]))
+
+    def restore_disk(self, rec: Record) -> None:
+        """Put a service's data back from its disk, plugged into any host (as `roost restore
+        ID --to HOST --from-path DIR`, roost.app.backing_up)."""
+        from roost.app.backing_up import Backups
+        from roost.app.deploying import text_of
+        from roost.app.hosts import find, host_store
+        from roost.keys.vault import passphrase_from_env_or_prompt
+
+        names = [h.name for h in host_store(self.ws.home).all()]
+        picked = self.choose(f"Restore {rec.service} onto which host? The disk must be "
+                             "plugged in there.", names)
+        if picked is None:
+            return
+        folder = self.ask(f"The folder the disk is mounted at on {names[picked]} (Enter for "
+                          f"{rec.to_path}; 0 to go back):") or rec.to_path
+        if folder == "0":
+            return
+        over = self.choose("If it runs there with its own data, replace that data? What it "
+                           "holds now is kept aside, never deleted.",
+                           ["No, stop if it runs there", "Yes, replace it"])
+        if over is None:
+            return
+        self.say(f"Restoring {rec.service} from the disk: installing it, putting the last "
+                 "backup back and checking that it works; this can take a few minutes.")
+        self.tell(lambda: Backups(self.ws.home, passphrase=passphrase_from_env_or_prompt,
+                                  on_event=lambda e: self.say(text_of(e)), clock=self.ws.clock,
+                                  ask_trust=self._trust).restore(
+                      rec.service, find(self.ws.home, names[picked]), replace=over == 1,
+                      from_path=folder))
 
     def restore(self, rec: Record) -> None:
         """Put a service's backed-up data back, on the host it ran on or the one that keeps

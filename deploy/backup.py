@@ -78,12 +78,25 @@ HAS_KEY_LINE = 'grep -qxF -- "$2" "$1"'
 SEAL = 'umask 077; systemd-creds encrypt --name=borg - "$1.tmp" && mv -f "$1.tmp" "$1"'
 """The passphrase on stdin sealed for the unit `LoadCredentialEncrypted=borg:$1`."""
 
-CREATE = ('s=$1; shift; umask 077; mkdir -p ' + STATUS_DIR + ' && '
-          'borg create --json --checkpoint-interval 60 '
-          '"::$s-$(date -u +%Y-%m-%dT%H:%M:%S)" "$@" > "' + STATUS_DIR + '/$s.json.tmp" '
-          '&& mv -f "' + STATUS_DIR + '/$s.json.tmp" "' + STATUS_DIR + '/$s.json"')
-"""One archive of the folders "$@" named SERVICE-TIME; borg's JSON summary (archive name,
-time, sizes: no secret) kept as the last good backup's status."""
+CREATE = ('s=$1; k=$2; shift 2; umask 077; mkdir -p ' + STATUS_DIR + ' && '
+          'borg create --lock-wait 3600 --json --checkpoint-interval 60 '
+          '"::$s-$(date -u +%Y-%m-%dT%H:%M:%S)" "$@" > "' + STATUS_DIR + '/$k.json.tmp" '
+          '&& mv -f "' + STATUS_DIR + '/$k.json.tmp" "' + STATUS_DIR + '/$k.json"')
+"""One archive of the folders "$@" named SERVICE-TIME ($1); borg's JSON summary (archive
+name, time, sizes: no secret) kept as the last good backup's status, named $2 (the unit's
+own: a service backed up to a host and to a disk has two)."""
+
+
+CHECK = ('k=$1; umask 077; mkdir -p ' + STATUS_DIR + ' && '
+         'if borg check --lock-wait 3600; then '
+         'date -u +%Y-%m-%dT%H:%M:%S+00:00 > "' + STATUS_DIR + '/$k.verified.tmp" && '
+         'mv -f "' + STATUS_DIR + '/$k.verified.tmp" "' + STATUS_DIR + '/$k.verified"; '
+         'else date -u +%Y-%m-%dT%H:%M:%S+00:00 > "' + STATUS_DIR + '/$k.verify-failed"; '
+         'exit 1; fi')
+"""The scheduled verify: `borg check` of the repository and its archives (read-only: through
+the append-only key too), the time it last passed, or last failed, kept as the status of the
+backup named $1."""
+VERIFY_EVERY = "weekly"
 
 
 def safe_path(value: str, what: str = "backup folder") -> str:
@@ -125,16 +138,29 @@ class Dump:
             raise RoostError(f"{self.database[:40]!r} is not a database name")
         safe_path(self.to, "dump file")
 
-    def argv(self) -> tuple[str, ...]:
-        """The command that writes the dump (a fixed script, the names as arguments)."""
+    def argv(self, to: str | None = None) -> tuple[str, ...]:
+        """The command that writes the dump (a fixed script, the names as arguments), into
+        `to` instead when given (what a restore keeps aside). Readable by root only: a dump
+        holds what the database does (password hashes...)."""
+        to = self.to if to is None else safe_path(to, "dump file")
         if self.kind == "sqlite":
-            return tuple(script('sqlite3 "$1" ".backup \'$2.tmp\'" && mv -f "$2.tmp" "$2"',
-                                self.database, self.to))
+            return tuple(script('umask 077; sqlite3 "$1" ".backup \'$2.tmp\'" && '
+                                'mv -f "$2.tmp" "$2"', self.database, to))
         if self.kind == "postgresql":
-            return tuple(script('runuser -u postgres -- pg_dump -Fc "$1" > "$2.tmp" '
-                                '&& mv -f "$2.tmp" "$2"', self.database, self.to))
-        return tuple(script('mysqldump --single-transaction "$1" > "$2.tmp" '
-                            '&& mv -f "$2.tmp" "$2"', self.database, self.to))
+            return tuple(script('umask 077; runuser -u postgres -- pg_dump -Fc "$1" > "$2.tmp" '
+                                '&& mv -f "$2.tmp" "$2"', self.database, to))
+        return tuple(script('umask 077; mysqldump --single-transaction "$1" > "$2.tmp" '
+                            '&& mv -f "$2.tmp" "$2"', self.database, to))
+
+    def load_argv(self) -> tuple[str, ...]:
+        """The command a restore runs once the dump is back in place: the database made again
+        from it (the service installed, and its units stopped)."""
+        if self.kind == "sqlite":
+            return tuple(script('cat "$2" > "$1"', self.database, self.to))
+        if self.kind == "postgresql":
+            return tuple(script('runuser -u postgres -- pg_restore --clean --if-exists '
+                                '-d "$1" < "$2"', self.database, self.to))
+        return tuple(script('mysql "$1" < "$2"', self.database, self.to))
 
     def describe(self) -> str:
         how = {"sqlite": "SQLite .backup", "postgresql": "pg_dump",
@@ -165,15 +191,24 @@ class BackupSpec:
 
 @dataclass(frozen=True)
 class Where:
-    """Where SERVICE of SOURCE is backed up: the target host's address, port and folder."""
+    """Where SERVICE of SOURCE is backed up: the target host's address, port and folder; or,
+    with `disk`, a folder on SOURCE itself (a USB disk mounted there), the repository under
+    it, reached without SSH."""
 
     service: str
     source: str
     address: str
     port: int = 22
+    disk: str = ""
+
+    def __post_init__(self) -> None:
+        if self.disk:
+            object.__setattr__(self, "disk", safe_path(self.disk.rstrip("/") or "/", "disk folder"))
 
     @property
     def folder(self) -> str:
+        if self.disk:
+            return f"{self.disk}/roost-backups/{self.source}"
         return f"{REPO_ROOT}/{self.source}"
 
     @property
@@ -182,20 +217,54 @@ class Where:
 
     @property
     def url(self) -> str:
+        if self.disk:
+            return self.path
         host = f"[{self.address}]" if ":" in self.address else self.address
         return f"ssh://{REPO_USER}@{host}:{self.port}{self.path}"
 
     @property
+    def name(self) -> str:
+        """The name of this backup on the source: its unit, credential and status file (a
+        service backed up to a host and to a disk has both)."""
+        return self.service + ("-disk" if self.disk else "")
+
+    @property
     def unit(self) -> str:
-        return f"roost-backup-{self.service}"
+        return f"roost-backup-{self.name}"
 
     @property
     def cred(self) -> str:
-        return f"{CONF_DIR}/{self.service}.cred"
+        return f"{CONF_DIR}/{self.name}.cred"
+
+    @property
+    def status(self) -> str:
+        return f"{STATUS_DIR}/{self.name}.json"
+
+    @property
+    def verify_unit(self) -> str:
+        """The scheduled verify's unit (CHECK), weekly."""
+        return f"roost-verify-{self.name}"
+
+    @property
+    def verified(self) -> str:
+        """The status file the scheduled verify writes when `borg check` passed."""
+        return f"{STATUS_DIR}/{self.name}.verified"
+
+    @property
+    def verify_failed(self) -> str:
+        return f"{STATUS_DIR}/{self.name}.verify-failed"
+
+    @property
+    def where_to(self) -> str:
+        """The place, in words."""
+        return f"{self.disk} on {self.source}" if self.disk else self.address
 
     def env(self) -> tuple[str, ...]:
         """The environment borg runs with on the source (no secret: the passphrase comes on
         stdin or from the sealed credential)."""
+        if self.disk:  # the repository may come from another machine: a disk moved over
+            return (f"BORG_REPO={self.url}", f"BORG_BASE_DIR={BORG_BASE}",
+                    "BORG_RELOCATED_REPO_ACCESS_IS_OK=yes")
         return (f"BORG_REPO={self.url}", f"BORG_RSH={RSH}", f"BORG_BASE_DIR={BORG_BASE}")
 
     def borg(self, *args: str) -> tuple[str, ...]:
@@ -269,13 +338,15 @@ def unit_text(where: Where, spec: BackupSpec) -> str:
     dumps = [f"ExecStartPre={' '.join(_unit_quote(a) for a in d.argv())}" for d in spec.dumps]
     # "-": a unit held stopped on purpose (masked while roost moves the service) is no failure
     post = [f"ExecStopPost=-/bin/systemctl start {u}" for u in spec.pause]
-    create = ["/bin/sh", *script(CREATE, where.service, *spec.paths)[1:]]
+    create = ["/bin/sh", *script(CREATE, where.service, where.name, *spec.paths)[1:]]
     env = [f'Environment="{e}"' for e in where.env()]
+    # a disk: never write onto the card when it is not mounted (with the mount it names)
+    after = ([f"RequiresMountsFor={where.disk}"] if where.disk else
+             ["Wants=network-online.target", "After=network-online.target"])
     return "\n".join([
         "[Unit]",
-        f"Description=roost backup of {where.service} to {where.address}",
-        "Wants=network-online.target",
-        "After=network-online.target",
+        f"Description=roost backup of {where.service} to {where.where_to}",
+        *after,
         "",
         "[Service]",
         "Type=oneshot",
@@ -289,6 +360,28 @@ def unit_text(where: Where, spec: BackupSpec) -> str:
     ])
 
 
+def verify_unit_text(where: Where) -> str:
+    """The weekly `borg check` on the source (CHECK), with the backup's own credential and
+    environment; it waits for a backup running at the time (borg's lock)."""
+    env = [f'Environment="{e}"' for e in where.env()]
+    after = ([f"RequiresMountsFor={where.disk}"] if where.disk else
+             ["Wants=network-online.target", "After=network-online.target"])
+    check = ["/bin/sh", *script(CHECK, where.name)[1:]]
+    return "\n".join([
+        "[Unit]",
+        f"Description=roost check of the backups of {where.service} on {where.where_to}",
+        *after,
+        "",
+        "[Service]",
+        "Type=oneshot",
+        f"LoadCredentialEncrypted=borg:{where.cred}",
+        *env,
+        'Environment="BORG_PASSCOMMAND=cat %d/borg"',
+        f"ExecStart={' '.join(_unit_quote(a) for a in check)}",
+        "",
+    ])
+
+
 def _unit_quote(arg: str) -> str:
     """One argument of a systemd Exec line: quoted, with % and $ doubled."""
     a = arg.replace("%", "%%").replace("$", "$$")
@@ -297,10 +390,10 @@ def _unit_quote(arg: str) -> str:
     return '"' + a.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def timer_text(where: Where, every: str) -> str:
+def timer_text(where: Where, every: str, what: str = "backup") -> str:
     return "\n".join([
         "[Unit]",
-        f"Description=roost backup of {where.service}, {every}",
+        f"Description=roost {what} of {where.service}, {every}",
         "",
         "[Timer]",
         f"OnCalendar={every}",
@@ -313,6 +406,20 @@ def timer_text(where: Where, every: str) -> str:
     ])
 
 
+def disk_recipe(where: Where, spec: BackupSpec) -> Recipe:
+    """borg on the source and the repository's folder under the disk's (root's only): all a
+    backup to a disk on the host itself needs before `source_recipe`."""
+    return Recipe(
+        id=f"backup-{where.name}-key"[:63], service_id=where.service,
+        title=f"backups of {where.service}: borg and a folder on {where.disk}",
+        steps=(
+            InstallPackages(spec.packages()),
+            EnsureDir(CONF_DIR, mode=0o700),
+            EnsureDir(f"{where.disk}/roost-backups", mode=0o700),
+            EnsureDir(where.folder, mode=0o700),
+        ))
+
+
 def source_recipe(where: Where, spec: BackupSpec, passphrase: Secret,
                   every: str = DAILY) -> Recipe:
     if every not in EVERY:
@@ -321,8 +428,8 @@ def source_recipe(where: Where, spec: BackupSpec, passphrase: Secret,
     unit = f"/etc/systemd/system/{where.unit}.service"
     timer = f"/etc/systemd/system/{where.unit}.timer"
     return Recipe(
-        id=f"backup-{where.service}"[:63], service_id=where.service,
-        title=f"backups of {where.service}",
+        id=f"backup-{where.name}"[:63], service_id=where.service,
+        title=f"backups of {where.service}" + (f" to {where.disk}" if where.disk else ""),
         steps=(
             RunCommand(tuple(script(SEAL, where.cred)), stdin=passphrase, creates=where.cred,
                        description="seal the repository's passphrase for the backup service"),
@@ -331,16 +438,17 @@ def source_recipe(where: Where, spec: BackupSpec, passphrase: Secret,
             WriteFile(unit, unit_text(where, spec), mode=0o644),
             WriteFile(timer, timer_text(where, every), mode=0o644),
             EnableService(f"{where.unit}.timer"),
+            WriteFile(f"/etc/systemd/system/{where.verify_unit}.service",
+                      verify_unit_text(where), mode=0o644),
+            WriteFile(f"/etc/systemd/system/{where.verify_unit}.timer",
+                      timer_text(where, VERIFY_EVERY, "check"), mode=0o644),
+            EnableService(f"{where.verify_unit}.timer"),
         ))
 
 
 EXTRACT = 'cd / && exec borg extract "::$1"'
 """Put archive $1 back in place (run through `Where.with_passphrase`, as root: owners by
 name)."""
-
-
-def status_argv(service: str) -> tuple[str, ...]:
-    return ("cat", f"{STATUS_DIR}/{service}.json")
 
 
 def quoted(argv: tuple[str, ...]) -> str:

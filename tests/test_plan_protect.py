@@ -116,7 +116,8 @@ def test_the_plain_mode_puts_it_first_and_backups_offer_the_set_up(home: Path) -
     Plain(ws, out, io.StringIO("0\n"), False).backups()
     text = out.getvalue()
     assert "  1. Back up Prosody (XMPP chat) on pi to another host" in text
-    assert "  2. Copy roost's data, with the sealed vault, to another host" in text
+    assert "  2. Back up Prosody (XMPP chat) on pi to a disk there too (a USB disk)" in text
+    assert "  3. Copy roost's data, with the sealed vault, to another host" in text
 
 
 @pytest.mark.parametrize("size", [(80, 24), (40, 12)])
@@ -152,8 +153,9 @@ def test_the_app_offers_it_first_on_the_plan_and_opens_the_backup_form(
             line = await shown(pilot, app)
             assert "Host that keeps the backups" in line, line
             assert app.screen.query_one("#field-to", Input).value == "vps"
-            # Enter through the fields; an empty passphrase is said in one line, nothing runs.
-            await press(pilot, app, "enter", "enter", "enter")
+            # Enter through the fields (the host, a disk too, how often, the passphrase); an
+            # empty passphrase is said in one line, nothing runs.
+            await press(pilot, app, "enter", "enter", "enter", "enter")
             await settle(pilot, app)
             said = " ".join(str(x) for x in app.screen.query("#status").results())
             assert type(app.screen).__name__ == "BackupFormScreen"

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 from roost.core import validate
 from roost.core.errors import RoostError
+from roost.deploy.backup import BackupSpec
 from roost.deploy.options import recipe_options
 from roost.deploy.reach import Site
 from roost.deploy.recipe import Identities, Port, Recipe, TargetHost, register, take_options
@@ -38,6 +39,9 @@ CONF = f"{CONF_DIR}/homeserver.yaml"
 LOG_CONF = f"{CONF_DIR}/log.yaml"
 SIGNING_KEY = f"{CONF_DIR}/signing.key"
 UNIT = "/etc/systemd/system/matrix-synapse.service"
+BACKUP = BackupSpec(paths=(DATA, CONF_DIR), pause=("matrix-synapse",))
+"""The SQLite database (rooms, accounts, history) and the media store, read with Synapse
+stopped (so the database file is consistent); the config and signing key."""
 
 # Exit 0 when the user ($2) is in the database ($1): the admin is registered.
 USER_EXISTS = (
@@ -160,6 +164,7 @@ def build_matrix_synapse(facts: TargetHost | None, options: Mapping[str, str],
         title=f"the Matrix server {server_name}",
         steps=tuple(steps),
         ports=(Port(port, units=("matrix-synapse",)),),
+        backup=BACKUP,
         health=_health(address, server_name, port),
         next_steps=_next_steps(facts, ident_id, admin, server_name, base, port),
         uninstall=(DisableService("matrix-synapse"), RemovePath(UNIT)),

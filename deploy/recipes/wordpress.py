@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 from roost.core import validate
 from roost.core.errors import RoostError
+from roost.deploy.backup import BackupSpec, Dump
 from roost.deploy.options import recipe_options
 from roost.deploy.reach import Site
 from roost.deploy.recipe import Identities, Port, Recipe, TargetHost, register, take_options
@@ -36,6 +37,12 @@ OPTIONS = recipe_options(SERVICE)
 PACKAGES = ("wordpress", "wordpress-theme-twentytwentythree", "mariadb-server", "nginx",
             "php-fpm", "php-mysql", "php-mbstring", "php-xml")
 CONFIG = "/etc/wordpress/config-default.php"
+CONTENT = "/var/lib/wordpress"
+"""Debian's wp-content (uploads, themes, plugins)."""
+BACKUP = BackupSpec(paths=(CONTENT, "/etc/wordpress"),
+                    dumps=(Dump("mariadb", "wordpress", f"{CONTENT}/roost-wordpress.sql"),))
+"""The posts are in MariaDB: dumped in one transaction (nothing paused), and loaded back by a
+restore; uploads and the config (its secret keys) as files."""
 SALTS = "/etc/wordpress/roost-salts.php"
 SITE = "/etc/nginx/sites-available/roost-wordpress.conf"
 SITE_ON = "/etc/nginx/sites-enabled/roost-wordpress.conf"
@@ -160,6 +167,7 @@ def build_wordpress(facts: TargetHost | None, options: Mapping[str, str],
         steps=tuple(steps),
         ports=(Port(port, units=("nginx",)),
                mariadb.PORT),
+        backup=BACKUP,
         health=WaitHealth("check that WordPress serves its front page", site=site,
                           expect_text='<meta name="generator" content="WordPress',
                           timeout=60, interval=1),

@@ -1,9 +1,9 @@
 """Backups: where each deployed service is backed up and how old its last good backup is (the
 lines of `roost backups`, from roost.app.backing_up, as roost saw them last), and the actions:
-back a running service up to another host (`BackupFormScreen`, as `roost backup ID --host H
---to T`), copy roost's own data with the sealed vault (`HomeCopyScreen`, as `roost backup
---vault --to T`); Enter on a backed-up service opens `RestoreFormScreen` (as `roost restore
-ID --to HOST [--yes]`)."""
+back a running service up to another host or a disk on its own (`BackupFormScreen`, as `roost
+backup ID --host H --to T` and `--to-path DIR`), copy roost's own data with the sealed vault
+(`HomeCopyScreen`, as `roost backup --vault --to T`); Enter on a backed-up service opens
+`RestoreFormScreen` (as `roost restore ID --to HOST [--from-path DIR] [--yes]`)."""
 
 from __future__ import annotations
 
@@ -33,8 +33,11 @@ class BackupsScreen(RoostScreen):
         for n, line in enumerate(overview(self.ws.home, self.ws.clock())):
             service, _, rest = line.partition(": ")
             state = rest.split(";")[0].split(".")[0].split(" (")[0]  # fits 40 columns
-            out.append(Row(f"backup:{n}:{service.split()[0]}", service, state=state,
-                           extra=rest))
+            disk = " on the same machine (" in rest  # a disk's own line: its restore
+            if disk:  # "backed up to /mnt/usb on the same machine": the folder, in 40 columns
+                state = "on disk " + state.removeprefix("backed up to ").split(" on the ")[0]
+            out.append(Row(f"backup:{n}:{service.split()[0]}" + (":disk" if disk else ""),
+                           service, state=state, extra=rest))
         for e in self.ws.progress.running():
             svc = self.ws.catalog.get(e.service_id or "")
             if svc is None or not svc.backed_up:
@@ -54,11 +57,11 @@ class BackupsScreen(RoostScreen):
         elif key == "home-copy":
             open_screen(self.app, "home-copy")
         elif key.startswith("backup:"):
-            service = key.rsplit(":", 1)[1]
+            _, _, service, *disk = key.split(":")
             from roost.app.backing_up import load_records
 
-            if service in load_records(self.ws.home):
-                open_screen(self.app, "restore", service)
+            if service in load_records(self.ws.home, disk=bool(disk)):
+                open_screen(self.app, "restore", service + (":disk" if disk else ""))
             else:
                 self.say(f"{service} has no backup yet: back it up first (below).")
 
@@ -89,11 +92,13 @@ class BackupFormScreen(FormScreen):
         return f"Back up {svc.name if svc else self.service_id} on {self.host_name}"
 
     def intro(self) -> str:
-        return "Encrypted, on another host; this one cannot delete them."
+        return ("Encrypted, on another host; this one cannot delete them. A disk on this "
+                "host too, if you like: not enough on its own.")
 
     def fields(self) -> Sequence[Field]:
         return [Field("to", "Host that keeps the backups",
                       value=_other_host(self.ws.home, self.host_name)),
+                Field("disk", "A disk folder here too, e.g. /mnt/usb"),
                 Field("every", "How often (daily/hourly/weekly)", value="daily"),
                 Field("passphrase", "Vault passphrase", password=True)]
 
@@ -102,7 +107,11 @@ class BackupFormScreen(FormScreen):
         from roost.app.hosts import find
 
         source = find(self.ws.home, self.host_name)
-        target = find(self.ws.home, values.get("to", "").strip())
+        to, disk = values.get("to", "").strip(), values.get("disk", "").strip()
+        if not to and not disk:
+            raise RoostError("the backups need a place: another host, or a disk folder",
+                             hint="type a host roost knows, or a folder such as /mnt/usb")
+        target = find(self.ws.home, to) if to else None
         passphrase = values.get("passphrase", "")
         if not passphrase:
             raise RoostError("the backup keeps its passphrase in your vault",
@@ -112,14 +121,18 @@ class BackupFormScreen(FormScreen):
 
         def job() -> str:
             with trusted_in_hosts():
-                return " ".join(b.back_up(self.service_id, source, target, every))
+                return " ".join(
+                    (b.back_up(self.service_id, source, target, every) if target else [])
+                    + (b.back_up_to_path(self.service_id, source, disk, every) if disk
+                       else []))
 
         return job
 
 
 class RestoreFormScreen(FormScreen):
     """Put a service's last backup back on a host (roost.app.backing_up.Backups.restore, as
-    `roost restore ID --to HOST [--yes]`), in a worker thread."""
+    `roost restore ID --to HOST [--from-path DIR] [--yes]`), in a worker thread. Opened for
+    "SERVICE:disk", it restores from the service's disk (its folder filled in)."""
 
     TITLE = "Restore a service"
     NAME = "Restore"
@@ -128,10 +141,11 @@ class RestoreFormScreen(FormScreen):
 
     def __init__(self, service_id: str) -> None:
         super().__init__()
-        self.service_id = service_id
+        self.service_id, _, disk = service_id.partition(":")
+        self.disk = disk == "disk"
 
     def title_text(self) -> str:
-        return f"Restore {self.service_id} from its backups"
+        return f"Restore {self.service_id} from its " + ("disk" if self.disk else "backups")
 
     def intro(self) -> str:
         return "Data it replaces is kept aside, never deleted."
@@ -139,8 +153,10 @@ class RestoreFormScreen(FormScreen):
     def fields(self) -> Sequence[Field]:
         from roost.app.backing_up import load_records
 
-        rec = load_records(self.ws.home).get(self.service_id)
-        return [Field("to", "Restore onto host", value=rec.target if rec else ""),
+        rec = load_records(self.ws.home, disk=self.disk).get(self.service_id)
+        disk = ([Field("from_path", "The disk's folder on that host",
+                       value=rec.to_path if rec else "")] if self.disk else [])
+        return [Field("to", "Restore onto host", value=rec.target if rec else ""), *disk,
                 Field("replace", "Replace data running there (yes/no)", value="no"),
                 Field("passphrase", "Vault passphrase", password=True)]
 
@@ -158,10 +174,15 @@ class RestoreFormScreen(FormScreen):
             raise RoostError("the backup's passphrase is in your vault",
                              hint="type the vault passphrase, then Enter")
         b = Backups(self.ws.home, passphrase=lambda: passphrase, clock=self.ws.clock)
+        from_path = values.get("from_path", "").strip() if self.disk else None
+        if from_path == "":
+            raise RoostError("which folder is the disk at on that host?",
+                             hint="type it, such as /mnt/usb")
 
         def job() -> str:
             with trusted_in_hosts():
-                return " ".join(b.restore(self.service_id, to, replace=replace == "yes"))
+                return " ".join(b.restore(self.service_id, to, replace=replace == "yes",
+                                          from_path=from_path))
 
         return job
 
