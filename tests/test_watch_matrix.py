@@ -232,6 +232,13 @@ def test_over_matrix_the_person_gets_one_message_when_down_and_one_when_back(
     inbox = MatrixInbox(f"http://{vps_host.address}:8008", "me", my_password)
     capsys.readouterr()
 
+
+    def sender_sessions(where: str = "", table: str = "access_tokens") -> int:
+        return int(vps_host.ssh(
+            f"sqlite3 /var/lib/synapse/homeserver.db \"select count(*) from {table} where "
+            f"user_id = '{SENDER}'{where}\"").stdout.strip())
+
+    tokens_before = sender_sessions()
     password = server.secret["admin_password"]
     scan = ProcScanner([password]).__enter__()
     try:
@@ -284,10 +291,99 @@ def test_over_matrix_the_person_gets_one_message_when_down_and_one_when_back(
     finally:
         scan.__exit__()
     assert scan.hits == [], f"the sender's password was visible in a process: {scan.hits}"
-    # Each run logged out: no access token of the sender is left on the homeserver.
-    tokens = vps_host.ssh("sqlite3 /var/lib/synapse/homeserver.db \"select count(*) from "
-                          f"access_tokens where user_id = '{SENDER}'\"").stdout.strip()
-    assert tokens == "0", tokens
+    # Each run logged out: no device or access token of the watcher's is left on the
+    # homeserver (the admin's registration at the deploy keeps its own).
+    assert sender_sessions() == tokens_before
+    assert sender_sessions(" and display_name = 'roost-watch'", "devices") == 0
 
     assert main(["watch", "prosody", "--host", "pi", "--remove", "--quiet"]) == 0
     assert vps_host.gone("/etc/roost/watch/prosody-pi.room")
+
+
+def test_plain_mode_and_the_app_set_up_matrix_alerts_with_the_same_use_case(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Plain mode's third way is Matrix; the app's form takes "matrix" as its way. Both plan
+    the watch and go to the watcher host (here: nothing listens, said in one line)."""
+    import asyncio
+    import io
+
+    from test_tui import make_app, press, screen_lines, settle
+    from textual.widgets import Input
+
+    from roost.cli.plain import Plain
+    from roost.deploy.hosts import HOSTS_FILE, Host, HostStore
+    from roost.plan.workspace import Workspace
+    from roost.tui.screens import open_screen
+
+    vault_for_commands(home, PASSPHRASE, tmp_path, monkeypatch,
+                       xmpp.create("alice", address=f"alice@{CHAT}"),
+                       matrix.create("matrix", server_name=SERVER))
+    store = HostStore(home / HOSTS_FILE)
+    store.add(Host("pi", address="192.0.2.8", user="root"))
+    store.add(Host("vps", address="127.0.0.1", port=1, user="root"))  # nothing listens
+    ws = Workspace.open(home, detect=False)
+    ws.deployed("prosody", "pi", "0.12", ports=("5222/tcp", "5269/tcp"),
+                options={"accounts": "alice", "address": "192.0.2.8"})
+    out = io.StringIO()
+    answers = "\n".join(["1", "1", "1", "3", ME, "matrix", "", "0", ""])
+    Plain(ws, out, io.StringIO(answers), False).alerts()
+    said = out.getvalue()
+    assert "3. As a Matrix message" in said and "Your Matrix ID, like @you:example.org" in said
+    assert "Setting up the watcher on vps." in said, said
+    assert "127.0.0.1 port 1 refused the connection." in said, said
+
+    async def run() -> None:
+        app = make_app(home, screen_reader=True)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot, app)
+            open_screen(app, "alerts")
+            await settle(pilot, app)
+            await press(pilot, app, "enter")
+            form = app.screen
+            for field, value in (("watcher", "vps"), ("via", "matrix"), ("to", ME),
+                                 ("sender", "matrix"), ("passphrase", PASSPHRASE)):
+                form.query_one(f"#field-{field}", Input).value = value
+            form.query_one("#field-passphrase", Input).focus()
+            await press(pilot, app, "enter")
+            for _ in range(50):
+                if "port 1 refused the" in " ".join(screen_lines(app)):
+                    break
+                await pilot.pause(0.1)
+            assert "port 1 refused the" in " ".join(screen_lines(app))
+
+    asyncio.run(run())
+
+
+def test_the_watcher_never_sends_the_password_to_a_homeserver_without_tls() -> None:
+    """A server on this machine that speaks plain HTTP: the TLS handshake fails before any
+    request, so the login (and its password) is never sent; said in one line."""
+    import http.server
+    import threading
+
+    from test_watch import _script
+
+    seen: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            seen.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        script = _script()
+        script.TIMEOUT = 5.0
+        port = server.server_address[1]
+        alert = {"via": "matrix", "to": ME, "sender": SENDER, "server": "127.0.0.1",
+                 "port": port, "ca": "", "secret": "/nonexistent"}
+        with pytest.raises(script.Refused, match=rf"TLS with 127.0.0.1:{port} failed"):
+            script.send_matrix(alert, "the password", "hello")
+    finally:
+        server.shutdown()
+    assert seen == []

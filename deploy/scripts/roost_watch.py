@@ -383,7 +383,7 @@ class Matrix:
 
     def __init__(self, alert: AlertConfig, password: str) -> None:
         sender = str(alert["sender"])
-        self.server = str(alert.get("server") or sender.partition(":")[2])
+        self.server = str(alert.get("server") or sender.split(":")[1])
         self.port = int(alert.get("port") or 443)
         ctx = ssl.create_default_context(cafile=str(alert.get("ca") or "") or None)
         self.conn = http.client.HTTPSConnection(self.server, self.port, timeout=TIMEOUT,
