@@ -9,7 +9,10 @@ on its host, hosts in parallel, one connection each:
   after a pause when it fails);
 - its TLS certificate's expiry, when it has a domain (read as a client sees it);
 - the host: disk and memory left, the root file system remounted read-only, and whether
-  unattended-upgrades is on (roost.app.host_state, one command).
+  unattended-upgrades is on (roost.app.host_state, one command);
+- the watchers it runs for `roost watch` (roost.app.watcher_check, one command): each timer
+  active and its last run recent (a watcher host with no service of its own is connected to
+  for them alone).
 
 What counts as "needs attention" is data (`check.toml` beside this module). The report says
 each service in one line of words, and gives an exit code: 0 all good, 1 something needs
@@ -45,6 +48,7 @@ from typing import Any
 from roost.app import certificates, host_state
 from roost.app.connecting import connect
 from roost.app.last_check import LAST_CHECK, NOT_WORKING, UNKNOWN, WORKING
+from roost.app.watcher_check import WatcherCheck, watchers
 from roost.core import clock as clocks
 from roost.core.atomic import atomic_write_text
 from roost.core.errors import RoostError
@@ -54,6 +58,7 @@ from roost.deploy.hosts import HOSTS_FILE, Host, HostStore
 from roost.deploy.recipe import Recipe
 from roost.deploy.steps import Secret, StepContext
 from roost.deploy.transport import Transport
+from roost.deploy.watch import Watch
 from roost.plan.workspace import PROGRESS_FILE, Workspace
 
 THRESHOLDS_FILE = Path(__file__).with_name("check.toml")
@@ -178,10 +183,15 @@ class HostCheck:
     attention: tuple[str, ...] = ()
     services: tuple[ServiceCheck, ...] = ()
     seconds: float = 0.0
+    watchers: tuple[WatcherCheck, ...] = ()
+    """The `roost watch` watchers this host runs (each timer and its last run)."""
+    watching: tuple[str, ...] = ()
+    """What the watchers on it watch, in words (said when it could not be reached)."""
 
     def words(self) -> str:
         if not self.reached:
-            names = ", ".join(s.label for s in self.services)
+            names = ", ".join([*(s.label for s in self.services),
+                               *(f"the watcher for {w}" for w in self.watching)])
             return (f"{self.host}: could not be reached ({self.problem}); not checked: "
                     f"{names}.")
         st = self.state
@@ -220,7 +230,8 @@ class CheckReport:
         if any(not h.reached for h in self.hosts) or any(
                 s.state == UNKNOWN for s in self.services):
             return 2
-        if any(s.attention for s in self.services) or any(h.attention for h in self.hosts):
+        if any(s.attention for s in self.services) or any(
+                h.attention or any(w.attention for w in h.watchers) for h in self.hosts):
             return 1
         return 0
 
@@ -240,6 +251,7 @@ class CheckReport:
                 out.append(h.words())
                 continue
             out.extend(s.words(self.at) for s in h.services)
+            out.extend(w.words() for w in h.watchers)
             out.append(h.words())
         out.append(self.summary)
         return out
@@ -259,6 +271,8 @@ class CheckReport:
             d = asdict(h)
             for s, sd in zip(h.services, d["services"], strict=True):
                 sd["line"] = s.words(self.at)
+            for w, wd in zip(h.watchers, d["watchers"], strict=True):
+                wd["line"], wd["attention"] = w.words(), list(w.attention)
             d["line"] = h.words()
             hosts.append(d)
         out: dict[str, Any] = plain({"at": self.at, "exit_code": self.exit_code,
@@ -311,6 +325,9 @@ def check(home: Path, *, paths: Sequence[str] = (), thresholds: Thresholds | Non
     by_host: dict[str, list[Deployed]] = {}
     for d in items:
         by_host.setdefault(d.host, []).append(d)
+    watches = _watches(home)
+    for w in watches:
+        by_host.setdefault(w.watcher, [])
     asked: list[str] = []
     lock = threading.Lock()
 
@@ -325,7 +342,7 @@ def check(home: Path, *, paths: Sequence[str] = (), thresholds: Thresholds | Non
 
     def one(name: str) -> HostCheck:
         return _check_host(name, by_host[name], home, disk_paths, limits, now, secrets,
-                           backups, reach)
+                           backups, reach, [w for w in watches if w.watcher == name])
 
     with ThreadPoolExecutor(max_workers=max(1, min(8, len(by_host)))) as pool:
         hosts = tuple(pool.map(one, sorted(by_host)))
@@ -335,31 +352,51 @@ def check(home: Path, *, paths: Sequence[str] = (), thresholds: Thresholds | Non
     return report
 
 
+def _watches(home: Path) -> list[Watch]:
+    """The watches `roost watch` set up ([] when none, or when their list is damaged: `roost
+    watch --list` says so)."""
+    from roost.app.watching import Watching  # (it imports this module)
+
+    try:
+        return Watching(home).watches()
+    except RoostError:
+        return []
+
+
 def _check_host(name: str, items: list[Deployed], home: Path, paths: tuple[str, ...],
                 limits: Thresholds, now: datetime, secrets: Callable[[Secret], str],
-                backups: BackupOf | None, reach: ReachOf | None) -> HostCheck:
+                backups: BackupOf | None, reach: ReachOf | None,
+                watches: Sequence[Watch] = ()) -> HostCheck:
     start = time.monotonic()
     unchecked = tuple(ServiceCheck(d.service_id, name, d.label, UNKNOWN) for d in items)
+    watching = tuple(f"{w.label} on {w.host}" for w in watches)
+
+    def unreached(problem: str) -> HostCheck:
+        return HostCheck(name, False, problem, services=unchecked, watching=watching,
+                         seconds=time.monotonic() - start)
+
     try:
         host = HostStore(home / HOSTS_FILE).get(name)
         t = connect(host, home)
     except RoostError as exc:
-        return HostCheck(name, False, exc.message, services=unchecked,
-                         seconds=time.monotonic() - start)
+        return unreached(exc.message)
     except Exception as exc:  # one line per host, never a traceback
-        return HostCheck(name, False, f"{type(exc).__name__}: {printable(str(exc), 120)}",
-                         services=unchecked, seconds=time.monotonic() - start)
+        return unreached(f"{type(exc).__name__}: {printable(str(exc), 120)}")
     with t:
         try:
             state = host_state.read(t, paths, session.host_state_dir())
         except RoostError as exc:
-            return HostCheck(name, False, exc.message, services=unchecked,
-                             seconds=time.monotonic() - start)
+            return unreached(exc.message)
         attention = _host_attention(state, limits)
         services = tuple(_with_upgrade(_check_service(d, host, t, home, limits, now, secrets,
                                                       backups, reach, attention), state)
                          for d in items)
-    return HostCheck(name, True, "", state, attention, services, time.monotonic() - start)
+        try:
+            found = watchers(t, watches)
+        except RoostError as exc:
+            return unreached(exc.message)
+    return HostCheck(name, True, "", state, attention, services, time.monotonic() - start,
+                     found, watching)
 
 
 def _with_upgrade(s: ServiceCheck, st: host_state.HostState) -> ServiceCheck:

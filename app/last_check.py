@@ -66,6 +66,11 @@ def last_report(home: Path) -> LastReport | None:
                 out += [Entry(f"{printable(str(s['service_id']), 60)} on {host}",
                               _state(s), printable(str(s["line"]), 600))
                         for s in h["services"]]
+                out += [Entry(f"the watcher for {printable(str(w['service_id']), 60)} on "
+                              f"{printable(str(w['host']), 60)}",
+                              "needs attention" if w.get("attention") else "watching",
+                              printable(str(w["line"]), 600))
+                        for w in h.get("watchers", [])]
             out.append(Entry(host, "reached" if h.get("reached") else "could not be reached",
                              printable(str(h["line"]), 600)))
         summary = printable(str(data["summary"]), 100)

@@ -10,9 +10,11 @@
 The watcher (roost.deploy.watch) goes on another host than the watched one; it probes the
 service the way the deploy's health check did (rebuilt from what the progress recorded: the
 recipe and its options) and sends one XMPP message when it goes down and one when it is back,
-from the sender's account in the vault (an XMPP identity, default `alerts`). What is watched
-from where is kept in the data folder (`watches.json`, public facts only), so `--list`,
-`--test` and `--remove` need no more than the service and host. Nothing here prints or prompts.
+from the sender's account in the vault (an XMPP identity, default `alerts`), or an e-mail
+(from a login), or a Matrix message (from a Matrix identity: its server's admin account).
+What is watched from where is kept in the data folder (`watches.json`, public facts only), so
+`--list`, `--test` and `--remove` need no more than the service and host. Nothing here prints
+or prompts.
 """
 
 from __future__ import annotations
@@ -39,9 +41,8 @@ from roost.deploy.transport import Transport
 from roost.deploy.trust import AskTrust
 from roost.deploy.watch import (
     EVERY_DEFAULT,
-    SMTP_PORT,
+    PORTS,
     VIAS,
-    XMPP_PORT,
     Probe,
     Watch,
     probe_argv,
@@ -58,17 +59,27 @@ def _no_passphrase() -> str:
                      hint="give the vault passphrase and start again")
 
 
-def _sender(home: Path, wanted: str, via: str) -> tuple[str, str, str]:
-    """(identity id, address, login user) of the account that sends the alerts: an XMPP
-    identity, or for e-mail a login (its user logs in to the SMTP server)."""
+KINDS = {"email": ("login", "a login"), "xmpp": ("xmpp", "an XMPP identity"),
+         "matrix": ("matrix", "a Matrix identity")}
+"""For each way alerts travel: the kind of vault identity that sends them, in words."""
+MAKE = {"login": "login --name {0} --user NAME --email ADDRESS` (your mailbox's login)",
+        "xmpp": "xmpp --name {0}` (an account on a server that is not the one watched)",
+        "matrix": "matrix --name {0} --server-name NAME` and deploy matrix-synapse with it "
+                  "on a host that is not the one watched (its admin account sends)"}
+MATRIX_ADMIN = "admin"
+"""The account a Matrix identity's server was deployed with (matrix-synapse's `admin`
+option, as the progress recorded it; this when none was given)."""
+
+
+def _sender(home: Path, wanted: str, via: str) -> tuple[str, str, str, str]:
+    """(identity id, address, login user, password field) of the account that sends the
+    alerts: an XMPP identity, for e-mail a login (its user logs in to the SMTP server), for
+    Matrix a Matrix identity (its server's admin account logs in)."""
     ident_id = wanted or DEFAULT_SENDER
     found = session.public_identities(home).get(ident_id)
-    kind = "login" if via == "email" else "xmpp"
+    kind, wanted_kind = KINDS.get(via, KINDS["xmpp"])
     if found is None or getattr(found, "kind", "") != kind:
-        wanted_kind = "a login" if kind == "login" else "an XMPP identity"
-        make = ("login --name {0} --user NAME --email ADDRESS` (your mailbox's login)"
-                if kind == "login" else "xmpp --name {0}` (an account on a server that is not "
-                "the one watched)").format(ident_id)
+        make = MAKE[kind].format(ident_id)
         raise RoostError((f"the key vault has no identity {ident_id}" if found is None else
                           f"the identity {ident_id} is not {wanted_kind}")
                          + f": alerts are sent from {wanted_kind}",
@@ -76,9 +87,16 @@ def _sender(home: Path, wanted: str, via: str) -> tuple[str, str, str]:
                               "--sender ID")
     public = found.public
     if kind == "xmpp":
-        return ident_id, str(public["jid"]), ""
+        return ident_id, str(public["jid"]), "", "password"
+    if kind == "matrix":
+        admins = [d.options.get("admin", "") for d in deployed(home)
+                  if d.recipe == "matrix-synapse"
+                  and d.options.get("identity", "") in ("", ident_id)]
+        admin = next((a for a in admins if a), MATRIX_ADMIN).lower()
+        user = f"@{admin}:{public.get('server_name', '')}"
+        return ident_id, user, user, "admin_password"
     user = str(public.get("user", ""))
-    return ident_id, str(public.get("email") or user), user
+    return ident_id, str(public.get("email") or user), user, "password"
 
 
 @dataclass
@@ -132,11 +150,12 @@ class Watching:
         """The watch, from what the progress says runs on `host`; connects nowhere."""
         if via not in VIAS:
             raise RoostError(f"{printable(via, 20)!r} is not a way roost sends alerts",
-                             hint="say xmpp or email")
+                             hint="say xmpp, matrix or email")
         if not to:
             raise RoostError("roost needs to know who gets the alerts",
-                             hint="give --to your XMPP address, or your e-mail address with "
-                                  "--via email (on another server than the one watched)")
+                             hint="give --to your XMPP address, your Matrix ID with --via "
+                                  "matrix, or your e-mail address with --via email (on "
+                                  "another server than the one watched)")
         watched, by = find(self.home, host), find(self.home, watcher)
         found = [d for d in deployed(self.home)
                  if (d.service_id, d.host) == (service_id, watched.name)]
@@ -151,12 +170,11 @@ class Watching:
         probe = probe_of(r.health, r.ports, watched.address)
         if address:  # where others reach it, when the deploy checked another address
             probe = replace(probe, address=address)
-        ident_id, sender_address, user = _sender(self.home, sender, via)
+        ident_id, sender_address, user, field = _sender(self.home, sender, via)
         name, _, port = server.rpartition(":") if server.count(":") == 1 else (server, "", "")
-        default = SMTP_PORT if via == "email" else XMPP_PORT
         return Watch(service_id, watched.name, by.name, d.label, probe, to, ident_id,
-                     sender_address, name, int(port) if port.isdigit() else default, ca_pem,
-                     every, via, user)
+                     sender_address, name, int(port) if port.isdigit() else PORTS[via], ca_pem,
+                     every, via, user, field)
 
     # -- the use cases ---------------------------------------------------------------------
 
@@ -185,7 +203,10 @@ class Watching:
                f"From {w.watcher}, {w.label} does not answer now: {said}. If others reach "
                "it at another address (your domain, or the router's address outside), set "
                f"the watch up again with --address ADDRESS.")
-        return [f"Watching {w.words()}.", now,
+        room = ([f"In your Matrix app, accept the invitation from {w.sender_jid} to the room "
+                 "roost alerts: the alerts come there."]
+                if w.via == "matrix" and w.to.startswith("@") else [])
+        return [f"Watching {w.words()}.", now, *room,
                 f"You get one message when it goes down, and one when it is back. Send a "
                 f"test now: roost watch {w.service_id} --host {w.host} --test",
                 f"To stop: roost watch {w.service_id} --host {w.host} --remove"]

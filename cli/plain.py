@@ -244,10 +244,17 @@ class Plain:
         if by is None:
             return []
         via = self.choose("How should the alerts reach you?",
-                          ["As an XMPP message", "As an e-mail"])
+                          ["As an XMPP message", "As an e-mail", "As a Matrix message"])
         if via is None:
             return []
-        if via == 0:
+        if via == 2:
+            to = self.ask("Your Matrix ID, like @you:example.org (a direct room is made and you "
+                          "are invited), or a room ID:")
+            sender = self.ask("The vault's Matrix identity whose server's admin sends them "
+                              "(Enter: alerts):")
+            server = self.ask("Its homeserver's HTTPS name, NAME or NAME:PORT (Enter: its "
+                              "server name, port 443):")
+        elif via == 0:
             to = self.ask("Your XMPP address, where the alerts go (on another server than "
                           "the one watched):")
             sender = self.ask("The vault's XMPP account that sends them (Enter: alerts):")
@@ -259,7 +266,7 @@ class Plain:
                               "alerts):")
             server = self.ask("Its SMTP server, NAME or NAME:PORT (port 587 by default):")
         w = watching.plan(service_id, host, others[by].name, to=to, sender=sender,
-                          server=server, via="email" if via else "xmpp")
+                          server=server, via=("xmpp", "email", "matrix")[via])
         self.say(f"Setting up the watcher on {w.watcher}.")
         return watching.watch(w)
     def updates(self) -> None:

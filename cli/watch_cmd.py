@@ -1,6 +1,7 @@
 """`roost watch ID --host NAME --from OTHER --to YOU@SERVER`: alerts that do not depend on the
 server that is down. Another of your hosts (OTHER, a VPS) probes the service every few minutes
-and sends you one XMPP message when it goes down, and one when it is back.
+and sends you one XMPP message when it goes down, and one when it is back (or a Matrix message
+with --via matrix, or an e-mail with --via email).
 
 `--test` sends one message now; `--remove` takes the watcher away; `--list` says what is
 watched. The use case is roost.app.watching; progress is printed as `roost deploy` prints it.
@@ -24,22 +25,27 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         "checks the service every few minutes from outside, as its users reach it, and sends "
         "one XMPP message to you (--to) when it goes down and one when it is back, from the "
         "vault's XMPP account --sender (default: alerts), which should live on another "
-        "server than the one watched. --test sends one message now.")
+        "server than the one watched; or a Matrix message (--via matrix) from a Matrix "
+        "identity's admin account, or an e-mail (--via email). --test sends one message now.")
     p.add_argument("service", nargs="?", default="", help="the service, e.g. prosody")
     p.add_argument("--host", default="", help="the host it runs on")
     p.add_argument("--from", dest="watcher", default="", metavar="HOST",
                    help="the host that watches (not the one watched)")
-    p.add_argument("--to", default="", metavar="ADDRESS", help="your XMPP address (or e-mail "
+    p.add_argument("--to", default="", metavar="ADDRESS", help="your XMPP address (your "
+                   "Matrix ID @you:example.org or a room ID with --via matrix, your e-mail "
                    "address with --via email), where alerts go")
-    p.add_argument("--via", choices=("xmpp", "email"), default="xmpp",
-                   help="how alerts travel: an XMPP message (default) or an e-mail (SMTP)")
+    p.add_argument("--via", choices=("xmpp", "matrix", "email"), default="xmpp",
+                   help="how alerts travel: an XMPP message (default), a Matrix message "
+                   "(in a direct room made for them) or an e-mail (SMTP)")
     p.add_argument("--sender", default="", metavar="ID",
                    help="the vault identity that sends them (default: alerts): an XMPP "
-                   "identity, or with --via email a login with the mailbox's user and "
+                   "identity; with --via matrix a Matrix identity (its server's admin "
+                   "account sends); with --via email a login with the mailbox's user and "
                    "address")
     p.add_argument("--server", default="", metavar="ADDRESS[:PORT]",
                    help="where the sender's server is reached (XMPP default: its domain, port "
-                   "5222; e-mail: the SMTP server, needed, port 587 by default)")
+                   "5222; Matrix: the homeserver's HTTPS name, default its server name, port "
+                   "443; e-mail: the SMTP server, needed, port 587 by default)")
     p.add_argument("--server-certificate", default="", metavar="FILE",
                    help="the sender's server's certificate (PEM) to trust, when it is "
                    "self-signed")

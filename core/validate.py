@@ -17,6 +17,8 @@ _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 _EMAIL_LOCAL = re.compile(r"^[A-Za-z0-9.!#$%&*+=?^_`{|}~-]{1,64}$")
 """The local part of an e-mail address: RFC 5322's atext and dots (no quoted forms)."""
 _UNIT = re.compile(r"^[A-Za-z0-9@._:\\-]+$")
+_MATRIX_LOCAL = re.compile(r"^[a-z0-9._=/+-]{1,255}$")
+_MATRIX_ROOM = re.compile(r"^[A-Za-z0-9._~=+/-]{1,255}$")
 
 
 def _show(value: str) -> str:
@@ -119,6 +121,28 @@ def email(value: str, *, public: bool = False,
     except RoostError:
         raise RoostError(f"{_show(v)} is not an e-mail address", hint=hint) from None
     return f"{local}@{host}"
+
+
+def matrix_id(value: str, *, room: bool = False) -> str:
+    """A Matrix user ID, @name:server[:port] (with `room`, a room ID !opaque:server is taken
+    too). The server part comes back lower-case."""
+    v = str(value).strip()
+    sigil, body = v[:1], v[1:]
+    local, _, server = body.partition(":")
+    host, _, port_text = server.partition(":")
+    ok = (sigil == "@" and bool(_MATRIX_LOCAL.match(local))) or (
+        room and sigil == "!" and bool(_MATRIX_ROOM.match(local)))
+    hint = ("write it as @name:example.org, or a room ID !abc:example.org" if room else
+            "write it as @name:example.org")
+    try:
+        name = hostname(host, "Matrix server name") if ok and host else ""
+        if port_text:
+            port(port_text)
+    except RoostError:
+        name = ""
+    if not name:
+        raise RoostError(f"{_show(v)} is not a Matrix {'ID' if room else 'user ID'}", hint=hint)
+    return f"{sigil}{local}:{name}" + (f":{port_text}" if port_text else "")
 
 
 def abs_path(value: str, what: str = "path") -> str:

@@ -8,7 +8,9 @@ and a second run changes nothing):
   only), which probes the service from outside the way the deploy's health check does (an XMPP
   stream for an XMPP server, an HTTP GET for a web site, else a TCP connection) and, when the
   state changed since its last run, sends one XMPP message from the sender's account to the
-  person (or an e-mail, over SMTP with STARTTLS): once "down", once "back";
+  person (or an e-mail, over SMTP with STARTTLS, or a Matrix message over HTTPS to a direct
+  room made at set-up and remembered in `/etc/roost/watch/NAME.room`): once "down", once
+  "back";
 - the watch's config `/etc/roost/watch/NAME.json` (no secret in it), the sender's password in
   `/etc/roost/watch/NAME.secret` (root only, 0600, written as a file's content), and, for a
   sender's server with its own certificate, that certificate;
@@ -37,7 +39,10 @@ STATE_DIR = "/var/lib/roost-watch"
 UNIT_DIR = "/etc/systemd/system"
 XMPP_PORT = 5222
 SMTP_PORT = 587
-VIAS = ("xmpp", "email")
+MATRIX_PORT = 443
+VIAS = ("xmpp", "email", "matrix")
+PORTS = {"xmpp": XMPP_PORT, "email": SMTP_PORT, "matrix": MATRIX_PORT}
+"""The sender's server's port when none is given, for each way."""
 EVERY_DEFAULT = 5
 RETRY_SECONDS = 5
 LAST_ONE = (
@@ -131,8 +136,14 @@ class Watch:
     """Minutes between two probes."""
     via: str = "xmpp"
     """xmpp, or email: then `to` and `sender_jid` are e-mail addresses, `sender` is a vault
-    login whose `sender_user` logs in to the SMTP server `server`:`port`."""
+    login whose `sender_user` logs in to the SMTP server `server`:`port`; or matrix: `to` is
+    the person's Matrix ID (a direct room is made and they are invited) or a room ID,
+    `sender_jid` the sender's Matrix ID, which logs in to the homeserver's client API over
+    HTTPS at `server`:`port` (default: its server name, 443)."""
     sender_user: str = ""
+    sender_secret: str = "password"  # noqa: S105 (a field's name, not a password)
+    """The field of the sender's identity that holds the password (a Matrix identity's
+    account is its server's admin: `admin_password`)."""
 
     def __post_init__(self) -> None:
         validate.short_name(self.service_id, "service id")
@@ -144,7 +155,7 @@ class Watch:
         object.__setattr__(self, "label", printable(self.label, 80))
         if self.via not in VIAS:
             raise RoostError(f"{printable(self.via, 20)!r} is not a way roost sends alerts",
-                             hint="say --via xmpp or --via email")
+                             hint="say --via xmpp, --via matrix or --via email")
         if self.via == "email":
             hint = "write it as name@example.org"
             object.__setattr__(self, "to", validate.email(self.to, hint=hint))
@@ -156,13 +167,18 @@ class Watch:
                 raise RoostError("the sender's login has no user name to log in with",
                                  hint="make it with `roost keys new login --name alerts "
                                       "--user NAME --email ADDRESS`")
+        elif self.via == "matrix":
+            object.__setattr__(self, "to", validate.matrix_id(self.to, room=True))
+            object.__setattr__(self, "sender_jid", validate.matrix_id(self.sender_jid))
         else:
             object.__setattr__(self, "to", check_jid(self.to))
             object.__setattr__(self, "sender_jid", check_jid(self.sender_jid))
         validate.short_name(self.sender, "identity")
         if self.server:
             object.__setattr__(self, "server", validate.hostname(self.server,
-                                                                 "XMPP server address"))
+                                                                 "sender's server address"))
+        if self.sender_secret not in ("password", "admin_password"):
+            raise RoostError(f"{printable(self.sender_secret, 20)!r} is not a password field")
         object.__setattr__(self, "port", validate.port(self.port))
         if not 1 <= self.every <= 60:
             raise RoostError(f"every {self.every} minutes is not between 1 and 60",
@@ -195,13 +211,14 @@ class Watch:
             "retry_seconds": RETRY_SECONDS, "state": f"{STATE_DIR}/{self.name}.json",
             "alert": {"via": self.via, "to": self.to, "sender": self.sender_jid,
                       **({"user": self.sender_user} if self.via == "email" else {}),
+                      **({"room_file": self.path("room")} if self.via == "matrix" else {}),
                       "server": self.server, "port": self.port,
                       "ca": self.path("ca.pem") if self.ca_pem else "",
                       "secret": self.path("secret")},
         }
 
     def how(self) -> str:
-        by = " by e-mail" if self.via == "email" else ""
+        by = {"email": " by e-mail", "matrix": " over Matrix"}.get(self.via, "")
         return (f"every {self.every} minutes ({self.probe.words()}); alerts{by} to "
                 f"{self.to} from {self.sender_jid}")
 
@@ -219,8 +236,8 @@ def recipe(w: Watch) -> Recipe:
                   group="root"),
         st.WriteFile(w.path("json"), json.dumps(w.config(), indent=1) + "\n", mode=0o644,
                   owner="root", group="root"),
-        st.WriteFile(w.path("secret"), st.Secret(w.sender, "password"), mode=0o600, owner="root",
-                  group="root"),
+        st.WriteFile(w.path("secret"), st.Secret(w.sender, w.sender_secret), mode=0o600,
+                     owner="root", group="root"),
         *([st.WriteFile(w.path("ca.pem"), w.ca_pem, mode=0o644, owner="root", group="root")]
           if w.ca_pem else []),
         st.RenderTemplate(unit, template="roost-watch.service", mode=0o644, values=values),
@@ -231,6 +248,10 @@ def recipe(w: Watch) -> Recipe:
         st.EnsureDir("/usr/local/lib/roost"),
         st.EnsureDir(CONF_DIR, mode=0o755, owner="root", group="root"),
         *files,
+        *([st.RunCommand(("/usr/bin/python3", SCRIPT, "--room", w.path("json")),
+                         creates=w.path("room"), timeout=90,
+                         description=f"make the Matrix room for the alerts and invite {w.to}")]
+          if w.via == "matrix" else []),
         st.RunCommand(("systemctl", "enable", w.timer),
                    unless=("systemctl", "is-enabled", "--quiet", w.timer),
                    description=f"start {w.timer} at boot"),
@@ -240,7 +261,7 @@ def recipe(w: Watch) -> Recipe:
         st.DisableService(w.timer),
         st.RemovePath(timer), st.RemovePath(unit),
         st.RemovePath(w.path("json")), st.RemovePath(w.path("secret")),
-        st.RemovePath(w.path("ca.pem")),
+        st.RemovePath(w.path("ca.pem")), st.RemovePath(w.path("room")),
         st.RemovePath(f"{STATE_DIR}/{w.name}.json"),
         st.RunCommand(tuple(st.script(LAST_ONE, CONF_DIR, SCRIPT)),
                    description="remove roost-watch when no watch is left"),

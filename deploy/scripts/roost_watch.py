@@ -16,6 +16,14 @@ never from an argument or the environment.
 
 By e-mail instead (`alert.via` "email"): SMTP with STARTTLS, logged in as `alert.user`.
 
+Over Matrix (`alert.via` "matrix"): the client-server API over HTTPS (TLS verified, never plain
+HTTP) at `alert.server`:`alert.port`, logged in as `alert.user` with a password (a new login
+each time, logged out after: no access token is kept on disk), an `m.room.message` sent to a
+room: the one in `alert.room_file`, made at set-up (`--room`: a direct room the person's
+Matrix ID `alert.to` is invited to, or the room ID `alert.to` joined).
+
+    roost-watch --room CONFIG   make (or join) the Matrix room and remember it (run by root)
+
 The state file says whether the service was up at the last run. A change is told once: down
 (after one more try `retry_seconds` later, so a restart is not an outage), then back. When the
 alert cannot be sent, the state is not written, so the next run tries again.
@@ -35,6 +43,7 @@ import socket
 import ssl
 import sys
 import time
+import urllib.parse
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -85,6 +94,7 @@ class AlertConfig(_Alert, total=False):
     """Who is told and how (no secret: `secret` is the path of the root-only file)."""
 
     user: str
+    room_file: str
 
 
 class Config(TypedDict):
@@ -366,11 +376,127 @@ def send_email(alert: AlertConfig, password: str, text: str, subject: str) -> No
         raise Refused(f"{server}:{port}: {type(exc).__name__}: {exc}"[:300]) from None
 
 
+# -- sending over Matrix: the client-server API ----------------------------------------------
+
+class Matrix:
+    """One HTTPS connection to the homeserver, logged in as the sender until `close`."""
+
+    def __init__(self, alert: AlertConfig, password: str) -> None:
+        sender = str(alert["sender"])
+        self.server = str(alert.get("server") or sender.split(":")[1])
+        self.port = int(alert.get("port") or 443)
+        ctx = ssl.create_default_context(cafile=str(alert.get("ca") or "") or None)
+        self.conn = http.client.HTTPSConnection(self.server, self.port, timeout=TIMEOUT,
+                                                context=ctx)
+        self.token = ""
+        said = self.call("POST", "login", {
+            "type": "m.login.password",
+            "identifier": {"type": "m.id.user", "user": str(alert.get("user") or sender)},
+            "password": password, "initial_device_display_name": "roost-watch"}, login=True)
+        self.token = str(said.get("access_token", ""))
+        if not self.token:
+            raise Refused(f"{self.where}: the homeserver's login answer has no access token")
+
+    @property
+    def where(self) -> str:
+        return f"{self.server}:{self.port}"
+
+    def call(self, method: str, path: str, body: dict[str, object],
+             login: bool = False) -> dict[str, object]:
+        headers = {"Content-Type": "application/json", "User-Agent": "roost-watch"}
+        if self.token:
+            headers["Authorization"] = "Bearer " + self.token
+        try:
+            self.conn.request(method, "/_matrix/client/v3/" + path,
+                              body=json.dumps(body).encode("utf-8"), headers=headers)
+            r = self.conn.getresponse()
+            raw = r.read(1 << 20)
+        except ssl.SSLError as exc:
+            raise Refused(f"TLS with {self.where} failed: {exc.reason or exc}") from None
+        except (OSError, http.client.HTTPException) as exc:
+            raise Refused(f"{self.where}: {type(exc).__name__}: {exc}"[:300]) from None
+        try:
+            data = json.loads(raw.decode("utf-8"))
+        except ValueError:
+            data = {}
+        if not isinstance(data, dict):
+            data = {}
+        if r.status == 200:
+            return data
+        if login and r.status == 403:
+            raise Refused(f"{self.where} refused the sender's password")
+        why = f"{data.get('errcode', '')} {str(data.get('error', ''))[:120]}".strip()
+        raise Refused(f"{self.where} answered {r.status} to {path.partition('/')[0]}"
+                      + (f" ({why})" if why else ""))
+
+    def room(self, alert: AlertConfig) -> str:
+        """The remembered room; else a new one: the room ID `to` joined, or a direct room
+        the person is invited to (remembered in `room_file` when this user may write it)."""
+        path = Path(str(alert.get("room_file") or ""))
+        try:
+            known = path.read_text("utf-8").strip() if str(path) != "." else ""
+        except OSError:
+            known = ""
+        if known:
+            return known
+        to = str(alert["to"])
+        if to.startswith("!"):
+            self.call("POST", "join/" + urllib.parse.quote(to, safe=""), {})
+            room = to
+        else:
+            made = self.call("POST", "createRoom", {
+                "preset": "trusted_private_chat", "is_direct": True, "invite": [to],
+                "name": "roost alerts",
+                "topic": "roost-watch tells you here when a service goes down"})
+            room = str(made.get("room_id", ""))
+            if not room.startswith("!"):
+                raise Refused(f"{self.where} made no room for the alerts")
+        if str(path) != ".":
+            try:
+                tmp = path.with_name(path.name + ".tmp")
+                tmp.write_text(room + "\n", "utf-8")
+                tmp.replace(path)
+            except OSError as exc:
+                print(f"roost-watch: could not remember the room {room} in {path}: {exc}",
+                      file=sys.stderr)
+        return room
+
+    def say(self, room: str, text: str) -> None:
+        self.call("PUT", f"rooms/{urllib.parse.quote(room, safe='')}/send/m.room.message/"
+                  f"roost-watch-{secrets.token_hex(8)}", {"msgtype": "m.text", "body": text})
+
+    def close(self) -> None:
+        """Log out (the access token ends here), whatever happened before."""
+        try:
+            if self.token:
+                self.call("POST", "logout", {})
+        except Refused:
+            pass
+        finally:
+            self.token = ""
+            self.conn.close()
+
+
+def send_matrix(alert: AlertConfig, password: str, text: str | None) -> str:
+    """Log in as the sender, send `text` to the alert room (made first when needed; None:
+    only make it), log out. Returns the room's ID."""
+    m = Matrix(alert, password)
+    try:
+        room = m.room(alert)
+        if text is not None:
+            m.say(room, text)
+        return room
+    finally:
+        m.close()
+
+
 def deliver(alert: AlertConfig, text: str, subject: str) -> None:
-    """Send `text` the way the watch says (XMPP, or e-mail with `subject`)."""
+    """Send `text` the way the watch says (XMPP, Matrix, or e-mail with `subject`)."""
     secret = password(alert)
     if alert.get("via") == "email":
         send_email(alert, secret, text, subject)
+    elif alert.get("via") == "matrix":
+        send_matrix(alert, secret, text)
     else:
         send(alert, secret, text)
 
@@ -437,10 +563,10 @@ def run(config: Config, now: Callable[[], datetime]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    mode = argv[0] if argv[:1] in (["--test"], ["--probe"]) else ""
+    mode = argv[0] if argv[:1] in (["--test"], ["--probe"], ["--room"]) else ""
     args = argv[1:] if mode else argv
     if len(args) != 1:
-        print("usage: roost-watch [--test | --probe] CONFIG", file=sys.stderr)
+        print("usage: roost-watch [--test | --probe | --room] CONFIG", file=sys.stderr)
         return 2
     config = json.loads(Path(args[0]).read_text("utf-8"))
     if not mode:
@@ -449,6 +575,14 @@ def main(argv: list[str]) -> int:
         problem = probe(config["probe"])
         print(problem or "up")
         return 0 if problem is None else 1
+    if mode == "--room":
+        try:
+            room = send_matrix(config["alert"], password(config["alert"]), None)
+        except (Refused, OSError) as exc:
+            print(f"roost-watch: could not make the alert room: {exc}", file=sys.stderr)
+            return 1
+        print(f"roost-watch: alerts go to the Matrix room {room} ({config['alert']['to']})")
+        return 0
     text = (f"roost: a test from {config['watcher']}. When {config['label']} on "
             f"{config['host']} goes down, the alert comes here.")
     try:

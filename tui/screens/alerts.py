@@ -3,8 +3,9 @@ down and once when it is back (roost.app.watching, the same use case as `roost w
 
 `AlertsScreen` lists what is watched from where; Enter on a watch sends a test message now,
 `d` stops watching it, and "Set up alerts" opens `WatchFormScreen`: the service and its host,
-the watching host, the person's address, the sender (a vault XMPP identity) and the vault
-passphrase. The work runs in a worker thread; its outcome is said on the status line."""
+the watching host, the way (xmpp, matrix or email), the person's address, the sender (a vault
+identity) and the vault passphrase. The work runs in a worker thread; its outcome is said on
+the status line."""
 
 from __future__ import annotations
 
@@ -104,7 +105,8 @@ class WatchFormScreen(FormScreen):
 
     def intro(self) -> str:
         return ("The sender is an XMPP account in your vault (roost keys new xmpp --name "
-                "alerts), or for e-mail a login; on another server than the one watched.")
+                "alerts), for Matrix a Matrix identity (its server's admin sends), for e-mail "
+                "a login; on another server than the one watched.")
 
     def fields(self) -> Sequence[Field]:
         running = [(str(e.service_id), str(e.detail.get("host", "")))
@@ -113,7 +115,7 @@ class WatchFormScreen(FormScreen):
         return [Field("service", "Service", value=service),
                 Field("host", "Runs on host", value=host),
                 Field("watcher", "Watched from host", placeholder="your VPS"),
-                Field("via", "By xmpp or email", value="xmpp"),
+                Field("via", "By xmpp, matrix or email", value="xmpp"),
                 Field("to", "Your address", placeholder="you@example.org"),
                 Field("sender", "Sender (vault identity)", value="alerts"),
                 Field("server", "Sender's server", placeholder="XMPP: its domain"),
