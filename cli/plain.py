@@ -582,6 +582,9 @@ class Plain:
             if plan.next is not None:
                 steps.remove(plan.next)
                 steps.insert(0, plan.next)
+            self.say()
+            for line in plan.excluded:  # as the plan screen's "Left out" rows
+                self.say(f"Left out, not in the plan: {line}")
             picked = self.choose("Your plan, the suggested next step first. "
                                  "Type a step's number to open it.",
                                  [_step_line(s) for s in steps])
@@ -609,6 +612,10 @@ class Plain:
                 fits = "fits" if w.possible else "does not fit"
                 self.say(f"{_cap(WAY_NAMES[w.kind])}: {fits}. {w.summary} {_cap(w.reason)}.")
             self.say(f"Takes about {s.time_minutes} minutes; difficulty {s.difficulty}.")
+            if svc is not None and svc.asks:
+                self.say(f"roost will ask you for: {', '.join(svc.asks)}.")
+            for line in svc.next_steps if svc is not None else ():
+                self.say(f"Once it runs: {line}")
             actions = ["Mark it done", "Skip it", "Undo the last change"]
             from roost.app.reaching import reached_from_outside
 

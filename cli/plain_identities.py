@@ -33,8 +33,9 @@ def identities(p: Plain) -> None:
                   "see; the secret part stays in roost's vault, locked with your passphrase.")
         for n, info in enumerate(infos, start=1):
             pid = info.public_id
-            spoken = f" In groups: {group(pid)}." if len(pid) > 24 else ""
-            p.say(f"{n}. {KIND_NAMES.get(info.kind, info.kind)} named {info.id}. "
+            core = pid.removeprefix("SHA256:")  # read by ear and compared in groups of four
+            spoken = f" In groups: {group(core)}." if len(core) > 24 else ""
+            p.say(f"{n}. {_cap(KIND_NAMES.get(info.kind, info.kind))} named {info.id}. "
                   f"Public id: {pid}.{spoken}")
         actions: list[tuple[str, Callable[[], None]]] = [
             ("Make a new identity", lambda: new_identity(p))]
