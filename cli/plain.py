@@ -316,15 +316,15 @@ class Plain:
         remote = [h for h in hosts if not h.is_local]
         actions: list[tuple[str, Callable[[], None]]] = [
             ("Add a host reached over SSH", self.add_host)]
-        actions += [(f"Read the facts of {h.name} again",
-                     lambda h=h: self.read_facts(h)) for h in hosts]  # type: ignore[misc]
         if remote:
             actions.append(("Keep a dynamic-DNS name pointed at a host whose address "
                             "changes", lambda: self.pick_dyndns([h.name for h in remote])))
             actions.append(("Have a host install security updates by itself, or stop it",
                             lambda: self.security_updates([h.name for h in remote])))
-            actions += [(f"Remove {h.name} from roost (nothing on it is changed)",
-                         lambda h=h: self.remove_host(h.name)) for h in remote]  # type: ignore[misc]
+        actions += [(f"Read the facts of {h.name} again",
+                     lambda h=h: self.read_facts(h)) for h in hosts]  # type: ignore[misc]
+        actions += [(f"Remove {h.name} from roost (nothing on it is changed)",
+                     lambda h=h: self.remove_host(h.name)) for h in remote]  # type: ignore[misc]
         picked = self.choose("What would you like to do with your hosts?",
                              [t for t, _ in actions])
         if picked is not None:
