@@ -187,7 +187,7 @@ def run_new(args: argparse.Namespace) -> int:
     own = None
     if args.type_password:
         create(args.kind, args.name, password="x" * 8, **options)  # the options first
-        own = _read_own_password()
+        own = read_own_password()
     probe = create(args.kind, args.name, password=own, **options)
     home = _home()
     vault = _open_or_create(home)
@@ -241,7 +241,7 @@ def run_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_own_password() -> str:
+def read_own_password() -> str:
     """The person's own password: asked twice without echo on a terminal, else the first
     line of standard input. Never an argument: argv is visible to every user of the host."""
     from roost.keys.login import check_password

@@ -32,6 +32,7 @@ from roost.plan.workspace import Workspace
 if TYPE_CHECKING:
     from roost.app.backing_up import Record
     from roost.app.watching import Watching
+    from roost.deploy.hosts import Host
     from roost.deploy.trust import TrustNeeded
     from roost.plan.progress import Event
 
@@ -155,18 +156,10 @@ class Plain:
                  "after every change. Ctrl+D (end of input) quits too.")
 
     def identities(self) -> None:
-        from roost.keys import KIND_NAMES, Vault
-        from roost.keys.model import group
+        """List, make, export, remove identities (roost.cli.plain_identities)."""
+        from roost.cli.plain_identities import identities
 
-        self.say()
-        infos = Vault.public_index(self.ws.home)
-        if not infos:
-            self.say("No identities yet. Make one with: roost keys new KIND.")
-        for n, info in enumerate(infos, start=1):
-            pid = info.public_id
-            spoken = f" In groups: {group(pid)}." if len(pid) > 24 else ""
-            self.say(f"{n}. {KIND_NAMES.get(info.kind, info.kind)} named {info.id}. "
-                     f"Public id: {pid}.{spoken}")
+        identities(self)
 
     def status(self) -> None:
         """Check every deployed service now (roost.app.checking, as `roost check`)."""
@@ -220,7 +213,7 @@ class Plain:
                 self.say(text_of(e))  # type: ignore[arg-type]
 
         return Watching(self.ws.home, on_event=show, passphrase=passphrase_from_env_or_prompt,
-                        ask_trust=lambda h: self._trust,
+                        ask_trust=lambda h: self.trust_asked,
                         sudo_password=lambda h: lambda: ask_sudo_password(h))
 
     def watch(self, watching: Watching) -> list[str]:
@@ -335,10 +328,33 @@ class Plain:
                             "changes", lambda: self.pick_dyndns([h.name for h in remote])))
             actions.append(("Have a host install security updates by itself, or stop it",
                             lambda: self.security_updates([h.name for h in remote])))
+        actions += [(f"Read the facts of {h.name} again",
+                     lambda h=h: self.read_facts(h)) for h in hosts]  # type: ignore[misc]
+        actions += [(f"Remove {h.name} from roost (nothing on it is changed)",
+                     lambda h=h: self.remove_host(h.name)) for h in remote]  # type: ignore[misc]
         picked = self.choose("What would you like to do with your hosts?",
                              [t for t, _ in actions])
         if picked is not None:
             actions[picked][1]()
+
+    def read_facts(self, host: Host) -> None:
+        """Connect (its fingerprint asked on first contact) and read its facts again
+        (roost.app.hosts.read_facts, as the Host screen's r)."""
+        from roost.app.hosts import read_facts
+
+        self.say(f"Reading the facts of {host.name}.")
+        self.tell(lambda: read_facts(host, self.ws.home, ask_trust=self.trust_asked).lines())
+
+    def remove_host(self, name: str) -> None:
+        from roost.app.hosts import host_store
+
+        if self.choose(f"Remove {name} from roost's hosts? Its services keep running; roost "
+                       "forgets how to reach it.", [f"Remove {name}"], f"No, keep {name}") == 0:
+            def remove() -> list[str]:
+                host_store(self.ws.home).remove(name)
+                return [f"Removed {name}."]
+
+            self.tell(remove)
 
     def security_updates(self, names: Sequence[str]) -> None:
         """Debian's unattended-upgrades on or off on a host (roost.app.security_updates, as
@@ -360,7 +376,7 @@ class Plain:
         def run() -> list[str]:
             host = find(self.ws.home, names[picked])
             return SecurityUpdates(host, self.ws.home, on_event=lambda e: self.say(text_of(e)),
-                                   ask_trust=self._trust,
+                                   ask_trust=self.trust_asked,
                                    sudo_password=lambda: ask_sudo_password(host)).switch(
                 on=on == 0)
 
@@ -423,7 +439,7 @@ class Plain:
                 found = read_facts(host, self.ws.home, trust=trust, add=True)
             except TrustNeeded as need:
                 try:
-                    self._trust(need)
+                    self.trust_asked(need)
                 except RoostError as exc:
                     self.say(exc.line())
                     return
@@ -460,12 +476,12 @@ class Plain:
             return DynDns(host, self.ws.home, domain=domain, server=server, login=login,
                           check=check or "dyndns", ssl=tls == 0,
                           on_event=lambda e: self.say(text_of(e)),
-                          passphrase=passphrase_from_env_or_prompt, ask_trust=self._trust,
+                          passphrase=passphrase_from_env_or_prompt, ask_trust=self.trust_asked,
                           sudo_password=lambda: ask_sudo_password(host)).run()
 
         self.tell(run)
 
-    def _trust(self, need: TrustNeeded) -> bool:
+    def trust_asked(self, need: TrustNeeded) -> bool:
         """On first contact with a host: its fingerprint, and the person's answer."""
         if self.choose(need.question(), ["Yes, trust it"], "No") != 0:
             raise RoostError("the host was not trusted; nothing was changed",
@@ -534,7 +550,7 @@ class Plain:
         self.say("Setting up the backup and running the first one: this can take a few minutes.")
         self.tell(lambda: Backups(self.ws.home, passphrase=passphrase_from_env_or_prompt,
                                   on_event=lambda e: self.say(text_of(e)), clock=self.ws.clock,
-                                  ask_trust=self._trust).back_up(
+                                  ask_trust=self.trust_asked).back_up(
             service_id, find(self.ws.home, host), find(self.ws.home, to),
             ("daily", "hourly", "weekly")[every]))
 
@@ -614,7 +630,7 @@ class Plain:
                  "checking that it works; this can take a few minutes.")
         self.tell(lambda: Backups(self.ws.home, passphrase=passphrase_from_env_or_prompt,
                                   on_event=lambda e: self.say(text_of(e)), clock=self.ws.clock,
-                                  ask_trust=self._trust).restore(
+                                  ask_trust=self.trust_asked).restore(
                       rec.service, find(self.ws.home, hosts[picked]), replace=over == 1))
 
     def copy_home(self) -> None:
@@ -626,7 +642,7 @@ class Plain:
         if to is None:
             return
         self.tell(lambda: HomeCopies(self.ws.home, clock=self.ws.clock,
-                                     ask_trust=self._trust).copy_to(find(self.ws.home, to)))
+                                     ask_trust=self.trust_asked).copy_to(find(self.ws.home, to)))
 
     def plan(self) -> None:
         while True:
@@ -635,6 +651,9 @@ class Plain:
             if plan.next is not None:
                 steps.remove(plan.next)
                 steps.insert(0, plan.next)
+            self.say()
+            for line in plan.excluded:  # as the plan screen's "Left out" rows
+                self.say(f"Left out, not in the plan: {line}")
             picked = self.choose("Your plan, the suggested next step first. "
                                  "Type a step's number to open it.",
                                  [_step_line(s) for s in steps])
@@ -662,10 +681,18 @@ class Plain:
                 fits = "fits" if w.possible else "does not fit"
                 self.say(f"{_cap(WAY_NAMES[w.kind])}: {fits}. {w.summary} {_cap(w.reason)}.")
             self.say(f"Takes about {s.time_minutes} minutes; difficulty {s.difficulty}.")
+            if svc is not None and svc.asks:
+                self.say(f"roost will ask you for: {', '.join(svc.asks)}.")
+            for line in svc.next_steps if svc is not None else ():
+                self.say(f"Once it runs: {line}")
             actions = ["Mark it done", "Skip it", "Undo the last change"]
             from roost.app.reaching import reached_from_outside
 
             more: list[tuple[str, Callable[[], None]]] = []
+            if svc is not None and (svc.recipe or svc.install is not None):
+                more.append(("Deploy it: roost installs it on one of your hosts"
+                             if svc.recipe else "Deploy it: why roost does not install it",
+                             lambda: self.deploy(service_id)))
             if reached_from_outside(service_id):
                 more.append(("Check that others can reach it",
                              lambda: self.reach(service_id)))
@@ -699,6 +726,13 @@ class Plain:
                     self.say(self.ws.undo())
             except RoostError as exc:
                 self.say(exc.line())
+
+    def deploy(self, service_id: str) -> None:
+        """Host, options, then a line a step (roost.cli.plain_deploy)."""
+        from roost.cli.plain_deploy import deploy
+
+        deploy(self, service_id)
+        self.ws.reload()
 
     def reach(self, service_id: str) -> None:
         """Can others reach it? Where it runs, where to check from, then a line a check."""
@@ -811,7 +845,7 @@ class Plain:
         try:
             host = find(self.ws.home, host_name)
             o = Opening(service_id, host, self.ws.home, on_line=self.say, consent=consent,
-                        ask_trust=self._trust, sudo_password=lambda: ask_sudo_password(host))
+                        ask_trust=self.trust_asked, sudo_password=lambda: ask_sudo_password(host))
             if close:
                 for line in o.close():
                     self.say(line)
@@ -843,7 +877,7 @@ class Plain:
             host = find(self.ws.home, hosts[picked])
             return Onion(service_id, host, self.ws.home,
                          on_event=lambda e: self.say(text_of(e)),
-                         passphrase=passphrase_from_env_or_prompt, ask_trust=self._trust,
+                         passphrase=passphrase_from_env_or_prompt, ask_trust=self.trust_asked,
                          sudo_password=lambda: ask_sudo_password(host)).open()
 
         self.tell(run)

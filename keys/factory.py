@@ -23,6 +23,12 @@ OPTIONS: dict[str, dict[str, tuple[str, bool]]] = {
 OWN_PASSWORD = ("login",)
 """Kinds whose password the person may type instead of letting roost make one."""
 
+LOGIN_NAMES = ("Name it wordpress for the WordPress admin, or mail for the first mailbox of "
+               "Mail-in-a-Box: their deploys look for these names. The user name is the "
+               "e-mail, else admin. Leave the password empty and roost makes a strong one of "
+               "lower-case letters.")
+"""What a login identity's name and password are for, said where one is made."""
+
 
 def create(kind: str, label: str | None = None, *, password: str | None = None,
            **options: str | None) -> Identity:

@@ -119,7 +119,7 @@ def test_identities_and_hosts_are_listed(home: Path) -> None:
 
     Vault.create(home, "correct horse battery staple",
                  limits=FAST_LIMITS_FOR_TESTS).add(create("ssh", "laptop"))
-    text = run(home, ["2", "3", "0"])
+    text = run(home, ["2", "0", "3", "0", "0"])  # Identities, back, Hosts, back, quit
     assert "1. SSH key named laptop. Public id: SHA256:" in text
     assert "1. local: this computer, no SSH needed." in text
 

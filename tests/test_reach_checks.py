@@ -417,9 +417,11 @@ def test_plain_mode_checks_a_step_line_by_line(home: Path, server: AuthServer,
         steps.remove(plan.next)
         steps.insert(0, plan.next)
     n = [s.service_id for s in steps].index("prosody") + 1
-    # plan, Prosody, "Check that others can reach it", host 1 (local), from this computer
-    text = run(home, ["2", str(n), "4", "1", "1", "here.roost.test", "0", "0", "0"])
-    assert "  4. Check that others can reach it" in text
+    # plan, Prosody, "Check that others can reach it" (after "Deploy it"), host 1 (local),
+    # from this computer
+    text = run(home, ["2", str(n), "5", "1", "1", "here.roost.test", "0", "0", "0"])
+    assert "  4. Deploy it: roost installs it on one of your hosts" in text
+    assert "  5. Check that others can reach it" in text
     lines = text.splitlines()
     assert "ok: SRV _xmpp-client._tcp.here.roost.test: points at here.roost.test port 5222." \
         in lines

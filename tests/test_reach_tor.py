@@ -212,10 +212,10 @@ def test_the_plain_mode_and_the_app_make_it_too(
     ws.deployed("prosody", "pi", "0.12.3", ports=("5222/tcp", "5269/tcp"))
 
     out = io.StringIO()
-    # 4 is "Check that others can reach it", 5 the onion service
-    Plain(ws, out, io.StringIO("5\n0\n"), False).step("prosody")
+    # 4 is "Deploy it", 5 "Check that others can reach it", 6 the onion service
+    Plain(ws, out, io.StringIO("6\n0\n"), False).step("prosody")
     text = out.getvalue()
-    assert "  5. Reach it over Tor: an onion service for private use" in text
+    assert "  6. Reach it over Tor: an onion service for private use" in text
     assert f"reachable over Tor at {onion}" in text, text[-2000:]
     assert pi.ssh(f"cat {folder}/hostname").stdout.strip() == onion
     assert "HiddenServicePort 5269 127.0.0.1:5269" in pi.ssh(

@@ -157,10 +157,9 @@ class IdentityFormScreen(FormScreen):
 
         about = ""
         if self.kind == "login":
-            about = ("Name it wordpress for the WordPress admin, or mail for the first "
-                     "mailbox of Mail-in-a-Box: their deploys look for these names. The user "
-                     "name is the e-mail, else admin. Leave the password empty and roost "
-                     "makes a strong one of lower-case letters. ")
+            from roost.keys.factory import LOGIN_NAMES
+
+            about = LOGIN_NAMES + " "
         if self._new_vault():
             return (about + "This is your first identity: choose the vault's passphrase. "
                     + LOSS_WARNING)
@@ -196,29 +195,17 @@ class IdentityFormScreen(FormScreen):
             raise RoostError("the two passphrases differ", hint="type the same one twice")
 
         def make() -> str:
-            from roost.app.identities import add_and_record
-            from roost.keys import Vault, create
+            from roost.app.identities import make
 
             passphrase = values.pop("passphrase", "")
             again = values.pop("again", None)
             own = values.pop("own_password", "")
             own_again = values.pop("own_again", "")
-            label = values.pop("label", "").strip() or kind
-            options: dict[str, str | None] = {k: (v.strip() or None) for k, v in values.items()}
+            label = values.pop("label", "")
             if own != own_again or (new_vault and again != passphrase):  # checked above
                 raise RoostError("the two passwords differ")
-            identity = create(kind, label, password=own or None, **options)
-            if new_vault:
-                vault = (Vault.create(home, passphrase, limits=limits) if limits
-                         else Vault.create(home, passphrase))
-            else:
-                vault = Vault.open(home, passphrase)
-            warning = add_and_record(vault, identity)
-            text = f"Made {identity.id}. Public id: {identity.public_id}."
-            if kind == "login":
-                text = (f"Made {identity.id}, logging in as {identity.public_id}. To read its "
-                        f"password: roost keys show {identity.id} --secret.")
-            return text + (f" {warning}" if warning else "")
+            return make(home, kind, label, values, passphrase=lambda new: passphrase,
+                        own_password=own, limits=limits)
 
         return make
 
@@ -250,11 +237,9 @@ class BackupScreen(FormScreen):
         def export() -> str:
             from pathlib import Path
 
-            from roost.keys import Vault
+            from roost.app.identities import export_backup
 
-            path = Path(values["path"].strip()).expanduser()
-            Vault.open(home, values["passphrase"]).export_backup(path)
-            return f"The backup is written to {path}."
+            return export_backup(home, Path(values["path"].strip()), values["passphrase"])
 
         return export
 
@@ -296,14 +281,10 @@ class ExportIdentityScreen(FormScreen):
         def export() -> str:
             from pathlib import Path
 
-            from roost.keys import Vault
-            from roost.keys.export import export_identity
+            from roost.app.identities import export_files
 
-            target = Path(values["path"].strip()).expanduser()
-            target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            written = export_identity(Vault.open(home, values["passphrase"]).get(ident),
-                                      target)
-            return f"Wrote {', '.join(str(p) for p in written)}."
+            return export_files(home, ident, Path(values["path"].strip()),
+                                values["passphrase"])
 
         return export
 
@@ -345,11 +326,9 @@ class RemoveIdentityScreen(FormScreen):
         home, ident = self.ws.home, self.identity_id
 
         def remove() -> str:
-            from roost.app.identities import remove_and_record
-            from roost.keys import Vault
+            from roost.app.identities import remove
 
-            warning = remove_and_record(Vault.open(home, values["passphrase"]), ident)
-            return f"Removed {ident} from the vault." + (f" But {warning}" if warning else "")
+            return remove(home, ident, values["passphrase"])
 
         return remove
 
@@ -395,13 +374,9 @@ class ShowPasswordScreen(FormScreen):
         home, ident = self.ws.home, self.identity_id
 
         def read() -> str:
-            from roost.keys import Vault
-            from roost.keys.model import password_of
+            from roost.app.identities import password
 
-            value = password_of(Vault.open(home, values["passphrase"]).get(ident))
-            if not value:
-                raise RoostError(f"{ident} has no password", hint="its secrets are keys")
-            return value
+            return password(home, ident, values["passphrase"])
 
         return read
 
