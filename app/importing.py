@@ -38,6 +38,8 @@ KINDS: dict[str, tuple[str, ...]] = {
 }
 """Each kind of archive roost imports, and the services it can go into (the first is the
 default of --into)."""
+KIND_NAMES = {"mbox": "Gmail's mail (the .mbox file from Google Takeout)"}
+"""Each kind in words, as the front ends offer it."""
 _NO_PASSPHRASE = no_passphrase("the import needs the mail archive's login")
 
 

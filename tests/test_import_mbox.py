@@ -167,3 +167,71 @@ def test_the_old_progress_commands_say_where_they_went(tmp_path: Path) -> None:
     said = roost(tmp_path / "home", "import", "mbox", "x.mbox", "--into", "wordpress",
                  "--host", "pi")
     assert said.returncode == 2 and "Use --into mail-archive" in said.stderr
+
+
+def test_plain_mode_offers_the_import_and_says_what_it_would_do(tmp_path: Path) -> None:
+    """`roost --plain`: Bring your data, the archive, the host; the dry run's lines are said,
+    and answering No changes nothing."""
+    from support.clock import TEST_CLOCK
+    from test_plain import FACTS
+
+    from roost.cli.plain import run_plain
+
+    home = tmp_path / "home"
+    path = write_mbox(tmp_path / "mail.mbox", SAMPLE)
+    out = io.StringIO()
+    lines = ["6", "1", str(path), "1", "0", "0"]
+    code = run_plain(False, home=home, facts=FACTS, clock=TEST_CLOCK,
+                     stdin=io.StringIO("".join(x + "\n" for x in lines)), stdout=out)
+    said = out.getvalue()
+    assert code == 0, said
+    assert "6. Bring your data: import an archive from a platform (roost import)" in said
+    assert "1. Gmail's mail (the .mbox file from Google Takeout)" in said
+    assert "6 messages (2.2 KB) would be imported, in 6 folders:" in said
+    assert "  Work/Projects: 1" in said and "1. Yes, import it" in said
+    assert not (home / "imports").exists()
+
+
+def test_the_full_screen_app_offers_the_import_and_its_dry_run(tmp_path: Path) -> None:
+    """d on the first screen: the form; "See what it would import" says the dry run on the
+    status line; a file that is not an mbox is said in one line."""
+    from test_tui import check_cursor, make_app, press, settle, sync
+    from textual.widgets import Input
+
+    from roost.tui.a11y import screen_lines
+
+    home = tmp_path / "home"
+    home.mkdir()
+    path = write_mbox(tmp_path / "mail.mbox", SAMPLE)
+
+    def text(app) -> str:  # type: ignore[no-untyped-def]
+        return " ".join("\n".join(screen_lines(app)).split())
+
+    @sync
+    async def walk() -> None:
+        app = make_app(home, screen_reader=True)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            await press(pilot, app, "d")
+            assert type(app.screen).__name__ == "ImportFormScreen"
+            assert "Kind of archive" in check_cursor(app)
+            app.screen.query_one("#field-archive", Input).value = str(path)
+            app.screen.query_one("#field-host", Input).value = "local"
+            await press(pilot, app, "tab", "tab", "tab", "tab")
+            assert "See what it would import" in check_cursor(app)
+            await press(pilot, app, "enter")
+            for _ in range(50):
+                await settle(pilot, app)
+                if "would be imported" in text(app):
+                    break
+            assert "6 messages (2.2 KB) would be imported, in 6 folders:" in text(app)
+            app.screen.query_one("#field-archive", Input).value = str(tmp_path)
+            await press(pilot, app, "enter")
+            for _ in range(50):
+                await settle(pilot, app)
+                if "is not a file" in text(app):
+                    break
+            assert "is not a file. Give the archive file itself." in text(app)
+
+    walk()
+    assert not (home / "imports").exists()
