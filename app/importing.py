@@ -26,19 +26,23 @@ from roost.app.on_host import OnHost, no_passphrase
 from roost.core.errors import RoostError
 from roost.core.text import count, printable, size
 from roost.deploy.hosts import Host
-from roost.deploy.imports import mbox
+from roost.deploy.imports import mbox, x
 from roost.deploy.imports.maildir import Batch, upload
 from roost.deploy.imports.record import ImportJournal, ImportRecord, archive_key
+from roost.deploy.imports.tree import Files, put_tree
+from roost.deploy.imports.zipped import SafeZip
 from roost.deploy.recipes.mail_archive import OWNER, imap_user, maildir
 from roost.deploy.recipes.mail_archive import SERVICE as MAIL_ARCHIVE
 from roost.deploy.session import public_identities
 
 KINDS: dict[str, tuple[str, ...]] = {
     "mbox": (MAIL_ARCHIVE,),
+    "x": ("static-blog",),
 }
 """Each kind of archive roost imports, and the services it can go into (the first is the
 default of --into)."""
-KIND_NAMES = {"mbox": "Gmail's mail (the .mbox file from Google Takeout)"}
+KIND_NAMES = {"mbox": "Gmail's mail (the .mbox file from Google Takeout)",
+              "x": "X's (Twitter's) account archive (the .zip X sends you)"}
 """Each kind in words, as the front ends offer it."""
 _NO_PASSPHRASE = no_passphrase("the import needs the mail archive's login")
 
@@ -105,20 +109,28 @@ class ImportSummary:
     folders: Mapping[str, int]
     skipped: tuple[str, ...]
     stored: int = 0
-    """Messages stored by this run (0 for a dry run, or when all were there already)."""
+    """Items stored by this run (0 for a dry run, or when all were there already)."""
+    noun: str = "message"
+    group: str = "folder"
+    where: str = ""
+    """Where the person finds what was imported (a line), once it is."""
 
     def lines(self, dry_run: bool = False) -> list[str]:
         verb = "would be imported" if dry_run else "are in the archive"
-        out = [f"{count(self.messages, 'message')} ({size(self.bytes)}) {verb}, in "
-               f"{count(len(self.folders), 'folder')}:"]
+        out = [f"{count(self.messages, self.noun)} ({size(self.bytes)}) {verb}, in "
+               f"{count(len(self.folders), self.group)}:"]
         out += [f"  {printable(name, 80)}: {n}" for name, n in sorted(self.folders.items())]
-        if not dry_run:
+        if not dry_run and self.noun == "message":
             there = self.messages - self.stored
             out.append(f"Stored {count(self.stored, 'new message')}"
                        + (f"; {there} {'was' if there == 1 else 'were'} there already."
                           if there > 0 else "."))
+        elif not dry_run:
+            out.append(f"Stored {count(self.stored, 'new file')}; the pages are up to date.")
+        if self.where and not dry_run:
+            out.append(self.where)
         if self.skipped:
-            out.append(f"Not imported: {count(len(self.skipped), 'message')}:")
+            out.append(f"Not imported, and why ({len(self.skipped)}):")
             out += [f"  {s}" for s in self.skipped[:50]]
         return out
 
@@ -197,3 +209,85 @@ class MailImport(OnHost):
         self.on_event(ImportProgress(record.stored, end, size))
 
 
+
+
+BLOG_ROOT = "/var/www/roost-blog"
+"""static-blog's web root (roost.deploy.recipes.static_blog.WEB_ROOT): posts go in x/."""
+
+
+@dataclass
+class XImport(OnHost):
+    """KIND `x`: the account archive's posts as pages in the static blog's x/ folder, the
+    images beside them. The blog must be deployed first (its own pages stay as they are)."""
+
+    archive: Path
+    host: Host
+    home: Path
+    into: str = "static-blog"
+    options: Mapping[str, str] = field(default_factory=dict)
+    passphrase: Callable[[], str] = _NO_PASSPHRASE
+
+    def _read(self) -> tuple[x.XArchive, list[tuple[str, bytes]], SafeZip]:
+        z = SafeZip(self.archive)
+        try:
+            archive = x.read_archive(z)
+            return archive, x.site(archive), z
+        except BaseException:
+            z.close()
+            raise
+
+    def _summary(self, archive: x.XArchive, pages: list[tuple[str, bytes]], z: SafeZip,
+                 stored: int = 0, where: str = "") -> ImportSummary:
+        months: Counter[str] = Counter(p.at.strftime("%Y-%m") for p in archive.posts)
+        wanted = {m.file for p in archive.posts for m in p.media}
+        missing = sorted(wanted - set(archive.media_files))
+        skipped = [*archive.skipped, *(f"media {printable(m, 60)}: not in the archive"
+                                       for m in missing)]
+        total = sum(len(d) for _, d in pages) + sum(
+            z.entries[archive.media_files[m]].file_size for m in wanted
+            if m in archive.media_files)
+        return ImportSummary(len(archive.posts), total, dict(months), tuple(skipped),
+                             stored=stored, noun="post", group="month", where=where)
+
+    def scan(self) -> ImportSummary:
+        archive, pages, z = self._read()
+        with z:
+            return self._summary(archive, pages, z)
+
+    def run(self) -> ImportSummary:
+        archive, pages, z = self._read()
+        with z, self.connect_to(self.host, self.home) as t:
+            if not t.run(["test", "-d", BLOG_ROOT], sudo=True).ok:
+                raise RoostError(f"the static blog is not on {self.host.name} yet",
+                                 hint=f"deploy it first: roost deploy static-blog --host "
+                                      f"{self.host.name}")
+            root = f"{BLOG_ROOT}/x"
+            wanted = sorted({m.file for p in archive.posts for m in p.media}
+                            & set(archive.media_files))
+            total = sum(z.entries[archive.media_files[m]].file_size for m in wanted)
+            stored = sent = 0
+            batch = Files()
+            for n, name in enumerate(wanted):
+                data = z.read(archive.media_files[name])
+                batch.add(f"media/{name}", data)
+                sent += len(data)
+                if batch.full or n == len(wanted) - 1:
+                    stored += put_tree(t, batch, root, f"m{n}", replace=False)
+                    self.on_event(ImportProgress(stored, sent, total))
+                    batch = Files()
+            page_batch = Files()
+            for rel, data in pages:
+                page_batch.add(rel, data)
+            stored += put_tree(t, page_batch, root, "pages", replace=True)
+        address = self.host.address or self.host.name
+        return self._summary(archive, pages, z, stored,
+                             where=f"Your posts are at http://{address}/x/ on the blog.")
+
+
+def import_job(kind: str, archive: Path, host: Host, home: Path, into: str = "",
+               **kw: Any) -> MailImport | XImport:
+    """The use case for `kind` (checked, with the service it goes into)."""
+    service = check_kind(kind, into)
+    if kind == "x":
+        return XImport(archive, host, home, into=service, **kw)
+    return MailImport(archive, host, home, into=service, **kw)

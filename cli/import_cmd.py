@@ -20,16 +20,16 @@ from roost.core.text import printable
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
     p = sub.add_parser(
-        "import", help="bring a platform's archive (Gmail's mbox...) to a service on your host",
+        "import", help="bring a platform's archive (Gmail's mbox, X's zip) to your host",
         description="Read a platform's archive on this computer and put what it holds into a "
         "service on your host. Kinds: mbox (Gmail Takeout's mail, into an IMAP archive, "
-        "mail-archive). Run it again after an interruption: it continues, and nothing is "
-        "imported twice.")
-    p.add_argument("kind", metavar="KIND", help="the kind of archive: mbox")
+        "mail-archive), x (X's account archive zip, as pages of your static-blog). Run it "
+        "again after an interruption: it continues, and nothing is imported twice.")
+    p.add_argument("kind", metavar="KIND", help="the kind of archive: mbox, x")
     p.add_argument("archive", metavar="ARCHIVE", nargs="?", type=Path,
                    help="the archive file")
     p.add_argument("--into", default="", metavar="SERVICE",
-                   help="the service it goes into (mbox: mail-archive)")
+                   help="the service it goes into (mbox: mail-archive; x: static-blog)")
     p.add_argument("--host", default="", metavar="NAME", help="the host the service runs on")
     p.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
                    help="an option of the service (roost deploy SERVICE --help)")
@@ -40,7 +40,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from roost.app.importing import ImportProgress, MailImport, check_kind
+    from roost.app.importing import ImportProgress, check_kind, import_job
     from roost.cli.deploy_cmd import ask_sudo_password, printer, stopped, target_host
     from roost.cli.host_cmd import ask_trust
     from roost.deploy import engine
@@ -65,7 +65,7 @@ def run_import(args: argparse.Namespace) -> int:
         else:
             show(e)
 
-    job = MailImport(args.archive, host, paths.data_dir(), into=into,
+    job = import_job(args.kind, args.archive, host, paths.data_dir(), into=into,
                      options=parse_options(args.option), on_event=on_event,
                      passphrase=passphrase_from_env_or_prompt, trust=args.trust,
                      ask_trust=ask_trust(host, args.trust),

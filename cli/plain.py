@@ -497,7 +497,7 @@ class Plain:
         --host NAME`, roost.app.importing): what it would import first, then only if asked."""
         from roost.app.deploying import text_of
         from roost.app.hosts import find
-        from roost.app.importing import KIND_NAMES, ImportProgress, MailImport
+        from roost.app.importing import KIND_NAMES, ImportProgress, import_job
         from roost.keys.vault import passphrase_from_env_or_prompt
 
         kinds = list(KIND_NAMES)
@@ -515,9 +515,9 @@ class Plain:
             self.say(e.text() if isinstance(e, ImportProgress) else text_of(e))
 
         try:
-            job = MailImport(Path(path).expanduser(), find(self.ws.home, host), self.ws.home,
-                             on_event=show, passphrase=passphrase_from_env_or_prompt,
-                             ask_trust=self._trust)
+            job = import_job(kinds[picked], Path(path).expanduser(),
+                             find(self.ws.home, host), self.ws.home, on_event=show,
+                             passphrase=passphrase_from_env_or_prompt, ask_trust=self._trust)
             lines = job.scan().lines(dry_run=True)
         except RoostError as exc:
             self.say(exc.line())

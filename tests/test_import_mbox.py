@@ -130,7 +130,7 @@ def test_dry_run_says_what_would_be_imported(tmp_path: Path) -> None:
     out = said.stdout
     assert "7 messages" in out and "would be imported, in 6 folders:" in out
     assert "  INBOX: 3\n" in out and "  Work/Projects: 1\n" in out and "  Archive: 1\n" in out
-    assert "Not imported: 1 message:" in out and ": empty" in out
+    assert "Not imported, and why (1):" in out and ": empty" in out
     assert not list((tmp_path / "home").rglob("*"))  # nothing written
 
 

@@ -43,9 +43,9 @@ class ImportFormScreen(FormScreen):
     def job(self, values: dict[str, str]) -> Any:
         from roost.app.deploying import text_of
         from roost.app.hosts import find
-        from roost.app.importing import ImportProgress, MailImport, check_kind
+        from roost.app.importing import ImportProgress, import_job
 
-        into = check_kind(values.get("kind", "").strip(), "")
+        kind = values.get("kind", "").strip()
         path = values.get("archive", "").strip()
         if not path:
             raise RoostError("say which archive file to import", hint="type its full path")
@@ -55,9 +55,9 @@ class ImportFormScreen(FormScreen):
             text = e.text() if isinstance(e, ImportProgress) else text_of(e)
             self.app.call_from_thread(self.say, text)
 
-        return MailImport(Path(path).expanduser(), find(self.ws.home, values.get("host", "")
-                                                        .strip()), self.ws.home, into=into,
-                          on_event=show, passphrase=lambda: passphrase)
+        host = find(self.ws.home, values.get("host", "").strip())
+        return import_job(kind, Path(path).expanduser(), host, self.ws.home, on_event=show,
+                          passphrase=lambda: passphrase)
 
     def activate(self, key: str) -> None:
         if key != "dry-run":
@@ -84,9 +84,6 @@ class ImportFormScreen(FormScreen):
 
     def work(self, values: dict[str, str]) -> Callable[[], Any]:
         job = self.job(values)
-        if not values.get("passphrase"):
-            raise RoostError("the import opens the mail archive's login in your vault",
-                             hint="type the vault passphrase, then Enter")
 
         def run() -> str:
             with trusted_in_hosts():
