@@ -104,7 +104,7 @@ def test_a_broken_message_is_skipped_and_the_rest_are_read(tmp_path: Path) -> No
 @pytest.mark.parametrize(("data", "words"), [
     (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, "is not an mbox file"),
     (b'{"tweets": [', "is not an mbox file"),
-    (b"From x@xxx\n" + b"a" * (2 * 1024 * 1024) + b"\n", "longer than 1 MB"),
+    (b"From x@xxx" + b"a" * (2 * 1024 * 1024) + b"\n", "is not an mbox file"),
 ])
 def test_what_is_not_an_mbox_is_refused_before_a_message(data: bytes, words: str) -> None:
     with pytest.raises(RoostError, match=words):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from email.header import decode_header, make_header
@@ -28,7 +29,7 @@ from roost.core.errors import RoostError
 MAX_MESSAGE = 64 * 1024 * 1024
 """A message larger than this (Gmail's own limit is 25 MB before encoding) is skipped."""
 MAX_LINE = 1024 * 1024
-"""A line longer than this is not mail: the file is refused as not an mbox."""
+"""A first line longer than this is not mbox's From line: the file is refused."""
 
 SYSTEM_FOLDERS = {"inbox": "INBOX", "sent": "Sent", "drafts": "Drafts", "spam": "Junk",
                   "trash": "Trash", "chat": "Chats"}
@@ -71,12 +72,11 @@ def _is_separator(line: bytes) -> bool:
     return line.startswith(b"From ") and len(line.split(None, 2)) >= 2
 
 
-def _unescape(line: bytes) -> bytes:
-    """mboxrd: `>From `, `>>From `... lose one `>`."""
-    stripped = line.lstrip(b">")
-    if line.startswith(b">") and stripped.startswith(b"From "):
-        return line[1:]
-    return line
+CHUNK = 1024 * 1024
+_SEP = re.compile(rb"\n\r?\n(From [^\r\n]*\r?\n)")
+"""A blank line, then a `From ` line: where the next message starts."""
+_UNESCAPE = re.compile(rb"^>(>*From )", re.MULTILINE)
+"""mboxrd: `>From `, `>>From `... lose one `>`."""
 
 
 def messages(stream: BinaryIO, name: str = "the archive",
@@ -84,47 +84,68 @@ def messages(stream: BinaryIO, name: str = "the archive",
     """Every message in the mbox `stream` (binary, read from its start or from `start`, an
     offset a previous run reached), in order. Refuses a file that is not an mbox at all with a
     RoostError before yielding anything; a message that cannot be read is yielded as
-    `Skipped`, and the rest still are."""
+    `Skipped`, and the rest still are. Read in blocks, the separators found by a regular
+    expression: memory holds one message (at most MAX_MESSAGE) and one block."""
     if start:
         stream.seek(start)
-    offset = start
     first = stream.readline(MAX_LINE + 1)
     if not first:
         return
-    if not _is_separator(first) or len(first) > MAX_LINE:
+    if len(first) > MAX_LINE or not _is_separator(first):
         raise RoostError(f"{name} is not an mbox file (it does not start with a From line)",
                          hint="give the .mbox file from Google Takeout's Mail folder")
-    pos = offset + len(first)
-    lines: list[bytes] = []
-    size = 0
-    too_big = False
-    previous_blank = True
+    offset = start                      # where this message's From line starts
+    base = start + len(first)           # the file offset of buf[0]
+    buf = bytearray()
+    dropped = False                     # this message grew past MAX_MESSAGE
+    scan = 0
+    eof = False
     while True:
-        line = stream.readline(MAX_LINE + 1)
-        if len(line) > MAX_LINE:
-            raise RoostError(f"{name} has a line longer than 1 MB at byte {pos}: it is not "
-                             "an mbox file", hint="give the .mbox file from Google Takeout")
-        if not line or (previous_blank and _is_separator(line)):
-            yield _finish(lines, offset, pos, too_big)
-            if not line:
-                return
-            offset, lines, size, too_big = pos, [], 0, False
-        else:
-            size += len(line)
-            if size > MAX_MESSAGE:
-                too_big, lines = True, []
-            elif not too_big:
-                lines.append(_unescape(line))
-        previous_blank = line in (b"\n", b"\r\n")
-        pos += len(line)
+        if not scan and buf[:1] in (b"\n", b"\r"):
+            empty = re.match(rb"\r?\n(From [^\r\n]*\r?\n)", buf)
+            if empty:  # a From line right after this one's blank line: an empty message
+                yield Skipped(offset, base + empty.start(1), "empty")
+                offset, scan, cut = base + empty.start(1), 0, empty.end()
+                base = base + cut  # before the buffer changes under the match
+                del buf[:cut]
+                continue
+        m = _SEP.search(buf, scan)
+        if m is not None:
+            nxt = base + m.start(1)
+            yield _finish(bytes(buf[:m.start() + 1]), offset, nxt, dropped)
+            offset, dropped, scan, cut = nxt, False, 0, m.end()
+            base += cut  # before the buffer changes under the match
+            del buf[:cut]
+            continue
+        if eof:
+            if buf or offset < base:
+                yield _finish(_strip_blank(bytes(buf)), offset, base + len(buf), dropped)
+            return
+        if len(buf) > MAX_MESSAGE:  # keep only the tail a separator could start in
+            dropped = True
+            keep = len(buf) - 8
+            del buf[:keep]
+            base += keep
+        scan = max(0, len(buf) - 8)
+        block = stream.read(CHUNK)
+        if not block:
+            eof = True
+        buf += block
 
 
-def _finish(lines: list[bytes], offset: int, end: int, too_big: bool) -> Message | Skipped:
+def _strip_blank(raw: bytes) -> bytes:
+    """The last message of the file without the blank line mbox may end with."""
+    if raw.endswith(b"\n\r\n"):
+        return raw[:-2]
+    if raw.endswith(b"\n\n"):
+        return raw[:-1]
+    return raw
+
+
+def _finish(raw: bytes, offset: int, end: int, too_big: bool) -> Message | Skipped:
     if too_big:
         return Skipped(offset, end, f"larger than {MAX_MESSAGE // (1024 * 1024)} MB")
-    if lines and lines[-1] in (b"\n", b"\r\n"):
-        lines = lines[:-1]  # the blank line before the next From belongs to the mbox
-    raw = b"".join(lines)
+    raw = _UNESCAPE.sub(rb"\1", raw)
     head, sep, _ = raw.partition(b"\n\n")
     if not sep:
         head, sep, _ = raw.partition(b"\r\n\r\n")
