@@ -101,7 +101,7 @@ def messages(stream: BinaryIO, name: str = "the archive",
     scan = 0
     eof = False
     while True:
-        if not scan and buf[:1] in (b"\n", b"\r"):
+        if not scan and bytes(buf[:1]) in (b"\n", b"\r"):
             empty = re.match(rb"\r?\n(From [^\r\n]*\r?\n)", buf)
             if empty:  # a From line right after this one's blank line: an empty message
                 yield Skipped(offset, base + empty.start(1), "empty")
