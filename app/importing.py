@@ -26,7 +26,7 @@ from roost.app.on_host import OnHost, no_passphrase
 from roost.core.errors import RoostError
 from roost.core.text import count, printable, size
 from roost.deploy.hosts import Host
-from roost.deploy.imports import mbox, x
+from roost.deploy.imports import facebook, mbox, x
 from roost.deploy.imports.maildir import Batch, upload
 from roost.deploy.imports.record import ImportJournal, ImportRecord, archive_key
 from roost.deploy.imports.tree import Files, put_tree
@@ -38,11 +38,13 @@ from roost.deploy.session import public_identities
 KINDS: dict[str, tuple[str, ...]] = {
     "mbox": (MAIL_ARCHIVE,),
     "x": ("static-blog",),
+    "facebook": ("static-blog",),
 }
 """Each kind of archive roost imports, and the services it can go into (the first is the
 default of --into)."""
 KIND_NAMES = {"mbox": "Gmail's mail (the .mbox file from Google Takeout)",
-              "x": "X's (Twitter's) account archive (the .zip X sends you)"}
+              "x": "X's (Twitter's) account archive (the .zip X sends you)",
+              "facebook": "Facebook's posts and photos (Meta's .zip, JSON format)"}
 """Each kind in words, as the front ends offer it."""
 _NO_PASSPHRASE = no_passphrase("the import needs the mail archive's login")
 
@@ -215,10 +217,16 @@ BLOG_ROOT = "/var/www/roost-blog"
 """static-blog's web root (roost.deploy.recipes.static_blog.WEB_ROOT): posts go in x/."""
 
 
+READERS: dict[str, Callable[[SafeZip], x.XArchive]] = {
+    "x": x.read_archive, "facebook": facebook.read_archive}
+"""The kinds of posts archive XImport renders, each read into the same posts."""
+
+
 @dataclass
 class XImport(OnHost):
-    """KIND `x`: the account archive's posts as pages in the static blog's x/ folder, the
-    images beside them. The blog must be deployed first (its own pages stay as they are)."""
+    """KINDs `x` and `facebook`: the archive's posts as pages in the static blog's folder of
+    that name (x/, facebook/), the images beside them. The blog must be deployed first (its
+    own pages stay as they are)."""
 
     archive: Path
     host: Host
@@ -226,11 +234,12 @@ class XImport(OnHost):
     into: str = "static-blog"
     options: Mapping[str, str] = field(default_factory=dict)
     passphrase: Callable[[], str] = _NO_PASSPHRASE
+    kind: str = "x"
 
     def _read(self) -> tuple[x.XArchive, list[tuple[str, bytes]], SafeZip]:
         z = SafeZip(self.archive)
         try:
-            archive = x.read_archive(z)
+            archive = READERS[self.kind](z)
             return archive, x.site(archive), z
         except BaseException:
             z.close()
@@ -261,7 +270,7 @@ class XImport(OnHost):
                 raise RoostError(f"the static blog is not on {self.host.name} yet",
                                  hint=f"deploy it first: roost deploy static-blog --host "
                                       f"{self.host.name}")
-            root = f"{BLOG_ROOT}/x"
+            root = f"{BLOG_ROOT}/{self.kind}"
             wanted = sorted({m.file for p in archive.posts for m in p.media}
                             & set(archive.media_files))
             total = sum(z.entries[archive.media_files[m]].file_size for m in wanted)
@@ -281,13 +290,14 @@ class XImport(OnHost):
             stored += put_tree(t, page_batch, root, "pages", replace=True)
         address = self.host.address or self.host.name
         return self._summary(archive, pages, z, stored,
-                             where=f"Your posts are at http://{address}/x/ on the blog.")
+                             where=f"Your posts are at http://{address}/{self.kind}/ on the "
+                                   "blog.")
 
 
 def import_job(kind: str, archive: Path, host: Host, home: Path, into: str = "",
                **kw: Any) -> MailImport | XImport:
     """The use case for `kind` (checked, with the service it goes into)."""
     service = check_kind(kind, into)
-    if kind == "x":
-        return XImport(archive, host, home, into=service, **kw)
+    if kind in READERS:
+        return XImport(archive, host, home, into=service, kind=kind, **kw)
     return MailImport(archive, host, home, into=service, **kw)

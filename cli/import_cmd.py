@@ -23,13 +23,14 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         "import", help="bring a platform's archive (Gmail's mbox, X's zip) to your host",
         description="Read a platform's archive on this computer and put what it holds into a "
         "service on your host. Kinds: mbox (Gmail Takeout's mail, into an IMAP archive, "
-        "mail-archive), x (X's account archive zip, as pages of your static-blog). Run it "
+        "mail-archive), x and facebook (X's or Meta's archive zip, as pages of your "
+        "static-blog). Run it "
         "again after an interruption: it continues, and nothing is imported twice.")
-    p.add_argument("kind", metavar="KIND", help="the kind of archive: mbox, x")
+    p.add_argument("kind", metavar="KIND", help="the kind of archive: mbox, x, facebook")
     p.add_argument("archive", metavar="ARCHIVE", nargs="?", type=Path,
                    help="the archive file")
     p.add_argument("--into", default="", metavar="SERVICE",
-                   help="the service it goes into (mbox: mail-archive; x: static-blog)")
+                   help="the service it goes into (mbox: mail-archive; x, facebook: static-blog)")
     p.add_argument("--host", default="", metavar="NAME", help="the host the service runs on")
     p.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
                    help="an option of the service (roost deploy SERVICE --help)")

@@ -177,3 +177,52 @@ def test_x_archive_onto_the_static_blog_served_by_nginx(pi_host: object, tmp_pat
     assert "Served by roost." in httpx.get(f"{base}/", timeout=10).text  # the blog's own page
     again = roost("import", "x", str(archive), "--host", "pi", timeout=600).stdout
     assert "Stored 3 new files" in again, again  # the pages again, never the image twice
+
+    # Facebook's export beside it, its double-encoded text served as the characters meant.
+    from support.fbarchive import write_fb_archive
+
+    fb = write_fb_archive(tmp_path / "facebook-robin.zip")
+    roost("import", "facebook", str(fb), "--host", "pi", timeout=600)
+    page = httpx.get(f"{base}/facebook/2023-03.html", timeout=10)
+    assert page.status_code == 200 and "Café au lait in Zürich ☕ 🐦" in page.text
+    assert "Posts of Robin Rööst on Facebook" in httpx.get(f"{base}/facebook/", timeout=10).text
+
+
+def test_facebook_double_encoded_utf8_is_fixed_and_posts_become_pages(tmp_path: Path) -> None:
+    from support.fbarchive import POSTS as FB_POSTS
+    from support.fbarchive import write_fb_archive
+
+    from roost.deploy.imports import facebook
+
+    raw = write_fb_archive(tmp_path / "facebook-robin.zip")
+    with zipfile.ZipFile(raw) as z:
+        stored = z.read("posts/your_posts_1.json").decode()
+    assert "\\u00c3\\u00a9" in stored  # Meta's escapes: Café's é as two Latin-1 characters
+    assert facebook.fix_text("CafÃ©") == "Café" and facebook.fix_text("Café") == "Café"
+    with SafeZip(raw) as z:
+        archive = facebook.read_archive(z)
+        got = {rel: data.decode() for rel, data in x.site(archive)}
+    assert archive.user == "Robin Rööst" and len(archive.posts) == len(FB_POSTS) - 1
+    assert archive.skipped == ["your_posts_1.json, post 4: not a post roost can read"]
+    march = got["2023-03.html"]
+    assert "Café au lait in Zürich ☕ 🐦" in march and "Ã" not in march
+    photo = facebook.media_name("posts/media/Mobileuploads_1234/101_10150_n_10150.jpg")
+    assert f'<img src="media/{photo}"' in march and archive.media_files[photo].endswith(".jpg")
+    assert '<a href="https://blog.example.org/leaving">' in got["2022-03.html"]
+    assert "Posts of Robin Rööst on Facebook" in got["index.html"]
+
+
+def test_facebook_hostile_or_wrong_exports_exit_2(tmp_path: Path) -> None:
+    path = tmp_path / "fb.zip"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("posts/your_posts_1.json", '[{"timestamp": 1, "data": [')
+    said = roost(tmp_path / "home", "import", "facebook", str(path), "--dry-run")
+    assert said.returncode == 2 and "your_posts_1.json is broken at character" in said.stderr
+    zip_with(path, "posts/../../../x", b"x")
+    said = roost(tmp_path / "home", "import", "facebook", str(path), "--dry-run")
+    assert said.returncode == 2 and "outside the import's folder" in said.stderr
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("messages/inbox/x/message_1.json", "{}")
+    said = roost(tmp_path / "home", "import", "facebook", str(path), "--dry-run")
+    assert said.returncode == 2 and "not a Facebook export in JSON" in said.stderr
+    assert said.stderr.count("\n") == 1

@@ -64,6 +64,9 @@ class XArchive:
     media_files: dict[str, str]
     """media file name -> its entry in the zip"""
     skipped: list[str]
+    platform: str = "X"
+    handle: bool = True
+    """The user is a handle (@name), not a display name."""
 
 
 def js_json(data: bytes, name: str) -> Any:
@@ -186,7 +189,8 @@ def _page(title: str, body: str) -> bytes:
 def site(archive: XArchive) -> list[tuple[str, bytes]]:
     """The pages: `index.html` and `YYYY-MM.html` for each month with posts."""
     names = set(archive.media_files)
-    who = f"@{archive.user}" if archive.user else "my account"
+    who = (f"@{archive.user}" if archive.handle else archive.user) if archive.user else (
+        "my account")
     months: dict[str, list[Post]] = defaultdict(list)
     for root in threaded(archive.posts):
         months[root.at.strftime("%Y-%m")].append(root)
@@ -201,7 +205,7 @@ def site(archive: XArchive) -> list[tuple[str, bytes]]:
                 + "".join(line for r in roots for line in _article(r, names)))
         out.append((f"{month}.html", _page(f"{title}: posts of {who}", body)))
         items.append(f'<li><a href="{month}.html">{title}</a>: {count(n, "post")}</li>\n')
-    index = (f"<h1>Posts of {html.escape(who)} on X</h1>\n"
+    index = (f"<h1>Posts of {html.escape(who)} on {html.escape(archive.platform)}</h1>\n"
              f"<p>{count(len(archive.posts), 'post')}, brought home by roost.</p>\n"
              f"<ul>\n{''.join(items)}</ul>\n")
     out.append(("index.html", _page(f"Posts of {who}", index)))
