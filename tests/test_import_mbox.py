@@ -235,3 +235,19 @@ def test_the_full_screen_app_offers_the_import_and_its_dry_run(tmp_path: Path) -
 
     walk()
     assert not (home / "imports").exists()
+
+
+@pytest.mark.parametrize("script", ["MOVE_IN", "PUT_TREE", "HASH_LOGIN"])
+def test_the_imports_shell_scripts_are_shellcheck_clean(script: str) -> None:
+    import shutil
+
+    from roost.deploy.imports import maildir, tree
+    from roost.deploy.recipes import mail_archive
+
+    if shutil.which("shellcheck") is None:
+        pytest.skip("shellcheck is not installed")
+    text = {"MOVE_IN": maildir.MOVE_IN, "PUT_TREE": tree.PUT_TREE,
+            "HASH_LOGIN": mail_archive.HASH_LOGIN}[script]
+    said = subprocess.run(["shellcheck", "-s", "sh", "-"], input="#!/bin/sh\n" + text,
+                          text=True, capture_output=True, check=False)
+    assert said.returncode == 0, said.stdout
