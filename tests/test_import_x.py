@@ -51,6 +51,18 @@ def test_posts_become_monthly_pages_with_links_images_and_threads(tmp_path: Path
     assert "In reply to @ada" in got["2022-03.html"] and "Café at ten?" in got["2022-03.html"]
 
 
+def test_a_large_account_s_further_parts_are_read_in_order(tmp_path: Path) -> None:
+    path = tmp_path / "big.zip"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("data/tweets.js", js("tweets", POSTS[:1]))
+        z.writestr("data/tweets-part10.js",
+                   js("tweets", POSTS[3:4]).replace(b"part0", b"part10"))
+        z.writestr("data/tweets-part2.js", js("tweets", POSTS[1:3]).replace(b"part0", b"part2"))
+    with SafeZip(path) as z:
+        ids = [p.id for p in x.read_archive(z).posts]
+    assert ids == [p["tweet"]["id_str"] for p in (*POSTS[:3], POSTS[3])]
+
+
 def test_the_older_layout_tweet_js_is_read_too(tmp_path: Path) -> None:
     path = tmp_path / "old.zip"
     with zipfile.ZipFile(path, "w") as z:

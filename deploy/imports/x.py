@@ -31,6 +31,7 @@ from roost.core.text import count, printable
 from roost.deploy.imports.zipped import SafeZip
 
 TWEETS = ("data/tweets.js", "data/tweet.js")
+"""The first file of posts; more follow as `tweets-part1.js`, `tweets-part2.js`..."""
 MEDIA_DIRS = ("data/tweets_media/", "data/tweet_media/")
 ACCOUNT = "data/account.js"
 _ASSIGN = re.compile(rb"^\s*window\.YTD\.[A-Za-z_]+\.part[0-9]+\s*=\s*")
@@ -108,16 +109,22 @@ def read_archive(z: SafeZip) -> XArchive:
         raise RoostError(f"{z.name} has no data/tweets.js: it is not an X account archive",
                          hint="request it under Settings, Your account, Download an archive "
                               "of your data")
-    rows = js_json(z.read(name), name)
-    if not isinstance(rows, list):
-        raise RoostError(f"{name} does not hold a list of posts", hint="download it again")
+    stem = name[:-3]  # large accounts go on in data/tweets-part1.js, -part2.js...
+    parts = [name, *sorted((e for e in z.entries if re.fullmatch(
+        re.escape(stem) + r"-part[0-9]{1,3}\.js", e)), key=lambda e: int(e[len(stem) + 5:-3]))]
     posts: list[Post] = []
     skipped: list[str] = []
-    for i, row in enumerate(rows):
-        try:
-            posts.append(_post(row))
-        except (KeyError, TypeError, ValueError, AttributeError):
-            skipped.append(f"post {i + 1}: not a post roost can read")
+    seen = 0
+    for part in parts:
+        rows = js_json(z.read(part), part)
+        if not isinstance(rows, list):
+            raise RoostError(f"{part} does not hold a list of posts", hint="download it again")
+        for row in rows:
+            seen += 1
+            try:
+                posts.append(_post(row))
+            except (KeyError, TypeError, ValueError, AttributeError):
+                skipped.append(f"post {seen}: not a post roost can read")
     user = ""
     account = z.find(ACCOUNT)
     if account is not None:
