@@ -26,7 +26,7 @@ from roost.core.text import printable
 COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "catalog_cmd": ("catalog",),
     "plan_cmd": ("assess", "plan", "next", "status", "done", "skip", "undo", "reset",
-                 "history", "export", "import"),
+                 "history", "progress"),
     "keys_cmd": ("keys",),
     "host_cmd": ("host",),
     "deploy_cmd": ("deploy", "undeploy"),
@@ -36,7 +36,10 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "upgrade_cmd": ("updates", "upgrade"),
     "backup_cmd": ("backup", "backups", "restore", "move"),
     "playbook_cmd": ("playbook",),
+    "import_cmd": ("import",),
 }
+# Commands that moved: the old word is answered with one line saying the new form.
+MOVED = {"export": "roost export moved: save your progress with roost progress export FILE"}
 _TOP_FLAGS = {"--screen-reader", "--plain"}
 
 
@@ -82,6 +85,10 @@ def build_parser(modules: Sequence[str] | None = None) -> argparse.ArgumentParse
 
 def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
+    first = next((w for w in words if w not in _TOP_FLAGS), "")
+    if first in MOVED:
+        sys.stderr.write(f"roost: {MOVED[first]}.\n")
+        return 2
     parser = build_parser(modules_for(words))
     args = parser.parse_args(words)
     try:

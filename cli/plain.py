@@ -144,6 +144,8 @@ class Plain:
             items.append(("Hosts: the machines roost sets up", self.hosts))
             items.append(("Backups: where each service is kept safe", self.backups))
             items.append(("Help", self.help))
+            items.append(("Bring your data: import an archive from a platform (roost import)",
+                          self.import_archive))
             picked = self.choose("What would you like to do?", [t for t, _ in items], "Quit")
             if picked is None:
                 return
@@ -521,6 +523,44 @@ class Plain:
         picked = self.choose("What would you like to do?", [t for t, _ in actions])
         if picked is not None:
             actions[picked][1]()
+
+    def import_archive(self) -> None:
+        """Bring a platform's archive to a service on a host (as `roost import KIND ARCHIVE
+        --host NAME`, roost.app.importing): what it would import first, then only if asked."""
+        from roost.app.deploying import text_of
+        from roost.app.hosts import find
+        from roost.app.importing import KIND_NAMES, ImportProgress, import_job
+        from roost.keys.vault import passphrase_from_env_or_prompt
+
+        kinds = list(KIND_NAMES)
+        picked = self.choose("Which archive?", [KIND_NAMES[k] for k in kinds])
+        if picked is None:
+            return
+        path = self.ask("The archive file, its full path (Enter alone goes back):")
+        if not path:
+            return
+        host = self._other_host("", "Which host gets it?")
+        if host is None:
+            return
+
+        def show(e: Any) -> None:
+            self.say(e.text() if isinstance(e, ImportProgress) else text_of(e))
+
+        try:
+            job = import_job(kinds[picked], Path(path).expanduser(),
+                             find(self.ws.home, host), self.ws.home, on_event=show,
+                             passphrase=passphrase_from_env_or_prompt, ask_trust=self._trust)
+            lines = job.scan().lines(dry_run=True)
+        except RoostError as exc:
+            self.say(exc.line())
+            return
+        for line in lines:
+            self.say(line)
+        if self.choose("Import it now?", ["Yes, import it"], "No") != 0:
+            return
+        self.say("Importing: this can take a while. If it stops, do the same again: it "
+                 "continues.")
+        self.tell(lambda: job.run().lines())
 
     def _other_host(self, but: str, question: str) -> str | None:
         from roost.app.hosts import host_store

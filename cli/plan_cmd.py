@@ -1,4 +1,5 @@
-"""`roost assess`, `plan`, `next`, `status`, `done`, `skip`, `undo`, `reset`, `export`, `import`.
+"""`roost assess`, `plan`, `next`, `status`, `done`, `skip`, `undo`, `reset`, `history`,
+`progress export`, `progress import`.
 
 Every line reads well aloud. Anything the person can get wrong (an unknown id, a broken answers
 file) is one line on stderr and exit code 2, raised as RoostError and printed by cli.main.
@@ -66,13 +67,15 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p = sub.add_parser("history", help="everything you did, oldest first")
     p.set_defaults(handler=run_history)
 
-    p = sub.add_parser("export", help="save your progress to a file (no secrets)")
-    p.add_argument("file", type=Path)
-    p.set_defaults(handler=run_export)
-
-    p = sub.add_parser("import", help="load progress from a file made by roost export")
-    p.add_argument("file", type=Path)
-    p.set_defaults(handler=run_import)
+    p = sub.add_parser("progress", help="move your progress between machines (no secrets)")
+    ps = p.add_subparsers(dest="progress_command", metavar="ACTION", required=True,
+                          parser_class=type(p))
+    s = ps.add_parser("export", help="save your progress to a file (no secrets)")
+    s.add_argument("file", type=Path)
+    s.set_defaults(handler=run_export)
+    s = ps.add_parser("import", help="load progress from a file made by roost progress export")
+    s.add_argument("file", type=Path)
+    s.set_defaults(handler=run_import)
 
 
 # --- assess --------------------------------------------------------------------------------

@@ -73,3 +73,12 @@ def terminal_clean(text: str) -> str:
     as spaces, newlines kept. `Enter new password: \\x1b[08m\\x1b[00m` becomes
     `Enter new password: `, so a screen reader does not read out `^[[08m`."""
     return _ESCAPES.sub("", text.replace("\t", " "))
+
+
+def size(n_bytes: int) -> str:
+    """A size read aloud: 900 -> '900 bytes', 3000 -> '3 KB', 2_500_000 -> '2.4 MB'."""
+    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if n_bytes >= scale:
+            value = n_bytes / scale
+            return f"{value:.0f} {unit}" if value >= 10 else f"{value:.1f} {unit}"
+    return count(n_bytes, "byte")

@@ -359,7 +359,7 @@ class Workspace:
         path = Path(path)
         name = shown(path)
         not_export = RoostError(f"{name} is not a roost progress export",
-                                hint="make one with roost export FILE")
+                                hint="make one with roost progress export FILE")
         try:
             data = tomllib.loads(path.read_text("utf-8"))
         except FileNotFoundError:

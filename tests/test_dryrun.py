@@ -120,7 +120,12 @@ def test_the_catalog_says_backed_up_exactly_for_recipes_that_declare_a_backup(
     from roost.catalog.loader import load as load_catalog
 
     catalog = load_catalog()
-    declared = {sid for sid in RECIPES if build(sid, people).backup is not None}
+    # Recipes with no catalog entry (mail-archive, where `roost import mbox` puts mail) are
+    # never in a plan: `roost backup` still backs them up from their BackupSpec.
+    in_catalog = {s.recipe for s in catalog.services if s.recipe}
+    declared = {sid for sid in RECIPES if sid in in_catalog
+                and build(sid, people).backup is not None}
+    assert build("mail-archive", people).backup is not None
     flagged = {s.recipe or s.id for s in catalog.services if s.backed_up}
     assert declared == flagged
     assert {"prosody", "static-blog", "ssb-pub"} <= declared

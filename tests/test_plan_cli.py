@@ -197,14 +197,14 @@ def test_export_import_moves_progress_never_secrets(tmp_path: Path,
     ws._append(ws.history()[-1].__class__("identity", ws.history()[-1].at, None,
                                           {"kind": "xmpp", "password": "hunter2-secret"}))
     export = tmp_path / "moved.toml"
-    rc, out, _ = run(capsys, "export", str(export))
+    rc, out, _ = run(capsys, "progress", "export", str(export))
     assert rc == 0 and "no secrets" in out
     text = export.read_text()
     assert "hunter2" not in text and "password" not in text
     assert tomllib.loads(text)["kind"] == "roost-progress"
 
     monkeypatch.setenv("ROOST_HOME", str(b_home))
-    rc, out, _ = run(capsys, "import", str(export))
+    rc, out, _ = run(capsys, "progress", "import", str(export))
     assert rc == 0
     wb = Workspace.open(b_home, detect=False)
     assert wb.answers == ws.answers
@@ -212,12 +212,12 @@ def test_export_import_moves_progress_never_secrets(tmp_path: Path,
     assert wb.progress.state_of("prosody") == "done"
 
     # Importing over existing progress keeps a backup.
-    rc, _, _ = run(capsys, "import", str(export))
+    rc, _, _ = run(capsys, "progress", "import", str(export))
     assert (b_home / "progress.toml.before-import").exists()
 
     not_export = tmp_path / "answers.toml"
     not_export.write_text(f"schema = 1\n{ANSWERS_TOML}")
-    rc, _, err = run(capsys, "import", str(not_export))
+    rc, _, err = run(capsys, "progress", "import", str(not_export))
     assert rc == 2 and "is not a roost progress export" in err
     # A broken or newer export is refused and left exactly where it was.
     before = (b_home / "progress.toml").read_bytes()
@@ -228,7 +228,7 @@ def test_export_import_moves_progress_never_secrets(tmp_path: Path,
                          "cannot be imported")):
         bad = tmp_path / "bad-export.toml"
         bad.write_text(body)
-        rc, _, err = run(capsys, "import", str(bad))
+        rc, _, err = run(capsys, "progress", "import", str(bad))
         assert rc == 2 and words in err and err.count("\n") == 1
         assert bad.read_text() == body
         assert (b_home / "progress.toml").read_bytes() == before
@@ -312,8 +312,11 @@ def test_hostile_text_never_reaches_the_terminal_raw(home: Path, tmp_path: Path,
     assert "\x1b" not in out and "\x07" not in out
     assert "skipped prosody ([2J ]0;pwned busy now)." in out
     assert "pi\\x1b[31m.local" in out
-    for argv in (("import", "A" * 5000), ("export", str(tmp_path / ("B" * 5000))),
-                 ("import", "x\ntouch y"), ("assess", "--answers", "x\rtouch y"),
+    for argv in (("progress", "import", "A" * 5000),
+                 ("progress", "export", str(tmp_path / ("B" * 5000))),
+                 ("progress", "import", "x\ntouch y"), ("import", "A" * 5000),
+                 ("export", "x"), ("import", "mbox", "x\ntouch y", "--dry-run"),
+                 ("assess", "--answers", "x\rtouch y"),
                  ("assess", "--answers", "C" * 5000)):
         rc, out, err = run(capsys, *argv)
         assert rc == 2 and out == "" and err.count("\n") == 1, argv

@@ -90,7 +90,9 @@ def entry_points(v: str, files: Path) -> list[list[str]]:
         ["catalog", v], ["catalog", v, "--json"],
         ["assess", "--answers", v], ["assess", "--answers", str(answers_file)],
         ["done", v], ["skip", v, "--reason", "because"], ["skip", "prosody", "--reason", v],
-        ["import", v], ["import", str(import_file)],
+        ["progress", "import", v], ["progress", "import", str(import_file)],
+        ["import", v], ["import", "mbox", v, "--dry-run"], ["import", "mbox", v, "--host", v],
+        ["import", "mbox", str(import_file), "--dry-run"],
         ["next", v], ["plan", v], ["status", v], ["history", v], ["undo", v],
         ["reset", v],
         ["host", "add", v, "root@127.0.0.1:1"], ["host", "add", "box", v],
@@ -133,7 +135,7 @@ def entry_points(v: str, files: Path) -> list[list[str]]:
         [v], ["--plain", v],
     ]
     if path_safe(v):
-        argvs += [["export", str(files / f"exp-{len(v)}-{v[:40]}")],
+        argvs += [["progress", "export", str(files / f"exp-{len(v)}-{v[:40]}")],
                   ["keys", "backup", str(files / f"bak-{len(v)}-{v[:40]}")],
                   ["keys", "export", "ssh", "--to", str(files / f"key-{v[:40]}")]]
     return argvs
@@ -225,7 +227,7 @@ def corpus_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[s
             argvs = entry_points(v, files) if "\x00" not in v else []  # argv cannot hold NUL
             if "\x00" in v:
                 argvs = [["assess", "--answers", str(files / "answers.toml")],
-                         ["import", str(files / "import.toml")]]
+                         ["progress", "import", str(files / "import.toml")]]
             for argv in [*argvs, *SHOW_BACK]:
                 runs += 1
                 try:
@@ -370,7 +372,7 @@ def test_no_secret_in_output_files_logs_or_command_lines(tmp_path: Path) -> None
         ["deploy", "prosody", "--dry-run", "--option", "domain=example.org"],
         ["deploy", "static-blog", "--dry-run"],
         ["deploy", "hello", "--option", f"root={tmp_path / 'hello-site'}"],
-        ["status"], ["history"], ["export", str(tmp_path / "progress-export.toml")],
+        ["status"], ["history"], ["progress", "export", str(tmp_path / "progress-export.toml")],
         ["plan", "--json"],
     ]
     captured: list[str] = []
@@ -543,6 +545,6 @@ def test_import_of_a_hostile_file_changes_nothing(tmp_path: Path,
     bad.write_text(tomli_w.dumps({"schema": 1, "kind": "roost-progress", "event": [
         {"kind": "done", "at": "2026-01-01T00:00:00", "service": "../../etc/passwd"},
         {"kind": "skipped", "at": "not a time"}]}))
-    rc, _, err = run_in_process(["import", str(bad)], capsys)
+    rc, _, err = run_in_process(["progress", "import", str(bad)], capsys)
     assert rc == 2 and len(err.strip().splitlines()) == 1
     assert (home / "progress.toml").read_bytes() == before

@@ -16,6 +16,7 @@ from roost.deploy.recipes import (  # noqa: F401  (each registers its builders)
     friendica,
     gotosocial,
     hello,
+    mail_archive,
     mail_in_a_box,
     matrix_synapse,
     minidlna,

@@ -97,6 +97,7 @@ def build_static_blog(facts: TargetHost | None, options: Mapping[str, str],
         next_steps=(
             f"Open http://{host}:{port}/ to see your blog.",
             "Deploy again after you rebuild the site: only changed pages are copied.",
+            "Bring your posts from X (Twitter) here: roost import x ARCHIVE.zip --host NAME.",
         ),
         uninstall=(RemovePath(ENABLED), RemovePath(CONF),
                    Restart("nginx", watch=(ENABLED,), action="reload")),

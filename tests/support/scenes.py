@@ -54,6 +54,7 @@ SCENES = (
     Scene("alerts", "progress", (), open="alerts"),
     Scene("backups", "progress", (), open="backups"),
     Scene("backup-form", "progress", (), open="backup-form"),
+    Scene("import-form", "progress", ("d",)),
     Scene("updates", "progress", (), open="updates"),
     Scene("reach-upnp", "progress", (), open="reach-upnp"),
     Scene("reach-upnp-question", "progress", (), open="reach-upnp-question"),

@@ -61,6 +61,10 @@ def open_screen(app: App[int], name: str, arg: str | None = None) -> None:
         from roost.tui.screens.backups import HomeCopyScreen
 
         app.push_screen(HomeCopyScreen())
+    elif name == "import":
+        from roost.tui.screens.importing import ImportFormScreen
+
+        app.push_screen(ImportFormScreen())
     elif name == "settings":
         from roost.tui.screens.settings import SettingsScreen
 

@@ -34,6 +34,7 @@ class WelcomeScreen(RoostScreen):
         Binding("i", "go('identities')", "identities"),
         Binding("h", "go('hosts')", "hosts"),
         Binding("b", "go('backups')", "backups", show=False),
+        Binding("d", "go('import')", "bring your data (import an archive)", show=False),
         Binding("s", "go('settings')", "settings"),
     ]
 
