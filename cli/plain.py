@@ -549,7 +549,7 @@ class Plain:
         try:
             job = import_job(kinds[picked], Path(path).expanduser(),
                              find(self.ws.home, host), self.ws.home, on_event=show,
-                             passphrase=passphrase_from_env_or_prompt, ask_trust=self._trust)
+                             passphrase=passphrase_from_env_or_prompt, ask_trust=self.trust_asked)
             lines = job.scan().lines(dry_run=True)
         except RoostError as exc:
             self.say(exc.line())
@@ -614,7 +614,7 @@ class Plain:
         self.say("Setting up the backup and running the first one: this can take a few minutes.")
         self.tell(lambda: Backups(self.ws.home, passphrase=passphrase_from_env_or_prompt,
                                   on_event=lambda e: self.say(text_of(e)), clock=self.ws.clock,
-                                  ask_trust=self._trust).back_up_to_path(
+                                  ask_trust=self.trust_asked).back_up_to_path(
             service_id, find(self.ws.home, host), folder, ("daily", "hourly", "weekly")[every]))
 
     def restore_disk(self, rec: Record) -> None:
@@ -643,7 +643,7 @@ class Plain:
                  "backup back and checking that it works; this can take a few minutes.")
         self.tell(lambda: Backups(self.ws.home, passphrase=passphrase_from_env_or_prompt,
                                   on_event=lambda e: self.say(text_of(e)), clock=self.ws.clock,
-                                  ask_trust=self._trust).restore(
+                                  ask_trust=self.trust_asked).restore(
                       rec.service, find(self.ws.home, names[picked]), replace=over == 1,
                       from_path=folder))
 
