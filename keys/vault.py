@@ -154,7 +154,7 @@ class _Sealed:
                         KdfLimits(int(data["opslimit"]), int(data["memlimit"])).check(),
                         _canonical_b64(data["sealed"]))
             expected = data["checksum"]
-        except (KeyError, TypeError, ValueError, binascii.Error):
+        except (KeyError, TypeError, ValueError, OverflowError, binascii.Error):
             raise _damaged(path, "a part of it is missing or unreadable") from None
         if found.checksum() != expected:
             raise _damaged(path, "its checksum does not match")
