@@ -51,7 +51,7 @@ echo "== tests"
 # the tests of one xdist_group (tests/conftest.py) on one worker.
 WORKERS="${ROOST_TEST_WORKERS:-4}"
 set +e
-.venv/bin/python -m pytest -n "$WORKERS" --dist loadgroup --durations=25 "$@"
+.venv/bin/python -m pytest -n "$WORKERS" --dist loadgroup --no-loadscope-reorder --durations=0 --durations-min=5 "$@"
 rc=$?
 set -e
 if [ "$rc" = 5 ]; then

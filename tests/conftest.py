@@ -17,6 +17,7 @@ fake transport, identities, stand-in programs) live in tests/support/.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 from collections.abc import Iterator
 from datetime import datetime
@@ -51,6 +52,10 @@ def host_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return state
 
 
+DURATIONS = Path(__file__).parent / "durations.json"
+"""Seconds each long test took in a whole run (scripts/durations.py writes it from pytest's
+--durations=0 report); only the order the workers take the tests in depends on it."""
+
 # The longest an a11y test may wait for the deploy tests already running on other workers.
 WAIT_FOR_DEPLOYS = 1200.0
 
@@ -66,7 +71,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     use in a couple of seconds). The terminal and screen-reader tests (a11y in the file name)
     read how the app's output is split into writes, which is timing-bound: they share one
     worker, one after the other, and never run beside a deploy test (`_timing_bound_alone`).
-    Without xdist the marks change nothing."""
+    Without xdist the marks change nothing.
+
+    The order the workers take the work in (scripts/test.sh passes --no-loadscope-reorder, so
+    this order is kept): the deploy and slow tests first, longest first (the times measured in
+    tests/durations.json), so no long test starts near the end; then the a11y batch, which
+    waits only for the deploy tests still running while the other workers go on with the fast
+    tests, the last in the order."""
     for item in items:
         module = item.nodeid.split("::", 1)[0]
         if "a11y" in module:
@@ -74,9 +85,41 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             own = item.get_closest_marker("timeout")
             limit = own.args[0] if own and own.args else config.getini("timeout")
             item.add_marker(pytest.mark.timeout(float(limit or 600) + WAIT_FOR_DEPLOYS))
-        if item.get_closest_marker("xdist_group") or item.get_closest_marker("container"):
+        if item.get_closest_marker("xdist_group"):
             continue
-        item.add_marker(pytest.mark.xdist_group("a11y" if "a11y" in module else module))
+        if "a11y" in module:  # its deploy tests too: they also read the app's writes
+            item.add_marker(pytest.mark.xdist_group("a11y"))
+        elif not item.get_closest_marker("container"):
+            item.add_marker(pytest.mark.xdist_group(module))
+    items[:] = _in_working_order(items)
+
+
+def _in_working_order(items: list[pytest.Item]) -> list[pytest.Item]:
+    """The items with each xdist scope (a group, or a test alone) kept together and in its
+    order; the scopes ordered as pytest_collection_modifyitems says."""
+    measured: dict[str, float] = json.loads(DURATIONS.read_text()) if DURATIONS.exists() else {}
+    scopes: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        group = item.get_closest_marker("xdist_group")
+        name = str(group.args[0]) if group and group.args else item.nodeid
+        scopes.setdefault(name, []).append(item)
+
+    def guess(item: pytest.Item) -> float:
+        if item.nodeid in measured:
+            return measured[item.nodeid]
+        # Not measured: under the 5 s of scripts/durations.py, or new since.
+        if item.get_closest_marker("container"):
+            return 60.0
+        return 20.0 if item.get_closest_marker("slow") else 0.5
+
+    def key(name: str) -> tuple[int, float]:
+        members = scopes[name]
+        kind = (1 if name == "a11y" else
+                0 if any(i.get_closest_marker("container") or i.get_closest_marker("slow")
+                         for i in members) else 2)
+        return kind, -sum(guess(i) for i in members)
+
+    return [item for name in sorted(scopes, key=key) for item in scopes[name]]
 
 
 @pytest.fixture(autouse=True)

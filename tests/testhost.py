@@ -370,9 +370,14 @@ class TestHost:
         hosts = (r / "etc/hosts").read_text() if (r / "etc/hosts").exists() else ""
         (r / "etc/hosts").write_text(hosts + f"127.0.1.1\t{self.role}\n")
         dns = _resolver()
+        # IgnoreCarrierLoss: the network lab (tests/support/netlab.py) moves the host's link
+        # into another namespace, which takes its carrier away for a moment; without it,
+        # networkd unconfigured the link then and at times did not put back its gateway or
+        # its resolver (apt then failed on "Temporary failure resolving").
         (r / "etc/systemd/network/10-host0.network").write_text(
             "[Match]\nName=host0 eth0\n[Network]\n"
             f"Address={self.address}/24\nGateway={self.gateway}\nDNS={dns}\n"
+            "ConfigureWithoutCarrier=yes\nIgnoreCarrierLoss=yes\n"
         )
         ssh_dir = r / "root/.ssh"
         ssh_dir.mkdir(mode=0o700, exist_ok=True)

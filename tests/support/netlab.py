@@ -121,6 +121,14 @@ def _wait_reachable(host: TestHost, timeout: float = 60.0) -> None:
                        f"links within {timeout:g} s")
 
 
+def _still_resolves(host: TestHost) -> None:
+    """The host kept its resolver through the move (apt needs it): say so here, not as an
+    apt error minutes later."""
+    dns = host.ssh("resolvectl dns host0", check=False).stdout.split(":", 1)[-1].strip()
+    if not dns:
+        raise RuntimeError(f"{host.role} lost its DNS server when its link moved into the lab")
+
+
 class NetLab:
     __test__ = False
 
@@ -236,6 +244,7 @@ table inet filter {{
             self.start_upnp()
         for host in (self.pi, self.vps):
             _wait_reachable(host)
+            _still_resolves(host)
 
     def start_upnp(self) -> None:
         """The router starts offering UPnP-IGD and NAT-PMP on its LAN side (miniupnpd)."""
