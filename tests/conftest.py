@@ -22,6 +22,7 @@ import os
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import IO
 
 import pytest
 from support.clock import TEST_NOW
@@ -122,30 +123,60 @@ def _in_working_order(items: list[pytest.Item]) -> list[pytest.Item]:
     return [item for name in sorted(scopes, key=key) for item in scopes[name]]
 
 
+_a11y_batch: IO[str] | None = None
+"""On the worker running the a11y tests: the run's timing lock, held exclusively from its
+first a11y test to its last (`pytest_runtest_teardown`)."""
+
+
+def _timing_lock(base: Path, *, exclusive: bool) -> IO[str]:
+    """The run's timing lock, taken fairly: everyone queues through a gate (an exclusive lock
+    held only while waiting), so an a11y batch waiting for the running deploy tests to end
+    keeps new ones from starting. With the bare lock, deploy tests on 3 other workers kept it
+    shared one after another and an a11y test starved past its 600 s timeout (a CI run)."""
+    fh = open(base / "timing-bound.lock", "a")  # noqa: SIM115 (held past this function)
+    with open(base / "timing-bound.gate", "a") as gate:
+        fcntl.flock(gate, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        finally:
+            fcntl.flock(gate, fcntl.LOCK_UN)
+    return fh
+
+
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """The a11y batch ends with the last a11y test queued on this worker: holding the lock
+    while the worker waits for more work would block an a11y deploy test on another worker,
+    and with it the whole run."""
+    global _a11y_batch
+    if _a11y_batch is not None and (
+            nextitem is None or "a11y" not in nextitem.nodeid.split("::", 1)[0]):
+        _a11y_batch.close()
+        _a11y_batch = None
+
+
 @pytest.fixture(autouse=True)
 def _timing_bound_alone(request: pytest.FixtureRequest,
                         tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Under pytest-xdist: an a11y test waits until no deploy test runs on another worker,
-    and deploy tests wait while one runs (one lock file for the run: shared by deploy tests,
-    exclusive for a11y tests). On 2 cores a deploy beside it splits the app's writes
-    differently from a person's terminal and fails the a11y checks that read them.
-
-    The lock is fair: everyone passes a gate (an exclusive lock held only while queueing), so
-    an a11y test waiting for the running deploy tests to end stops new ones from starting.
-    With the bare lock, deploy tests on 3 other workers kept it shared one after another and
-    an a11y test starved past its 600 s timeout (a CI run, 4 workers)."""
+    """Under pytest-xdist: the a11y tests run as one batch while no deploy test runs on
+    another worker, and deploy tests wait while it runs (one lock for the run: shared by
+    deploy tests, exclusive for the a11y batch). On 2 cores a deploy beside them splits the
+    app's writes differently from a person's terminal and fails the a11y checks that read
+    them. One batch, not one test at a time: each exclusive turn waits for every running
+    deploy test to end, so taking it once per a11y test cost minutes of idle workers."""
+    global _a11y_batch
     module = request.node.nodeid.split("::", 1)[0]
     a11y = "a11y" in module
     deploy = request.node.get_closest_marker("container") is not None
-    if "PYTEST_XDIST_WORKER" not in os.environ or not (a11y or deploy):
+    if "PYTEST_XDIST_WORKER" not in os.environ:
         yield
         return
     base = tmp_path_factory.getbasetemp().parent
-    with open(base / "timing-bound.gate", "a") as gate, \
-            open(base / "timing-bound.lock", "a") as fh:
-        fcntl.flock(gate, fcntl.LOCK_EX)
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX if a11y else fcntl.LOCK_SH)
-        finally:
-            fcntl.flock(gate, fcntl.LOCK_UN)
+    if a11y:
+        if _a11y_batch is None:
+            _a11y_batch = _timing_lock(base, exclusive=True)
+        yield
+    elif deploy:
+        with _timing_lock(base, exclusive=False):
+            yield
+    else:
         yield
